@@ -1,0 +1,11 @@
+// bindings.hpp — the pybind11 module's parts, one function per bound area.
+// Rules (STYLE.md "The binding boundary and the GIL"): convert arguments while holding the GIL,
+// release it only around waits, never keep py::object inside the core.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace llmfailover::bindings {
+void bind_engine(pybind11::module_& m);  // bind_engine.cpp: Timeouts, Upstream, Engine, Call, Notifier
+void bind_fake(pybind11::module_& m);    // bind_fake.cpp: FakeProvider and its scripting
+}  // namespace llmfailover::bindings

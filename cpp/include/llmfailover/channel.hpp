@@ -1,0 +1,61 @@
+// channel.hpp — the pull-based hand-off of response events from io threads to a consumer.
+//
+// Producers (io threads) push Events; a consumer (a Python thread with the GIL released, or an
+// asyncio loop woken through a Notifier) takes them in batches. io threads never block on the
+// consumer and never touch Python: a notify callback only flags that events are waiting.
+//
+// Call order: producer: push()* (the last one terminal); consumer: wait()/poll() until a terminal
+// event is taken; either side may cancel() at any time; on_cancel() registers the producer's hook.
+// Thread safety: every member is safe to call from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "llmfailover/http.hpp"
+
+namespace llmfailover {
+
+class Channel {
+ public:
+  Channel() = default;
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // Producer side. Events after the terminal one are dropped.
+  void push(Event event);
+
+  // Consumer side. Moves every pending event into `out`; waits up to `max_wait` (forever when
+  // nullopt) for the first one. Returns false on time-out with nothing taken.
+  bool wait(std::vector<Event>& out, std::optional<Millis> max_wait);
+  // Non-blocking variant of wait().
+  void poll(std::vector<Event>& out);
+
+  // `fn` runs on the producing thread after each push that made events available (and at once if
+  // some already are). It must be cheap and must not call back into this channel.
+  void set_notify(std::function<void()> fn);
+
+  // Cancels the producer (runs its hook once) and, if nothing terminal was pushed yet, queues an
+  // `cancelled` error so the consumer always sees an end.
+  void cancel();
+  // Producer's cancellation hook; runs at once if cancel() already happened.
+  void on_cancel(std::function<void()> fn);
+
+  bool cancelled() const;
+  bool finished() const;  // a terminal event was pushed
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Event> events_;
+  std::function<void()> notify_;
+  std::function<void()> cancel_hook_;
+  bool cancelled_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace llmfailover

@@ -1,0 +1,75 @@
+// http.hpp — the values that cross layers: headers, requests, timeouts and response events.
+//
+// A response travels as a sequence of Events:  head, then body | sse*, then exactly one of
+// end | error. A non-streaming response is delivered whole (one body event); a response whose
+// Content-Type is text/event-stream is parsed incrementally into sse events as bytes arrive.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llmfailover/error.hpp"
+
+namespace llmfailover {
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+struct Header {
+  std::string name;
+  std::string value;
+  bool operator==(const Header&) const = default;
+};
+using Headers = std::vector<Header>;
+
+// Case-insensitive lookup; nullptr when absent.
+const std::string* find_header(const Headers& headers, std::string_view name) noexcept;
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+// Per-attempt time limits. Zero means "no limit" for first_byte, idle and total.
+struct Timeouts {
+  Millis connect{5000};      // DNS + TCP + TLS handshake
+  Millis first_byte{0};      // request written -> response headers
+  Millis idle{0};            // between two reads of the body (stream chunks)
+  Millis total{0};           // the whole exchange
+  bool operator==(const Timeouts&) const = default;
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;           // absolute http:// or https:// URL including the query
+  Headers headers;           // Host, Content-Length and Connection are set by the client
+  std::string body;
+  Timeouts timeouts;
+  std::optional<Clock::time_point> deadline;  // overall deadline for the caller; tighter of this and timeouts.total
+  bool operator==(const HttpRequest&) const = default;
+};
+
+struct Event {
+  enum class Kind : std::uint8_t { head, body, sse, end, error };
+  Kind kind = Kind::end;
+  int status = 0;        // head
+  Headers headers;       // head
+  std::string event;     // sse: the event field ("" when absent)
+  std::string data;      // body bytes, or sse data (multi-line data joined with '\n')
+  std::string id;        // sse: the id field
+  Error error;           // error
+
+  static Event head(int status, Headers headers);
+  static Event body(std::string bytes);
+  static Event sse(std::string event, std::string data, std::string id = {});
+  static Event end();
+  static Event failure(Error error);
+  bool terminal() const noexcept { return kind == Kind::end || kind == Kind::error; }
+};
+
+std::string_view to_string(Event::Kind kind) noexcept;
+
+}  // namespace llmfailover

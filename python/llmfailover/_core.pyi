@@ -1,0 +1,112 @@
+"""Type stubs for the native extension ``llmfailover._core`` (private; use the public API).
+
+Events returned by ``Call.wait``/``Call.poll`` are tuples, in this order for one call:
+  ("head", status: int, headers: list[tuple[str, str]])      exactly once, first
+  ("body", data: bytes)                                        non-streaming: the whole body
+  ("sse", event: str, data: bytes, id: str)                    text/event-stream: one per event
+  ("end",)  or  ("error", code: str, message: str)            exactly one, last
+A call that fails before any response has no "head": just ("error", code, message).
+Error codes are the C++ ``Errc`` names: bad_url, resolve_failed, connect_refused, connect_failed,
+connect_timeout, tls_failed, write_failed, connection_reset, connection_closed,
+first_byte_timeout, idle_timeout, deadline_exceeded, cancelled, protocol_error, body_too_large,
+stream_error.
+"""
+
+from typing import Optional, Sequence, Tuple, Union
+
+__version__: str
+
+Event = Union[
+    Tuple[str, int, list[tuple[str, str]]],
+    Tuple[str, bytes],
+    Tuple[str, str, bytes, str],
+    Tuple[str],
+    Tuple[str, str, str],
+]
+
+class Timeouts:
+    """Per-attempt limits in seconds; None means no limit (connect always has one)."""
+
+    connect: float
+    first_byte: Optional[float]
+    idle: Optional[float]
+    total: Optional[float]
+    def __init__(
+        self,
+        connect: float = 5.0,
+        first_byte: Optional[float] = None,
+        idle: Optional[float] = None,
+        total: Optional[float] = None,
+    ) -> None: ...
+
+class Upstream:
+    """One OpenAI-compatible endpoint with its credentials. The key never appears in repr."""
+
+    provider: str  # "openai" or "azure"
+    base_url: str
+    def __init__(
+        self,
+        *,
+        provider: str = "openai",
+        base_url: str,
+        api_key: str = "",
+        organization: str = "",
+        project: str = "",
+        api_version: str = "",
+        azure_deployment: str = "",
+        default_headers: Sequence[tuple[str, str]] = (),
+        default_query: Sequence[tuple[str, str]] = (),
+    ) -> None: ...
+    def url_for(self, path: str, query: Sequence[tuple[str, str]] = (), model: str = "") -> str: ...
+
+class Notifier:
+    """An eventfd an event loop watches; drain() returns the tokens of calls with new events."""
+
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> list[int]: ...
+    def close(self) -> None: ...
+
+class Call:
+    def wait(self, timeout: Optional[float] = None) -> list[Event]:
+        """Blocks (GIL released) until at least one event, or `timeout` seconds; [] on time-out."""
+    def poll(self) -> list[Event]: ...
+    def cancel(self) -> None: ...
+    def set_notify(self, notifier: Notifier, token: int) -> None: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def retries_taken(self) -> int: ...
+    @property
+    def attempts(self) -> list[dict[str, object]]:
+        """One dict per attempt: attempt, url, status, error, error_class, started_ms,
+        elapsed_ms, waited_ms (backoff before it), retry_after_ms (what the upstream asked)."""
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        io_threads: int = 1,
+        verify: bool = True,
+        ca_file: str = "",
+        max_connections_per_origin: int = 256,
+        user_agent: str = ...,
+    ) -> None: ...
+    def send(
+        self,
+        upstream: Upstream,
+        *,
+        method: str,
+        path: str,
+        body: Optional[bytes] = None,
+        headers: Sequence[tuple[str, str]] = (),
+        query: Sequence[tuple[str, str]] = (),
+        model: str = "",
+        timeouts: Timeouts = ...,
+        max_retries: int = 2,
+    ) -> Call:
+        """Starts a request with openai-python's retry rules (408/409/429/5xx, timeouts and
+        connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise
+        min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once."""
+    def pool_stats(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
