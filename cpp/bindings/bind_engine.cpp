@@ -1,6 +1,293 @@
-// bind_engine.cpp — placeholder until the engine lands.
+// bind_engine.cpp — Timeouts, Upstream, Engine, Call and Notifier for the Python clients.
+//
+// Arguments become C++ values while the GIL is held; the GIL is released only around waits and
+// shutdown; io threads reach Python only through the Notifier's eventfd, never through objects.
+#include <pybind11/functional.h>
+#include <pybind11/operators.h>
+#include <pybind11/stl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <mutex>
+
 #include "bindings.hpp"
+#include "llmfailover/engine.hpp"
+
+namespace py = pybind11;
 
 namespace llmfailover::bindings {
-void bind_engine(pybind11::module_&) {}
+
+namespace {
+
+using providers::Query;
+using providers::Upstream;
+
+// Wakes an asyncio loop: the loop watches fileno() and drains the tokens of calls with events.
+class Notifier {
+ public:
+  Notifier() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw std::runtime_error("eventfd failed");
+  }
+  ~Notifier() { close(); }
+  int fileno() const { return fd_; }
+
+  void post(std::uint64_t token) {
+    std::lock_guard lock(mutex_);
+    if (fd_ < 0) return;
+    tokens_.push_back(token);
+    if (!signalled_) {  // one write per batch: the loop drains everything at once
+      signalled_ = true;
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+    }
+  }
+
+  std::vector<std::uint64_t> drain() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::uint64_t> out;
+    out.swap(tokens_);
+    signalled_ = false;
+    std::uint64_t count;
+    if (fd_ >= 0) [[maybe_unused]] auto n = ::read(fd_, &count, sizeof count);
+    return out;
+  }
+
+  void close() {
+    std::lock_guard lock(mutex_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  std::mutex mutex_;
+  int fd_;
+  std::vector<std::uint64_t> tokens_;
+  bool signalled_ = false;
+};
+
+Millis to_ms(double seconds) { return Millis{static_cast<long long>(std::llround(seconds * 1000.0))}; }
+
+Millis optional_ms(const std::optional<double>& seconds, const char* name) {
+  if (!seconds) return Millis{0};
+  if (!(*seconds > 0) || !std::isfinite(*seconds))
+    throw py::value_error(std::string("timeout '") + name + "' must be a positive number of seconds or None");
+  return std::max(Millis{1}, to_ms(*seconds));
+}
+
+std::optional<double> seconds_or_none(Millis ms) {
+  if (ms.count() == 0) return std::nullopt;
+  return ms.count() / 1000.0;
+}
+
+Headers to_headers(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Headers h;
+  h.reserve(pairs.size());
+  for (auto& [k, v] : pairs) {
+    if (k.find_first_of("\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos)
+      throw py::value_error("invalid header '" + k + "': names and values may not contain CR or LF");
+    h.push_back({k, v});
+  }
+  return h;
+}
+
+py::object event_to_python(Event& e) {
+  switch (e.kind) {
+    case Event::Kind::head: {
+      py::list headers(e.headers.size());
+      for (std::size_t i = 0; i < e.headers.size(); ++i)
+        headers[i] = py::make_tuple(e.headers[i].name, e.headers[i].value);
+      return py::make_tuple("head", e.status, headers);
+    }
+    case Event::Kind::body: return py::make_tuple("body", py::bytes(e.data));
+    case Event::Kind::sse: return py::make_tuple("sse", e.event, py::bytes(e.data), e.id);
+    case Event::Kind::end: return py::make_tuple("end");
+    case Event::Kind::error: return py::make_tuple("error", std::string(to_string(e.error.code)), e.error.message);
+  }
+  return py::none();
+}
+
+py::list events_to_python(std::vector<Event>& events) {
+  py::list out(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) out[i] = event_to_python(events[i]);
+  return out;
+}
+
+py::dict attempt_to_python(const AttemptRecord& a) {
+  py::dict d;
+  d["attempt"] = a.attempt;
+  d["url"] = a.url;
+  d["status"] = a.status;
+  d["error"] = a.error ? std::string(to_string(a.error.code)) : std::string();
+  d["error_message"] = a.error.message;
+  d["error_class"] = std::string(to_string(a.error_class));
+  d["started_ms"] = a.started_ms;
+  d["elapsed_ms"] = a.elapsed_ms;
+  d["waited_ms"] = a.waited_ms;
+  d["retry_after_ms"] = a.retry_after_ms;
+  return d;
+}
+
+struct EngineHandle {
+  std::unique_ptr<Engine> engine;
+  Engine& get() {
+    if (!engine) throw py::value_error("the client is closed");
+    return *engine;
+  }
+};
+
+}  // namespace
+
+void bind_engine(py::module_& m) {
+  py::class_<Timeouts>(m, "Timeouts")
+      .def(py::init([](double connect, std::optional<double> first_byte, std::optional<double> idle,
+                       std::optional<double> total) {
+             Timeouts t;
+             t.connect = optional_ms(connect, "connect");
+             t.first_byte = optional_ms(first_byte, "first_byte");
+             t.idle = optional_ms(idle, "idle");
+             t.total = optional_ms(total, "total");
+             return t;
+           }),
+           py::arg("connect") = 5.0, py::arg("first_byte") = py::none(), py::arg("idle") = py::none(),
+           py::arg("total") = py::none())
+      .def_property_readonly("connect", [](const Timeouts& t) { return t.connect.count() / 1000.0; })
+      .def_property_readonly("first_byte", [](const Timeouts& t) { return seconds_or_none(t.first_byte); })
+      .def_property_readonly("idle", [](const Timeouts& t) { return seconds_or_none(t.idle); })
+      .def_property_readonly("total", [](const Timeouts& t) { return seconds_or_none(t.total); })
+      .def(py::self == py::self)
+      .def("__repr__", [](const Timeouts& t) {
+        auto f = [](Millis ms) { return ms.count() ? std::to_string(ms.count() / 1000.0) : std::string("None"); };
+        return "Timeouts(connect=" + f(t.connect) + ", first_byte=" + f(t.first_byte) + ", idle=" + f(t.idle) +
+               ", total=" + f(t.total) + ")";
+      });
+
+  py::class_<Upstream>(m, "Upstream")
+      .def(py::init([](const std::string& provider, const std::string& base_url, const std::string& api_key,
+                       const std::string& organization, const std::string& project, const std::string& api_version,
+                       const std::string& azure_deployment,
+                       const std::vector<std::pair<std::string, std::string>>& default_headers,
+                       const Query& default_query) {
+             Upstream u;
+             try {
+               u.kind = providers::upstream_kind(provider);
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+             if (base_url.rfind("http://", 0) != 0 && base_url.rfind("https://", 0) != 0)
+               throw py::value_error("base_url must start with http:// or https://, got '" + base_url + "'");
+             u.base_url = base_url;
+             if (!azure_deployment.empty()) {
+               while (!u.base_url.empty() && u.base_url.back() == '/') u.base_url.pop_back();
+               u.base_url += "/deployments/" + azure_deployment;
+             }
+             u.api_key = api_key;
+             u.organization = organization;
+             u.project = project;
+             u.api_version = api_version;
+             u.default_headers = to_headers(default_headers);
+             u.default_query = default_query;
+             return u;
+           }),
+           py::kw_only(), py::arg("provider") = "openai", py::arg("base_url"), py::arg("api_key") = "",
+           py::arg("organization") = "", py::arg("project") = "", py::arg("api_version") = "",
+           py::arg("azure_deployment") = "", py::arg("default_headers") = std::vector<std::pair<std::string, std::string>>{},
+           py::arg("default_query") = Query{})
+      .def_property_readonly("provider", [](const Upstream& u) { return u.kind == Upstream::Kind::azure ? "azure" : "openai"; })
+      .def_property_readonly("base_url", [](const Upstream& u) { return u.base_url; })
+      .def("url_for", [](const Upstream& u, const std::string& path, const Query& query, const std::string& model) {
+             return providers::url_for(u, path, query, model);
+           }, py::arg("path"), py::arg("query") = Query{}, py::arg("model") = "")
+      .def("__repr__", [](const Upstream& u) {  // never the key
+        return std::string("Upstream(provider='") + (u.kind == Upstream::Kind::azure ? "azure" : "openai") +
+               "', base_url='" + u.base_url + "')";
+      });
+
+  py::class_<Notifier, std::shared_ptr<Notifier>>(m, "Notifier")
+      .def(py::init<>())
+      .def("fileno", &Notifier::fileno)
+      .def("drain", &Notifier::drain)
+      .def("close", &Notifier::close);
+
+  py::class_<Call, std::shared_ptr<Call>>(m, "Call")
+      .def("wait", [](Call& c, std::optional<double> timeout) {
+             std::vector<Event> events;
+             {
+               py::gil_scoped_release release;
+               std::optional<Millis> max_wait;
+               if (timeout) max_wait = std::max(Millis{0}, to_ms(*timeout));
+               c.channel().wait(events, max_wait);
+             }
+             return events_to_python(events);
+           }, py::arg("timeout") = py::none())
+      .def("poll", [](Call& c) {
+        std::vector<Event> events;
+        c.channel().poll(events);
+        return events_to_python(events);
+      })
+      .def("cancel", [](Call& c) { c.cancel(); })
+      .def("set_notify", [](Call& c, std::shared_ptr<Notifier> n, std::uint64_t token) {
+        c.channel().set_notify([n = std::move(n), token] { n->post(token); });
+      })
+      .def_property_readonly("finished", [](Call& c) { return c.channel().finished(); })
+      .def_property_readonly("retries_taken", &Call::retries_taken)
+      .def_property_readonly("attempts", [](Call& c) {
+        py::list out;
+        for (const auto& a : c.attempts()) out.append(attempt_to_python(a));
+        return out;
+      });
+
+  py::class_<EngineHandle>(m, "Engine")
+      .def(py::init([](unsigned io_threads, bool verify, const std::string& ca_file, std::size_t max_connections,
+                       const std::string& user_agent) {
+             if (io_threads < 1 || io_threads > 64) throw py::value_error("io_threads must be between 1 and 64");
+             if (max_connections < 1) throw py::value_error("max_connections_per_origin must be at least 1");
+             transport::ClientOptions o;
+             o.io_threads = io_threads;
+             o.tls.verify = verify;
+             o.tls.ca_file = ca_file;
+             o.pool.max_per_origin = max_connections;
+             o.user_agent = user_agent;
+             try {
+               return EngineHandle{std::make_unique<Engine>(std::move(o))};
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+           }),
+           py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true, py::arg("ca_file") = "",
+           py::arg("max_connections_per_origin") = 256,
+           py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION)
+      .def("send", [](EngineHandle& h, const Upstream& upstream, const std::string& method, const std::string& path,
+                      std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
+                      const Query& query, const std::string& model, const Timeouts& timeouts, int max_retries) {
+             providers::ApiCall call;
+             call.method = method;
+             call.path = path;
+             if (body) call.body = std::string(*body);
+             call.headers = to_headers(headers);
+             call.query = query;
+             call.model = model;
+             if (max_retries < 0) throw py::value_error("max_retries must be >= 0");
+             return h.get().send(upstream, call, timeouts, max_retries);
+           }, py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
+           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = Query{},
+           py::arg("model") = "", py::arg("timeouts") = Timeouts{}, py::arg("max_retries") = 2)
+      .def("pool_stats", [](EngineHandle& h) {
+        auto s = h.get().pool_stats();
+        py::dict d;
+        d["connections_opened"] = s.connections_opened;
+        d["reused"] = s.reused;
+        d["idle"] = s.idle;
+        d["active"] = s.active;
+        return d;
+      })
+      .def("close", [](EngineHandle& h) {
+        std::unique_ptr<Engine> engine = std::move(h.engine);
+        py::gil_scoped_release release;
+        engine.reset();
+      })
+      .def_property_readonly("closed", [](const EngineHandle& h) { return !h.engine; });
+}
+
 }  // namespace llmfailover::bindings

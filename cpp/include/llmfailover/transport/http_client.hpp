@@ -14,8 +14,8 @@
 // TlsOptions::ca_file), SNI always sent.
 //
 // Thread safety: start(), stats() and the Exchange handle are safe from any thread; the sink is
-// called on io threads, one exchange's calls strictly in order. Destruction stops the io threads
-// and ends outstanding exchanges with a `cancelled` error.
+// called on io threads, one exchange's calls strictly in order. shutdown() (or destruction) stops
+// the io threads and ends outstanding exchanges with a `cancelled` error.
 #pragma once
 
 #include <cstddef>
@@ -72,6 +72,9 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   std::shared_ptr<Exchange> start(HttpRequest request, EventSink sink);
+  // Ends every exchange (sinks get `cancelled`) and joins the io threads; idempotent. Later
+  // start() calls fail at once. Call with no Python lock held.
+  void shutdown();
   PoolStats stats() const;
   const ClientOptions& options() const noexcept;
 

@@ -1,0 +1,65 @@
+// engine.hpp — runs API calls against one upstream with openai-python's retry rules.
+//
+// This is the single-upstream data plane the drop-in clients stand on: a call is built by the
+// provider, sent by the HttpClient, retried per policy/retry.hpp (waits run on io timers, never
+// on a sleeping thread), and its events reach the caller through a Channel. A retried attempt's
+// response is swallowed; the caller sees exactly one response (or one error) and the attempt log.
+//
+// Call order: Engine::send() -> Call; consume Call::channel() until a terminal event; read
+// attempts() at any time. Thread safety: Engine and Call are safe from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "llmfailover/channel.hpp"
+#include "llmfailover/providers/openai.hpp"
+#include "llmfailover/transport/http_client.hpp"
+
+namespace llmfailover {
+
+struct AttemptRecord {
+  int attempt = 0;             // 1-based
+  std::string url;
+  int status = 0;              // 0 when no response head arrived
+  Error error;                 // transport failure, if any
+  ErrorClass error_class = ErrorClass::none;
+  double started_ms = 0;       // since the call started
+  double elapsed_ms = 0;       // until the attempt ended (or the call, while it streams)
+  double waited_ms = 0;        // backoff before this attempt
+  double retry_after_ms = -1;  // what the upstream asked for, -1 when it did not
+  bool operator==(const AttemptRecord&) const = default;
+};
+
+class Call {
+ public:
+  virtual ~Call() = default;
+  virtual Channel& channel() = 0;
+  virtual std::vector<AttemptRecord> attempts() const = 0;
+  virtual int retries_taken() const = 0;
+  void cancel() { channel().cancel(); }
+};
+
+class Engine {
+ public:
+  // `uniform01` draws jitter in [0, 1); defaults to a seeded std::mt19937.
+  explicit Engine(transport::ClientOptions options = {}, std::function<double()> uniform01 = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  std::shared_ptr<Call> send(const providers::Upstream& upstream, const providers::ApiCall& call,
+                             const Timeouts& timeouts, int max_retries);
+  transport::PoolStats pool_stats() const { return http_->stats(); }
+  transport::HttpClient& http() { return *http_; }
+  // Stops the io threads; calls still running end with `cancelled`. Idempotent.
+  void close() { http_->shutdown(); }
+
+ private:
+  std::function<double()> uniform01_;
+  std::shared_ptr<transport::HttpClient> http_;  // shared with live calls, which may outlive us
+};
+
+}  // namespace llmfailover

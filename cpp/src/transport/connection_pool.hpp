@@ -1,0 +1,79 @@
+// connection_pool.hpp (private) — keep-alive connections of one io shard, per origin.
+//
+// A shard is one io_context run by one thread, so nothing here needs a lock: every member is
+// called on the shard's thread. Cost: acquire/release O(1) amortised.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <deque>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "llmfailover/transport/http_client.hpp"
+
+namespace llmfailover::transport::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+struct Connection {
+  std::string origin;
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since{};
+  std::size_t uses = 0;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  // Calls f(stream) with the stream at the top of this connection (TLS or plain).
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    if (tls) return f(*tls);
+    return f(*plain);
+  }
+  void close() noexcept;
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(PoolLimits limits) : limits_(limits) {}
+
+  // An idle connection to `origin` that is still within its TTL, or nullptr.
+  std::unique_ptr<Connection> take_idle(const std::string& origin);
+  // True when a new connection to `origin` may be opened now (counts it as open).
+  bool reserve(const std::string& origin);
+  // Queues a waiter; its timer is cancelled when a slot for `origin` frees up.
+  void wait_for_slot(const std::string& origin, asio::steady_timer* timer);
+  void forget_waiter(const std::string& origin, asio::steady_timer* timer);
+
+  // Returns a connection after a complete exchange (kept if keep_alive and there is room).
+  void release(std::unique_ptr<Connection> conn, bool keep_alive);
+  // A reserved slot or an active connection went away without being kept.
+  void drop(const std::string& origin);
+
+  void close_all();
+  PoolStats stats() const;
+  void count_open() { ++opened_; }
+  void count_reuse() { ++reused_; }
+
+ private:
+  struct Origin {
+    std::size_t open = 0;  // idle + active + connecting
+    std::deque<std::unique_ptr<Connection>> idle;
+    std::list<asio::steady_timer*> waiters;
+  };
+  void wake_one(Origin& o);
+
+  PoolLimits limits_;
+  std::unordered_map<std::string, Origin> origins_;
+  std::size_t opened_ = 0, reused_ = 0;
+};
+
+}  // namespace llmfailover::transport::detail
