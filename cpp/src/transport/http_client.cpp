@@ -300,7 +300,7 @@ class HttpExchange final : public Task {
       res.body().data = buf;
       res.body().size = sizeof buf;
       set_expiry(request_.timeouts.idle, Phase::body);
-      auto [rec, rn] = co_await conn.visit([&](auto& s) { return http::async_read(s, conn.buffer, parser, use_tuple); });
+      auto [rec, rn] = co_await conn.visit([&](auto& s) { return http::async_read_some(s, conn.buffer, parser, use_tuple); });
       if (rec == http::error::need_buffer) rec = {};
       std::size_t got = sizeof buf - res.body().size;
       if (got > 0) {

@@ -85,11 +85,11 @@ void SseParser::line(std::string_view text) {
 }
 
 void SseParser::dispatch() {
+  std::string keep_id = current_.id;  // the last event id persists across events
   if (has_data_) {
     ++dispatched_;
     on_event_(std::move(current_));
   }
-  std::string keep_id = current_.id;  // the last event id persists across events
   current_ = SseEvent{};
   current_.id = std::move(keep_id);
   has_data_ = false;

@@ -6,6 +6,11 @@
 #include <vector>
 
 namespace llmfailover::transport {
+
+void PrintTo(const SseEvent& e, std::ostream* os) {
+  *os << "{event='" << e.event << "', data='" << e.data << "', id='" << e.id << "'}";
+}
+
 namespace {
 
 std::vector<SseEvent> parse_in_pieces(std::string_view text, std::size_t piece, bool finish = true) {

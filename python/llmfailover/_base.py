@@ -1,0 +1,311 @@
+"""What the sync and async clients share: configuration, the native handles, request building.
+
+A client holds a native ``Engine`` (io threads, connection pools) and an ``Upstream`` (URL and
+credentials). ``with_options()``/``copy()`` build a new ``Upstream`` but share the ``Engine``;
+only the client that created the engine closes it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from . import _native
+from ._http import Request, Response
+from ._sentinels import NOT_GIVEN, is_given
+from ._timeouts import DEFAULT_TIMEOUT, to_native
+from .errors import OpenAIError
+
+__all__ = ["BaseClient", "RequestSpec", "EngineHandle", "LlmFailoverWarning"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MAX_RETRIES = 2
+_PER_REQUEST = ("extra_headers", "extra_query", "extra_body", "timeout")
+
+
+class LlmFailoverWarning(UserWarning):
+    """An openai argument that llmfailover accepts but cannot honour (e.g. ``http_client``)."""
+
+
+class EngineHandle:
+    """The native engine and who owns it; ``close()`` is idempotent."""
+
+    def __init__(self, *, io_threads: int, verify: bool, ca_file: Optional[str]) -> None:
+        self.engine = _native.core().Engine(io_threads=io_threads, verify=verify, ca_file=ca_file or "")
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.engine.close()
+
+
+@dataclass
+class RequestSpec:
+    """One request as the engine takes it, plus how to turn the answer into a result."""
+
+    method: str
+    path: str
+    body: Optional[bytes]
+    headers: list[tuple[str, str]]
+    query: list[tuple[str, str]]
+    model: str
+    timeout: Any  # float | Timeout-like | None, the per-request value or the client's
+    stream: bool
+    parse: Callable[[Response, bool], Any]  # (response, strict) -> the result
+    chunk_cls: Any = None  # the class of a stream's items
+
+
+def _json_default(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)  # pydantic models, e.g. a returned message
+    if callable(dump):
+        return dump(mode="json", by_alias=True, exclude_unset=True)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)) or hasattr(value, "__iter__"):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _pairs(mapping: Optional[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    if not mapping:
+        return []
+    return [(str(k), str(v)) for k, v in mapping.items() if v is not None and is_given(v)]
+
+
+def _env_or(value: Any, name: str) -> Any:
+    return os.environ.get(name) if value is None else value
+
+
+class BaseClient:
+    """Shared by ``OpenAI`` and ``AsyncOpenAI`` (and their Azure variants)."""
+
+    _provider = "openai"
+    _api_key_env = "OPENAI_API_KEY"
+    _missing_key_message = (
+        "The api_key client option must be set either by passing api_key to the client or by "
+        "setting the OPENAI_API_KEY environment variable"
+    )
+
+    def __init__(
+        self,
+        *,
+        api_key: Any = None,
+        organization: Optional[str] = None,
+        project: Optional[str] = None,
+        base_url: Any = NOT_GIVEN,
+        timeout: Any = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Optional[Mapping[str, str]] = None,
+        default_query: Optional[Mapping[str, object]] = None,
+        http_client: Any = None,
+        _strict_response_validation: bool = False,
+        io_threads: int = 1,
+        verify: bool = True,
+        ca_file: Optional[str] = None,
+        _engine: Optional[EngineHandle] = None,
+        **ignored: Any,
+    ) -> None:
+        api_key = _env_or(api_key, self._api_key_env)
+        if api_key is None or api_key == "":
+            raise OpenAIError(self._missing_key_message)
+        self._api_key_provider: Optional[Callable[[], Any]] = api_key if callable(api_key) else None
+        self.api_key: str = "" if callable(api_key) else str(api_key)
+        self.organization = _env_or(organization, "OPENAI_ORG_ID")
+        self.project = _env_or(project, "OPENAI_PROJECT_ID")
+        if not is_given(base_url) or base_url is None:
+            base_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self._base_url = _with_trailing_slash(str(base_url))
+        self.timeout = DEFAULT_TIMEOUT if not is_given(timeout) else timeout
+        self.max_retries = int(max_retries)
+        self._custom_headers = dict(default_headers or {})
+        self._custom_query = dict(default_query or {})
+        self._strict_response_validation = _strict_response_validation
+        if http_client is not None:
+            warnings.warn(
+                "llmfailover ignores http_client: requests go through its native engine "
+                "(use verify= / ca_file= for TLS settings)",
+                LlmFailoverWarning,
+                stacklevel=3,
+            )
+        for name in ignored:
+            if name not in ("websocket_base_url", "webhook_secret", "_enforce_credentials"):
+                raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {name!r}")
+        self._init_options = {"io_threads": io_threads, "verify": verify, "ca_file": ca_file}
+        self._owns_engine = _engine is None
+        self._engine = _engine or EngineHandle(io_threads=io_threads, verify=verify, ca_file=ca_file)
+        self._upstream = self._make_upstream()
+
+    # --- configuration -------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, url: str) -> None:
+        self._base_url = _with_trailing_slash(str(url))
+        self._upstream = self._make_upstream()
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        return dict(self._custom_headers)
+
+    @property
+    def default_query(self) -> dict[str, object]:
+        return dict(self._custom_query)
+
+    def _upstream_kwargs(self) -> dict[str, Any]:
+        return {
+            "provider": self._provider,
+            "base_url": self._base_url.rstrip("/"),
+            "api_key": self.api_key,
+            "organization": self.organization or "",
+            "project": self.project or "",
+            "default_headers": _pairs(self._custom_headers),
+            "default_query": _pairs(self._custom_query),
+        }
+
+    def _make_upstream(self) -> Any:
+        return _native.core().Upstream(**self._upstream_kwargs())
+
+    def _copy_kwargs(self) -> dict[str, Any]:
+        return {
+            "api_key": self._api_key_provider or self.api_key,
+            "organization": self.organization,
+            "project": self.project,
+            "base_url": self._base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self._custom_headers,
+            "default_query": self._custom_query,
+            "_strict_response_validation": self._strict_response_validation,
+        }
+
+    def copy(
+        self,
+        *,
+        default_headers: Optional[Mapping[str, str]] = None,
+        set_default_headers: Optional[Mapping[str, str]] = None,
+        default_query: Optional[Mapping[str, object]] = None,
+        set_default_query: Optional[Mapping[str, object]] = None,
+        **changes: Any,
+    ) -> Any:
+        """A new client with some options changed, sharing this client's engine.
+
+        ``default_headers``/``default_query`` are merged into the current ones;
+        ``set_default_headers``/``set_default_query`` replace them (as in openai).
+        """
+        if default_headers is not None and set_default_headers is not None:
+            raise ValueError("The `default_headers` and `set_default_headers` arguments are mutually exclusive")
+        if default_query is not None and set_default_query is not None:
+            raise ValueError("The `default_query` and `set_default_query` arguments are mutually exclusive")
+        changes.pop("http_client", None)
+        kwargs = self._copy_kwargs()
+        kwargs.update({k: v for k, v in changes.items() if is_given(v) and v is not None})
+        if "timeout" in changes and changes["timeout"] is None:
+            kwargs["timeout"] = None  # explicit None: no time limit, as in openai
+        kwargs["default_headers"] = (
+            dict(set_default_headers) if set_default_headers is not None
+            else {**self._custom_headers, **(default_headers or {})}
+        )
+        kwargs["default_query"] = (
+            dict(set_default_query) if set_default_query is not None
+            else {**self._custom_query, **(default_query or {})}
+        )
+        return type(self)(**kwargs, _engine=self._engine)
+
+    with_options = copy
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self.api_key,) if self.api_key else ()
+
+    def _request_for(self, spec: RequestSpec) -> Request:
+        url = self._upstream.url_for(spec.path, spec.query, spec.model)
+        return Request(spec.method, url)
+
+    def _send(self, spec: RequestSpec, auth: list[tuple[str, str]]) -> Any:
+        if self._engine.closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        return self._engine.engine.send(
+            self._upstream,
+            method=spec.method,
+            path=spec.path,
+            body=spec.body,
+            headers=auth + spec.headers,
+            query=spec.query,
+            model=spec.model,
+            timeouts=to_native(spec.timeout, _native.core().Timeouts),
+            max_retries=self.max_retries,
+        )
+
+    def _auth_headers(self, key: str) -> list[tuple[str, str]]:
+        return [("Authorization", f"Bearer {key}")]
+
+    def _sync_auth(self) -> list[tuple[str, str]]:
+        """Per-request credential headers (a callable ``api_key``); static keys live in the Upstream."""
+        return self._auth_headers(self._api_key_provider()) if self._api_key_provider else []
+
+    async def _async_auth(self) -> list[tuple[str, str]]:
+        if not self._api_key_provider:
+            return []
+        key = self._api_key_provider()
+        return self._auth_headers(await key if inspect.isawaitable(key) else key)
+
+    def _spec(
+        self,
+        method: str,
+        path: str,
+        params: Optional[dict[str, Any]],
+        *,
+        parse: Callable[[Response, bool], Any],
+        chunk_cls: Any = None,
+    ) -> RequestSpec:
+        """Build a request from a resource method's keyword arguments.
+
+        Every given argument goes into the JSON body verbatim (unknown ones included: the API grows
+        faster than any whitelist); openai's sentinels are dropped; ``extra_body`` is merged last.
+        """
+        params = dict(params or {})
+        extra = {k: params.pop(k, NOT_GIVEN) for k in _PER_REQUEST}
+        body_obj: Optional[dict[str, Any]] = None
+        if method != "GET":
+            body_obj = {k: v for k, v in params.items() if is_given(v)}
+            if is_given(extra["extra_body"]) and extra["extra_body"]:
+                body_obj.update(extra["extra_body"])
+        timeout = extra["timeout"]
+        headers = _pairs(extra["extra_headers"] or None)
+        stream = bool(body_obj and body_obj.get("stream"))
+        return RequestSpec(
+            method=method,
+            path=path,
+            body=None if body_obj is None else _dumps(body_obj),
+            headers=([("Accept", "text/event-stream")] if stream else []) + headers,
+            query=_pairs(extra["extra_query"] or None),
+            model=str(body_obj.get("model", "")) if body_obj else "",
+            timeout=timeout if is_given(timeout) else self.timeout,
+            stream=stream,
+            parse=parse,
+            chunk_cls=chunk_cls,
+        )
+
+    def __repr__(self) -> str:
+        url = re.sub(r"//[^/@]*@", "//", self._base_url)  # never show userinfo credentials
+        return f"<{type(self).__name__} base_url={url!r} max_retries={self.max_retries}>"
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+
+
+def _with_trailing_slash(url: str) -> str:
+    path, sep, query = url.partition("?")
+    return url if path.endswith("/") else path + "/" + sep + query

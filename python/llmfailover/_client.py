@@ -1,0 +1,128 @@
+"""``OpenAI``: the synchronous drop-in client.
+
+A request is one native call: ``engine.send()`` returns at once, then ``call.wait()`` (GIL
+released) is pulled until the call ends. Retries and failover happen inside the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from types import TracebackType
+from typing import Any, Optional
+
+from ._base import BaseClient, RequestSpec
+from ._exchange import Exchange
+from ._response import LegacyAPIResponse
+from ._streaming import WAIT_SLICE, Stream
+
+__all__ = ["OpenAI"]
+
+
+def _pump(call: Any, exchange: Exchange, *, until_head: bool) -> None:
+    while not exchange.done and not (until_head and exchange.has_head):
+        exchange.feed(call.wait(WAIT_SLICE))
+
+
+class SyncClientMixin:
+    """The synchronous request driver, shared by ``OpenAI`` and ``AzureOpenAI``."""
+
+    def _request(self: Any, spec: RequestSpec, *, raw: bool = False) -> Any:
+        auth = self._sync_auth()
+        request = self._request_for(spec)
+        started = time.monotonic()
+        call = self._send(spec, auth)
+        exchange = Exchange(request, self._secrets())
+        try:
+            _pump(call, exchange, until_head=spec.stream)
+            if exchange.status is not None and exchange.status >= 400:
+                _pump(call, exchange, until_head=False)  # the error body
+        except BaseException:
+            call.cancel()
+            raise
+        if not spec.stream or not exchange.has_head or exchange.status >= 400:  # type: ignore[operator]
+            exc = exchange.failure()
+            if exc is not None:
+                raise exc
+        strict = self._strict_response_validation
+        response = exchange.response()
+        if spec.stream:
+            stream: Stream[Any] = Stream(call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict)
+            parser: Any = lambda: stream  # noqa: E731
+        else:
+            parser = lambda: spec.parse(response, strict)  # noqa: E731
+        if not raw:
+            return parser()
+        return LegacyAPIResponse(
+            response=response, parser=parser, retries_taken=int(call.retries_taken),
+            elapsed=time.monotonic() - started,
+        )
+
+    def close(self: Any) -> None:
+        """Closes the native engine if this client created it (copies share it). Idempotent."""
+        if self._owns_engine:
+            self._engine.close()
+
+    def __enter__(self: Any) -> Any:
+        return self
+
+    def __exit__(
+        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.close()
+
+    # No __del__ closing the engine: `OpenAI().with_options(...)` drops the owner at once while
+    # the copy lives on. The native Engine shuts down when its last reference goes.
+
+
+class ResourcesMixin:
+    """The resource attributes (``chat``, ``embeddings``, ``models``, ...) of both clients."""
+
+    _is_async: bool
+
+    @cached_property
+    def chat(self) -> Any:
+        from ._resources.chat import Chat
+
+        return Chat(self)
+
+    @cached_property
+    def embeddings(self) -> Any:
+        from ._resources.embeddings import AsyncEmbeddings, Embeddings
+
+        return (AsyncEmbeddings if self._is_async else Embeddings)(self)
+
+    @cached_property
+    def models(self) -> Any:
+        from ._resources.models import AsyncModels, Models
+
+        return (AsyncModels if self._is_async else Models)(self)
+
+    @cached_property
+    def beta(self) -> Any:
+        from ._resources.chat import Beta
+
+        return Beta(self)
+
+    @cached_property
+    def with_raw_response(self) -> Any:
+        from ._resources import RawResponseView
+
+        return RawResponseView(self)
+
+    @cached_property
+    def with_streaming_response(self) -> Any:
+        from ._resources import StreamingResponseView
+
+        return StreamingResponseView(self)
+
+
+class OpenAI(SyncClientMixin, ResourcesMixin, BaseClient):
+    """Drop-in for ``openai.OpenAI``; requests go through llmfailover's native engine.
+
+    Takes openai's arguments (``api_key``, ``organization``, ``project``, ``base_url``, ``timeout``,
+    ``max_retries``, ``default_headers``, ``default_query``, ``http_client`` (ignored, warns),
+    ``_strict_response_validation``) plus ``io_threads``, ``verify`` and ``ca_file``.
+    """
+
+    _is_async = False

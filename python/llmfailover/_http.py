@@ -1,0 +1,110 @@
+"""Small httpx-shaped values for what openai's exceptions and raw responses expose.
+
+openai 3.x wants ``httpx2`` objects in its exceptions, but only reads ``.status_code``,
+``.headers`` and ``.request`` from them (drop_in.md §0.2, verified with the installed openai), so
+these duck-typed values serve both with and without openai. No credentials are stored here: the
+request keeps method and URL only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Optional
+
+__all__ = ["Headers", "Request", "Response"]
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, multi-valued response headers; repeated names join with ", " (like httpx)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items = [(str(k), str(v)) for k, v in items]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def get_list(self, key: str) -> list[str]:
+        lower = key.lower()
+        return [v for k, v in self._items if k.lower() == lower]
+
+    def __getitem__(self, key: str) -> str:
+        values = self.get_list(key)
+        if not values:
+            raise KeyError(key)
+        return ", ".join(values)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and bool(self.get_list(key))
+
+    def __iter__(self) -> Iterator[str]:
+        seen: dict[str, None] = {}
+        for k, _ in self._items:
+            seen.setdefault(k.lower(), None)
+        return iter(seen)
+
+    def __len__(self) -> int:
+        return len({k.lower() for k, _ in self._items})
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+class Request:
+    """The method and URL of a request (the ``request`` of an exception or raw response)."""
+
+    def __init__(self, method: str, url: str) -> None:
+        self.method = method
+        self.url = url
+        self.headers = Headers()
+
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {self.url!r})>"
+
+
+class Response:
+    """A finished HTTP response: status, headers and (when read) the body."""
+
+    def __init__(
+        self, status_code: int, headers: Headers, request: Request, content: bytes = b""
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.request = request
+        self.content = content
+
+    @property
+    def url(self) -> str:
+        return self.request.url
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def is_closed(self) -> bool:
+        return True
+
+    def json(self, **kwargs: Any) -> Any:
+        return json.loads(self.content, **kwargs)
+
+    def read(self) -> bytes:
+        return self.content
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def request_id(self) -> Optional[str]:
+        return self.headers.get("x-request-id")
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"

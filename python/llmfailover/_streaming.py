@@ -1,0 +1,154 @@
+"""``Stream`` and ``AsyncStream``: server-sent chunks as result objects, pulled on demand.
+
+Iteration pulls batches of native events (``call.wait()`` with the GIL released, or the event
+loop's notifier for ``AsyncStream``) and buffers them. It stops at ``data: [DONE]``; a stream that
+ends without it just ends; a data object containing "error" raises ``APIError`` and a broken
+connection ``APIConnectionError``/``APITimeoutError``, as openai's ``Stream`` does. Closing, or
+garbage-collecting, a stream that has not finished cancels the native call.
+"""
+
+from __future__ import annotations
+
+import json
+from types import TracebackType
+from typing import Any, AsyncIterator, Generic, Iterator, Optional, TypeVar
+
+from ._exchange import Exchange
+from ._http import Response
+from ._response import parse_model
+from .errors import make_stream_error
+
+__all__ = ["Stream", "AsyncStream", "WAIT_SLICE"]
+
+T = TypeVar("T")
+WAIT_SLICE = 0.5  # seconds; bounded native waits let Ctrl-C through between slices
+
+
+class _StreamBase(Generic[T]):
+    response: Response
+
+    def __init__(self, *, call: Any, exchange: Exchange, cast_to: Any, strict: bool) -> None:
+        self.response = exchange.response()
+        self._call = call
+        self._exchange = exchange
+        self._cast_to = cast_to
+        self._strict = strict
+        self._finished = False
+
+    @property
+    def retries_taken(self) -> int:
+        return int(self._call.retries_taken)
+
+    def _next_item(self) -> tuple[bool, Any]:
+        """(True, item) for a buffered chunk; (False, None) when more events are needed.
+
+        Raises StopIteration at the end, or the stream's error."""
+        ex = self._exchange
+        while ex.sse:
+            _event, data = ex.sse.popleft()
+            if data.startswith(b"[DONE]"):
+                self._finish(drain=True)
+                raise StopIteration
+            if not data.strip():
+                continue
+            return True, self._decode(data)
+        if ex.done or self._finished:
+            exc = None if self._finished else ex.failure()
+            self._finish(drain=False)
+            if exc is not None:
+                raise exc
+            raise StopIteration
+        return False, None
+
+    def _decode(self, data: bytes) -> Any:
+        if b'"error"' in data:
+            obj = json.loads(data)
+            if isinstance(obj, dict) and obj.get("error"):
+                self._finish(drain=False)
+                raise make_stream_error(obj, self.response.request)
+        return parse_model(self._cast_to, data, self.response, strict=self._strict, request_id=False)
+
+    def _finish(self, *, drain: bool) -> None:
+        """Marks the stream finished; cancels the call unless it has already ended.
+
+        After [DONE] the upstream ends the body at once: take the end if it is already here so
+        the connection goes back to the pool instead of being cut."""
+        if self._finished:
+            return
+        self._finished = True
+        self._exchange.sse.clear()
+        if drain and not self._exchange.done:
+            self._exchange.feed(self._call.poll())
+        if not self._exchange.done and not self._call.finished:
+            self._call.cancel()
+
+    def __del__(self) -> None:
+        try:
+            self._finish(drain=False)
+        except Exception:  # interpreter shutdown, half-built object
+            pass
+
+
+class Stream(_StreamBase[T]):
+    """Iterator over chunks; also a context manager. ``close()`` releases the call."""
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        while True:
+            ready, item = self._next_item()
+            if ready:
+                return item  # type: ignore[no-any-return]
+            try:
+                self._exchange.feed(self._call.wait(WAIT_SLICE))
+            except BaseException:
+                self._finish(drain=False)
+                raise
+
+    def close(self) -> None:
+        self._finish(drain=False)
+
+    def __enter__(self) -> "Stream[T]":
+        return self
+
+    def __exit__(
+        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.close()
+
+
+class AsyncStream(_StreamBase[T]):
+    """Async iterator over chunks; also an async context manager. ``await close()`` releases it."""
+
+    def __init__(self, *, waiter: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._waiter = waiter
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while True:
+            try:
+                ready, item = self._next_item()
+            except StopIteration:
+                raise StopAsyncIteration from None
+            if ready:
+                return item  # type: ignore[no-any-return]
+            try:
+                self._exchange.feed(await self._waiter.events())
+            except BaseException:  # CancelledError included: cancel the native call too
+                self._finish(drain=False)
+                raise
+
+    async def close(self) -> None:
+        self._finish(drain=False)
+
+    async def __aenter__(self) -> "AsyncStream[T]":
+        return self
+
+    async def __aexit__(
+        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        await self.close()

@@ -1,0 +1,256 @@
+"""Exceptions raised by llmfailover, mirroring openai-python's tree.
+
+::
+
+    LlmFailoverError(Exception)                  every llmfailover exception
+    └ OpenAIError                                 (also openai.OpenAIError when openai imports)
+      └ APIError(message, request, *, body)       .message .request .body .code .param .type
+        ├ APIStatusError(message, *, response, body)   .response .status_code .request_id
+        │  ├ BadRequestError 400        ├ AuthenticationError 401   ├ PermissionDeniedError 403
+        │  ├ NotFoundError 404          ├ ConflictError 409         ├ UnprocessableEntityError 422
+        │  ├ RateLimitError 429         └ InternalServerError >= 500
+        ├ APIConnectionError(*, message, request)     we failed to reach the upstream
+        │  └ APITimeoutError(request)                 ... because a time limit passed
+        └ APIResponseValidationError(response, body, *, message=None)
+    TransportError(LlmFailoverError)              the native cause (.errc, .detail), chained as
+                                                  ``__cause__`` of APIConnectionError/APITimeoutError
+
+When ``openai`` is importable each class also derives from openai's class of the same name, so
+``except openai.RateLimitError`` catches ours (drop_in.md §1.5). The engine has already retried
+(``max_retries``) and failed over before any of these is raised.
+
+``make_error`` is the one place where an engine outcome becomes an exception, most specific first.
+Messages never contain credentials: callers pass their secrets, which are scrubbed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional
+
+from ._compat import openai_module
+from ._http import Headers, Request, Response
+
+__all__ = [
+    "LlmFailoverError",
+    "OpenAIError",
+    "APIError",
+    "APIStatusError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIResponseValidationError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "RateLimitError",
+    "InternalServerError",
+    "TransportError",
+    "make_error",
+    "make_stream_error",
+]
+
+_oa = openai_module()
+_OWN = _oa is None  # define our own __init__s only when openai's are not inherited
+
+
+def _bases(name: str, *ours: type) -> tuple[type, ...]:
+    return ours if _oa is None else (getattr(_oa, name), *ours)
+
+
+class LlmFailoverError(Exception):
+    """Base of every exception llmfailover raises."""
+
+
+class OpenAIError(*_bases("OpenAIError", LlmFailoverError)):  # type: ignore[misc]
+    pass
+
+
+class APIError(*_bases("APIError", OpenAIError)):  # type: ignore[misc]
+    message: str
+    request: Request
+    body: object
+    code: Optional[str] = None
+    param: Optional[str] = None
+    type: Optional[str] = None
+
+    if _OWN:
+
+        def __init__(self, message: str, request: Request, *, body: object) -> None:
+            super().__init__(message)
+            self.request = request
+            self.message = message
+            self.body = body
+            if isinstance(body, dict):
+                code = body.get("code")
+                self.code = str(code) if code is not None else None
+                param, kind = body.get("param"), body.get("type")
+                self.param = param if isinstance(param, str) else None
+                self.type = kind if isinstance(kind, str) else None
+
+
+class APIResponseValidationError(*_bases("APIResponseValidationError", APIError)):  # type: ignore[misc]
+    if _OWN:
+
+        def __init__(self, response: Response, body: object, *, message: Optional[str] = None) -> None:
+            super().__init__(
+                message or "Data returned by API invalid for expected schema.", response.request, body=body
+            )
+            self.response = response
+            self.status_code = response.status_code
+
+
+class APIStatusError(*_bases("APIStatusError", APIError)):  # type: ignore[misc]
+    """The upstream answered with a 4xx or 5xx status (after retries and failover)."""
+
+    if _OWN:
+
+        def __init__(self, message: str, *, response: Response, body: object) -> None:
+            super().__init__(message, response.request, body=body)
+            self.response = response
+            self.status_code = response.status_code
+            self.request_id = response.headers.get("x-request-id")
+
+
+class APIConnectionError(*_bases("APIConnectionError", APIError)):  # type: ignore[misc]
+    """No usable answer arrived: connect, TLS, reset, closed connection, malformed stream."""
+
+    if _OWN:
+
+        def __init__(self, *, message: str = "Connection error.", request: Request) -> None:
+            super().__init__(message, request, body=None)
+
+
+class APITimeoutError(*_bases("APITimeoutError", APIConnectionError)):  # type: ignore[misc]
+    if _OWN:
+
+        def __init__(self, request: Request) -> None:
+            super().__init__(message="Request timed out.", request=request)
+
+
+class BadRequestError(*_bases("BadRequestError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+class AuthenticationError(*_bases("AuthenticationError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+class PermissionDeniedError(*_bases("PermissionDeniedError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+class NotFoundError(*_bases("NotFoundError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+class ConflictError(*_bases("ConflictError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+class UnprocessableEntityError(*_bases("UnprocessableEntityError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+class RateLimitError(*_bases("RateLimitError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+class InternalServerError(*_bases("InternalServerError", APIStatusError)):  # type: ignore[misc]
+    pass
+
+
+_BY_STATUS: dict[int, type] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+class TransportError(LlmFailoverError):
+    """The engine's own failure code (``errc``, e.g. "connection_reset") and detail text."""
+
+    def __init__(self, errc: str, detail: str) -> None:
+        super().__init__(f"{errc}: {detail}" if detail else errc)
+        self.errc = errc
+        self.detail = detail
+
+
+_TIMEOUT_CODES = frozenset({"connect_timeout", "first_byte_timeout", "idle_timeout", "deadline_exceeded"})
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _scrub_body(body: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(body, str):
+        return _scrub(body, secrets)
+    if isinstance(body, Mapping):
+        return {k: _scrub_body(v, secrets) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_scrub_body(v, secrets) for v in body]
+    return body
+
+
+def make_error(
+    request: Request,
+    *,
+    status: Optional[int] = None,
+    headers: Optional[Headers] = None,
+    content: bytes = b"",
+    errc: str = "",
+    detail: str = "",
+    secrets: Iterable[str] = (),
+) -> APIError:
+    """The exception for one failed call: a native error code, or an error status with its body.
+
+    Mirrors openai's ``_make_status_error_from_response``: body = ``body["error"]`` when present;
+    message ``"Error code: {status} - {error.message}"`` (openai 3.x wording).
+    """
+    secrets = tuple(s for s in secrets if s)
+    if errc:
+        cause = TransportError(errc, _scrub(detail, secrets))
+        exc: APIError
+        if errc in _TIMEOUT_CODES:
+            exc = APITimeoutError(request=request)
+        else:
+            exc = APIConnectionError(request=request)
+        exc.__cause__ = cause
+        return exc
+    assert status is not None, "make_error needs a status or an errc"
+    text = _scrub(content.decode("utf-8", errors="replace").strip(), secrets)
+    response = Response(status, headers or Headers(), request, text.encode())
+    body: Any = text
+    message = f"Error code: {status}"
+    try:
+        body = _scrub_body(json.loads(text), secrets)
+    except ValueError:
+        pass
+    else:
+        error = body.get("error", body) if isinstance(body, Mapping) else None
+        msg = error.get("message") if isinstance(error, Mapping) else None
+        if isinstance(msg, str) and msg:
+            message += f" - {msg}"
+    data = body.get("error", body) if isinstance(body, Mapping) else body
+    cls = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    return cls(message, response=response, body=data)
+
+
+def make_stream_error(data: Mapping[str, Any], request: Request) -> APIError:
+    """A data object with "error" inside an SSE stream, as openai's ``Stream`` raises it."""
+    error = data.get("error")
+    message = error.get("message") if isinstance(error, Mapping) else None
+    if not message or not isinstance(message, str):
+        message = "An error occurred during streaming"
+    return APIError(message=message, request=request, body=error)

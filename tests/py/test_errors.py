@@ -1,0 +1,102 @@
+"""The exception tree and the one mapping from engine outcomes to exceptions."""
+
+from __future__ import annotations
+
+import pytest
+
+import llmfailover
+from llmfailover import errors
+from llmfailover._http import Headers, Request
+
+REQ = Request("POST", "http://127.0.0.1:1/v1/chat/completions")
+
+
+def _status(status: int, body: bytes = b'{"error":{"message":"m","type":"t","code":"c","param":"p"}}') -> Exception:
+    return errors.make_error(REQ, status=status, headers=Headers([("X-Request-ID", "req_1")]), content=body)
+
+
+@pytest.mark.parametrize(
+    "status, cls",
+    [
+        (400, errors.BadRequestError),
+        (401, errors.AuthenticationError),
+        (403, errors.PermissionDeniedError),
+        (404, errors.NotFoundError),
+        (409, errors.ConflictError),
+        (422, errors.UnprocessableEntityError),
+        (429, errors.RateLimitError),
+        (500, errors.InternalServerError),
+        (503, errors.InternalServerError),
+        (529, errors.InternalServerError),
+        (418, errors.APIStatusError),
+    ],
+)
+def test_status_classes(status: int, cls: type) -> None:
+    exc = _status(status)
+    assert type(exc) is cls
+    assert isinstance(exc, errors.APIStatusError) and isinstance(exc, llmfailover.LlmFailoverError)
+    assert exc.status_code == status and exc.response.status_code == status
+    assert exc.request_id == "req_1"
+    assert exc.body == {"message": "m", "type": "t", "code": "c", "param": "p"}
+    assert (exc.code, exc.type, exc.param) == ("c", "t", "p")
+    assert exc.message == str(exc) == f"Error code: {status} - m"
+    assert exc.request is REQ and exc.response.request is REQ
+
+
+def test_non_json_body_is_kept_as_text() -> None:
+    exc = _status(502, b"<html>bad gateway</html>")
+    assert exc.body == "<html>bad gateway</html>" and str(exc) == "Error code: 502"
+    assert exc.code is None and exc.type is None
+
+
+@pytest.mark.parametrize("errc", ["connect_timeout", "first_byte_timeout", "idle_timeout", "deadline_exceeded"])
+def test_timeouts(errc: str) -> None:
+    exc = errors.make_error(REQ, errc=errc, detail="slow")
+    assert type(exc) is errors.APITimeoutError and isinstance(exc, errors.APIConnectionError)
+    assert str(exc) == "Request timed out."
+    assert isinstance(exc.__cause__, errors.TransportError) and exc.__cause__.errc == errc
+
+
+@pytest.mark.parametrize("errc", ["connect_refused", "connection_reset", "tls_failed", "protocol_error"])
+def test_connection_errors(errc: str) -> None:
+    exc = errors.make_error(REQ, errc=errc, detail="x")
+    assert type(exc) is errors.APIConnectionError and str(exc) == "Connection error."
+    assert exc.body is None and exc.request is REQ
+
+
+def test_secrets_are_scrubbed() -> None:
+    key = "sk-very-secret-123"
+    exc = errors.make_error(
+        REQ, status=401, content=f'{{"error":{{"message":"bad key {key}"}}}}'.encode(), secrets=[key]
+    )
+    assert key not in str(exc) and key not in repr(exc.body) and key not in exc.response.text
+    exc = errors.make_error(REQ, errc="tls_failed", detail=f"for {key}", secrets=[key])
+    assert key not in str(exc.__cause__)
+
+
+def test_stream_error_is_api_error() -> None:
+    exc = errors.make_stream_error({"error": {"message": "overloaded", "type": "server_error"}}, REQ)
+    assert type(exc) is errors.APIError and str(exc) == "overloaded" and exc.type == "server_error"
+    assert str(errors.make_stream_error({"error": "x"}, REQ)) == "An error occurred during streaming"
+
+
+def test_caught_as_openai_exceptions() -> None:
+    openai = pytest.importorskip("openai")
+    exc = _status(429)
+    with pytest.raises(openai.RateLimitError) as info:
+        raise exc
+    assert info.value.request_id == "req_1" and info.value.status_code == 429
+    assert isinstance(exc, openai.APIStatusError) and isinstance(exc, openai.OpenAIError)
+    timeout = errors.make_error(REQ, errc="idle_timeout")
+    assert isinstance(timeout, openai.APITimeoutError) and isinstance(timeout, openai.APIConnectionError)
+    for name in ("BadRequestError", "AuthenticationError", "NotFoundError", "InternalServerError", "APIError"):
+        assert issubclass(getattr(llmfailover, name), getattr(openai, name))
+
+
+def test_own_tree_without_openai() -> None:
+    assert issubclass(errors.RateLimitError, errors.APIStatusError)
+    assert issubclass(errors.APIStatusError, errors.APIError)
+    assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
+    assert issubclass(errors.APIError, errors.OpenAIError)
+    assert issubclass(errors.OpenAIError, errors.LlmFailoverError)
+    assert not issubclass(errors.TransportError, errors.OpenAIError)
