@@ -1,0 +1,66 @@
+// dialect.hpp — (private) what the fake says, apart from how it fails.
+//
+// A Dialect turns a received request into its model name and a healthy Reply (a JSON body, or a
+// list of SSE frames), and renders the error bodies and stream events the fault machinery needs.
+// The server (fake_server.cpp) owns timing, sockets and faults and knows nothing of JSON shapes,
+// so other providers' dialects (Anthropic, Gemini, ...) plug in beside openai_dialect.cpp.
+//
+// Thread safety: implementations are stateless; call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmfailover::testing::detail {
+
+// A request as the dialect understood it.
+struct ParsedRequest {
+  std::string model;       // "" when the request names none
+  bool stream = false;     // the client asked for SSE
+  int kind = 0;            // dialect-private endpoint tag
+  int error_status = 0;    // != 0: the request itself is bad; answer with this status
+  std::string error_message;
+  std::string error_param;  // "" = null
+  std::string body;        // the raw request body
+};
+
+// Context the server hands the dialect for one healthy reply.
+struct ReplyContext {
+  std::string content;                 // the reply text
+  unsigned embedding_dimensions = 8;   // default when the request sets none
+  std::vector<std::string> models;     // for list endpoints
+  std::string request_id;
+  std::int64_t created = 0;            // unix seconds
+};
+
+struct Reply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;                  // when !stream
+  bool stream = false;
+  std::vector<std::string> frames;   // when stream: complete SSE frames, in order, no terminator
+};
+
+class Dialect {
+ public:
+  virtual ~Dialect() = default;
+  virtual ParsedRequest parse(std::string_view method, std::string_view target,
+                              std::string body) const = 0;
+  // The reply for a request parse() accepted (error_status == 0).
+  virtual Reply reply(const ParsedRequest& request, const ReplyContext& context) const = 0;
+  // A JSON error body; empty code/message/param mean "the usual for this status".
+  virtual std::string error_body(int status, std::string_view code, std::string_view message,
+                                 std::string_view param = {}) const = 0;
+  virtual std::string error_frame() const = 0;      // an in-stream error event
+  virtual std::string malformed_frame() const = 0;  // a frame that is not valid JSON
+  virtual std::string done_frame() const = 0;       // the stream terminator ("" if none)
+  // The reply text when nothing configures one.
+  virtual std::string default_content(std::string_view model, unsigned words) const = 0;
+};
+
+std::unique_ptr<Dialect> make_openai_dialect();
+
+}  // namespace llmfailover::testing::detail

@@ -1,0 +1,134 @@
+// fake_provider.cpp — FakeProvider's scripting, fault choice and attempt log.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "fake_impl.hpp"
+
+namespace llmfailover::testing {
+
+FakeProvider::Impl::Impl(Options opts)
+    : options(std::move(opts)),
+      dialect(detail::make_openai_dialect()),
+      started(options.clock ? options.clock() : Clock::now()) {}
+
+Clock::time_point FakeProvider::Impl::now() const { return options.clock ? options.clock() : Clock::now(); }
+
+double FakeProvider::Impl::since_start() const {
+  return std::chrono::duration<double>(now() - started).count();
+}
+
+// Precedence (see the header): outage, script entry, default; the model's own, then "*".
+FakeProvider::Impl::Plan FakeProvider::Impl::plan(const std::string& model) {
+  const auto t = now();
+  const auto wall = std::chrono::system_clock::now();
+  std::lock_guard lock(mutex);
+  Plan p;
+  p.attempt = ++counters[model];
+  char id[32];
+  std::snprintf(id, sizeof id, "fake%012llx", static_cast<unsigned long long>(++next_request));
+  p.request_id = id;
+  p.created = std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count();
+
+  auto choose = [&](const std::string& key) -> const Fault* {
+    if (auto o = outages.find(key); o != outages.end() && t < o->second.until) return &o->second.fault;
+    if (auto s = scripts.find(key); s != scripts.end() && p.attempt <= static_cast<int>(s->second.size())) {
+      return &s->second[p.attempt - 1];
+    }
+    if (auto d = defaults.find(key); d != defaults.end()) return &d->second;
+    return nullptr;
+  };
+  const Fault* f = choose(model);
+  if (!f) f = choose("*");
+  if (f) p.fault = *f;
+
+  if (p.fault.content) {
+    p.content = *p.fault.content;
+  } else if (auto r = replies.find(model); r != replies.end()) {
+    p.content = r->second;
+  } else if (auto any = replies.find("*"); any != replies.end()) {
+    p.content = any->second;
+  } else {
+    p.content = dialect->default_content(model, options.reply_words);
+  }
+  return p;
+}
+
+void FakeProvider::Impl::add_record(AttemptRecord record) {
+  std::lock_guard lock(mutex);
+  records.push_back(std::move(record));
+}
+
+// The configured list, then any model named in a script, default or reply.
+std::vector<std::string> FakeProvider::Impl::model_list() const {
+  std::vector<std::string> out = options.models;
+  auto add = [&](const std::string& m) {
+    if (!m.empty() && m != "*" && std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  };
+  std::lock_guard lock(mutex);
+  for (const auto& [m, _] : scripts) add(m);
+  for (const auto& [m, _] : defaults) add(m);
+  for (const auto& [m, _] : replies) add(m);
+  return out;
+}
+
+FakeProvider::FakeProvider(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->server = make_fake_server(*impl_);
+}
+
+FakeProvider::~FakeProvider() { stop(); }
+
+std::uint16_t FakeProvider::port() const noexcept { return impl_->server->port(); }
+
+std::string FakeProvider::root_url() const {
+  const std::string& host = impl_->options.host;
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
+}
+
+std::string FakeProvider::base_url() const { return root_url() + "/v1"; }
+
+void FakeProvider::script(std::string model, std::vector<Fault> faults) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->scripts[std::move(model)] = std::move(faults);
+}
+
+void FakeProvider::set_default(std::string model, Fault fault) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->defaults[std::move(model)] = std::move(fault);
+}
+
+void FakeProvider::set_reply(std::string model, std::string content) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->replies[std::move(model)] = std::move(content);
+}
+
+void FakeProvider::outage(std::string model, Millis duration, Fault fault) {
+  const auto until = impl_->now() + duration;
+  std::lock_guard lock(impl_->mutex);
+  impl_->outages[std::move(model)] = Impl::Outage{until, std::move(fault)};
+}
+
+std::vector<AttemptRecord> FakeProvider::attempts(std::optional<std::string_view> model) const {
+  std::lock_guard lock(impl_->mutex);
+  if (!model) return impl_->records;
+  std::vector<AttemptRecord> out;
+  for (const auto& r : impl_->records) {
+    if (r.model == *model) out.push_back(r);
+  }
+  return out;
+}
+
+void FakeProvider::reset() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->scripts.clear();
+  impl_->defaults.clear();
+  impl_->replies.clear();
+  impl_->outages.clear();
+  impl_->counters.clear();
+  impl_->records.clear();
+}
+
+void FakeProvider::stop() { impl_->server->stop(); }
+
+}  // namespace llmfailover::testing

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Runs every test of the project, after scripts/setup.sh:
+#   1. the GoogleTest binary, through ctest, in the scikit-build build dir (build/py)
+#   2. pytest over tests/py (includes the Steady conformance and nginx TLS end-to-end tests)
+#   3. pytest over tests/py again with LLMFAILOVER_HIDE_OPENAI=1 (the openai package hidden)
+#   4. every notebook in notebooks/, executed with nbclient
+# Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
+# Extra arguments are passed to both pytest runs (e.g. `bash scripts/test.sh -k tls -x`).
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PY=.venv/bin/python
+RESULTS=build/test-results
+
+log() { echo "==> $*"; }
+
+total_start=$SECONDS
+bash scripts/setup.sh || {
+  echo "test.sh: ERROR: scripts/setup.sh failed; no tests were run" >&2
+  exit 1
+}
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+steps=() statuses=() times=()
+record() { # name status seconds
+  steps+=("$1") statuses+=("$2") times+=("$3")
+}
+
+# --- 1. C++ unit tests --------------------------------------------------------------------------
+log "ctest (GoogleTest) in build/py"
+start=$SECONDS
+if [[ ! -f build/py/CTestTestfile.cmake ]]; then
+  echo "test.sh: build/py has no CTest files (was it configured with LLMFAILOVER_BUILD_TESTS=ON?)" >&2
+  record "ctest" FAIL $((SECONDS - start))
+else
+  ctest --test-dir build/py --output-on-failure -j2 --no-tests=error \
+    --output-junit "$PWD/$RESULTS/ctest.xml"
+  rc=$?
+  record "ctest" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" $((SECONDS - start))
+fi
+
+# --- 2./3. pytest, with and without the openai package -------------------------------------------
+run_pytest() { # name, then arguments for env(1)
+  local name=$1 start=$SECONDS rc
+  shift
+  log "pytest tests/py ($name)"
+  env "$@" "$PY" -m pytest tests/py -q -rs --junitxml="$RESULTS/$name.xml" "${PYTEST_ARGS[@]}"
+  rc=$?
+  case $rc in
+  0) record "$name" PASS $((SECONDS - start)) ;;
+  5) record "$name" "NO TESTS" $((SECONDS - start)) ;; # pytest: nothing collected
+  *) record "$name" FAIL $((SECONDS - start)) ;;
+  esac
+}
+PYTEST_ARGS=("$@")
+run_pytest pytest -u LLMFAILOVER_HIDE_OPENAI
+run_pytest pytest-no-openai LLMFAILOVER_HIDE_OPENAI=1
+
+# --- 4. notebooks -------------------------------------------------------------------------------
+shopt -s nullglob
+notebooks=(notebooks/*.ipynb)
+if ((${#notebooks[@]})); then
+  log "notebooks: ${notebooks[*]}"
+  start=$SECONDS
+  "$PY" - "$RESULTS/notebooks.xml" "${notebooks[@]}" <<'EOF'
+import re, sys, time
+from xml.sax.saxutils import quoteattr
+import nbformat
+from nbclient import NotebookClient
+
+out, paths = sys.argv[1], sys.argv[2:]
+cases, failed = [], 0
+for path in paths:
+    t0 = time.monotonic()
+    try:
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": "notebooks"}}).execute()
+        err = None
+        print(f"    PASS {path} ({time.monotonic() - t0:.1f}s)")
+    except Exception as e:  # a failing cell raises CellExecutionError with the traceback
+        failed += 1
+        err = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(e).__name__}: {e}")  # no ANSI colours
+        err = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", err)  # not allowed in XML
+        print(f"    FAIL {path}\n{err}")
+    cases.append((path, time.monotonic() - t0, err))
+with open(out, "w") as f:
+    f.write(f'<testsuite name="notebooks" tests="{len(cases)}" failures="{failed}">\n')
+    for path, secs, err in cases:
+        f.write(f'<testcase name={quoteattr(path)} time="{secs:.2f}">')
+        if err:
+            f.write(f"<failure message={quoteattr(err[:2000])}/>")
+        f.write("</testcase>\n")
+    f.write("</testsuite>\n")
+sys.exit(1 if failed else 0)
+EOF
+  rc=$?
+  record "notebooks" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" $((SECONDS - start))
+else
+  log "notebooks: none in notebooks/"
+fi
+
+# --- summary --------------------------------------------------------------------------------------
+echo
+echo "==================== test summary ===================="
+failed=0
+for i in "${!steps[@]}"; do
+  printf '  %-18s %-9s %4ss\n' "${steps[$i]}" "${statuses[$i]}" "${times[$i]}"
+  [[ ${statuses[$i]} == FAIL ]] && failed=1
+done
+echo "  wall time: $((SECONDS - total_start))s (set-up included)"
+((failed)) && echo "test.sh: FAILED (see the steps marked FAIL above)"
+# Test counts over all runners, from their JUnit XML (a test run twice counts twice); last line.
+"$PY" - "$RESULTS" <<'EOF'
+import glob, sys
+import xml.etree.ElementTree as ET
+
+passed = failed = skipped = 0
+for path in sorted(glob.glob(f"{sys.argv[1]}/*.xml")):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        continue
+    for case in root.iter("testcase"):
+        tags = {child.tag for child in case}
+        if tags & {"failure", "error"}:
+            failed += 1
+        elif "skipped" in tags or case.get("status") in ("notrun", "disabled"):
+            skipped += 1
+        else:
+            passed += 1
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+EOF
+exit "$failed"
