@@ -211,16 +211,21 @@ void bind_engine(py::module_& m) {
       .def("close", &Notifier::close);
 
   py::class_<Call, std::shared_ptr<Call>>(m, "Call")
-      .def("wait", [](Call& c, std::optional<double> timeout) {
+      .def("wait", [](Call& c, std::optional<double> timeout, bool until_end) {
              std::vector<Event> events;
              {
                py::gil_scoped_release release;
-               std::optional<Millis> max_wait;
-               if (timeout) max_wait = std::max(Millis{0}, to_ms(*timeout));
-               c.channel().wait(events, max_wait);
+               std::optional<Clock::time_point> until;
+               if (timeout) until = Clock::now() + std::max(Millis{0}, to_ms(*timeout));
+               // until_end: one crossing of the binding for a whole non-streaming response.
+               do {
+                 std::optional<Millis> left;
+                 if (until) left = std::max(Millis{0}, std::chrono::duration_cast<Millis>(*until - Clock::now()));
+                 if (!c.channel().wait(events, left)) break;
+               } while (until_end && !events.back().terminal());
              }
              return events_to_python(events);
-           }, py::arg("timeout") = py::none())
+           }, py::arg("timeout") = py::none(), py::arg("until_end") = false)
       .def("poll", [](Call& c) {
         std::vector<Event> events;
         c.channel().poll(events);

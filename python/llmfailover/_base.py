@@ -243,9 +243,18 @@ class BaseClient:
             headers=auth + spec.headers,
             query=spec.query,
             model=spec.model,
-            timeouts=to_native(spec.timeout, _native.core().Timeouts),
+            timeouts=self._native_timeouts(spec.timeout),
             max_retries=self.max_retries,
         )
+
+    _timeouts_cache: Optional[tuple[Any, Any]] = None
+
+    def _native_timeouts(self, timeout: Any) -> Any:
+        """The engine's Timeouts for `timeout`, converted once per distinct (identical) value."""
+        cached = self._timeouts_cache
+        if cached is None or cached[0] is not timeout:
+            cached = self._timeouts_cache = (timeout, to_native(timeout, _native.core().Timeouts))
+        return cached[1]
 
     def _auth_headers(self, key: str) -> list[tuple[str, str]]:
         return [("Authorization", f"Bearer {key}")]

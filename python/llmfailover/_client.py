@@ -21,7 +21,7 @@ __all__ = ["OpenAI"]
 
 def _pump(call: Any, exchange: Exchange, *, until_head: bool) -> None:
     while not exchange.done and not (until_head and exchange.has_head):
-        exchange.feed(call.wait(WAIT_SLICE))
+        exchange.feed(call.wait(WAIT_SLICE, not until_head))
 
 
 class SyncClientMixin:

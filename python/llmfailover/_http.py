@@ -18,8 +18,20 @@ __all__ = ["Headers", "Request", "Response"]
 class Headers(Mapping[str, str]):
     """Case-insensitive, multi-valued response headers; repeated names join with ", " (like httpx)."""
 
+    __slots__ = ("_items", "_index")
+
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items = [(str(k), str(v)) for k, v in items]
+        self._items = items if isinstance(items, list) else [(str(k), str(v)) for k, v in items]
+        self._index: Optional[dict[str, str]] = None
+
+    def _lookup(self) -> dict[str, str]:
+        if self._index is None:  # built on first lookup: most responses are never asked
+            index: dict[str, str] = {}
+            for k, v in self._items:
+                key = k.lower()
+                index[key] = f"{index[key]}, {v}" if key in index else v
+            self._index = index
+        return self._index
 
     def multi_items(self) -> list[tuple[str, str]]:
         return list(self._items)
@@ -28,23 +40,20 @@ class Headers(Mapping[str, str]):
         lower = key.lower()
         return [v for k, v in self._items if k.lower() == lower]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._lookup().get(key.lower(), default)
+
     def __getitem__(self, key: str) -> str:
-        values = self.get_list(key)
-        if not values:
-            raise KeyError(key)
-        return ", ".join(values)
+        return self._lookup()[key.lower()]
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and bool(self.get_list(key))
+        return isinstance(key, str) and key.lower() in self._lookup()
 
     def __iter__(self) -> Iterator[str]:
-        seen: dict[str, None] = {}
-        for k, _ in self._items:
-            seen.setdefault(k.lower(), None)
-        return iter(seen)
+        return iter(self._lookup())
 
     def __len__(self) -> int:
-        return len({k.lower() for k, _ in self._items})
+        return len(self._lookup())
 
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"
