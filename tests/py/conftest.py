@@ -114,8 +114,14 @@ class StubCall:
             return []
         return list(self._batches.pop(0))
 
-    def wait(self, timeout: Optional[float] = None) -> list[Any]:
-        return self._take()
+    def wait(self, timeout: Optional[float] = None, until_end: bool = False) -> list[Any]:
+        events = self._take()
+        while until_end and events and events[-1][0] not in ("end", "error"):
+            more = self._take()
+            if not more:
+                break
+            events += more
+        return events
 
     def poll(self) -> list[Any]:
         return self._take()
