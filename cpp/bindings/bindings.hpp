@@ -8,4 +8,6 @@
 namespace llmfailover::bindings {
 void bind_engine(pybind11::module_& m);  // bind_engine.cpp: Timeouts, Upstream, Engine, Call, Notifier
 void bind_fake(pybind11::module_& m);    // bind_fake.cpp: FakeProvider and its scripting
+void bind_config(pybind11::module_& m);  // bind_config.cpp: parse_config, Config, ConfigError
+void bind_router(pybind11::module_& m);  // bind_router.cpp: Router, RoutedCall
 }  // namespace llmfailover::bindings

@@ -10,4 +10,6 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = LLMFAILOVER_VERSION;
   llmfailover::bindings::bind_engine(m);
   llmfailover::bindings::bind_fake(m);
+  llmfailover::bindings::bind_config(m);
+  llmfailover::bindings::bind_router(m);  // after engine (Call) and config (Config)
 }

@@ -21,6 +21,8 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::protocol_error: return "protocol_error";
     case Errc::body_too_large: return "body_too_large";
     case Errc::stream_error: return "stream_error";
+    case Errc::stream_interrupted: return "stream_interrupted";
+    case Errc::no_target: return "no_target";
   }
   return "unknown";
 }
@@ -57,7 +59,9 @@ ErrorClass errc_class(const Error& error) noexcept {
     case Errc::first_byte_timeout:
     case Errc::idle_timeout:
     case Errc::protocol_error:
-    case Errc::stream_error: return ErrorClass::retryable;
+    case Errc::stream_error:
+    case Errc::stream_interrupted: return ErrorClass::retryable;
+    case Errc::no_target: return ErrorClass::ignored;
   }
   return ErrorClass::retryable;
 }

@@ -31,6 +31,8 @@ enum class Errc {
   protocol_error,      // the response was not valid HTTP/1.1
   body_too_large,      // a non-streaming body exceeded the client's limit
   stream_error,        // a streamed body was malformed (set by the layers above transport)
+  stream_interrupted,  // a committed stream broke before its end (the partial answer is not a success)
+  no_target,           // the router had no available target left (all open, cooling or tried)
 };
 
 std::string_view to_string(Errc code) noexcept;

@@ -1,5 +1,6 @@
 #include "llmfailover/providers/openai.hpp"
 
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "llmfailover/transport/url.hpp"
@@ -75,6 +76,85 @@ HttpRequest build_request(const Upstream& upstream, const ApiCall& call, const T
   for (const auto& d : upstream.default_headers) set_header(h, d.name, d.value);
   for (const auto& e : call.headers) set_header(h, e.name, e.value);
   return req;
+}
+
+}  // namespace llmfailover::providers
+
+// ---- error classification --------------------------------------------------------------------
+
+namespace llmfailover::providers {
+
+namespace {
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+struct ErrorFields {
+  std::string message, type, code;
+};
+
+ErrorFields error_fields(std::string_view body) {
+  ErrorFields f;
+  auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return f;
+  const auto& err = doc.contains("error") && doc["error"].is_object() ? doc["error"] : doc;
+  auto text = [&](const char* key) {
+    auto it = err.find(key);
+    return it != err.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  f.message = text("message");
+  f.type = text("type");
+  f.code = text("code");
+  if (auto inner = err.find("innererror"); inner != err.end() && inner->is_object()) {
+    if (auto c = inner->find("code"); c != inner->end() && c->is_string() && f.code.empty()) f.code = c->get<std::string>();
+  }
+  return f;
+}
+
+// Request errors that another model may accept (issue 3, section 3: separate chains).
+std::string request_reason(const ErrorFields& f) {
+  if (f.code == "context_length_exceeded" || contains(f.message, "maximum context length") ||
+      contains(f.message, "context_length_exceeded") || contains(f.message, "context window"))
+    return "context_length_exceeded";
+  if (f.code == "content_policy_violation" || f.code == "content_filter" ||
+      f.code == "ResponsibleAIPolicyViolation" || contains(f.message, "content management policy") ||
+      contains(f.message, "content policy"))
+    return "content_policy";
+  return "bad_request";
+}
+
+}  // namespace
+
+ErrorVerdict classify_response(int status, std::string_view body) {
+  ErrorFields f = error_fields(body);
+  ErrorVerdict v{status_class(status), "", f.message};
+  if (status == 429) v.reason = f.code == "insufficient_quota" ? "quota" : "rate_limited";
+  else if (status == 401 || status == 403) v.reason = "auth";
+  else if (status == 404) v.reason = "not_found";
+  else if (status == 529 || f.type == "overloaded_error") v.reason = "overloaded";
+  else if (status >= 500 || status == 408 || status == 409) v.reason = "server_error";
+  else if (status >= 400) {
+    v.reason = request_reason(f);
+    // A content-policy or context error is about this request on this model: a request error.
+    v.cls = ErrorClass::fatal_request;
+  }
+  return v;
+}
+
+ErrorVerdict classify_stream_error(std::string_view data) {
+  ErrorFields f = error_fields(data);
+  ErrorVerdict v{ErrorClass::retryable, "stream_error_event", f.message};
+  if (f.type == "rate_limit_error" || f.code == "rate_limit_exceeded") {
+    v.cls = ErrorClass::rate_limited;
+    v.reason = "rate_limited";
+  } else if (f.type == "overloaded_error") {
+    v.reason = "overloaded";
+  } else if (f.type == "invalid_request_error") {
+    v.cls = ErrorClass::fatal_request;
+    v.reason = request_reason(f);
+  }
+  return v;
 }
 
 }  // namespace llmfailover::providers

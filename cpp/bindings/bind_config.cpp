@@ -1,0 +1,119 @@
+// bind_config.cpp — parse_config and the parsed Config for Python (llmfailover/config.py wraps them).
+//
+// _core.parse_config(json_text, env=None) -> Config; a bad config raises _core.ConfigError (a
+// ValueError) whose .path names the place in the document. Config shows no secret: deployments
+// and to_json() are the redacted dump_config.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "bindings.hpp"
+#include "llmfailover/config.hpp"
+
+namespace py = pybind11;
+
+namespace llmfailover::bindings {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+py::object to_python(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::object: {
+      py::dict d;
+      for (auto it = j.begin(); it != j.end(); ++it) d[py::str(it.key())] = to_python(it.value());
+      return std::move(d);
+    }
+    case Json::value_t::array: {
+      py::list l;
+      for (const auto& item : j) l.append(to_python(item));
+      return std::move(l);
+    }
+    case Json::value_t::string: return py::str(j.get<std::string>());
+    case Json::value_t::boolean: return py::bool_(j.get<bool>());
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: return py::int_(j.get<long long>());
+    case Json::value_t::number_float: return py::float_(j.get<double>());
+    default: return py::none();
+  }
+}
+
+Json dump(const RouterConfig& c) { return Json::parse(dump_config(c)); }
+
+py::list deployments(const RouterConfig& c) {
+  py::list out;
+  auto groups = dump(c)["groups"];
+  for (const auto& d : c.deployments)
+    for (const auto& item : groups[d.group]["deployments"])
+      if (item["id"] == d.id) {
+        auto row = to_python(item);
+        row[py::str("group")] = d.group;
+        out.append(row);
+      }
+  return out;
+}
+
+py::dict policy_for(const RouterConfig& c, const std::string& group) {
+  RouterConfig one;
+  one.defaults = c.policy_for(group);
+  return to_python(dump(one)["defaults"]);
+}
+
+}  // namespace
+
+void bind_config(py::module_& m) {
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> error_type;
+  error_type.call_once_and_store_result([&]() {
+    return py::object(py::exception<ConfigError>(m, "ConfigError", PyExc_ValueError));
+  });
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ConfigError& e) {
+      py::object type = error_type.get_stored();
+      py::object error = type(py::str(e.what()));
+      error.attr("path") = py::str(e.path());
+      PyErr_SetObject(type.ptr(), error.ptr());
+    }
+  });
+
+  py::class_<RouterConfig>(m, "Config", "A parsed router config (llmfailover schema; secrets redacted on output)")
+      .def_property_readonly("groups", &RouterConfig::groups)
+      .def_property_readonly("deployments", &deployments)
+      .def_readonly("warnings", &RouterConfig::warnings)
+      .def_readonly("fallbacks", &RouterConfig::fallbacks)
+      .def_readonly("context_window_fallbacks", &RouterConfig::context_window_fallbacks)
+      .def_readonly("content_policy_fallbacks", &RouterConfig::content_policy_fallbacks)
+      .def_readonly("default_fallbacks", &RouterConfig::default_fallbacks)
+      .def_readonly("degraded_answer", &RouterConfig::degraded_answer)
+      .def_readonly("stream_recovery", &RouterConfig::stream_recovery)
+      .def_readonly("routing_strategy", &RouterConfig::routing_strategy)
+      .def("policy_for", &policy_for, py::arg("group"), "The group's policy (its own, else the defaults)")
+      .def("to_json", &dump_config, "The config in llmfailover's schema, secrets redacted")
+      .def("__eq__", [](const RouterConfig& a, const RouterConfig& b) { return a == b; }, py::is_operator())
+      .def("__repr__", [](const RouterConfig& c) {
+        return "<_core.Config groups=" + std::to_string(c.groups().size()) +
+               " deployments=" + std::to_string(c.deployments.size()) +
+               " warnings=" + std::to_string(c.warnings.size()) + ">";
+      });
+
+  m.def(
+      "parse_config",
+      [](const std::string& json_text, std::optional<std::map<std::string, std::string>> env) {
+        EnvLookup lookup = process_env();
+        if (env)
+          lookup = [vars = std::move(*env)](const std::string& name) -> std::optional<std::string> {
+            auto it = vars.find(name);
+            return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+          };
+        return parse_config(json_text, lookup);
+      },
+      py::arg("json_text"), py::arg("env") = py::none(),
+      "Parse a config (llmfailover schema, or LiteLLM when it has model_list). `env` replaces the "
+      "process environment for os.environ/NAME and ${NAME} references.");
+}
+
+}  // namespace llmfailover::bindings

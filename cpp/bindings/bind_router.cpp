@@ -1,0 +1,153 @@
+// bind_router.cpp — the failover Router and its calls (RoutedCall extends Call).
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "llmfailover/router.hpp"
+
+namespace py = pybind11;
+
+namespace llmfailover::bindings {
+
+namespace {
+
+py::dict attempt_dict(const RouteAttempt& a) {
+  py::dict d;
+  d["attempt"] = a.attempt;
+  d["group"] = a.group;
+  d["target"] = a.target;
+  d["deployment"] = a.deployment;
+  d["provider"] = a.provider;
+  d["model"] = a.model;
+  d["key_index"] = a.key_index;
+  d["status"] = a.status;
+  d["error"] = a.error;
+  d["error_class"] = a.error_class;
+  d["reason"] = a.reason;
+  d["message"] = a.message;
+  d["decision"] = a.decision;
+  d["started_ms"] = a.started_ms;
+  d["first_byte_ms"] = a.first_byte_ms;
+  d["elapsed_ms"] = a.elapsed_ms;
+  d["waited_ms"] = a.waited_ms;
+  d["retry_after_ms"] = a.retry_after_ms;
+  return d;
+}
+
+std::optional<Millis> seconds(const std::optional<double>& s, const char* name) {
+  if (!s) return std::nullopt;
+  if (!(*s > 0)) throw py::value_error(std::string(name) + " must be a positive number of seconds");
+  return Millis{static_cast<long long>(*s * 1000.0)};
+}
+
+struct RouterHandle {
+  std::unique_ptr<Router> router;
+  Router& get() {
+    if (!router) throw py::value_error("the client is closed");
+    return *router;
+  }
+};
+
+}  // namespace
+
+void bind_router(py::module_& m) {
+  py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(m, "RoutedCall")
+      .def_property_readonly("served", [](const RoutedCall& c) -> py::object {
+        auto s = c.served();
+        if (!s) return py::none();
+        return attempt_dict(*s);
+      })
+      .def_property_readonly("route_log", [](const RoutedCall& c) {
+        py::list out;
+        for (const auto& a : c.route_log()) out.append(attempt_dict(a));
+        return out;
+      })
+      .def_property_readonly("degraded", &RoutedCall::degraded);
+
+  py::class_<RouterHandle>(m, "Router")
+      .def(py::init([](const RouterConfig& config, unsigned io_threads, bool verify, const std::string& ca_file,
+                       const std::string& user_agent) {
+             transport::ClientOptions o;
+             o.io_threads = std::max(1u, io_threads);
+             o.tls.verify = verify;
+             o.tls.ca_file = ca_file;
+             o.user_agent = user_agent;
+             try {
+               return RouterHandle{std::make_unique<Router>(config, std::move(o))};
+             } catch (const ConfigError& e) {
+               throw py::value_error(e.what());
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+           }),
+           py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
+           py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION)
+      .def("send", [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
+                      std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
+                      const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
+                      std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
+                      std::optional<int> max_attempts) {
+             RouteRequest r;
+             r.model = model;
+             r.call.method = method;
+             r.call.path = path;
+             if (body) r.call.body = std::string(*body);
+             for (const auto& [k, v] : headers) r.call.headers.push_back({k, v});
+             r.call.query = query;
+             r.stream = stream;
+             r.overrides.fallbacks = std::move(fallbacks);
+             r.overrides.deadline = seconds(deadline, "timeout");
+             r.overrides.first_token = seconds(first_token, "first_token_timeout");
+             r.overrides.idle = seconds(idle, "idle_timeout");
+             if (max_attempts && (*max_attempts < 1 || *max_attempts > 5))
+               throw py::value_error("max_attempts must be between 1 and 5");
+             r.overrides.max_attempts = max_attempts;
+             return h.get().send(std::move(r));
+           },
+           py::arg("model"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
+           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = providers::Query{},
+           py::arg("stream") = false, py::arg("fallbacks") = py::none(), py::arg("deadline") = py::none(),
+           py::arg("first_token") = py::none(), py::arg("idle") = py::none(), py::arg("max_attempts") = py::none())
+      .def("has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); })
+      .def("snapshot", [](RouterHandle& h) {
+        py::list out;
+        for (const auto& s : h.get().snapshot()) {
+          py::dict d;
+          d["target"] = s.target;
+          d["group"] = s.group;
+          d["deployment"] = s.deployment;
+          d["model"] = s.model;
+          d["provider"] = s.provider;
+          d["key_index"] = s.key_index;
+          d["state"] = s.state;
+          d["share"] = s.share;
+          d["failure_rate"] = s.failure_rate;
+          d["slow_rate"] = s.slow_rate;
+          d["in_flight"] = s.in_flight;
+          d["available_in_ms"] = s.available_in_ms;
+          out.append(d);
+        }
+        return out;
+      })
+      .def("drain_events", [](RouterHandle& h) {
+        py::list out;
+        for (const auto& e : h.get().drain_events()) {
+          py::dict d;
+          d["kind"] = e.kind;
+          d["target"] = e.target;
+          d["from"] = e.from;
+          d["to"] = e.to;
+          d["reason"] = e.reason;
+          d["time_ms"] = e.time_ms;
+          out.append(d);
+        }
+        return out;
+      })
+      .def("close", [](RouterHandle& h) {
+        std::unique_ptr<Router> router = std::move(h.router);
+        py::gil_scoped_release release;
+        router.reset();
+      })
+      .def_property_readonly("closed", [](const RouterHandle& h) { return !h.router; });
+}
+
+}  // namespace llmfailover::bindings

@@ -1,0 +1,131 @@
+// health.hpp — what the router knows about one target (deployment x API key): may it take a call,
+// and what share of the traffic should it get.
+//
+// TargetHealth combines the target's CircuitBreaker (breaker.hpp), its Ramp (ramp.hpp) and the
+// rate-limit cooldown, and maps the error classes of resilience.md 8.1 onto them:
+//   none          -> success
+//   retryable     -> failure (5xx, 529, resets, timeouts before the first token)
+//   rate_limited  -> the key cools down for `retry_after` (or, without one, the breaker's next open
+//                    wait) via CircuitBreaker::cool_down: OPEN without counting a failure and without
+//                    growing attempts; when the wait is over it is CLOSED again as before (a 429 says
+//                    the key is busy, not broken). A 429 to a half-open probe returns to HALF_OPEN.
+//   fatal_target  -> force the key open: FORCED_OPEN for `fatal_target_open` (401/403 revoked key,
+//                    404 missing model), then HALF_OPEN so a probe can find out whether it was fixed.
+//                    fatal_target_open = 0 keeps it forced open until reset().
+//   fatal_request, ignored, transparent -> not counted (releases a half-open permit).
+// In DISABLED and METRICS_ONLY the breaker is not in charge, so 429s and fatal_target results only
+// release permits there.
+// `duration` is what slow calls are judged by; the router passes the time to first token.
+//
+// Ramp (resilience.md 8.9): when the breaker goes HALF_OPEN -> CLOSED the target ramps 5% -> 25% ->
+// 50% -> 100%. A ramp breach, or the breaker tripping during the ramp, re-opens it with the attempts
+// it had before closing + 1 (a longer wait); the next recovery starts the ramp again at 5%.
+//
+// Call order, per call: try_acquire(); if true, on_result() exactly once (or release() if the call
+// never started). share() / available_at() / snapshot() at any time; they also apply the changes
+// that are due by the clock (open wait over, forced-open period over, ramp hold over), so a router
+// polling them at available_at() sees recoveries without traffic.
+//
+// The listener gets (from, to, reason) for every breaker state change, and ("closed", "closed",
+// "ramp step 2 (50%)") for ramp steps; it is called after the internal lock is released.
+// Thread safety: all members are safe to call concurrently (one internal mutex, taken before the
+// breaker's and the ramp's).
+// Cost: a few mutex acquisitions per call; O(window) for a time-based breaker window.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmfailover/clock.hpp"
+#include "llmfailover/config.hpp"
+#include "llmfailover/error.hpp"
+#include "llmfailover/policy/breaker.hpp"
+#include "llmfailover/policy/ramp.hpp"
+
+namespace llmfailover::policy {
+
+struct TargetSnapshot {
+  std::string state = "closed";  // to_string(BreakerState)
+  double share = 1.0;
+  double failure_rate = -1;  // percent, -1 = unknown (below minimum calls)
+  double slow_rate = -1;
+  int attempts = 0;
+  std::optional<Clock::time_point> available_at;
+  int ramp_step = -1;        // -1 = not ramping
+  int consecutive_failures = 0;
+  std::int64_t not_permitted = 0;
+  bool cooling = false;      // OPEN because of a rate-limit cooldown
+
+  bool operator==(const TargetSnapshot&) const = default;
+};
+// e.g. "closed share=0.25 failure_rate=-1 slow_rate=-1 attempts=0 ramp_step=1 consecutive=0 not_permitted=0"
+std::string to_string(const TargetSnapshot& snapshot);
+
+class TargetHealth {
+ public:
+  using Snapshot = TargetSnapshot;
+  // State names as to_string(BreakerState) gives them, e.g. ("half_open", "closed", "half_open: ...").
+  using Listener = std::function<void(std::string_view from, std::string_view to, std::string_view reason)>;
+
+  // Throws std::invalid_argument for an invalid config. `clock` and `random` must outlive it.
+  TargetHealth(const BreakerPolicyConfig& breaker, const RampPolicyConfig& ramp, const TimeSource& clock,
+               Random& random);
+  TargetHealth(const TargetHealth&) = delete;
+  TargetHealth& operator=(const TargetHealth&) = delete;
+
+  // May this target take a call now? Takes a half-open permit when HALF_OPEN.
+  bool try_acquire();
+  // Gives back a permit for a call that was never made.
+  void release();
+  void on_result(ErrorClass cls, Millis duration, std::optional<Millis> retry_after = {});
+
+  // The multiplier for the target's load-balancer weight: 0 when unavailable (OPEN, FORCED_OPEN,
+  // cooling, HALF_OPEN without permits left), the ramp factor while ramping, otherwise 1.0.
+  double share();
+  // When an unavailable target may be tried again; now() when it is available; nullopt when that
+  // is unknown (HALF_OPEN waiting for its probes, FORCED_OPEN by an operator).
+  std::optional<Clock::time_point> available_at();
+  BreakerState state();
+  Snapshot snapshot();
+  // Operator action: CLOSED at full share, attempts 0, no ramp, no forced period.
+  void reset();
+
+  void set_listener(Listener listener);
+
+ private:
+  class Scope;
+  struct Note {
+    BreakerState from, to;
+    std::string reason;
+  };
+
+  void sync_locked(Clock::time_point now);
+  std::vector<BreakerEvent> absorb_locked();
+  void record_locked(bool failure, Millis duration);
+  void cool_down_locked(std::optional<Millis> retry_after);
+  void force_open_locked(Clock::time_point now);
+  void handle_verdict_locked(Ramp::Verdict verdict);
+  double share_locked(BreakerState state);
+  std::optional<Clock::time_point> available_at_locked(BreakerState state, Clock::time_point now);
+
+  const BreakerPolicyConfig cfg_;
+  const TimeSource& clock_;
+  CircuitBreaker breaker_;
+  Ramp ramp_;
+
+  std::mutex mutex_;
+  std::optional<Clock::time_point> forced_until_;  // FORCED_OPEN by a fatal_target result
+  int ramp_attempts_ = 0;                          // the breaker's attempts when the ramp began
+  std::vector<Note> notes_;                        // for the listener, delivered after unlocking
+  Listener listener_;
+
+  std::mutex events_mutex_;                        // leaf lock: the breaker's listener appends here
+  std::vector<BreakerEvent> breaker_events_;
+};
+
+}  // namespace llmfailover::policy

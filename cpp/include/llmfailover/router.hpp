@@ -1,0 +1,111 @@
+// router.hpp — the failover engine: model groups, fallback chains, retries with budgets and
+// deadlines, per-target circuit breakers with gradual return, and stream safety.
+//
+// A call names a model group ("smart"). The router walks the group's targets (deployment x API
+// key) and then its fallback chain, deciding after each failure by its ErrorClass (error.hpp):
+//   transparent   retry at once, once, not charged to the budget
+//   retryable     retry (another target of the group first) after full-jitter backoff or the
+//                 server's hint, charged to the group's retry budget, counted by the breaker
+//   rate_limited  cool that key down for its reset period; move on at once (wait only when
+//                 nothing else is left and the hint fits the deadline)
+//   fatal_target  force that key open; move on
+//   fatal_request never retried on the same model: context-window and content-policy errors go
+//                 to their own chains when configured, otherwise surface with the provider's reason
+//   ignored       (caller cancelled, deadline) surface at once
+// A silent target (no headers before its first-token timeout) is not retried; the next is tried.
+// Streams: nothing reaches the caller before the first content token, so every earlier failure
+// fails over invisibly; after it the call is committed, and a cut or stall ends with a
+// `stream_interrupted` error (never a truncated success) unless recovery is configured.
+//
+// Call order: Router(config) -> send() -> consume RoutedCall::channel() as with Engine.
+// Thread safety: every member is safe from any thread; io threads never touch Python.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmfailover/clock.hpp"
+#include "llmfailover/config.hpp"
+#include "llmfailover/engine.hpp"
+#include "llmfailover/providers/openai.hpp"
+#include "llmfailover/transport/http_client.hpp"
+
+namespace llmfailover {
+
+// Per-request overrides (extra_body "llmfailover": {...} in Python).
+struct RouteOverrides {
+  std::optional<std::vector<std::string>> fallbacks;  // replaces the group's chain
+  std::optional<Millis> deadline, first_token, idle;
+  std::optional<int> max_attempts;
+};
+
+struct RouteRequest {
+  std::string model;            // the group the app asks for
+  providers::ApiCall call;      // body's "model" is rewritten per deployment
+  bool stream = false;
+  RouteOverrides overrides;
+};
+
+// One attempt, as the response's attempt log shows it.
+struct RouteAttempt {
+  int attempt = 0;
+  std::string group, target, deployment, provider, model;
+  int key_index = 0;
+  int status = 0;
+  std::string error;            // Errc name, "" when the upstream answered
+  std::string error_class;      // ErrorClass name
+  std::string reason;           // ErrorVerdict::reason or the Errc
+  std::string message;          // provider's or transport's message (no credentials)
+  std::string decision;         // "served", "retry", "failover", "next_group", "give_up", ...
+  double started_ms = 0, first_byte_ms = -1, elapsed_ms = 0, waited_ms = 0, retry_after_ms = -1;
+};
+
+// Asynchronous router observations (breaker state changes, ramp steps), drained by Python.
+struct RouterEvent {
+  std::string kind;             // "breaker"
+  std::string target;
+  std::string from, to, reason;
+  double time_ms = 0;           // since the router started
+};
+
+struct TargetSnapshot {
+  std::string target, group, deployment, model, provider;
+  int key_index = 0;
+  std::string state;
+  double share = 0, failure_rate = -1, slow_rate = -1;
+  int in_flight = 0;
+  double available_in_ms = 0;   // 0 when available now
+};
+
+class RoutedCall : public Call {
+ public:
+  // The target that served the answer (empty until one did).
+  virtual std::optional<RouteAttempt> served() const = 0;
+  virtual std::vector<RouteAttempt> route_log() const = 0;
+  virtual bool degraded() const = 0;  // the answer is the configured last-resort one
+};
+
+class Router {
+ public:
+  // Throws ConfigError when `config` is inconsistent (unknown groups in chains, ...).
+  Router(RouterConfig config, transport::ClientOptions options = {},
+         std::shared_ptr<TimeSource> time = nullptr, std::shared_ptr<Random> random = nullptr);
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  std::shared_ptr<RoutedCall> send(RouteRequest request);
+  bool has_group(const std::string& name) const;
+  std::vector<TargetSnapshot> snapshot() const;
+  std::vector<RouterEvent> drain_events();
+  void close();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;  // shared with calls in flight
+};
+
+}  // namespace llmfailover

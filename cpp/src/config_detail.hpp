@@ -1,0 +1,121 @@
+// config_detail.hpp — private parts of the config parser shared by config*.cpp.
+//
+// A Node is a JSON value plus its path in the user's document; every typed read either returns a
+// C++ value or throws ConfigError(path, "expected ..."). Messages never contain a string value
+// from the document (it may be a secret), only paths, types, ranges and variable names.
+//
+// Thread safety: a Reader and its Nodes belong to one parse_config call.
+#pragma once
+
+#include <initializer_list>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmfailover/config.hpp"
+
+namespace llmfailover::config_detail {
+
+using Json = nlohmann::ordered_json;  // keeps document order: groups() and warnings follow the file
+
+// `parent.key`, or `parent["a.b"]` when the key is not a plain identifier.
+std::string key_path(const std::string& parent, std::string_view key);
+std::string index_path(const std::string& parent, std::size_t index);
+std::string json_type_name(const Json& j);
+
+// Warnings, each listed once: a dedupe key (e.g. `model_list[*].litellm_params.seed`) folds the
+// same finding in many entries into the first one's path plus a count.
+class Warnings {
+ public:
+  void add(const std::string& path, const std::string& message, const std::string& dedupe = {});
+  std::vector<std::string> take() const;
+
+ private:
+  struct Entry {
+    std::string path, message;
+    int more = 0;
+  };
+  std::vector<Entry> entries_;
+  std::map<std::string, std::size_t> seen_;
+};
+
+struct Reader {
+  EnvLookup env;
+  Warnings warnings;
+};
+
+// `os.environ/NAME` (whole value) or `${NAME}` (anywhere; `$${` is a literal `${`), via env.
+std::string resolve_env(const std::string& raw, const std::string& path, const EnvLookup& env);
+
+// Durations: a number of seconds, or a string of <number><unit> parts: "500ms", "30s", "2m", "1h30m".
+std::optional<Millis> parse_duration_text(std::string_view text);
+std::string format_duration(Millis d);  // "30s", "500ms", "2m"
+
+class Node {
+ public:
+  Node(const Json& json, std::string path, Reader& reader) : json_(&json), path_(std::move(path)), r_(&reader) {}
+
+  const std::string& path() const noexcept { return path_; }
+  const Json& json() const noexcept { return *json_; }
+  Reader& reader() const noexcept { return *r_; }
+  [[noreturn]] void fail(const std::string& message) const;
+
+  // Objects and lists. A key whose value is null counts as absent (YAML `key:` with no value).
+  const Node& expect_object() const;
+  std::optional<Node> get(std::string_view key) const;
+  Node require(std::string_view key) const;  // error when absent
+  std::vector<Node> items() const;           // a list's elements, each with its [i] path
+  std::vector<std::pair<std::string, Node>> members() const;  // an object's (key, value) pairs
+
+  // Warn about keys outside `used` (unknown) and name `ignored` ones ("*": all others) as known but not used.
+  // `dedupe` is the path pattern used to list a key once, e.g. "model_list[*].litellm_params".
+  void check_keys(std::initializer_list<std::string_view> used, std::initializer_list<std::string_view> ignored = {},
+                  const std::string& dedupe = {}, std::string_view ignored_why = {}) const;
+
+  // Scalars. Strings have environment references resolved; numbers may be given as a reference too.
+  std::string as_string() const;
+  std::string as_nonempty_string() const;
+  std::string as_name() const;  // a group, provider or strategy name: non-empty, no environment references
+  double as_number(double min, double max) const;
+  int as_int(int min, int max) const;
+  bool as_bool() const;
+  Millis as_duration(Millis min = Millis{0}) const;
+  std::string as_enum(std::initializer_list<std::string_view> allowed) const;
+  std::vector<std::string> as_string_list(bool allow_single = false) const;
+
+ private:
+  std::optional<double> number_value() const;
+  const Json* json_;
+  std::string path_;
+  Reader* r_;
+};
+
+// Shared by both schemas (config.cpp).
+GroupPolicy parse_policy(const Node& node, const GroupPolicy& base);
+// Chains name known groups; a group naming itself or a repeat is skipped with a warning.
+std::vector<std::string> parse_chain(const Node& node, const std::vector<std::string>& groups,
+                                     const std::string& owner);
+// {group: [groups]}; a "*" key goes to `wildcard` when given (LiteLLM's default_fallbacks form).
+void parse_chain_map(const Node& node, const std::vector<std::string>& groups,
+                     std::map<std::string, std::vector<std::string>>& out, std::vector<std::string>* wildcard);
+std::string check_provider(const Node& at, const std::string& provider);  // openai | azure, else error
+std::string normalize_url(const Node& at, std::string url);
+std::vector<Secret> parse_keys(const Node& node);  // a string or a list of strings
+Headers parse_headers(const Node& node);
+void add_deployment(RouterConfig& config, DeploymentConfig d, const Node& at);  // fails at `at` on a taken id
+
+// The llmfailover schema (config.cpp) and the LiteLLM mapping (config_litellm.cpp).
+RouterConfig parse_native(const Node& root);
+
+RouterConfig parse_litellm(const Node& root);
+
+inline constexpr int kMaxAttempts = 5;
+inline constexpr std::string_view kOpenAiBaseUrl = "https://api.openai.com/v1";
+inline const std::initializer_list<std::string_view> kStrategies = {
+    "simple-shuffle",        "least-busy",          "usage-based-routing", "usage-based-routing-v2",
+    "latency-based-routing", "cost-based-routing"};
+
+}  // namespace llmfailover::config_detail

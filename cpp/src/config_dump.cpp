@@ -1,0 +1,130 @@
+// config_dump.cpp — dump_config: a RouterConfig as JSON in llmfailover's schema, secrets redacted.
+// parse_config reads the dump back to an equal config, except that keys read back as "***".
+#include "config_detail.hpp"
+
+namespace llmfailover {
+
+namespace {
+
+using config_detail::format_duration;
+using config_detail::Json;
+
+// Strings are written so that parse_config does not expand them again.
+std::string text(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s.compare(i, 2, "${") == 0) out += '$';
+    out += s[i];
+  }
+  return out;
+}
+
+// "https://user:pw@host/v1?key=x" -> "https://***@host/v1?***": credentials can hide in URLs.
+std::string redact_url(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto host = scheme + 3;
+  auto path = url.find_first_of("/?#", host);
+  auto at = url.rfind('@', path == std::string::npos ? url.size() : path);
+  std::string out = url;
+  if (at != std::string::npos && at >= host) out = url.substr(0, host) + "***" + url.substr(at);
+  if (auto q = out.find('?'); q != std::string::npos) out = out.substr(0, q) + "?***";
+  return out;
+}
+
+Json dump_policy(const GroupPolicy& p) {
+  const auto& t = p.timeouts;
+  const auto& r = p.retry;
+  const auto& b = p.budget;
+  const auto& k = p.breaker;
+  const auto& m = p.ramp;
+  Json out;
+  out["timeouts"] = {{"connect", format_duration(t.connect)},
+                     {"first_token", format_duration(t.first_token)},
+                     {"idle", format_duration(t.idle)},
+                     {"deadline", format_duration(t.deadline)}};
+  out["retry"] = {{"max_attempts", r.max_attempts},
+                  {"backoff_base", format_duration(r.backoff_base)},
+                  {"backoff_cap", format_duration(r.backoff_cap)},
+                  {"max_retry_after", format_duration(r.max_retry_after)}};
+  out["budget"] = {{"percent_can_retry", b.percent_can_retry},
+                   {"min_retries_per_sec", b.min_retries_per_sec},
+                   {"ttl", format_duration(b.ttl)}};
+  out["breaker"] = {
+      {"window", k.window == BreakerPolicyConfig::Window::count_based ? "count_based" : "time_based"},
+      {"window_size", k.window_size},
+      {"minimum_calls", k.minimum_calls},
+      {"failure_rate_threshold", k.failure_rate_threshold},
+      {"slow_call_rate_threshold", k.slow_call_rate_threshold},
+      {"slow_call_duration", format_duration(k.slow_call_duration)},
+      {"consecutive_failures", k.consecutive_failures},
+      {"open_base", format_duration(k.open_base)},
+      {"open_multiplier", k.open_multiplier},
+      {"open_cap", format_duration(k.open_cap)},
+      {"open_jitter", k.open_jitter},
+      {"half_open_permits", k.half_open_permits},
+      {"max_wait_in_half_open", format_duration(k.max_wait_in_half_open)},
+      {"fatal_target_open", format_duration(k.fatal_target_open)},
+      {"initial_state", k.initial_state}};
+  out["ramp"] = {{"steps", m.steps},
+                 {"step_hold", format_duration(m.step_hold)},
+                 {"step_min_requests", m.step_min_requests},
+                 {"failure_rate_threshold", m.failure_rate_threshold},
+                 {"slow_call_rate_threshold", m.slow_call_rate_threshold}};
+  return out;
+}
+
+Json dump_deployment(const DeploymentConfig& d) {
+  Json out;
+  out["id"] = text(d.id);
+  out["provider"] = d.provider;
+  out["model"] = text(d.model);
+  out["base_url"] = text(redact_url(d.base_url));
+  if (!d.api_keys.empty()) {
+    out["api_key"] = Json::array();
+    for (const auto& k : d.api_keys) out["api_key"].push_back(k.redacted());
+  }
+  out["api_version"] = text(d.api_version);
+  out["organization"] = text(d.organization);
+  out["headers"] = Json::object();
+  for (const auto& h : d.headers) out["headers"][h.name] = "***";
+  out["weight"] = d.weight;
+  out["tags"] = Json::array();
+  for (const auto& t : d.tags) out["tags"].push_back(text(t));
+  out["region"] = text(d.region);
+  out["price"] = {{"input", d.input_price_per_mtok}, {"output", d.output_price_per_mtok}};
+  out["max_concurrency"] = d.max_concurrency;
+  out["rpm"] = d.rpm;
+  out["tpm"] = d.tpm;
+  out["priority"] = d.priority;
+  return out;
+}
+
+Json dump_chains(const std::map<std::string, std::vector<std::string>>& chains) {
+  Json out = Json::object();
+  for (const auto& [group, chain] : chains) out[group] = chain;
+  return out;
+}
+
+}  // namespace
+
+std::string dump_config(const RouterConfig& c) {
+  Json groups = Json::object();
+  for (const auto& g : c.groups()) groups[g]["deployments"] = Json::array();
+  for (const auto& d : c.deployments) groups[d.group]["deployments"].push_back(dump_deployment(d));
+  for (const auto& [g, p] : c.group_policies)
+    if (groups.contains(g)) groups[g]["policy"] = dump_policy(p);
+  Json out;
+  out["groups"] = std::move(groups);
+  out["fallbacks"] = dump_chains(c.fallbacks);
+  out["context_window_fallbacks"] = dump_chains(c.context_window_fallbacks);
+  out["content_policy_fallbacks"] = dump_chains(c.content_policy_fallbacks);
+  out["default_fallbacks"] = c.default_fallbacks;
+  out["defaults"] = dump_policy(c.defaults);
+  out["degraded_answer"] = c.degraded_answer ? Json(text(*c.degraded_answer)) : Json(nullptr);
+  out["stream_recovery"] = c.stream_recovery;
+  out["routing_strategy"] = c.routing_strategy;
+  return out.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace llmfailover

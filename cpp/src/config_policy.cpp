@@ -1,0 +1,203 @@
+// config_policy.cpp — group policies (timeouts, retry, budget, breaker, ramp) and fallback
+// chains, shared by the llmfailover schema and the LiteLLM mapping.
+#include <algorithm>
+
+#include "config_detail.hpp"
+
+namespace llmfailover::config_detail {
+
+namespace {
+
+constexpr double kBig = 1e301;  // "no upper bound" for as_number
+constexpr int kBigInt = 1 << 30;
+
+template <class T, class Read>
+void set(const Node& obj, std::string_view key, T& field, Read read) {
+  if (auto n = obj.get(key)) field = read(*n);
+}
+
+auto duration(Millis min = Millis{0}) {
+  return [min](const Node& n) { return n.as_duration(min); };
+}
+auto number(double min, double max) {
+  return [=](const Node& n) { return n.as_number(min, max); };
+}
+auto integer(int min, int max) {
+  return [=](const Node& n) { return n.as_int(min, max); };
+}
+
+// `small` must not exceed `large`; the error names whichever of the two this node sets.
+void check_order(const Node& obj, std::string_view small_key, Millis small, std::string_view large_key, Millis large) {
+  if (small <= large) return;
+  auto at = obj.get(large_key) ? large_key : small_key;
+  throw ConfigError(key_path(obj.path(), at), "expected " + std::string(small_key) + " <= " + std::string(large_key) +
+                                                  " (" + format_duration(small) + " > " + format_duration(large) + ")");
+}
+
+void parse_timeouts(const Node& n, TimeoutPolicy& t) {
+  n.check_keys({"connect", "first_token", "idle", "deadline"});
+  set(n, "connect", t.connect, duration(Millis{1}));
+  set(n, "first_token", t.first_token, duration());
+  set(n, "idle", t.idle, duration());
+  set(n, "deadline", t.deadline, duration());
+}
+
+void parse_retry(const Node& n, RetryPolicyConfig& r) {
+  n.check_keys({"max_attempts", "backoff_base", "backoff_cap", "max_retry_after"});
+  set(n, "max_attempts", r.max_attempts, integer(1, kMaxAttempts));
+  set(n, "backoff_base", r.backoff_base, duration());
+  set(n, "backoff_cap", r.backoff_cap, duration());
+  set(n, "max_retry_after", r.max_retry_after, duration());
+  check_order(n, "backoff_base", r.backoff_base, "backoff_cap", r.backoff_cap);
+}
+
+void parse_budget(const Node& n, BudgetPolicyConfig& b) {
+  n.check_keys({"percent_can_retry", "min_retries_per_sec", "ttl"});
+  set(n, "percent_can_retry", b.percent_can_retry, number(0, 10));
+  set(n, "min_retries_per_sec", b.min_retries_per_sec, number(0, kBig));
+  set(n, "ttl", b.ttl, duration(Millis{1000}));
+  if (auto t = n.get("ttl"); t && b.ttl > Millis{60000}) t->fail("expected a duration <= 60s");
+}
+
+void parse_breaker(const Node& n, BreakerPolicyConfig& b) {
+  n.check_keys({"window", "window_size", "minimum_calls", "failure_rate_threshold", "slow_call_rate_threshold",
+                "slow_call_duration", "consecutive_failures", "open_base", "open_multiplier", "open_cap",
+                "open_jitter", "half_open_permits", "max_wait_in_half_open", "fatal_target_open", "initial_state"});
+  if (auto w = n.get("window"))
+    b.window = w->as_enum({"count_based", "time_based"}) == "count_based" ? BreakerPolicyConfig::Window::count_based
+                                                                          : BreakerPolicyConfig::Window::time_based;
+  set(n, "window_size", b.window_size, integer(1, kBigInt));
+  set(n, "minimum_calls", b.minimum_calls, integer(1, kBigInt));
+  set(n, "failure_rate_threshold", b.failure_rate_threshold, number(0, 100));
+  set(n, "slow_call_rate_threshold", b.slow_call_rate_threshold, number(0, 100));
+  set(n, "slow_call_duration", b.slow_call_duration, duration(Millis{1}));
+  set(n, "consecutive_failures", b.consecutive_failures, integer(0, kBigInt));
+  set(n, "open_base", b.open_base, duration());
+  set(n, "open_multiplier", b.open_multiplier, number(1, 100));
+  set(n, "open_cap", b.open_cap, duration());
+  set(n, "open_jitter", b.open_jitter, number(0, 1));
+  set(n, "half_open_permits", b.half_open_permits, integer(1, kBigInt));
+  set(n, "max_wait_in_half_open", b.max_wait_in_half_open, duration());
+  set(n, "fatal_target_open", b.fatal_target_open, duration());
+  set(n, "initial_state", b.initial_state, [](const Node& s) {
+    return s.as_enum({"closed", "disabled", "metrics_only", "forced_open"});
+  });
+  check_order(n, "open_base", b.open_base, "open_cap", b.open_cap);
+}
+
+void parse_ramp(const Node& n, RampPolicyConfig& r) {
+  n.check_keys({"steps", "step_hold", "step_min_requests", "failure_rate_threshold", "slow_call_rate_threshold"});
+  if (auto steps = n.get("steps")) {
+    auto items = steps->items();
+    if (items.empty()) steps->fail("expected at least one step");
+    r.steps.clear();
+    for (const auto& item : items) {
+      auto v = item.as_number(0, 1);
+      if (v <= 0 || (!r.steps.empty() && v <= r.steps.back())) item.fail("expected steps in (0, 1], increasing");
+      r.steps.push_back(v);
+    }
+    if (r.steps.back() != 1.0) items.back().fail("expected the last step to be 1 (full traffic)");
+  }
+  set(n, "step_hold", r.step_hold, duration());
+  set(n, "step_min_requests", r.step_min_requests, integer(0, kBigInt));
+  set(n, "failure_rate_threshold", r.failure_rate_threshold, number(0, 100));
+  set(n, "slow_call_rate_threshold", r.slow_call_rate_threshold, number(0, 100));
+}
+
+std::string known_groups(const std::vector<std::string>& groups) {
+  std::string out;
+  for (std::size_t i = 0; i < groups.size() && i < 12; ++i) out += (i ? ", " : "") + groups[i];
+  if (groups.size() > 12) out += ", ...";
+  return out;
+}
+
+void expect_group(const Node& at, const std::string& name, const std::vector<std::string>& groups) {
+  if (std::find(groups.begin(), groups.end(), name) == groups.end())
+    at.fail("unknown group '" + name + "' (known: " + known_groups(groups) + ")");
+}
+
+}  // namespace
+
+GroupPolicy parse_policy(const Node& node, const GroupPolicy& base) {
+  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp"});
+  GroupPolicy p = base;
+  if (auto n = node.get("timeouts")) parse_timeouts(*n, p.timeouts);
+  if (auto n = node.get("retry")) parse_retry(*n, p.retry);
+  if (auto n = node.get("budget")) parse_budget(*n, p.budget);
+  if (auto n = node.get("breaker")) parse_breaker(*n, p.breaker);
+  if (auto n = node.get("ramp")) parse_ramp(*n, p.ramp);
+  return p;
+}
+
+std::vector<std::string> parse_chain(const Node& node, const std::vector<std::string>& groups,
+                                     const std::string& owner) {
+  std::vector<std::string> chain;
+  for (const auto& item : node.items()) {
+    auto name = item.as_name();
+    expect_group(item, name, groups);
+    if (name == owner) {
+      node.reader().warnings.add(item.path(), "a group's chain naming itself is skipped");
+    } else if (std::find(chain.begin(), chain.end(), name) != chain.end()) {
+      node.reader().warnings.add(item.path(), "duplicate group in the chain is skipped");
+    } else {
+      chain.push_back(std::move(name));
+    }
+  }
+  return chain;
+}
+
+void parse_chain_map(const Node& node, const std::vector<std::string>& groups,
+                     std::map<std::string, std::vector<std::string>>& out, std::vector<std::string>* wildcard) {
+  for (const auto& [name, chain] : node.members()) {
+    if (name == "*" && wildcard) {
+      *wildcard = parse_chain(chain, groups, {});
+      continue;
+    }
+    expect_group(chain, name, groups);
+    if (out.contains(name)) chain.fail("a chain for this group was already given");
+    out[name] = parse_chain(chain, groups, name);
+  }
+}
+
+// Only names from this list are quoted back: whatever else is in the field may be a misplaced key.
+constexpr std::string_view kKnownProviders[] = {
+    "anthropic", "azure_ai",   "bedrock", "cohere",    "databricks", "deepseek",  "fireworks_ai", "gemini",
+    "groq",      "hosted_vllm", "huggingface", "mistral", "ollama", "openrouter", "perplexity", "sagemaker",
+    "text-completion-openai", "together_ai", "vertex_ai", "vllm", "watsonx", "xai"};
+
+std::string check_provider(const Node& at, const std::string& provider) {
+  if (provider == "openai" || provider == "azure") return provider;
+  auto known = std::find(std::begin(kKnownProviders), std::end(kKnownProviders), provider);
+  auto what = known != std::end(kKnownProviders) ? "provider '" + provider + "' is not supported yet"
+                                                 : std::string("unknown provider");
+  at.fail(what + " (supported: openai, azure; more providers come with issue 5). "
+                 "OpenAI-compatible servers work as provider openai with a base_url");
+}
+
+std::string normalize_url(const Node& at, std::string url) {
+  if (!url.starts_with("http://") && !url.starts_with("https://")) at.fail("expected an http:// or https:// URL");
+  while (url.size() > 8 && url.back() == '/') url.pop_back();
+  return url;
+}
+
+std::vector<Secret> parse_keys(const Node& node) {
+  if (!node.json().is_array() && !node.json().is_string())
+    node.fail("expected a string or a list of strings, got " + json_type_name(node.json()));
+  auto nodes = node.json().is_array() ? node.items() : std::vector<Node>{node};
+  if (nodes.empty()) node.fail("expected at least one API key");
+  std::vector<Secret> keys;
+  for (const auto& n : nodes) {
+    auto key = n.as_string();
+    if (key.empty()) n.fail("expected a non-empty API key");
+    keys.emplace_back(std::move(key));
+  }
+  return keys;
+}
+
+Headers parse_headers(const Node& node) {
+  Headers out;
+  for (const auto& [name, value] : node.members()) out.push_back({name, value.as_string()});
+  return out;
+}
+
+}  // namespace llmfailover::config_detail

@@ -1,0 +1,232 @@
+#include "llmfailover/policy/health.hpp"
+
+#include <cstdio>
+
+namespace llmfailover::policy {
+
+namespace {
+
+using S = BreakerState;
+
+std::string ms(Millis d) { return std::to_string(d.count()) + "ms"; }
+
+}  // namespace
+
+std::string to_string(const TargetSnapshot& s) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                " share=%g failure_rate=%g slow_rate=%g attempts=%d ramp_step=%d consecutive=%d not_permitted=%lld",
+                s.share, s.failure_rate, s.slow_rate, s.attempts, s.ramp_step, s.consecutive_failures,
+                static_cast<long long>(s.not_permitted));
+  return s.state + (s.cooling ? " (cooling)" : "") + buf;
+}
+
+// Holds the lock for one public call after applying what is due by the clock; forwards the
+// breaker's transitions and the ramp's steps to the listener after unlocking.
+class TargetHealth::Scope {
+ public:
+  explicit Scope(TargetHealth& h) : h_(h), lock_(h.mutex_), now(h.clock_.now()) { h_.sync_locked(now); }
+  ~Scope() {
+    h_.absorb_locked();
+    std::vector<Note> notes;
+    notes.swap(h_.notes_);
+    Listener listener = notes.empty() ? Listener{} : h_.listener_;
+    lock_.unlock();
+    if (!listener) return;
+    for (const auto& n : notes) {
+      try {
+        listener(to_string(n.from), to_string(n.to), n.reason);
+      } catch (...) {  // a broken listener must not break the caller's request
+      }
+    }
+  }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  TargetHealth& h_;
+  std::unique_lock<std::mutex> lock_;
+
+ public:
+  const Clock::time_point now;
+};
+
+TargetHealth::TargetHealth(const BreakerPolicyConfig& breaker, const RampPolicyConfig& ramp, const TimeSource& clock,
+                           Random& random)
+    : cfg_(breaker), clock_(clock), breaker_(breaker, clock, random), ramp_(ramp, clock) {
+  // The breaker calls this on the thread of the breaker call, i.e. inside one of our calls.
+  breaker_.set_listener([this](const BreakerEvent& e) {
+    std::lock_guard lock(events_mutex_);
+    breaker_events_.push_back(e);
+  });
+}
+
+// Moves the breaker's transitions into the listener's queue and returns them for inspection.
+std::vector<BreakerEvent> TargetHealth::absorb_locked() {
+  std::vector<BreakerEvent> events;
+  {
+    std::lock_guard lock(events_mutex_);
+    events.swap(breaker_events_);
+  }
+  for (const auto& e : events)
+    if (e.kind == BreakerEvent::Kind::state_transition) notes_.push_back({e.from, e.to, e.reason});
+  return events;
+}
+
+void TargetHealth::sync_locked(Clock::time_point now) {
+  if (forced_until_ && now >= *forced_until_) {
+    forced_until_.reset();
+    if (breaker_.state() == S::forced_open)
+      breaker_.transition_to(S::half_open, "fatal_target_open " + ms(cfg_.fatal_target_open) + " elapsed");
+  }
+  auto state = breaker_.state();  // applies the breaker's own due transitions
+  absorb_locked();
+  if (state == S::closed && ramp_.ramping()) handle_verdict_locked(ramp_.tick());
+}
+
+void TargetHealth::handle_verdict_locked(Ramp::Verdict verdict) {
+  switch (verdict) {
+    case Ramp::Verdict::hold: return;
+    case Ramp::Verdict::advanced: notes_.push_back({S::closed, S::closed, ramp_.reason()}); return;
+    case Ramp::Verdict::finished:
+      notes_.push_back({S::closed, S::closed, ramp_.reason()});
+      ramp_attempts_ = 0;
+      return;
+    case Ramp::Verdict::breach:
+      // resilience.md 8.9: rollback = OPEN with attempts + 1, so the wait is longer than the last one.
+      breaker_.trip(ramp_attempts_ + 1, ramp_.reason());
+      absorb_locked();
+      return;
+  }
+}
+
+void TargetHealth::record_locked(bool failure, Millis duration) {
+  bool was_ramping = ramp_.ramping() && breaker_.state() == S::closed;
+  int attempts_before = breaker_.attempts();
+  if (failure) breaker_.on_failure(duration);
+  else breaker_.on_success(duration);
+  bool tripped = false;
+  for (const auto& e : absorb_locked()) {
+    if (e.kind != BreakerEvent::Kind::state_transition) continue;
+    if (e.from == S::half_open && e.to == S::closed) {
+      ramp_.start();  // recovered: come back gradually
+      ramp_attempts_ = attempts_before;
+      if (ramp_.ramping()) notes_.push_back({S::closed, S::closed, ramp_.reason()});
+    }
+    tripped = tripped || (e.from == S::closed && e.to == S::open);
+  }
+  if (was_ramping && tripped) {
+    // The breaker's own trip during a ramp is a breach too: re-open with the longer wait.
+    ramp_.stop();
+    breaker_.trip(ramp_attempts_ + 1, "tripped during ramp");
+    absorb_locked();
+  } else if (was_ramping) {
+    handle_verdict_locked(ramp_.on_result(failure, duration, cfg_.slow_call_duration));
+  }
+}
+
+void TargetHealth::cool_down_locked(std::optional<Millis> retry_after) {
+  Millis wait = retry_after ? *retry_after : breaker_.open_wait(breaker_.attempts() + 1);
+  if (!breaker_.cool_down(wait, "rate_limited: cooling down for " + ms(wait))) breaker_.on_ignored();
+}
+
+void TargetHealth::force_open_locked(Clock::time_point now) {
+  auto state = breaker_.state();
+  if (state == S::disabled || state == S::metrics_only) return;  // the breaker is not in charge
+  ramp_.stop();
+  bool timed = cfg_.fatal_target_open > Millis{0};
+  breaker_.force_open("fatal_target: key forced open" + (timed ? " for " + ms(cfg_.fatal_target_open) : ""));
+  forced_until_ = timed ? std::optional(now + cfg_.fatal_target_open) : std::nullopt;
+}
+
+bool TargetHealth::try_acquire() {
+  Scope s(*this);
+  return breaker_.try_acquire();
+}
+
+void TargetHealth::release() {
+  Scope s(*this);
+  breaker_.release();
+}
+
+void TargetHealth::on_result(ErrorClass cls, Millis duration, std::optional<Millis> retry_after) {
+  Scope s(*this);
+  switch (cls) {
+    case ErrorClass::none: record_locked(false, duration); return;
+    case ErrorClass::retryable: record_locked(true, duration); return;
+    case ErrorClass::rate_limited: cool_down_locked(retry_after); return;
+    case ErrorClass::fatal_target: force_open_locked(s.now); return;
+    case ErrorClass::fatal_request:
+    case ErrorClass::ignored:
+    case ErrorClass::transparent: breaker_.on_ignored(); return;
+  }
+}
+
+double TargetHealth::share_locked(BreakerState state) {
+  switch (state) {
+    case S::closed: return ramp_.factor();  // 1.0 when not ramping
+    case S::half_open: return breaker_.can_acquire() ? 1.0 : 0.0;
+    case S::disabled:
+    case S::metrics_only: return 1.0;
+    case S::open:
+    case S::forced_open: return 0.0;
+  }
+  return 0.0;
+}
+
+std::optional<Clock::time_point> TargetHealth::available_at_locked(BreakerState state, Clock::time_point now) {
+  switch (state) {
+    case S::open: return breaker_.next_transition_at();
+    case S::forced_open: return forced_until_;
+    case S::half_open: return breaker_.can_acquire() ? std::optional(now) : std::nullopt;
+    default: return now;
+  }
+}
+
+double TargetHealth::share() {
+  Scope s(*this);
+  return share_locked(breaker_.state());
+}
+
+std::optional<Clock::time_point> TargetHealth::available_at() {
+  Scope s(*this);
+  return available_at_locked(breaker_.state(), s.now);
+}
+
+BreakerState TargetHealth::state() {
+  Scope s(*this);
+  return breaker_.state();
+}
+
+TargetSnapshot TargetHealth::snapshot() {
+  Scope s(*this);
+  Snapshot out;
+  auto state = breaker_.state();
+  out.state = to_string(state);
+  out.share = share_locked(state);
+  auto m = breaker_.metrics();
+  out.failure_rate = m.failure_rate;
+  out.slow_rate = m.slow_rate;
+  out.not_permitted = m.not_permitted;
+  out.attempts = breaker_.attempts();
+  out.available_at = available_at_locked(state, s.now);
+  out.ramp_step = state == S::closed ? ramp_.step() : -1;
+  out.consecutive_failures = breaker_.consecutive_failures();
+  out.cooling = breaker_.cooling();
+  return out;
+}
+
+void TargetHealth::reset() {
+  Scope s(*this);
+  ramp_.stop();
+  ramp_attempts_ = 0;
+  forced_until_.reset();
+  breaker_.reset();
+}
+
+void TargetHealth::set_listener(Listener listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = std::move(listener);
+}
+
+}  // namespace llmfailover::policy

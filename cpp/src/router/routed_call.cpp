@@ -1,0 +1,508 @@
+// routed_call.cpp — one call through the router: attempts, decisions, the stream commit point.
+//
+// Every entry point (sink event, timer, cancel) takes the call's lock, updates the state and
+// collects what must happen outside the lock (starting an exchange or a timer may run a sink at
+// once); events from an attempt the call has moved past are recognised by their epoch and dropped.
+#include <nlohmann/json.hpp>
+
+#include "llmfailover/policy/backoff.hpp"
+#include "router_impl.hpp"
+#include "stream_inspect.hpp"
+
+namespace llmfailover {
+
+namespace {
+
+using Deferred = std::vector<std::function<void()>>;
+
+struct Verdict {
+  ErrorClass cls = ErrorClass::retryable;
+  std::string reason, message;
+  std::optional<Millis> hint;  // the upstream's retry-after, if it gave one
+  bool silent = false;         // no answer before the first-token timeout: not retried there
+  Error error;                 // transport failure behind it, if any
+};
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_this<RoutedCallImpl> {
+ public:
+  RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request)
+      : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
+    body_ = nlohmann::json::parse(req_.call.body, nullptr, false);
+  }
+
+  void start() {
+    channel_.on_cancel([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->cancel_from_caller();
+    });
+    Deferred later;
+    {
+      std::lock_guard lock(mutex_);
+      Group* g = r_->group(req_.model);
+      if (!g) {
+        push_failure({Errc::no_target, "unknown model group '" + req_.model + "'", false});
+        return;
+      }
+      const GroupPolicy& p = *g->policy;
+      deadline_ = t0_ + req_.overrides.deadline.value_or(p.timeouts.deadline);
+      chain_ = r_->chain(req_.model, req_.overrides);
+      enter_group(0, later);
+    }
+    for (auto& f : later) f();
+  }
+
+  Channel& channel() override { return channel_; }
+  std::vector<AttemptRecord> attempts() const override {
+    std::lock_guard lock(mutex_);
+    std::vector<AttemptRecord> out;
+    for (const auto& a : log_) {
+      AttemptRecord rec;
+      rec.attempt = a.attempt;
+      rec.url = a.target;
+      rec.status = a.status;
+      rec.error.message = a.message;
+      rec.started_ms = a.started_ms;
+      rec.elapsed_ms = a.elapsed_ms;
+      rec.waited_ms = a.waited_ms;
+      rec.retry_after_ms = a.retry_after_ms;
+      out.push_back(rec);
+    }
+    return out;
+  }
+  int retries_taken() const override {
+    std::lock_guard lock(mutex_);
+    return log_.empty() ? 0 : static_cast<int>(log_.size()) - 1;
+  }
+  std::optional<RouteAttempt> served() const override {
+    std::lock_guard lock(mutex_);
+    return served_;
+  }
+  std::vector<RouteAttempt> route_log() const override {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
+  bool degraded() const override {
+    std::lock_guard lock(mutex_);
+    return degraded_;
+  }
+
+ private:
+  enum class Mode { idle, head, error_body, body, stream_pre, stream_live, done };
+
+  // ---- moving through groups and targets --------------------------------------------------
+
+  const GroupPolicy& policy() const { return *group_->policy; }
+  int max_attempts() const { return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1, 5); }
+
+  void enter_group(std::size_t pos, Deferred& later) {
+    for (chain_pos_ = pos; chain_pos_ < chain_.size(); ++chain_pos_) {
+      group_ = r_->group(chain_[chain_pos_]);
+      if (!group_) continue;
+      group_->budget->deposit();  // a new logical request on this group
+      tried_.clear();
+      if (Target* t = r_->pick(*group_, tried_, exhausted())) return begin_attempt(t, 0, later);
+      note_skip("no available target in group '" + group_->name + "'");
+    }
+    surface(later);
+  }
+
+  std::set<const Target*> exhausted() const {
+    std::set<const Target*> out;
+    for (auto& [t, n] : tries_)
+      if (n >= max_attempts()) out.insert(t);
+    return out;
+  }
+
+  void begin_attempt(Target* t, double waited_ms, Deferred& later) {
+    std::uint64_t epoch = ++epoch_;
+    target_ = t;
+    permit_ = true;
+    mode_ = Mode::head;
+    status_ = 0;
+    headers_.clear();
+    body_buf_.clear();
+    pending_.clear();
+    inspect_ = StreamInspector{};
+    ttft_expired_ = false;
+    attempt_start_ = r_->time->now();
+    tried_.insert(t);
+    ++tries_[t];
+    ++t->in_flight;
+    RouteAttempt rec;
+    rec.attempt = static_cast<int>(log_.size()) + 1;
+    rec.group = group_->name;
+    rec.target = t->id;
+    rec.deployment = t->deployment->id;
+    rec.provider = t->deployment->provider;
+    rec.model = t->deployment->model;
+    rec.key_index = t->key_index;
+    rec.started_ms = ms(attempt_start_ - t0_);
+    rec.waited_ms = waited_ms;
+    log_.push_back(rec);
+
+    const auto& tp = policy().timeouts;
+    Millis first_token = req_.overrides.first_token.value_or(tp.first_token);
+    providers::ApiCall call = req_.call;
+    call.model = t->deployment->model;
+    if (body_.is_object()) {
+      nlohmann::json b = body_;
+      b["model"] = t->deployment->model;
+      call.body = b.dump();
+    }
+    Timeouts timeouts;
+    timeouts.connect = tp.connect;
+    timeouts.first_byte = first_token;
+    timeouts.idle = req_.overrides.idle.value_or(tp.idle);
+    HttpRequest http = providers::build_request(t->upstream, call, timeouts);
+    http.deadline = deadline_;
+    auto self = shared_from_this();
+    later.push_back([self, http = std::move(http), epoch] {
+      auto ex = self->r_->http->start(http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); });
+      self->keep(epoch, std::move(ex));
+    });
+    if (req_.stream && first_token.count() > 0) {
+      // Headers may come fast and the first token never: the first-token limit covers both.
+      later.push_back([self, first_token, epoch] {
+        self->r_->http->schedule(first_token, [self, epoch] { self->on_first_token_timeout(epoch); });
+      });
+    }
+  }
+
+  void keep(std::uint64_t epoch, std::shared_ptr<transport::Exchange> ex) {
+    std::lock_guard lock(mutex_);
+    if (epoch == epoch_ && mode_ != Mode::done) current_ = std::move(ex);
+  }
+
+  // ---- events of the current attempt ------------------------------------------------------
+
+  void on_event(std::uint64_t epoch, Event&& e) {
+    Deferred later;
+    {
+      std::lock_guard lock(mutex_);
+      if (epoch != epoch_ || mode_ == Mode::done || mode_ == Mode::idle) return;
+      handle(std::move(e), later);
+    }
+    for (auto& f : later) f();
+  }
+
+  void handle(Event&& e, Deferred& later) {
+    switch (e.kind) {
+      case Event::Kind::head: return on_head(std::move(e), later);
+      case Event::Kind::body: body_buf_ += e.data; return;
+      case Event::Kind::sse: return on_sse(std::move(e), later);
+      case Event::Kind::end: return on_end(later);
+      case Event::Kind::error: return on_error(std::move(e.error), later);
+    }
+  }
+
+  void on_head(Event&& e, Deferred& later) {
+    status_ = e.status;
+    headers_ = std::move(e.headers);
+    log_.back().status = status_;
+    log_.back().first_byte_ms = ms(r_->time->now() - attempt_start_);
+    if (status_ >= 400) mode_ = Mode::error_body;
+    else if (req_.stream) mode_ = Mode::stream_pre;
+    else mode_ = Mode::body;
+    (void)later;
+  }
+
+  void on_sse(Event&& e, Deferred& later) {
+    if (mode_ == Mode::error_body) {
+      body_buf_ += e.data;
+      return;
+    }
+    ChunkKind kind = inspect_.inspect(e.data);
+    if (mode_ == Mode::stream_pre) {
+      if (kind == ChunkKind::malformed)
+        return fail({ErrorClass::retryable, "malformed_chunk", "the stream's first events were not valid JSON"}, later);
+      if (kind == ChunkKind::error) {
+        auto v = providers::classify_stream_error(e.data);
+        return fail({v.cls, v.reason, v.message}, later);
+      }
+      pending_.push_back(std::move(e));
+      if (kind == ChunkKind::content) commit(later);
+      return;
+    }
+    // Committed: the caller has text already.
+    if (kind == ChunkKind::malformed) return;  // one bad chunk in a healthy stream: skipped, counted
+    if (kind == ChunkKind::error) {
+      auto v = providers::classify_stream_error(e.data);
+      return interrupted("the provider sent an error event: " + v.message, later);
+    }
+    channel_.push(std::move(e));
+  }
+
+  void on_end(Deferred& later) {
+    if (mode_ == Mode::error_body) {
+      auto v = providers::classify_response(status_, body_buf_);
+      std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
+      last_head_ = Event::head(status_, headers_);
+      last_body_ = body_buf_;
+      last_error_.reset();
+      return fail({v.cls, v.reason, v.message, hint}, later);
+    }
+    if (mode_ == Mode::body) {
+      succeed();
+      channel_.push(Event::head(status_, served_headers()));
+      channel_.push(Event::body(std::move(body_buf_)));
+      return finish_ok();
+    }
+    if (mode_ == Mode::stream_pre) {
+      // Ended before any content: an empty answer is an answer only if it says it finished.
+      if (!inspect_.finished() && !inspect_.done())
+        return fail({ErrorClass::retryable, "empty_stream", "the stream ended before any content"}, later);
+      commit(later);
+    }
+    finish_ok();
+  }
+
+  void on_error(Error error, Deferred& later) {
+    if (mode_ == Mode::stream_live) {
+      if (inspect_.finished() || inspect_.done()) return finish_ok();  // the answer was complete
+      return interrupted(std::string(to_string(error.code)) + ": " + error.message, later);
+    }
+    Verdict v{errc_class(error), std::string(to_string(error.code)), error.message};
+    v.silent = error.code == Errc::first_byte_timeout;
+    if (ttft_expired_) v = {ErrorClass::retryable, "first_token_timeout", "no first token in time", {}, true};
+    if (!ttft_expired_ && error.code == Errc::cancelled) v.cls = ErrorClass::ignored;
+    v.error = error;
+    last_error_ = error;
+    if (ttft_expired_) last_error_ = Error{Errc::first_byte_timeout, "no first token from " + target_->id + " in time", true};
+    last_head_.reset();
+    fail(std::move(v), later);
+  }
+
+  void on_first_token_timeout(std::uint64_t epoch) {
+    Deferred later;
+    {
+      std::lock_guard lock(mutex_);
+      if (epoch != epoch_ || (mode_ != Mode::head && mode_ != Mode::stream_pre)) return;
+      ttft_expired_ = true;
+      if (current_) later.push_back([ex = current_] { ex->cancel(); });  // its error event brings us on
+    }
+    for (auto& f : later) f();
+  }
+
+  // ---- outcomes -----------------------------------------------------------------------------
+
+  Millis attempt_duration() const {
+    return std::chrono::duration_cast<Millis>(r_->time->now() - attempt_start_);
+  }
+
+  void end_attempt(ErrorClass cls, std::optional<Millis> hint) {
+    log_.back().elapsed_ms = ms(r_->time->now() - attempt_start_);
+    if (permit_) {
+      target_->health->on_result(cls, attempt_duration(), hint);
+      permit_ = false;
+    }
+    --target_->in_flight;
+  }
+
+  void succeed() {
+    end_attempt(ErrorClass::none, std::nullopt);
+    log_.back().decision = "served";
+    log_.back().error_class = "none";
+    served_ = log_.back();
+  }
+
+  Headers served_headers() const {
+    Headers h = headers_;
+    h.push_back({"x-llmfailover-target", target_->id});
+    h.push_back({"x-llmfailover-deployment", target_->deployment->id});
+    h.push_back({"x-llmfailover-model", target_->deployment->model});
+    h.push_back({"x-llmfailover-attempts", std::to_string(log_.size())});
+    return h;
+  }
+
+  void commit(Deferred&) {
+    succeed();  // time to first token is what the breaker's slow-call rule measures
+    mode_ = Mode::stream_live;
+    channel_.push(Event::head(status_, served_headers()));
+    for (auto& e : pending_) channel_.push(std::move(e));
+    pending_.clear();
+  }
+
+  void finish_ok() {
+    mode_ = Mode::done;
+    current_.reset();
+    channel_.push(Event::end());
+  }
+
+  void interrupted(const std::string& cause, Deferred& later) {
+    mode_ = Mode::done;
+    if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+    target_->health->on_result(ErrorClass::retryable, attempt_duration(), std::nullopt);  // it broke: a failure
+    log_.back().decision = "interrupted";
+    log_.back().reason = "stream_interrupted";
+    log_.back().message = cause;
+    channel_.push(Event::failure({Errc::stream_interrupted,
+                                  "the stream from " + target_->id + " was interrupted after " +
+                                      std::to_string(inspect_.content_chars()) + " characters (" + cause + ")",
+                                  true}));
+  }
+
+  void fail(Verdict v, Deferred& later) {
+    RouteAttempt& rec = log_.back();
+    rec.error = v.error ? std::string(to_string(v.error.code)) : "";
+    rec.error_class = std::string(to_string(v.cls));
+    rec.reason = v.reason;
+    rec.message = v.message;
+    if (v.hint) rec.retry_after_ms = static_cast<double>(v.hint->count());
+    end_attempt(v.cls, v.hint);
+    if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+    mode_ = Mode::idle;
+    decide(v, later);
+  }
+
+  void decide(const Verdict& v, Deferred& later) {
+    RouteAttempt& rec = log_.back();
+    Target* t = target_;
+    if (v.cls == ErrorClass::ignored) {
+      rec.decision = "give_up";
+      return surface(later);
+    }
+    if (v.cls == ErrorClass::fatal_request) return request_error(v, later);
+    if (v.cls == ErrorClass::transparent && !transparent_used_.count(t) && t->health->try_acquire()) {
+      transparent_used_.insert(t);  // nothing reached the upstream: once more at once, free
+      --tries_[t];
+      rec.decision = "retry_transparent";
+      return begin_attempt(t, 0, later);
+    }
+    if (!group_->budget->try_withdraw()) {
+      rec.decision = "budget_exhausted";
+      return enter_group(chain_pos_ + 1, later);
+    }
+    std::set<const Target*> exclude = exhausted();
+    if (v.silent) exclude.insert(t);
+    if (Target* next = r_->pick(*group_, tried_, exclude)) {
+      if (next != t) {
+        rec.decision = "failover";
+        return begin_attempt(next, 0, later);
+      }
+      Millis wait = v.hint ? policy::pushback_wait(*v.hint, r_->random->uniform())
+                           : policy::full_jitter(policy().retry, tries_[t], r_->random->uniform());
+      if (r_->time->now() + wait < deadline_) {
+        rec.decision = "retry";
+        return schedule_attempt(t, wait, later);
+      }
+      t->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
+    }
+    rec.decision = chain_pos_ + 1 < chain_.size() ? "next_group" : "give_up";
+    enter_group(chain_pos_ + 1, later);
+  }
+
+  void request_error(const Verdict& v, Deferred& later) {
+    RouteAttempt& rec = log_.back();
+    const std::map<std::string, std::vector<std::string>>* chains = nullptr;
+    if (v.reason == "context_length_exceeded") chains = &r_->config.context_window_fallbacks;
+    if (v.reason == "content_policy") chains = &r_->config.content_policy_fallbacks;
+    if (chains && !switched_chain_) {
+      if (auto it = chains->find(group_->name); it != chains->end() && !it->second.empty()) {
+        switched_chain_ = true;  // a request error moves to its own chain, once
+        rec.decision = v.reason == "content_policy" ? "content_policy_fallback" : "context_window_fallback";
+        chain_ = it->second;
+        return enter_group(0, later);
+      }
+    }
+    rec.decision = "give_up";
+    surface(later);
+  }
+
+  void schedule_attempt(Target* t, Millis wait, Deferred& later) {
+    std::uint64_t epoch = ++epoch_;
+    auto self = shared_from_this();
+    double waited = static_cast<double>(wait.count());
+    later.push_back([self, t, wait, waited, epoch] {
+      auto timer = self->r_->http->schedule(wait, [self, t, waited, epoch] {
+        Deferred later2;
+        {
+          std::lock_guard lock(self->mutex_);
+          if (epoch != self->epoch_ || self->mode_ == Mode::done) return;
+          self->begin_attempt(t, waited, later2);
+        }
+        for (auto& f : later2) f();
+      });
+      self->keep(epoch, std::move(timer));
+    });
+  }
+
+  void note_skip(const std::string& why) {
+    if (!skips_.empty()) skips_ += "; ";
+    skips_ += why;
+  }
+
+  // Nothing left: the last error as the upstream gave it, or the degraded answer.
+  void surface(Deferred&) {
+    mode_ = Mode::done;
+    current_.reset();
+    if (r_->config.degraded_answer) {
+      degraded_ = true;
+      for (auto& e : degraded_events(*r_->config.degraded_answer, req_.stream, req_.model)) channel_.push(std::move(e));
+      return;
+    }
+    if (last_head_) {
+      channel_.push(Event::head(last_head_->status, last_head_->headers));
+      channel_.push(Event::body(last_body_));
+      channel_.push(Event::end());
+    } else if (last_error_) {
+      channel_.push(Event::failure(*last_error_));
+    } else {
+      push_failure({Errc::no_target, "no target could take the call for model '" + req_.model + "': " + skips_, false});
+    }
+  }
+
+  void push_failure(Error e) {
+    mode_ = Mode::done;
+    channel_.push(Event::failure(std::move(e)));
+  }
+
+  void cancel_from_caller() {
+    std::shared_ptr<transport::Exchange> ex;
+    {
+      std::lock_guard lock(mutex_);
+      if (mode_ != Mode::done && mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
+      mode_ = Mode::done;
+      ex = std::move(current_);
+    }
+    if (ex) ex->cancel();
+  }
+
+  std::shared_ptr<Router::Impl> r_;
+  RouteRequest req_;
+  nlohmann::json body_;
+  Clock::time_point t0_, deadline_, attempt_start_;
+  std::vector<std::string> chain_;
+  std::size_t chain_pos_ = 0;
+  bool switched_chain_ = false;
+  Group* group_ = nullptr;
+  std::set<const Target*> tried_, transparent_used_;
+  std::map<const Target*, int> tries_;
+  Target* target_ = nullptr;
+  bool permit_ = false, ttft_expired_ = false, degraded_ = false;
+  std::uint64_t epoch_ = 0;
+  Mode mode_ = Mode::idle;
+  int status_ = 0;
+  Headers headers_;
+  std::string body_buf_, skips_;
+  std::vector<Event> pending_;
+  StreamInspector inspect_;
+  std::optional<Event> last_head_;
+  std::string last_body_;
+  std::optional<Error> last_error_;
+  std::shared_ptr<transport::Exchange> current_;
+  std::vector<RouteAttempt> log_;
+  std::optional<RouteAttempt> served_;
+  Channel channel_;
+  mutable std::mutex mutex_;
+};
+
+}  // namespace
+
+std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request) {
+  auto call = std::make_shared<RoutedCallImpl>(std::move(router), std::move(request));
+  call->start();
+  return call;
+}
+
+}  // namespace llmfailover

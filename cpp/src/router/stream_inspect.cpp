@@ -1,0 +1,73 @@
+#include "stream_inspect.hpp"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace llmfailover {
+
+namespace {
+
+bool non_empty(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (it->is_string()) return !it->get_ref<const std::string&>().empty();
+  if (it->is_array() || it->is_object()) return !it->empty();
+  return true;
+}
+
+}  // namespace
+
+ChunkKind StreamInspector::inspect(std::string_view data) {
+  if (data == "[DONE]") {
+    done_ = true;
+    return ChunkKind::done;
+  }
+  auto doc = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    ++malformed_;
+    return ChunkKind::malformed;
+  }
+  if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
+  ChunkKind kind = ChunkKind::meta;
+  auto choices = doc.find("choices");
+  if (choices == doc.end() || !choices->is_array()) return kind;
+  for (const auto& choice : *choices) {
+    if (!choice.is_object()) continue;
+    if (non_empty(choice, "finish_reason")) finished_ = true;
+    auto delta = choice.find("delta");
+    if (delta == choice.end() || !delta->is_object()) continue;
+    if (auto c = delta->find("content"); c != delta->end() && c->is_string()) content_chars_ += c->get_ref<const std::string&>().size();
+    if (non_empty(*delta, "content") || non_empty(*delta, "tool_calls") || non_empty(*delta, "refusal") ||
+        non_empty(*delta, "function_call"))
+      kind = ChunkKind::content;
+  }
+  return kind;
+}
+
+std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model) {
+  using nlohmann::json;
+  long created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<Event> out;
+  Headers h{{"content-type", stream ? "text/event-stream" : "application/json"}, {"x-llmfailover-degraded", "true"}};
+  out.push_back(Event::head(200, h));
+  if (!stream) {
+    json body = {{"id", "llmfailover-degraded"}, {"object", "chat.completion"}, {"created", created}, {"model", model},
+                 {"choices", json::array({{{"index", 0}, {"finish_reason", "stop"}, {"logprobs", nullptr},
+                                           {"message", {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}}}}})}};
+    out.push_back(Event::body(body.dump()));
+  } else {
+    auto chunk = [&](json delta, json finish) {
+      json c = {{"id", "llmfailover-degraded"}, {"object", "chat.completion.chunk"}, {"created", created},
+                {"model", model},
+                {"choices", json::array({{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}})}};
+      return Event::sse("", c.dump());
+    };
+    out.push_back(chunk({{"role", "assistant"}, {"content", text}}, nullptr));
+    out.push_back(chunk(json::object(), "stop"));
+    out.push_back(Event::sse("", "[DONE]"));
+  }
+  out.push_back(Event::end());
+  return out;
+}
+
+}  // namespace llmfailover

@@ -1,0 +1,40 @@
+// stream_inspect.hpp (private) — reads OpenAI chat chunks just enough to find the commit point
+// (the first content token), errors and malformed events inside a 200 stream, and the end of the
+// answer; and builds the configured last-resort answer.
+// Cost: one JSON parse per chunk. Thread safety: one inspector per call, under its lock.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmfailover/http.hpp"
+
+namespace llmfailover {
+
+enum class ChunkKind {
+  content,    // carries text, a tool call or a refusal: the caller would see something
+  meta,       // role-only, usage-only, empty choices, keep-alive
+  done,       // data: [DONE]
+  error,      // {"error": {...}} inside the stream
+  malformed,  // not JSON
+};
+
+class StreamInspector {
+ public:
+  ChunkKind inspect(std::string_view data);
+  bool finished() const noexcept { return finished_; }   // a choice reported its finish_reason
+  bool done() const noexcept { return done_; }           // [DONE] arrived
+  std::size_t content_chars() const noexcept { return content_chars_; }
+  std::size_t malformed() const noexcept { return malformed_; }
+
+ private:
+  bool finished_ = false, done_ = false;
+  std::size_t content_chars_ = 0, malformed_ = 0;
+};
+
+// The degraded answer as a response: head, then a ChatCompletion body, or a short stream.
+std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model);
+
+}  // namespace llmfailover

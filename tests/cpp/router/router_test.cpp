@@ -1,0 +1,321 @@
+// The router end to end against the in-process FakeProvider: failover by error class, chains,
+// the stream commit point, silent targets, degraded answers. Conduct is asserted from the
+// provider's attempt log and the call's route log.
+#include "llmfailover/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include "llmfailover/testing/fake_provider.hpp"
+
+namespace llmfailover {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeProvider;
+using testing::Fault;
+
+struct Outcome {
+  std::vector<Event> events;
+  std::vector<RouteAttempt> log;
+  std::optional<RouteAttempt> served;
+  int status() const { return !events.empty() && events[0].kind == Event::Kind::head ? events[0].status : 0; }
+  const Event& last() const { return events.back(); }
+  std::string text() const {
+    std::string out;
+    for (auto& e : events)
+      if (e.kind == Event::Kind::body || e.kind == Event::Kind::sse) out += e.data;
+    return out;
+  }
+};
+
+class RouterTest : public ::testing::Test {
+ protected:
+  FakeProvider fp;
+
+  DeploymentConfig deployment(const std::string& group, const std::string& model) {
+    DeploymentConfig d;
+    d.id = group + "/" + model;
+    d.group = group;
+    d.model = model;
+    d.base_url = fp.base_url();
+    d.api_keys = {Secret("sk-test")};
+    return d;
+  }
+
+  RouterConfig config(std::vector<DeploymentConfig> deps) {
+    RouterConfig c;
+    c.deployments = std::move(deps);
+    c.defaults.timeouts.first_token = 300ms;
+    c.defaults.timeouts.idle = 300ms;
+    c.defaults.timeouts.deadline = 5s;
+    c.defaults.retry.backoff_base = 10ms;
+    c.defaults.retry.backoff_cap = 50ms;
+    return c;
+  }
+
+  // Picks are weighted random: u = 0 always takes the first listed target, so tests know who is
+  // tried first (and backoff jitter draws zero).
+  static std::shared_ptr<Random> first() { return std::make_shared<SequenceRandom>(std::vector<double>{0.0}); }
+
+  static Outcome run(Router& router, const std::string& model, bool stream = false) {
+    RouteRequest r;
+    r.model = model;
+    r.call.path = "/chat/completions";
+    r.call.body = R"({"model":")" + model + R"(","messages":[{"role":"user","content":"hi"}])" +
+                  (stream ? R"(,"stream":true})" : "}");
+    r.stream = stream;
+    auto call = router.send(r);
+    Outcome o;
+    auto until = Clock::now() + 10s;
+    while ((o.events.empty() || !o.events.back().terminal()) && Clock::now() < until)
+      call->channel().wait(o.events, 1s);
+    o.log = call->route_log();
+    o.served = call->served();
+    return o;
+  }
+};
+
+TEST_F(RouterTest, ServerErrorFailsOverToAnotherTarget) {
+  fp.set_default("a", Fault::unavailable());
+  Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
+  for (int i = 0; i < 4; ++i) {
+    auto o = run(router, "smart");
+    ASSERT_EQ(o.status(), 200) << o.text();
+    ASSERT_TRUE(o.served);
+    EXPECT_EQ(o.served->model, "b");
+    EXPECT_NE(o.text().find("\"model\":\"b\""), std::string::npos);  // the body asked for b's model
+  }
+}
+
+TEST_F(RouterTest, SingleTargetRetriesWithBackoffThenSucceeds) {
+  fp.script("a", {Fault::server_error(500), Fault::server_error(503), Fault::ok()});
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "smart");
+  ASSERT_EQ(o.status(), 200);
+  ASSERT_EQ(o.log.size(), 3u);
+  EXPECT_EQ(o.log[0].decision, "retry");
+  EXPECT_EQ(o.log[1].decision, "retry");
+  EXPECT_EQ(o.log[2].decision, "served");
+  EXPECT_EQ(o.log[1].waited_ms, 0.0);  // full jitter U(0, base) with u = 0
+  EXPECT_EQ(o.log[2].waited_ms, 0.0);
+  EXPECT_EQ(fp.attempts("a").size(), 3u);
+}
+
+TEST_F(RouterTest, MaxAttemptsPerTargetIsHonoured) {
+  fp.set_default("a", Fault::server_error(500));
+  auto cfg = config({deployment("smart", "a")});
+  cfg.defaults.retry.max_attempts = 2;
+  Router router(cfg, {}, nullptr, first());
+  auto o = run(router, "smart");
+  EXPECT_EQ(o.status(), 500);  // the upstream's own error surfaces
+  EXPECT_EQ(fp.attempts("a").size(), 2u);
+}
+
+TEST_F(RouterTest, RateLimitCoolsTheKeyDownAndMovesOnAtOnce) {
+  fp.set_default("a", Fault::rate_limited(30.0));
+  Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(run(router, "smart").served->model, "b");
+  EXPECT_EQ(fp.attempts("a").size(), 1u);  // cooled down after its first 429
+  auto snap = router.snapshot();
+  auto a = std::find_if(snap.begin(), snap.end(), [](auto& s) { return s.model == "a"; });
+  EXPECT_EQ(a->share, 0);
+  EXPECT_GT(a->available_in_ms, 20'000);
+}
+
+TEST_F(RouterTest, FallbackChainAcrossGroups) {
+  fp.set_default("a", Fault::server_error(500));
+  auto cfg = config({deployment("smart", "a"), deployment("cheap", "c")});
+  cfg.defaults.retry.max_attempts = 1;
+  cfg.fallbacks["smart"] = {"cheap"};
+  Router router(cfg, {}, nullptr, first());
+  auto o = run(router, "smart");
+  ASSERT_EQ(o.status(), 200);
+  EXPECT_EQ(o.served->group, "cheap");
+  EXPECT_EQ(o.log[0].decision, "next_group");
+}
+
+TEST_F(RouterTest, ContextWindowErrorGoesToItsOwnChain) {
+  fp.set_default("a", Fault::context_length_exceeded());
+  auto cfg = config({deployment("smart", "a"), deployment("smart", "b"), deployment("long", "l")});
+  cfg.context_window_fallbacks["smart"] = {"long"};
+  Router router(cfg, {}, nullptr, first());
+  fp.set_default("b", Fault::context_length_exceeded());
+  auto o = run(router, "smart");
+  ASSERT_EQ(o.status(), 200);
+  EXPECT_EQ(o.served->model, "l");
+  EXPECT_EQ(o.log[0].decision, "context_window_fallback");
+  EXPECT_EQ(o.log.size(), 2u);  // never retried on the same model, nor on b
+}
+
+TEST_F(RouterTest, ContentPolicyErrorSurfacesWithTheProvidersReason) {
+  fp.set_default("a", Fault::content_policy());
+  Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
+  auto o = run(router, "smart");
+  EXPECT_EQ(o.status(), 400);
+  EXPECT_NE(o.text().find("content_policy_violation"), std::string::npos);
+  ASSERT_EQ(o.log.size(), 1u);
+  EXPECT_EQ(o.log[0].reason, "content_policy");
+  EXPECT_EQ(o.log[0].decision, "give_up");
+}
+
+TEST_F(RouterTest, UnauthorizedKeyIsForcedOpen) {
+  fp.set_default("a", Fault::unauthorized());
+  Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run(router, "smart").served->model, "b");
+  EXPECT_EQ(fp.attempts("a").size(), 1u);
+}
+
+TEST_F(RouterTest, SilentTargetIsNotRetried) {
+  fp.set_default("a", Fault::no_response());
+  Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
+  for (int i = 0; i < 3; ++i) {
+    auto o = run(router, "smart");
+    ASSERT_EQ(o.status(), 200);
+    for (auto& a : o.log)
+      if (a.model == "a") EXPECT_EQ(a.decision, "failover");
+  }
+  for (const auto& rec : fp.attempts("a")) EXPECT_EQ(rec.outcome, "no_response");
+}
+
+TEST_F(RouterTest, StreamErrorsBeforeTheFirstTokenFailOverInvisibly) {
+  for (Fault f : {Fault::error_event(0), Fault::malformed(0), Fault::slow_first_token(1s), Fault::server_error(503)}) {
+    fp.reset();
+    fp.script("a", {f});
+    fp.set_default("b", Fault::unavailable());
+    Router router(config({deployment("smart", "a"), deployment("smart", "c")}), {}, nullptr, first());
+    fp.set_default("c", Fault::ok());
+    auto o = run(router, "smart", true);
+    ASSERT_EQ(o.status(), 200) << to_string(f);
+    EXPECT_EQ(o.last().kind, Event::Kind::end) << to_string(f);
+    EXPECT_EQ(o.text().find("error"), std::string::npos) << to_string(f);
+    EXPECT_NE(o.text().find("[DONE]"), std::string::npos) << to_string(f);
+  }
+}
+
+TEST_F(RouterTest, CutAfterTheFirstTokenIsNeverASuccess) {
+  fp.set_default("a", Fault::cut(2));
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  EXPECT_EQ(o.status(), 200);
+  ASSERT_EQ(o.last().kind, Event::Kind::error);
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
+}
+
+TEST_F(RouterTest, StallAfterTheFirstTokenIsInterruptedByTheIdleTimeout) {
+  fp.set_default("a", Fault::stall(2));
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::error);
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
+}
+
+TEST_F(RouterTest, MalformedChunkMidStreamIsSkipped) {
+  fp.set_default("a", Fault::malformed(2));
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  EXPECT_EQ(o.last().kind, Event::Kind::end);
+  EXPECT_EQ(o.text().find("{not json"), std::string::npos);
+}
+
+TEST_F(RouterTest, StreamWithoutDoneIsFinalised) {
+  fp.set_default("a", Fault::no_done());
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  EXPECT_EQ(o.last().kind, Event::Kind::end);
+  EXPECT_EQ(fp.attempts("a").size(), 1u);
+}
+
+TEST_F(RouterTest, DegradedAnswerWhenEverythingFails) {
+  fp.set_default("a", Fault::server_error(500));
+  auto cfg = config({deployment("smart", "a")});
+  cfg.defaults.retry.max_attempts = 1;
+  cfg.degraded_answer = "Please try again later.";
+  Router router(cfg, {}, nullptr, first());
+  RouteRequest r;
+  r.model = "smart";
+  r.call.path = "/chat/completions";
+  r.call.body = R"({"model":"smart","messages":[]})";
+  auto call = router.send(r);
+  std::vector<Event> events;
+  while (events.empty() || !events.back().terminal()) call->channel().wait(events, 2s);
+  EXPECT_TRUE(call->degraded());
+  EXPECT_EQ(events[0].status, 200);
+  EXPECT_NE(events[1].data.find("Please try again later."), std::string::npos);
+}
+
+TEST_F(RouterTest, UnknownGroupIsAClearError) {
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "nope");
+  ASSERT_EQ(o.last().kind, Event::Kind::error);
+  EXPECT_EQ(o.last().error.code, Errc::no_target);
+  EXPECT_NE(o.last().error.message.find("nope"), std::string::npos);
+}
+
+TEST_F(RouterTest, DeadlineBoundsTheWholeCall) {
+  fp.set_default("a", Fault::slow_headers(2s));
+  auto cfg = config({deployment("smart", "a"), deployment("smart", "b")});
+  fp.set_default("b", Fault::slow_headers(2s));
+  cfg.defaults.timeouts.first_token = 5s;
+  cfg.defaults.timeouts.deadline = 400ms;
+  Router router(cfg, {}, nullptr, first());
+  auto t0 = Clock::now();
+  auto o = run(router, "smart");
+  EXPECT_LT(Clock::now() - t0, 1500ms);
+  ASSERT_EQ(o.last().kind, Event::Kind::error);
+  EXPECT_EQ(o.last().error.code, Errc::deadline_exceeded);
+}
+
+TEST_F(RouterTest, CancelEndsTheCall) {
+  fp.set_default("a", Fault::no_response());
+  auto cfg = config({deployment("smart", "a")});
+  cfg.defaults.timeouts.first_token = 10s;
+  Router router(cfg, {}, nullptr, first());
+  RouteRequest r;
+  r.model = "smart";
+  r.call.path = "/chat/completions";
+  r.call.body = R"({"model":"smart","messages":[]})";
+  auto call = router.send(r);
+  std::this_thread::sleep_for(50ms);
+  call->cancel();
+  std::vector<Event> events;
+  ASSERT_TRUE(call->channel().wait(events, 2s));
+  EXPECT_EQ(events.back().error.code, Errc::cancelled);
+}
+
+}  // namespace
+}  // namespace llmfailover
+
+namespace llmfailover {
+namespace {
+
+TEST(RouterBackoff, RetryWaitsFollowFullJitterWithinBounds) {
+  testing::FakeProvider fp;
+  fp.script("a", {testing::Fault::server_error(500), testing::Fault::server_error(500), testing::Fault::ok()});
+  RouterConfig c;
+  DeploymentConfig d;
+  d.id = "a";
+  d.group = "smart";
+  d.model = "a";
+  d.base_url = fp.base_url();
+  c.deployments = {d};
+  c.defaults.retry.backoff_base = std::chrono::milliseconds(40);
+  Router router(c, {}, nullptr, std::make_shared<SequenceRandom>(std::vector<double>{0.0, 0.0, 0.5, 0.0, 0.75}));
+  RouteRequest r;
+  r.model = "smart";
+  r.call.path = "/chat/completions";
+  r.call.body = R"({"model":"smart","messages":[]})";
+  auto call = router.send(r);
+  std::vector<Event> events;
+  while (events.empty() || !events.back().terminal()) call->channel().wait(events, std::chrono::seconds(2));
+  auto log = call->route_log();
+  ASSERT_EQ(log.size(), 3u);
+  // draws: pick, pick, wait 1, pick, wait 2: U(0, 40 ms) at 0.5 -> 20 ms, U(0, 80 ms) at 0.75 -> 60 ms
+  EXPECT_EQ(log[1].waited_ms, 20.0);
+  EXPECT_EQ(log[2].waited_ms, 60.0);
+  auto seen = fp.attempts("a");
+  EXPECT_GE(seen[1].time - seen[0].time, 0.020);
+  EXPECT_GE(seen[2].time - seen[1].time, 0.060);
+}
+
+}  // namespace
+}  // namespace llmfailover
