@@ -125,6 +125,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     pending_.clear();
     inspect_ = StreamInspector{};
     ttft_expired_ = false;
+    matched_ = 0;
     attempt_start_ = r_->time->now();
     tried_.insert(t);
     ++tries_[t];
@@ -213,6 +214,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
       return;
     }
     ChunkKind kind = inspect_.inspect(e.data);
+    if (mode_ == Mode::stream_pre && resuming_ && (kind == ChunkKind::content || kind == ChunkKind::meta || kind == ChunkKind::done))
+      return resume_chunk(std::move(e), kind, later);
     if (mode_ == Mode::stream_pre) {
       if (kind == ChunkKind::malformed)
         return fail({ErrorClass::retryable, "malformed_chunk", "the stream's first events were not valid JSON"}, later);
@@ -248,6 +251,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
       channel_.push(Event::body(std::move(body_buf_)));
       return finish_ok();
     }
+    if (mode_ == Mode::stream_pre && resuming_) return give_up_recovery("the restarted answer ended early", later);
     if (mode_ == Mode::stream_pre) {
       // Ended before any content: an empty answer is an answer only if it says it finished.
       if (!inspect_.finished() && !inspect_.done())
@@ -330,16 +334,60 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   }
 
   void interrupted(const std::string& cause, Deferred& later) {
-    mode_ = Mode::done;
     if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
     target_->health->on_result(ErrorClass::retryable, attempt_duration(), std::nullopt);  // it broke: a failure
-    log_.back().decision = "interrupted";
     log_.back().reason = "stream_interrupted";
     log_.back().message = cause;
-    channel_.push(Event::failure({Errc::stream_interrupted,
-                                  "the stream from " + target_->id + " was interrupted after " +
-                                      std::to_string(inspect_.content_chars()) + " characters (" + cause + ")",
-                                  true}));
+    Error original{Errc::stream_interrupted,
+                   "the stream from " + target_->id + " was interrupted after " +
+                       std::to_string(inspect_.text().size()) + " characters (" + cause + ")",
+                   true};
+    if (r_->config.stream_recovery != "continue" || resuming_) {
+      log_.back().decision = "interrupted";
+      mode_ = Mode::done;
+      return channel_.push(Event::failure(original));
+    }
+    // Opt-in recovery: restart on another target and stream only the part not yet delivered.
+    // OpenAI-compatible targets take no assistant prefill, so this is a clean restart whose
+    // delivered prefix must come back identically; anything else surfaces the original error.
+    log_.back().decision = "recover";
+    original_error_ = original;
+    delivered_ = inspect_.text();
+    resuming_ = true;
+    matched_ = 0;
+    mode_ = Mode::idle;
+    std::set<const Target*> exclude = exhausted();
+    exclude.insert(target_);
+    if (Target* next = r_->pick(*group_, tried_, exclude)) return begin_attempt(next, 0, later);
+    enter_group(chain_pos_ + 1, later);
+  }
+
+  // A chunk of the restarted stream: swallow what the caller already has, then stream the rest.
+  void resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
+    if (kind != ChunkKind::content) {
+      if (kind == ChunkKind::done) return give_up_recovery("the restarted answer ended early", later);
+      return;  // role and other meta chunks were delivered the first time
+    }
+    const std::string& piece = inspect_.last_text();
+    std::size_t left = delivered_.size() - matched_;
+    std::size_t same = std::min(left, piece.size());
+    if (delivered_.compare(matched_, same, piece, 0, same) != 0)
+      return give_up_recovery("the restarted answer differs from what was delivered", later);
+    matched_ += same;
+    if (matched_ < delivered_.size()) return;
+    succeed();
+    log_.back().decision = "served_recovered";
+    mode_ = Mode::stream_live;
+    if (same < piece.size()) channel_.push(Event::sse(e.event, strip_content_prefix(e.data, same), e.id));
+  }
+
+  void give_up_recovery(const std::string& why, Deferred& later) {
+    log_.back().message = why;
+    log_.back().decision = "recovery_failed";
+    end_attempt(ErrorClass::ignored, std::nullopt);
+    if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+    mode_ = Mode::done;
+    channel_.push(Event::failure(*original_error_));
   }
 
   void fail(Verdict v, Deferred& later) {
@@ -436,6 +484,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void surface(Deferred&) {
     mode_ = Mode::done;
     current_.reset();
+    if (resuming_) return channel_.push(Event::failure(*original_error_));  // never hide the original error
     if (r_->config.degraded_answer) {
       degraded_ = true;
       for (auto& e : degraded_events(*r_->config.degraded_answer, req_.stream, req_.model)) channel_.push(std::move(e));
@@ -479,7 +528,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::set<const Target*> tried_, transparent_used_;
   std::map<const Target*, int> tries_;
   Target* target_ = nullptr;
-  bool permit_ = false, ttft_expired_ = false, degraded_ = false;
+  bool permit_ = false, ttft_expired_ = false, degraded_ = false, resuming_ = false;
+  std::string delivered_;  // recovery: the content the caller already has
+  std::size_t matched_ = 0;
+  std::optional<Error> original_error_;
   std::uint64_t epoch_ = 0;
   Mode mode_ = Mode::idle;
   int status_ = 0;

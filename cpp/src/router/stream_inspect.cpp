@@ -29,6 +29,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
   }
   if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
   ChunkKind kind = ChunkKind::meta;
+  last_text_.clear();
   auto choices = doc.find("choices");
   if (choices == doc.end() || !choices->is_array()) return kind;
   for (const auto& choice : *choices) {
@@ -36,12 +37,30 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     if (non_empty(choice, "finish_reason")) finished_ = true;
     auto delta = choice.find("delta");
     if (delta == choice.end() || !delta->is_object()) continue;
-    if (auto c = delta->find("content"); c != delta->end() && c->is_string()) content_chars_ += c->get_ref<const std::string&>().size();
+    if (auto c = delta->find("content"); c != delta->end() && c->is_string()) {
+      const auto& piece = c->get_ref<const std::string&>();
+      content_chars_ += piece.size();
+      if (choice.value("index", 0) == 0) {
+        last_text_ += piece;
+        text_ += piece;
+      }
+    }
     if (non_empty(*delta, "content") || non_empty(*delta, "tool_calls") || non_empty(*delta, "refusal") ||
         non_empty(*delta, "function_call"))
       kind = ChunkKind::content;
   }
   return kind;
+}
+
+std::string strip_content_prefix(std::string_view data, std::size_t n) {
+  auto doc = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("choices")) return std::string(data);
+  for (auto& choice : doc["choices"]) {
+    if (!choice.is_object() || choice.value("index", 0) != 0 || !choice.contains("delta")) continue;
+    auto& content = choice["delta"]["content"];
+    if (content.is_string()) content = content.get<std::string>().substr(std::min(n, content.get<std::string>().size()));
+  }
+  return doc.dump();
 }
 
 std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model) {

@@ -27,12 +27,18 @@ class StreamInspector {
   bool finished() const noexcept { return finished_; }   // a choice reported its finish_reason
   bool done() const noexcept { return done_; }           // [DONE] arrived
   std::size_t content_chars() const noexcept { return content_chars_; }
+  const std::string& text() const noexcept { return text_; }            // choice 0's content so far
+  const std::string& last_text() const noexcept { return last_text_; }  // ... of the last chunk
   std::size_t malformed() const noexcept { return malformed_; }
 
  private:
   bool finished_ = false, done_ = false;
   std::size_t content_chars_ = 0, malformed_ = 0;
+  std::string text_, last_text_;
 };
+
+// `data` (a chunk) with the first `n` bytes of choice 0's delta content removed.
+std::string strip_content_prefix(std::string_view data, std::size_t n);
 
 // The degraded answer as a response: head, then a ChatCompletion body, or a short stream.
 std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "llmfailover/testing/fake_provider.hpp"
 
 namespace llmfailover {
@@ -20,6 +22,11 @@ struct Outcome {
   std::optional<RouteAttempt> served;
   int status() const { return !events.empty() && events[0].kind == Event::Kind::head ? events[0].status : 0; }
   const Event& last() const { return events.back(); }
+  std::size_t count_heads() const {
+    std::size_t n = 0;
+    for (auto& e : events) n += e.kind == Event::Kind::head;
+    return n;
+  }
   std::string text() const {
     std::string out;
     for (auto& e : events)
@@ -315,6 +322,62 @@ TEST(RouterBackoff, RetryWaitsFollowFullJitterWithinBounds) {
   auto seen = fp.attempts("a");
   EXPECT_GE(seen[1].time - seen[0].time, 0.020);
   EXPECT_GE(seen[2].time - seen[1].time, 0.060);
+}
+
+}  // namespace
+}  // namespace llmfailover
+
+namespace llmfailover {
+namespace {
+
+class RecoveryTest : public RouterTest {
+ protected:
+  RouterConfig recovering() {
+    fp.set_reply("*", "one two three four five six");
+    auto c = config({deployment("smart", "a"), deployment("smart", "b")});
+    c.stream_recovery = "continue";
+    return c;
+  }
+  static std::string content(const Outcome& o) {
+    std::string text;
+    for (auto& e : o.events) {
+      if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
+      auto j = nlohmann::json::parse(e.data);
+      for (auto& ch : j["choices"])
+        if (ch["delta"].contains("content") && ch["delta"]["content"].is_string()) text += ch["delta"]["content"];
+    }
+    return text;
+  }
+};
+
+TEST_F(RecoveryTest, ContinueFinishesTheAnswerOnAnotherTargetWithoutRepeating) {
+  fp.set_default("a", Fault::cut(3));
+  Router router(recovering(), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::end) << o.last().error.message;
+  EXPECT_EQ(content(o), "one two three four five six");
+  EXPECT_EQ(o.count_heads(), 1u);
+  EXPECT_EQ(o.log[0].decision, "recover");
+  EXPECT_EQ(o.log.back().decision, "served_recovered");
+}
+
+TEST_F(RecoveryTest, ADifferentRestartSurfacesTheOriginalError) {
+  fp.set_default("a", Fault::cut(3));
+  fp.set_reply("b", "something else entirely");
+  Router router(recovering(), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::error);
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
+  EXPECT_NE(o.last().error.message.find("smart/a"), std::string::npos);  // the original target's error
+}
+
+TEST_F(RecoveryTest, AFallbackThatRejectsTheRecoveryNeverHidesTheOriginalError) {
+  fp.set_default("a", Fault::cut(3));
+  fp.set_default("b", Fault::server_error(500));
+  Router router(recovering(), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::error);
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
 }
 
 }  // namespace
