@@ -435,6 +435,14 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
         return schedule_attempt(t, wait, later);
       }
       t->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
+    } else if (v.cls == ErrorClass::rate_limited && v.hint && chain_pos_ + 1 >= chain_.size() &&
+               tries_[t] < max_attempts()) {
+      // Nothing else is left: wait what the upstream asked for, if that fits the deadline.
+      Millis wait = policy::pushback_wait(*v.hint, r_->random->uniform());
+      if (r_->time->now() + wait < deadline_) {
+        rec.decision = "retry_after";
+        return schedule_attempt(t, wait, later, /*acquire=*/true);
+      }
     }
     rec.decision = chain_pos_ + 1 < chain_.size() ? "next_group" : "give_up";
     enter_group(chain_pos_ + 1, later);
@@ -457,17 +465,23 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     surface(later);
   }
 
-  void schedule_attempt(Target* t, Millis wait, Deferred& later) {
+  // `acquire`: take the target's permit when the wait is over (it was cooling down meanwhile).
+  void schedule_attempt(Target* t, Millis wait, Deferred& later, bool acquire = false) {
     std::uint64_t epoch = ++epoch_;
     auto self = shared_from_this();
     double waited = static_cast<double>(wait.count());
-    later.push_back([self, t, wait, waited, epoch] {
-      auto timer = self->r_->http->schedule(wait, [self, t, waited, epoch] {
+    later.push_back([self, t, wait, waited, epoch, acquire] {
+      auto timer = self->r_->http->schedule(wait, [self, t, waited, epoch, acquire] {
         Deferred later2;
         {
           std::lock_guard lock(self->mutex_);
           if (epoch != self->epoch_ || self->mode_ == Mode::done) return;
-          self->begin_attempt(t, waited, later2);
+          if (acquire && !t->health->try_acquire()) {
+            self->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
+            self->surface(later2);
+          } else {
+            self->begin_attempt(t, waited, later2);
+          }
         }
         for (auto& f : later2) f();
       });

@@ -382,3 +382,33 @@ TEST_F(RecoveryTest, AFallbackThatRejectsTheRecoveryNeverHidesTheOriginalError) 
 
 }  // namespace
 }  // namespace llmfailover
+
+namespace llmfailover {
+namespace {
+
+TEST_F(RouterTest, RateLimitedLastTargetWaitsForRetryAfterWithinTheDeadline) {
+  fp.script("a", {Fault::rate_limited(std::nullopt, std::chrono::milliseconds(100)), Fault::ok()});
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "smart");
+  ASSERT_EQ(o.status(), 200);
+  ASSERT_EQ(o.log.size(), 2u);
+  EXPECT_EQ(o.log[0].decision, "retry_after");
+  EXPECT_GE(o.log[1].waited_ms, 100.0);  // U(hint, 1.5 hint)
+  EXPECT_LE(o.log[1].waited_ms, 150.0);
+  auto seen = fp.attempts("a");
+  EXPECT_GE(seen[1].time - seen[0].time, 0.100);
+}
+
+TEST_F(RouterTest, RetryAfterBeyondTheDeadlineIsNotWaitedFor) {
+  fp.set_default("a", Fault::rate_limited(30.0));
+  auto cfg = config({deployment("smart", "a")});
+  cfg.defaults.timeouts.deadline = std::chrono::seconds(2);
+  Router router(cfg, {}, nullptr, first());
+  auto t0 = Clock::now();
+  auto o = run(router, "smart");
+  EXPECT_EQ(o.status(), 429);  // the upstream's answer, at once
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(500));
+}
+
+}  // namespace
+}  // namespace llmfailover
