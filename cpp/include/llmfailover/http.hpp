@@ -1,8 +1,9 @@
 // http.hpp — the values that cross layers: headers, requests, timeouts and response events.
 //
-// A response travels as a sequence of Events:  head, then body | sse*, then exactly one of
-// end | error. A non-streaming response is delivered whole (one body event); a response whose
-// Content-Type is text/event-stream is parsed incrementally into sse events as bytes arrive.
+// A response travels as a sequence of Events:  head, then body* | sse*, then exactly one of
+// end | error. A non-streaming response is delivered whole (one body event) unless the request
+// asked for stream_body (then one body event per read); a response whose Content-Type is
+// text/event-stream is parsed incrementally into sse events as bytes arrive.
 //
 // Thread safety: plain values.
 #pragma once
@@ -49,6 +50,7 @@ struct HttpRequest {
   std::string body;
   Timeouts timeouts;
   std::optional<Clock::time_point> deadline;  // overall deadline for the caller; tighter of this and timeouts.total
+  bool stream_body = false;  // deliver a non-SSE body in pieces as it arrives (binary event streams)
   bool operator==(const HttpRequest&) const = default;
 };
 

@@ -306,6 +306,8 @@ class HttpExchange final : public Task {
       if (got > 0) {
         if (sse) {
           parser_sse.feed({buf, got});
+        } else if (request_.stream_body) {
+          sink_(Event::body(std::string(buf, got)));
         } else if (body.size() + got > client_.options.max_body_bytes) {
           co_return fail_conn({Errc::body_too_large, "response body from " + origin_ + " exceeds the limit", true});
         } else {
@@ -315,7 +317,7 @@ class HttpExchange final : public Task {
       if (rec) co_return fail_conn(map_error(rec, Phase::body, expiry_, true));
     }
     if (sse) parser_sse.finish();
-    else sink_(Event::body(std::move(body)));
+    else if (!request_.stream_body) sink_(Event::body(std::move(body)));
     bool keep = parser.keep_alive() && !cancelled_;
     conn.uses++;
     shard_.pool.release(std::move(conn_), keep);

@@ -221,3 +221,26 @@ TEST(HttpClientShutdown, EndsOutstandingExchangesAndRefusesNewOnes) {
 
 }  // namespace
 }  // namespace llmfailover::transport
+
+namespace llmfailover::transport {
+namespace {
+
+TEST(HttpClientStreamBody, NonSseBodyArrivesInPiecesWhenAsked) {
+  testing::FakeProvider fp;
+  HttpClient client;
+  HttpRequest r;
+  r.method = "POST";
+  r.url = fp.base_url() + "/chat/completions";
+  r.body = R"({"model":"m","messages":[]})";
+  r.stream_body = true;
+  auto c = test::fetch(client, r);
+  ASSERT_EQ(c.status(), 200);
+  std::string joined;
+  for (auto& e : c.events)
+    if (e.kind == Event::Kind::body) joined += e.data;
+  EXPECT_NE(joined.find("chat.completion"), std::string::npos);
+  EXPECT_EQ(c.last().kind, Event::Kind::end);
+}
+
+}  // namespace
+}  // namespace llmfailover::transport
