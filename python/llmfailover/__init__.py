@@ -4,6 +4,9 @@
 
 Results are openai's own types when ``openai`` is installed (else look-alikes from
 ``llmfailover.types``), and exceptions are catchable as ``openai.*`` as well as ``llmfailover.*``.
+
+Failover: ``OpenAI(config="router.yaml")`` routes by model group through the native router;
+``route_info(result)`` (or ``result._llmfailover``, ``error.route``) shows what was tried.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from ._azure import AsyncAzureOpenAI, AzureOpenAI
 from ._base import LlmFailoverWarning
 from ._client import OpenAI
 from ._response import LegacyAPIResponse
+from ._routing import AttemptInfo, RouteInfo, route_info
 from ._sentinels import NOT_GIVEN, NotGiven, Omit, not_given, omit
 from ._streaming import AsyncStream, Stream
 from ._timeouts import DEFAULT_TIMEOUT, Timeout
+from .config import Config, ConfigError, load_config
 from .errors import (
     APIConnectionError,
     APIError,
@@ -28,10 +33,12 @@ from .errors import (
     ConflictError,
     InternalServerError,
     LlmFailoverError,
+    NoTargetAvailable,
     NotFoundError,
     OpenAIError,
     PermissionDeniedError,
     RateLimitError,
+    StreamInterrupted,
     TransportError,
     UnprocessableEntityError,
 )
@@ -51,6 +58,13 @@ __all__ = [
     "Timeout",
     "DEFAULT_TIMEOUT",
     "types",
+    # failover
+    "load_config",
+    "Config",
+    "ConfigError",
+    "RouteInfo",
+    "AttemptInfo",
+    "route_info",
     # sentinels
     "NOT_GIVEN",
     "NotGiven",
@@ -75,4 +89,6 @@ __all__ = [
     "RateLimitError",
     "InternalServerError",
     "TransportError",
+    "NoTargetAvailable",
+    "StreamInterrupted",
 ]

@@ -14,7 +14,6 @@ from ._async_io import CallWaiter
 from ._base import BaseClient, RequestSpec
 from ._client import ResourcesMixin
 from ._exchange import Exchange
-from ._response import LegacyAPIResponse
 from ._streaming import AsyncStream
 
 __all__ = ["AsyncOpenAI"]
@@ -44,25 +43,14 @@ class AsyncClientMixin:
         except BaseException:
             call.cancel()
             raise
-        if not spec.stream or not exchange.has_head or exchange.status >= 400:  # type: ignore[operator]
-            exc = exchange.failure()
-            if exc is not None:
-                raise exc
         strict = self._strict_response_validation
-        response = exchange.response()
-        if spec.stream:
-            stream: AsyncStream[Any] = AsyncStream(
-                waiter=waiter, call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict
+
+        def make_stream(call: Any, exchange: Exchange, report: Any) -> AsyncStream[Any]:
+            return AsyncStream(
+                waiter=waiter, call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict, report=report
             )
-            parser: Any = lambda: stream  # noqa: E731
-        else:
-            parser = lambda: spec.parse(response, strict)  # noqa: E731
-        if not raw:
-            return parser()
-        return LegacyAPIResponse(
-            response=response, parser=parser, retries_taken=int(call.retries_taken),
-            elapsed=time.monotonic() - started,
-        )
+
+        return self._outcome(spec, call, exchange, raw=raw, started=started, make_stream=make_stream)
 
     async def close(self: Any) -> None:
         """Closes the native engine if this client created it (copies share it). Idempotent."""
@@ -81,5 +69,6 @@ class AsyncClientMixin:
 class AsyncOpenAI(AsyncClientMixin, ResourcesMixin, BaseClient):
     """Drop-in for ``openai.AsyncOpenAI``; same arguments as ``llmfailover.OpenAI``.
 
-    ``api_key`` may be a callable returning a key or an awaitable of one.
+    ``api_key`` may be a callable returning a key or an awaitable of one. With ``config=`` calls
+    go through the failover router (as ``OpenAI``); callbacks run on the event loop.
     """

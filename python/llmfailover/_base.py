@@ -3,6 +3,10 @@
 A client holds a native ``Engine`` (io threads, connection pools) and an ``Upstream`` (URL and
 credentials). ``with_options()``/``copy()`` build a new ``Upstream`` but share the ``Engine``;
 only the client that created the engine closes it.
+
+With ``config=`` the client holds a native ``Router`` instead (``_routing.RouterHandle``, in the
+same ``_engine`` slot, shared and closed the same way) and routes each call by its ``model``
+(the group name). ``_outcome`` turns a call's events into the result both drivers return.
 """
 
 from __future__ import annotations
@@ -11,13 +15,28 @@ import inspect
 import json
 import os
 import re
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
+from urllib.parse import unquote
 
 from . import _native
+from ._exchange import Exchange
 from ._http import Request, Response
+from ._response import LegacyAPIResponse
+from ._routing import (
+    CallReport,
+    FinishedCall,
+    Hooks,
+    RouterHandle,
+    attach,
+    deadline_of,
+    degraded_events,
+    parse_overrides,
+    synthetic_models,
+)
 from ._sentinels import NOT_GIVEN, is_given
 from ._timeouts import DEFAULT_TIMEOUT, to_native
 from .errors import OpenAIError
@@ -60,6 +79,9 @@ class RequestSpec:
     stream: bool
     parse: Callable[[Response, bool], Any]  # (response, strict) -> the result
     chunk_cls: Any = None  # the class of a stream's items
+    params: Optional[dict[str, Any]] = None  # the JSON body as a dict (what a degraded= callable gets)
+    route: Optional[dict[str, Any]] = None  # extra_body["llmfailover"] as Router.send() keywords
+    timeout_given: bool = False  # `timeout` came with the request (not the client's)
 
 
 def _json_default(value: Any) -> Any:
@@ -109,12 +131,26 @@ class BaseClient:
         io_threads: int = 1,
         verify: bool = True,
         ca_file: Optional[str] = None,
-        _engine: Optional[EngineHandle] = None,
+        config: Any = None,
+        degraded: Optional[Callable[[Exception, dict[str, Any]], str]] = None,
+        on_attempt: Optional[Callable[..., Any]] = None,
+        on_retry: Optional[Callable[..., Any]] = None,
+        on_failover: Optional[Callable[..., Any]] = None,
+        on_breaker: Optional[Callable[..., Any]] = None,
+        on_degraded: Optional[Callable[..., Any]] = None,
+        _engine: "Optional[EngineHandle | RouterHandle]" = None,
         **ignored: Any,
     ) -> None:
+        routed = config is not None or isinstance(_engine, RouterHandle)
         api_key = _env_or(api_key, self._api_key_env)
-        if api_key is None or api_key == "":
+        if routed and api_key is None:
+            api_key = ""  # deployments carry their own keys
+        if not routed and (api_key is None or api_key == ""):
             raise OpenAIError(self._missing_key_message)
+        if degraded is not None and not callable(degraded):
+            raise TypeError(f"degraded must be callable, not {type(degraded).__name__}")
+        self._degraded = degraded
+        self._hooks = Hooks(on_attempt, on_retry, on_failover, on_breaker, on_degraded)
         self._api_key_provider: Optional[Callable[[], Any]] = api_key if callable(api_key) else None
         self.api_key: str = "" if callable(api_key) else str(api_key)
         self.organization = _env_or(organization, "OPENAI_ORG_ID")
@@ -139,8 +175,26 @@ class BaseClient:
                 raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {name!r}")
         self._init_options = {"io_threads": io_threads, "verify": verify, "ca_file": ca_file}
         self._owns_engine = _engine is None
+        if _engine is None and config is not None:
+            _engine = RouterHandle(config, io_threads=io_threads, verify=verify, ca_file=ca_file)
         self._engine = _engine or EngineHandle(io_threads=io_threads, verify=verify, ca_file=ca_file)
         self._upstream = self._make_upstream()
+
+    @property
+    def _router(self) -> Optional[RouterHandle]:
+        """The router handle of a client built with ``config=`` (None otherwise)."""
+        engine = self._engine
+        return engine if isinstance(engine, RouterHandle) else None
+
+    def router_snapshot(self) -> list[dict[str, Any]]:
+        """Every target's health now: target, group, deployment, model, provider, key_index,
+        state, share (the ramp, 0..1), failure_rate, slow_rate, in_flight, available_in_ms."""
+        router = self._router
+        if router is None:
+            raise OpenAIError("router_snapshot() needs a client built with config=")
+        if router.closed:
+            raise RuntimeError("Cannot read the router, as the client has been closed.")
+        return list(router.router.snapshot())
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -186,6 +240,8 @@ class BaseClient:
             "default_headers": self._custom_headers,
             "default_query": self._custom_query,
             "_strict_response_validation": self._strict_response_validation,
+            "degraded": self._degraded,
+            **self._hooks.as_kwargs(),
         }
 
     def copy(
@@ -229,12 +285,17 @@ class BaseClient:
         return (self.api_key,) if self.api_key else ()
 
     def _request_for(self, spec: RequestSpec) -> Request:
+        if self._router is not None:  # the target is chosen per attempt: name the group
+            return Request(spec.method, f"llmfailover://{spec.model or 'router'}{spec.path}")
         url = self._upstream.url_for(spec.path, spec.query, spec.model)
         return Request(spec.method, url)
 
     def _send(self, spec: RequestSpec, auth: list[tuple[str, str]]) -> Any:
         if self._engine.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
+        router = self._router
+        if router is not None:
+            return self._route(router, spec, auth)
         return self._engine.engine.send(
             self._upstream,
             method=spec.method,
@@ -246,6 +307,59 @@ class BaseClient:
             timeouts=self._native_timeouts(spec.timeout),
             max_retries=self.max_retries,
         )
+
+    def _route(self, router: RouterHandle, spec: RequestSpec, auth: list[tuple[str, str]]) -> Any:
+        if spec.method == "GET":  # models.list()/retrieve(): the configured groups, no upstream call
+            name = spec.path[len("/models/"):] if spec.path.startswith("/models/") else None
+            return FinishedCall(synthetic_models(router.config.groups, name and unquote(name)))
+        timeout = spec.timeout if spec.timeout_given or self.timeout != DEFAULT_TIMEOUT else None
+        return router.send(
+            spec, auth + _pairs(self._custom_headers) + spec.headers, _pairs(self._custom_query) + spec.query,
+            deadline_of(timeout),
+        )
+
+    def _outcome(
+        self, spec: RequestSpec, call: Any, exchange: Exchange, *, raw: bool, started: float,
+        make_stream: Callable[[Any, Exchange, Optional[CallReport]], Any],
+    ) -> Any:
+        """The result of a call whose head (streams) or whole answer has arrived, or its error.
+
+        Routed calls: the result carries ``_llmfailover`` and an error ``.route``; the callbacks
+        hear the outcome; a ``degraded=`` callable may answer instead of the error."""
+        report = self._report_for(call)
+        if not spec.stream or not exchange.has_head or exchange.status >= 400:  # type: ignore[operator]
+            exc = exchange.failure()
+            if exc is not None:
+                if report is None:
+                    raise exc
+                exc.route = report.flush()
+                events = degraded_events(self._degraded, self._router, spec, exc)
+                if events is None:
+                    raise exc
+                report.degraded = True
+                call, exchange = FinishedCall(events), Exchange(exchange.request)
+                exchange.feed(call.poll())
+        info = None if report is None else report.flush()
+        strict = self._strict_response_validation
+        response = exchange.response()
+        if spec.stream:
+            stream = make_stream(call, exchange, report)
+            parser: Any = lambda: stream  # noqa: E731
+        else:
+            parser = lambda: attach(spec.parse(response, strict), info)  # noqa: E731
+        if not raw:
+            return parser()
+        legacy = LegacyAPIResponse(
+            response=response, parser=parser, retries_taken=int(call.retries_taken),
+            elapsed=time.monotonic() - started,
+        )
+        return attach(legacy, info)
+
+    def _report_for(self, call: Any) -> Optional[CallReport]:
+        router = self._router
+        if router is None or isinstance(call, FinishedCall):
+            return None
+        return CallReport(call, router, self._hooks)
 
     _timeouts_cache: Optional[tuple[Any, Any]] = None
 
@@ -286,10 +400,13 @@ class BaseClient:
         params = dict(params or {})
         extra = {k: params.pop(k, NOT_GIVEN) for k in _PER_REQUEST}
         body_obj: Optional[dict[str, Any]] = None
+        route: dict[str, Any] = {}
         if method != "GET":
             body_obj = {k: v for k, v in params.items() if is_given(v)}
             if is_given(extra["extra_body"]) and extra["extra_body"]:
-                body_obj.update(extra["extra_body"])
+                extra_body = dict(extra["extra_body"])
+                route = parse_overrides(extra_body.pop("llmfailover", None))  # ours, never sent
+                body_obj.update(extra_body)
         timeout = extra["timeout"]
         headers = _pairs(extra["extra_headers"] or None)
         stream = bool(body_obj and body_obj.get("stream"))
@@ -304,9 +421,15 @@ class BaseClient:
             stream=stream,
             parse=parse,
             chunk_cls=chunk_cls,
+            params=body_obj,
+            route=route,
+            timeout_given=is_given(timeout),
         )
 
     def __repr__(self) -> str:
+        router = self._router
+        if router is not None:
+            return f"<{type(self).__name__} groups={router.config.groups!r}>"
         url = re.sub(r"//[^/@]*@", "//", self._base_url)  # never show userinfo credentials
         return f"<{type(self).__name__} base_url={url!r} max_retries={self.max_retries}>"
 

@@ -1,7 +1,8 @@
 """``OpenAI``: the synchronous drop-in client.
 
-A request is one native call: ``engine.send()`` returns at once, then ``call.wait()`` (GIL
-released) is pulled until the call ends. Retries and failover happen inside the engine.
+A request is one native call: ``engine.send()`` (or ``router.send()`` with ``config=``) returns at
+once, then ``call.wait()`` (GIL released) is pulled until the call ends. Retries and failover
+happen inside the engine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any, Optional
 
 from ._base import BaseClient, RequestSpec
 from ._exchange import Exchange
-from ._response import LegacyAPIResponse
 from ._streaming import WAIT_SLICE, Stream
 
 __all__ = ["OpenAI"]
@@ -40,23 +40,12 @@ class SyncClientMixin:
         except BaseException:
             call.cancel()
             raise
-        if not spec.stream or not exchange.has_head or exchange.status >= 400:  # type: ignore[operator]
-            exc = exchange.failure()
-            if exc is not None:
-                raise exc
         strict = self._strict_response_validation
-        response = exchange.response()
-        if spec.stream:
-            stream: Stream[Any] = Stream(call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict)
-            parser: Any = lambda: stream  # noqa: E731
-        else:
-            parser = lambda: spec.parse(response, strict)  # noqa: E731
-        if not raw:
-            return parser()
-        return LegacyAPIResponse(
-            response=response, parser=parser, retries_taken=int(call.retries_taken),
-            elapsed=time.monotonic() - started,
-        )
+
+        def make_stream(call: Any, exchange: Exchange, report: Any) -> Stream[Any]:
+            return Stream(call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict, report=report)
+
+        return self._outcome(spec, call, exchange, raw=raw, started=started, make_stream=make_stream)
 
     def close(self: Any) -> None:
         """Closes the native engine if this client created it (copies share it). Idempotent."""
@@ -123,6 +112,12 @@ class OpenAI(SyncClientMixin, ResourcesMixin, BaseClient):
     Takes openai's arguments (``api_key``, ``organization``, ``project``, ``base_url``, ``timeout``,
     ``max_retries``, ``default_headers``, ``default_query``, ``http_client`` (ignored, warns),
     ``_strict_response_validation``) plus ``io_threads``, ``verify`` and ``ca_file``.
+
+    Failover: ``config=`` (a path, a dict or a ``Config``) routes each call through the native
+    router by its ``model`` (a group name); no ``api_key``/``base_url`` is needed. Then also
+    ``degraded=fn`` (``fn(error, request_kwargs) -> str``, a last-resort chat answer) and the
+    callbacks ``on_attempt``, ``on_retry``, ``on_failover``, ``on_breaker``, ``on_degraded``
+    (see ``llmfailover._routing.Hooks``), and ``router_snapshot()``.
     """
 
     _is_async = False

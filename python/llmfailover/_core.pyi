@@ -9,10 +9,11 @@ A call that fails before any response has no "head": just ("error", code, messag
 Error codes are the C++ ``Errc`` names: bad_url, resolve_failed, connect_refused, connect_failed,
 connect_timeout, tls_failed, write_failed, connection_reset, connection_closed,
 first_byte_timeout, idle_timeout, deadline_exceeded, cancelled, protocol_error, body_too_large,
-stream_error.
+stream_error; from a ``Router`` also stream_interrupted (a committed stream broke: never a
+success) and no_target (nothing available; the message says why).
 """
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -111,3 +112,77 @@ class Engine:
         min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once."""
     def pool_stats(self) -> dict[str, int]: ...
     def close(self) -> None: ...
+
+class ConfigError(ValueError):
+    """A bad config; ``path`` names the place in the document."""
+
+    path: str
+
+class Config:
+    """A parsed router config (llmfailover schema; secrets redacted on output)."""
+
+    groups: list[str]
+    deployments: list[dict[str, Any]]
+    warnings: list[str]
+    fallbacks: dict[str, list[str]]
+    context_window_fallbacks: dict[str, list[str]]
+    content_policy_fallbacks: dict[str, list[str]]
+    default_fallbacks: list[str]
+    degraded_answer: Optional[str]
+    stream_recovery: str
+    routing_strategy: str
+    def policy_for(self, group: str) -> dict[str, Any]: ...
+    def to_json(self) -> str: ...
+
+def parse_config(json_text: str, env: Optional[Mapping[str, str]] = None) -> Config:
+    """Parse a config (llmfailover schema, or LiteLLM when it has model_list); raises ConfigError."""
+
+class RoutedCall(Call):
+    """A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,
+    target, deployment, provider, model, key_index, status, error, error_class, reason, message,
+    decision (served, retry, retry_transparent, failover, next_group, context_window_fallback,
+    content_policy_fallback, budget_exhausted, interrupted, give_up), started_ms, first_byte_ms,
+    elapsed_ms, waited_ms, retry_after_ms. Successful heads carry x-llmfailover-target,
+    -deployment, -model and -attempts headers."""
+
+    @property
+    def served(self) -> Optional[dict[str, Any]]: ...
+    @property
+    def route_log(self) -> list[dict[str, Any]]: ...
+    @property
+    def degraded(self) -> bool:
+        """The answer is the config's degraded_answer."""
+
+class Router:
+    """The failover engine over a Config (see cpp/include/llmfailover/router.hpp).
+    Raises ValueError for an inconsistent config (unknown groups in chains)."""
+
+    def __init__(
+        self, config: Config, *, io_threads: int = 1, verify: bool = True, ca_file: str = "", user_agent: str = ...
+    ) -> None: ...
+    def send(
+        self,
+        model: str,
+        *,
+        method: str,
+        path: str,
+        body: Optional[bytes] = None,
+        headers: Sequence[tuple[str, str]] = (),
+        query: Sequence[tuple[str, str]] = (),
+        stream: bool = False,
+        fallbacks: Optional[Sequence[str]] = None,
+        deadline: Optional[float] = None,
+        first_token: Optional[float] = None,
+        idle: Optional[float] = None,
+        max_attempts: Optional[int] = None,
+    ) -> RoutedCall:
+        """Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once."""
+    def has_group(self, name: str) -> bool: ...
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Per target: target, group, deployment, model, provider, key_index, state, share,
+        failure_rate, slow_rate, in_flight, available_in_ms."""
+    def drain_events(self) -> list[dict[str, Any]]:
+        """Breaker state changes since the last drain: kind, target, from, to, reason, time_ms."""
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...

@@ -5,6 +5,10 @@ loop's notifier for ``AsyncStream``) and buffers them. It stops at ``data: [DONE
 ends without it just ends; a data object containing "error" raises ``APIError`` and a broken
 connection ``APIConnectionError``/``APITimeoutError``, as openai's ``Stream`` does. Closing, or
 garbage-collecting, a stream that has not finished cancels the native call.
+
+Routed streams (``config=``) carry ``_llmfailover`` (the route so far) and keep the text
+delivered so far: a committed stream that breaks raises ``StreamInterrupted`` with ``.partial``
+and ``.route``. The client's callbacks hear the end when the stream finishes or is closed.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any, AsyncIterator, Generic, Iterator, Optional, TypeVar
 from ._exchange import Exchange
 from ._http import Response
 from ._response import parse_model
-from .errors import make_stream_error
+from ._routing import CallReport, RouteInfo
+from .errors import StreamInterrupted, make_stream_error
 
 __all__ = ["Stream", "AsyncStream", "WAIT_SLICE"]
 
@@ -27,13 +32,23 @@ WAIT_SLICE = 0.5  # seconds; bounded native waits let Ctrl-C through between sli
 class _StreamBase(Generic[T]):
     response: Response
 
-    def __init__(self, *, call: Any, exchange: Exchange, cast_to: Any, strict: bool) -> None:
+    def __init__(
+        self, *, call: Any, exchange: Exchange, cast_to: Any, strict: bool, report: Optional[CallReport] = None
+    ) -> None:
         self.response = exchange.response()
         self._call = call
         self._exchange = exchange
         self._cast_to = cast_to
         self._strict = strict
         self._finished = False
+        self._report = report
+        self._partial: list[str] = []
+        self._route: Optional[RouteInfo] = report.info() if report is not None else None
+
+    @property
+    def _llmfailover(self) -> Optional[RouteInfo]:
+        """The route of a routed stream (updated when it ends), else None."""
+        return self._route
 
     @property
     def retries_taken(self) -> int:
@@ -56,6 +71,9 @@ class _StreamBase(Generic[T]):
             exc = None if self._finished else ex.failure()
             self._finish(drain=False)
             if exc is not None:
+                if isinstance(exc, StreamInterrupted):
+                    exc.partial = "".join(self._partial)
+                exc.route = self._route
                 raise exc
             raise StopIteration
         return False, None
@@ -66,10 +84,18 @@ class _StreamBase(Generic[T]):
             if isinstance(obj, dict) and obj.get("error"):
                 self._finish(drain=False)
                 raise make_stream_error(obj, self.response.request)
-        return parse_model(self._cast_to, data, self.response, strict=self._strict, request_id=False)
+        item = parse_model(self._cast_to, data, self.response, strict=self._strict, request_id=False)
+        if self._report is not None:
+            for choice in getattr(item, "choices", None) or ():
+                delta = getattr(choice, "delta", None)
+                text = getattr(delta, "content", None)
+                if text and getattr(choice, "index", 0) == 0 and isinstance(text, str):
+                    self._partial.append(text)
+        return item
 
-    def _finish(self, *, drain: bool) -> None:
-        """Marks the stream finished; cancels the call unless it has already ended.
+    def _finish(self, *, drain: bool, report: bool = True) -> None:
+        """Marks the stream finished; cancels the call unless it has already ended; tells the
+        callbacks (not from ``__del__``: a collection may run on any thread).
 
         After [DONE] the upstream ends the body at once: take the end if it is already here so
         the connection goes back to the pool instead of being cut."""
@@ -81,10 +107,12 @@ class _StreamBase(Generic[T]):
             self._exchange.feed(self._call.poll())
         if not self._exchange.done and not self._call.finished:
             self._call.cancel()
+        if self._report is not None and report:
+            self._route = self._report.flush()
 
     def __del__(self) -> None:
         try:
-            self._finish(drain=False)
+            self._finish(drain=False, report=False)
         except Exception:  # interpreter shutdown, half-built object
             pass
 

@@ -10,7 +10,9 @@
         │  ├ NotFoundError 404          ├ ConflictError 409         ├ UnprocessableEntityError 422
         │  ├ RateLimitError 429         └ InternalServerError >= 500
         ├ APIConnectionError(*, message, request)     we failed to reach the upstream
-        │  └ APITimeoutError(request)                 ... because a time limit passed
+        │  ├ APITimeoutError(request)                 ... because a time limit passed
+        │  └ NoTargetAvailable(*, message, request)   the router had no target left (no_target)
+        ├ StreamInterrupted(message, request, ...)    a committed stream broke: .partial .cause
         └ APIResponseValidationError(response, body, *, message=None)
     TransportError(LlmFailoverError)              the native cause (.errc, .detail), chained as
                                                   ``__cause__`` of APIConnectionError/APITimeoutError
@@ -18,6 +20,9 @@
 When ``openai`` is importable each class also derives from openai's class of the same name, so
 ``except openai.RateLimitError`` catches ours (drop_in.md §1.5). The engine has already retried
 (``max_retries``) and failed over before any of these is raised.
+
+Exceptions raised by a client built with ``config=`` (the failover router) carry ``.route``, a
+``RouteInfo``: every attempt, its error and what the router decided (None otherwise).
 
 ``make_error`` is the one place where an engine outcome becomes an exception, most specific first.
 Messages never contain credentials: callers pass their secrets, which are scrubbed.
@@ -27,10 +32,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._compat import openai_module
 from ._http import Headers, Request, Response
+
+if TYPE_CHECKING:
+    from ._routing import RouteInfo
 
 __all__ = [
     "LlmFailoverError",
@@ -49,6 +57,8 @@ __all__ = [
     "RateLimitError",
     "InternalServerError",
     "TransportError",
+    "NoTargetAvailable",
+    "StreamInterrupted",
     "make_error",
     "make_stream_error",
 ]
@@ -76,6 +86,7 @@ class APIError(*_bases("APIError", OpenAIError)):  # type: ignore[misc]
     code: Optional[str] = None
     param: Optional[str] = None
     type: Optional[str] = None
+    route: "Optional[RouteInfo]" = None  # set by routed clients: what was tried and why
 
     if _OWN:
 
@@ -129,6 +140,33 @@ class APITimeoutError(*_bases("APITimeoutError", APIConnectionError)):  # type: 
 
         def __init__(self, request: Request) -> None:
             super().__init__(message="Request timed out.", request=request)
+
+
+class NoTargetAvailable(APIConnectionError):
+    """The router had nothing to try: every target open, cooling down, or already tried.
+
+    The message says why (e.g. ``no available target in group 'smart'``)."""
+
+    def __init__(self, *, message: str, request: Request) -> None:
+        super().__init__(message=message, request=request)
+
+
+class StreamInterrupted(APIError):
+    """A stream broke after its first content token (cut, stall, error event): never a success.
+
+    ``partial`` is the text delivered so far (choice 0's delta contents), ``cause`` the native
+    ``TransportError`` (``.errc == "stream_interrupted"``, ``.detail`` says what broke) and
+    ``route`` the attempts. Also an ``openai.APIError``, as openai raises for mid-stream failures.
+    """
+
+    def __init__(
+        self, message: str, request: Request, *, partial: str = "", cause: Optional["TransportError"] = None,
+        route: "Optional[RouteInfo]" = None,
+    ) -> None:
+        super().__init__(message, request, body=None)
+        self.partial = partial
+        self.cause = cause
+        self.route = route
 
 
 class BadRequestError(*_bases("BadRequestError", APIStatusError)):  # type: ignore[misc]
@@ -220,9 +258,14 @@ def make_error(
     """
     secrets = tuple(s for s in secrets if s)
     if errc:
-        cause = TransportError(errc, _scrub(detail, secrets))
+        detail = _scrub(detail, secrets)
+        cause = TransportError(errc, detail)
         exc: APIError
-        if errc in _TIMEOUT_CODES:
+        if errc == "stream_interrupted":
+            exc = StreamInterrupted(detail or "The stream was interrupted.", request, cause=cause)
+        elif errc == "no_target":
+            exc = NoTargetAvailable(message=detail or "No target available.", request=request)
+        elif errc in _TIMEOUT_CODES:
             exc = APITimeoutError(request=request)
         else:
             exc = APIConnectionError(request=request)

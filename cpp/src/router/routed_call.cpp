@@ -154,7 +154,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     Timeouts timeouts;
     timeouts.connect = tp.connect;
     timeouts.first_byte = first_token;
-    timeouts.idle = req_.overrides.idle.value_or(tp.idle);
+    idle_ = req_.overrides.idle.value_or(tp.idle);
+    // Before the first token the first-token limit governs a stream; the idle limit takes over at
+    // the commit point (commit() tightens it).
+    timeouts.idle = req_.stream && first_token.count() > 0 ? std::max(idle_, first_token) : idle_;
     HttpRequest http = providers::build_request(t->upstream, call, timeouts);
     http.deadline = deadline_;
     auto self = shared_from_this();
@@ -319,9 +322,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     return h;
   }
 
-  void commit(Deferred&) {
+  void commit(Deferred& later) {
     succeed();  // time to first token is what the breaker's slow-call rule measures
     mode_ = Mode::stream_live;
+    if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
     channel_.push(Event::head(status_, served_headers()));
     for (auto& e : pending_) channel_.push(std::move(e));
     pending_.clear();
@@ -378,6 +382,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     succeed();
     log_.back().decision = "served_recovered";
     mode_ = Mode::stream_live;
+    if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
     if (same < piece.size()) channel_.push(Event::sse(e.event, strip_content_prefix(e.data, same), e.id));
   }
 
@@ -424,17 +429,18 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     std::set<const Target*> exclude = exhausted();
     if (v.silent) exclude.insert(t);
     if (Target* next = r_->pick(*group_, tried_, exclude)) {
-      if (next != t) {
+      if (!tries_.count(next)) {  // a fresh target: no reason to wait
         rec.decision = "failover";
         return begin_attempt(next, 0, later);
       }
-      Millis wait = v.hint ? policy::pushback_wait(*v.hint, r_->random->uniform())
-                           : policy::full_jitter(policy().retry, tries_[t], r_->random->uniform());
+      // Back to a target that failed already: its backoff applies (no tight loop across targets).
+      Millis wait = v.hint && next == t ? policy::pushback_wait(*v.hint, r_->random->uniform())
+                                        : policy::full_jitter(policy().retry, tries_[next], r_->random->uniform());
       if (r_->time->now() + wait < deadline_) {
-        rec.decision = "retry";
-        return schedule_attempt(t, wait, later);
+        rec.decision = next == t ? "retry" : "failover";
+        return schedule_attempt(next, wait, later);
       }
-      t->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
+      next->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
     } else if (v.cls == ErrorClass::rate_limited && v.hint && chain_pos_ + 1 >= chain_.size() &&
                tries_[t] < max_attempts()) {
       // Nothing else is left: wait what the upstream asked for, if that fits the deadline.
@@ -499,7 +505,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     mode_ = Mode::done;
     current_.reset();
     if (resuming_) return channel_.push(Event::failure(*original_error_));  // never hide the original error
-    if (r_->config.degraded_answer) {
+    if (r_->config.degraded_answer && degradable()) {
       degraded_ = true;
       for (auto& e : degraded_events(*r_->config.degraded_answer, req_.stream, req_.model)) channel_.push(std::move(e));
       return;
@@ -513,6 +519,15 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     } else {
       push_failure({Errc::no_target, "no target could take the call for model '" + req_.model + "': " + skips_, false});
     }
+  }
+
+  // The last-resort answer stands in for unavailable targets, not for a request the upstream
+  // rejected nor for the caller's own deadline or cancel; and it is a chat answer.
+  bool degradable() const {
+    if (req_.call.path != "/chat/completions") return false;
+    if (log_.empty()) return true;
+    const std::string& cls = log_.back().error_class;
+    return cls != "fatal_request" && cls != "ignored";
   }
 
   void push_failure(Error e) {
@@ -548,6 +563,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<Error> original_error_;
   std::uint64_t epoch_ = 0;
   Mode mode_ = Mode::idle;
+  Millis idle_{0};
   int status_ = 0;
   Headers headers_;
   std::string body_buf_, skips_;

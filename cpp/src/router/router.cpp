@@ -1,6 +1,7 @@
 #include "llmfailover/router.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "router_impl.hpp"
 
@@ -85,12 +86,18 @@ std::vector<std::string> Router::Impl::chain(const std::string& first, const Rou
 }
 
 Target* Router::Impl::pick(Group& g, const std::set<const Target*>& tried, const std::set<const Target*>& exclude) {
-  // Untried targets first (a retry prefers another target); then tried ones.
+  // Untried targets first (a retry prefers another target); then tried ones. Within a pass only
+  // the best priority tier with an available target counts (active-active inside a tier).
   for (int pass = 0; pass < 2; ++pass) {
     std::vector<std::pair<Target*, double>> weighted;
     double total = 0;
+    int tier = std::numeric_limits<int>::max();
     for (Target* t : g.targets) {
       if ((pass == 0) == (tried.count(t) > 0) || exclude.count(t)) continue;
+      if (t->deployment->weight * t->health->share() > 0) tier = std::min(tier, t->deployment->priority);
+    }
+    for (Target* t : g.targets) {
+      if ((pass == 0) == (tried.count(t) > 0) || exclude.count(t) || t->deployment->priority != tier) continue;
       double w = t->deployment->weight * t->health->share();
       if (w <= 0) continue;
       weighted.emplace_back(t, w);

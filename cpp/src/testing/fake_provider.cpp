@@ -12,6 +12,17 @@ FakeProvider::Impl::Impl(Options opts)
       dialect(detail::make_openai_dialect()),
       started(options.clock ? options.clock() : Clock::now()) {}
 
+const detail::Dialect& detail::dialect_for(std::string_view target, const Dialect& fallback) {
+  static const auto anthropic = make_anthropic_dialect();
+  static const auto gemini = make_gemini_dialect();
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/v1/messages") return *anthropic;
+  if ((path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/")) && path.find(':') != std::string_view::npos) {
+    return *gemini;
+  }
+  return fallback;
+}
+
 Clock::time_point FakeProvider::Impl::now() const { return options.clock ? options.clock() : Clock::now(); }
 
 double FakeProvider::Impl::since_start() const {

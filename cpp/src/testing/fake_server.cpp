@@ -195,7 +195,7 @@ class Server final : public FakeServer {
     rec.target = std::string(req.target());
     for (const auto& field : req) rec.headers.push_back({std::string(field.name_string()), std::string(field.value())});
     const bool keep = req.keep_alive();
-    const auto& dialect = *impl_.dialect;
+    const auto& dialect = detail::dialect_for(rec.target, *impl_.dialect);
     const detail::ParsedRequest parsed = dialect.parse(rec.method, rec.target, std::move(req.body()));
     const auto plan = impl_.plan(parsed.model);
     const Fault& f = plan.fault;
@@ -236,7 +236,7 @@ class Server final : public FakeServer {
       const std::string body = dialect.error_body(parsed.error_status, "", parsed.error_message, parsed.error_param);
       co_return co_await send_whole(socket, parsed.error_status, "application/json", body, plan, keep);
     }
-    if (reply.stream) co_return co_await send_stream(socket, reply, plan, keep);
+    if (reply.stream) co_return co_await send_stream(socket, dialect, reply, plan, keep);
     co_return co_await send_body(socket, reply, plan, keep);
   }
 
@@ -265,10 +265,9 @@ class Server final : public FakeServer {
     co_return false;
   }
 
-  awaitable<bool> send_stream(tcp::socket& socket, const detail::Reply& reply, const FakeProvider::Impl::Plan& plan,
-                              bool keep) {
+  awaitable<bool> send_stream(tcp::socket& socket, const detail::Dialect& dialect, const detail::Reply& reply,
+                              const FakeProvider::Impl::Plan& plan, bool keep) {
     const Fault& f = plan.fault;
-    const auto& dialect = *impl_.dialect;
     const Framing framing = f.chunked ? Framing::chunked : Framing::eof;
     auto frame = [&](std::string_view data) { return f.chunked ? chunk(data) : std::string(data); };
     const std::string header = head(200, reply.content_type, plan, framing, 0, keep);

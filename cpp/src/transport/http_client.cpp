@@ -130,6 +130,12 @@ class HttpExchange final : public Task {
     asio::co_spawn(shard_.ioc, run(std::static_pointer_cast<HttpExchange>(shared_from_this())), asio::detached);
   }
 
+  void set_idle_timeout(Millis idle) override {
+    asio::post(shard_.ioc, [self = std::static_pointer_cast<HttpExchange>(shared_from_this()), idle] {
+      self->request_.timeouts.idle = idle;
+    });
+  }
+
   void abort() override {
     if (done_) return;
     cancelled_ = true;

@@ -60,6 +60,8 @@ class Exchange {
  public:
   virtual ~Exchange() = default;
   virtual void cancel() = 0;  // ends the exchange with Errc::cancelled (no-op once it ended)
+  // Changes the idle limit from the next read on (e.g. tighter once a stream is committed).
+  virtual void set_idle_timeout(Millis idle) { (void)idle; }
 };
 
 using EventSink = std::function<void(Event&&)>;

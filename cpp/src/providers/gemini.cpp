@@ -1,0 +1,138 @@
+// gemini.cpp — the Gemini Provider: URL, headers, error classification and the retry hint.
+// Error shape: google.rpc.Status ({"error": {code, message, status, details[]}}), details per
+// google/rpc/error_details.proto (RetryInfo, QuotaFailure, ErrorInfo).
+#include <chrono>
+#include <cstdlib>
+
+#include "llmfailover/providers/gemini.hpp"
+
+namespace llmfailover::providers::gemini {
+namespace {
+
+using nlohmann::json;
+
+bool contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
+
+// The error object's details of one type ("type.googleapis.com/google.rpc.RetryInfo", ...).
+std::vector<json> details(const json& doc, std::string_view type) {
+  std::vector<json> out;
+  if (!doc.is_object() || !doc.contains("error") || !doc["error"].is_object()) return out;
+  const json d = doc["error"].value("details", json::array());
+  if (!d.is_array()) return out;
+  for (const auto& x : d) {
+    if (x.is_object() && x.value("@type", "").ends_with(type)) out.push_back(x);
+  }
+  return out;
+}
+
+bool per_day_quota(const json& doc) {
+  for (const auto& qf : details(doc, "google.rpc.QuotaFailure")) {
+    for (const auto& v : qf.value("violations", json::array())) {
+      if (contains(v.value("quotaId", ""), "PerDay")) return true;
+    }
+  }
+  return false;
+}
+
+long long now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string model_path(std::string model) {
+  if (model.starts_with("models/")) model.erase(0, 7);
+  return model;
+}
+
+class GeminiProvider final : public Provider {
+ public:
+  std::string_view name() const override { return "gemini"; }
+
+  TranslatedRequest chat_request(const Endpoint& ep, const json& request, bool stream,
+                                 const Timeouts& timeouts) const override {
+    TranslatedRequest out;
+    const json body = request_body(request, out.warnings);
+    const std::string model = model_path(ep.model.empty() ? request.value("model", "") : ep.model);
+    if (model.empty()) throw TranslationError("gemini", "model", "gemini needs a model");
+    std::string url = ep.base_url.empty() ? std::string(kDefaultBaseUrl) : ep.base_url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    url += "/models/" + model + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+    HttpRequest& h = out.http;
+    h.method = "POST";
+    h.url = std::move(url);
+    h.timeouts = timeouts;
+    h.body = body.dump();
+    h.headers = {{"Accept", stream ? "text/event-stream" : "application/json"}, {"Content-Type", "application/json"}};
+    if (!ep.api_key.empty()) h.headers.push_back({"x-goog-api-key", ep.api_key.reveal()});
+    for (const auto& extra : ep.headers) {
+      bool replaced = false;
+      for (auto& existing : h.headers) {
+        if (iequals(existing.name, extra.name)) existing.value = extra.value, replaced = true;
+      }
+      if (!replaced) h.headers.push_back(extra);
+    }
+    return out;
+  }
+
+  std::string chat_response(const Endpoint& ep, std::string_view body) const override {
+    return chat_completion(parse_answer("gemini", body), ep.model, now_seconds()).dump();
+  }
+
+  std::unique_ptr<StreamTranslator> stream_translator(const Endpoint& ep, const json& request) const override {
+    const json n = request.value("n", json(1));
+    return make_stream(ep.model.empty() ? request.value("model", "") : ep.model, include_usage(request),
+                       n.is_number_integer() ? n.get<int>() : 1);
+  }
+
+  ErrorVerdict classify(int status, const Headers&, std::string_view body) const override {
+    return gemini::classify(status, body);
+  }
+  std::optional<Millis> body_retry_hint(std::string_view body) const override { return retry_delay(body); }
+};
+
+}  // namespace
+
+ErrorVerdict classify(int status, std::string_view body) {
+  const json doc = json::parse(body, nullptr, false);
+  const json err = doc.is_object() && doc.contains("error") && doc["error"].is_object() ? doc["error"] : json::object();
+  const std::string message = err.value("message", "");
+  const std::string code = err.value("status", "");
+  ErrorVerdict v = classify_response(status, body);
+  v.message = message;
+  if (status == 429 || code == "RESOURCE_EXHAUSTED") {
+    // Per-day quota ids mean "do not retry here today, fail over" (drop_in.md 4.2).
+    v = {ErrorClass::rate_limited, per_day_quota(doc) ? "quota" : "rate_limited", message};
+  } else if (code == "UNAVAILABLE" || contains(message, "overloaded")) {
+    v = {ErrorClass::retryable, "overloaded", message};
+  } else if (status == 400 && (contains(message, "API key not valid") || contains(message, "API_KEY_INVALID"))) {
+    v = {ErrorClass::fatal_target, "auth", message};
+  } else if (code == "FAILED_PRECONDITION") {
+    v = {ErrorClass::fatal_target, "bad_request", message};  // e.g. "User location is not supported": another target may
+  } else if (status == 400 && (contains(message, "input token count") || contains(message, "maximum number of tokens") ||
+                               contains(message, "exceeds the maximum"))) {
+    v = {ErrorClass::fatal_request, "context_length_exceeded", message};
+  } else if (status == 400 && (contains(message, "SAFETY") || contains(message, "safety") || contains(message, "blocked"))) {
+    v = {ErrorClass::fatal_request, "content_policy", message};
+  }
+  return v;
+}
+
+std::optional<Millis> retry_delay(std::string_view body) {
+  const json doc = json::parse(body, nullptr, false);
+  for (const auto& ri : details(doc, "google.rpc.RetryInfo")) {
+    const json d = ri.value("retryDelay", json());
+    // proto3 JSON Duration: "<seconds>[.<fraction>]s"; some proxies send {"seconds": N, "nanos": M}.
+    if (d.is_string()) {
+      const std::string s = d.get<std::string>();
+      char* end = nullptr;
+      const double seconds = std::strtod(s.c_str(), &end);
+      if (end && end != s.c_str() && *end == 's' && seconds >= 0) return Millis{static_cast<long long>(seconds * 1000 + 0.5)};
+    } else if (d.is_object()) {
+      return Millis{d.value("seconds", 0LL) * 1000 + d.value("nanos", 0LL) / 1000000};
+    }
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Provider> make_provider() { return std::make_unique<GeminiProvider>(); }
+
+}  // namespace llmfailover::providers::gemini

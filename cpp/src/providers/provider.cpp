@@ -1,0 +1,73 @@
+// provider.cpp — Provider's default members and the small helpers every adapter shares.
+#include "llmfailover/providers/provider.hpp"
+
+namespace llmfailover::providers {
+
+using nlohmann::json;
+
+TranslatedRequest Provider::embeddings_request(const Endpoint&, const json&, const Timeouts&) const {
+  throw TranslationError(std::string(name()), "", "embeddings are not supported by " + std::string(name()));
+}
+
+std::string Provider::embeddings_response(const Endpoint&, std::string_view) const {
+  throw TranslationError(std::string(name()), "", "embeddings are not supported by " + std::string(name()));
+}
+
+std::optional<DataUrl> parse_data_url(std::string_view url) {
+  // RFC 2397: data:[<mediatype>][;param=value]*;base64,<data>. Only base64 is useful to providers.
+  if (!url.starts_with("data:")) return std::nullopt;
+  const auto comma = url.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  std::string_view meta = url.substr(5, comma - 5);
+  if (!meta.ends_with(";base64")) return std::nullopt;
+  meta.remove_suffix(7);
+  DataUrl out;
+  out.media_type = std::string(meta.substr(0, meta.find(';')));
+  if (out.media_type.empty()) out.media_type = "text/plain";
+  out.data = std::string(url.substr(comma + 1));
+  return out;
+}
+
+json parse_answer(std::string_view provider, std::string_view body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) throw TranslationError(std::string(provider), "", "the answer is not valid JSON");
+  if (!doc.is_object()) throw TranslationError(std::string(provider), "", "the answer is not a JSON object");
+  return doc;
+}
+
+std::string content_text(std::string_view provider, const json& content, std::string_view separator) {
+  if (content.is_null()) return {};
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) throw TranslationError(std::string(provider), "messages", "message content must be a string or an array of parts");
+  std::string out;
+  bool first = true;
+  for (const auto& part : content) {
+    if (!part.is_object()) throw TranslationError(std::string(provider), "messages", "a content part must be an object");
+    const auto type = part.value("type", "");
+    if (type != "text" && type != "refusal") {
+      throw TranslationError(std::string(provider), "messages", "content part type '" + type + "' is not allowed here (text only)");
+    }
+    const auto key = type == "text" ? "text" : "refusal";
+    if (!part.contains(key) || !part[key].is_string()) throw TranslationError(std::string(provider), "messages", "a text part needs a string 'text'");
+    if (!first) out += separator;
+    out += part[key].get<std::string>();
+    first = false;
+  }
+  return out;
+}
+
+bool include_usage(const json& openai_request) {
+  auto so = openai_request.find("stream_options");
+  if (so == openai_request.end() || !so->is_object()) return false;
+  auto iu = so->find("include_usage");
+  return iu != so->end() && iu->is_boolean() && iu->get<bool>();
+}
+
+json openai_usage(long long prompt, long long completion, long long cached, long long reasoning) {
+  json u = {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+  if (cached) u["prompt_tokens_details"] = {{"cached_tokens", cached}};
+  if (reasoning) u["completion_tokens_details"] = {{"reasoning_tokens", reasoning}};
+  return u;
+}
+
+}  // namespace llmfailover::providers

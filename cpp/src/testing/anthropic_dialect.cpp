@@ -1,0 +1,178 @@
+// anthropic_dialect.cpp — Anthropic's Messages API wire shapes for the fake provider.
+// Shapes follow anthropics/anthropic-sdk-python src/anthropic/types (Message, RawMessageStreamEvent,
+// ErrorResponse) and platform.claude.com/docs/en/api/messages-streaming (event order, ping).
+#include <nlohmann/json.hpp>
+
+#include "dialect.hpp"
+
+namespace llmfailover::testing::detail {
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t next = text.find(' ', start + 1);
+    if (next == std::string::npos) next = text.size();
+    out.push_back(text.substr(start, next - start));  // keeps the leading space: deltas concatenate
+    start = next;
+  }
+  if (out.empty()) out.emplace_back();
+  return out;
+}
+
+int count_words(std::string_view text) {
+  int n = 0;
+  bool in_word = false;
+  for (char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
+  return n;
+}
+
+int words_in(const json& content) {
+  if (content.is_string()) return count_words(content.get_ref<const std::string&>());
+  int n = 0;
+  if (content.is_array()) {
+    for (const auto& b : content) {
+      if (b.is_object() && b.contains("text") && b["text"].is_string()) n += count_words(b["text"].get_ref<const std::string&>());
+    }
+  }
+  return n;
+}
+
+int prompt_tokens(const json& body) {
+  int n = body.contains("system") ? words_in(body["system"]) : 0;
+  for (const auto& m : body.value("messages", json::array())) {
+    if (m.is_object() && m.contains("content")) n += words_in(m["content"]);
+  }
+  return std::max(n, 1);
+}
+
+std::string frame(std::string_view event, const json& data) {
+  return "event: " + std::string(event) + "\ndata: " + data.dump() + "\n\n";
+}
+
+const char* error_type(int status) {
+  switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 402: return "billing_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 504: return "timeout_error";
+    case 529: return "overloaded_error";
+    default: return status >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
+std::string default_message(int status, std::string_view code) {
+  if (code == "context_length_exceeded") return "prompt is too long: 210000 tokens > 200000 maximum";
+  if (code == "content_policy_violation") return "Output blocked by content filtering policy";
+  switch (status) {
+    case 401: return "invalid x-api-key";
+    case 404: return "model: not found";
+    case 429: return "Number of request tokens has exceeded your per-minute rate limit";
+    case 529: return "Overloaded";
+    default: return status >= 500 ? "Internal server error" : "Bad request";
+  }
+}
+
+class AnthropicDialect final : public Dialect {
+ public:
+  ParsedRequest parse(std::string_view method, std::string_view target, std::string body) const override {
+    ParsedRequest req;
+    req.body = std::move(body);
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path != "/v1/messages" || method != "POST") {
+      req.error_status = 404;
+      req.error_message = "Not Found";
+      return req;
+    }
+    const json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) {
+      req.error_status = 400;
+      req.error_message = "The request body is not valid JSON.";
+      return req;
+    }
+    if (auto m = j.find("model"); m != j.end() && m->is_string()) req.model = m->get<std::string>();
+    if (auto s = j.find("stream"); s != j.end() && s->is_boolean()) req.stream = s->get<bool>();
+    req.kind = 1;
+    for (const char* field : {"model", "max_tokens", "messages"}) {
+      if (!j.contains(field)) {
+        req.error_status = 400;
+        req.error_message = std::string(field) + ": Field required";
+        return req;
+      }
+    }
+    return req;
+  }
+
+  Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
+    const json body = json::parse(req.body, nullptr, false);
+    const auto words = split_words(ctx.content);
+    const int input = prompt_tokens(body);
+    const int output = static_cast<int>(words.size());
+    const std::string id = "msg_" + ctx.request_id;
+    json usage = {{"input_tokens", input}, {"output_tokens", output}, {"cache_creation_input_tokens", 0},
+                  {"cache_read_input_tokens", 0}, {"service_tier", "standard"}};
+    Reply r;
+    if (!req.stream) {
+      r.body = json{{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", req.model},
+                    {"content", json::array({{{"type", "text"}, {"text", ctx.content}}})},
+                    {"stop_reason", "end_turn"}, {"stop_sequence", nullptr}, {"usage", usage}}
+                   .dump();
+      return r;
+    }
+    r.stream = true;
+    r.content_type = "text/event-stream; charset=utf-8";
+    json start_usage = usage;
+    start_usage["output_tokens"] = 1;
+    r.frames.push_back(frame("message_start", {{"type", "message_start"},
+                                               {"message", {{"id", id}, {"type", "message"}, {"role", "assistant"},
+                                                            {"model", req.model}, {"content", json::array()},
+                                                            {"stop_reason", nullptr}, {"stop_sequence", nullptr},
+                                                            {"usage", start_usage}}}}));
+    r.frames.push_back(frame("content_block_start", {{"type", "content_block_start"}, {"index", 0},
+                                                     {"content_block", {{"type", "text"}, {"text", ""}}}}));
+    r.frames.push_back(frame("ping", {{"type", "ping"}}));
+    for (const auto& w : words) {
+      r.frames.push_back(frame("content_block_delta", {{"type", "content_block_delta"}, {"index", 0},
+                                                       {"delta", {{"type", "text_delta"}, {"text", w}}}}));
+    }
+    r.frames.push_back(frame("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
+    r.frames.push_back(frame("message_delta", {{"type", "message_delta"},
+                                               {"delta", {{"stop_reason", "end_turn"}, {"stop_sequence", nullptr}}},
+                                               {"usage", {{"output_tokens", output}}}}));
+    r.frames.push_back(frame("message_stop", {{"type", "message_stop"}}));
+    return r;
+  }
+
+  std::string error_body(int status, std::string_view code, std::string_view message, std::string_view) const override {
+    const std::string msg = message.empty() ? default_message(status, code) : std::string(message);
+    return json{{"type", "error"}, {"error", {{"type", error_type(status)}, {"message", msg}}}, {"request_id", "req_fake"}}.dump();
+  }
+
+  // Anthropic's in-stream error (the 200 stream already started): overloaded_error, as in their outages.
+  std::string error_frame() const override {
+    return frame("error", {{"type", "error"}, {"error", {{"type", "overloaded_error"}, {"message", "Overloaded"}}}});
+  }
+  std::string malformed_frame() const override { return "event: content_block_delta\ndata: {not json\n\n"; }
+  std::string done_frame() const override { return {}; }  // message_stop is the last frame
+
+  std::string default_content(std::string_view model, unsigned) const override {
+    return "Hello from " + std::string(model.empty() ? "the fake" : model) + ".";
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Dialect> make_anthropic_dialect() { return std::make_unique<AnthropicDialect>(); }
+
+}  // namespace llmfailover::testing::detail

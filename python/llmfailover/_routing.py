@@ -1,0 +1,384 @@
+"""The Python side of failover: the client's router handle, per-request overrides, route reports.
+
+Every decision (which target, retry or fail over, when a stream commits) is taken by the native
+``Router`` (``cpp/include/llmfailover/router.hpp``). This module only converts:
+
+* ``RouterHandle``: the native router and who owns it (like ``EngineHandle``); ``send()`` turns a
+  ``RequestSpec`` and its ``extra_body={"llmfailover": {...}}`` overrides into ``Router.send()``.
+* ``RouteInfo`` / ``AttemptInfo``: the call's route log as values, attached to results
+  (``._llmfailover``, ``route_info(obj)``) and to exceptions (``.route``).
+* ``CallReport``: fires the client's callbacks (``on_attempt``, ``on_retry``, ``on_failover``,
+  ``on_breaker``, ``on_degraded``) on the calling thread or loop once outcomes are known; a
+  raising callback is logged (``logging``), never allowed to break the request.
+* ``synthetic``: the events of an answer built in Python (a ``degraded=`` callable's answer,
+  ``models.list()`` from the configured groups), so results are parsed by the usual code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from . import _native
+from .errors import APIError, BadRequestError, TransportError, UnprocessableEntityError
+
+__all__ = [
+    "AttemptInfo",
+    "RouteInfo",
+    "route_info",
+    "RouterHandle",
+    "Hooks",
+    "CallReport",
+    "parse_overrides",
+    "deadline_of",
+    "synthetic_completion",
+    "degraded_events",
+    "synthetic_models",
+    "FinishedCall",
+    "attach",
+]
+
+_log = logging.getLogger("llmfailover")
+
+RETRY_DECISIONS = frozenset({"retry", "retry_transparent", "retry_after"})
+FAILOVER_DECISIONS = frozenset(
+    {"failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback", "recover"}
+)
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    """One attempt of a routed call, as the native route log records it (times in ms since the
+    call started; ``first_byte_ms``/``retry_after_ms`` are -1 when absent).
+
+    ``decision`` is what the router did next: served, retry, retry_transparent, retry_after,
+    failover, next_group, context_window_fallback, content_policy_fallback, budget_exhausted,
+    interrupted, recover (stream recovery), served_recovered, recovery_failed or give_up.
+    """
+
+    attempt: int
+    group: str
+    target: str
+    deployment: str
+    provider: str
+    model: str
+    key_index: int = 0
+    status: int = 0
+    error: str = ""
+    error_class: str = ""
+    reason: str = ""
+    message: str = ""
+    decision: str = ""
+    started_ms: float = 0.0
+    first_byte_ms: float = -1.0
+    elapsed_ms: float = 0.0
+    waited_ms: float = 0.0
+    retry_after_ms: float = -1.0
+
+    @classmethod
+    def from_native(cls, d: Mapping[str, Any]) -> "AttemptInfo":
+        return cls(**{f: d[f] for f in _ATTEMPT_FIELDS if f in d})
+
+    def __str__(self) -> str:
+        what = f"{self.status}" if self.status else (self.error or "-")
+        why = f" {self.reason}" if self.reason and self.reason != self.error else ""
+        return f"#{self.attempt} {self.group}/{self.target} ({self.model}): {what}{why} -> {self.decision or '...'}"
+
+
+_ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(AttemptInfo))
+
+
+@dataclass
+class RouteInfo:
+    """What a routed call did: the attempt that ``served`` the answer (None when none did or the
+    answer is a degraded one), every attempt in order, and whether the answer is ``degraded``."""
+
+    served: Optional[AttemptInfo]
+    attempts: list[AttemptInfo] = field(default_factory=list)
+    degraded: bool = False
+
+    @property
+    def group(self) -> Optional[str]:
+        """The group that served the answer (after fallbacks, not necessarily the one asked for)."""
+        return self.served.group if self.served else None
+
+    def __str__(self) -> str:
+        return "; ".join(str(a) for a in self.attempts) + (" [degraded]" if self.degraded else "")
+
+
+def route_info(obj: Any) -> Optional[RouteInfo]:
+    """The ``RouteInfo`` of a result, a stream, a raw response or an exception (None if unrouted)."""
+    info = getattr(obj, "_llmfailover", None)
+    if info is None and isinstance(obj, BaseException):
+        info = getattr(obj, "route", None)
+    return info if isinstance(info, RouteInfo) else None
+
+
+def attach(obj: Any, info: Optional[RouteInfo]) -> Any:
+    """Sets ``obj._llmfailover`` (pydantic models keep underscore attributes in ``__dict__``)."""
+    if info is not None:
+        try:
+            object.__setattr__(obj, "_llmfailover", info)
+        except (AttributeError, TypeError):  # a type without __dict__: nothing to attach to
+            pass
+    return obj
+
+
+# --- requests ------------------------------------------------------------------------------
+
+_OVERRIDES = {
+    "fallbacks": "fallbacks",
+    "timeout": "deadline",
+    "first_token_timeout": "first_token",
+    "idle_timeout": "idle",
+    "max_attempts": "max_attempts",
+}
+
+
+def parse_overrides(value: Any) -> dict[str, Any]:
+    """``extra_body["llmfailover"]`` as ``Router.send()`` keyword arguments (the core checks ranges)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f'extra_body["llmfailover"] must be a dict, not {type(value).__name__}')
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = _OVERRIDES.get(key)
+        if name is None:
+            raise ValueError(f'unknown extra_body["llmfailover"] option {key!r}; known: {", ".join(_OVERRIDES)}')
+        if item is None:
+            continue
+        if name == "fallbacks":
+            if isinstance(item, str) or not all(isinstance(g, str) for g in item):
+                raise TypeError('extra_body["llmfailover"]["fallbacks"] must be a list of group names')
+            out[name] = list(item)
+        elif name == "max_attempts":
+            out[name] = int(item)
+        else:
+            out[name] = float(item)
+    return out
+
+
+def deadline_of(timeout: Any) -> Optional[float]:
+    """A call's ``timeout=`` (float or httpx-like ``Timeout``) as the router's deadline in seconds."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    read = getattr(timeout, "read", None)
+    return None if read is None else float(read)
+
+
+class RouterHandle:
+    """The native router and who owns it; ``close()`` is idempotent. Shared by client copies."""
+
+    def __init__(self, config: Any, *, io_threads: int, verify: bool, ca_file: Optional[str]) -> None:
+        from .config import ConfigError, load_config
+
+        self.config = load_config(config)
+        try:
+            self.router = _native.core().Router(
+                self.config._native, io_threads=io_threads, verify=verify, ca_file=ca_file or ""
+            )
+        except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
+            raise ConfigError(str(e)) from None
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.router.close()
+
+    def send(self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]],
+             deadline: Optional[float]) -> Any:
+        if self.closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        options = dict(spec.route or {})
+        if deadline is not None:
+            options.setdefault("deadline", deadline)
+        return self.router.send(
+            spec.model, method=spec.method, path=spec.path, body=spec.body, headers=headers,
+            query=query, stream=spec.stream, **options,
+        )
+
+
+# --- reports and callbacks -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """A client's callbacks (each optional). Called on the calling thread or event loop:
+
+    ``on_attempt(attempt)`` once per attempt outcome (a stream's serving attempt again if the
+    stream is later interrupted); ``on_retry(attempt)`` for an attempt retried on the same target;
+    ``on_failover(attempt, next_attempt)`` when the next attempt went to another target or group;
+    ``on_breaker(event)`` for breaker state changes (dicts: kind, target, from, to, reason,
+    time_ms), drained after each call; ``on_degraded(route)`` when the answer is a degraded one.
+    """
+
+    on_attempt: Optional[Callable[[AttemptInfo], Any]] = None
+    on_retry: Optional[Callable[[AttemptInfo], Any]] = None
+    on_failover: Optional[Callable[[AttemptInfo, AttemptInfo], Any]] = None
+    on_breaker: Optional[Callable[[dict[str, Any]], Any]] = None
+    on_degraded: Optional[Callable[[RouteInfo], Any]] = None
+
+    def __post_init__(self) -> None:
+        for name, fn in self.as_kwargs().items():
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be callable, not {type(fn).__name__}")
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The callbacks as client keyword arguments (for copies)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _safe(name: str, fn: Optional[Callable[..., Any]], *args: Any) -> None:
+    if fn is None:
+        return
+    try:
+        fn(*args)
+    except Exception:
+        _log.exception("llmfailover: the %s callback raised; the request goes on", name)
+
+
+class CallReport:
+    """One routed call's report: its ``RouteInfo`` and the callbacks for outcomes not yet told."""
+
+    __slots__ = ("_call", "_router", "_hooks", "_told", "_degraded_told", "degraded")
+
+    def __init__(self, call: Any, router: RouterHandle, hooks: Hooks) -> None:
+        self._call = call
+        self._router = router
+        self._hooks = hooks
+        self._told: set[tuple[int, str]] = set()
+        self._degraded_told = False
+        self.degraded = False  # set when Python built a degraded answer
+
+    def info(self) -> RouteInfo:
+        call = self._call
+        served = call.served
+        return RouteInfo(
+            served=None if served is None else AttemptInfo.from_native(served),
+            attempts=[AttemptInfo.from_native(a) for a in call.route_log],
+            degraded=bool(call.degraded) or self.degraded,
+        )
+
+    def flush(self) -> RouteInfo:
+        """The current ``RouteInfo``, after telling the callbacks what they have not heard yet."""
+        info = self.info()
+        h = self._hooks
+        attempts = info.attempts
+        for i, a in enumerate(attempts):
+            if not a.decision or (a.attempt, a.decision) in self._told:
+                continue
+            self._told.add((a.attempt, a.decision))
+            _safe("on_attempt", h.on_attempt, a)
+            if a.decision in RETRY_DECISIONS:
+                _safe("on_retry", h.on_retry, a)
+            elif a.decision in FAILOVER_DECISIONS and i + 1 < len(attempts):
+                _safe("on_failover", h.on_failover, a, attempts[i + 1])
+        if not self._router.closed:
+            for event in self._router.router.drain_events():
+                _safe("on_breaker", h.on_breaker, event)
+        if info.degraded and not self._degraded_told:
+            self._degraded_told = True
+            _safe("on_degraded", h.on_degraded, info)
+        return info
+
+
+# --- answers built in Python ---------------------------------------------------------------
+
+
+def synthetic_completion(text: str, model: str, *, stream: bool) -> list[Any]:
+    """Call events for a chat answer with ``text`` (a degraded answer), as the engine yields them."""
+    created = int(time.time())
+    base = {"id": "llmfailover-degraded", "created": created, "model": model}
+    head = ("head", 200, [("content-type", "text/event-stream" if stream else "application/json"),
+                          ("x-llmfailover-degraded", "true")])
+    if not stream:
+        message = {"role": "assistant", "content": text, "refusal": None}
+        body = {**base, "object": "chat.completion",
+                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}]}
+        return [head, ("body", _dumps(body)), ("end",)]
+
+    def chunk(delta: dict[str, Any], finish: Optional[str]) -> tuple[str, str, bytes, str]:
+        data = {**base, "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return ("sse", "", _dumps(data), "")
+
+    return [head, chunk({"role": "assistant", "content": text}, None), chunk({}, "stop"),
+            ("sse", "", b"[DONE]", ""), ("end",)]
+
+
+def synthetic_models(groups: list[str], name: Optional[str] = None) -> list[Any]:
+    """Call events for ``GET /models`` (``name`` None) or ``GET /models/{name}`` from the groups."""
+    def model(g: str) -> dict[str, Any]:
+        return {"id": g, "object": "model", "created": 0, "owned_by": "llmfailover"}
+
+    json_head = ("head", 200, [("content-type", "application/json")])
+    if name is None:
+        return [json_head, ("body", _dumps({"object": "list", "data": [model(g) for g in groups]})), ("end",)]
+    if name in groups:
+        return [json_head, ("body", _dumps(model(name))), ("end",)]
+    error = {"error": {"message": f"The model '{name}' is not a configured group", "type": "invalid_request_error",
+                       "param": None, "code": "model_not_found"}}
+    return [("head", 404, [("content-type", "application/json")]), ("body", _dumps(error)), ("end",)]
+
+
+def degraded_events(
+    fn: Optional[Callable[[Exception, dict[str, Any]], str]], router: Optional[RouterHandle], spec: Any,
+    exc: APIError,
+) -> Optional[list[Any]]:
+    """The events of a ``degraded=`` callable's chat answer for a failed call, or None to raise
+    ``exc``: not for a bad request, the caller's cancel or an unknown group (mistakes, not outages)."""
+    if fn is None or router is None or router.closed or spec.path != "/chat/completions":
+        return None
+    if isinstance(exc, (BadRequestError, UnprocessableEntityError)) or getattr(exc, "status_code", 0) == 413:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, TransportError) and cause.errc == "cancelled":
+        return None
+    if not router.router.has_group(spec.model):
+        return None
+    try:
+        text = fn(exc, dict(spec.params or {}))
+    except Exception:
+        _log.exception("llmfailover: the degraded= callable raised; raising the call's error")
+        return None
+    if not isinstance(text, str):
+        _log.error("llmfailover: the degraded= callable returned %s, not str; raising the call's error",
+                   type(text).__name__)
+        return None
+    return synthetic_completion(text, spec.model, stream=spec.stream)
+
+
+class FinishedCall:
+    """Stands in for a native call whose events were all built in Python (``synthetic_*``)."""
+
+    finished = True
+    retries_taken = 0
+
+    def __init__(self, events: list[Any]) -> None:
+        self._events = events
+
+    def poll(self) -> list[Any]:
+        events, self._events = self._events, []
+        return events
+
+    def wait(self, timeout: Optional[float] = None, until_end: bool = False) -> list[Any]:
+        return self.poll()
+
+    def cancel(self) -> None:
+        self._events = []
+
+    def set_notify(self, notifier: Any, token: int) -> None:
+        pass  # every event is already here: the first poll() takes them
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()

@@ -1,0 +1,207 @@
+"""FakeProvider's Anthropic and Gemini dialects, parsed by the official SDKs.
+
+If ``anthropic`` and ``google-genai`` (from PyPI) accept what the fake sends, plain and streamed,
+errors included, then the fake speaks the real dialects; the C++ tests
+(tests/cpp/providers/dialects_test.cpp) prove our adapters agree with the fake. Each SDK's tests
+skip cleanly when it is not importable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from llmfailover.testing import FakeProvider, Fault
+
+try:
+    import anthropic
+except ImportError:  # pragma: no cover - depends on the environment
+    anthropic = None
+
+try:
+    from google import genai
+    from google.genai import errors as genai_errors
+    from google.genai import types as genai_types
+except ImportError:  # pragma: no cover - depends on the environment
+    genai = None
+
+needs_anthropic = pytest.mark.skipif(anthropic is None, reason="the anthropic SDK is not importable")
+needs_genai = pytest.mark.skipif(genai is None, reason="the google-genai SDK is not importable")
+
+CLAUDE = "claude-test"
+GEMINI = "gemini-test"
+
+
+@pytest.fixture
+def fp() -> Iterator[FakeProvider]:
+    with FakeProvider() as provider:
+        yield provider
+
+
+# --- Anthropic ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def claude(fp: FakeProvider) -> Iterator[Any]:
+    client = anthropic.Anthropic(base_url=fp.root_url, api_key="test-key", max_retries=0, timeout=5.0)
+    yield client
+    client.close()
+
+
+def ask_claude(client: Any, **kw: Any) -> Any:
+    return client.messages.create(
+        model=CLAUDE, max_tokens=64, system="Be brief", messages=[{"role": "user", "content": "Say hello"}], **kw
+    )
+
+
+@needs_anthropic
+def test_anthropic_message(fp: FakeProvider, claude: Any) -> None:
+    msg = ask_claude(claude)
+    assert isinstance(msg, anthropic.types.Message)
+    assert msg.content[0].type == "text"
+    assert msg.content[0].text == "Hello from claude-test."
+    assert msg.stop_reason == "end_turn"
+    assert msg.model == CLAUDE
+    assert msg.usage.input_tokens == 4 and msg.usage.output_tokens == 3
+    [rec] = fp.attempts(CLAUDE)
+    assert rec.target == "/v1/messages"
+    # SDK 2.x authenticates with a Bearer header (1.x: x-api-key); our adapter sends x-api-key.
+    assert "test-key" in (rec.header("x-api-key") or rec.header("authorization") or "")
+    assert rec.header("anthropic-version")
+
+
+@needs_anthropic
+def test_anthropic_stream_helper(claude: Any) -> None:
+    with claude.messages.stream(
+        model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "Say hello"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "Hello from claude-test."
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == 3
+
+
+@needs_anthropic
+def test_anthropic_raw_stream_events_include_ping(claude: Any) -> None:
+    events = [e.type for e in ask_claude(claude, stream=True)]
+    assert events[0] == "message_start"
+    assert "ping" not in events  # the SDK swallows ping, as the real API's pings are meant
+    assert events[-2:] == ["message_delta", "message_stop"]
+    assert events.count("content_block_delta") == 3
+
+
+@needs_anthropic
+def test_anthropic_error_event_inside_a_200_stream(fp: FakeProvider, claude: Any) -> None:
+    fp.script(CLAUDE, [Fault.error_event(1)])
+    with pytest.raises(anthropic.APIStatusError) as info:
+        list(ask_claude(claude, stream=True))
+    assert "overloaded_error" in str(info.value)
+    assert fp.attempts(CLAUDE)[0].outcome == "error_event:1"
+
+
+@needs_anthropic
+@pytest.mark.parametrize(
+    "fault, error",
+    [
+        (Fault.overloaded(), "OverloadedError"),
+        (Fault.rate_limited(), "RateLimitError"),
+        (Fault.unauthorized(), "AuthenticationError"),
+        (Fault.context_length_exceeded(), "BadRequestError"),
+        (Fault.server_error(500), "InternalServerError"),
+    ],
+)
+def test_anthropic_error_bodies(fp: FakeProvider, claude: Any, fault: Fault, error: str) -> None:
+    fp.script(CLAUDE, [fault])
+    expected = getattr(anthropic, error, anthropic.APIStatusError)  # OverloadedError is recent
+    with pytest.raises(expected) as info:
+        ask_claude(claude)
+    body = info.value.body
+    assert body["type"] == "error"
+    assert body["error"]["type"] in {
+        "overloaded_error", "rate_limit_error", "authentication_error", "invalid_request_error", "api_error"
+    }
+    if fault.status == 400:
+        assert "prompt is too long" in body["error"]["message"]
+
+
+# --- Gemini ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gemini(fp: FakeProvider) -> Iterator[Any]:
+    client = genai.Client(
+        api_key="test-key",
+        # v1beta, as our adapter (some SDK versions default to v1; the fake serves both).
+        http_options=genai_types.HttpOptions(base_url=fp.root_url, api_version="v1beta", timeout=5000),
+    )
+    yield client
+    client.close()
+
+
+def gemini_config() -> Any:
+    return genai_types.GenerateContentConfig(system_instruction="Be brief", temperature=0.2)
+
+
+@needs_genai
+def test_gemini_generate_content(fp: FakeProvider, gemini: Any) -> None:
+    res = gemini.models.generate_content(model=GEMINI, contents="Say hello", config=gemini_config())
+    assert res.text == "Hello from gemini-test."
+    assert res.candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert res.usage_metadata.prompt_token_count == 4
+    assert res.usage_metadata.total_token_count == 7
+    [rec] = fp.attempts(GEMINI)
+    assert rec.target == "/v1beta/models/gemini-test:generateContent"
+    assert rec.header("x-goog-api-key") == "test-key"
+    assert rec.json()["systemInstruction"]["parts"][0]["text"] == "Be brief"
+
+
+@needs_genai
+def test_gemini_stream(fp: FakeProvider, gemini: Any) -> None:
+    chunks = list(gemini.models.generate_content_stream(model=GEMINI, contents="Say hello"))
+    assert "".join(c.text for c in chunks) == "Hello from gemini-test."
+    assert chunks[-1].candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert chunks[-1].usage_metadata.candidates_token_count == 3
+    assert fp.attempts(GEMINI)[0].target == "/v1beta/models/gemini-test:streamGenerateContent?alt=sse"
+
+
+@needs_genai
+def test_gemini_rate_limit_body_carries_retry_delay(fp: FakeProvider, gemini: Any) -> None:
+    fp.set_default(GEMINI, Fault.rate_limited())
+    with pytest.raises(genai_errors.ClientError) as info:
+        gemini.models.generate_content(
+            model=GEMINI, contents="hi",
+            config=genai_types.GenerateContentConfig(http_options=genai_types.HttpOptions(retry_options=None)),
+        )
+    assert info.value.code == 429
+    assert info.value.status == "RESOURCE_EXHAUSTED"
+    details = info.value.details["error"]["details"]
+    assert any(d.get("retryDelay") == "1s" for d in details)
+
+
+@needs_genai
+@pytest.mark.parametrize(
+    "fault, error, status",
+    [
+        (Fault.unavailable(), "ServerError", "UNAVAILABLE"),
+        (Fault.context_length_exceeded(), "ClientError", "INVALID_ARGUMENT"),
+        (Fault.unauthorized(), "ClientError", "UNAUTHENTICATED"),
+    ],
+)
+def test_gemini_error_bodies(fp: FakeProvider, gemini: Any, fault: Fault, error: str, status: str) -> None:
+    fp.set_default(GEMINI, fault)
+    with pytest.raises(getattr(genai_errors, error)) as info:
+        gemini.models.generate_content(model=GEMINI, contents="hi")
+    assert info.value.status == status
+
+
+@needs_genai
+def test_gemini_error_inside_the_stream(fp: FakeProvider, gemini: Any) -> None:
+    fp.script(GEMINI, [Fault.error_event(1)])
+    got = []
+    with pytest.raises(genai_errors.APIError) as info:
+        for chunk in gemini.models.generate_content_stream(model=GEMINI, contents="hi"):
+            got.append(chunk.text)
+    assert got == ["Hello"]
+    assert info.value.code == 503
