@@ -49,7 +49,7 @@ void parse_price(const Node& n, DeploymentConfig& d) {
 DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::size_t index) {
   n.expect_object().check_keys({"id", "provider", "model", "base_url", "api_key", "api_version", "organization",
                                 "headers", "weight", "tags", "region", "price", "max_concurrency", "rpm", "tpm",
-                                "priority"});
+                                "priority", "project"});
   DeploymentConfig d;
   d.group = group;
   d.id = group + "#" + std::to_string(index);
@@ -60,10 +60,11 @@ DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::
     d.base_url = normalize_url(*u, u->as_string());
   } else if (d.provider == "azure") {
     throw ConfigError(key_path(n.path(), "base_url"), "required for provider azure (https://<resource>.openai.azure.com)");
-  } else {
-    d.base_url = kOpenAiBaseUrl;
+  } else if (d.provider == "openai") {
+    d.base_url = kOpenAiBaseUrl;  // other providers: their own default
   }
   if (auto k = n.get("api_key")) d.api_keys = parse_keys(*k);
+  if (auto v = n.get("project")) d.project = v->as_string();
   if (auto v = n.get("api_version")) d.api_version = v->as_string();
   if (auto v = n.get("organization")) d.organization = v->as_string();
   if (auto h = n.get("headers")) d.headers = parse_headers(*h);

@@ -79,7 +79,7 @@ Json dump_deployment(const DeploymentConfig& d) {
   out["id"] = text(d.id);
   out["provider"] = d.provider;
   out["model"] = text(d.model);
-  out["base_url"] = text(redact_url(d.base_url));
+  if (!d.base_url.empty()) out["base_url"] = text(redact_url(d.base_url));
   if (!d.api_keys.empty()) {
     out["api_key"] = Json::array();
     for (const auto& k : d.api_keys) out["api_key"].push_back(k.redacted());
@@ -92,6 +92,7 @@ Json dump_deployment(const DeploymentConfig& d) {
   out["tags"] = Json::array();
   for (const auto& t : d.tags) out["tags"].push_back(text(t));
   out["region"] = text(d.region);
+  out["project"] = text(d.project);
   out["price"] = {{"input", d.input_price_per_mtok}, {"output", d.output_price_per_mtok}};
   out["max_concurrency"] = d.max_concurrency;
   out["rpm"] = d.rpm;

@@ -132,7 +132,7 @@ std::pair<std::string, std::string> split_model(const Node& params) {
     provider = raw.substr(0, slash);
     model = raw.substr(slash + 1);
   }
-  check_provider(custom ? *custom : model_node, provider);
+  provider = check_provider(custom ? *custom : model_node, provider);
   if (model.empty()) model_node.fail("expected a model name after the provider prefix");
   return {provider, model};
 }
@@ -144,11 +144,14 @@ void parse_limits(const Node& n, DeploymentConfig& d) {
 
 void parse_params(const Node& lp, DeploymentConfig& d, Context& ctx) {
   std::tie(d.provider, d.model) = split_model(lp);
+  if (auto v = lp.get("aws_region_name")) d.region = v->as_string();
+  if (auto v = lp.get("vertex_project")) d.project = v->as_string();
+  if (auto v = lp.get("vertex_location")) d.region = v->as_string();
   auto base = lp.get("api_base");
   if (!base) base = lp.get("base_url");
   if (base) d.base_url = normalize_url(*base, base->as_string());
   else if (d.provider == "azure") throw ConfigError(key_path(lp.path(), "api_base"), "required for azure deployments");
-  else d.base_url = kOpenAiBaseUrl;
+  else if (d.provider == "openai") d.base_url = kOpenAiBaseUrl;  // others: the provider's default
   if (auto k = lp.get("api_key")) d.api_keys = parse_keys(*k);
   if (auto v = lp.get("api_version")) d.api_version = v->as_string();
   if (auto v = lp.get("organization")) d.organization = v->as_string();
@@ -183,11 +186,12 @@ void parse_entry(const Node& e, Context& ctx) {
   lp.expect_object().check_keys(
       {"model", "api_base", "base_url", "api_key", "api_version", "organization", "headers", "extra_headers", "weight",
        "order", "tags", "region_name", "input_cost_per_token", "output_cost_per_token", "max_parallel_requests",
-       "timeout", "stream_timeout", "num_retries", "max_retries", "rpm", "tpm", "custom_llm_provider"},
+       "timeout", "stream_timeout", "num_retries", "max_retries", "rpm", "tpm", "custom_llm_provider",
+       "vertex_project", "vertex_location", "aws_region_name"},
       {"cooldown_time", "base_model", "mock_response", "rust", "temperature", "max_tokens", "top_p", "stop", "seed",
        "input_cost_per_second", "output_cost_per_second", "drop_params", "additional_drop_params", "api_type",
        "azure_ad_token", "use_in_pass_through", "merge_reasoning_content_in_choices", "model_info", "litellm_trace_id",
-       "stream", "vertex_project", "vertex_location", "aws_region_name"},
+       "stream"},
       "model_list[*].litellm_params", kIgnoredWhy);
   int index = static_cast<int>(std::count_if(ctx.config.deployments.begin(), ctx.config.deployments.end(),
                                              [&](const auto& other) { return other.group == d.group; }));

@@ -165,13 +165,25 @@ constexpr std::string_view kKnownProviders[] = {
     "groq",      "hosted_vllm", "huggingface", "mistral", "ollama", "openrouter", "perplexity", "sagemaker",
     "text-completion-openai", "together_ai", "vertex_ai", "vllm", "watsonx", "xai"};
 
+// LiteLLM's provider names -> ours; the router rejects a name no adapter is registered for.
+constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+    {"together_ai", "together"}, {"fireworks_ai", "fireworks"}, {"hosted_vllm", "vllm"}, {"vertex_ai", "vertex"},
+    {"azure_openai", "azure"}};
+constexpr std::string_view kSupported[] = {"openai",   "azure",     "anthropic", "gemini",  "vertex",   "bedrock",
+                                           "cohere",   "mistral",   "groq",      "together", "openrouter", "vllm",
+                                           "ollama",   "deepseek",  "fireworks", "xai"};
+
 std::string check_provider(const Node& at, const std::string& provider) {
-  if (provider == "openai" || provider == "azure") return provider;
+  std::string name = provider;
+  for (auto [alias, ours] : kAliases)
+    if (name == alias) name = ours;
+  if (std::find(std::begin(kSupported), std::end(kSupported), name) != std::end(kSupported)) return name;
   auto known = std::find(std::begin(kKnownProviders), std::end(kKnownProviders), provider);
   auto what = known != std::end(kKnownProviders) ? "provider '" + provider + "' is not supported yet"
                                                  : std::string("unknown provider");
-  at.fail(what + " (supported: openai, azure; more providers come with issue 5). "
-                 "OpenAI-compatible servers work as provider openai with a base_url");
+  std::string list;
+  for (auto s : kSupported) list += (list.empty() ? "" : ", ") + std::string(s);
+  at.fail(what + " (supported: " + list + "). OpenAI-compatible servers work as provider openai with a base_url");
 }
 
 std::string normalize_url(const Node& at, std::string url) {

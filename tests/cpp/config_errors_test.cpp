@@ -49,7 +49,7 @@ TEST(ConfigErrors, Deployments) {
            {deployment(R"("rpm": 1.5)"), d + ".rpm", "expected an integer"},
            {deployment(R"("tpm": -3)"), d + ".tpm", "expected an integer >= 0"},
            {deployment(R"("max_concurrency": true)"), d + ".max_concurrency", "expected an integer, got a boolean"},
-           {deployment(R"("provider": "anthropic")"), d + ".provider", "provider 'anthropic' is not supported yet"},
+           {deployment(R"("provider": "watsonx")"), d + ".provider", "provider 'watsonx' is not supported yet"},
            {deployment(R"("provider": "azure")"), d + ".base_url", "required for provider azure"},
            {deployment(R"("base_url": "ftp://x")"), d + ".base_url", "expected an http:// or https:// URL"},
            {deployment(R"("api_key": ["k", 7])"), d + ".api_key[1]", "expected a string, got a number"},

@@ -2,6 +2,8 @@
 // litellm_settings mapped onto RouterConfig; what is ignored becomes a warning, listed once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <map>
 
 #include "llmfailover/config.hpp"
@@ -55,11 +57,21 @@ std::string replace(std::string s, const std::string& from, const std::string& t
   return s;
 }
 
-TEST(ConfigLiteLlm, DocExampleStopsAtTheUnsupportedProvider) {
+TEST(ConfigLiteLlm, DocExampleLoadsWithItsAnthropicDeployment) {
+  auto c = parse_config(kDocExample, env_of(kVars));
+  auto it = std::find_if(c.deployments.begin(), c.deployments.end(), [](auto& d) { return d.provider == "anthropic"; });
+  ASSERT_NE(it, c.deployments.end());
+  EXPECT_EQ(it->model, "claude-sonnet-4-5");
+  EXPECT_TRUE(it->base_url.empty());  // the provider's own default
+}
+
+TEST(ConfigLiteLlm, ProviderAliasesAndUnknownProviders) {
+  auto c = parse_config(R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "together_ai/llama"}}]})");
+  EXPECT_EQ(c.deployments[0].provider, "together");
   std::string path;
-  auto what = error_of(kDocExample, kVars, &path);
-  EXPECT_EQ(path, "model_list[2].litellm_params.model");
-  EXPECT_NE(what.find("provider 'anthropic' is not supported yet"), std::string::npos) << what;
+  auto what = error_of(R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "watsonx/granite"}}]})", {}, &path);
+  EXPECT_EQ(path, "model_list[0].litellm_params.model");
+  EXPECT_NE(what.find("provider 'watsonx' is not supported yet"), std::string::npos) << what;
 }
 
 TEST(ConfigLiteLlm, DocExampleWithAnOpenAiFallback) {
@@ -228,10 +240,10 @@ TEST(ConfigLiteLlm, ErrorPaths) {
             "model_list[0].litellm_params.api_base", "required for azure deployments"},
            {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "openai/"}}]})",
             "model_list[0].litellm_params.model", "expected a model name after the provider prefix"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "bedrock/claude"}}]})",
-            "model_list[0].litellm_params.model", "provider 'bedrock' is not supported yet"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "x", "custom_llm_provider": "gemini"}}]})",
-            "model_list[0].litellm_params.custom_llm_provider", "provider 'gemini' is not supported yet"},
+           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "sagemaker/claude"}}]})",
+            "model_list[0].litellm_params.model", "provider 'sagemaker' is not supported yet"},
+           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "x", "custom_llm_provider": "watsonx"}}]})",
+            "model_list[0].litellm_params.custom_llm_provider", "provider 'watsonx' is not supported yet"},
            {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "api_base": "localhost:8000"}}]})",
             "model_list[0].litellm_params.api_base", "expected an http:// or https:// URL"},
            {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "api_key": "os.environ/NOPE"}}]})",

@@ -137,12 +137,18 @@ def test_litellm_yaml(tmp_path: Path) -> None:
     ]
 
 
-def test_litellm_unsupported_provider_names_the_path(tmp_path: Path) -> None:
+def test_litellm_config_with_an_anthropic_deployment_loads(tmp_path: Path) -> None:
     pytest.importorskip("yaml")
+    config = load_config(write(tmp_path, "config.yaml", LITELLM_YAML), env=ENV | {"ANTHROPIC_API_KEY": SECRET})
+    assert "anthropic" in {d["provider"] for d in config.deployments}
+    assert SECRET not in repr(config) and SECRET not in config.to_json()
+
+
+def test_litellm_unsupported_provider_names_the_path() -> None:
     with pytest.raises(ConfigError) as info:
-        load_config(write(tmp_path, "config.yaml", LITELLM_YAML), env=ENV | {"ANTHROPIC_API_KEY": SECRET})
-    assert info.value.path == "model_list[2].litellm_params.model"
-    assert "provider 'anthropic' is not supported yet" in str(info.value)
+        load_config({"model_list": [{"model_name": "a", "litellm_params": {"model": "watsonx/granite"}}]})
+    assert info.value.path == "model_list[0].litellm_params.model"
+    assert "provider 'watsonx' is not supported yet" in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,8 @@ struct DeploymentConfig {
   Headers headers;                   // extra headers for this deployment
   double weight = 1.0;
   std::vector<std::string> tags;
-  std::string region;
+  std::string region;                // bedrock / vertex location
+  std::string project;               // vertex
   double input_price_per_mtok = 0;   // USD per million tokens
   double output_price_per_mtok = 0;
   int max_concurrency = 0;           // 0 = unlimited

@@ -2,6 +2,8 @@
 #include <functional>
 
 #include "llmfailover/providers/anthropic.hpp"
+#include "llmfailover/providers/bedrock.hpp"
+#include "llmfailover/providers/cohere.hpp"
 #include "llmfailover/providers/gemini.hpp"
 #include "llmfailover/providers/openai_compat.hpp"
 
@@ -32,6 +34,8 @@ const std::vector<Factory>& factories() {
       {"xai", compat("xai")},
       {"anthropic", anthropic::make_provider},
       {"gemini", gemini::make_provider},
+      {"bedrock", [] { return bedrock::make_provider(); }},
+      {"cohere", cohere::make_provider},
   };
   return kFactories;
 }

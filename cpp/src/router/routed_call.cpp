@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmfailover/policy/backoff.hpp"
+#include "llmfailover/transport/url.hpp"
 #include "router_impl.hpp"
 #include "stream_inspect.hpp"
 
@@ -111,6 +112,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     std::set<const Target*> out;
     for (auto& [t, n] : tries_)
       if (n >= max_attempts()) out.insert(t);
+    out.insert(unusable_.begin(), unusable_.end());
     return out;
   }
 
@@ -124,6 +126,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     body_buf_.clear();
     pending_.clear();
     inspect_ = StreamInspector{};
+    translator_.reset();
     ttft_expired_ = false;
     matched_ = 0;
     attempt_start_ = r_->time->now();
@@ -144,13 +147,6 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
     const auto& tp = policy().timeouts;
     Millis first_token = req_.overrides.first_token.value_or(tp.first_token);
-    providers::ApiCall call = req_.call;
-    call.model = t->deployment->model;
-    if (body_.is_object()) {
-      nlohmann::json b = body_;
-      b["model"] = t->deployment->model;
-      call.body = b.dump();
-    }
     Timeouts timeouts;
     timeouts.connect = tp.connect;
     timeouts.first_byte = first_token;
@@ -158,7 +154,12 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     // Before the first token the first-token limit governs a stream; the idle limit takes over at
     // the commit point (commit() tightens it).
     timeouts.idle = req_.stream && first_token.count() > 0 ? std::max(idle_, first_token) : idle_;
-    HttpRequest http = providers::build_request(t->upstream, call, timeouts);
+    HttpRequest http;
+    try {
+      http = translate(*t, timeouts);
+    } catch (const providers::TranslationError& e) {
+      return cannot_take(e, later);  // this provider cannot express the request; another may
+    }
     http.deadline = deadline_;
     auto self = shared_from_this();
     later.push_back([self, http = std::move(http), epoch] {
@@ -171,6 +172,55 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
         self->r_->http->schedule(first_token, [self, epoch] { self->on_first_token_timeout(epoch); });
       });
     }
+  }
+
+  // The request in the target's dialect, with the caller's extra headers and query on top.
+  HttpRequest translate(const Target& t, const Timeouts& timeouts) {
+    nlohmann::json body = body_.is_object() ? body_ : nlohmann::json::object();
+    body["model"] = t.deployment->model;
+    providers::TranslatedRequest tr;
+    if (req_.call.path == "/embeddings") {
+      tr = t.provider->embeddings_request(t.endpoint, body, timeouts);
+    } else if (req_.call.path == "/chat/completions") {
+      tr = t.provider->chat_request(t.endpoint, body, req_.stream, timeouts);
+      if (req_.stream) translator_ = t.provider->stream_translator(t.endpoint, body);
+    } else {
+      throw providers::TranslationError(std::string(t.provider->name()), "",
+                                        "only chat completions and embeddings are routed, not " + req_.call.path);
+    }
+    for (const auto& w : tr.warnings) log_.back().message += (log_.back().message.empty() ? "" : "; ") + w;
+    for (const auto& h : req_.call.headers) {
+      auto it = std::find_if(tr.http.headers.begin(), tr.http.headers.end(), [&](auto& x) { return iequals(x.name, h.name); });
+      if (it != tr.http.headers.end()) it->value = h.value;
+      else tr.http.headers.push_back(h);
+    }
+    for (const auto& [k, v] : req_.call.query) {
+      tr.http.url += tr.http.url.find('?') == std::string::npos ? '?' : '&';
+      tr.http.url += transport::url_encode(k) + "=" + transport::url_encode(v);
+    }
+    return std::move(tr.http);
+  }
+
+  // The target's provider cannot express this request (an unsupported parameter, a missing
+  // setting): not the target's fault. Try the others; if none can, answer 400 naming it.
+  void cannot_take(const providers::TranslationError& e, Deferred& later) {
+    RouteAttempt& rec = log_.back();
+    rec.error_class = "fatal_request";
+    rec.reason = "unsupported";
+    rec.message = e.what();
+    rec.decision = "skip";
+    end_attempt(ErrorClass::ignored, std::nullopt);
+    unusable_.insert(target_);
+    nlohmann::json err = {{"error", {{"message", std::string(e.what())}, {"type", "invalid_request_error"},
+                                     {"param", e.parameter().empty() ? nlohmann::json() : nlohmann::json(e.parameter())},
+                                     {"code", "unsupported_parameter"}}}};
+    if (!last_head_) {
+      last_head_ = Event::head(400, {{"content-type", "application/json"}});
+      last_body_ = err.dump();
+    }
+    mode_ = Mode::idle;
+    if (Target* next = r_->pick(*group_, tried_, exhausted())) return begin_attempt(next, 0, later);
+    enter_group(chain_pos_ + 1, later);
   }
 
   void keep(std::uint64_t epoch, std::shared_ptr<transport::Exchange> ex) {
@@ -193,7 +243,11 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void handle(Event&& e, Deferred& later) {
     switch (e.kind) {
       case Event::Kind::head: return on_head(std::move(e), later);
-      case Event::Kind::body: body_buf_ += e.data; return;
+      case Event::Kind::body:
+        if (translator_ && translator_->wants_bytes() && (mode_ == Mode::stream_pre || mode_ == Mode::stream_live))
+          return on_stream_piece({}, e.data, true, e.id, later);
+        body_buf_ += e.data;
+        return;
       case Event::Kind::sse: return on_sse(std::move(e), later);
       case Event::Kind::end: return on_end(later);
       case Event::Kind::error: return on_error(std::move(e.error), later);
@@ -216,42 +270,79 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
       body_buf_ += e.data;
       return;
     }
+    on_stream_piece(e.event, e.data, false, e.id, later);
+  }
+
+  // One SSE event or a piece of a byte stream, through the provider's translator into OpenAI
+  // chunks; each chunk then meets the commit point.
+  void on_stream_piece(std::string_view event, std::string_view data, bool bytes, const std::string& id,
+                       Deferred& later) {
+    std::vector<std::string> chunks;
+    std::optional<providers::ErrorVerdict> err;
+    bool malformed = false;
+    try {
+      if (bytes) translator_->on_bytes(data, chunks, err);
+      else if (translator_) translator_->on_sse(event, data, chunks, err);
+      else chunks.emplace_back(data);
+    } catch (const providers::TranslationError& x) {
+      if (x.verdict()) err = *x.verdict();
+      else malformed = true;
+    }
+    for (auto& c : chunks) {
+      if (mode_ != Mode::stream_pre && mode_ != Mode::stream_live) return;
+      on_chunk(Event::sse("", std::move(c), id), later);
+    }
+    if (mode_ != Mode::stream_pre && mode_ != Mode::stream_live) return;
+    if (malformed) on_chunk(Event::sse("", "{malformed", id), later);  // counted as the inspector counts them
+    else if (err) on_stream_error(*err, later);
+  }
+
+  void on_stream_error(const providers::ErrorVerdict& v, Deferred& later) {
+    if (mode_ == Mode::stream_pre) return fail({v.cls, v.reason, v.message}, later);
+    interrupted("the provider sent an error event: " + v.message, later);
+  }
+
+  void on_chunk(Event&& e, Deferred& later) {
     ChunkKind kind = inspect_.inspect(e.data);
     if (mode_ == Mode::stream_pre && resuming_ && (kind == ChunkKind::content || kind == ChunkKind::meta || kind == ChunkKind::done))
       return resume_chunk(std::move(e), kind, later);
     if (mode_ == Mode::stream_pre) {
       if (kind == ChunkKind::malformed)
         return fail({ErrorClass::retryable, "malformed_chunk", "the stream's first events were not valid JSON"}, later);
-      if (kind == ChunkKind::error) {
-        auto v = providers::classify_stream_error(e.data);
-        return fail({v.cls, v.reason, v.message}, later);
-      }
+      if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
       pending_.push_back(std::move(e));
       if (kind == ChunkKind::content) commit(later);
       return;
     }
     // Committed: the caller has text already.
     if (kind == ChunkKind::malformed) return;  // one bad chunk in a healthy stream: skipped, counted
-    if (kind == ChunkKind::error) {
-      auto v = providers::classify_stream_error(e.data);
-      return interrupted("the provider sent an error event: " + v.message, later);
-    }
+    if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
     channel_.push(std::move(e));
   }
 
   void on_end(Deferred& later) {
     if (mode_ == Mode::error_body) {
-      auto v = providers::classify_response(status_, body_buf_);
+      auto v = target_->provider->classify(status_, headers_, body_buf_);
       std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
+      if (!hint) hint = target_->provider->body_retry_hint(body_buf_);
       last_head_ = Event::head(status_, headers_);
       last_body_ = body_buf_;
       last_error_.reset();
       return fail({v.cls, v.reason, v.message, hint}, later);
     }
     if (mode_ == Mode::body) {
+      std::string answer;
+      try {
+        answer = req_.call.path == "/embeddings" ? target_->provider->embeddings_response(target_->endpoint, body_buf_)
+                                                 : target_->provider->chat_response(target_->endpoint, body_buf_);
+      } catch (const providers::TranslationError& x) {
+        // An answer that does not fit the provider's schema: that provider's fault, named.
+        if (x.verdict()) return fail({x.verdict()->cls, x.verdict()->reason, x.verdict()->message}, later);
+        return fail({ErrorClass::retryable, "bad_response", x.what()}, later);
+      }
       succeed();
       channel_.push(Event::head(status_, served_headers()));
-      channel_.push(Event::body(std::move(body_buf_)));
+      channel_.push(Event::body(std::move(answer)));
       return finish_ok();
     }
     if (mode_ == Mode::stream_pre && resuming_) return give_up_recovery("the restarted answer ended early", later);
@@ -314,7 +405,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   }
 
   Headers served_headers() const {
-    Headers h = headers_;
+    Headers h;
+    for (const auto& x : headers_)  // the body may be a translation: its length is not the provider's
+      if (!iequals(x.name, "content-length")) h.push_back(x);
     h.push_back({"x-llmfailover-target", target_->id});
     h.push_back({"x-llmfailover-deployment", target_->deployment->id});
     h.push_back({"x-llmfailover-model", target_->deployment->model});
@@ -569,6 +662,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::string body_buf_, skips_;
   std::vector<Event> pending_;
   StreamInspector inspect_;
+  std::unique_ptr<providers::StreamTranslator> translator_;
+  std::set<const Target*> unusable_;  // their provider cannot express this request
   std::optional<Event> last_head_;
   std::string last_body_;
   std::optional<Error> last_error_;

@@ -1,6 +1,8 @@
 #include "llmfailover/router.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
 #include <limits>
 
 #include "router_impl.hpp"
@@ -9,20 +11,38 @@ namespace llmfailover {
 
 namespace {
 
-providers::Upstream upstream_for(const DeploymentConfig& d, int key) {
-  providers::Upstream u;
-  u.kind = providers::upstream_kind(d.provider);
-  u.base_url = d.base_url;
-  if (u.kind == providers::Upstream::Kind::openai && u.base_url.empty()) u.base_url = "https://api.openai.com/v1";
-  if (u.kind == providers::Upstream::Kind::azure) {
-    while (!u.base_url.empty() && u.base_url.back() == '/') u.base_url.pop_back();
-    if (u.base_url.find("/openai") == std::string::npos) u.base_url += "/openai";
+// Where a deployment's key comes from when the config names none (what each provider's SDK reads).
+std::optional<std::string> default_key(const std::string& provider) {
+  static const std::map<std::string, std::vector<const char*>> vars = {
+      {"openai", {"OPENAI_API_KEY"}},       {"azure", {"AZURE_OPENAI_API_KEY"}},
+      {"anthropic", {"ANTHROPIC_API_KEY"}}, {"gemini", {"GEMINI_API_KEY", "GOOGLE_API_KEY"}},
+      {"cohere", {"CO_API_KEY", "COHERE_API_KEY"}}, {"mistral", {"MISTRAL_API_KEY"}},
+      {"groq", {"GROQ_API_KEY"}},           {"together", {"TOGETHER_API_KEY"}},
+      {"openrouter", {"OPENROUTER_API_KEY"}}, {"deepseek", {"DEEPSEEK_API_KEY"}},
+      {"fireworks", {"FIREWORKS_API_KEY"}}, {"xai", {"XAI_API_KEY"}}};
+  auto it = vars.find(provider);
+  if (it == vars.end()) return std::nullopt;
+  for (const char* name : it->second)
+    if (const char* v = std::getenv(name); v && *v) return std::string(v);
+  return std::nullopt;
+}
+
+providers::Endpoint endpoint_for(const DeploymentConfig& d, int key) {
+  providers::Endpoint e;
+  e.base_url = d.base_url;
+  if (d.provider == "azure") {
+    while (!e.base_url.empty() && e.base_url.back() == '/') e.base_url.pop_back();
+    if (e.base_url.find("/openai") == std::string::npos) e.base_url += "/openai";
   }
-  if (key < static_cast<int>(d.api_keys.size())) u.api_key = d.api_keys[key].reveal();
-  u.api_version = d.api_version;
-  u.organization = d.organization;
-  u.default_headers = d.headers;
-  return u;
+  if (key < static_cast<int>(d.api_keys.size())) e.api_key = d.api_keys[key];
+  else if (auto k = default_key(d.provider)) e.api_key = Secret(*k);
+  e.model = d.model;
+  e.api_version = d.api_version;
+  e.organization = d.organization;
+  e.region = d.region;
+  e.project = d.project;
+  e.headers = d.headers;
+  return e;
 }
 
 }  // namespace
@@ -49,7 +69,9 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
       t->group = d.group;
       t->deployment = &d;
       t->key_index = k;
-      t->upstream = upstream_for(d, k);
+      t->provider = providers::find_provider(d.provider);
+      if (!t->provider) throw ConfigError("deployments." + d.id + ".provider", "no adapter for provider '" + d.provider + "'");
+      t->endpoint = endpoint_for(d, k);
       t->health = std::make_unique<policy::TargetHealth>(g.policy->breaker, g.policy->ramp, *time, *random);
       t->health->set_listener([this, id = t->id](std::string_view from, std::string_view to, std::string_view why) {
         record_event({"breaker", id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "llmfailover/policy/budget.hpp"
+#include "llmfailover/providers/provider.hpp"
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
 
@@ -22,7 +23,8 @@ struct Target {
   std::string group;
   const DeploymentConfig* deployment = nullptr;
   int key_index = 0;
-  providers::Upstream upstream;
+  const providers::Provider* provider = nullptr;  // the dialect (registry-owned)
+  providers::Endpoint endpoint;                   // URL, key, model for this target
   std::unique_ptr<policy::TargetHealth> health;
   std::atomic<int> in_flight{0};
 };

@@ -64,9 +64,12 @@ class Dialect {
 std::unique_ptr<Dialect> make_openai_dialect();
 std::unique_ptr<Dialect> make_anthropic_dialect();
 std::unique_ptr<Dialect> make_gemini_dialect();
+std::unique_ptr<Dialect> make_bedrock_dialect();
+std::unique_ptr<Dialect> make_cohere_dialect();
 
 // The dialect that serves `target`, by path: /v1/messages -> Anthropic, /v1beta/models/M:action
-// and /v1/models/M:action -> Gemini, anything else -> `fallback` (OpenAI). The routed dialects
+// and /v1/models/M:action -> Gemini, /model/M/{converse,converse-stream,invoke} -> Bedrock,
+// /v2/chat and /v2/embed -> Cohere, anything else -> `fallback` (OpenAI). The routed dialects
 // are process-wide and stateless.
 const Dialect& dialect_for(std::string_view target, const Dialect& fallback);
 

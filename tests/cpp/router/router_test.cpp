@@ -412,3 +412,49 @@ TEST_F(RouterTest, RetryAfterBeyondTheDeadlineIsNotWaitedFor) {
 
 }  // namespace
 }  // namespace llmfailover
+
+namespace llmfailover {
+namespace {
+
+// Cross-provider failover: the same OpenAI-shaped request is served by an Anthropic or Gemini
+// fallback (FakeProvider speaks their dialects), and the answer comes back OpenAI-shaped.
+class CrossProviderTest : public RouterTest {
+ protected:
+  DeploymentConfig other(const std::string& provider, const std::string& model, const std::string& suffix) {
+    DeploymentConfig d = deployment("smart", model);
+    d.provider = provider;
+    d.base_url = fp.root_url() + suffix;
+    return d;
+  }
+};
+
+TEST_F(CrossProviderTest, OpenAIPrimaryFailsOverToAnthropic) {
+  fp.set_default("a", Fault::unavailable());
+  Router router(config({deployment("smart", "a"), other("anthropic", "claude-x", "")}), {}, nullptr, first());
+  for (bool stream : {false, true}) {
+    auto o = run(router, "smart", stream);
+    ASSERT_EQ(o.status(), 200) << o.text();
+    ASSERT_EQ(o.last().kind, Event::Kind::end) << o.last().error.message;
+    EXPECT_EQ(o.served->provider, "anthropic");
+    EXPECT_NE(o.text().find(stream ? "chat.completion.chunk" : "\"chat.completion\""), std::string::npos) << o.text();
+    EXPECT_NE(o.text().find(stream ? " claude-x." : "Hello from claude-x"), std::string::npos) << o.text();
+    if (stream) EXPECT_NE(o.text().find("[DONE]"), std::string::npos);
+  }
+  auto seen = fp.attempts("claude-x");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0].target.find("/v1/messages"), std::string::npos);
+}
+
+TEST_F(CrossProviderTest, AnthropicOverloadedEventBeforeTheFirstTokenFailsOverToGemini) {
+  fp.set_default("claude-x", Fault::error_event(0));
+  Router router(config({other("anthropic", "claude-x", ""), other("gemini", "gemini-x", "/v1beta")}), {}, nullptr,
+                first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::end) << o.last().error.message;
+  EXPECT_EQ(o.served->provider, "gemini");
+  EXPECT_EQ(o.log[0].reason, "overloaded");
+  EXPECT_EQ(o.text().find("overloaded"), std::string::npos);  // nothing of the failure reached the caller
+}
+
+}  // namespace
+}  // namespace llmfailover
