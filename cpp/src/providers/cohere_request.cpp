@@ -37,9 +37,10 @@ json user_content(const json& content) {
 
 json tool_call(const json& call) {
   const json fn = call.value("function", json::object());
+  const std::string args = fn.value("arguments", "");  // "" (no arguments) is not JSON: Cohere wants "{}"
   return {{"id", call.value("id", "")},
           {"type", "function"},
-          {"function", {{"name", fn.value("name", "")}, {"arguments", fn.value("arguments", "{}")}}}};
+          {"function", {{"name", fn.value("name", "")}, {"arguments", args.empty() ? "{}" : args}}}};
 }
 
 json translate_messages(const json& in, std::vector<std::string>& warnings) {
@@ -78,19 +79,13 @@ json translate_messages(const json& in, std::vector<std::string>& warnings) {
 
 void translate_tools(const json& req, json& out, std::vector<std::string>& warnings) {
   json tools = json::array();
-  bool strict = false;
   if (auto t = req.find("tools"); t != req.end() && !t->is_null()) {
     if (!t->is_array()) reject("tools", "tools must be an array");
     for (const auto& tool : *t) {
       if (!tool.is_object() || tool.value("type", "function") != "function" || !tool.contains("function")) {
         reject("tools", "only function tools are supported by cohere");
       }
-      json fn = tool["function"];
-      if (fn.contains("strict")) {
-        strict = strict || fn["strict"] == true;
-        fn.erase("strict");
-      }
-      tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
+      tools.push_back({{"type", "function"}, {"function", tool["function"]}});
     }
   }
   if (auto tc = req.find("tool_choice"); tc != req.end() && !tc->is_null()) {
@@ -109,6 +104,14 @@ void translate_tools(const json& req, json& out, std::vector<std::string>& warni
       warnings.push_back("tool_choice naming a function is not supported by cohere; only that tool is offered, with REQUIRED");
     } else if (*tc != "auto") {
       reject("tool_choice", "tool_choice must be auto, none, required or {type: function, function: {name}}");
+    }
+  }
+  // Cohere's strictness is per request (strict_tools), OpenAI's per function.
+  bool strict = false;
+  for (auto& t : tools) {
+    if (t["function"].contains("strict")) {
+      strict = strict || t["function"]["strict"] == true;
+      t["function"].erase("strict");
     }
   }
   if (!tools.empty()) out["tools"] = std::move(tools);

@@ -1,0 +1,345 @@
+"""FakeProvider's Bedrock and Cohere dialects, parsed by the official SDKs, and our SigV4 and
+event-stream fixtures re-checked against the installed botocore.
+
+* boto3's ``bedrock-runtime`` client (``converse``, ``converse_stream``, ``invoke_model``) and
+  ``cohere.ClientV2`` (``chat``, ``chat_stream``, ``embed``) accept what the fake sends, errors
+  included; the C++ tests (tests/cpp/providers/{bedrock,cohere}_test.cpp) prove our adapters
+  agree with the fake.
+* The binary frames the fake streams come from our encoder (cpp/src/providers/eventstream.cpp),
+  so botocore decoding them proves our encoder; the C++ tests decode hand-built frames.
+* tests/cpp/fixtures/providers/bedrock/{sigv4_vectors,eventstream_frames}.jsonl are recomputed
+  here with botocore (the C++ tests compare our signer and decoder against those files), so a
+  botocore change that would alter them fails here. Our signer is compared through the fixtures
+  only: the binding exposes no signing function.
+
+Each SDK's tests skip cleanly when it is not importable.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import pathlib
+import sys
+import urllib.parse
+from typing import Any, Iterator
+
+import pytest
+
+from llmfailover.testing import FakeProvider, Fault
+
+try:
+    import boto3
+    import botocore.eventstream
+    from botocore.config import Config
+    from botocore.exceptions import ClientError, EventStreamError
+except ImportError:  # pragma: no cover - depends on the environment
+    boto3 = None
+
+try:
+    import cohere
+except ImportError:  # pragma: no cover - depends on the environment
+    cohere = None
+
+needs_boto3 = pytest.mark.skipif(boto3 is None, reason="boto3/botocore are not importable")
+needs_cohere = pytest.mark.skipif(cohere is None, reason="the cohere SDK is not importable")
+
+FIXTURES = pathlib.Path(__file__).parents[1] / "cpp" / "fixtures" / "providers" / "bedrock"
+CLAUDE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+COMMAND = "command-a-03-2025"
+
+
+@pytest.fixture
+def fp() -> Iterator[FakeProvider]:
+    with FakeProvider() as provider:
+        yield provider
+
+
+# --- fixtures recomputed with botocore -----------------------------------------------------------
+
+
+def load_generator() -> Any:
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        import make_vectors  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    return make_vectors
+
+
+def jsonl(name: str) -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line]
+
+
+@needs_boto3
+def test_sigv4_vectors_still_match_botocore() -> None:
+    gen = load_generator()
+    stored = jsonl("sigv4_vectors.jsonl")
+    assert len(stored) >= 9
+    for case in stored:
+        assert gen.sign(case) == case["expected"], case["name"]
+    assert any("%253A" in c["expected"]["canonical_request"] for c in stored)  # the double encoding
+
+
+@needs_boto3
+def test_eventstream_frames_still_decode_the_same_in_botocore() -> None:
+    gen = load_generator()
+    stored = jsonl("eventstream_frames.jsonl")
+    for case in stored:
+        assert gen.decode_with_botocore(bytes.fromhex(case["hex"])) == case["expected"], case["name"]
+    assert {c["expected"].get("error") for c in stored} >= {None, "ChecksumMismatch"}
+
+
+# --- Bedrock -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bedrock(fp: FakeProvider) -> Iterator[Any]:
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=fp.root_url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=5, connect_timeout=5),
+    )
+    yield client
+    client.close()
+
+
+def converse_args(**kw: Any) -> dict:
+    return {
+        "modelId": CLAUDE,
+        "system": [{"text": "Be brief"}],
+        "messages": [{"role": "user", "content": [{"text": "Say hello"}]}],
+        **kw,
+    }
+
+
+@needs_boto3
+def test_bedrock_converse(fp: FakeProvider, bedrock: Any) -> None:
+    r = bedrock.converse(**converse_args(inferenceConfig={"maxTokens": 64}))
+    assert r["output"]["message"]["content"] == [{"text": f"Hello from {CLAUDE}."}]
+    assert r["stopReason"] == "end_turn"
+    assert r["usage"] == {"inputTokens": 4, "outputTokens": 3, "totalTokens": 7}
+    [rec] = fp.attempts(CLAUDE)  # the model id is percent-decoded from the path
+    assert rec.target == "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
+    auth = rec.header("authorization") or ""
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "SignedHeaders=content-type;host;x-amz-date," in auth  # what our signer signs too
+
+
+@needs_boto3
+def test_bedrock_converse_stream(fp: FakeProvider, bedrock: Any) -> None:
+    r = bedrock.converse_stream(**converse_args())
+    events = list(r["stream"])
+    kinds = [next(iter(e)) for e in events]
+    assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert text == f"Hello from {CLAUDE}."
+    assert events[-2]["messageStop"]["stopReason"] == "end_turn"
+    assert events[-1]["metadata"]["usage"]["outputTokens"] == 3
+    assert fp.attempts(CLAUDE)[0].target.endswith("/converse-stream")
+
+
+@needs_boto3
+def test_bedrock_exception_frame_inside_the_stream(fp: FakeProvider, bedrock: Any) -> None:
+    fp.script(CLAUDE, [Fault.error_event(1)])
+    r = bedrock.converse_stream(**converse_args())
+    with pytest.raises(EventStreamError) as info:
+        try:
+            list(r["stream"])
+        finally:
+            r["stream"].close()  # the SDK leaves the connection open after an exception event
+    assert info.value.response["Error"]["Code"] == "modelStreamErrorException"
+    assert fp.attempts(CLAUDE)[0].outcome == "error_event:1"
+
+
+@needs_boto3
+def test_bedrock_malformed_frame_fails_its_crc(fp: FakeProvider, bedrock: Any) -> None:
+    fp.script(CLAUDE, [Fault.malformed(2)])
+    r = bedrock.converse_stream(**converse_args())
+    with pytest.raises(botocore.eventstream.ChecksumMismatch):
+        try:
+            list(r["stream"])
+        finally:
+            r["stream"].close()
+
+
+@needs_boto3
+@pytest.mark.parametrize(
+    "fault, code, status",
+    [
+        (Fault.rate_limited(), "ThrottlingException", 429),
+        (Fault.unavailable(), "ServiceUnavailableException", 503),
+        (Fault.context_length_exceeded(), "ValidationException", 400),
+        (Fault.unauthorized(), "UnrecognizedClientException", 401),
+        (Fault.server_error(500), "InternalServerException", 500),
+    ],
+)
+def test_bedrock_error_bodies(fp: FakeProvider, bedrock: Any, fault: Fault, code: str, status: int) -> None:
+    fp.script(CLAUDE, [fault])
+    with pytest.raises(ClientError) as info:
+        bedrock.converse(**converse_args())
+    err = info.value.response
+    assert err["Error"]["Code"] == code
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == status
+    if code == "ValidationException":
+        assert "too long" in err["Error"]["Message"]
+
+
+@needs_boto3
+def test_bedrock_invoke_model_embeddings(fp: FakeProvider, bedrock: Any) -> None:
+    r = bedrock.invoke_model(modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"inputText": "hi there", "dimensions": 4}))
+    doc = json.loads(r["body"].read())
+    assert len(doc["embedding"]) == 4 and doc["inputTextTokenCount"] == 2
+
+
+@needs_boto3
+def test_our_encoder_frames_decode_in_botocore(fp: FakeProvider) -> None:
+    """The fake's stream bytes come from eventstream::encode; botocore must read every frame."""
+    url = urllib.parse.urlsplit(fp.root_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    body = json.dumps({"messages": [{"role": "user", "content": [{"text": "Say hello"}]}]})
+    conn.request("POST", "/model/m%3A1/converse-stream", body, {"Content-Type": "application/json"})
+    res = conn.getresponse()
+    assert res.status == 200
+    assert res.getheader("content-type") == "application/vnd.amazon.eventstream"
+    buf = botocore.eventstream.EventStreamBuffer()
+    buf.add_data(res.read())
+    conn.close()
+    messages = list(buf)
+    assert [m.headers[":event-type"] for m in messages][0] == "messageStart"
+    assert all(m.headers[":message-type"] == "event" and m.headers[":content-type"] == "application/json" for m in messages)
+    assert json.loads(messages[-1].payload)["usage"]["totalTokens"] == 5  # "Say hello" + "Hello from m:1."
+
+
+# --- Cohere --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def co(fp: FakeProvider) -> Iterator[Any]:
+    import httpx
+
+    with httpx.Client(timeout=5) as http_client:
+        yield cohere.ClientV2(api_key="test-key", base_url=fp.root_url, httpx_client=http_client)
+
+
+def chat_args() -> dict:
+    return {"model": COMMAND, "messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Say hello"}]}
+
+
+@needs_cohere
+def test_cohere_chat(fp: FakeProvider, co: Any) -> None:
+    r = co.chat(**chat_args())
+    assert r.finish_reason == "COMPLETE"
+    assert r.message.content[0].text == f"Hello from {COMMAND}."
+    assert r.usage.tokens.input_tokens == 4 and r.usage.tokens.output_tokens == 3
+    [rec] = fp.attempts(COMMAND)
+    assert rec.target == "/v2/chat"
+    assert rec.header("authorization") == "Bearer test-key"
+
+
+@needs_cohere
+def test_cohere_chat_stream(co: Any) -> None:
+    events = list(co.chat_stream(**chat_args()))
+    types = [e.type for e in events]
+    assert types[0] == "message-start" and types[-1] == "message-end"
+    text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
+    assert text == f"Hello from {COMMAND}."
+    assert events[-1].delta.finish_reason == "COMPLETE"
+    assert events[-1].delta.usage.tokens.output_tokens == 3
+
+
+@needs_cohere
+def test_cohere_error_finish_inside_the_stream(fp: FakeProvider, co: Any) -> None:
+    fp.script(COMMAND, [Fault.error_event(1)])
+    events = list(co.chat_stream(**chat_args()))
+    assert [e.type for e in events] == ["message-start", "message-end"]
+    assert events[-1].delta.finish_reason == "ERROR"
+
+
+@needs_cohere
+@pytest.mark.parametrize(
+    "fault, error",
+    [
+        (Fault.rate_limited(), "TooManyRequestsError"),
+        (Fault.unauthorized(), "UnauthorizedError"),
+        (Fault.context_length_exceeded(), "BadRequestError"),
+        (Fault.server_error(500), "InternalServerError"),
+        (Fault.unavailable(), "ServiceUnavailableError"),
+    ],
+)
+def test_cohere_error_bodies(fp: FakeProvider, co: Any, fault: Fault, error: str) -> None:
+    fp.script(COMMAND, [fault])
+    expected = getattr(cohere, error, cohere.core.api_error.ApiError)
+    with pytest.raises(expected) as info:
+        co.chat(**chat_args(), request_options={"max_retries": 0})
+    assert info.value.body["message"]
+
+
+@needs_cohere
+def test_cohere_rejects_stream_options_like_the_real_api(fp: FakeProvider) -> None:
+    url = urllib.parse.urlsplit(fp.root_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    body = json.dumps({**chat_args(), "stream": True, "stream_options": {"include_usage": True}})
+    conn.request("POST", "/v2/chat", body, {"Content-Type": "application/json"})
+    res = conn.getresponse()
+    assert res.status == 400 and "stream_options" in json.loads(res.read())["message"]
+    conn.close()
+
+
+@needs_cohere
+def test_cohere_embed(co: Any) -> None:
+    r = co.embed(model="embed-v4.0", texts=["hello there", "bye"], input_type="search_document", embedding_types=["float"])
+    assert len(r.embeddings.float_) == 2
+    assert r.meta.billed_units.input_tokens == 3
+
+
+# --- failover from an OpenAI-format primary, through the router --------------------------------
+
+
+def failover_config(fp: FakeProvider, provider: str, model: str, **extra: Any) -> dict[str, Any]:
+    policy = {"timeouts": {"first_token": "2s", "idle": "2s", "deadline": "5s"},
+              "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"}}
+    primary = {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "key-a", "priority": 0}
+    fallback = {"id": "b", "provider": provider, "model": model, "base_url": fp.root_url, "priority": 1, **extra}
+    return {"groups": {"smart": {"deployments": [primary, fallback], "policy": policy}}}
+
+
+@pytest.mark.parametrize(
+    "provider, model, extra",
+    [
+        ("bedrock", CLAUDE, {"region": "us-east-1"}),
+        ("cohere", COMMAND, {"api_key": "co-key"}),
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_primary_fails_over(fp: FakeProvider, monkeypatch: pytest.MonkeyPatch, provider: str, model: str,
+                                   extra: dict, stream: bool) -> None:
+    from llmfailover import OpenAI, route_info
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")  # Bedrock signs with SigV4 from the environment
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
+    fp.set_default("m-a", Fault.unavailable())
+    messages = [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Say hello"}]
+    with OpenAI(config=failover_config(fp, provider, model, **extra)) as client:
+        if stream:
+            chunks = list(client.chat.completions.create(model="smart", messages=messages, stream=True,
+                                                         stream_options={"include_usage": True}))
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            usage = chunks[-1].usage
+        else:
+            result = client.chat.completions.create(model="smart", messages=messages)
+            text, usage = result.choices[0].message.content, result.usage
+            info = route_info(result)
+            assert info.served is not None and info.served.provider == provider
+    assert text == f"Hello from {model}."
+    assert usage is not None and usage.completion_tokens == 3
+    [rec] = fp.attempts(model)
+    if provider == "bedrock":
+        assert rec.target.endswith("/converse-stream" if stream else "/converse")
+        assert (rec.header("authorization") or "").startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    else:
+        assert "stream_options" not in rec.json()  # Cohere rejects it; the fake would answer 400
