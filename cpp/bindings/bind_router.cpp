@@ -30,6 +30,8 @@ py::dict attempt_dict(const RouteAttempt& a) {
   d["elapsed_ms"] = a.elapsed_ms;
   d["waited_ms"] = a.waited_ms;
   d["retry_after_ms"] = a.retry_after_ms;
+  d["pick"] = a.pick;
+  d["skipped"] = a.skipped;
   return d;
 }
 
@@ -124,6 +126,21 @@ void bind_router(py::module_& m) {
           d["slow_rate"] = s.slow_rate;
           d["in_flight"] = s.in_flight;
           d["available_in_ms"] = s.available_in_ms;
+          d["strategy"] = s.strategy;
+          d["balancer_share"] = s.balancer_share;
+          d["available"] = s.available;
+          d["blocked_for_ms"] = s.blocked_for_ms;
+          d["ewma_ms"] = s.ewma_ms;
+          d["cost"] = s.cost;
+          d["balancer_in_flight"] = s.balancer_in_flight;
+          d["header_share"] = s.header_share;
+          d["deployment_in_flight"] = s.deployment_in_flight;
+          d["max_concurrency"] = s.max_concurrency;
+          d["shed"] = s.shed;
+          d["rpm"] = s.rpm;
+          d["tpm"] = s.tpm;
+          d["requests_left"] = s.requests_left;
+          d["tokens_left"] = s.tokens_left;
           out.append(d);
         }
         return out;

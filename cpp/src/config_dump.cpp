@@ -71,6 +71,15 @@ Json dump_policy(const GroupPolicy& p) {
                  {"step_min_requests", m.step_min_requests},
                  {"failure_rate_threshold", m.failure_rate_threshold},
                  {"slow_call_rate_threshold", m.slow_call_rate_threshold}};
+  const auto& l = p.balancer;
+  out["balancer"] = {{"fail_fast", l.fail_fast},
+                     {"ewma_decay", format_duration(l.ewma_decay)},
+                     {"default_rtt", format_duration(l.default_rtt)},
+                     {"rate_limit_penalty", format_duration(l.rate_limit_penalty)},
+                     {"failure_penalty", format_duration(l.failure_penalty)},
+                     {"latency_metric", l.latency_metric},
+                     {"active_request_bias", l.active_request_bias}};
+  if (!l.strategy.empty()) out["balancer"]["strategy"] = l.strategy;
   return out;
 }
 

@@ -1,8 +1,9 @@
-// config_policy.cpp — group policies (timeouts, retry, budget, breaker, ramp) and fallback
+// config_policy.cpp — group policies (timeouts, retry, budget, breaker, ramp, balancer) and fallback
 // chains, shared by the llmfailover schema and the LiteLLM mapping.
 #include <algorithm>
 
 #include "config_detail.hpp"
+#include "llmfailover/policy/balancer.hpp"
 
 namespace llmfailover::config_detail {
 
@@ -104,6 +105,25 @@ void parse_ramp(const Node& n, RampPolicyConfig& r) {
   set(n, "slow_call_rate_threshold", r.slow_call_rate_threshold, number(0, 100));
 }
 
+void parse_balancer(const Node& n, BalancerPolicyConfig& b) {
+  n.check_keys({"strategy", "fail_fast", "ewma_decay", "default_rtt", "rate_limit_penalty", "failure_penalty",
+                "latency_metric", "active_request_bias"});
+  if (auto s = n.get("strategy")) {
+    auto name = s->as_nonempty_string();
+    if (!policy::parse_strategy(name))
+      s->fail("expected one of weighted_random, round_robin, least_in_flight, latency_p2c, lowest_cost (or a "
+              "LiteLLM routing_strategy), got '" + name + "'");
+    b.strategy = name;
+  }
+  if (auto f = n.get("fail_fast")) b.fail_fast = f->as_bool();
+  set(n, "ewma_decay", b.ewma_decay, duration(Millis{1}));
+  set(n, "default_rtt", b.default_rtt, duration());
+  set(n, "rate_limit_penalty", b.rate_limit_penalty, duration());
+  set(n, "failure_penalty", b.failure_penalty, duration());
+  set(n, "latency_metric", b.latency_metric, [](const Node& s) { return s.as_enum({"ttft", "per_output_token"}); });
+  set(n, "active_request_bias", b.active_request_bias, number(0, 100));
+}
+
 std::string known_groups(const std::vector<std::string>& groups) {
   std::string out;
   for (std::size_t i = 0; i < groups.size() && i < 12; ++i) out += (i ? ", " : "") + groups[i];
@@ -119,13 +139,14 @@ void expect_group(const Node& at, const std::string& name, const std::vector<std
 }  // namespace
 
 GroupPolicy parse_policy(const Node& node, const GroupPolicy& base) {
-  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp"});
+  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp", "balancer"});
   GroupPolicy p = base;
   if (auto n = node.get("timeouts")) parse_timeouts(*n, p.timeouts);
   if (auto n = node.get("retry")) parse_retry(*n, p.retry);
   if (auto n = node.get("budget")) parse_budget(*n, p.budget);
   if (auto n = node.get("breaker")) parse_breaker(*n, p.breaker);
   if (auto n = node.get("ramp")) parse_ramp(*n, p.ramp);
+  if (auto n = node.get("balancer")) parse_balancer(*n, p.balancer);
   return p;
 }
 

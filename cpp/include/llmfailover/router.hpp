@@ -21,6 +21,7 @@
 // Thread safety: every member is safe from any thread; io threads never touch Python.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,10 @@ struct RouteAttempt {
   std::string reason;           // ErrorVerdict::reason or the Errc
   std::string message;          // provider's or transport's message (no credentials)
   std::string decision;         // "served", "retry", "failover", "next_group", "give_up", ...
+  std::string pick;             // how the balancer chose it when not by its strategy: "reused" (a
+                                // target this call tried already), "panic" (nothing was available)
+  std::string skipped;          // targets passed over for this attempt: shed at max_concurrency,
+                                // over their rpm / tpm quota
   double started_ms = 0, first_byte_ms = -1, elapsed_ms = 0, waited_ms = 0, retry_after_ms = -1;
 };
 
@@ -77,6 +82,22 @@ struct TargetSnapshot {
   double share = 0, failure_rate = -1, slow_rate = -1;
   int in_flight = 0;
   double available_in_ms = 0;   // 0 when available now
+  // Balancing (docs/balancing.md)
+  std::string strategy;         // the group's
+  double balancer_share = 0;    // what the balancer uses: health share x header steering
+  bool available = false;       // the balancer may pick it now
+  double blocked_for_ms = 0;    // blocked (open wait, cooldown, quota reset) for this long
+  double ewma_ms = 0;           // peak-EWMA latency estimate now
+  double cost = 0;              // ewma x (in flight + 1)
+  int balancer_in_flight = 0;   // attempts started and not finished, as the balancer counts them
+  double header_share = 1;      // from the provider's rate-limit headers (1 = nothing known)
+  int deployment_in_flight = 0; // slots taken of the deployment's max_concurrency
+  int max_concurrency = 0;      // 0 = unlimited
+  std::int64_t shed = 0;        // attempts refused at the concurrency cap
+  int rpm = 0;
+  std::int64_t tpm = 0;
+  int requests_left = -1;       // in the rpm window now; -1 = no rpm limit
+  std::int64_t tokens_left = -1;  // in the tpm window now; -1 = no tpm limit
 };
 
 class RoutedCall : public Call {

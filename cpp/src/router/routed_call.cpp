@@ -26,11 +26,44 @@ struct Verdict {
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
+// The characters of the request's text (message contents, names, tool arguments; embedding input)
+// for the token estimate of the rpm / tpm quotas.
+std::size_t text_chars(const nlohmann::json& v) {
+  if (v.is_string()) return v.get_ref<const std::string&>().size();
+  std::size_t n = 0;
+  if (v.is_array()) {
+    for (const auto& x : v) n += text_chars(x);
+  } else if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (it.key() != "role" && it.key() != "type") n += text_chars(it.value());
+  }
+  return n;
+}
+
+policy::TokenEstimate request_estimate(const nlohmann::json& body, const std::string& path) {
+  if (!body.is_object()) return policy::estimate_tokens(0, std::nullopt);
+  std::size_t chars = 0;
+  if (auto it = body.find("messages"); it != body.end()) chars += text_chars(*it);
+  if (auto it = body.find("input"); it != body.end()) chars += text_chars(*it);
+  std::optional<int> max_tokens;
+  for (const char* key : {"max_completion_tokens", "max_tokens"})
+    if (auto it = body.find(key); !max_tokens && it != body.end() && it->is_number_integer())
+      max_tokens = static_cast<int>(std::clamp<std::int64_t>(it->get<std::int64_t>(), 0, 1 << 30));
+  if (path == "/embeddings") max_tokens = 0;
+  return policy::estimate_tokens(chars, max_tokens);
+}
+
 class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_this<RoutedCallImpl> {
  public:
   RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request)
       : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
     body_ = nlohmann::json::parse(req_.call.body, nullptr, false);
+    est_ = request_estimate(body_, req_.call.path);
+  }
+
+  ~RoutedCallImpl() override {
+    release_slot();
+    unsend();
   }
 
   void start() {
@@ -102,7 +135,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
       if (!group_) continue;
       group_->budget->deposit();  // a new logical request on this group
       tried_.clear();
-      if (Target* t = r_->pick(*group_, tried_, exhausted())) return begin_attempt(t, 0, later);
+      if (Target* t = pick_next(exhausted())) return begin_attempt(t, 0, later);
       note_skip("no available target in group '" + group_->name + "'");
     }
     surface(later);
@@ -116,8 +149,64 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     return out;
   }
 
+  // The group's balancer picks the next target; what it took (concurrency slot, quota ticket) is
+  // held by the call until the attempt ends.
+  Target* pick_next(const std::set<const Target*>& exclude) {
+    std::string skipped;
+    auto p = r_->pick(*group_, tried_, exclude, est_, &skipped);
+    if (!skipped.empty()) {
+      note_skip(skipped);
+      next_skipped_ += (next_skipped_.empty() ? "" : "; ") + skipped;
+    }
+    if (!p) return nullptr;
+    hold(p->target, p->ticket);
+    next_pick_ = p->reason == policy::Pick::Reason::strategy ? "" : std::string(policy::to_string(p->reason));
+    return p->target;
+  }
+
+  // Admission for a target chosen without a pick (a transparent retry, the retry-after wait).
+  bool admit(Target* t) {
+    std::optional<policy::RateWindow::Ticket> ticket;
+    std::string why;
+    if (!r_->admit(*t, est_, ticket, &why)) {
+      note_skip(why);
+      return false;
+    }
+    hold(t, ticket);
+    return true;
+  }
+
+  void hold(Target* t, std::optional<policy::RateWindow::Ticket> ticket) {
+    release_slot();
+    unsend();
+    slot_ = t;
+    ticket_ = ticket;
+    ticket_target_ = t;
+    ticket_sent_ = false;
+  }
+
+  void release_slot() {
+    if (slot_) slot_->dep->limiter.leave();
+    slot_ = nullptr;
+  }
+
+  // A quota ticket for a request that was never sent goes back to the window.
+  void unsend() {
+    if (ticket_ && !ticket_sent_) ticket_target_->dep->window.cancel(*ticket_);
+    ticket_.reset();
+  }
+
+  void drop_held() {
+    release_slot();
+    unsend();
+  }
+
   void begin_attempt(Target* t, double waited_ms, Deferred& later) {
     std::uint64_t epoch = ++epoch_;
+    if (slot_ != t) {  // every path admits first; never run without the target's slot
+      release_slot();
+      unsend();
+    }
     target_ = t;
     permit_ = true;
     mode_ = Mode::head;
@@ -133,6 +222,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     tried_.insert(t);
     ++tries_[t];
     ++t->in_flight;
+    t->owner->balancer->on_start(t->index);
+    balancer_started_ = true;
+    sample_.reset();
     RouteAttempt rec;
     rec.attempt = static_cast<int>(log_.size()) + 1;
     rec.group = group_->name;
@@ -143,6 +235,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     rec.key_index = t->key_index;
     rec.started_ms = ms(attempt_start_ - t0_);
     rec.waited_ms = waited_ms;
+    rec.pick = std::move(next_pick_);
+    rec.skipped = std::move(next_skipped_);
+    next_pick_.clear();
+    next_skipped_.clear();
     log_.push_back(rec);
 
     const auto& tp = policy().timeouts;
@@ -161,6 +257,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
       return cannot_take(e, later);  // this provider cannot express the request; another may
     }
     http.deadline = deadline_;
+    if (ticket_target_ == t) ticket_sent_ = true;
+    t->rate->on_send(est_);
     auto self = shared_from_this();
     later.push_back([self, http = std::move(http), epoch] {
       auto ex = self->r_->http->start(http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); });
@@ -219,7 +317,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
       last_body_ = err.dump();
     }
     mode_ = Mode::idle;
-    if (Target* next = r_->pick(*group_, tried_, exhausted())) return begin_attempt(next, 0, later);
+    if (Target* next = pick_next(exhausted())) return begin_attempt(next, 0, later);
     enter_group(chain_pos_ + 1, later);
   }
 
@@ -259,6 +357,11 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     headers_ = std::move(e.headers);
     log_.back().status = status_;
     log_.back().first_byte_ms = ms(r_->time->now() - attempt_start_);
+    // The provider's rate-limit headers steer the key's share before it answers 429.
+    if (auto readings = policy::parse_rate_limit_headers(headers_, policy::WallClock::now()); !readings.empty()) {
+      target_->rate->update(readings);
+      r_->sync(*target_);
+    }
     if (status_ >= 400) mode_ = Mode::error_body;
     else if (req_.stream) mode_ = Mode::stream_pre;
     else mode_ = Mode::body;
@@ -340,6 +443,19 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
         if (x.verdict()) return fail({x.verdict()->cls, x.verdict()->reason, x.verdict()->message}, later);
         return fail({ErrorClass::retryable, "bad_response", x.what()}, later);
       }
+      policy::LatencySample sample;
+      sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))};
+      sample.total = attempt_duration();
+      if (auto doc = nlohmann::json::parse(answer, nullptr, false); doc.is_object()) {
+        if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
+          std::int64_t prompt = u->value("prompt_tokens", std::int64_t{0});
+          std::int64_t completion = u->value("completion_tokens", std::int64_t{0});
+          std::int64_t total = u->value("total_tokens", prompt + completion);
+          if (u->contains("completion_tokens")) sample.output_tokens = static_cast<int>(completion);
+          if (ticket_ && ticket_target_ == target_ && total > 0) target_->dep->window.correct(*ticket_, total);
+        }
+      }
+      sample_ = sample;
       succeed();
       channel_.push(Event::head(status_, served_headers()));
       channel_.push(Event::body(std::move(answer)));
@@ -390,11 +506,30 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   void end_attempt(ErrorClass cls, std::optional<Millis> hint) {
     log_.back().elapsed_ms = ms(r_->time->now() - attempt_start_);
+    Millis elapsed = attempt_duration();
     if (permit_) {
-      target_->health->on_result(cls, attempt_duration(), hint);
+      target_->health->on_result(cls, elapsed, hint);
       permit_ = false;
     }
     --target_->in_flight;
+    if (balancer_started_) {  // the latency (or the penalty) the balancer learns from
+      balancer_started_ = false;
+      policy::Outcome outcome = policy::Outcome::cancelled();
+      switch (cls) {
+        case ErrorClass::none: outcome = policy::Outcome::success(sample_.value_or(policy::LatencySample{elapsed})); break;
+        case ErrorClass::rate_limited: outcome = policy::Outcome::rate_limited(elapsed, hint); break;
+        case ErrorClass::retryable:
+        case ErrorClass::fatal_target: outcome = policy::Outcome::failure(elapsed); break;
+        default: break;
+      }
+      target_->owner->balancer->on_finish(target_->index, outcome);
+    }
+    if (cls == ErrorClass::transparent) {  // nothing reached the upstream
+      ticket_sent_ = false;
+      unsend();
+    }
+    if (!(cls == ErrorClass::none && req_.stream)) release_slot();  // a live stream keeps its slot to the end
+    r_->sync(*target_);
   }
 
   void succeed() {
@@ -425,12 +560,14 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   }
 
   void finish_ok() {
+    release_slot();
     mode_ = Mode::done;
     current_.reset();
     channel_.push(Event::end());
   }
 
   void interrupted(const std::string& cause, Deferred& later) {
+    release_slot();
     if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
     target_->health->on_result(ErrorClass::retryable, attempt_duration(), std::nullopt);  // it broke: a failure
     log_.back().reason = "stream_interrupted";
@@ -455,7 +592,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     mode_ = Mode::idle;
     std::set<const Target*> exclude = exhausted();
     exclude.insert(target_);
-    if (Target* next = r_->pick(*group_, tried_, exclude)) return begin_attempt(next, 0, later);
+    if (Target* next = pick_next(exclude)) return begin_attempt(next, 0, later);
     enter_group(chain_pos_ + 1, later);
   }
 
@@ -510,10 +647,13 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     }
     if (v.cls == ErrorClass::fatal_request) return request_error(v, later);
     if (v.cls == ErrorClass::transparent && !transparent_used_.count(t) && t->health->try_acquire()) {
-      transparent_used_.insert(t);  // nothing reached the upstream: once more at once, free
-      --tries_[t];
-      rec.decision = "retry_transparent";
-      return begin_attempt(t, 0, later);
+      if (admit(t)) {
+        transparent_used_.insert(t);  // nothing reached the upstream: once more at once, free
+        --tries_[t];
+        rec.decision = "retry_transparent";
+        return begin_attempt(t, 0, later);
+      }
+      t->health->release();
     }
     if (!group_->budget->try_withdraw()) {
       rec.decision = "budget_exhausted";
@@ -521,7 +661,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     }
     std::set<const Target*> exclude = exhausted();
     if (v.silent) exclude.insert(t);
-    if (Target* next = r_->pick(*group_, tried_, exclude)) {
+    if (Target* next = pick_next(exclude)) {
       if (!tries_.count(next)) {  // a fresh target: no reason to wait
         rec.decision = "failover";
         return begin_attempt(next, 0, later);
@@ -534,6 +674,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
         return schedule_attempt(next, wait, later);
       }
       next->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
+      drop_held();
     } else if (v.cls == ErrorClass::rate_limited && v.hint && chain_pos_ + 1 >= chain_.size() &&
                tries_[t] < max_attempts()) {
       // Nothing else is left: wait what the upstream asked for, if that fits the deadline.
@@ -578,6 +719,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
           if (acquire && !t->health->try_acquire()) {
             self->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
             self->surface(later2);
+          } else if (acquire && !self->admit(t)) {
+            t->health->release();
+            self->surface(later2);
           } else {
             self->begin_attempt(t, waited, later2);
           }
@@ -595,6 +739,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   // Nothing left: the last error as the upstream gave it, or the degraded answer.
   void surface(Deferred&) {
+    drop_held();
     mode_ = Mode::done;
     current_.reset();
     if (resuming_) return channel_.push(Event::failure(*original_error_));  // never hide the original error
@@ -633,6 +778,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     {
       std::lock_guard lock(mutex_);
       if (mode_ != Mode::done && mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
+      if (mode_ == Mode::idle) drop_held();  // a pick waiting for its backoff: never sent
+      else release_slot();
       mode_ = Mode::done;
       ex = std::move(current_);
     }
@@ -670,6 +817,15 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::shared_ptr<transport::Exchange> current_;
   std::vector<RouteAttempt> log_;
   std::optional<RouteAttempt> served_;
+  // Balancing and quotas
+  policy::TokenEstimate est_;
+  Target* slot_ = nullptr;                          // whose concurrency slot the call holds
+  std::optional<policy::RateWindow::Ticket> ticket_;  // in ticket_target_'s deployment window
+  Target* ticket_target_ = nullptr;
+  bool ticket_sent_ = false;
+  bool balancer_started_ = false;                   // on_start called, on_finish not yet
+  std::optional<policy::LatencySample> sample_;     // the served answer's measurement
+  std::string next_pick_, next_skipped_;            // for the next attempt's log entry
   Channel channel_;
   mutable std::mutex mutex_;
 };

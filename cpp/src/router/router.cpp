@@ -62,6 +62,8 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
   }
   for (const auto& d : config.deployments) {
     Group& g = groups.at(d.group);
+    auto& dep = deployments[&d];
+    dep = std::make_unique<DeploymentState>(d, *time);
     int keys = std::max<int>(1, static_cast<int>(d.api_keys.size()));
     for (int k = 0; k < keys; ++k) {
       auto t = std::make_unique<Target>();
@@ -73,12 +75,37 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
       if (!t->provider) throw ConfigError("deployments." + d.id + ".provider", "no adapter for provider '" + d.provider + "'");
       t->endpoint = endpoint_for(d, k);
       t->health = std::make_unique<policy::TargetHealth>(g.policy->breaker, g.policy->ramp, *time, *random);
-      t->health->set_listener([this, id = t->id](std::string_view from, std::string_view to, std::string_view why) {
-        record_event({"breaker", id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
+      t->dep = dep.get();
+      t->rate = std::make_unique<policy::RateLimitState>(*time);
+      t->owner = &g;
+      t->index = g.targets.size();
+      t->health->set_listener([this, target = t.get()](std::string_view from, std::string_view to, std::string_view why) {
+        record_event({"breaker", target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
+        sync(*target);  // the balancer learns of every state change and ramp step: no polling at pick
       });
       g.targets.push_back(t.get());
       targets.push_back(std::move(t));
     }
+  }
+  for (auto& [name, g] : groups) {
+    const BalancerPolicyConfig& b = g.policy->balancer;
+    policy::BalancerConfig bc;
+    const std::string& strategy = b.strategy.empty() ? config.routing_strategy : b.strategy;
+    bc.strategy = policy::parse_strategy(strategy).value_or(policy::Strategy::weighted_random);
+    bc.fail_fast = b.fail_fast;
+    bc.active_request_bias = b.active_request_bias;
+    bc.ewma.decay = b.ewma_decay;
+    bc.ewma.default_rtt = b.default_rtt;
+    bc.ewma.rate_limit_penalty = b.rate_limit_penalty;
+    bc.ewma.failure_penalty = b.failure_penalty;
+    bc.ewma.max_retry_after = g.policy->retry.max_retry_after;
+    bc.ewma.metric = policy::parse_latency_metric(b.latency_metric).value_or(policy::LatencyMetric::ttft);
+    std::vector<policy::CandidateSpec> specs;
+    for (const Target* t : g.targets)
+      specs.push_back({t->deployment->weight, t->deployment->priority, t->deployment->input_price_per_mtok,
+                       t->deployment->output_price_per_mtok});
+    g.balancer = std::make_unique<policy::Balancer>(bc, specs, *time, *random);
+    for (Target* t : g.targets) sync(*t);
   }
   auto check = [this](const std::map<std::string, std::vector<std::string>>& chains, const char* what) {
     for (const auto& [from, to] : chains) {
@@ -107,35 +134,87 @@ std::vector<std::string> Router::Impl::chain(const std::string& first, const Rou
   return out;
 }
 
-Target* Router::Impl::pick(Group& g, const std::set<const Target*>& tried, const std::set<const Target*>& exclude) {
-  // Untried targets first (a retry prefers another target); then tried ones. Within a pass only
-  // the best priority tier with an available target counts (active-active inside a tier).
-  for (int pass = 0; pass < 2; ++pass) {
-    std::vector<std::pair<Target*, double>> weighted;
-    double total = 0;
-    int tier = std::numeric_limits<int>::max();
-    for (Target* t : g.targets) {
-      if ((pass == 0) == (tried.count(t) > 0) || exclude.count(t)) continue;
-      if (t->deployment->weight * t->health->share() > 0) tier = std::min(tier, t->deployment->priority);
+std::optional<Picked> Router::Impl::pick(Group& g, const std::set<const Target*>& tried,
+                                         const std::set<const Target*>& exclude, const policy::TokenEstimate& estimate,
+                                         std::string* skipped) {
+  std::vector<std::size_t> avoid, excl;
+  for (const Target* t : tried)
+    if (t->owner == &g) avoid.push_back(t->index);
+  for (const Target* t : exclude)
+    if (t->owner == &g) excl.push_back(t->index);
+  // Each refusal excludes the target for this pick, so this ends after at most n rounds.
+  for (std::size_t round = 0; round <= g.targets.size(); ++round) {
+    policy::PickOptions o;
+    o.avoid = avoid;
+    o.exclude = excl;
+    o.input_tokens = static_cast<double>(estimate.input);
+    o.output_tokens = static_cast<double>(estimate.output);
+    auto p = g.balancer->pick(o);
+    if (!p) return std::nullopt;
+    Target* t = g.targets[p->index];
+    excl.push_back(p->index);
+    if (!t->health->try_acquire()) {  // a state the balancer has not seen yet, or a lost half-open race
+      sync(*t);
+      continue;
     }
-    for (Target* t : g.targets) {
-      if ((pass == 0) == (tried.count(t) > 0) || exclude.count(t) || t->deployment->priority != tier) continue;
-      double w = t->deployment->weight * t->health->share();
-      if (w <= 0) continue;
-      weighted.emplace_back(t, w);
-      total += w;
+    Picked out{t, p->reason, std::nullopt};
+    std::string why;
+    if (!admit(*t, estimate, out.ticket, &why)) {
+      t->health->release();
+      if (skipped) *skipped += (skipped->empty() ? "" : "; ") + why;
+      continue;
     }
-    while (!weighted.empty()) {
-      double r = random->uniform() * total;
-      std::size_t i = 0;
-      for (; i + 1 < weighted.size() && r >= weighted[i].second; ++i) r -= weighted[i].second;
-      Target* t = weighted[i].first;
-      if (t->health->try_acquire()) return t;
-      total -= weighted[i].second;  // lost a race for the last half-open permit
-      weighted.erase(weighted.begin() + static_cast<long>(i));
+    return out;
+  }
+  return std::nullopt;
+}
+
+bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate,
+                         std::optional<policy::RateWindow::Ticket>& ticket, std::string* why) {
+  ticket.reset();
+  if (!t.dep->limiter.try_enter()) {
+    if (why) *why = "'" + t.id + "' shed: " + std::to_string(t.dep->limiter.limit()) + " in flight (max_concurrency)";
+    return false;
+  }
+  const DeploymentConfig& d = *t.deployment;
+  if (d.rpm > 0 || d.tpm > 0) {
+    ticket = t.dep->window.try_acquire(estimate.total());
+    if (!ticket) {
+      t.dep->limiter.leave();
+      auto at = t.dep->window.admissible_at(estimate.total());
+      t.quota_block.store(at.time_since_epoch().count());
+      sync(t);
+      if (why) {
+        auto u = t.dep->window.usage();
+        *why = "'" + t.id + "' over its quota (" + std::to_string(u.requests) + "/" + std::to_string(d.rpm) + " rpm, " +
+               std::to_string(u.tokens) + "/" + std::to_string(d.tpm) + " tpm)";
+      }
+      return false;
     }
   }
-  return nullptr;
+  return true;
+}
+
+void Router::Impl::sync(Target& t) {
+  if (!t.owner || !t.owner->balancer) return;  // during construction
+  auto now = time->now();
+  double share = t.health->share();
+  std::optional<Clock::time_point> block;
+  if (share <= 0) {
+    // Unavailable until a known time: blocked until then at full share, so the balancer offers it
+    // again by itself and the pick's try_acquire applies the due transition (open -> half-open).
+    if (auto at = t.health->available_at(); at && *at > now) {
+      share = 1.0;
+      block = *at;
+    }
+  }
+  auto later = [&](Clock::time_point at) { if (at > now && (!block || at > *block)) block = at; };
+  if (auto kb = t.rate->blocked_until(); kb && *kb > now) later(*kb);  // back at full share after the reset
+  else share *= t.rate->share();
+  later(Clock::time_point(Clock::duration(t.quota_block.load())));
+  policy::Balancer& b = *t.owner->balancer;
+  b.set_share(t.index, share);
+  b.block_until(t.index, block.value_or(now));
 }
 
 double Router::Impl::ms_since_start(Clock::time_point t) const {
@@ -176,6 +255,26 @@ std::vector<TargetSnapshot> Router::snapshot() const {
     snap.in_flight = t->in_flight.load();
     if (s.available_at && *s.available_at > now)
       snap.available_in_ms = std::chrono::duration<double, std::milli>(*s.available_at - now).count();
+    if (t->owner && t->owner->balancer) {
+      auto c = t->owner->balancer->state(t->index);
+      snap.strategy = std::string(policy::to_string(t->owner->balancer->strategy()));
+      snap.balancer_share = c.share;
+      snap.available = c.available;
+      snap.ewma_ms = c.ewma_ms;
+      snap.cost = c.cost;
+      snap.balancer_in_flight = c.in_flight;
+      if (c.blocked_until && *c.blocked_until > now)
+        snap.blocked_for_ms = std::chrono::duration<double, std::milli>(*c.blocked_until - now).count();
+    }
+    snap.header_share = t->rate->share();
+    snap.deployment_in_flight = t->dep->limiter.in_flight();
+    snap.max_concurrency = t->dep->limiter.limit();
+    snap.shed = t->dep->limiter.rejected();
+    auto u = t->dep->window.usage();
+    snap.rpm = t->deployment->rpm;
+    snap.tpm = t->deployment->tpm;
+    if (t->deployment->rpm > 0) snap.requests_left = std::max(0, t->deployment->rpm - u.requests);
+    if (t->deployment->tpm > 0) snap.tokens_left = std::max<std::int64_t>(0, t->deployment->tpm - u.tokens);
     out.push_back(std::move(snap));
   }
   return out;

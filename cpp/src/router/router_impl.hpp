@@ -6,16 +6,27 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/budget.hpp"
+#include "llmfailover/policy/quota.hpp"
 #include "llmfailover/providers/provider.hpp"
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
 
 namespace llmfailover {
+
+// What all keys of one deployment share: its concurrency cap and its rpm / tpm window.
+struct DeploymentState {
+  DeploymentState(const DeploymentConfig& d, const TimeSource& clock)
+      : limiter(d.max_concurrency), window(policy::QuotaLimits{d.rpm, d.tpm}, clock) {}
+  policy::ConcurrencyLimiter limiter;
+  policy::RateWindow window;
+};
 
 // One deployment x API key: the unit of health, cooldown and balancing.
 struct Target {
@@ -27,6 +38,11 @@ struct Target {
   providers::Endpoint endpoint;                   // URL, key, model for this target
   std::unique_ptr<policy::TargetHealth> health;
   std::atomic<int> in_flight{0};
+  DeploymentState* dep = nullptr;                 // shared by the deployment's keys
+  std::unique_ptr<policy::RateLimitState> rate;   // what the provider's headers say is left (per key)
+  std::atomic<Clock::rep> quota_block{0};        // rpm / tpm full until (time_since_epoch)
+  struct Group* owner = nullptr;
+  std::size_t index = 0;                          // in owner->targets and its balancer
 };
 
 struct Group {
@@ -34,6 +50,15 @@ struct Group {
   std::vector<Target*> targets;
   const GroupPolicy* policy = nullptr;
   std::unique_ptr<policy::RetryBudget> budget;
+  std::unique_ptr<policy::Balancer> balancer;     // candidates in `targets` order
+};
+
+// A target chosen for an attempt, with what was taken for it: the health permit, a slot of the
+// deployment's concurrency cap and (when it has rpm / tpm) a ticket in its window.
+struct Picked {
+  Target* target = nullptr;
+  policy::Pick::Reason reason = policy::Pick::Reason::strategy;
+  std::optional<policy::RateWindow::Ticket> ticket;
 };
 
 struct Router::Impl {
@@ -41,9 +66,17 @@ struct Router::Impl {
        std::shared_ptr<Random> random);
 
   // A target of `group` able to take a call now, never one in `exclude`, preferring those not in
-  // `tried`; weighted random by weight x share (the ramp). Takes the target's health permit.
-  // nullptr when none.
-  Target* pick(Group& group, const std::set<const Target*>& tried, const std::set<const Target*>& exclude);
+  // `tried`, chosen by the group's Balancer (strategy, tiers, weight x share). Takes the target's
+  // health permit, a concurrency slot and a quota ticket (admit()); a target refused by any of
+  // them is skipped at once for the next one, and `skipped` (if given) says why. nullopt when none.
+  std::optional<Picked> pick(Group& group, const std::set<const Target*>& tried, const std::set<const Target*>& exclude,
+                             const policy::TokenEstimate& estimate, std::string* skipped = nullptr);
+  // The concurrency slot and quota ticket for `t` (its health permit is the caller's); false with
+  // the reason in `why` when the deployment is at its cap or over its rpm / tpm.
+  bool admit(Target& t, const policy::TokenEstimate& estimate, std::optional<policy::RateWindow::Ticket>& ticket,
+             std::string* why);
+  // Pushes the target's health and header quota state into its group's balancer (share, block).
+  void sync(Target& t);
   Group* group(const std::string& name);
   std::vector<std::string> chain(const std::string& first, const RouteOverrides& overrides) const;
   double ms_since_start(Clock::time_point t) const;
@@ -54,6 +87,7 @@ struct Router::Impl {
   std::shared_ptr<Random> random;
   std::shared_ptr<transport::HttpClient> http;
   std::vector<std::unique_ptr<Target>> targets;
+  std::map<const DeploymentConfig*, std::unique_ptr<DeploymentState>> deployments;
   std::map<std::string, Group> groups;
   Clock::time_point started;
 
