@@ -217,7 +217,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
     inspect_ = StreamInspector{};
     translator_.reset();
     ttft_expired_ = false;
-    matched_ = 0;
+    // Recovery on a target that continues an assistant prefix: it is sent what the caller already
+    // has and answers only the rest, so nothing needs to be matched and swallowed.
+    prefill_ = resuming_ && t->provider->supports_prefill();
+    matched_ = prefill_ ? delivered_.size() : 0;
     attempt_start_ = r_->time->now();
     tried_.insert(t);
     ++tries_[t];
@@ -276,6 +279,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   HttpRequest translate(const Target& t, const Timeouts& timeouts) {
     nlohmann::json body = body_.is_object() ? body_ : nlohmann::json::object();
     body["model"] = t.deployment->model;
+    if (prefill_ && body.contains("messages") && body["messages"].is_array())
+      body["messages"].push_back({{"role", "assistant"}, {"content", delivered_}});
     providers::TranslatedRequest tr;
     if (req_.call.path == "/embeddings") {
       tr = t.provider->embeddings_request(t.endpoint, body, timeouts);
@@ -581,9 +586,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
       mode_ = Mode::done;
       return channel_.push(Event::failure(original));
     }
-    // Opt-in recovery: restart on another target and stream only the part not yet delivered.
-    // OpenAI-compatible targets take no assistant prefill, so this is a clean restart whose
-    // delivered prefix must come back identically; anything else surfaces the original error.
+    // Opt-in recovery: finish the answer on another target, streaming only the part not yet
+    // delivered. A target that accepts an assistant prefill (Provider::supports_prefill:
+    // Anthropic, Mistral) continues from the delivered text; any other gets a clean restart whose
+    // delivered prefix must come back identically. Whatever fails, the original error surfaces.
     log_.back().decision = "recover";
     original_error_ = original;
     delivered_ = inspect_.text();
@@ -797,7 +803,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::set<const Target*> tried_, transparent_used_;
   std::map<const Target*, int> tries_;
   Target* target_ = nullptr;
-  bool permit_ = false, ttft_expired_ = false, degraded_ = false, resuming_ = false;
+  bool permit_ = false, ttft_expired_ = false, degraded_ = false, resuming_ = false, prefill_ = false;
   std::string delivered_;  // recovery: the content the caller already has
   std::size_t matched_ = 0;
   std::optional<Error> original_error_;

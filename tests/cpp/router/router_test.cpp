@@ -458,3 +458,36 @@ TEST_F(CrossProviderTest, AnthropicOverloadedEventBeforeTheFirstTokenFailsOverTo
 
 }  // namespace
 }  // namespace llmfailover
+
+namespace llmfailover {
+namespace {
+
+TEST_F(CrossProviderTest, RecoveryContinuesFromAnAssistantPrefillWhereTheTargetAcceptsOne) {
+  fp.set_reply("a", "one two three four five six");
+  fp.set_default("a", Fault::cut(3));
+  auto cfg = config({deployment("smart", "a"), other("anthropic", "claude-x", "")});
+  cfg.stream_recovery = "continue";
+  Router router(cfg, {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::end) << o.last().error.message;
+  EXPECT_EQ(o.log.back().decision, "served_recovered");
+  auto sent = fp.attempts("claude-x");
+  ASSERT_EQ(sent.size(), 1u);
+  auto body = nlohmann::json::parse(sent[0].body);
+  const auto& last = body["messages"].back();
+  EXPECT_EQ(last["role"], "assistant");  // the delivered text went as a prefill
+  EXPECT_NE(last["content"].dump().find("one two three"), std::string::npos) << last.dump();
+  std::string text;
+  for (auto& e : o.events) {
+    if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
+    auto chunk = nlohmann::json::parse(e.data);
+    for (auto& ch : chunk["choices"])
+      if (ch["delta"].contains("content") && ch["delta"]["content"].is_string())
+        text += ch["delta"]["content"].get<std::string>();
+  }
+  EXPECT_EQ(text.rfind("one two three", 0), 0u) << text;  // what was delivered first
+  EXPECT_NE(text.find("claude-x"), std::string::npos) << text;  // then only the continuation
+}
+
+}  // namespace
+}  // namespace llmfailover
