@@ -179,6 +179,7 @@ class BaseClient:
             _engine = RouterHandle(config, io_threads=io_threads, verify=verify, ca_file=ca_file)
         self._engine = _engine or EngineHandle(io_threads=io_threads, verify=verify, ca_file=ca_file)
         self._upstream = self._make_upstream()
+        self._urls: dict[tuple[str, str], str] = {}  # request URLs for errors and raw responses
 
     @property
     def _router(self) -> Optional[RouterHandle]:
@@ -206,6 +207,7 @@ class BaseClient:
     def base_url(self, url: str) -> None:
         self._base_url = _with_trailing_slash(str(url))
         self._upstream = self._make_upstream()
+        self._urls: dict[tuple[str, str], str] = {}  # request URLs for errors and raw responses
 
     @property
     def default_headers(self) -> dict[str, str]:
@@ -287,7 +289,12 @@ class BaseClient:
     def _request_for(self, spec: RequestSpec) -> Request:
         if self._router is not None:  # the target is chosen per attempt: name the group
             return Request(spec.method, f"llmfailover://{spec.model or 'router'}{spec.path}")
-        url = self._upstream.url_for(spec.path, spec.query, spec.model)
+        key = (spec.path, spec.model)
+        url = None if spec.query else self._urls.get(key)
+        if url is None:
+            url = self._upstream.url_for(spec.path, spec.query, spec.model)
+            if not spec.query and len(self._urls) < 256:
+                self._urls[key] = url
         return Request(spec.method, url)
 
     def _send(self, spec: RequestSpec, auth: list[tuple[str, str]]) -> Any:
@@ -434,8 +441,12 @@ class BaseClient:
         return f"<{type(self).__name__} base_url={url!r} max_retries={self.max_retries}>"
 
 
+# One encoder for every request: json.dumps() with non-default arguments builds a new one each call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 def _with_trailing_slash(url: str) -> str:
