@@ -61,6 +61,11 @@ class Dialect {
   virtual std::string default_content(std::string_view model, unsigned words) const = 0;
 };
 
+// Shared by the dialects: the reply cut into stream pieces (each keeps its leading space, so the
+// pieces concatenate to the text), and a word count standing in for tokens.
+std::vector<std::string> split_words(const std::string& text);
+int count_words(std::string_view text);
+
 std::unique_ptr<Dialect> make_openai_dialect();
 std::unique_ptr<Dialect> make_anthropic_dialect();
 std::unique_ptr<Dialect> make_gemini_dialect();
