@@ -108,15 +108,6 @@ json tool_result_block(const json& msg) {
                           {"content", json::array({{{"text", content_text(kName, c)}}})}}}};
 }
 
-void append_turn(json& messages, const std::string& role, json blocks_) {
-  if (blocks_.empty()) return;
-  if (!messages.empty() && messages.back()["role"] == role) {
-    for (auto& b : blocks_) messages.back()["content"].push_back(std::move(b));
-    return;
-  }
-  messages.push_back({{"role", role}, {"content", std::move(blocks_)}});
-}
-
 // Claude on Bedrock rejects a final assistant turn ending in whitespace (the prefill case).
 void trim_prefill(json& messages) {
   if (messages.empty() || messages.back()["role"] != "assistant") return;

@@ -70,4 +70,13 @@ json openai_usage(long long prompt, long long completion, long long cached, long
   return u;
 }
 
+void append_turn(nlohmann::json& messages, const std::string& role, nlohmann::json blocks) {
+  if (blocks.empty()) return;
+  if (!messages.empty() && messages.back()["role"] == role) {
+    for (auto& b : blocks) messages.back()["content"].push_back(std::move(b));
+    return;
+  }
+  messages.push_back({{"role", role}, {"content", std::move(blocks)}});
+}
+
 }  // namespace llmfailover::providers

@@ -125,6 +125,9 @@ struct DataUrl {
 std::optional<DataUrl> parse_data_url(std::string_view url);
 
 // The provider's JSON answer; throws TranslationError naming `provider` when it is not a JSON object.
+// Appends `blocks` as a `role` turn ({"role", "content": [...]}), merging them into the last turn
+// when it has the same role (Anthropic and Bedrock want strictly alternating turns).
+void append_turn(nlohmann::json& messages, const std::string& role, nlohmann::json blocks);
 nlohmann::json parse_answer(std::string_view provider, std::string_view body);
 
 // The text of an OpenAI message `content`: a string, or the text parts of an array joined with
