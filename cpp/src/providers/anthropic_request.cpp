@@ -61,12 +61,7 @@ json blocks(const json& content) {
 
 json tool_use_block(const json& call) {
   const json fn = call.value("function", json::object());
-  json input = json::object();
-  const std::string args = fn.value("arguments", "");
-  if (!args.empty()) {
-    input = json::parse(args, nullptr, false);
-    if (!input.is_object()) reject("messages", "tool call arguments must be a JSON object for anthropic");
-  }
+  json input = tool_call_arguments(kName, fn);
   return {{"type", "tool_use"}, {"id", call.value("id", "")}, {"name", fn.value("name", "")}, {"input", std::move(input)}};
 }
 

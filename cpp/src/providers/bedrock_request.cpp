@@ -94,11 +94,7 @@ json blocks(const json& content, int& documents) {
 
 json tool_use_block(const json& call) {
   const json fn = call.value("function", json::object());
-  json input = json::object();
-  if (const std::string args = fn.value("arguments", ""); !args.empty()) {
-    input = json::parse(args, nullptr, false);
-    if (!input.is_object()) reject("messages", "tool call arguments must be a JSON object for bedrock");
-  }
+  json input = tool_call_arguments(kName, fn);
   return {{"toolUse", {{"toolUseId", call.value("id", "")}, {"name", fn.value("name", "")}, {"input", std::move(input)}}}};
 }
 

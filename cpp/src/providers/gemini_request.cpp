@@ -74,11 +74,7 @@ json parts(const json& content) {
 
 json function_call_part(const json& call, bool gemini3) {
   const json fn = call.value("function", json::object());
-  json args = json::object();
-  if (const std::string a = fn.value("arguments", ""); !a.empty()) {
-    args = json::parse(a, nullptr, false);
-    if (!args.is_object()) reject("messages", "tool call arguments must be a JSON object for gemini");
-  }
+  json args = tool_call_arguments(kName, fn);
   json part = {{"functionCall", {{"name", fn.value("name", "")}, {"args", std::move(args)}}}};
   // Google's own OpenAI-compatible endpoint carries the signature here; so does chat_completion().
   const json sig = call.value("extra_content", json::object()).value("google", json::object()).value("thought_signature", json());

@@ -79,4 +79,14 @@ void append_turn(nlohmann::json& messages, const std::string& role, nlohmann::js
   messages.push_back({{"role", role}, {"content", std::move(blocks)}});
 }
 
+nlohmann::json tool_call_arguments(std::string_view provider, const nlohmann::json& function) {
+  const std::string args = function.value("arguments", "");
+  if (args.empty()) return nlohmann::json::object();
+  auto input = nlohmann::json::parse(args, nullptr, false);
+  if (!input.is_object())
+    throw TranslationError(std::string(provider), "messages",
+                           "tool call arguments must be a JSON object for " + std::string(provider));
+  return input;
+}
+
 }  // namespace llmfailover::providers

@@ -128,6 +128,9 @@ std::optional<DataUrl> parse_data_url(std::string_view url);
 // Appends `blocks` as a `role` turn ({"role", "content": [...]}), merging them into the last turn
 // when it has the same role (Anthropic and Bedrock want strictly alternating turns).
 void append_turn(nlohmann::json& messages, const std::string& role, nlohmann::json blocks);
+// An OpenAI tool call's `function.arguments` (a JSON string) as an object ({} when empty);
+// anything but an object is a TranslationError naming `provider` and "messages".
+nlohmann::json tool_call_arguments(std::string_view provider, const nlohmann::json& function);
 nlohmann::json parse_answer(std::string_view provider, std::string_view body);
 
 // The text of an OpenAI message `content`: a string, or the text parts of an array joined with
