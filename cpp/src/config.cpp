@@ -49,7 +49,7 @@ void parse_price(const Node& n, DeploymentConfig& d) {
 DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::size_t index) {
   n.expect_object().check_keys({"id", "provider", "model", "base_url", "api_key", "api_version", "organization",
                                 "headers", "weight", "tags", "region", "price", "max_concurrency", "rpm", "tpm",
-                                "priority", "project"});
+                                "priority", "project", "credentials"});
   DeploymentConfig d;
   d.group = group;
   d.id = group + "#" + std::to_string(index);
@@ -65,6 +65,7 @@ DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::
   }
   if (auto k = n.get("api_key")) d.api_keys = parse_keys(*k);
   if (auto v = n.get("project")) d.project = v->as_string();
+  if (auto v = n.get("credentials")) d.credentials = parse_credentials(*v);
   if (auto v = n.get("api_version")) d.api_version = v->as_string();
   if (auto v = n.get("organization")) d.organization = v->as_string();
   if (auto h = n.get("headers")) d.headers = parse_headers(*h);

@@ -104,6 +104,8 @@ void parse_chain_map(const Node& node, const std::vector<std::string>& groups,
 std::string check_provider(const Node& at, const std::string& provider);  // openai | azure, else error
 std::string normalize_url(const Node& at, std::string url);
 std::vector<Secret> parse_keys(const Node& node);  // a string or a list of strings
+// Vertex service-account credentials: a path, a JSON text, or an inline object (kept as its JSON text).
+Secret parse_credentials(const Node& node);
 Headers parse_headers(const Node& node);
 void add_deployment(RouterConfig& config, DeploymentConfig d, const Node& at);  // fails at `at` on a taken id
 

@@ -102,6 +102,7 @@ Json dump_deployment(const DeploymentConfig& d) {
   for (const auto& t : d.tags) out["tags"].push_back(text(t));
   out["region"] = text(d.region);
   out["project"] = text(d.project);
+  if (!d.credentials.empty()) out["credentials"] = d.credentials.redacted();
   out["price"] = {{"input", d.input_price_per_mtok}, {"output", d.output_price_per_mtok}};
   out["max_concurrency"] = d.max_concurrency;
   out["rpm"] = d.rpm;

@@ -147,6 +147,7 @@ void parse_params(const Node& lp, DeploymentConfig& d, Context& ctx) {
   if (auto v = lp.get("aws_region_name")) d.region = v->as_string();
   if (auto v = lp.get("vertex_project")) d.project = v->as_string();
   if (auto v = lp.get("vertex_location")) d.region = v->as_string();
+  if (auto v = lp.get("vertex_credentials")) d.credentials = parse_credentials(*v);
   auto base = lp.get("api_base");
   if (!base) base = lp.get("base_url");
   if (base) d.base_url = normalize_url(*base, base->as_string());
@@ -187,7 +188,7 @@ void parse_entry(const Node& e, Context& ctx) {
       {"model", "api_base", "base_url", "api_key", "api_version", "organization", "headers", "extra_headers", "weight",
        "order", "tags", "region_name", "input_cost_per_token", "output_cost_per_token", "max_parallel_requests",
        "timeout", "stream_timeout", "num_retries", "max_retries", "rpm", "tpm", "custom_llm_provider",
-       "vertex_project", "vertex_location", "aws_region_name"},
+       "vertex_project", "vertex_location", "vertex_credentials", "aws_region_name"},
       {"cooldown_time", "base_model", "mock_response", "rust", "temperature", "max_tokens", "top_p", "stop", "seed",
        "input_cost_per_second", "output_cost_per_second", "drop_params", "additional_drop_params", "api_type",
        "azure_ad_token", "use_in_pass_through", "merge_reasoning_content_in_choices", "model_info", "litellm_trace_id",

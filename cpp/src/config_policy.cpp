@@ -227,6 +227,14 @@ std::vector<Secret> parse_keys(const Node& node) {
   return keys;
 }
 
+Secret parse_credentials(const Node& node) {
+  if (node.json().is_object()) return Secret(node.json().dump());
+  if (!node.json().is_string()) node.fail("expected a path to a service-account JSON file, or its content, got " + json_type_name(node.json()));
+  auto value = node.as_string();
+  if (value.empty()) node.fail("expected a non-empty path or JSON document");
+  return Secret(std::move(value));
+}
+
 Headers parse_headers(const Node& node) {
   Headers out;
   for (const auto& [name, value] : node.members()) out.push_back({name, value.as_string()});

@@ -103,6 +103,21 @@ struct BalancerPolicyConfig {
   bool operator==(const BalancerPolicyConfig&) const = default;
 };
 
+// Opt-in active health probes of each target (deployment x key) of a group (docs/balancing.md;
+// policy/probe.hpp). Semantics follow Envoy's HealthCheck (resilience.md 2.6, 8.7).
+struct HealthCheckConfig {
+  bool enabled = false;
+  Millis interval{30000};
+  double interval_jitter_percent = 10;   // each wait is interval + U(0, interval * pct / 100)
+  Millis timeout{5000};
+  int unhealthy_threshold = 3;           // consecutive failed probes -> taken out
+  int healthy_threshold = 2;             // consecutive passing probes -> back through the ramp
+  std::string path;                      // "" = a real 1-token completion; else a GET of this path
+                                         // relative to the deployment's base_url (e.g. "/models")
+  std::string prompt = "ping";           // the 1-token completion's user message
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+
 // Everything that can be set per model group (and overridden per request where noted).
 struct GroupPolicy {
   TimeoutPolicy timeouts;
@@ -111,13 +126,14 @@ struct GroupPolicy {
   BreakerPolicyConfig breaker;
   RampPolicyConfig ramp;
   BalancerPolicyConfig balancer;
+  HealthCheckConfig health_check;
   bool operator==(const GroupPolicy&) const = default;
 };
 
 struct DeploymentConfig {
   std::string id;                    // unique; default "<group>#<index>"
   std::string group;                 // the name the app asks for ("smart")
-  std::string provider = "openai";   // openai | azure (more providers: issue 5)
+  std::string provider = "openai";   // a name from providers::provider_names()
   std::string model;                 // the upstream's model (azure: the deployment)
   std::string base_url;              // default per provider (openai: https://api.openai.com/v1)
   std::vector<Secret> api_keys;      // one or more keys; each is its own breaker target
@@ -128,6 +144,9 @@ struct DeploymentConfig {
   std::vector<std::string> tags;
   std::string region;                // bedrock / vertex location
   std::string project;               // vertex
+  Secret credentials;                // vertex: a service-account JSON document (the file's content;
+                                     // config files give a path, read when the config is parsed)
+  std::optional<HealthCheckConfig> health_check;  // overrides the group's
   double input_price_per_mtok = 0;   // USD per million tokens
   double output_price_per_mtok = 0;
   int max_concurrency = 0;           // 0 = unlimited
