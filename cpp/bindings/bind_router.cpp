@@ -32,6 +32,7 @@ py::dict attempt_dict(const RouteAttempt& a) {
   d["retry_after_ms"] = a.retry_after_ms;
   d["pick"] = a.pick;
   d["skipped"] = a.skipped;
+  d["replayed"] = a.replayed;
   return d;
 }
 
@@ -121,6 +122,8 @@ void bind_router(py::module_& m) {
           d["provider"] = s.provider;
           d["key_index"] = s.key_index;
           d["state"] = s.state;
+          d["probe"] = s.probe;
+          d["ramp_step"] = s.ramp_step;
           d["share"] = s.share;
           d["failure_rate"] = s.failure_rate;
           d["slow_rate"] = s.slow_rate;
@@ -141,6 +144,10 @@ void bind_router(py::module_& m) {
           d["tpm"] = s.tpm;
           d["requests_left"] = s.requests_left;
           d["tokens_left"] = s.tokens_left;
+          d["key_rpm"] = s.key_rpm;
+          d["key_tpm"] = s.key_tpm;
+          d["key_requests_left"] = s.key_requests_left;
+          d["key_tokens_left"] = s.key_tokens_left;
           out.append(d);
         }
         return out;

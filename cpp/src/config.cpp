@@ -46,10 +46,25 @@ void parse_price(const Node& n, DeploymentConfig& d) {
   if (auto p = n.get("output")) d.output_price_per_mtok = p->as_number(0, 1e9);
 }
 
+// key_rpm / key_tpm: the limit of every key that does not set its own.
+void parse_key_limits(const Node& n, DeploymentConfig& d) {
+  KeyLimits all;
+  if (auto v = n.get("key_rpm")) all.rpm = v->as_int(0, 1 << 30);
+  if (auto v = n.get("key_tpm")) all.tpm = v->as_int(0, 1 << 30);
+  if (all == KeyLimits{}) return;
+  if (d.api_keys.empty()) n.require("api_key");  // key limits need keys to count against
+  d.key_limits.resize(d.api_keys.size());
+  for (auto& l : d.key_limits) {
+    if (l.rpm == 0) l.rpm = all.rpm;
+    if (l.tpm == 0) l.tpm = all.tpm;
+  }
+}
+
+// `health_check` is read by parse_groups, after the group's policy it is layered on.
 DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::size_t index) {
   n.expect_object().check_keys({"id", "provider", "model", "base_url", "api_key", "api_version", "organization",
                                 "headers", "weight", "tags", "region", "price", "max_concurrency", "rpm", "tpm",
-                                "priority", "project", "credentials"});
+                                "priority", "project", "credentials", "key_rpm", "key_tpm", "health_check"});
   DeploymentConfig d;
   d.group = group;
   d.id = group + "#" + std::to_string(index);
@@ -63,7 +78,8 @@ DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::
   } else if (d.provider == "openai") {
     d.base_url = kOpenAiBaseUrl;  // other providers: their own default
   }
-  if (auto k = n.get("api_key")) d.api_keys = parse_keys(*k);
+  if (auto k = n.get("api_key")) d.api_keys = parse_keys(*k, &d.key_limits);
+  parse_key_limits(n, d);
   if (auto v = n.get("project")) d.project = v->as_string();
   if (auto v = n.get("credentials")) d.credentials = parse_credentials(*v);
   if (auto v = n.get("api_version")) d.api_version = v->as_string();
@@ -92,11 +108,16 @@ void parse_groups(const Node& groups, RouterConfig& c) {
     auto deployments = g.require("deployments");
     auto items = deployments.items();
     if (items.empty()) deployments.fail("expected at least one deployment");
+    const std::size_t first = c.deployments.size();
     for (std::size_t i = 0; i < items.size(); ++i) {
       auto d = parse_deployment(items[i], name, i);
       add_deployment(c, std::move(d), items[i].get("id").value_or(items[i]));
     }
     if (auto p = g.get("policy")) c.group_policies[name] = parse_policy(*p, c.defaults);
+    // A deployment's health_check is layered on its group's.
+    for (std::size_t i = 0; i < items.size(); ++i)
+      if (auto h = items[i].get("health_check"))
+        c.deployments[first + i].health_check = parse_health_check(*h, c.policy_for(name).health_check);
   }
 }
 

@@ -95,6 +95,9 @@ class Node {
 
 // Shared by both schemas (config.cpp).
 GroupPolicy parse_policy(const Node& node, const GroupPolicy& base);
+// A `health_check` object (group policy or deployment) on top of `base`; without `enabled` it turns
+// probes on.
+HealthCheckConfig parse_health_check(const Node& node, const HealthCheckConfig& base);
 // Chains name known groups; a group naming itself or a repeat is skipped with a warning.
 std::vector<std::string> parse_chain(const Node& node, const std::vector<std::string>& groups,
                                      const std::string& owner);
@@ -103,7 +106,9 @@ void parse_chain_map(const Node& node, const std::vector<std::string>& groups,
                      std::map<std::string, std::vector<std::string>>& out, std::vector<std::string>* wildcard);
 std::string check_provider(const Node& at, const std::string& provider);  // openai | azure, else error
 std::string normalize_url(const Node& at, std::string url);
-std::vector<Secret> parse_keys(const Node& node);  // a string or a list of strings
+// A string or a list of strings; with `limits`, list items may also be {key, rpm, tpm} objects and
+// *limits gets one entry per key when any of them has a limit.
+std::vector<Secret> parse_keys(const Node& node, std::vector<KeyLimits>* limits = nullptr);
 // Vertex service-account credentials: a path, a JSON text, or an inline object (kept as its JSON text).
 Secret parse_credentials(const Node& node);
 Headers parse_headers(const Node& node);

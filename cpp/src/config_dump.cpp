@@ -32,6 +32,17 @@ std::string redact_url(const std::string& url) {
   return out;
 }
 
+Json dump_health_check(const HealthCheckConfig& h) {
+  return {{"enabled", h.enabled},
+          {"interval", format_duration(h.interval)},
+          {"interval_jitter_percent", h.interval_jitter_percent},
+          {"timeout", format_duration(h.timeout)},
+          {"unhealthy_threshold", h.unhealthy_threshold},
+          {"healthy_threshold", h.healthy_threshold},
+          {"path", text(h.path)},
+          {"prompt", text(h.prompt)}};
+}
+
 Json dump_policy(const GroupPolicy& p) {
   const auto& t = p.timeouts;
   const auto& r = p.retry;
@@ -80,6 +91,7 @@ Json dump_policy(const GroupPolicy& p) {
                      {"latency_metric", l.latency_metric},
                      {"active_request_bias", l.active_request_bias}};
   if (!l.strategy.empty()) out["balancer"]["strategy"] = l.strategy;
+  out["health_check"] = dump_health_check(p.health_check);
   return out;
 }
 
@@ -91,7 +103,12 @@ Json dump_deployment(const DeploymentConfig& d) {
   if (!d.base_url.empty()) out["base_url"] = text(redact_url(d.base_url));
   if (!d.api_keys.empty()) {
     out["api_key"] = Json::array();
-    for (const auto& k : d.api_keys) out["api_key"].push_back(k.redacted());
+    for (std::size_t i = 0; i < d.api_keys.size(); ++i) {
+      const auto key = d.api_keys[i].redacted();
+      const auto l = i < d.key_limits.size() ? d.key_limits[i] : KeyLimits{};
+      if (l == KeyLimits{}) out["api_key"].push_back(key);
+      else out["api_key"].push_back({{"key", key}, {"rpm", l.rpm}, {"tpm", l.tpm}});
+    }
   }
   out["api_version"] = text(d.api_version);
   out["organization"] = text(d.organization);
@@ -108,6 +125,7 @@ Json dump_deployment(const DeploymentConfig& d) {
   out["rpm"] = d.rpm;
   out["tpm"] = d.tpm;
   out["priority"] = d.priority;
+  if (d.health_check) out["health_check"] = dump_health_check(*d.health_check);
   return out;
 }
 

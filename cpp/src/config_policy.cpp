@@ -124,6 +124,31 @@ void parse_balancer(const Node& n, BalancerPolicyConfig& b) {
   set(n, "active_request_bias", b.active_request_bias, number(0, 100));
 }
 
+}  // namespace
+
+// An object without `enabled` turns probes on: writing one is the opt-in (each probe is billed).
+HealthCheckConfig parse_health_check(const Node& n, const HealthCheckConfig& base) {
+  n.expect_object().check_keys({"enabled", "interval", "interval_jitter_percent", "timeout", "unhealthy_threshold",
+                                "healthy_threshold", "path", "prompt"});
+  HealthCheckConfig h = base;
+  h.enabled = true;
+  if (auto e = n.get("enabled")) h.enabled = e->as_bool();
+  set(n, "interval", h.interval, duration(Millis{100}));
+  set(n, "interval_jitter_percent", h.interval_jitter_percent, number(0, 100));
+  set(n, "timeout", h.timeout, duration(Millis{1}));
+  set(n, "unhealthy_threshold", h.unhealthy_threshold, integer(1, kBigInt));
+  set(n, "healthy_threshold", h.healthy_threshold, integer(1, kBigInt));
+  if (auto p = n.get("path")) {
+    h.path = p->as_string();
+    if (!h.path.empty() && h.path.front() != '/') p->fail("expected a path starting with '/' (e.g. \"/models\"), or \"\"");
+  }
+  if (auto p = n.get("prompt")) h.prompt = p->as_nonempty_string();
+  check_order(n, "timeout", h.timeout, "interval", h.interval);
+  return h;
+}
+
+namespace {
+
 std::string known_groups(const std::vector<std::string>& groups) {
   std::string out;
   for (std::size_t i = 0; i < groups.size() && i < 12; ++i) out += (i ? ", " : "") + groups[i];
@@ -139,7 +164,7 @@ void expect_group(const Node& at, const std::string& name, const std::vector<std
 }  // namespace
 
 GroupPolicy parse_policy(const Node& node, const GroupPolicy& base) {
-  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp", "balancer"});
+  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp", "balancer", "health_check"});
   GroupPolicy p = base;
   if (auto n = node.get("timeouts")) parse_timeouts(*n, p.timeouts);
   if (auto n = node.get("retry")) parse_retry(*n, p.retry);
@@ -147,6 +172,7 @@ GroupPolicy parse_policy(const Node& node, const GroupPolicy& base) {
   if (auto n = node.get("breaker")) parse_breaker(*n, p.breaker);
   if (auto n = node.get("ramp")) parse_ramp(*n, p.ramp);
   if (auto n = node.get("balancer")) parse_balancer(*n, p.balancer);
+  if (auto n = node.get("health_check")) p.health_check = parse_health_check(*n, p.health_check);
   return p;
 }
 
@@ -213,17 +239,32 @@ std::string normalize_url(const Node& at, std::string url) {
   return url;
 }
 
-std::vector<Secret> parse_keys(const Node& node) {
+std::vector<Secret> parse_keys(const Node& node, std::vector<KeyLimits>* limits) {
   if (!node.json().is_array() && !node.json().is_string())
     node.fail("expected a string or a list of strings, got " + json_type_name(node.json()));
   auto nodes = node.json().is_array() ? node.items() : std::vector<Node>{node};
   if (nodes.empty()) node.fail("expected at least one API key");
   std::vector<Secret> keys;
+  std::vector<KeyLimits> found;
+  bool any_limit = false;
   for (const auto& n : nodes) {
-    auto key = n.as_string();
+    KeyLimits l;
+    std::string key;
+    if (limits && n.json().is_object()) {  // {"key": ..., "rpm": N, "tpm": N}
+      n.check_keys({"key", "rpm", "tpm"});
+      key = n.require("key").as_string();
+      if (auto v = n.get("rpm")) l.rpm = v->as_int(0, 1 << 30);
+      if (auto v = n.get("tpm")) l.tpm = v->as_int(0, 1 << 30);
+      any_limit = any_limit || l.rpm > 0 || l.tpm > 0;
+    } else {
+      if (!n.json().is_string()) n.fail(std::string(limits ? "expected an API key string or {key, rpm, tpm}" : "expected an API key string") + ", got " + json_type_name(n.json()));
+      key = n.as_string();
+    }
     if (key.empty()) n.fail("expected a non-empty API key");
     keys.emplace_back(std::move(key));
+    found.push_back(l);
   }
+  if (limits && any_limit) *limits = std::move(found);
   return keys;
 }
 

@@ -52,7 +52,11 @@ TEST(ConfigErrors, Deployments) {
            {deployment(R"("provider": "watsonx")"), d + ".provider", "provider 'watsonx' is not supported yet"},
            {deployment(R"("provider": "azure")"), d + ".base_url", "required for provider azure"},
            {deployment(R"("base_url": "ftp://x")"), d + ".base_url", "expected an http:// or https:// URL"},
-           {deployment(R"("api_key": ["k", 7])"), d + ".api_key[1]", "expected a string, got a number"},
+           {deployment(R"("api_key": ["k", 7])"), d + ".api_key[1]", "expected an API key string or {key, rpm, tpm}, got a number"},
+           {deployment(R"("api_key": [{"rpm": 5}])"), d + ".api_key[0].key", "required"},
+           {deployment(R"("api_key": [{"key": "k", "rpm": -5}])"), d + ".api_key[0].rpm", "expected an integer >= 0"},
+           {deployment(R"("key_rpm": 5)"), d + ".api_key", "required"},
+           {deployment(R"("credentials": 5)"), d + ".credentials", "expected a path to a service-account JSON file"},
            {deployment(R"("api_key": [])"), d + ".api_key", "expected at least one API key"},
            {deployment(R"("api_key": "")"), d + ".api_key", "expected a non-empty API key"},
            {deployment(R"("api_key": {"k": 1})"), d + ".api_key", "expected a string or a list of strings, got an object"},
@@ -122,6 +126,35 @@ TEST(ConfigErrors, Policies) {
   expect_error({R"({"groups": {"smart": {"deployments": [{"model": "m"}],
                                          "policy": {"retry": {"max_attempts": 9}}}}})",
                 "groups.smart.policy.retry.max_attempts", "expected an integer in [1, 5]"});
+}
+
+TEST(ConfigErrors, HealthChecks) {
+  const std::string h = "defaults.health_check";
+  const std::string d = "groups.smart.deployments[0].health_check";
+  for (const auto& bad : std::vector<Bad>{
+           {policy(R"({"health_check": {"interval": "50ms"}})"), h + ".interval", "expected a duration >= 100ms"},
+           {policy(R"({"health_check": {"timeout": 0}})"), h + ".timeout", "expected a duration >= 1ms"},
+           {policy(R"({"health_check": {"timeout": "40s"}})"), h + ".timeout",
+            "expected timeout <= interval (40s > 30s)"},
+           {policy(R"({"health_check": {"timeout": "2s", "interval": "1s"}})"), h + ".interval",
+            "expected timeout <= interval"},
+           {policy(R"({"health_check": {"unhealthy_threshold": 0}})"), h + ".unhealthy_threshold",
+            "expected an integer >= 1"},
+           {policy(R"({"health_check": {"healthy_threshold": 1.5}})"), h + ".healthy_threshold", "expected an integer"},
+           {policy(R"({"health_check": {"interval_jitter_percent": 101}})"), h + ".interval_jitter_percent",
+            "expected a number in [0, 100]"},
+           {policy(R"({"health_check": {"path": "models"}})"), h + ".path", "expected a path starting with '/'"},
+           {policy(R"({"health_check": {"prompt": ""}})"), h + ".prompt", "expected a non-empty string"},
+           {policy(R"({"health_check": {"enabled": "yes"}})"), h + ".enabled", "expected true or false"},
+           {policy(R"({"health_check": true})"), h, "expected an object, got a boolean"},
+           {deployment(R"("health_check": {"interval": 0.05})"), d + ".interval", "expected a duration >= 100ms"},
+           {deployment(R"("health_check": {"path": "v1/models"})"), d + ".path", "expected a path starting with '/'"},
+           {deployment(R"("health_check": [])"), d, "expected an object, got a list"},
+       })
+    expect_error(bad);
+  auto c = parse_config(policy(R"({"health_check": {"intervall": "10s"}})"));
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("defaults.health_check.intervall"), std::string::npos) << c.warnings[0];
 }
 
 TEST(ConfigErrors, Chains) {

@@ -159,6 +159,56 @@ TEST(Config, EveryPolicyKey) {
   EXPECT_TRUE(c.warnings.empty());
 }
 
+TEST(Config, HealthCheckIsOffByDefault) {
+  auto c = parse(R"({"groups": {"g": {"deployments": [{"model": "m"}]}}})");
+  EXPECT_EQ(c.defaults.health_check, HealthCheckConfig{});
+  EXPECT_FALSE(c.defaults.health_check.enabled);
+  EXPECT_EQ(c.deployments[0].health_check, std::nullopt);
+}
+
+TEST(Config, HealthCheckInAGroupPolicyAndPerDeployment) {
+  auto c = parse(R"({"groups": {"g": {
+      "deployments": [
+        {"model": "m", "id": "inherits"},
+        {"model": "m", "id": "own", "health_check": {"path": "/models", "unhealthy_threshold": 1}},
+        {"model": "m", "id": "off", "health_check": {"enabled": false}}],
+      "policy": {"health_check": {"interval": "10s", "interval_jitter_percent": 0, "timeout": "2s",
+                                  "unhealthy_threshold": 2, "healthy_threshold": 3, "prompt": "Say OK"}}}}})");
+  HealthCheckConfig group;
+  group.enabled = true;  // a health_check object turns probes on
+  group.interval = 10s;
+  group.interval_jitter_percent = 0;
+  group.timeout = 2s;
+  group.unhealthy_threshold = 2;
+  group.healthy_threshold = 3;
+  group.prompt = "Say OK";
+  EXPECT_EQ(c.policy_for("g").health_check, group);
+  EXPECT_FALSE(c.defaults.health_check.enabled);
+  EXPECT_EQ(c.deployments[0].health_check, std::nullopt);
+  HealthCheckConfig own = group;  // layered on the group's
+  own.path = "/models";
+  own.unhealthy_threshold = 1;
+  EXPECT_EQ(c.deployments[1].health_check, own);
+  HealthCheckConfig off = group;
+  off.enabled = false;
+  EXPECT_EQ(c.deployments[2].health_check, off);
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
+}
+
+TEST(Config, HealthCheckRoundTrips) {
+  auto c = parse(R"({"groups": {"g": {"deployments": [
+      {"model": "m", "health_check": {"interval": "45s", "path": "/v1/models", "prompt": "cost ${X}"}},
+      {"model": "m"}]}},
+    "defaults": {"health_check": {"enabled": false, "timeout": "500ms", "interval": "1500ms"}}})",
+                 {{"X", "$"}});
+  ASSERT_TRUE(c.deployments[0].health_check);
+  EXPECT_EQ(c.deployments[0].health_check->prompt, "cost $");
+  EXPECT_EQ(c.deployments[0].health_check->timeout, 500ms);  // from the defaults it is layered on
+  auto again = parse(dump_config(c));
+  c.warnings.clear();
+  EXPECT_EQ(again, c);
+}
+
 struct DurationCase {
   std::string json;
   Millis expected;
@@ -235,6 +285,35 @@ TEST(Config, DumpReadsBackToTheSameConfig) {
   for (auto& d : c.deployments)
     for (auto& h : d.headers) h.value = "***";
   EXPECT_EQ(again, c);
+}
+
+TEST(Config, KeysWithTheirOwnLimits) {
+  auto c = parse(R"({"groups": {"g": {"deployments": [
+      {"model": "m", "api_key": ["k0", {"key": "${K1}", "rpm": 60}, {"key": "k2", "tpm": 1000}], "key_tpm": 5000},
+      {"model": "n", "api_key": ["a", "b"], "key_rpm": 10},
+      {"model": "o", "api_key": ["a"]}]}}})",
+                 {{"K1", "secret-one"}});
+  const auto& d = c.deployments;
+  EXPECT_EQ(d[0].api_keys[1], Secret("secret-one"));
+  EXPECT_EQ(d[0].key_limits, (std::vector<KeyLimits>{{0, 5000}, {60, 5000}, {0, 1000}}));
+  EXPECT_EQ(d[1].key_limits, (std::vector<KeyLimits>{{10, 0}, {10, 0}}));
+  EXPECT_TRUE(d[2].key_limits.empty());
+  auto dumped = dump_config(c);
+  EXPECT_EQ(dumped.find("secret-one"), std::string::npos);
+  EXPECT_EQ(parse(dumped).deployments[0].key_limits, d[0].key_limits);
+}
+
+TEST(Config, VertexCredentialsArePathsOrDocumentsAndNeverDumped) {
+  auto c = parse(R"({"groups": {"g": {"deployments": [
+      {"provider": "vertex", "model": "gemini-2.0-flash", "project": "p", "region": "europe-west4",
+       "credentials": "os.environ/SA_PATH"},
+      {"provider": "vertex", "model": "gemini-2.0-flash", "credentials": {"type": "service_account", "private_key": "PEM"}}]}}})",
+                 {{"SA_PATH", "/etc/sa.json"}});
+  EXPECT_EQ(c.deployments[0].credentials, Secret("/etc/sa.json"));
+  EXPECT_EQ(c.deployments[1].credentials, Secret(R"({"type":"service_account","private_key":"PEM"})"));
+  auto dumped = dump_config(c);
+  EXPECT_EQ(dumped.find("PEM"), std::string::npos) << dumped;
+  EXPECT_EQ(dumped.find("/etc/sa.json"), std::string::npos) << dumped;
 }
 
 TEST(Config, DumpRedactsUrlsAndKeepsLiteralDollars) {

@@ -130,6 +130,14 @@ struct GroupPolicy {
   bool operator==(const GroupPolicy&) const = default;
 };
 
+// The rpm / tpm of one API key (0 = no limit): providers count limits per key (per organisation),
+// so several keys of one deployment each have their own window besides the deployment's.
+struct KeyLimits {
+  int rpm = 0;
+  int tpm = 0;
+  bool operator==(const KeyLimits&) const = default;
+};
+
 struct DeploymentConfig {
   std::string id;                    // unique; default "<group>#<index>"
   std::string group;                 // the name the app asks for ("smart")
@@ -137,6 +145,7 @@ struct DeploymentConfig {
   std::string model;                 // the upstream's model (azure: the deployment)
   std::string base_url;              // default per provider (openai: https://api.openai.com/v1)
   std::vector<Secret> api_keys;      // one or more keys; each is its own breaker target
+  std::vector<KeyLimits> key_limits; // empty, or one per api_keys entry
   std::string api_version;           // azure
   std::string organization;
   Headers headers;                   // extra headers for this deployment

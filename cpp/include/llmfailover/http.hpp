@@ -63,6 +63,10 @@ struct Event {
   std::string data;      // body bytes, or sse data (multi-line data joined with '\n')
   std::string id;        // sse: the id field
   Error error;           // error
+  // head / error: the request went out twice — a pooled keep-alive connection closed without
+  // answering, so the transport re-sent it once on a fresh connection (the upstream may have
+  // seen both; routers show it in the attempt log).
+  bool replayed = false;
 
   static Event head(int status, Headers headers);
   static Event body(std::string bytes);

@@ -64,12 +64,15 @@ struct RouteAttempt {
                                 // target this call tried already), "panic" (nothing was available)
   std::string skipped;          // targets passed over for this attempt: shed at max_concurrency,
                                 // over their rpm / tpm quota
+  bool replayed = false;         // the transport re-sent the request once on a fresh connection (a
+                                // pooled one closed without answering): the upstream may have seen it twice
   double started_ms = 0, first_byte_ms = -1, elapsed_ms = 0, waited_ms = 0, retry_after_ms = -1;
 };
 
-// Asynchronous router observations (breaker state changes, ramp steps), drained by Python.
+// Asynchronous router observations (breaker state changes, ramp steps, active probe changes),
+// drained by Python.
 struct RouterEvent {
-  std::string kind;             // "breaker"
+  std::string kind;             // "breaker", or "probe" for active health probe changes
   std::string target;
   std::string from, to, reason;
   double time_ms = 0;           // since the router started
@@ -79,6 +82,8 @@ struct TargetSnapshot {
   std::string target, group, deployment, model, provider;
   int key_index = 0;
   std::string state;
+  std::string probe;            // active probes: "" off, else "unknown", "healthy" or "unhealthy"
+  int ramp_step = -1;           // the ramp's step (0 = the first, 5%); -1 = not ramping
   double share = 0, failure_rate = -1, slow_rate = -1;
   int in_flight = 0;
   double available_in_ms = 0;   // 0 when available now
@@ -98,6 +103,9 @@ struct TargetSnapshot {
   std::int64_t tpm = 0;
   int requests_left = -1;       // in the rpm window now; -1 = no rpm limit
   std::int64_t tokens_left = -1;  // in the tpm window now; -1 = no tpm limit
+  int key_rpm = 0, key_tpm = 0;   // this API key's own limits (0 = none)
+  int key_requests_left = -1;     // in the key's windows now; -1 = no such limit
+  std::int64_t key_tokens_left = -1;
 };
 
 class RoutedCall : public Call {

@@ -133,11 +133,13 @@ void Balancer::Impl::refresh(std::size_t i, Clock::time_point now) {
   Tier& t = tiers[s.tier];
   double w = effective_weight(s, now);
   std::uint64_t fixed = to_fixed(w);
+  const bool unchanged = s.in_edf && fixed == s.fixed;
   if (s.suppressed) {
     s.fixed = fixed;  // restore() puts it into the tree
   } else {
     set_tree(i, fixed);
   }
+  if (unchanged) return;  // keeps its place in the round-robin schedule
   if (s.in_edf) t.edf.erase({s.deadline, i});
   s.in_edf = fixed > 0;
   if (s.in_edf) {

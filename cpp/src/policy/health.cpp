@@ -18,7 +18,7 @@ std::string to_string(const TargetSnapshot& s) {
                 " share=%g failure_rate=%g slow_rate=%g attempts=%d ramp_step=%d consecutive=%d not_permitted=%lld",
                 s.share, s.failure_rate, s.slow_rate, s.attempts, s.ramp_step, s.consecutive_failures,
                 static_cast<long long>(s.not_permitted));
-  return s.state + (s.cooling ? " (cooling)" : "") + buf;
+  return s.state + (s.cooling ? " (cooling)" : "") + buf + (s.probe.empty() ? "" : " probe=" + s.probe);
 }
 
 // Holds the lock for one public call after applying what is due by the clock; forwards the
@@ -53,7 +53,7 @@ class TargetHealth::Scope {
 
 TargetHealth::TargetHealth(const BreakerPolicyConfig& breaker, const RampPolicyConfig& ramp, const TimeSource& clock,
                            Random& random)
-    : cfg_(breaker), clock_(clock), breaker_(breaker, clock, random), ramp_(ramp, clock) {
+    : cfg_(breaker), clock_(clock), random_(random), breaker_(breaker, clock, random), ramp_(ramp, clock) {
   // The breaker calls this on the thread of the breaker call, i.e. inside one of our calls.
   breaker_.set_listener([this](const BreakerEvent& e) {
     std::lock_guard lock(events_mutex_);
@@ -108,11 +108,7 @@ void TargetHealth::record_locked(bool failure, Millis duration) {
   bool tripped = false;
   for (const auto& e : absorb_locked()) {
     if (e.kind != BreakerEvent::Kind::state_transition) continue;
-    if (e.from == S::half_open && e.to == S::closed) {
-      ramp_.start();  // recovered: come back gradually
-      ramp_attempts_ = attempts_before;
-      if (ramp_.ramping()) notes_.push_back({S::closed, S::closed, ramp_.reason()});
-    }
+    if (e.from == S::half_open && e.to == S::closed) start_ramp_locked(attempts_before);  // come back gradually
     tripped = tripped || (e.from == S::closed && e.to == S::open);
   }
   if (was_ramping && tripped) {
@@ -123,6 +119,18 @@ void TargetHealth::record_locked(bool failure, Millis duration) {
   } else if (was_ramping) {
     handle_verdict_locked(ramp_.on_result(failure, duration, cfg_.slow_call_duration));
   }
+}
+
+// Recovered: back at the ramp's first step; a breach re-opens with `attempts` + 1.
+void TargetHealth::start_ramp_locked(int attempts) {
+  ramp_.start();
+  ramp_attempts_ = attempts;
+  if (ramp_.ramping()) notes_.push_back({S::closed, S::closed, ramp_.reason()});
+}
+
+// What routing sees: OPEN while the probes hold the target out (unless the breaker says more).
+BreakerState TargetHealth::effective_locked(BreakerState state) const {
+  return held_ && state != S::open && state != S::forced_open ? S::open : state;
 }
 
 void TargetHealth::cool_down_locked(std::optional<Millis> retry_after) {
@@ -141,6 +149,7 @@ void TargetHealth::force_open_locked(Clock::time_point now) {
 
 bool TargetHealth::try_acquire() {
   Scope s(*this);
+  if (held_) return false;
   return breaker_.try_acquire();
 }
 
@@ -163,6 +172,7 @@ void TargetHealth::on_result(ErrorClass cls, Millis duration, std::optional<Mill
 }
 
 double TargetHealth::share_locked(BreakerState state) {
+  if (held_) return 0.0;
   switch (state) {
     case S::closed: return ramp_.factor();  // 1.0 when not ramping
     case S::half_open: return breaker_.can_acquire() ? 1.0 : 0.0;
@@ -175,6 +185,7 @@ double TargetHealth::share_locked(BreakerState state) {
 }
 
 std::optional<Clock::time_point> TargetHealth::available_at_locked(BreakerState state, Clock::time_point now) {
+  if (held_) return std::nullopt;  // until the probes pass again
   switch (state) {
     case S::open: return breaker_.next_transition_at();
     case S::forced_open: return forced_until_;
@@ -202,7 +213,7 @@ TargetSnapshot TargetHealth::snapshot() {
   Scope s(*this);
   Snapshot out;
   auto state = breaker_.state();
-  out.state = to_string(state);
+  out.state = to_string(effective_locked(state));
   out.share = share_locked(state);
   auto m = breaker_.metrics();
   out.failure_rate = m.failure_rate;
@@ -213,6 +224,7 @@ TargetSnapshot TargetHealth::snapshot() {
   out.ramp_step = state == S::closed ? ramp_.step() : -1;
   out.consecutive_failures = breaker_.consecutive_failures();
   out.cooling = breaker_.cooling();
+  if (probe_) out.probe = to_string(probe_->status());
   return out;
 }
 
@@ -221,12 +233,63 @@ void TargetHealth::reset() {
   ramp_.stop();
   ramp_attempts_ = 0;
   forced_until_.reset();
+  held_ = false;
+  if (probe_) probe_->reset();
   breaker_.reset();
 }
 
 void TargetHealth::set_listener(Listener listener) {
   std::lock_guard lock(mutex_);
   listener_ = std::move(listener);
+}
+
+// ---- active probes ----------------------------------------------------------------------------
+
+void TargetHealth::set_probes(const HealthCheckConfig& cfg) {
+  std::lock_guard lock(mutex_);
+  held_ = false;
+  probe_ = cfg.enabled ? std::make_unique<HealthProbe>(cfg, clock_, random_) : nullptr;
+}
+
+std::optional<Clock::time_point> TargetHealth::next_probe_at() {
+  std::lock_guard lock(mutex_);
+  return probe_ ? std::optional(probe_->next_at()) : std::nullopt;
+}
+
+ProbeReport TargetHealth::on_probe_result(ErrorClass cls, std::string_view detail) {
+  Scope s(*this);
+  if (!probe_) return {};
+  const auto before = effective_locked(breaker_.state());
+  auto report = probe_->on_result(cls, detail);
+  if (report.changed() && report.to == ProbeStatus::unhealthy) {
+    held_ = true;
+    ramp_.stop();  // the next recovery starts the ramp again at its first step
+    notes_.push_back({before, effective_locked(breaker_.state()), "active probe: " + report.reason});
+  } else if (report.outcome == ProbeOutcome::pass) {
+    probe_pass_locked(report, before);
+  }
+  return report;
+}
+
+// A passing probe: ends the hold at the threshold; a data-plane probe also unejects (header comment).
+void TargetHealth::probe_pass_locked(const ProbeReport& report, BreakerState before) {
+  const bool recovered = held_ && report.changed() && report.to == ProbeStatus::healthy;
+  if (recovered) held_ = false;
+  if (held_) return;  // passes below healthy_threshold
+  const auto state = breaker_.state();
+  const std::string why = "active probe: " + (recovered ? report.reason : std::string("pass"));
+  const bool ejected = (state == S::open && !breaker_.cooling()) || state == S::half_open;
+  if (ejected && probe_->data_plane()) {
+    int attempts = breaker_.attempts();
+    breaker_.transition_to(S::closed, why + "; unejected by a data-plane probe");
+    absorb_locked();
+    start_ramp_locked(attempts);
+  } else if (recovered && state == S::closed) {
+    notes_.push_back({before, S::closed, why});
+    start_ramp_locked(breaker_.attempts());
+  } else if (recovered) {
+    notes_.push_back({before, state, why + "; the breaker's own recovery brings it back"});
+  }
 }
 
 }  // namespace llmfailover::policy

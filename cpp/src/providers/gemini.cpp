@@ -51,26 +51,21 @@ class GeminiProvider final : public Provider {
                                  const Timeouts& timeouts) const override {
     TranslatedRequest out;
     const json body = request_body(request, out.warnings);
-    const std::string model = model_path(ep.model.empty() ? request.value("model", "") : ep.model);
-    if (model.empty()) throw TranslationError("gemini", "model", "gemini needs a model");
-    std::string url = ep.base_url.empty() ? std::string(kDefaultBaseUrl) : ep.base_url;
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    url += "/models/" + model + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
-    HttpRequest& h = out.http;
-    h.method = "POST";
-    h.url = std::move(url);
-    h.timeouts = timeouts;
-    h.body = body.dump();
-    h.headers = {{"Accept", stream ? "text/event-stream" : "application/json"}, {"Content-Type", "application/json"}};
-    if (!ep.api_key.empty()) h.headers.push_back({"x-goog-api-key", ep.api_key.reveal()});
-    for (const auto& extra : ep.headers) {
-      bool replaced = false;
-      for (auto& existing : h.headers) {
-        if (iequals(existing.name, extra.name)) existing.value = extra.value, replaced = true;
-      }
-      if (!replaced) h.headers.push_back(extra);
-    }
+    out.http = build(ep, model_of(ep, request), stream ? ":streamGenerateContent?alt=sse" : ":generateContent",
+                     body.dump(), timeouts, stream ? "text/event-stream" : "application/json");
     return out;
+  }
+
+  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request, const Timeouts& timeouts) const override {
+    TranslatedRequest out;
+    const std::string model = model_of(ep, request);
+    const json body = embed_body(request, model, "gemini", out.warnings);
+    out.http = build(ep, model, ":batchEmbedContents", body.dump(), timeouts, "application/json");
+    return out;
+  }
+
+  std::string embeddings_response(const Endpoint& ep, std::string_view body) const override {
+    return embedding_list(parse_answer("gemini", body), ep.model, "gemini").dump();
   }
 
   std::string chat_response(const Endpoint& ep, std::string_view body) const override {
@@ -87,6 +82,23 @@ class GeminiProvider final : public Provider {
     return gemini::classify(status, body);
   }
   std::optional<Millis> body_retry_hint(std::string_view body) const override { return retry_delay(body); }
+
+ private:
+  static std::string model_of(const Endpoint& ep, const json& request) {
+    std::string model = model_path(ep.model.empty() ? request.value("model", "") : ep.model);
+    if (model.empty()) throw TranslationError("gemini", "model", "gemini needs a model");
+    return model;
+  }
+
+  static HttpRequest build(const Endpoint& ep, const std::string& model, std::string_view action, std::string body,
+                           const Timeouts& timeouts, std::string_view accept) {
+    std::string url = ep.base_url.empty() ? std::string(kDefaultBaseUrl) : ep.base_url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    std::optional<Header> auth;
+    if (!ep.api_key.empty()) auth = Header{"x-goog-api-key", ep.api_key.reveal()};
+    return json_post(url + "/models/" + model + std::string(action), std::move(body), timeouts, accept, std::move(auth),
+                     ep.headers);
+  }
 };
 
 }  // namespace
@@ -131,6 +143,25 @@ std::optional<Millis> retry_delay(std::string_view body) {
     }
   }
   return std::nullopt;
+}
+
+HttpRequest json_post(std::string url, std::string body, const Timeouts& timeouts, std::string_view accept,
+                      std::optional<Header> auth, const Headers& extra) {
+  HttpRequest h;
+  h.method = "POST";
+  h.url = std::move(url);
+  h.timeouts = timeouts;
+  h.body = std::move(body);
+  h.headers = {{"Accept", std::string(accept)}, {"Content-Type", "application/json"}};
+  if (auth) h.headers.push_back(std::move(*auth));
+  for (const auto& x : extra) {
+    bool replaced = false;
+    for (auto& existing : h.headers) {
+      if (iequals(existing.name, x.name)) existing.value = x.value, replaced = true;
+    }
+    if (!replaced) h.headers.push_back(x);
+  }
+  return h;
 }
 
 std::unique_ptr<Provider> make_provider() { return std::make_unique<GeminiProvider>(); }

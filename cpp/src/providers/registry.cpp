@@ -6,6 +6,7 @@
 #include "llmfailover/providers/cohere.hpp"
 #include "llmfailover/providers/gemini.hpp"
 #include "llmfailover/providers/openai_compat.hpp"
+#include "llmfailover/providers/vertex.hpp"
 
 namespace llmfailover::providers {
 namespace {
@@ -34,6 +35,7 @@ const std::vector<Factory>& factories() {
       {"xai", compat("xai")},
       {"anthropic", anthropic::make_provider},
       {"gemini", gemini::make_provider},
+      {"vertex", vertex::make_provider},
       {"bedrock", [] { return bedrock::make_provider(); }},
       {"cohere", cohere::make_provider},
   };

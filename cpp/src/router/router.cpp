@@ -5,6 +5,7 @@
 #include <map>
 #include <limits>
 
+#include "auth.hpp"
 #include "router_impl.hpp"
 
 namespace llmfailover {
@@ -60,6 +61,7 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
     g.policy = &config.policy_for(name);
     g.budget = std::make_unique<policy::RetryBudget>(g.policy->budget, *time);
   }
+  TokenCaches token_caches;  // one per service account (auth.hpp)
   for (const auto& d : config.deployments) {
     Group& g = groups.at(d.group);
     auto& dep = deployments[&d];
@@ -74,13 +76,18 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
       t->provider = providers::find_provider(d.provider);
       if (!t->provider) throw ConfigError("deployments." + d.id + ".provider", "no adapter for provider '" + d.provider + "'");
       t->endpoint = endpoint_for(d, k);
+      t->tokens = prepare_auth(d, t->endpoint, *time, token_caches);
       t->health = std::make_unique<policy::TargetHealth>(g.policy->breaker, g.policy->ramp, *time, *random);
       t->dep = dep.get();
       t->rate = std::make_unique<policy::RateLimitState>(*time);
+      if (k < static_cast<int>(d.key_limits.size())) t->key_limits = d.key_limits[k];
+      if (t->key_limits.rpm > 0 || t->key_limits.tpm > 0)
+        t->key_window = std::make_unique<policy::RateWindow>(policy::QuotaLimits{t->key_limits.rpm, t->key_limits.tpm}, *time);
       t->owner = &g;
       t->index = g.targets.size();
       t->health->set_listener([this, target = t.get()](std::string_view from, std::string_view to, std::string_view why) {
-        record_event({"breaker", target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
+        std::string kind = why.starts_with("active probe") ? "probe" : "breaker";  // policy/health.hpp
+        record_event({kind, target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
         sync(*target);  // the balancer learns of every state change and ramp step: no polling at pick
       });
       g.targets.push_back(t.get());
@@ -157,9 +164,9 @@ std::optional<Picked> Router::Impl::pick(Group& g, const std::set<const Target*>
       sync(*t);
       continue;
     }
-    Picked out{t, p->reason, std::nullopt};
+    Picked out{t, p->reason, {}};
     std::string why;
-    if (!admit(*t, estimate, out.ticket, &why)) {
+    if (!admit(*t, estimate, out.tickets, &why)) {
       t->health->release();
       if (skipped) *skipped += (skipped->empty() ? "" : "; ") + why;
       continue;
@@ -169,30 +176,54 @@ std::optional<Picked> Router::Impl::pick(Group& g, const std::set<const Target*>
   return std::nullopt;
 }
 
-bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate,
-                         std::optional<policy::RateWindow::Ticket>& ticket, std::string* why) {
-  ticket.reset();
+namespace {
+
+std::string usage_text(policy::RateWindow& w) {
+  auto u = w.usage();
+  return std::to_string(u.requests) + "/" + std::to_string(u.limits.rpm) + " rpm, " + std::to_string(u.tokens) + "/" +
+         std::to_string(u.limits.tpm) + " tpm";
+}
+
+}  // namespace
+
+void QuotaTickets::correct(Target& t, std::int64_t tokens) const {
+  if (deployment) t.dep->window.correct(*deployment, tokens);
+  if (key && t.key_window) t.key_window->correct(*key, tokens);
+}
+
+void QuotaTickets::cancel(Target& t) const {
+  if (deployment) t.dep->window.cancel(*deployment);
+  if (key && t.key_window) t.key_window->cancel(*key);
+}
+
+bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets, std::string* why) {
+  tickets = {};
   if (!t.dep->limiter.try_enter()) {
     if (why) *why = "'" + t.id + "' shed: " + std::to_string(t.dep->limiter.limit()) + " in flight (max_concurrency)";
     return false;
   }
   const DeploymentConfig& d = *t.deployment;
-  if (d.rpm > 0 || d.tpm > 0) {
-    ticket = t.dep->window.try_acquire(estimate.total());
-    if (!ticket) {
-      t.dep->limiter.leave();
-      auto at = t.dep->window.admissible_at(estimate.total());
-      t.quota_block.store(at.time_since_epoch().count());
-      sync(t);
-      if (why) {
-        auto u = t.dep->window.usage();
-        *why = "'" + t.id + "' over its quota (" + std::to_string(u.requests) + "/" + std::to_string(d.rpm) + " rpm, " +
-               std::to_string(u.tokens) + "/" + std::to_string(d.tpm) + " tpm)";
-      }
-      return false;
-    }
+  std::vector<policy::RateWindow*> windows;
+  if (d.rpm > 0 || d.tpm > 0) windows.push_back(&t.dep->window);
+  if (t.key_window) windows.push_back(t.key_window.get());
+  if (windows.empty()) return true;
+  if (auto got = policy::try_acquire_all(windows, estimate.total())) {
+    std::size_t i = 0;
+    if (d.rpm > 0 || d.tpm > 0) tickets.deployment = (*got)[i++];
+    if (t.key_window) tickets.key = (*got)[i];
+    return true;
   }
-  return true;
+  t.dep->limiter.leave();
+  Clock::time_point at{};
+  policy::RateWindow* full = nullptr;
+  for (auto* w : windows) {
+    auto when = w->admissible_at(estimate.total());
+    if (!full || when > at) at = when, full = w;
+  }
+  t.quota_block.store(at.time_since_epoch().count());
+  sync(t);
+  if (why) *why = "'" + t.id + "' over its " + (full == t.key_window.get() ? "key's " : "") + "quota (" + usage_text(*full) + ")";
+  return false;
 }
 
 void Router::Impl::sync(Target& t) {
@@ -228,7 +259,9 @@ void Router::Impl::record_event(RouterEvent event) {
 
 Router::Router(RouterConfig config, transport::ClientOptions options, std::shared_ptr<TimeSource> time,
                std::shared_ptr<Random> random)
-    : impl_(std::make_shared<Impl>(std::move(config), std::move(options), std::move(time), std::move(random))) {}
+    : impl_(std::make_shared<Impl>(std::move(config), std::move(options), std::move(time), std::move(random))) {
+  impl_->prober.start(impl_);  // holds the Impl weakly
+}
 
 Router::~Router() { close(); }
 
@@ -249,6 +282,8 @@ std::vector<TargetSnapshot> Router::snapshot() const {
     snap.provider = t->deployment->provider;
     snap.key_index = t->key_index;
     snap.state = s.state;
+    snap.probe = s.probe;
+    snap.ramp_step = s.ramp_step;
     snap.share = s.share;
     snap.failure_rate = s.failure_rate;
     snap.slow_rate = s.slow_rate;
@@ -275,6 +310,13 @@ std::vector<TargetSnapshot> Router::snapshot() const {
     snap.tpm = t->deployment->tpm;
     if (t->deployment->rpm > 0) snap.requests_left = std::max(0, t->deployment->rpm - u.requests);
     if (t->deployment->tpm > 0) snap.tokens_left = std::max<std::int64_t>(0, t->deployment->tpm - u.tokens);
+    if (t->key_window) {
+      auto k = t->key_window->usage();
+      snap.key_rpm = t->key_limits.rpm;
+      snap.key_tpm = t->key_limits.tpm;
+      if (t->key_limits.rpm > 0) snap.key_requests_left = std::max(0, t->key_limits.rpm - k.requests);
+      if (t->key_limits.tpm > 0) snap.key_tokens_left = std::max<std::int64_t>(0, t->key_limits.tpm - k.tokens);
+    }
     out.push_back(std::move(snap));
   }
   return out;
@@ -287,6 +329,9 @@ std::vector<RouterEvent> Router::drain_events() {
   return out;
 }
 
-void Router::close() { impl_->http->shutdown(); }
+void Router::close() {
+  impl_->prober.stop();  // first: shutdown() runs pending probe timers early, and they must find it stopped
+  impl_->http->shutdown();
+}
 
 }  // namespace llmfailover

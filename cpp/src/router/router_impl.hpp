@@ -14,9 +14,11 @@
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/budget.hpp"
 #include "llmfailover/policy/quota.hpp"
+#include "llmfailover/providers/google_auth.hpp"
 #include "llmfailover/providers/provider.hpp"
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
+#include "probes.hpp"
 
 namespace llmfailover {
 
@@ -36,10 +38,13 @@ struct Target {
   int key_index = 0;
   const providers::Provider* provider = nullptr;  // the dialect (registry-owned)
   providers::Endpoint endpoint;                   // URL, key, model for this target
+  std::shared_ptr<providers::google_auth::TokenCache> tokens;  // vertex: its service account's token (auth.hpp)
   std::unique_ptr<policy::TargetHealth> health;
   std::atomic<int> in_flight{0};
   DeploymentState* dep = nullptr;                 // shared by the deployment's keys
   std::unique_ptr<policy::RateLimitState> rate;   // what the provider's headers say is left (per key)
+  KeyLimits key_limits;                           // this key's own rpm / tpm (0 = none)
+  std::unique_ptr<policy::RateWindow> key_window; // set when key_limits has one
   std::atomic<Clock::rep> quota_block{0};        // rpm / tpm full until (time_since_epoch)
   struct Group* owner = nullptr;
   std::size_t index = 0;                          // in owner->targets and its balancer
@@ -53,12 +58,23 @@ struct Group {
   std::unique_ptr<policy::Balancer> balancer;     // candidates in `targets` order
 };
 
+// The places a request was counted in before it was sent: the deployment's rpm / tpm window and
+// the API key's (each only when it has limits).
+struct QuotaTickets {
+  std::optional<policy::RateWindow::Ticket> deployment, key;
+  bool empty() const noexcept { return !deployment && !key; }
+  // The answer's actual token count replaces the estimate in both windows.
+  void correct(Target& t, std::int64_t tokens) const;
+  // The request was never sent: out of both windows.
+  void cancel(Target& t) const;
+};
+
 // A target chosen for an attempt, with what was taken for it: the health permit, a slot of the
-// deployment's concurrency cap and (when it has rpm / tpm) a ticket in its window.
+// deployment's concurrency cap and the quota tickets.
 struct Picked {
   Target* target = nullptr;
   policy::Pick::Reason reason = policy::Pick::Reason::strategy;
-  std::optional<policy::RateWindow::Ticket> ticket;
+  QuotaTickets tickets;
 };
 
 struct Router::Impl {
@@ -71,10 +87,10 @@ struct Router::Impl {
   // them is skipped at once for the next one, and `skipped` (if given) says why. nullopt when none.
   std::optional<Picked> pick(Group& group, const std::set<const Target*>& tried, const std::set<const Target*>& exclude,
                              const policy::TokenEstimate& estimate, std::string* skipped = nullptr);
-  // The concurrency slot and quota ticket for `t` (its health permit is the caller's); false with
-  // the reason in `why` when the deployment is at its cap or over its rpm / tpm.
-  bool admit(Target& t, const policy::TokenEstimate& estimate, std::optional<policy::RateWindow::Ticket>& ticket,
-             std::string* why);
+  // The concurrency slot and quota tickets for `t` (its health permit is the caller's); false with
+  // the reason in `why` when the deployment is at its cap, or the deployment or the key is over its
+  // rpm / tpm (then neither window counts the request).
+  bool admit(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets, std::string* why);
   // Pushes the target's health and header quota state into its group's balancer (share, block).
   void sync(Target& t);
   Group* group(const std::string& name);
@@ -93,6 +109,8 @@ struct Router::Impl {
 
   std::mutex events_mutex;
   std::vector<RouterEvent> events;
+
+  Prober prober;  // active health probes (probes.hpp); last, so it goes first
 };
 
 // Builds and starts one call (routed_call.cpp).

@@ -28,6 +28,10 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     return ChunkKind::malformed;
   }
   if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
+  if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
+    const auto prompt = u->value("prompt_tokens", std::int64_t{0});
+    usage_total_ = u->value("total_tokens", prompt + u->value("completion_tokens", std::int64_t{0}));
+  }
   ChunkKind kind = ChunkKind::meta;
   last_text_.clear();
   auto choices = doc.find("choices");
@@ -43,6 +47,13 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
       if (choice.value("index", 0) == 0) {
         last_text_ += piece;
         text_ += piece;
+      }
+    }
+    if (auto calls = delta->find("tool_calls"); calls != delta->end() && calls->is_array()) {
+      for (const auto& call : *calls) {
+        if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
+        if (auto a = call["function"].find("arguments"); a != call["function"].end() && a->is_string())
+          tool_chars_ += a->get_ref<const std::string&>().size();
       }
     }
     if (non_empty(*delta, "content") || non_empty(*delta, "tool_calls") || non_empty(*delta, "refusal") ||

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,13 +29,16 @@ class StreamInspector {
   bool finished() const noexcept { return finished_; }   // a choice reported its finish_reason
   bool done() const noexcept { return done_; }           // [DONE] arrived
   std::size_t content_chars() const noexcept { return content_chars_; }
+  std::size_t output_chars() const noexcept { return content_chars_ + tool_chars_; }  // + tool-call arguments
+  std::optional<std::int64_t> usage_total() const noexcept { return usage_total_; }   // a chunk's usage.total_tokens
   const std::string& text() const noexcept { return text_; }            // choice 0's content so far
   const std::string& last_text() const noexcept { return last_text_; }  // ... of the last chunk
   std::size_t malformed() const noexcept { return malformed_; }
 
  private:
   bool finished_ = false, done_ = false;
-  std::size_t content_chars_ = 0, malformed_ = 0;
+  std::size_t content_chars_ = 0, tool_chars_ = 0, malformed_ = 0;
+  std::optional<std::int64_t> usage_total_;
   std::string text_, last_text_;
 };
 

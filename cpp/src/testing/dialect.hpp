@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "llmfailover/http.hpp"
+
 namespace llmfailover::testing::detail {
 
 // A request as the dialect understood it.
@@ -34,6 +36,7 @@ struct ReplyContext {
   std::vector<std::string> models;     // for list endpoints
   std::string request_id;
   std::int64_t created = 0;            // unix seconds
+  int attempt = 0;                     // this request's attempt number for its model (1-based)
 };
 
 struct Reply {
@@ -49,6 +52,13 @@ class Dialect {
   virtual ~Dialect() = default;
   virtual ParsedRequest parse(std::string_view method, std::string_view target,
                               std::string body) const = 0;
+  // parse() for dialects that look at the request's headers too (Vertex's Bearer token, the
+  // token endpoint's Host); the server calls this one.
+  virtual ParsedRequest parse_request(std::string_view method, std::string_view target, std::string body,
+                                      const Headers& headers) const {
+    (void)headers;
+    return parse(method, target, std::move(body));
+  }
   // The reply for a request parse() accepted (error_status == 0).
   virtual Reply reply(const ParsedRequest& request, const ReplyContext& context) const = 0;
   // A JSON error body; empty code/message/param mean "the usual for this status".
@@ -71,10 +81,12 @@ std::unique_ptr<Dialect> make_anthropic_dialect();
 std::unique_ptr<Dialect> make_gemini_dialect();
 std::unique_ptr<Dialect> make_bedrock_dialect();
 std::unique_ptr<Dialect> make_cohere_dialect();
+std::unique_ptr<Dialect> make_google_token_dialect();
 
-// The dialect that serves `target`, by path: /v1/messages -> Anthropic, /v1beta/models/M:action
-// and /v1/models/M:action -> Gemini, /model/M/{converse,converse-stream,invoke} -> Bedrock,
-// /v2/chat and /v2/embed -> Cohere, anything else -> `fallback` (OpenAI). The routed dialects
+// The dialect that serves `target`, by path: /v1/messages -> Anthropic, /v1beta/models/M:action,
+// /v1/models/M:action and Vertex's /v1/projects/P/locations/L/publishers/google/models/M:action ->
+// Gemini, /token -> Google's OAuth token endpoint, /model/M/{converse,converse-stream,invoke} ->
+// Bedrock, /v2/chat and /v2/embed -> Cohere, anything else -> `fallback` (OpenAI). The routed dialects
 // are process-wide and stateless.
 const Dialect& dialect_for(std::string_view target, const Dialect& fallback);
 

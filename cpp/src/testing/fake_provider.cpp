@@ -17,10 +17,15 @@ const detail::Dialect& detail::dialect_for(std::string_view target, const Dialec
   static const auto gemini = make_gemini_dialect();
   static const auto bedrock = make_bedrock_dialect();
   static const auto cohere = make_cohere_dialect();
+  static const auto google_token = make_google_token_dialect();
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/v1/messages") return *anthropic;
   if (path.starts_with("/model/")) return *bedrock;
   if (path == "/v2/chat" || path == "/v2/embed") return *cohere;
+  if (path == "/token") return *google_token;
+  if ((path.starts_with("/v1/projects/") || path.starts_with("/v1beta1/projects/")) && path.find(':') != std::string_view::npos) {
+    return *gemini;  // Vertex AI
+  }
   if ((path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/")) && path.find(':') != std::string_view::npos) {
     return *gemini;
   }

@@ -196,7 +196,7 @@ class Server final : public FakeServer {
     for (const auto& field : req) rec.headers.push_back({std::string(field.name_string()), std::string(field.value())});
     const bool keep = req.keep_alive();
     const auto& dialect = detail::dialect_for(rec.target, *impl_.dialect);
-    const detail::ParsedRequest parsed = dialect.parse(rec.method, rec.target, std::move(req.body()));
+    const detail::ParsedRequest parsed = dialect.parse_request(rec.method, rec.target, std::move(req.body()), rec.headers);
     const auto plan = impl_.plan(parsed.model);
     const Fault& f = plan.fault;
 
@@ -204,7 +204,7 @@ class Server final : public FakeServer {
     detail::Reply reply;
     if (f.action == Fault::Action::none && !fault_status && parsed.error_status == 0) {
       reply = dialect.reply(parsed, {plan.content, impl_.options.embedding_dimensions, impl_.model_list(),
-                                     plan.request_id, plan.created});
+                                     plan.request_id, plan.created, plan.attempt});
     }
     rec.model = parsed.model;
     rec.attempt = plan.attempt;

@@ -1,6 +1,11 @@
-// gemini_dialect.cpp — the Gemini API (generativelanguage v1beta) wire shapes for the fake provider.
-// Shapes follow googleapis/python-genai google/genai/types.py (GenerateContentResponse) and
-// google.rpc.Status for errors; streams are `alt=sse`: one whole response per data line, no terminator.
+// gemini_dialect.cpp — the Gemini API (generativelanguage v1beta) wire shapes for the fake provider,
+// also served on Vertex AI's paths (/v1/projects/P/locations/L/publishers/google/models/M:action,
+// which require "Authorization: Bearer fake-token-*", as the fake's token endpoint hands out).
+// Shapes follow googleapis/python-genai google/genai/types.py (GenerateContentResponse,
+// BatchEmbedContentsResponse) and google.rpc.Status for errors; streams are `alt=sse`: one whole
+// response per data line, no terminator.
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "dialect.hpp"
@@ -52,6 +57,46 @@ std::string default_message(int status, std::string_view code) {
   }
 }
 
+enum Kind : int { generate = 1, embed };
+
+// Deterministic unit vectors: same text, same vector.
+json embedding(const std::string& text, unsigned dims) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  std::vector<double> v(dims);
+  double norm = 0;
+  for (unsigned i = 0; i < dims; ++i) {
+    v[i] = std::cos(static_cast<double>(h % 1000) + i);
+    norm += v[i] * v[i];
+  }
+  for (auto& x : v) x = std::round(x / std::sqrt(norm) * 1e6) / 1e6;
+  return json{{"values", v}};
+}
+
+// The texts of a batchEmbedContents body; an error message when it does not fit.
+std::string embed_texts(const json& body, std::string_view model, bool vertex, std::vector<std::string>& texts) {
+  const json requests = body.value("requests", json());
+  if (!requests.is_array() || requests.empty()) return "* BatchEmbedContentsRequest.requests: requests is not specified";
+  for (const auto& r : requests) {
+    if (!r.is_object() || !r.contains("content") || !r["content"].is_object()) return "* requests[].content is not specified";
+    if (!vertex && r.value("model", "") != "models/" + std::string(model)) {
+      return "* BatchEmbedContentsRequest.model: the model of each request must match the batch's model";
+    }
+    std::string text;
+    for (const auto& p : r["content"].value("parts", json::array())) {
+      if (p.is_object() && p.contains("text") && p["text"].is_string()) text += p["text"].get<std::string>();
+    }
+    texts.push_back(std::move(text));
+  }
+  return {};
+}
+
+unsigned embed_dimensions(const json& request, unsigned fallback) {
+  json d = request.value("outputDimensionality", json());
+  if (d.is_null()) d = request.value("embedContentConfig", json::object()).value("outputDimensionality", json());
+  return d.is_number_unsigned() && d.get<unsigned>() > 0 ? std::min(d.get<unsigned>(), 4096u) : fallback;
+}
+
 json candidate(const std::string& text, int index, bool last) {
   json c = {{"content", {{"parts", json::array({{{"text", text}}})}, {"role", "model"}}}, {"index", index}};
   if (last) c["finishReason"] = "STOP";
@@ -61,26 +106,49 @@ json candidate(const std::string& text, int index, bool last) {
 class GeminiDialect final : public Dialect {
  public:
   ParsedRequest parse(std::string_view method, std::string_view target, std::string body) const override {
+    return parse_request(method, target, std::move(body), {});
+  }
+
+  ParsedRequest parse_request(std::string_view method, std::string_view target, std::string body,
+                              const Headers& headers) const override {
     ParsedRequest req;
     req.body = std::move(body);
     std::string_view path = target.substr(0, target.find('?'));
+    bool vertex = false;
     for (std::string_view prefix : {"/v1beta/models/", "/v1/models/"}) {
       if (path.starts_with(prefix)) path.remove_prefix(prefix.size());
     }
+    for (std::string_view prefix : {"/v1/projects/", "/v1beta1/projects/"}) {
+      if (path.starts_with(prefix)) {
+        vertex = true;
+        path.remove_prefix(path.find_last_of('/', path.rfind(':')) + 1);  // .../publishers/google/models/M:action -> M:action
+      }
+    }
     const auto colon = path.rfind(':');
     const std::string_view action = colon == std::string_view::npos ? "" : path.substr(colon + 1);
-    if (method != "POST" || (action != "generateContent" && action != "streamGenerateContent")) {
+    if (method != "POST" || (action != "generateContent" && action != "streamGenerateContent" && action != "batchEmbedContents")) {
       req.error_status = 404;
       req.error_message = "Method not found.";
       return req;
     }
     req.model = std::string(path.substr(0, colon));
     req.stream = action == "streamGenerateContent";  // the SDKs add alt=sse; we always answer with SSE
-    req.kind = 1;
+    req.kind = action == "batchEmbedContents" ? embed : generate;
+    const std::string* auth = find_header(headers, "authorization");
+    if (vertex && (!auth || !auth->starts_with("Bearer fake-token-"))) {
+      req.error_status = 401;
+      req.error_message = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
+                          "other valid authentication credential.";
+      return req;
+    }
     const json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    std::vector<std::string> texts;
     if (!j.is_object()) {
       req.error_status = 400;
       req.error_message = "Invalid JSON payload received.";
+    } else if (req.kind == embed) {
+      req.error_message = embed_texts(j, req.model, vertex, texts);
+      if (!req.error_message.empty()) req.error_status = 400;
     } else if (!j.contains("contents")) {
       req.error_status = 400;
       req.error_message = "* GenerateContentRequest.contents: contents is not specified\n";
@@ -90,6 +158,7 @@ class GeminiDialect final : public Dialect {
 
   Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
     const json body = json::parse(req.body, nullptr, false);
+    if (req.kind == embed) return embeddings(body, ctx);
     int n = 1;
     if (auto g = body.find("generationConfig"); g != body.end() && g->is_object()) {
       n = std::clamp(g->value("candidateCount", 1), 1, 8);
@@ -143,6 +212,21 @@ class GeminiDialect final : public Dialect {
 
   std::string default_content(std::string_view model, unsigned) const override {
     return "Hello from " + std::string(model.empty() ? "the fake" : model) + ".";
+  }
+
+ private:
+  static Reply embeddings(const json& body, const ReplyContext& ctx) {
+    json out = json::array();
+    for (const auto& r : body.value("requests", json::array())) {
+      std::string text;
+      for (const auto& p : r["content"].value("parts", json::array())) {
+        if (p.is_object() && p.contains("text") && p["text"].is_string()) text += p["text"].get<std::string>();
+      }
+      out.push_back(embedding(text, embed_dimensions(r, ctx.embedding_dimensions)));
+    }
+    Reply reply;
+    reply.body = json{{"embeddings", std::move(out)}}.dump();
+    return reply;
   }
 };
 

@@ -172,6 +172,7 @@ class HttpExchange final : public Task {
       Acquired a = co_await acquire();
       if (a.error) co_return finish(Event::failure(std::move(a.error)));
       bool stale = false;
+      replayed_ = round > 0;
       co_await exchange(a.fresh, stale);
       if (!stale) co_return;
     }
@@ -295,7 +296,9 @@ class HttpExchange final : public Task {
     Headers headers;
     for (const auto& f : res.base()) headers.push_back({std::string(f.name_string()), std::string(f.value())});
     bool sse = res[http::field::content_type].substr(0, 17) == "text/event-stream";
-    sink_(Event::head(static_cast<int>(res.result_int()), std::move(headers)));
+    Event head = Event::head(static_cast<int>(res.result_int()), std::move(headers));
+    head.replayed = replayed_;
+    sink_(std::move(head));
 
     std::string body;
     SseParser parser_sse([this](SseEvent&& e) {
@@ -379,6 +382,7 @@ class HttpExchange final : public Task {
   void finish(Event terminal) {
     if (done_) return;
     done_ = true;
+    if (terminal.kind == Event::Kind::error) terminal.replayed = replayed_;
     sink_(std::move(terminal));
   }
 
@@ -394,6 +398,7 @@ class HttpExchange final : public Task {
   tcp::resolver* resolver_ = nullptr;
   bool cancelled_ = false;
   bool done_ = false;
+  bool replayed_ = false;  // this is the second round after a stale pooled connection
 };
 
 }  // namespace

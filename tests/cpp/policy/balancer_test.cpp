@@ -159,6 +159,22 @@ TEST(BalancerTest, RoundRobinExactSequences) {
   EXPECT_EQ(sequence({1, 3}, 8), "BABBBBAB");  // 0.5 + 3 * (1/3) < 1.5 in binary
 }
 
+TEST(BalancerTest, RoundRobinKeepsItsOrderWhenTheRouterResyncsUnchangedState) {
+  // The router pushes share and block state after every attempt; unchanged state must not move
+  // a candidate in the schedule (it used to rejoin half a period in, shifting the order).
+  ManualClock clock;
+  SequenceRandom unused({0.5});
+  Balancer b(with(Strategy::round_robin), weights({5, 1, 1}), clock, unused);
+  std::string s;
+  for (int i = 0; i < 14; ++i) {
+    auto p = b.pick();
+    s += static_cast<char>('A' + p->index);
+    b.set_share(p->index, 1.0);
+    b.block_until(p->index, clock.now());
+  }
+  EXPECT_EQ(s, "AAABCAAAAABCAA");
+}
+
 TEST(BalancerTest, RoundRobinSkipsUnavailableAndExcluded) {
   ManualClock clock;
   SequenceRandom unused({0.5});

@@ -266,5 +266,226 @@ TEST_F(HealthTest, ConcurrentUseFromIoThreads) {
   EXPECT_FALSE(log.empty());
 }
 
+// ---- active probes (probe.hpp): a hold beside passive health, recovery through the ramp --------
+
+struct ProbedHealthTest : HealthTest {
+  ProbedHealthTest() {
+    check.enabled = true;
+    check.interval_jitter_percent = 0;
+  }
+
+  TargetHealth& probed() {
+    auto& h = make();
+    h.set_probes(check);
+    return h;
+  }
+
+  void probe_fail(TargetHealth& h, int n) {
+    for (int i = 0; i < n; ++i) h.on_probe_result(E::retryable, "status 503");
+  }
+  void probe_pass(TargetHealth& h, int n) {
+    for (int i = 0; i < n; ++i) h.on_probe_result(E::none, "status 200");
+  }
+
+  HealthCheckConfig check;  // thresholds 3 / 2
+};
+
+TEST_F(ProbedHealthTest, WithoutProbesNothingChanges) {
+  auto& h = make();
+  EXPECT_EQ(h.next_probe_at(), std::nullopt);
+  EXPECT_EQ(h.on_probe_result(E::retryable), ProbeReport{});
+  EXPECT_EQ(h.snapshot().probe, "");
+  EXPECT_EQ(to_string(h.snapshot()).find("probe="), std::string::npos);
+}
+
+TEST_F(ProbedHealthTest, ScheduleComesFromTheProbe) {
+  check.interval_jitter_percent = 10;  // U(0, 3 s) with u = 0.5
+  auto& h = probed();
+  EXPECT_EQ(h.next_probe_at(), clock.now() + Millis{1500});
+  EXPECT_EQ(h.snapshot().probe, "unknown");
+  clock.advance(seconds{2});
+  h.on_probe_result(E::none);
+  EXPECT_EQ(h.next_probe_at(), clock.now() + Millis{31500});
+}
+
+TEST_F(ProbedHealthTest, UnhealthyByProbesTakesTheTargetOutUntilTheyPass) {
+  auto& h = probed();
+  probe_pass(h, 1);
+  EXPECT_EQ(h.snapshot().probe, "healthy");
+  probe_fail(h, 2);
+  EXPECT_EQ(h.share(), 1.0);
+  EXPECT_TRUE(log.empty());
+  probe_fail(h, 1);
+  EXPECT_EQ(h.share(), 0.0);
+  EXPECT_EQ(h.available_at(), std::nullopt);  // no known time: until the probes pass
+  EXPECT_FALSE(h.try_acquire());
+  auto s = h.snapshot();
+  EXPECT_EQ(s.state, "open");
+  EXPECT_EQ(s.probe, "unhealthy");
+  EXPECT_EQ(s.share, 0.0);
+  EXPECT_NE(to_string(s).find(" probe=unhealthy"), std::string::npos);
+  EXPECT_EQ(h.state(), BreakerState::closed);  // the breaker itself is untouched
+  EXPECT_TRUE(logged("closed->open: active probe: 3 consecutive failures (status 503)")) << ::testing::PrintToString(log);
+  clock.advance(seconds{3600});
+  EXPECT_EQ(h.share(), 0.0);  // time alone brings nothing back
+}
+
+TEST_F(ProbedHealthTest, BackThroughTheRampAtFivePercent) {
+  auto& h = probed();
+  probe_fail(h, 3);
+  probe_pass(h, 1);
+  EXPECT_EQ(h.share(), 0.0);  // healthy_threshold is 2
+  probe_pass(h, 1);
+  EXPECT_EQ(h.share(), 0.05);
+  auto s = h.snapshot();
+  EXPECT_EQ(s.state, "closed");
+  EXPECT_EQ(s.probe, "healthy");
+  EXPECT_EQ(s.ramp_step, 0);
+  EXPECT_TRUE(logged("open->closed: active probe: 2 consecutive passes (status 200)")) << ::testing::PrintToString(log);
+  EXPECT_TRUE(logged("closed->closed: ramp step 0 (5%)"));
+  for (double want : {0.25, 0.5, 1.0}) {  // the normal ramp: requests and hold per step
+    succeed(h, 20);
+    clock.advance(seconds{30});
+    EXPECT_EQ(h.share(), want);
+  }
+}
+
+TEST_F(ProbedHealthTest, ARampBreachAfterAProbeRecoveryReopensTheBreaker) {
+  breaker.consecutive_failures = 0;
+  breaker.failure_rate_threshold = 100;
+  auto& h = probed();
+  probe_fail(h, 3);
+  probe_pass(h, 2);
+  ASSERT_EQ(h.share(), 0.05);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(h.try_acquire());
+    h.on_result(i % 2 ? E::retryable : E::none, Millis{100});  // 50% >= the ramp's threshold
+  }
+  EXPECT_EQ(h.state(), BreakerState::open);
+  EXPECT_EQ(h.snapshot().attempts, 1);
+  EXPECT_EQ(h.available_at(), clock.now() + seconds{5});
+}
+
+TEST_F(ProbedHealthTest, ProbeResultsAreNotCountedByTheBreaker) {
+  auto& h = probed();
+  probe_fail(h, 10);
+  probe_pass(h, 2);
+  auto s = h.snapshot();
+  EXPECT_EQ(s.consecutive_failures, 0);
+  EXPECT_EQ(s.failure_rate, -1);
+  EXPECT_EQ(s.attempts, 0);
+  EXPECT_EQ(h.state(), BreakerState::closed);
+}
+
+TEST_F(ProbedHealthTest, FatalTargetProbeHoldsAtOnce) {
+  auto& h = probed();
+  h.on_probe_result(E::fatal_target, "status 401: invalid_api_key");
+  EXPECT_EQ(h.share(), 0.0);
+  EXPECT_TRUE(logged("closed->open: active probe: fatal_target (status 401: invalid_api_key): unhealthy at once"))
+      << ::testing::PrintToString(log);
+}
+
+TEST_F(ProbedHealthTest, HoldStopsARampAndTheNextRecoveryStartsItAgain) {
+  auto& h = probed();
+  trip(h);
+  recover(h);
+  succeed(h, 20);
+  clock.advance(seconds{30});
+  ASSERT_EQ(h.share(), 0.25);
+  probe_fail(h, 3);
+  EXPECT_EQ(h.share(), 0.0);
+  EXPECT_EQ(h.snapshot().ramp_step, -1);
+  probe_pass(h, 2);
+  EXPECT_EQ(h.share(), 0.05);
+  EXPECT_EQ(h.snapshot().ramp_step, 0);
+}
+
+TEST_F(ProbedHealthTest, DataPlanePassUnejectsAPassiveTripOntoTheRamp) {
+  auto& h = probed();
+  probe_pass(h, 1);
+  trip(h);  // passive: OPEN for 5 s
+  ASSERT_EQ(h.share(), 0.0);
+  probe_pass(h, 1);  // resilience.md 8.7: a 1-token completion exercises the data plane
+  EXPECT_EQ(h.state(), BreakerState::closed);
+  EXPECT_EQ(h.share(), 0.05);
+  EXPECT_TRUE(logged("open->closed: active probe: pass; unejected by a data-plane probe")) << ::testing::PrintToString(log);
+  trip(h);  // a trip during that ramp waits longer, as after any recovery
+  EXPECT_EQ(h.snapshot().attempts, 2);
+}
+
+TEST_F(ProbedHealthTest, DataPlanePassAlsoEndsHalfOpen) {
+  auto& h = probed();
+  trip(h);
+  clock.set(*h.available_at());
+  ASSERT_EQ(h.state(), BreakerState::half_open);
+  probe_pass(h, 1);
+  EXPECT_EQ(h.state(), BreakerState::closed);
+  EXPECT_EQ(h.share(), 0.05);
+}
+
+TEST_F(ProbedHealthTest, PathProbeNeverUnejects) {
+  check.path = "/models";
+  auto& h = probed();
+  trip(h);
+  auto at = h.available_at();
+  probe_pass(h, 3);
+  EXPECT_EQ(h.state(), BreakerState::open);
+  EXPECT_EQ(h.available_at(), at);  // the breaker's own wait stands
+  recover(h);
+  EXPECT_EQ(h.share(), 0.05);
+}
+
+TEST_F(ProbedHealthTest, PathProbeRecoveryWhileOpenLeavesItToTheBreaker) {
+  check.path = "/models";
+  auto& h = probed();
+  trip(h);
+  probe_fail(h, 3);
+  EXPECT_EQ(h.snapshot().state, "open");
+  EXPECT_EQ(h.available_at(), std::nullopt);  // held by the probes as well
+  probe_pass(h, 2);
+  EXPECT_EQ(h.state(), BreakerState::open);
+  EXPECT_NE(h.available_at(), std::nullopt);
+  EXPECT_TRUE(logged("open->open: active probe: 2 consecutive passes (status 200); the breaker's own recovery brings "
+                     "it back"))
+      << ::testing::PrintToString(log);
+}
+
+TEST_F(ProbedHealthTest, NoUnejectFromARateLimitCooldownOrAForcedOpen) {
+  auto& h = probed();
+  ASSERT_TRUE(h.try_acquire());
+  h.on_result(E::rate_limited, Millis{0}, seconds{30});
+  probe_pass(h, 1);
+  EXPECT_TRUE(h.snapshot().cooling);
+  EXPECT_EQ(h.share(), 0.0);
+  h.reset();
+  h.on_result(E::fatal_target, Millis{0});
+  probe_pass(h, 1);
+  EXPECT_EQ(h.state(), BreakerState::forced_open);
+}
+
+TEST_F(ProbedHealthTest, HoldAppliesWhenTheBreakerIsDisabledToo) {
+  breaker.initial_state = "disabled";
+  auto& h = probed();
+  probe_fail(h, 3);
+  EXPECT_EQ(h.share(), 0.0);
+  EXPECT_EQ(h.snapshot().state, "open");
+  probe_pass(h, 2);
+  EXPECT_EQ(h.share(), 1.0);  // no ramp without a breaker in charge
+  EXPECT_EQ(h.snapshot().state, "disabled");
+}
+
+TEST_F(ProbedHealthTest, ResetAndDisablingEndTheHold) {
+  auto& h = probed();
+  probe_fail(h, 3);
+  h.reset();
+  EXPECT_EQ(h.share(), 1.0);
+  EXPECT_EQ(h.snapshot().probe, "unknown");
+  probe_fail(h, 3);
+  check.enabled = false;
+  h.set_probes(check);
+  EXPECT_EQ(h.share(), 1.0);
+  EXPECT_EQ(h.snapshot().probe, "");
+}
+
 }  // namespace
 }  // namespace llmfailover::policy

@@ -139,5 +139,64 @@ TEST(Gemini, StreamWithTwoCandidatesEndsWhenBothFinished) {
   EXPECT_FALSE(error);
 }
 
+// ---- embeddings (batchEmbedContents) ----------------------------------------------------------
+
+TEST(GeminiEmbeddings, RequestIsOneBatchEmbedContentsRequestPerInput) {
+  Endpoint ep;
+  ep.api_key = Secret("test-key");
+  ep.model = "models/gemini-embedding-001";
+  const auto tr = gemini_p().embeddings_request(
+      ep, {{"model", "x"}, {"input", {"first", "second"}}, {"dimensions", 256}, {"encoding_format", "base64"}, {"user", "u1"}},
+      Timeouts{});
+  EXPECT_EQ(tr.http.method, "POST");
+  EXPECT_EQ(tr.http.url, "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents");
+  ASSERT_NE(find_header(tr.http.headers, "x-goog-api-key"), nullptr);
+  EXPECT_EQ(*find_header(tr.http.headers, "x-goog-api-key"), "test-key");
+  EXPECT_EQ(json::parse(tr.http.body), json::parse(R"({"requests":[
+      {"model":"models/gemini-embedding-001","content":{"parts":[{"text":"first"}]},"outputDimensionality":256},
+      {"model":"models/gemini-embedding-001","content":{"parts":[{"text":"second"}]},"outputDimensionality":256}]})"));
+  EXPECT_EQ(tr.warnings, (std::vector<std::string>{"encoding_format base64 is not supported by gemini; floats returned",
+                                                    "user is not supported by gemini embeddings; dropped"}));
+  const auto one = gemini_p().embeddings_request(ep, {{"input", "just one"}, {"encoding_format", "float"}}, Timeouts{});
+  EXPECT_EQ(json::parse(one.http.body)["requests"].size(), 1u);
+  EXPECT_FALSE(json::parse(one.http.body)["requests"][0].contains("outputDimensionality"));
+  EXPECT_TRUE(one.warnings.empty());
+}
+
+TEST(GeminiEmbeddings, TokenArraysAndBadInputsAreRejectedNamingTheParameter) {
+  Endpoint ep;
+  ep.model = "gemini-embedding-001";
+  for (const json& input : {json::array({1, 2, 3}), json::array({json::array({1, 2})}), json::array(), json(42), json()}) {
+    try {
+      gemini_p().embeddings_request(ep, {{"input", input}}, Timeouts{});
+      FAIL() << input;
+    } catch (const TranslationError& e) {
+      EXPECT_EQ(e.provider(), "gemini");
+      EXPECT_EQ(e.parameter(), "input") << input;
+    }
+  }
+  try {
+    gemini_p().embeddings_request(ep, {{"input", "x"}, {"dimensions", -3}}, Timeouts{});
+    FAIL() << "no throw";
+  } catch (const TranslationError& e) {
+    EXPECT_EQ(e.parameter(), "dimensions");
+  }
+}
+
+TEST(GeminiEmbeddings, AnswerBecomesAnOpenAIEmbeddingList) {
+  Endpoint ep;
+  ep.model = "gemini-embedding-001";
+  const json out = json::parse(gemini_p().embeddings_response(ep, R"({"embeddings":[{"values":[0.5,-0.25]},{"values":[1,0]}]})"));
+  EXPECT_EQ(out, json::parse(R"({"object":"list","model":"gemini-embedding-001",
+      "data":[{"object":"embedding","index":0,"embedding":[0.5,-0.25]},{"object":"embedding","index":1,"embedding":[1,0]}],
+      "usage":{"prompt_tokens":0,"total_tokens":0}})"));
+  const json counted = json::parse(gemini_p().embeddings_response(
+      ep, R"({"embeddings":[{"values":[0.5]}],"usageMetadata":{"promptTokenCount":7}})"));
+  EXPECT_EQ(counted["usage"], json::parse(R"({"prompt_tokens":7,"total_tokens":7})"));
+  for (const char* bad : {R"({})", R"({"embeddings":[{"value":[1]}]})", R"({"embeddings":{}})", "not json"}) {
+    EXPECT_THROW(gemini_p().embeddings_response(ep, bad), TranslationError) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace llmfailover::providers

@@ -233,6 +233,70 @@ TEST_F(BalancingTest, TpmQuotaCountsTheEstimateAndCorrectsItFromUsage) {
   EXPECT_LT(s.tokens_left, 100000);
 }
 
+TEST_F(BalancingTest, EachKeyHasItsOwnQuotaWindow) {
+  auto a = deployment("a");
+  a.api_keys = {Secret("sk-key0"), Secret("sk-key1")};
+  a.key_limits = {KeyLimits{1, 0}, KeyLimits{1, 0}};
+  Router router(config({a, deployment("b")}), {}, nullptr, first());
+  EXPECT_EQ(served_by(router), "a#key0");
+  EXPECT_EQ(snap(router, "a#key0").key_requests_left, 0);
+  EXPECT_EQ(snap(router, "a#key1").key_requests_left, 1);
+  auto o = run(router);  // key 0 is full: the same deployment's other key serves
+  ASSERT_TRUE(o.served);
+  EXPECT_EQ(o.served->target, "a#key1");
+  EXPECT_NE(o.log[0].skipped.find("'a#key0' over its key's quota (1/1 rpm"), std::string::npos) << o.log[0].skipped;
+  EXPECT_EQ(served_by(router), "b");  // both keys full; the deployment itself has no limit
+  auto keys = fp.attempts("a");
+  ASSERT_EQ(keys.size(), 2u);
+  auto auth = [](const testing::AttemptRecord& r) {
+    for (const auto& h : r.headers)
+      if (iequals(h.name, "authorization")) return h.value;
+    return std::string();
+  };
+  EXPECT_EQ(auth(keys[0]), "Bearer sk-key0");
+  EXPECT_EQ(auth(keys[1]), "Bearer sk-key1");
+  auto s = snap(router, "a#key0");
+  EXPECT_EQ(s.key_rpm, 1);
+  EXPECT_EQ(s.requests_left, -1);  // no deployment-wide limit
+}
+
+TEST_F(BalancingTest, DeploymentAndKeyWindowsAdmitTogetherOrNotAtAll) {
+  auto a = deployment("a");
+  a.rpm = 1;
+  a.key_limits = {KeyLimits{5, 0}};
+  Router router(config({a, deployment("b")}), {}, nullptr, first());
+  EXPECT_EQ(served_by(router), "a");
+  EXPECT_EQ(served_by(router), "b");  // the deployment is full: the key's window must not count it
+  auto s = snap(router, "a");
+  EXPECT_EQ(s.requests_left, 0);
+  EXPECT_EQ(s.key_requests_left, 4);
+}
+
+TEST_F(BalancingTest, StreamedAnswerCorrectsTheTokenEstimate) {
+  auto a = deployment("a");
+  a.tpm = 100000;
+  a.key_limits = {KeyLimits{0, 100000}};
+  Router router(config({a}), {}, nullptr, first());
+  auto stream = [&](bool usage) {
+    RouteRequest r;
+    r.model = "smart";
+    r.stream = true;
+    r.call.path = "/chat/completions";
+    r.call.body = std::string(R"({"model":"smart","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":5000)") +
+                  (usage ? R"(,"stream_options":{"include_usage":true}})" : "}");
+    return finish(router.send(r));
+  };
+  ASSERT_TRUE(stream(false).served);
+  // Without usage: prompt estimate + streamed characters / 4, not the 5,000 max_tokens.
+  auto s = snap(router, "a");
+  EXPECT_GT(s.tokens_left, 100000 - 100);
+  EXPECT_EQ(s.key_tokens_left, s.tokens_left);
+  ASSERT_TRUE(stream(true).served);
+  auto t = snap(router, "a");
+  EXPECT_GT(t.tokens_left, 100000 - 200);
+  EXPECT_LT(t.tokens_left, s.tokens_left);
+}
+
 TEST_F(BalancingTest, RateLimitHeadersSteerAwayBeforeA429) {
   Fault exhausted = Fault::ok();
   exhausted.headers = {{"x-ratelimit-limit-requests", "100"},

@@ -168,6 +168,26 @@ TEST_F(HttpClientTest, CloseWithoutResponse) {
   EXPECT_EQ(test::fetch(client, chat(fp, "m")).last().error.code, Errc::connection_closed);
 }
 
+TEST_F(HttpClientTest, StalePooledConnectionIsReplayedOnceAndSaysSo) {
+  // Attempt 2 reuses the pooled connection, which the server closes without answering.
+  fp.script("m", {Fault::ok(), Fault::close_connection(), Fault::ok()});
+  auto first = test::fetch(client, chat(fp, "m"));
+  ASSERT_EQ(first.status(), 200);
+  EXPECT_FALSE(first.events.front().replayed);
+  auto second = test::fetch(client, chat(fp, "m"));
+  ASSERT_EQ(second.status(), 200);
+  EXPECT_TRUE(second.events.front().replayed);  // the upstream saw the request twice
+  EXPECT_EQ(fp.attempts("m").size(), 3u);
+  EXPECT_EQ(client.stats().connections_opened, 2u);
+  // A fresh connection that closes is not replayed.
+  fp.script("n", {Fault::close_connection(), Fault::ok()});
+  HttpClient fresh;
+  auto c = test::fetch(fresh, chat(fp, "n"));
+  EXPECT_EQ(c.last().error.code, Errc::connection_closed);
+  EXPECT_FALSE(c.last().replayed);
+  EXPECT_EQ(fp.attempts("n").size(), 1u);
+}
+
 TEST_F(HttpClientTest, CutStreamEndsInAnErrorNotAnEnd) {
   fp.set_default("m", Fault::cut(2));
   auto c = test::fetch(client, chat(fp, "m", true));

@@ -21,6 +21,12 @@
 //   content_policy verdict.
 // Stream: every SSE data is a whole GenerateContentResponse; there is no terminator, so [DONE]
 //   follows the chunk that carries the last finishReason.
+// Embeddings: POST .../models/{model}:batchEmbedContents, one request per input
+//   ({"model": "models/{model}", "content": {"parts": [{"text"}]}, "outputDimensionality"}) ->
+//   an OpenAI embedding list (usage from usageMetadata when the answer carries it, else zeros).
+//   Token-array inputs are rejected (TranslationError naming "input"); encoding_format base64 is
+//   dropped with a warning and floats come back (as bedrock and cohere; the Python client decodes
+//   base64 only when it gets strings). Vertex AI (vertex.hpp) reuses these with its own body shape.
 //
 // Thread safety: immutable Provider; pure functions.
 #pragma once
@@ -54,5 +60,20 @@ ErrorVerdict classify(int status, std::string_view body);
 std::optional<Millis> retry_delay(std::string_view body);
 // One stream's translator.
 std::unique_ptr<StreamTranslator> make_stream(std::string model, bool include_usage, int candidates);
+
+// A JSON POST to `url` with Accept `accept`, the `auth` header and the deployment's `extra`
+// headers (which replace same-named ones). Shared with Vertex AI.
+HttpRequest json_post(std::string url, std::string body, const Timeouts& timeouts, std::string_view accept,
+                      std::optional<Header> auth, const Headers& extra);
+
+// The batchEmbedContents body for an OpenAI embeddings request. `provider` is "gemini" (each
+// request names "models/{model}" and carries outputDimensionality) or "vertex" (no model; the
+// dimensions go in embedContentConfig, as google-genai sends them); it also names the provider in
+// a TranslationError and in warnings. Appends to `warnings`.
+nlohmann::json embed_body(const nlohmann::json& openai_request, std::string_view model, std::string_view provider,
+                          std::vector<std::string>& warnings);
+// An OpenAI embedding list ("object": "list") for a BatchEmbedContentsResponse; throws
+// TranslationError naming `provider` when it does not fit.
+nlohmann::json embedding_list(const nlohmann::json& response, std::string_view model, std::string_view provider);
 
 }  // namespace llmfailover::providers::gemini

@@ -10,6 +10,8 @@
 //   POST /v1/chat/completions   ChatCompletion JSON, or SSE chunks + [DONE] when "stream": true
 //   POST /v1/embeddings         deterministic vectors; "encoding_format": "base64" honoured
 //   GET  /v1/models             the configured model list
+// Other providers' dialects answer on their own paths (Anthropic, Gemini and Vertex AI, Google's
+// OAuth token endpoint POST /token, Bedrock, Cohere): docs/providers.md "Testing against the dialects".
 // Replies are deterministic: "Hello from <model>." padded to Options::reply_words words, one word
 // per stream chunk, unless set_reply() or Fault::content says otherwise.
 //

@@ -1,0 +1,190 @@
+// routed_call_impl.hpp (private) — one call through the router, shared by routed_call.cpp
+// (attempts, decisions, outcomes) and routed_stream.cpp (the stream commit point, interruption
+// and recovery).
+//
+// Every entry point (sink event, timer, cancel) takes the call's lock, updates the state and
+// collects what must happen outside the lock (starting an exchange or a timer may run a sink at
+// once); events from an attempt the call has moved past are recognised by their epoch and dropped.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "router_impl.hpp"
+#include "stream_inspect.hpp"
+
+namespace llmfailover {
+
+using Deferred = std::vector<std::function<void()>>;
+
+struct Verdict {
+  ErrorClass cls = ErrorClass::retryable;
+  std::string reason, message;
+  std::optional<Millis> hint;  // the upstream's retry-after, if it gave one
+  bool silent = false;         // no answer before the first-token timeout: not retried there
+  Error error;                 // transport failure behind it, if any
+};
+
+inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_this<RoutedCallImpl> {
+ public:
+  RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request);
+  ~RoutedCallImpl() override;
+  void start();
+  Channel& channel() override { return channel_; }
+  std::vector<AttemptRecord> attempts() const override;
+  int retries_taken() const override;
+  std::optional<RouteAttempt> served() const override;
+  std::vector<RouteAttempt> route_log() const override;
+  bool degraded() const override;
+
+ private:
+  enum class Mode { idle, head, error_body, body, stream_pre, stream_live, done };
+
+  // ---- moving through groups and targets --------------------------------------------------
+
+  const GroupPolicy& policy() const { return *group_->policy; }
+  int max_attempts() const { return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1, 5); }
+
+  void enter_group(std::size_t pos, Deferred& later);
+  std::set<const Target*> exhausted() const;
+
+  // The group's balancer picks the next target; what it took (concurrency slot, quota ticket) is
+  // held by the call until the attempt ends.
+  Target* pick_next(const std::set<const Target*>& exclude);
+
+  // Admission for a target chosen without a pick (a transparent retry, the retry-after wait).
+  bool admit(Target* t);
+  void hold(Target* t, QuotaTickets tickets);
+  void release_slot();
+
+  // Quota tickets for a request that was never sent go back to their windows.
+  void unsend();
+
+  // The tokens the served answer used replace the estimate in the quota windows: the reported
+  // usage, or for a stream without usage the prompt estimate + the streamed characters / 4.
+  void correct_quota(std::int64_t total);
+  void drop_held();
+  void begin_attempt(Target* t, double waited_ms, Deferred& later);
+
+  // The attempt's request, translated and started.
+  void send(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
+
+  // A target that authenticates with an OAuth access token (vertex) gets one first: from its cache,
+  // or fetched once for every call waiting (auth.hpp). The attempt goes on when it arrives; a
+  // failure ends the attempt like an error answer, so the router fails over and the log names it.
+  void send_with_token(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
+
+  // The request in the target's dialect, with the caller's extra headers and query on top.
+  HttpRequest translate(const Target& t, const Timeouts& timeouts);
+
+  // The target's provider cannot express this request (an unsupported parameter, a missing
+  // setting): not the target's fault. Try the others; if none can, answer 400 naming it.
+  void cannot_take(const providers::TranslationError& e, Deferred& later);
+  void keep(std::uint64_t epoch, std::shared_ptr<transport::Exchange> ex);
+
+  // ---- events of the current attempt ------------------------------------------------------
+
+  void on_event(std::uint64_t epoch, Event&& e);
+  void handle(Event&& e, Deferred& later);
+  void on_head(Event&& e, Deferred& later);
+  void on_sse(Event&& e, Deferred& later);
+
+  // One SSE event or a piece of a byte stream, through the provider's translator into OpenAI
+  // chunks; each chunk then meets the commit point.
+  void on_stream_piece(std::string_view event, std::string_view data, bool bytes, const std::string& id,
+                       Deferred& later);
+  void on_stream_error(const providers::ErrorVerdict& v, Deferred& later);
+  void on_chunk(Event&& e, Deferred& later);
+  void on_end(Deferred& later);
+  void on_error(Error error, Deferred& later);
+  void on_first_token_timeout(std::uint64_t epoch);
+
+  // ---- outcomes -----------------------------------------------------------------------------
+
+  Millis attempt_duration() const {
+    return std::chrono::duration_cast<Millis>(r_->time->now() - attempt_start_);
+  }
+
+  void end_attempt(ErrorClass cls, std::optional<Millis> hint);
+  void succeed();
+  Headers served_headers() const;
+  void commit(Deferred& later);
+  void finish_ok();
+  void interrupted(const std::string& cause, Deferred& later);
+
+  // A chunk of the restarted stream: swallow what the caller already has, then stream the rest.
+  void resume_chunk(Event&& e, ChunkKind kind, Deferred& later);
+  void give_up_recovery(const std::string& why, Deferred& later);
+  void fail(Verdict v, Deferred& later);
+  void decide(const Verdict& v, Deferred& later);
+  void request_error(const Verdict& v, Deferred& later);
+
+  // `acquire`: take the target's permit when the wait is over (it was cooling down meanwhile).
+  void schedule_attempt(Target* t, Millis wait, Deferred& later, bool acquire = false);
+  void note_skip(const std::string& why);
+
+  // Nothing left: the last error as the upstream gave it, or the degraded answer.
+  void surface(Deferred&);
+
+  // The last-resort answer stands in for unavailable targets, not for a request the upstream
+  // rejected nor for the caller's own deadline or cancel; and it is a chat answer.
+  bool degradable() const;
+  void push_failure(Error e);
+  void cancel_from_caller();
+
+  std::shared_ptr<Router::Impl> r_;
+  RouteRequest req_;
+  nlohmann::json body_;
+  Clock::time_point t0_, deadline_, attempt_start_;
+  std::vector<std::string> chain_;
+  std::size_t chain_pos_ = 0;
+  bool switched_chain_ = false;
+  Group* group_ = nullptr;
+  std::set<const Target*> tried_, transparent_used_;
+  std::map<const Target*, int> tries_;
+  Target* target_ = nullptr;
+  bool permit_ = false, ttft_expired_ = false, degraded_ = false, resuming_ = false, prefill_ = false;
+  std::string delivered_;  // recovery: the content the caller already has
+  std::size_t matched_ = 0;
+  std::optional<Error> original_error_;
+  std::uint64_t epoch_ = 0;
+  Mode mode_ = Mode::idle;
+  Millis idle_{0};
+  int status_ = 0;
+  Headers headers_;
+  std::string body_buf_, skips_;
+  std::vector<Event> pending_;
+  StreamInspector inspect_;
+  std::unique_ptr<providers::StreamTranslator> translator_;
+  std::set<const Target*> unusable_;  // their provider cannot express this request
+  std::optional<Event> last_head_;
+  std::string last_body_;
+  std::optional<Error> last_error_;
+  std::shared_ptr<transport::Exchange> current_;
+  std::optional<Secret> token_;  // the access token of the attempt's target (vertex)
+  std::vector<RouteAttempt> log_;
+  std::optional<RouteAttempt> served_;
+  // Balancing and quotas
+  policy::TokenEstimate est_;
+  Target* slot_ = nullptr;                          // whose concurrency slot the call holds
+  QuotaTickets tickets_;                            // in ticket_target_'s deployment and key windows
+  Target* ticket_target_ = nullptr;
+  bool ticket_sent_ = false;
+  bool balancer_started_ = false;                   // on_start called, on_finish not yet
+  std::optional<policy::LatencySample> sample_;     // the served answer's measurement
+  std::string next_pick_, next_skipped_;            // for the next attempt's log entry
+  Channel channel_;
+  mutable std::mutex mutex_;
+};
+
+}  // namespace llmfailover

@@ -1,0 +1,130 @@
+// routed_stream.cpp — a routed call's stream: the provider's events translated into OpenAI
+// chunks, the commit point (nothing reaches the caller before the first content token, so
+// earlier failures fail over invisibly), interruption after it (never a truncated success), and
+// opt-in recovery by prefill or by a restart that streams only the undelivered rest.
+#include "routed_call_impl.hpp"
+
+namespace llmfailover {
+
+void RoutedCallImpl::on_sse(Event&& e, Deferred& later) {
+  if (mode_ == Mode::error_body) {
+    body_buf_ += e.data;
+    return;
+  }
+  on_stream_piece(e.event, e.data, false, e.id, later);
+}
+
+void RoutedCallImpl::on_stream_piece(std::string_view event, std::string_view data, bool bytes, const std::string& id,
+                                     Deferred& later) {
+  std::vector<std::string> chunks;
+  std::optional<providers::ErrorVerdict> err;
+  bool malformed = false;
+  try {
+    if (bytes) translator_->on_bytes(data, chunks, err);
+    else if (translator_) translator_->on_sse(event, data, chunks, err);
+    else chunks.emplace_back(data);
+  } catch (const providers::TranslationError& x) {
+    if (x.verdict()) err = *x.verdict();
+    else malformed = true;
+  }
+  for (auto& c : chunks) {
+    if (mode_ != Mode::stream_pre && mode_ != Mode::stream_live) return;
+    on_chunk(Event::sse("", std::move(c), id), later);
+  }
+  if (mode_ != Mode::stream_pre && mode_ != Mode::stream_live) return;
+  if (malformed) on_chunk(Event::sse("", "{malformed", id), later);  // counted as the inspector counts them
+  else if (err) on_stream_error(*err, later);
+}
+
+void RoutedCallImpl::on_stream_error(const providers::ErrorVerdict& v, Deferred& later) {
+  if (mode_ == Mode::stream_pre) return fail({v.cls, v.reason, v.message}, later);
+  interrupted("the provider sent an error event: " + v.message, later);
+}
+
+void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
+  ChunkKind kind = inspect_.inspect(e.data);
+  if (mode_ == Mode::stream_pre && resuming_ && (kind == ChunkKind::content || kind == ChunkKind::meta || kind == ChunkKind::done))
+    return resume_chunk(std::move(e), kind, later);
+  if (mode_ == Mode::stream_pre) {
+    if (kind == ChunkKind::malformed)
+      return fail({ErrorClass::retryable, "malformed_chunk", "the stream's first events were not valid JSON"}, later);
+    if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
+    pending_.push_back(std::move(e));
+    if (kind == ChunkKind::content) commit(later);
+    return;
+  }
+  // Committed: the caller has text already.
+  if (kind == ChunkKind::malformed) return;  // one bad chunk in a healthy stream: skipped, counted
+  if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
+  channel_.push(std::move(e));
+}
+
+void RoutedCallImpl::commit(Deferred& later) {
+  succeed();  // time to first token is what the breaker's slow-call rule measures
+  mode_ = Mode::stream_live;
+  if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
+  channel_.push(Event::head(status_, served_headers()));
+  for (auto& e : pending_) channel_.push(std::move(e));
+  pending_.clear();
+}
+
+void RoutedCallImpl::interrupted(const std::string& cause, Deferred& later) {
+  release_slot();
+  if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+  target_->health->on_result(ErrorClass::retryable, attempt_duration(), std::nullopt);  // it broke: a failure
+  log_.back().reason = "stream_interrupted";
+  log_.back().message = cause;
+  Error original{Errc::stream_interrupted,
+                 "the stream from " + target_->id + " was interrupted after " +
+                     std::to_string(inspect_.text().size()) + " characters (" + cause + ")",
+                 true};
+  if (r_->config.stream_recovery != "continue" || resuming_) {
+    log_.back().decision = "interrupted";
+    mode_ = Mode::done;
+    return channel_.push(Event::failure(original));
+  }
+  // Opt-in recovery: finish the answer on another target, streaming only the part not yet
+  // delivered. A target that accepts an assistant prefill (Provider::supports_prefill:
+  // Anthropic, Mistral) continues from the delivered text; any other gets a clean restart whose
+  // delivered prefix must come back identically. Whatever fails, the original error surfaces.
+  log_.back().decision = "recover";
+  original_error_ = original;
+  delivered_ = inspect_.text();
+  resuming_ = true;
+  matched_ = 0;
+  mode_ = Mode::idle;
+  std::set<const Target*> exclude = exhausted();
+  exclude.insert(target_);
+  if (Target* next = pick_next(exclude)) return begin_attempt(next, 0, later);
+  enter_group(chain_pos_ + 1, later);
+}
+
+void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
+  if (kind != ChunkKind::content) {
+    if (kind == ChunkKind::done) return give_up_recovery("the restarted answer ended early", later);
+    return;  // role and other meta chunks were delivered the first time
+  }
+  const std::string& piece = inspect_.last_text();
+  std::size_t left = delivered_.size() - matched_;
+  std::size_t same = std::min(left, piece.size());
+  if (delivered_.compare(matched_, same, piece, 0, same) != 0)
+    return give_up_recovery("the restarted answer differs from what was delivered", later);
+  matched_ += same;
+  if (matched_ < delivered_.size()) return;
+  succeed();
+  log_.back().decision = "served_recovered";
+  mode_ = Mode::stream_live;
+  if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
+  if (same < piece.size()) channel_.push(Event::sse(e.event, strip_content_prefix(e.data, same), e.id));
+}
+
+void RoutedCallImpl::give_up_recovery(const std::string& why, Deferred& later) {
+  log_.back().message = why;
+  log_.back().decision = "recovery_failed";
+  end_attempt(ErrorClass::ignored, std::nullopt);
+  if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+  mode_ = Mode::done;
+  channel_.push(Event::failure(*original_error_));
+}
+
+}  // namespace llmfailover
