@@ -179,10 +179,12 @@ class Router:
         """Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once."""
     def has_group(self, name: str) -> bool: ...
     def snapshot(self) -> list[dict[str, Any]]:
-        """Per target: target, group, deployment, model, provider, key_index, state, share,
-        failure_rate, slow_rate, in_flight, available_in_ms."""
+        """Per target: target, group, deployment, model, provider, key_index, state, probe
+        ("" without active probes, else "unknown", "healthy" or "unhealthy"), ramp_step, share,
+        failure_rate, slow_rate, in_flight, available_in_ms, and the balancing fields."""
     def drain_events(self) -> list[dict[str, Any]]:
-        """Breaker state changes since the last drain: kind, target, from, to, reason, time_ms."""
+        """Breaker state changes and active probe changes since the last drain: kind ("breaker" or
+        "probe"), target, from, to, reason, time_ms."""
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...

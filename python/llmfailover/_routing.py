@@ -59,6 +59,14 @@ class AttemptInfo:
     ``decision`` is what the router did next: served, retry, retry_transparent, retry_after,
     failover, next_group, context_window_fallback, content_policy_fallback, budget_exhausted,
     interrupted, recover (stream recovery), served_recovered, recovery_failed or give_up.
+
+    ``pick`` is how the target was chosen when not by the balancing strategy: "reused" (a target
+    this call already tried, nothing else being available) or "panic" (nothing available at all,
+    ``balancer.fail_fast`` off); "" for an ordinary pick.
+    ``skipped`` lists the targets passed over for this attempt, "; "-joined, e.g.
+    ``'a' shed: 1 in flight (max_concurrency)`` or ``'a' over its quota (...)``; "" when none.
+    ``replayed`` is True when the transport re-sent the request once on a fresh connection because
+    a pooled keep-alive connection closed without answering: the upstream may have seen it twice.
     """
 
     attempt: int
@@ -79,6 +87,9 @@ class AttemptInfo:
     elapsed_ms: float = 0.0
     waited_ms: float = 0.0
     retry_after_ms: float = -1.0
+    pick: str = ""
+    skipped: str = ""
+    replayed: bool = False
 
     @classmethod
     def from_native(cls, d: Mapping[str, Any]) -> "AttemptInfo":
@@ -87,7 +98,11 @@ class AttemptInfo:
     def __str__(self) -> str:
         what = f"{self.status}" if self.status else (self.error or "-")
         why = f" {self.reason}" if self.reason and self.reason != self.error else ""
-        return f"#{self.attempt} {self.group}/{self.target} ({self.model}): {what}{why} -> {self.decision or '...'}"
+        how = f" [pick: {self.pick}]" if self.pick else ""
+        how += f" [skipped: {self.skipped}]" if self.skipped else ""
+        how += " [replayed on a fresh connection]" if self.replayed else ""
+        head = f"#{self.attempt} {self.group}/{self.target} ({self.model})"
+        return f"{head}: {what}{why} -> {self.decision or '...'}{how}"
 
 
 _ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(AttemptInfo))
@@ -217,8 +232,9 @@ class Hooks:
     ``on_attempt(attempt)`` once per attempt outcome (a stream's serving attempt again if the
     stream is later interrupted); ``on_retry(attempt)`` for an attempt retried on the same target;
     ``on_failover(attempt, next_attempt)`` when the next attempt went to another target or group;
-    ``on_breaker(event)`` for breaker state changes (dicts: kind, target, from, to, reason,
-    time_ms), drained after each call; ``on_degraded(route)`` when the answer is a degraded one.
+    ``on_breaker(event)`` for breaker state changes and active health probe changes (dicts: kind
+    "breaker" or "probe", target, from, to, reason, time_ms), drained after each call;
+    ``on_degraded(route)`` when the answer is a degraded one.
     """
 
     on_attempt: Optional[Callable[[AttemptInfo], Any]] = None

@@ -286,6 +286,18 @@ def test_reset_and_close_are_retried(client: OpenAI, fp: FakeProvider, fault: st
     assert healthy(client, "solo")
 
 
+def test_a_request_replayed_on_a_fresh_connection_says_so(client: OpenAI, fp: FakeProvider) -> None:
+    # The second request reuses the pooled connection, which the server closes without answering:
+    # the transport re-sends it once on a fresh connection, so the upstream saw it twice.
+    fp.script("m-s", [Fault.ok(), Fault.close(), Fault.ok()])
+    first = route_info(ask(client, "solo")).attempts  # type: ignore[union-attr]
+    second = route_info(ask(client, "solo")).attempts  # type: ignore[union-attr]
+    assert [a.replayed for a in first] == [False]
+    assert [(a.decision, a.replayed) for a in second] == [("served", True)]
+    assert "replayed on a fresh connection" in str(second[0])
+    assert outcomes(fp, "m-s") == ["ok", "close", "ok"]
+
+
 def test_silent_target_is_left_after_first_token_and_not_retried(client: OpenAI, fp: FakeProvider) -> None:
     fp.set_default("m-a", Fault.no_response())
     started = time.monotonic()
