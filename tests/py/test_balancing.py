@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,15 +17,6 @@ POLICY: dict[str, Any] = {
     "timeouts": {"first_token": "2s", "idle": "2s", "deadline": "5s"},
     "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"},
 }
-
-
-@pytest.fixture
-def fp() -> Iterator[FakeProvider]:
-    core = pytest.importorskip("llmfailover._core")
-    if not hasattr(core, "Router"):
-        pytest.skip("llmfailover._core has no Router yet (rebuild the extension)")
-    with FakeProvider() as provider:
-        yield provider
 
 
 def config(fp: FakeProvider, a: dict[str, Any], policy: dict[str, Any] | None = None) -> dict[str, Any]:

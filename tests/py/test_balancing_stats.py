@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import pytest
 
@@ -31,15 +31,6 @@ POLICY: dict[str, Any] = {
 CHI2_DF2_P001 = 13.816  # chi-square quantile, df = 2, upper tail 0.001
 # A block of the remaining-requests quota until its reset: the target is unavailable but healthy.
 EXHAUSTED = Fault.ok().replace(headers=(("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "10s")))
-
-
-@pytest.fixture
-def fp() -> Iterator[FakeProvider]:
-    core = pytest.importorskip("llmfailover._core")
-    if not hasattr(core, "Router"):
-        pytest.skip("llmfailover._core has no Router yet (rebuild the extension)")
-    with FakeProvider() as provider:
-        yield provider
 
 
 def group(fp: FakeProvider, *deployments: dict[str, Any], **policy: Any) -> dict[str, Any]:

@@ -94,15 +94,6 @@ def state(client: Any, target: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fp() -> Iterator[FakeProvider]:
-    core = pytest.importorskip("llmfailover._core")
-    if not hasattr(core, "Router"):
-        pytest.skip("llmfailover._core has no Router yet (rebuild the extension)")
-    with FakeProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
 def client(fp: FakeProvider) -> Iterator[OpenAI]:
     with OpenAI(config=make_config(fp)) as c:
         yield c

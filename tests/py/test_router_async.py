@@ -13,7 +13,7 @@ import pytest
 from llmfailover import AsyncOpenAI, NoTargetAvailable, StreamInterrupted, route_info
 from llmfailover.testing import FakeProvider, Fault
 
-from test_router import MESSAGES, decisions, fp, make_config, outcomes, policy  # noqa: F401  (fixture)
+from test_router import MESSAGES, decisions, make_config, outcomes, policy
 
 
 def run(coro: Any) -> Any:

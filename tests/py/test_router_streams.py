@@ -13,11 +13,11 @@ import llmfailover
 from llmfailover import APIError, OpenAI, StreamInterrupted, route_info
 from llmfailover.testing import FakeProvider, Fault
 
-from test_router import MESSAGES, decisions, fp, healthy, make_config, outcomes  # noqa: F401  (fixture)
+from test_router import MESSAGES, decisions, healthy, make_config, outcomes
 
 
 @pytest.fixture
-def client(fp: FakeProvider) -> Iterator[OpenAI]:  # noqa: F811
+def client(fp: FakeProvider) -> Iterator[OpenAI]:
     with OpenAI(config=make_config(fp)) as c:
         yield c
 
@@ -30,7 +30,7 @@ def text_of(chunks: Any) -> str:
     return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
 
-def test_healthy_stream_reports_its_route(client: OpenAI, fp: FakeProvider) -> None:  # noqa: F811
+def test_healthy_stream_reports_its_route(client: OpenAI, fp: FakeProvider) -> None:
     s = stream(client)
     info = route_info(s)
     assert info is not None and info.served.model == "m-a"  # type: ignore[union-attr]
@@ -53,7 +53,7 @@ def test_healthy_stream_reports_its_route(client: OpenAI, fp: FakeProvider) -> N
     ids=["slow_first_token", "error_event_first", "malformed_first", "503", "reset"],
 )
 def test_failure_before_the_first_token_fails_over_invisibly(
-    client: OpenAI, fp: FakeProvider, fault: Fault, reason: str  # noqa: F811
+    client: OpenAI, fp: FakeProvider, fault: Fault, reason: str
 ) -> None:
     fp.script("m-a", [fault])
     started = time.monotonic()
@@ -71,7 +71,7 @@ def test_failure_before_the_first_token_fails_over_invisibly(
 
 @pytest.mark.parametrize("fault", [Fault.cut(2), Fault.stall(2)], ids=["cut", "stall"])
 def test_break_after_commit_raises_stream_interrupted_with_the_partial_text(
-    client: OpenAI, fp: FakeProvider, fault: Fault  # noqa: F811
+    client: OpenAI, fp: FakeProvider, fault: Fault
 ) -> None:
     fp.script("m-a", [fault])
     s = stream(client)
@@ -98,7 +98,7 @@ def test_break_after_commit_raises_stream_interrupted_with_the_partial_text(
     assert text_of(stream(client)) == "Hello from m-a."
 
 
-def test_malformed_chunk_mid_stream_is_skipped(client: OpenAI, fp: FakeProvider) -> None:  # noqa: F811
+def test_malformed_chunk_mid_stream_is_skipped(client: OpenAI, fp: FakeProvider) -> None:
     fp.script("m-a", [Fault.malformed(1)])
     chunks = list(stream(client))
     assert text_of(chunks) == "Hello m-a."  # chunk 1 (" from") was the bad one
@@ -106,7 +106,7 @@ def test_malformed_chunk_mid_stream_is_skipped(client: OpenAI, fp: FakeProvider)
     assert outcomes(fp) == [("m-a", "malformed:1")]
 
 
-def test_stream_without_done_is_finalised(client: OpenAI, fp: FakeProvider) -> None:  # noqa: F811
+def test_stream_without_done_is_finalised(client: OpenAI, fp: FakeProvider) -> None:
     fp.script("m-a", [Fault.no_done()])
     s = stream(client)
     assert text_of(s) == "Hello from m-a."
@@ -114,7 +114,7 @@ def test_stream_without_done_is_finalised(client: OpenAI, fp: FakeProvider) -> N
     assert outcomes(fp) == [("m-a", "no_done")]
 
 
-def test_raw_stream_headers_and_route(client: OpenAI, fp: FakeProvider) -> None:  # noqa: F811
+def test_raw_stream_headers_and_route(client: OpenAI, fp: FakeProvider) -> None:
     fp.script("m-a", [Fault.error_event(0)])
     raw = client.chat.completions.with_raw_response.create(model="smart", messages=MESSAGES, stream=True)
     assert raw.headers["x-llmfailover-model"] == "m-b" and raw.headers["x-llmfailover-attempts"] == "2"
@@ -122,7 +122,7 @@ def test_raw_stream_headers_and_route(client: OpenAI, fp: FakeProvider) -> None:
     assert decisions(route_info(raw)) == [("a", "failover"), ("b", "served")]
 
 
-def test_stream_callbacks(fp: FakeProvider) -> None:  # noqa: F811
+def test_stream_callbacks(fp: FakeProvider) -> None:
     seen: list[tuple[str, str]] = []
     client = OpenAI(config=make_config(fp), on_attempt=lambda a: seen.append((a.target, a.decision)))
     fp.script("m-a", [Fault.malformed(0), Fault.cut(2).replace(chunk_delay=0.1)])
@@ -136,7 +136,7 @@ def test_stream_callbacks(fp: FakeProvider) -> None:  # noqa: F811
     client.close()
 
 
-def test_degraded_callable_answers_a_failed_stream(fp: FakeProvider) -> None:  # noqa: F811
+def test_degraded_callable_answers_a_failed_stream(fp: FakeProvider) -> None:
     client = OpenAI(config=make_config(fp), degraded=lambda error, request: "Busy, sorry.")
     fp.set_default("m-s", Fault.status(503))
     s = stream(client, "solo")
@@ -145,7 +145,7 @@ def test_degraded_callable_answers_a_failed_stream(fp: FakeProvider) -> None:  #
     client.close()
 
 
-def test_config_degraded_answer_streams(fp: FakeProvider) -> None:  # noqa: F811
+def test_config_degraded_answer_streams(fp: FakeProvider) -> None:
     client = OpenAI(config=make_config(fp, degraded_answer="We are busy."))
     fp.set_default("m-s", Fault.error_event(0))
     s = stream(client, "solo")
@@ -154,7 +154,7 @@ def test_config_degraded_answer_streams(fp: FakeProvider) -> None:  # noqa: F811
     client.close()
 
 
-def test_closing_a_routed_stream_early_frees_the_target(client: OpenAI, fp: FakeProvider) -> None:  # noqa: F811
+def test_closing_a_routed_stream_early_frees_the_target(client: OpenAI, fp: FakeProvider) -> None:
     fp.script("m-a", [Fault.ok().replace(chunk_delay=0.2)])
     with stream(client) as s:
         next(s)

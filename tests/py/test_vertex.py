@@ -14,7 +14,7 @@ import json
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -41,15 +41,6 @@ def rsa_key() -> tuple[str, str]:
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     return private, public
-
-
-@pytest.fixture
-def fp() -> Iterator[FakeProvider]:
-    core = pytest.importorskip("llmfailover._core")
-    if not hasattr(core, "Router"):
-        pytest.skip("llmfailover._core has no Router yet (rebuild the extension)")
-    with FakeProvider() as provider:
-        yield provider
 
 
 @pytest.fixture
