@@ -124,6 +124,7 @@ void bind_router(py::module_& m) {
           d["state"] = s.state;
           d["probe"] = s.probe;
           d["ramp_step"] = s.ramp_step;
+          d["cooling"] = s.cooling;
           d["share"] = s.share;
           d["failure_rate"] = s.failure_rate;
           d["slow_rate"] = s.slow_rate;

@@ -180,8 +180,9 @@ class Router:
     def has_group(self, name: str) -> bool: ...
     def snapshot(self) -> list[dict[str, Any]]:
         """Per target: target, group, deployment, model, provider, key_index, state, probe
-        ("" without active probes, else "unknown", "healthy" or "unhealthy"), ramp_step, share,
-        failure_rate, slow_rate, in_flight, available_in_ms, and the balancing fields."""
+        ("" without active probes, else "unknown", "healthy" or "unhealthy"), ramp_step, cooling
+        (open for a 429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and
+        the balancing and quota fields (docs/balancing.md)."""
     def drain_events(self) -> list[dict[str, Any]]:
         """Breaker state changes and active probe changes since the last drain: kind ("breaker" or
         "probe"), target, from, to, reason, time_ms."""

@@ -80,3 +80,35 @@ def test_balancer_policy_is_validated() -> None:
     with pytest.raises(ValueError, match="strategy"):
         OpenAI(config={"groups": {"smart": {"deployments": [{"model": "m", "api_key": "k"}],
                                             "policy": {"balancer": {"strategy": "fastest"}}}}})
+
+
+def test_active_probes_take_a_down_deployment_out_and_bring_it_back(fp: FakeProvider) -> None:
+    events: list[dict[str, Any]] = []
+    probes = {"interval": "100ms", "timeout": "100ms", "interval_jitter_percent": 0,
+              "unhealthy_threshold": 2, "healthy_threshold": 1}
+    fp.outage("m-a", 1.0, Fault.unavailable())
+    with OpenAI(config=config(fp, {"health_check": probes}), on_breaker=events.append) as client:
+        until = time.monotonic() + 2
+        while snap(client, "a")["probe"] != "unhealthy" and time.monotonic() < until:
+            time.sleep(0.02)
+        assert snap(client, "a")["probe"] == "unhealthy" and snap(client, "a")["share"] == 0
+        assert snap(client, "b")["probe"] == ""  # not probed: b has no health_check
+        for _ in range(5):  # a has weight 1e6, yet nothing goes there while probes hold it out
+            assert route_info(ask(client)).served.deployment == "b"  # type: ignore[union-attr]
+        assert all(r.json()["max_tokens"] == 1 for r in fp.attempts("m-a"))  # only probes reached a
+        while snap(client, "a")["probe"] != "healthy" and time.monotonic() < until + 2:
+            time.sleep(0.02)
+        back = snap(client, "a")
+        assert back["probe"] == "healthy" and back["ramp_step"] == 0 and back["share"] == pytest.approx(0.05)
+        ask(client)  # events are delivered after a call
+    probe_events = [(e["target"], e["from"], e["to"]) for e in events if e["kind"] == "probe"]
+    assert probe_events[:2] == [("a", "closed", "open"), ("a", "open", "closed")], events
+
+
+def test_key_quota_in_the_snapshot(fp: FakeProvider) -> None:
+    with OpenAI(config=config(fp, {"api_key": [{"key": "k0", "rpm": 2}, "k1"]})) as client:
+        served = route_info(ask(client)).served.target  # type: ignore[union-attr]
+        k0, k1 = snap(client, "a#key0"), snap(client, "a#key1")
+        assert (k0["key_rpm"], k0["key_requests_left"]) == (2, 1 if served == "a#key0" else 2)
+        assert (k1["key_rpm"], k1["key_requests_left"]) == (0, -1)
+        assert k0["requests_left"] == -1 and k0["cooling"] is False

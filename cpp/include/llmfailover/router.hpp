@@ -84,6 +84,7 @@ struct TargetSnapshot {
   std::string state;
   std::string probe;            // active probes: "" off, else "unknown", "healthy" or "unhealthy"
   int ramp_step = -1;           // the ramp's step (0 = the first, 5%); -1 = not ramping
+  bool cooling = false;         // open because of a 429 cooldown (busy, not broken)
   double share = 0, failure_rate = -1, slow_rate = -1;
   int in_flight = 0;
   double available_in_ms = 0;   // 0 when available now

@@ -265,12 +265,19 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
     return send(t, timeouts, epoch, later);
   }
   auto self = shared_from_this();
+  // The fetch is shared with other calls and has its own limit; this call's deadline still holds.
+  awaiting_token_ = true;
+  const Millis left = std::max(Millis{0}, std::chrono::ceil<Millis>(deadline_ - r_->time->now()));
+  later.push_back([self, left, epoch] {
+    self->keep(epoch, self->r_->http->schedule(left, [self, epoch] { self->on_token_deadline(epoch); }));
+  });
   later.push_back([self, t, timeouts, epoch] {
     ensure_token(*self->r_, *t, timeouts, [self, t, timeouts, epoch](auto token, auto error) {
       Deferred later2;
       {
         std::lock_guard lock(self->mutex_);
-        if (epoch != self->epoch_ || self->mode_ != Mode::head) return;  // cancelled meanwhile
+        if (epoch != self->epoch_ || self->mode_ != Mode::head || !self->awaiting_token_) return;  // moved on meanwhile
+        self->awaiting_token_ = false;
         if (token) {
           self->token_ = std::move(token);
           self->send(t, timeouts, epoch, later2);
@@ -285,6 +292,17 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
       for (auto& f : later2) f();
     });
   });
+}
+
+void RoutedCallImpl::on_token_deadline(std::uint64_t epoch) {
+  Deferred later;
+  {
+    std::lock_guard lock(mutex_);
+    if (epoch != epoch_ || mode_ != Mode::head || !awaiting_token_) return;
+    awaiting_token_ = false;
+    on_error({Errc::deadline_exceeded, "the call's deadline passed while waiting for an access token", false}, later);
+  }
+  for (auto& f : later) f();
 }
 
 HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts) {

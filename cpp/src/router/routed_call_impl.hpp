@@ -83,6 +83,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // or fetched once for every call waiting (auth.hpp). The attempt goes on when it arrives; a
   // failure ends the attempt like an error answer, so the router fails over and the log names it.
   void send_with_token(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
+  // The call's deadline passed before the access token arrived.
+  void on_token_deadline(std::uint64_t epoch);
 
   // The request in the target's dialect, with the caller's extra headers and query on top.
   HttpRequest translate(const Target& t, const Timeouts& timeouts);
@@ -172,6 +174,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<Error> last_error_;
   std::shared_ptr<transport::Exchange> current_;
   std::optional<Secret> token_;  // the access token of the attempt's target (vertex)
+  bool awaiting_token_ = false;  // the attempt waits for its target's token fetch
   std::vector<RouteAttempt> log_;
   std::optional<RouteAttempt> served_;
   // Balancing and quotas

@@ -284,6 +284,7 @@ std::vector<TargetSnapshot> Router::snapshot() const {
     snap.state = s.state;
     snap.probe = s.probe;
     snap.ramp_step = s.ramp_step;
+    snap.cooling = s.cooling;
     snap.share = s.share;
     snap.failure_rate = s.failure_rate;
     snap.slow_rate = s.slow_rate;

@@ -576,6 +576,24 @@ TEST_F(VertexRouterTest, ConcurrentFirstCallsShareOneFetch) {
   EXPECT_EQ(fp.attempts("gemini-x").size(), 6u);
 }
 
+TEST_F(VertexRouterTest, TheCallsDeadlineHoldsWhileItWaitsForAToken) {
+  auto c = config({vertex("v", "gemini-x")});
+  c.defaults.timeouts.deadline = 300ms;
+  fp.script(kEmail, {Fault::slow_headers(1500ms)});
+  Router router(c, {}, nullptr, first());
+  const auto started = Clock::now();
+  auto o = run(router);
+  const auto took = Clock::now() - started;
+  ASSERT_FALSE(o.events.empty());
+  ASSERT_EQ(o.events.back().kind, Event::Kind::error);
+  EXPECT_EQ(o.events.back().error.code, Errc::deadline_exceeded) << o.events.back().error.message;
+  EXPECT_GE(took, 280ms);
+  EXPECT_LT(took, 1200ms);  // not the token fetch's 1.5 s
+  ASSERT_EQ(o.log.size(), 1u);
+  EXPECT_EQ(o.log[0].message, "the call's deadline passed while waiting for an access token");
+  EXPECT_TRUE(fp.attempts("gemini-x").empty());
+}
+
 TEST_F(VertexRouterTest, TheTokenIsRefreshedAfterExpiry) {
   auto clock = std::make_shared<ManualClock>(Clock::now());
   Router router(config({vertex("v", "gemini-x")}), {}, clock, first());
