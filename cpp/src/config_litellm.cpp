@@ -81,12 +81,13 @@ void check_section_keys(const Node& s) {
   s.expect_object().check_keys(
       {"fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks", "num_retries",
        "timeout", "request_timeout", "stream_timeout", "retry_policy", "model_group_retry_policy", "allowed_fails",
-       "cooldown_time", "disable_cooldowns", "routing_strategy", "default_max_parallel_requests"},
+       "cooldown_time", "disable_cooldowns", "routing_strategy", "default_max_parallel_requests",
+       "enable_health_check_routing"},
       {"model_group_alias", "enable_pre_call_checks", "enable_tag_filtering", "retry_after", "allowed_fails_policy",
        "routing_strategy_args", "optional_pre_call_checks", "provider_budget_config", "alerting_config",
        "router_general_settings", "ignore_invalid_deployments", "max_fallbacks", "default_litellm_params",
        "default_priority", "polling_interval", "redis_host", "redis_port", "redis_password", "redis_url",
-       "cache_responses", "cache_kwargs", "caching_groups", "client_ttl", "enable_health_check_routing", "callbacks",
+       "cache_responses", "cache_kwargs", "caching_groups", "client_ttl", "callbacks",
        "success_callback", "failure_callback", "service_callback", "cache", "cache_params", "drop_params",
        "set_verbose", "json_logs", "turn_off_message_logging", "telemetry", "max_budget", "budget_duration",
        "modify_params", "num_workers", "debug_level", "forward_traceparent_to_llm_provider"},
@@ -270,11 +271,38 @@ void apply_group_settings(const Sections& s, Context& ctx) {
   if (auto n = winner(s, "default_fallbacks")) c.default_fallbacks = parse_chain(*n, groups, {});
 }
 
+// LiteLLM's background health checks (general_settings) call every deployment each
+// health_check_interval (300 s); they steer routing only with router_settings
+// enable_health_check_routing, and one failed check marks a deployment unhealthy. Ours steer
+// routing whenever they run, so both must be on; thresholds 1 / 1 keep LiteLLM's rule.
+void apply_health_checks(const std::optional<Node>& general, const Sections& s, Context& ctx) {
+  if (!general) return;
+  general->expect_object().check_keys({"background_health_checks", "health_check_interval",
+                                       "health_check_ignore_transient_errors"},
+                                      {"*"}, {}, "LiteLLM proxy setting not used by llmfailover");
+  auto on = general->get("background_health_checks");
+  if (!on || !on->as_bool()) return;
+  bool routing = false;
+  for (const auto& section : s.both())
+    if (auto r = section.get("enable_health_check_routing")) routing = routing || r->as_bool();
+  if (!routing) {
+    general->reader().warnings.add(on->path(), "LiteLLM runs these for its /health endpoint only; set "
+                                               "router_settings.enable_health_check_routing to probe for routing");
+    return;
+  }
+  HealthCheckConfig& h = ctx.config.defaults.health_check;
+  h.enabled = true;
+  h.interval = Millis{300000};
+  if (auto n = general->get("health_check_interval")) h.interval = n->as_duration(Millis{100});
+  h.unhealthy_threshold = h.healthy_threshold = 1;
+  h.timeout = std::min(h.timeout, h.interval);
+}
+
 }  // namespace
 
 RouterConfig parse_litellm(const Node& root) {
-  root.check_keys({"model_list", "litellm_settings", "router_settings", "environment_variables"},
-                  {"general_settings", "include", "callback_settings", "guardrails", "credential_list", "mcp_servers",
+  root.check_keys({"model_list", "litellm_settings", "router_settings", "environment_variables", "general_settings"},
+                  {"include", "callback_settings", "guardrails", "credential_list", "mcp_servers",
                    "files_settings", "finetune_settings", "assistant_settings", "vector_store_registry"},
                   {}, "LiteLLM proxy section not used by llmfailover");
   auto& reader = root.reader();
@@ -293,6 +321,7 @@ RouterConfig parse_litellm(const Node& root) {
     check_section_keys(s);
     apply_settings(s, ctx);
   }
+  apply_health_checks(root.get("general_settings"), sections, ctx);
   auto list = root.require("model_list");
   auto entries = list.items();
   if (entries.empty()) list.fail("expected at least one deployment");

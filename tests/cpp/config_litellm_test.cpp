@@ -105,10 +105,26 @@ TEST(ConfigLiteLlm, DocExampleWithAnOpenAiFallback) {
   EXPECT_EQ(&c.policy_for("claude"), &c.defaults);
   // REDIS_HOST and LITELLM_MASTER_KEY are unset: ignored settings are never resolved.
   EXPECT_EQ(c.warnings, (std::vector<std::string>{
-                            "general_settings: ignored (LiteLLM proxy section not used by llmfailover)",
                             "router_settings.enable_pre_call_checks: ignored (LiteLLM setting not used by llmfailover)",
                             "router_settings.redis_host: ignored (LiteLLM setting not used by llmfailover)",
+                            "general_settings.master_key: ignored (LiteLLM proxy setting not used by llmfailover)",
+                            "general_settings.background_health_checks: LiteLLM runs these for its /health endpoint "
+                            "only; set router_settings.enable_health_check_routing to probe for routing",
                         }));
+  EXPECT_FALSE(c.defaults.health_check.enabled);
+}
+
+TEST(ConfigLiteLlm, BackgroundHealthChecksWithHealthCheckRoutingBecomeProbes) {
+  auto c = parse(R"({"model_list": [{"model_name": "g", "litellm_params": {"model": "openai/gpt-4o"}}],
+    "general_settings": {"background_health_checks": true, "health_check_interval": 60, "master_key": "x"},
+    "router_settings": {"enable_health_check_routing": true}})");
+  HealthCheckConfig h;
+  h.enabled = true;
+  h.interval = 60s;
+  h.unhealthy_threshold = h.healthy_threshold = 1;  // LiteLLM: one failed check marks it unhealthy
+  EXPECT_EQ(c.defaults.health_check, h);
+  EXPECT_EQ(c.warnings, (std::vector<std::string>{
+                            "general_settings.master_key: ignored (LiteLLM proxy setting not used by llmfailover)"}));
 }
 
 TEST(ConfigLiteLlm, ModelPrefixes) {

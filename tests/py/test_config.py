@@ -131,9 +131,11 @@ def test_litellm_yaml(tmp_path: Path) -> None:
     assert config.policy_for("claude")["retry"]["max_attempts"] == 3
     assert config.policy_for("claude")["breaker"]["open_base"] == "30s"
     assert config.warnings == [
-        "general_settings: ignored (LiteLLM proxy section not used by llmfailover)",
         "router_settings.enable_pre_call_checks: ignored (LiteLLM setting not used by llmfailover)",
         "router_settings.redis_host: ignored (LiteLLM setting not used by llmfailover)",
+        "general_settings.master_key: ignored (LiteLLM proxy setting not used by llmfailover)",
+        "general_settings.background_health_checks: LiteLLM runs these for its /health endpoint only; "
+        "set router_settings.enable_health_check_routing to probe for routing",
     ]
 
 
