@@ -45,6 +45,8 @@ Endpoint endpoint(const json& e) {
   ep.api_key = Secret(e.value("api_key", "test-key"));
   ep.model = e.value("model", "");
   ep.api_version = e.value("api_version", "");
+  ep.region = e.value("region", "");
+  ep.project = e.value("project", "");
   return ep;
 }
 
