@@ -1,8 +1,9 @@
 """Small httpx-shaped values for what openai's exceptions and raw responses expose.
 
-openai 3.x wants ``httpx2`` objects in its exceptions, but only reads ``.status_code``,
-``.headers`` and ``.request`` from them (drop_in.md §0.2, verified with the installed openai), so
-these duck-typed values serve both with and without openai. No credentials are stored here: the
+openai 3.x wants ``httpx2`` objects in its exceptions, but reads only ``.status_code``,
+``.headers``, ``.request`` and (since openai 3.60, to strip redirect hops of credentials)
+``.history``, ``.next_request`` and ``.extensions`` from them (drop_in.md §0.2, verified with the
+installed openai), so these duck-typed values serve both with and without openai. No credentials are stored here: the
 request keeps method and URL only.
 """
 
@@ -81,6 +82,9 @@ class Response:
         self.headers = headers
         self.request = request
         self.content = content
+        self.history: list[Response] = []  # no redirects are followed
+        self.next_request: Optional[Request] = None
+        self.extensions: dict[str, Any] = {}
 
     @property
     def url(self) -> str:
