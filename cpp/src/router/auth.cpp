@@ -130,13 +130,4 @@ void ensure_token(Router::Impl& r, Target& t, const Timeouts& timeouts, ga::Toke
   });
 }
 
-std::pair<int, std::string> token_error_answer(const providers::ErrorVerdict& error) {
-  const int status = error.cls == ErrorClass::fatal_target ? 401 : error.cls == ErrorClass::rate_limited ? 429 : 502;
-  const nlohmann::json body = {{"error", {{"message", error.message},
-                                          {"type", status == 401 ? "authentication_error" : "api_error"},
-                                          {"param", nullptr},
-                                          {"code", error.reason}}}};
-  return {status, body.dump()};
-}
-
 }  // namespace llmfailover

@@ -41,8 +41,5 @@ std::shared_ptr<providers::google_auth::TokenCache> prepare_auth(const Deploymen
 void ensure_token(Router::Impl& router, Target& target, const Timeouts& timeouts,
                   providers::google_auth::TokenCache::Waiter done);
 
-// The answer a call surfaces when no target could get a token: 401 for credentials the token
-// endpoint refused, 429 when it rate-limited us, 502 otherwise; an OpenAI-shaped error body.
-std::pair<int, std::string> token_error_answer(const providers::ErrorVerdict& error);
 
 }  // namespace llmfailover

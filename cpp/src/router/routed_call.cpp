@@ -45,6 +45,7 @@ RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteReques
 }
 
 RoutedCallImpl::~RoutedCallImpl() {
+  end_stream_load(/*complete=*/false);  // abandoned without a cancel
   release_slot();
   unsend();
 }
@@ -161,7 +162,7 @@ void RoutedCallImpl::hold(Target* t, QuotaTickets tickets) {
 }
 
 void RoutedCallImpl::release_slot() {
-  if (slot_) slot_->dep->limiter.leave();
+  if (slot_) r_->leave(*slot_->dep);
   slot_ = nullptr;
 }
 
@@ -242,6 +243,10 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
     http = translate(*t, timeouts);
   } catch (const providers::TranslationError& e) {
     return cannot_take(e, later);  // this provider cannot express the request; another may
+  } catch (const std::exception& e) {  // a value of the wrong type where the adapter reads one
+    return cannot_take(providers::TranslationError(std::string(t->provider->name()), "",
+                                                   std::string("cannot translate the request: ") + e.what()),
+                       later);
   }
   http.deadline = deadline_;
   if (ticket_target_ == t) ticket_sent_ = true;
@@ -282,11 +287,7 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
           self->token_ = std::move(token);
           self->send(t, timeouts, epoch, later2);
         } else {
-          auto [status, body] = token_error_answer(*error);
-          self->last_head_ = Event::head(status, {{"content-type", "application/json"}});
-          self->last_body_ = std::move(body);
-          self->last_error_.reset();
-          self->fail({error->cls, error->reason, error->message}, later2);
+          self->fail_answered({error->cls, error->reason, error->message}, later2);
         }
       }
       for (auto& f : later2) f();
@@ -425,20 +426,24 @@ void RoutedCallImpl::on_end(Deferred& later) {
       answer = req_.call.path == "/embeddings" ? target_->provider->embeddings_response(target_->endpoint, body_buf_)
                                                : target_->provider->chat_response(target_->endpoint, body_buf_);
     } catch (const providers::TranslationError& x) {
-      // An answer that does not fit the provider's schema: that provider's fault, named.
-      if (x.verdict()) return fail({x.verdict()->cls, x.verdict()->reason, x.verdict()->message}, later);
-      return fail({ErrorClass::retryable, "bad_response", x.what()}, later);
+      // An answer that means an error, or one that does not fit the provider's schema: that
+      // provider's fault, named.
+      if (x.verdict()) return fail_answered({x.verdict()->cls, x.verdict()->reason, x.verdict()->message}, later);
+      return fail_answered({ErrorClass::retryable, "bad_response", x.what()}, later);
+    } catch (const std::exception& x) {  // e.g. nlohmann's type_error on a null where a string belongs
+      return fail_answered({ErrorClass::retryable, "bad_response",
+                            std::string(target_->provider->name()) + ": the answer does not fit its schema (" +
+                                x.what() + ")"},
+                           later);
     }
     policy::LatencySample sample;
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))};
     sample.total = attempt_duration();
     if (auto doc = nlohmann::json::parse(answer, nullptr, false); doc.is_object()) {
       if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
-        std::int64_t prompt = u->value("prompt_tokens", std::int64_t{0});
-        std::int64_t completion = u->value("completion_tokens", std::int64_t{0});
-        std::int64_t total = u->value("total_tokens", prompt + completion);
-        if (u->contains("completion_tokens")) sample.output_tokens = static_cast<int>(completion);
-        correct_quota(total);
+        const Usage usage = read_usage(*u);
+        if (usage.completion) sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
+        correct_quota(usage.total.value_or(0));
       }
     }
     sample_ = sample;
@@ -447,11 +452,13 @@ void RoutedCallImpl::on_end(Deferred& later) {
     channel_.push(Event::body(std::move(answer)));
     return finish_ok();
   }
+  if (mode_ == Mode::stream_live && !inspect_.finished() && !inspect_.done())
+    return interrupted("the stream ended without a finish reason", later);  // never a truncated success
   if (mode_ == Mode::stream_pre && resuming_) return give_up_recovery("the restarted answer ended early", later);
   if (mode_ == Mode::stream_pre) {
     // Ended before any content: an empty answer is an answer only if it says it finished.
     if (!inspect_.finished() && !inspect_.done())
-      return fail({ErrorClass::retryable, "empty_stream", "the stream ended before any content"}, later);
+      return fail_answered({ErrorClass::retryable, "empty_stream", "the stream ended before any content"}, later);
     commit(later);
   }
   finish_ok();
@@ -491,25 +498,45 @@ void RoutedCallImpl::end_attempt(ErrorClass cls, std::optional<Millis> hint) {
     target_->health->on_result(cls, elapsed, hint);
     permit_ = false;
   }
-  --target_->in_flight;
-  if (balancer_started_) {  // the latency (or the penalty) the balancer learns from
-    balancer_started_ = false;
-    policy::Outcome outcome = policy::Outcome::cancelled();
-    switch (cls) {
-      case ErrorClass::none: outcome = policy::Outcome::success(sample_.value_or(policy::LatencySample{elapsed})); break;
-      case ErrorClass::rate_limited: outcome = policy::Outcome::rate_limited(elapsed, hint); break;
-      case ErrorClass::retryable:
-      case ErrorClass::fatal_target: outcome = policy::Outcome::failure(elapsed); break;
-      default: break;
-    }
-    target_->owner->balancer->on_finish(target_->index, outcome);
+  policy::Outcome outcome = policy::Outcome::cancelled();  // the latency (or the penalty) the balancer learns
+  switch (cls) {
+    case ErrorClass::none:  // a stream's first token (commit), or a whole answer (sample_)
+      outcome = policy::Outcome::success(sample_.value_or(policy::LatencySample{elapsed, Millis{0}, -1, req_.stream}));
+      break;
+    case ErrorClass::rate_limited: outcome = policy::Outcome::rate_limited(elapsed, hint); break;
+    case ErrorClass::retryable:
+    case ErrorClass::fatal_target: outcome = policy::Outcome::failure(elapsed); break;
+    default: break;
   }
+  // A live stream stays in flight (and its latency unknown) until it ends: end_load() then.
+  if (cls == ErrorClass::none && req_.stream) live_outcome_ = outcome;
+  else end_load(outcome);
   if (cls == ErrorClass::transparent) {  // nothing reached the upstream
     ticket_sent_ = false;
     unsend();
   }
   if (!(cls == ErrorClass::none && req_.stream)) release_slot();  // a live stream keeps its slot to the end
   r_->sync(*target_);
+}
+
+void RoutedCallImpl::end_load(policy::Outcome outcome) {
+  if (!balancer_started_) return;
+  balancer_started_ = false;
+  live_outcome_.reset();
+  --target_->in_flight;
+  target_->owner->balancer->on_finish(target_->index, outcome);
+}
+
+void RoutedCallImpl::end_stream_load(bool complete) {
+  if (!live_outcome_) return;
+  policy::Outcome outcome = *live_outcome_;
+  if (complete) {  // the whole answer is measured now: total time and output tokens
+    outcome.latency.total = attempt_duration();
+    const std::int64_t tokens =
+        inspect_.completion_tokens().value_or(static_cast<std::int64_t>((inspect_.output_chars() + 3) / 4));
+    outcome.latency.output_tokens = static_cast<int>(std::clamp<std::int64_t>(tokens, 0, 1 << 30));
+  }
+  end_load(outcome);
 }
 
 void RoutedCallImpl::succeed() {
@@ -531,8 +558,10 @@ Headers RoutedCallImpl::served_headers() const {
 }
 
 void RoutedCallImpl::finish_ok() {
-  if (req_.stream && mode_ == Mode::stream_live)
+  if (req_.stream && mode_ == Mode::stream_live) {
     correct_quota(inspect_.usage_total().value_or(est_.input + static_cast<std::int64_t>((inspect_.output_chars() + 3) / 4)));
+    end_stream_load(/*complete=*/true);
+  }
   release_slot();
   mode_ = Mode::done;
   current_.reset();
@@ -550,6 +579,14 @@ void RoutedCallImpl::fail(Verdict v, Deferred& later) {
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   mode_ = Mode::idle;
   decide(v, later);
+}
+
+void RoutedCallImpl::fail_answered(Verdict v, Deferred& later) {
+  auto [status, body] = verdict_answer(target_->provider->name(), {v.cls, v.reason, v.message});
+  last_head_ = Event::head(status, {{"content-type", "application/json"}});
+  last_body_ = std::move(body);
+  last_error_.reset();
+  fail(std::move(v), later);
 }
 
 void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
@@ -688,6 +725,7 @@ void RoutedCallImpl::cancel_from_caller() {
   {
     std::lock_guard lock(mutex_);
     if (mode_ != Mode::done && mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
+    end_stream_load(/*complete=*/false);  // a live stream the caller closed: as measured at its first token
     if (mode_ == Mode::idle) drop_held();  // a pick waiting for its backoff: never sent
     else release_slot();
     mode_ = Mode::done;

@@ -118,6 +118,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   }
 
   void end_attempt(ErrorClass cls, std::optional<Millis> hint);
+  // The attempt leaves the balancer's and the target's in-flight count with what it measured.
+  void end_load(policy::Outcome outcome);
+  // A live stream's end: `complete` adds the total time and output tokens to its sample.
+  void end_stream_load(bool complete);
   void succeed();
   Headers served_headers() const;
   void commit(Deferred& later);
@@ -128,6 +132,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void resume_chunk(Event&& e, ChunkKind kind, Deferred& later);
   void give_up_recovery(const std::string& why, Deferred& later);
   void fail(Verdict v, Deferred& later);
+  // An error without an error status (an answer or event that means one, an answer that does not
+  // fit the schema, a refused token): remembered as the answer the caller gets if nothing else is
+  // left (verdict_answer), so it surfaces classified and naming the provider.
+  void fail_answered(Verdict v, Deferred& later);
   void decide(const Verdict& v, Deferred& later);
   void request_error(const Verdict& v, Deferred& later);
 
@@ -184,6 +192,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   Target* ticket_target_ = nullptr;
   bool ticket_sent_ = false;
   bool balancer_started_ = false;                   // on_start called, on_finish not yet
+  std::optional<policy::Outcome> live_outcome_;     // a live stream's outcome, given at its end
   std::optional<policy::LatencySample> sample_;     // the served answer's measurement
   std::string next_pick_, next_skipped_;            // for the next attempt's log entry
   Channel channel_;

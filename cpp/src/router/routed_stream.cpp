@@ -19,13 +19,23 @@ void RoutedCallImpl::on_stream_piece(std::string_view event, std::string_view da
   std::vector<std::string> chunks;
   std::optional<providers::ErrorVerdict> err;
   bool malformed = false;
+  std::string why;
   try {
     if (bytes) translator_->on_bytes(data, chunks, err);
     else if (translator_) translator_->on_sse(event, data, chunks, err);
     else chunks.emplace_back(data);
   } catch (const providers::TranslationError& x) {
     if (x.verdict()) err = *x.verdict();
-    else malformed = true;
+    else malformed = true, why = x.what();
+  } catch (const std::exception& x) {  // an event of the wrong shape (a null where a string belongs)
+    malformed = true, why = std::string(target_->provider->name()) + ": " + x.what();
+  }
+  if (malformed && bytes) {
+    // A binary event stream that fails its framing or CRC cannot be resynchronised: whatever
+    // follows is lost, so the stream is broken here, not merely one event.
+    std::string cause = "the event stream is corrupt (" + why + ")";
+    if (mode_ == Mode::stream_pre) return fail_answered({ErrorClass::retryable, "malformed_stream", cause}, later);
+    return interrupted(cause, later);
   }
   for (auto& c : chunks) {
     if (mode_ != Mode::stream_pre && mode_ != Mode::stream_live) return;
@@ -37,7 +47,7 @@ void RoutedCallImpl::on_stream_piece(std::string_view event, std::string_view da
 }
 
 void RoutedCallImpl::on_stream_error(const providers::ErrorVerdict& v, Deferred& later) {
-  if (mode_ == Mode::stream_pre) return fail({v.cls, v.reason, v.message}, later);
+  if (mode_ == Mode::stream_pre) return fail_answered({v.cls, v.reason, v.message}, later);
   interrupted("the provider sent an error event: " + v.message, later);
 }
 
@@ -47,7 +57,8 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
     return resume_chunk(std::move(e), kind, later);
   if (mode_ == Mode::stream_pre) {
     if (kind == ChunkKind::malformed)
-      return fail({ErrorClass::retryable, "malformed_chunk", "the stream's first events were not valid JSON"}, later);
+      return fail_answered({ErrorClass::retryable, "malformed_chunk", "the stream's first events were not valid JSON"},
+                           later);
     if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
     pending_.push_back(std::move(e));
     if (kind == ChunkKind::content) commit(later);
@@ -70,6 +81,7 @@ void RoutedCallImpl::commit(Deferred& later) {
 
 void RoutedCallImpl::interrupted(const std::string& cause, Deferred& later) {
   release_slot();
+  if (live_outcome_) end_load(policy::Outcome::failure(attempt_duration()));  // it broke: penalised
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   target_->health->on_result(ErrorClass::retryable, attempt_duration(), std::nullopt);  // it broke: a failure
   log_.back().reason = "stream_interrupted";

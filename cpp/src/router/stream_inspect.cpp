@@ -17,6 +17,19 @@ bool non_empty(const nlohmann::json& obj, const char* key) {
 
 }  // namespace
 
+Usage read_usage(const nlohmann::json& usage) {
+  auto count = [&](const char* key) -> std::optional<std::int64_t> {
+    auto it = usage.find(key);  // a null or a string where a count belongs is no count
+    if (it == usage.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<std::int64_t>();
+  };
+  Usage u;
+  u.completion = count("completion_tokens");
+  u.total = count("total_tokens");
+  if (!u.total) u.total = count("prompt_tokens").value_or(0) + u.completion.value_or(0);
+  return u;
+}
+
 ChunkKind StreamInspector::inspect(std::string_view data) {
   if (data == "[DONE]") {
     done_ = true;
@@ -29,8 +42,9 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
   }
   if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
   if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
-    const auto prompt = u->value("prompt_tokens", std::int64_t{0});
-    usage_total_ = u->value("total_tokens", prompt + u->value("completion_tokens", std::int64_t{0}));
+    const auto usage = read_usage(*u);
+    usage_total_ = usage.total;
+    if (usage.completion) completion_tokens_ = usage.completion;
   }
   ChunkKind kind = ChunkKind::meta;
   last_text_.clear();
@@ -72,6 +86,23 @@ std::string strip_content_prefix(std::string_view data, std::size_t n) {
     if (content.is_string()) content = content.get<std::string>().substr(std::min(n, content.get<std::string>().size()));
   }
   return doc.dump();
+}
+
+std::pair<int, std::string> verdict_answer(std::string_view provider, const providers::ErrorVerdict& verdict) {
+  int status = 502;
+  const char* type = "api_error";
+  switch (verdict.cls) {
+    case ErrorClass::fatal_request: status = 400, type = "invalid_request_error"; break;
+    case ErrorClass::fatal_target: status = 401, type = "authentication_error"; break;
+    case ErrorClass::rate_limited: status = 429, type = "rate_limit_error"; break;
+    default: status = verdict.reason == "overloaded" ? 529 : 502; break;
+  }
+  std::string message(provider);
+  message += ": " + (verdict.message.empty() ? verdict.reason : verdict.message);
+  if (verdict.message.rfind(std::string(provider) + ":", 0) == 0) message = verdict.message;  // named already
+  const nlohmann::json body = {
+      {"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", verdict.reason}}}};
+  return {status, body.dump()};
 }
 
 std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model) {

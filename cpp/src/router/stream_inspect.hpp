@@ -9,9 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "llmfailover/http.hpp"
+#include "llmfailover/providers/openai.hpp"
 
 namespace llmfailover {
 
@@ -23,6 +27,12 @@ enum class ChunkKind {
   malformed,  // not JSON
 };
 
+// The counts of an OpenAI usage object; fields missing or not integers are unknown.
+struct Usage {
+  std::optional<std::int64_t> completion, total;  // total: total_tokens, else prompt + completion
+};
+Usage read_usage(const nlohmann::json& usage);
+
 class StreamInspector {
  public:
   ChunkKind inspect(std::string_view data);
@@ -31,6 +41,7 @@ class StreamInspector {
   std::size_t content_chars() const noexcept { return content_chars_; }
   std::size_t output_chars() const noexcept { return content_chars_ + tool_chars_; }  // + tool-call arguments
   std::optional<std::int64_t> usage_total() const noexcept { return usage_total_; }   // a chunk's usage.total_tokens
+  std::optional<std::int64_t> completion_tokens() const noexcept { return completion_tokens_; }
   const std::string& text() const noexcept { return text_; }            // choice 0's content so far
   const std::string& last_text() const noexcept { return last_text_; }  // ... of the last chunk
   std::size_t malformed() const noexcept { return malformed_; }
@@ -38,12 +49,19 @@ class StreamInspector {
  private:
   bool finished_ = false, done_ = false;
   std::size_t content_chars_ = 0, tool_chars_ = 0, malformed_ = 0;
-  std::optional<std::int64_t> usage_total_;
+  std::optional<std::int64_t> usage_total_, completion_tokens_;
   std::string text_, last_text_;
 };
 
 // `data` (a chunk) with the first `n` bytes of choice 0's delta content removed.
 std::string strip_content_prefix(std::string_view data, std::size_t n);
+
+// An error the router met without an error status (an answer or stream event that means an error,
+// an answer that did not fit the provider's schema, a refused access token) as the upstream
+// answer a caller surfaces when nothing else is left: status 400 for a request error, 401 for
+// refused credentials, 429 when rate-limited, 529 for an overloaded provider, else 502; an
+// OpenAI-shaped error body whose message names the provider and whose code is the reason.
+std::pair<int, std::string> verdict_answer(std::string_view provider, const providers::ErrorVerdict& verdict);
 
 // The degraded answer as a response: head, then a ChatCompletion body, or a short stream.
 std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model);

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <atomic>
+#include <cstdio>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -403,6 +404,25 @@ class HttpExchange final : public Task {
 
 }  // namespace
 
+namespace {
+
+// An exception escaping a handler must not end the process (std::terminate on a bare thread) nor
+// the shard: it is reported and the loop goes on (Asio's documented pattern for io_context::run).
+void run_io(asio::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "llmfailover: an io handler threw (%s); the io thread goes on\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "llmfailover: an io handler threw; the io thread goes on\n");
+    }
+  }
+}
+
+}  // namespace
+
 HttpClient::Impl::Impl(ClientOptions o) : options(std::move(o)), tls_ctx(ssl::context::tls_client) {
   tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -419,7 +439,7 @@ HttpClient::Impl::Impl(ClientOptions o) : options(std::move(o)), tls_ctx(ssl::co
   PoolLimits per_shard = options.pool;
   per_shard.max_per_origin = std::max<std::size_t>(1, per_shard.max_per_origin / n);
   for (unsigned i = 0; i < n; ++i) shards.push_back(std::make_unique<Shard>(per_shard));
-  for (auto& s : shards) s->thread = std::thread([shard = s.get()] { shard->ioc.run(); });
+  for (auto& s : shards) s->thread = std::thread([shard = s.get()] { run_io(shard->ioc); });
 }
 
 HttpClient::Impl::~Impl() { shutdown(); }
