@@ -133,6 +133,9 @@ void bind_router(py::module_& m) {
           d["strategy"] = s.strategy;
           d["balancer_share"] = s.balancer_share;
           d["available"] = s.available;
+          d["weight"] = s.weight;
+          d["priority"] = s.priority;
+          d["pick_share"] = s.pick_share;
           d["blocked_for_ms"] = s.blocked_for_ms;
           d["ewma_ms"] = s.ewma_ms;
           d["cost"] = s.cost;

@@ -92,6 +92,10 @@ struct TargetSnapshot {
   std::string strategy;         // the group's
   double balancer_share = 0;    // what the balancer uses: health share x header steering
   bool available = false;       // the balancer may pick it now
+  double weight = 0;            // its balancer weight (the deployment's, split over its keys)
+  int priority = 0;             // its tier
+  double pick_share = 0;        // weight x share over its tier's total when that tier is in use,
+                                // else 0: the chance a weighted-random pick (or P2C's first draw) takes it
   double blocked_for_ms = 0;    // blocked (open wait, cooldown, quota reset) for this long
   double ewma_ms = 0;           // peak-EWMA latency estimate now
   double cost = 0;              // ewma x (in flight + 1)

@@ -22,7 +22,7 @@ std::optional<LatencyMetric> parse_latency_metric(std::string_view name) noexcep
 }
 
 double normalised_latency(LatencyMetric metric, const LatencySample& s) noexcept {
-  if (metric == LatencyMetric::ttft) return ms(s.ttft);
+  if (metric == LatencyMetric::ttft && s.streamed) return ms(s.ttft);
   double total = s.total.count() > 0 ? ms(s.total) : ms(s.ttft);
   if (s.output_tokens < 0) return total;
   return total / std::max(1, s.output_tokens);

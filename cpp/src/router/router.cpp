@@ -85,6 +85,7 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
         t->key_window = std::make_unique<policy::RateWindow>(policy::QuotaLimits{t->key_limits.rpm, t->key_limits.tpm}, *time);
       t->owner = &g;
       t->index = g.targets.size();
+      dep->keys.push_back(t.get());
       t->health->set_listener([this, target = t.get()](std::string_view from, std::string_view to, std::string_view why) {
         std::string kind = why.starts_with("active probe") ? "probe" : "breaker";  // policy/health.hpp
         record_event({kind, target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
@@ -108,9 +109,10 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
     bc.ewma.max_retry_after = g.policy->retry.max_retry_after;
     bc.ewma.metric = policy::parse_latency_metric(b.latency_metric).value_or(policy::LatencyMetric::ttft);
     std::vector<policy::CandidateSpec> specs;
+    // A deployment's weight is its share of the group, split evenly over its API keys.
     for (const Target* t : g.targets)
-      specs.push_back({t->deployment->weight, t->deployment->priority, t->deployment->input_price_per_mtok,
-                       t->deployment->output_price_per_mtok});
+      specs.push_back({t->deployment->weight / static_cast<double>(t->dep->keys.size()), t->deployment->priority,
+                       t->deployment->input_price_per_mtok, t->deployment->output_price_per_mtok});
     g.balancer = std::make_unique<policy::Balancer>(bc, specs, *time, *random);
     for (Target* t : g.targets) sync(*t);
   }
@@ -149,7 +151,8 @@ std::optional<Picked> Router::Impl::pick(Group& g, const std::set<const Target*>
     if (t->owner == &g) avoid.push_back(t->index);
   for (const Target* t : exclude)
     if (t->owner == &g) excl.push_back(t->index);
-  // Each refusal excludes the target for this pick, so this ends after at most n rounds.
+  // Each refusal excludes the target for this pick, so this ends after at most n rounds; a refused
+  // target is also blocked in the balancer (sync), so later picks do not draw it again.
   for (std::size_t round = 0; round <= g.targets.size(); ++round) {
     policy::PickOptions o;
     o.avoid = avoid;
@@ -160,8 +163,12 @@ std::optional<Picked> Router::Impl::pick(Group& g, const std::set<const Target*>
     if (!p) return std::nullopt;
     Target* t = g.targets[p->index];
     excl.push_back(p->index);
+    // A panic pick means nothing else is available: if it is refused too, the next one would be,
+    // so the pick ends here (without this an open group costs n rounds of O(k log n)).
+    const bool panic = p->reason == policy::Pick::Reason::panic;
     if (!t->health->try_acquire()) {  // a state the balancer has not seen yet, or a lost half-open race
       sync(*t);
+      if (panic) return std::nullopt;
       continue;
     }
     Picked out{t, p->reason, {}};
@@ -169,6 +176,7 @@ std::optional<Picked> Router::Impl::pick(Group& g, const std::set<const Target*>
     if (!admit(*t, estimate, out.tickets, &why)) {
       t->health->release();
       if (skipped) *skipped += (skipped->empty() ? "" : "; ") + why;
+      if (panic) return std::nullopt;
       continue;
     }
     return out;
@@ -199,6 +207,7 @@ void QuotaTickets::cancel(Target& t) const {
 bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets, std::string* why) {
   tickets = {};
   if (!t.dep->limiter.try_enter()) {
+    for (Target* k : t.dep->keys) sync(*k);  // out of the balancer until a slot frees
     if (why) *why = "'" + t.id + "' shed: " + std::to_string(t.dep->limiter.limit()) + " in flight (max_concurrency)";
     return false;
   }
@@ -213,7 +222,7 @@ bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate, Quota
     if (t.key_window) tickets.key = (*got)[i];
     return true;
   }
-  t.dep->limiter.leave();
+  leave(*t.dep);
   Clock::time_point at{};
   policy::RateWindow* full = nullptr;
   for (auto* w : windows) {
@@ -243,9 +252,17 @@ void Router::Impl::sync(Target& t) {
   if (auto kb = t.rate->blocked_until(); kb && *kb > now) later(*kb);  // back at full share after the reset
   else share *= t.rate->share();
   later(Clock::time_point(Clock::duration(t.quota_block.load())));
+  if (t.dep->limiter.full()) later(now + kCapRecheck);
   policy::Balancer& b = *t.owner->balancer;
   b.set_share(t.index, share);
   b.block_until(t.index, block.value_or(now));
+}
+
+void Router::Impl::leave(DeploymentState& dep) {
+  const bool was_full = dep.limiter.full();
+  dep.limiter.leave();
+  if (was_full)
+    for (Target* k : dep.keys) sync(*k);
 }
 
 double Router::Impl::ms_since_start(Clock::time_point t) const {
@@ -296,6 +313,8 @@ std::vector<TargetSnapshot> Router::snapshot() const {
       snap.strategy = std::string(policy::to_string(t->owner->balancer->strategy()));
       snap.balancer_share = c.share;
       snap.available = c.available;
+      snap.weight = c.weight;
+      snap.priority = c.priority;
       snap.ewma_ms = c.ewma_ms;
       snap.cost = c.cost;
       snap.balancer_in_flight = c.in_flight;
@@ -319,6 +338,16 @@ std::vector<TargetSnapshot> Router::snapshot() const {
       if (t->key_limits.tpm > 0) snap.key_tokens_left = std::max<std::int64_t>(0, t->key_limits.tpm - k.tokens);
     }
     out.push_back(std::move(snap));
+  }
+  // Each group's tier in use is its first with any available weight (O(n), like the snapshot).
+  std::map<std::string, std::map<int, double>> tiers;
+  for (const auto& s : out)
+    if (s.available) tiers[s.group][s.priority] += s.weight * s.balancer_share;
+  for (auto& s : out) {
+    auto g = tiers.find(s.group);
+    if (!s.available || g == tiers.end() || g->second.begin()->first != s.priority) continue;
+    const double total = g->second.begin()->second;
+    if (total > 0) s.pick_share = s.weight * s.balancer_share / total;
   }
   return out;
 }

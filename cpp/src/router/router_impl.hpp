@@ -28,7 +28,12 @@ struct DeploymentState {
       : limiter(d.max_concurrency), window(policy::QuotaLimits{d.rpm, d.tpm}, clock) {}
   policy::ConcurrencyLimiter limiter;
   policy::RateWindow window;
+  std::vector<struct Target*> keys;  // its targets, one per API key
 };
+
+// How long a deployment at its max_concurrency stays out of its group's balancer unless a slot
+// frees first (leave() lifts it at once; the expiry only bounds a lost race between the two).
+inline constexpr Millis kCapRecheck{20};
 
 // One deployment x API key: the unit of health, cooldown and balancing.
 struct Target {
@@ -91,8 +96,11 @@ struct Router::Impl {
   // the reason in `why` when the deployment is at its cap, or the deployment or the key is over its
   // rpm / tpm (then neither window counts the request).
   bool admit(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets, std::string* why);
-  // Pushes the target's health and header quota state into its group's balancer (share, block).
+  // Pushes the target's health, quota and concurrency state into its group's balancer (share,
+  // block): a deployment at its cap is blocked for kCapRecheck, so picks skip it in O(log n).
   void sync(Target& t);
+  // One of the deployment's concurrency slots is free again; its keys are offered again.
+  void leave(DeploymentState& dep);
   Group* group(const std::string& name);
   std::vector<std::string> chain(const std::string& first, const RouteOverrides& overrides) const;
   double ms_since_start(Clock::time_point t) const;

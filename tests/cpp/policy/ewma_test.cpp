@@ -132,9 +132,14 @@ TEST(EwmaTest, StalePendingFloorKeepsADecayedTargetFromBeingFlooded) {
 }
 
 TEST(EwmaTest, NormalisationTtftAndPerOutputToken) {
-  LatencySample s{Millis{400}, Millis{4400}, 100};
+  // A stream: its first token under ttft, its whole answer per token under per_output_token.
+  LatencySample s{Millis{400}, Millis{4400}, 100, /*streamed=*/true};
   EXPECT_DOUBLE_EQ(normalised_latency(LatencyMetric::ttft, s), 400);
   EXPECT_DOUBLE_EQ(normalised_latency(LatencyMetric::per_output_token, s), 44);
+  // A non-streamed answer has no first token: its time is normalised for the output length.
+  EXPECT_DOUBLE_EQ(normalised_latency(LatencyMetric::ttft, {Millis{4400}, Millis{4400}, 100}), 44);
+  EXPECT_DOUBLE_EQ(normalised_latency(LatencyMetric::ttft, {Millis{4400}, Millis{4400}, 0}), 4400);
+  EXPECT_DOUBLE_EQ(normalised_latency(LatencyMetric::ttft, {Millis{900}, Millis{0}, -1}), 900);  // no usage
   EXPECT_DOUBLE_EQ(normalised_latency(LatencyMetric::per_output_token, {Millis{400}, Millis{4400}, 0}), 4400);
   EXPECT_DOUBLE_EQ(normalised_latency(LatencyMetric::per_output_token, {Millis{400}, Millis{0}, -1}), 400);
 

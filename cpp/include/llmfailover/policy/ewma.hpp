@@ -1,13 +1,19 @@
 // ewma.hpp — peak-sensitive moving average of a target's latency, and its load-balancer cost
 // (Finagle PeakEwma / Linkerd2 tower PeakEwma; resilience.md 4.1, 8.8).
 //
-// What is measured (the normalisation, LatencyMetric):
-//   ttft              time to the first content token (streamed calls), or to the response headers
-//                     (non-streamed calls, which include the whole generation). Default.
-//   per_output_token  total time / max(1, output tokens): comparable across requests of different
-//                     lengths; falls back to the total time when the answer reported no usage.
-// The router measures one LatencySample per finished attempt and the metric turns it into one
-// number in milliseconds (per_output_token: milliseconds per token).
+// What is measured (the normalisation, LatencyMetric; resilience.md 8.8 "normalise latency to
+// TTFT, or per output token, for heterogeneous requests"):
+//   ttft              streamed calls: the time to the first content token. Non-streamed calls have
+//                     no visible first token and their time includes the whole generation, so it
+//                     is normalised for the output length: time / max(1, output tokens) (LiteLLM's
+//                     lowest-latency normalisation), or the plain time when no usage was reported.
+//                     Default. The candidates of a group see the same mix of streamed and
+//                     non-streamed calls, so the two kinds of sample weigh alike on each of them.
+//   per_output_token  total time / max(1, output tokens) for both kinds: streams are measured at
+//                     their end (output tokens from the reported usage, else characters / 4).
+//                     Falls back to the total time when the token count is unknown.
+// The router measures one LatencySample per finished attempt (a stream's when it ends) and the
+// metric turns it into one number in milliseconds (per_output_token: milliseconds per token).
 //
 // The average over an uneven time series (Ema.scala, tower PeakEwma):
 //   w = exp(-dt / decay)        dt = time since the previous sample, decay = 10 s
@@ -65,6 +71,7 @@ struct LatencySample {
   Millis ttft{0};                    // to the first content token (or to the headers)
   Millis total{0};                   // to the end of the answer; 0 = unknown (use ttft)
   int output_tokens = -1;            // from the reported usage; < 0 = unknown
+  bool streamed = false;             // ttft is a real first token (not the response headers)
   bool operator==(const LatencySample&) const = default;
 };
 

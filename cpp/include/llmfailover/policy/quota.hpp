@@ -187,6 +187,7 @@ class ConcurrencyLimiter {
   void leave() noexcept;
   int in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
   int limit() const noexcept { return limit_; }
+  bool full() const noexcept { return limit_ > 0 && in_flight() >= limit_; }
   std::int64_t rejected() const noexcept { return rejected_.load(std::memory_order_relaxed); }
 
  private:
