@@ -226,11 +226,76 @@ TEST_F(BalancingTest, TpmQuotaCountsTheEstimateAndCorrectsItFromUsage) {
   auto a = deployment("a");
   a.tpm = 100000;
   Router router(config({a}), {}, nullptr, first());
-  ASSERT_EQ(served_by(router), "a");
+  fp.set_default("a", Fault::slow_headers(300ms));
+  RouteRequest r;
+  r.model = "smart";
+  r.call.path = "/chat/completions";
+  r.call.body = R"({"model":"smart","messages":[{"role":"user","content":"hello there"}],"max_tokens":5000})";
+  auto call = router.send(r);
+  auto until = Clock::now() + 2s;
+  while (fp.attempts("a").empty() && Clock::now() < until) std::this_thread::sleep_for(2ms);
+  // Before the answer the window holds the estimate: ceil(chars / 4) + max_tokens 5,000 ...
+  EXPECT_LE(snap(router, "a").tokens_left, 100000 - 5000);
+  ASSERT_TRUE(finish(call).served);
+  // ... and after it the fake's reported usage (a few tokens) replaces it.
   auto s = snap(router, "a");
-  // estimate = ceil(chars / 4) + max_tokens 10; corrected to the fake's reported usage (small).
-  EXPECT_GT(s.tokens_left, 100000 - 40);
+  EXPECT_GT(s.tokens_left, 100000 - 100);
   EXPECT_LT(s.tokens_left, 100000);
+}
+
+TEST_F(BalancingTest, ADeploymentsWeightIsSplitOverItsKeys) {
+  auto a = deployment("a");
+  a.api_keys = {Secret("sk-0"), Secret("sk-1"), Secret("sk-2")};
+  Router router(config({a, deployment("b")}), {}, nullptr, std::make_shared<SeededRandom>(7));
+  EXPECT_NEAR(snap(router, "a#key0").weight, 1.0 / 3, 1e-9);
+  EXPECT_NEAR(snap(router, "a#key2").pick_share, 1.0 / 6, 1e-9);
+  EXPECT_NEAR(snap(router, "b").pick_share, 0.5, 1e-9);
+  // Equal deployment weights: a (all three keys) and b share the traffic about evenly.
+  int n = 400, to_a = 0;
+  for (int i = 0; i < n; ++i) to_a += served_by(router).rfind("a#", 0) == 0;
+  EXPECT_GT(to_a, 140) << "binomial(400, 0.5): mean 200, sd 10";
+  EXPECT_LT(to_a, 260);
+}
+
+TEST_F(BalancingTest, ALiveStreamCountsAsInFlightUntilItEnds) {
+  auto a = deployment("a");
+  a.max_concurrency = 1;
+  Router router(config({a, deployment("b")}), {}, nullptr, first());
+  Fault slow;
+  slow.chunk_delay = 60ms;
+  fp.set_default("a", slow);
+  RouteRequest r;
+  r.model = "smart";
+  r.stream = true;
+  r.call.path = "/chat/completions";
+  r.call.body = R"({"model":"smart","stream":true,"messages":[{"role":"user","content":"hello there"}]})";
+  auto call = router.send(r);
+  std::vector<Event> events;
+  auto until = Clock::now() + 3s;
+  while (events.size() < 2 && Clock::now() < until) call->channel().wait(events, 1s);  // head + a chunk
+  ASSERT_GE(events.size(), 2u);
+  ASSERT_EQ(events[0].status, 200);
+  auto live = snap(router, "a");
+  EXPECT_EQ(live.in_flight, 1);
+  EXPECT_EQ(live.balancer_in_flight, 1) << "past its first token the stream still loads its target";
+  EXPECT_EQ(live.deployment_in_flight, 1);
+  // At its cap, a is out of the balancer (synced when the stream committed): picks do not draw
+  // it (u = 0 would take it first), so nothing is shed or skipped.
+  EXPECT_FALSE(snap(router, "a").available);
+  for (int i = 0; i < 2; ++i) {
+    auto o = run(router);
+    ASSERT_TRUE(o.served);
+    EXPECT_EQ(o.served->target, "b");
+    EXPECT_EQ(o.log[0].skipped, "") << "a was drawn while at its cap";
+  }
+  auto done = finish(call);
+  ASSERT_EQ(done.events.back().kind, Event::Kind::end);
+  auto after = snap(router, "a");
+  EXPECT_EQ(after.in_flight, 0);
+  EXPECT_EQ(after.balancer_in_flight, 0);
+  EXPECT_TRUE(after.available) << "a slot freed: back in the balancer";
+  EXPECT_EQ(after.shed, 0);
+  EXPECT_EQ(served_by(router), "a");
 }
 
 TEST_F(BalancingTest, EachKeyHasItsOwnQuotaWindow) {

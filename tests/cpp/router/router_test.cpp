@@ -232,6 +232,32 @@ TEST_F(RouterTest, StreamWithoutDoneIsFinalised) {
   EXPECT_EQ(fp.attempts("a").size(), 1u);
 }
 
+TEST_F(RouterTest, AStreamThatEndsCleanlyBeforeItsFinishIsInterruptedNotASuccess) {
+  Fault f = Fault::cut(2);
+  f.chunked = false;  // the body ends when the connection closes: a clean end to the transport
+  fp.set_default("a", f);
+  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.status(), 200);  // two chunks were delivered ...
+  ASSERT_EQ(o.last().kind, Event::Kind::error) << "a truncated answer reported as complete";
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
+  EXPECT_NE(o.last().error.message.find("without a finish reason"), std::string::npos) << o.last().error.message;
+  EXPECT_EQ(o.log.back().decision, "interrupted");
+}
+
+TEST_F(RouterTest, UsageCountsOfTheWrongTypeAreUnknownNotACrash) {
+  fp.set_default("a", Fault::http_status(200, {}, R"({"id":"x","object":"chat.completion","created":1,"model":"a",)"
+                                                   R"("choices":[{"index":0,"message":{"role":"assistant","content":"ok"},)"
+                                                   R"("finish_reason":"stop"}],)"
+                                                   R"("usage":{"prompt_tokens":null,"completion_tokens":"3","total_tokens":null}})"));
+  auto a = deployment("smart", "a");
+  a.tpm = 1000;
+  Router router(config({a}), {}, nullptr, first());
+  auto o = run(router, "smart");
+  ASSERT_EQ(o.status(), 200) << o.text();
+  EXPECT_NE(o.text().find("\"content\":\"ok\""), std::string::npos);
+}
+
 TEST_F(RouterTest, DegradedAnswerWhenEverythingFails) {
   fp.set_default("a", Fault::server_error(500));
   auto cfg = config({deployment("smart", "a")});
@@ -443,6 +469,46 @@ TEST_F(CrossProviderTest, OpenAIPrimaryFailsOverToAnthropic) {
   auto seen = fp.attempts("claude-x");
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_NE(seen[0].target.find("/v1/messages"), std::string::npos);
+}
+
+// An Anthropic answer whose "id" is null: nlohmann's type_error inside the adapter must become a
+// classified error naming the provider (never an exception on the io thread).
+constexpr const char* kAnthropicNullId =
+    R"({"id":null,"type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"hi"}],)"
+    R"("stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}})";
+
+TEST_F(CrossProviderTest, AnAnswerThatDoesNotFitItsSchemaFailsOver) {
+  fp.set_default("claude-x", Fault::http_status(200, {}, kAnthropicNullId));
+  Router router(config({other("anthropic", "claude-x", ""), deployment("smart", "b")}), {}, nullptr, first());
+  auto o = run(router, "smart");
+  ASSERT_EQ(o.status(), 200) << o.text();
+  EXPECT_EQ(o.served->model, "b");
+  EXPECT_EQ(o.log[0].reason, "bad_response");
+  EXPECT_NE(o.log[0].message.find("anthropic"), std::string::npos) << o.log[0].message;
+}
+
+TEST_F(CrossProviderTest, WithNothingLeftABadAnswerSurfacesClassifiedAndNamingTheProvider) {
+  fp.set_default("claude-x", Fault::http_status(200, {}, kAnthropicNullId));
+  auto cfg = config({other("anthropic", "claude-x", "")});
+  cfg.defaults.retry.max_attempts = 1;
+  Router router(cfg, {}, nullptr, first());
+  auto o = run(router, "smart");
+  EXPECT_EQ(o.status(), 502) << o.text();
+  auto body = nlohmann::json::parse(o.text());
+  EXPECT_EQ(body["error"]["code"], "bad_response");
+  EXPECT_EQ(body["error"]["message"].get<std::string>().rfind("anthropic: ", 0), 0u) << body.dump();
+}
+
+TEST_F(CrossProviderTest, WithNothingLeftAnErrorEventSurfacesAsTheProvidersError) {
+  fp.set_default("claude-x", Fault::error_event(0));
+  auto cfg = config({other("anthropic", "claude-x", "")});
+  cfg.defaults.retry.max_attempts = 1;
+  Router router(cfg, {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  EXPECT_EQ(o.status(), 529) << o.text();  // overloaded, as Anthropic says it
+  auto body = nlohmann::json::parse(o.text());
+  EXPECT_EQ(body["error"]["code"], "overloaded");
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("anthropic"), std::string::npos) << body.dump();
 }
 
 TEST_F(CrossProviderTest, AnthropicOverloadedEventBeforeTheFirstTokenFailsOverToGemini) {
