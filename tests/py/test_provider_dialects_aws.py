@@ -343,3 +343,27 @@ def test_openai_primary_fails_over(fp: FakeProvider, monkeypatch: pytest.MonkeyP
         assert (rec.header("authorization") or "").startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     else:
         assert "stream_options" not in rec.json()  # Cohere rejects it; the fake would answer 400
+    assert "Be brief" in json.dumps(rec.json())  # the system prompt reached the fallback in its dialect
+
+
+def test_a_corrupt_event_stream_after_the_first_token_is_interrupted_not_a_success(
+        fp: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Bedrock frame that fails its CRC cannot be resynchronised: the stream is broken there."""
+    from llmfailover import OpenAI, StreamInterrupted
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
+    fp.set_reply(CLAUDE, "one two three four five")
+    fp.set_default(CLAUDE, Fault.malformed(3))
+    config = {"groups": {"smart": {"deployments": [
+        {"provider": "bedrock", "model": CLAUDE, "base_url": fp.root_url, "region": "us-east-1"}]}}}
+    text = ""
+    with OpenAI(config=config) as client:
+        stream = client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "count"}],
+                                                stream=True)
+        with pytest.raises(StreamInterrupted) as info:
+            for chunk in stream:
+                text += chunk.choices[0].delta.content or "" if chunk.choices else ""
+    assert text and "five" not in text  # some text arrived, never the whole answer
+    assert "event stream is corrupt" in str(info.value)
