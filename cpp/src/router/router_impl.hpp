@@ -33,7 +33,7 @@ struct DeploymentState {
 
 // How long a deployment at its max_concurrency stays out of its group's balancer unless a slot
 // frees first (leave() lifts it at once; the expiry only bounds a lost race between the two).
-inline constexpr Millis kCapRecheck{20};
+inline constexpr Millis kCapRecheck{1000};
 
 // One deployment x API key: the unit of health, cooldown and balancing.
 struct Target {
