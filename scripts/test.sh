@@ -54,7 +54,7 @@ run_pytest() { # name, then arguments for env(1)
   esac
 }
 PYTEST_ARGS=("$@")
-run_pytest pytest -u LLMFAILOVER_HIDE_OPENAI
+run_pytest pytest -u LLMFAILOVER_HIDE_OPENAI LLMFAILOVER_REQUIRE_SDKS=1
 run_pytest pytest-no-openai LLMFAILOVER_HIDE_OPENAI=1
 
 # --- 4. notebooks -------------------------------------------------------------------------------

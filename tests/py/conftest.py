@@ -3,6 +3,11 @@
 ``LLMFAILOVER_HIDE_OPENAI=1`` makes ``import openai`` fail before llmfailover is imported, so the
 suite also runs as if openai were not installed (tests that need it use importorskip).
 
+Tests of the other providers' official SDKs (anthropic, google-genai, cohere, boto3) carry
+``@pytest.mark.needs_sdk("module", ...)``: they skip when a module is not importable, unless
+``LLMFAILOVER_REQUIRE_SDKS=1`` (scripts/test.sh's first pytest run), which makes that a failure,
+so a broken environment cannot pass by skipping the checks that the fake speaks the real dialects.
+
 ``stub_core`` swaps the native module for a scripted pure-Python stand-in: every call replays
 the events the test gave, so the Python layer (request building, result and error mapping,
 streams) is tested without the C++ engine or a server. Tests against the real engine use
@@ -11,6 +16,7 @@ streams) is tested without the C++ engine or a server. Tests against the real en
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import os
 import sys
@@ -31,6 +37,30 @@ if os.environ.get("LLMFAILOVER_HIDE_OPENAI") == "1":
     sys.meta_path.insert(0, _HideOpenAI())
 
 HIDE_OPENAI = os.environ.get("LLMFAILOVER_HIDE_OPENAI") == "1"
+
+
+def require_sdk(name: str) -> Any:
+    """``pytest.importorskip(name)``, except that under LLMFAILOVER_REQUIRE_SDKS=1 a module that
+    cannot be imported fails the test instead of skipping it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if os.environ.get("LLMFAILOVER_REQUIRE_SDKS") == "1":
+            pytest.fail(f"{name} is not importable ({exc}); LLMFAILOVER_REQUIRE_SDKS=1 requires it", pytrace=False)
+        pytest.skip(f"{name} is not importable ({exc})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_sdk(*modules): the test needs these importable modules (skip, or fail under "
+        "LLMFAILOVER_REQUIRE_SDKS=1)")
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixtures, which may use the SDK
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs_sdk"):
+        for name in mark.args:
+            require_sdk(name)
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 If ``anthropic`` and ``google-genai`` (from PyPI) accept what the fake sends, plain and streamed,
 errors included, then the fake speaks the real dialects; the C++ tests
 (tests/cpp/providers/dialects_test.cpp) prove our adapters agree with the fake. Each SDK's tests
-skip cleanly when it is not importable.
+skip cleanly when it is not importable (and fail under ``LLMFAILOVER_REQUIRE_SDKS=1``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     genai = None
 
-needs_anthropic = pytest.mark.skipif(anthropic is None, reason="the anthropic SDK is not importable")
-needs_genai = pytest.mark.skipif(genai is None, reason="the google-genai SDK is not importable")
+# Skip when the SDK is not importable, fail under LLMFAILOVER_REQUIRE_SDKS=1 (conftest.py).
+needs_anthropic = pytest.mark.needs_sdk("anthropic")
+needs_genai = pytest.mark.needs_sdk("google.genai", "google.genai.errors", "google.genai.types")
 
 CLAUDE = "claude-test"
 GEMINI = "gemini-test"
@@ -37,6 +38,32 @@ GEMINI = "gemini-test"
 def fp() -> Iterator[FakeProvider]:
     with FakeProvider() as provider:
         yield provider
+
+
+# --- the SDK guard (conftest.py) ----------------------------------------------------------------
+
+
+def test_a_missing_sdk_skips_but_fails_under_llmfailover_require_sdks(
+        monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """scripts/test.sh's first run sets LLMFAILOVER_REQUIRE_SDKS=1, so an environment without an SDK
+    cannot pass there by skipping the checks that the fake speaks its dialect."""
+    import json
+
+    from conftest import pytest_runtest_setup, require_sdk
+
+    missing = "llmfailover_no_such_sdk"
+    monkeypatch.delenv("LLMFAILOVER_REQUIRE_SDKS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=missing):
+        require_sdk(missing)
+    assert require_sdk("json") is json
+    monkeypatch.setenv("LLMFAILOVER_REQUIRE_SDKS", "1")
+    with pytest.raises(pytest.fail.Exception, match=f"{missing} is not importable.*LLMFAILOVER_REQUIRE_SDKS=1"):
+        require_sdk(missing)
+    assert require_sdk("json") is json
+    # The marker goes through the same check, every module it names.
+    request.node.add_marker(pytest.mark.needs_sdk("json", missing))
+    with pytest.raises(pytest.fail.Exception, match=missing):
+        pytest_runtest_setup(request.node)
 
 
 # --- Anthropic ---------------------------------------------------------------------------------

@@ -9,17 +9,22 @@ event-stream fixtures re-checked against the installed botocore.
   so botocore decoding them proves our encoder; the C++ tests decode hand-built frames.
 * tests/cpp/fixtures/providers/bedrock/{sigv4_vectors,eventstream_frames}.jsonl are recomputed
   here with botocore (the C++ tests compare our signer and decoder against those files), so a
-  botocore change that would alter them fails here. Our signer is compared through the fixtures
-  only: the binding exposes no signing function.
+  botocore change that would alter them fails here. The binding exposes no signing function, so
+  our signer is also checked end to end: the Authorization header of the request the router
+  actually sent to the fake is recomputed with botocore from that request's method, path,
+  headers and body.
 
-Each SDK's tests skip cleanly when it is not importable.
+Each SDK's tests skip cleanly when it is not importable (and fail under
+``LLMFAILOVER_REQUIRE_SDKS=1``).
 """
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import pathlib
+import re
 import sys
 import urllib.parse
 from typing import Any, Iterator
@@ -41,8 +46,9 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     cohere = None
 
-needs_boto3 = pytest.mark.skipif(boto3 is None, reason="boto3/botocore are not importable")
-needs_cohere = pytest.mark.skipif(cohere is None, reason="the cohere SDK is not importable")
+# Skip when the SDK is not importable, fail under LLMFAILOVER_REQUIRE_SDKS=1 (conftest.py).
+needs_boto3 = pytest.mark.needs_sdk("boto3", "botocore.eventstream", "botocore.config", "botocore.exceptions")
+needs_cohere = pytest.mark.needs_sdk("cohere")
 
 FIXTURES = pathlib.Path(__file__).parents[1] / "cpp" / "fixtures" / "providers" / "bedrock"
 CLAUDE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
@@ -344,6 +350,68 @@ def test_openai_primary_fails_over(fp: FakeProvider, monkeypatch: pytest.MonkeyP
     else:
         assert "stream_options" not in rec.json()  # Cohere rejects it; the fake would answer 400
     assert "Be brief" in json.dumps(rec.json())  # the system prompt reached the fallback in its dialect
+
+
+ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"
+AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(?P<date>\d{8})/us-east-1/bedrock/aws4_request, "
+                           r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})")
+
+
+@needs_boto3
+@pytest.mark.parametrize("session_token", [None, "FQoGZXIvYXdzE+token/with=="], ids=["keys", "session_token"])
+@pytest.mark.parametrize("stream", [False, True], ids=["converse", "converse_stream"])
+@pytest.mark.parametrize("model", [CLAUDE, ARN], ids=["model_id", "arn"])
+def test_the_routers_sigv4_signature_is_botocores(fp: FakeProvider, monkeypatch: pytest.MonkeyPatch, model: str,
+                                                  stream: bool, session_token: Any) -> None:
+    """The request the router sent, re-signed by botocore at the same instant, carries the same
+    Authorization header: canonical path (``:`` and ``/`` of the model id double-encoded),
+    headers, body hash and key derivation all agree, not just the fixture vectors."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    if session_token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", session_token)
+    else:
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
+    config = {"groups": {"smart": {"deployments": [
+        {"provider": "bedrock", "model": model, "base_url": fp.root_url, "region": "us-east-1"}]}}}
+    messages = [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Grüße, say hello"}]
+    from llmfailover import OpenAI
+
+    with OpenAI(config=config) as client:
+        if stream:
+            list(client.chat.completions.create(model="smart", messages=messages, stream=True))
+        else:
+            client.chat.completions.create(model="smart", messages=messages)
+
+    [rec] = fp.attempts(model)  # the fake percent-decodes the model id from the path
+    assert rec.method == "POST"
+    assert rec.target == f"/model/{urllib.parse.quote(model, safe='')}/{'converse-stream' if stream else 'converse'}"
+    sent = rec.header("authorization") or ""
+    match = AUTHORIZATION.fullmatch(sent)
+    assert match, sent
+    signed = match["signed"].split(";")
+    assert signed == ["content-type", "host", "x-amz-date"] + (["x-amz-security-token"] if session_token else [])
+    assert rec.header("x-amz-security-token") == session_token
+    amz_date = rec.header("x-amz-date") or ""
+    assert amz_date.startswith(match["date"])
+
+    # botocore signs the headers the router signed, with the router's values (the Host it sent).
+    headers = {name: rec.header(name) for name in signed}
+    request = AWSRequest(method=rec.method, url=f"http://{rec.header('host')}{rec.target}", data=rec.body,
+                         headers=headers)
+    when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")  # SigV4Auth.add_auth signs "now"
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda *args, **kw: when)
+    signer = SigV4Auth(Credentials("AKIDEXAMPLE", "secret", session_token), "bedrock", "us-east-1")
+    signer.add_auth(request)
+    assert request.headers["X-Amz-Date"] == amz_date
+    canonical = signer.canonical_request(request).split("\n")
+    assert canonical[1] == rec.target.replace("%", "%25")  # each segment encoded twice, as AWS wants outside S3
+    assert request.headers["Authorization"] == sent
 
 
 def test_a_corrupt_event_stream_after_the_first_token_is_interrupted_not_a_success(

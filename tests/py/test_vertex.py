@@ -173,13 +173,13 @@ def test_token_arrays_are_rejected_naming_input(fp: FakeProvider) -> None:
     assert fp.attempts() == []
 
 
+@pytest.mark.needs_sdk("google.genai", "google.genai.types", "google.oauth2.service_account", "requests")
 def test_google_genai_vertex_client_against_the_fake(fp: FakeProvider, key_file: Path) -> None:
     """google-auth's own assertion passes the fake's token endpoint, and google-genai parses the
     fake's Vertex answers: the fake speaks Google's dialect, so our router's agreement with it counts."""
-    genai = pytest.importorskip("google.genai")
-    genai_types = pytest.importorskip("google.genai.types")
-    service_account = pytest.importorskip("google.oauth2.service_account")
-    pytest.importorskip("requests")
+    from google import genai
+    from google.genai import types as genai_types
+    from google.oauth2 import service_account
     credentials = service_account.Credentials.from_service_account_file(
         str(key_file), scopes=["https://www.googleapis.com/auth/cloud-platform"])
     client = genai.Client(vertexai=True, project="proj-1", location="us-central1", credentials=credentials,
@@ -199,10 +199,11 @@ def test_google_genai_vertex_client_against_the_fake(fp: FakeProvider, key_file:
     assert {c.header("authorization") for c in fp.attempts("gemini-x")} == {"Bearer fake-token-1"}
 
 
+@pytest.mark.needs_sdk("google.genai", "google.genai.types")
 def test_google_genai_gemini_api_embeddings_against_the_fake(fp: FakeProvider) -> None:
     """The fake's Gemini API batchEmbedContents is what google-genai sends and parses."""
-    genai = pytest.importorskip("google.genai")
-    genai_types = pytest.importorskip("google.genai.types")
+    from google import genai
+    from google.genai import types as genai_types
     client = genai.Client(api_key="test-key", http_options=genai_types.HttpOptions(
         base_url=fp.root_url, api_version="v1beta", timeout=5000))
     try:
