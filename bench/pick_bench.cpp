@@ -8,7 +8,8 @@
 // Options: --quick (fewer picks), --seconds-per-cell S (default 0.3).
 //
 // The mix, per cell: weights 1..10, two priority tiers (90% / 10% of the candidates), 5 price
-// classes; 10% of the candidates unavailable (share 0), 5% blocked for a while, 10% ramping
+// classes (the row "lowest_cost, distinct prices" gives every candidate a price of its own: the
+// worst case, O(C log n) with C = n); 10% of the candidates unavailable (share 0), 5% blocked for a while, 10% ramping
 // (share 0.05..0.5). Every pick is followed by on_start + on_finish with a latency sample (so P2C
 // costs move), and every 8th pick by a set_share or block_until on a random candidate; every 4th
 // pick excludes the previous choice and avoids one more (a retry). The time printed is per
@@ -50,7 +51,7 @@ struct Cell {
   long picks;
 };
 
-Cell run(Strategy strategy, std::size_t n, double seconds) {
+Cell run(Strategy strategy, std::size_t n, double seconds, bool distinct_prices = false) {
   ManualClock clock;
   SplitMix random(n * 31 + static_cast<int>(strategy));
   SplitMix mix(12345 + n);
@@ -58,7 +59,7 @@ Cell run(Strategy strategy, std::size_t n, double seconds) {
   for (std::size_t i = 0; i < n; ++i) {
     specs[i].weight = 1 + static_cast<double>(i % 10);
     specs[i].priority = mix.uniform() < 0.9 ? 0 : 1;
-    int price = static_cast<int>(i % 5);
+    const double price = distinct_prices ? static_cast<double>(i) / static_cast<double>(n) : static_cast<double>(i % 5);
     specs[i].input_price_per_mtok = 0.5 + price;
     specs[i].output_price_per_mtok = 8.0 - price;
   }
@@ -126,14 +127,16 @@ int main(int argc, char** argv) {
   std::printf("\n|---|");
   for (std::size_t i = 0; i < std::size(sizes); ++i) std::printf("---:|");
   std::printf("\n");
-  for (auto s : strategies) {
-    std::printf("| %s |", std::string(to_string(s)).c_str());
+  auto row = [&](const std::string& name, Strategy s, bool distinct) {
+    std::printf("| %s |", name.c_str());
     for (auto n : sizes) {
-      auto cell = run(s, n, seconds);
+      auto cell = run(s, n, seconds, distinct);
       std::printf(" %.0f |", cell.ns_per_pick);
       std::fflush(stdout);
     }
     std::printf("\n");
-  }
+  };
+  for (auto s : strategies) row(std::string(to_string(s)), s, false);
+  row("lowest_cost, distinct prices", Strategy::lowest_cost, true);
   return 0;
 }

@@ -121,7 +121,8 @@ build_log=$BUILD_DIR/setup-build.log
 log "building llmfailover into $BUILD_DIR (-j$CMAKE_BUILD_PARALLEL_LEVEL, ccache in $CCACHE_DIR; log: $build_log)"
 start=$SECONDS
 if ! $PY -m pip install -v --no-build-isolation --no-deps -e . \
-  -Cbuild-dir="$BUILD_DIR" -Ccmake.define.LLMFAILOVER_BUILD_TESTS=ON >"$build_log" 2>&1; then
+  -Cbuild-dir="$BUILD_DIR" -Ccmake.define.LLMFAILOVER_BUILD_TESTS=ON \
+  -Ccmake.define.LLMFAILOVER_BUILD_BENCH=ON >"$build_log" 2>&1; then
   echo "---- last 150 lines of $build_log ----" >&2
   tail -n 150 "$build_log" >&2
   die "building llmfailover failed (full log: $REPO/$build_log)"

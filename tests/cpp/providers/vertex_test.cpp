@@ -654,6 +654,21 @@ TEST_F(VertexRouterTest, TwoDeploymentsOfOneServiceAccountShareItsToken) {
   EXPECT_EQ(fp.attempts(kEmail).size(), 1u);
 }
 
+TEST_F(VertexRouterTest, A401FromVertexDropsTheTokenAndTheNextTargetFetchesANewOne) {
+  auto b = vertex("v2", "gemini-y");
+  b.priority = 1;
+  Router router(config({vertex("v1", "gemini-x"), b}), {}, nullptr, first());
+  ASSERT_EQ(run(router).status(), 200);  // token 1, cached
+  fp.script("gemini-x", {Fault::ok(), Fault::unauthorized()});  // attempt 2: Vertex no longer accepts token 1
+  auto o = run(router);
+  ASSERT_EQ(o.status(), 200) << o.text();
+  EXPECT_EQ(o.served->deployment, "v2");
+  EXPECT_EQ(o.log[0].reason, "auth");
+  EXPECT_EQ(fp.attempts(kEmail).size(), 2u) << "the refused token was dropped and a new one fetched";
+  EXPECT_EQ(bearer("gemini-x", 1), "Bearer fake-token-1");
+  EXPECT_EQ(bearer("gemini-y", 0), "Bearer fake-token-2");
+}
+
 TEST_F(VertexRouterTest, EmbeddingsThroughVertexAndGemini) {
   const std::string body = R"({"model":"smart","input":["one","two"],"dimensions":4})";
   for (auto d : {vertex("v", "gemini-embedding-001"), gemini("g", "gemini-embedding-001")}) {

@@ -511,6 +511,34 @@ TEST_F(CrossProviderTest, WithNothingLeftAnErrorEventSurfacesAsTheProvidersError
   EXPECT_NE(body["error"]["message"].get<std::string>().find("anthropic"), std::string::npos) << body.dump();
 }
 
+TEST_F(CrossProviderTest, AnthropicErrorEventAfterMessageStartStillFailsOverInvisibly) {
+  fp.set_default("claude-x", Fault::error_event(1));  // message_start went out, then the error
+  Router router(config({other("anthropic", "claude-x", ""), other("gemini", "gemini-x", "/v1beta")}), {}, nullptr,
+                first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::end) << o.last().error.message;
+  EXPECT_EQ(o.served->provider, "gemini");
+  EXPECT_EQ(o.log[0].reason, "overloaded");
+  EXPECT_EQ(o.count_heads(), 1u);  // the caller saw one answer: the fallback's
+  EXPECT_NE(o.text().find("gemini-x"), std::string::npos) << o.text();
+}
+
+TEST_F(CrossProviderTest, GeminisRetryDelayInTheBodyIsWaitedForOnTheLastTarget) {
+  // A 429 without Retry-After headers: the wait comes from the body's RetryInfo.retryDelay ("1s").
+  fp.script("gemini-x", {Fault::rate_limited(std::nullopt), Fault::ok()});
+  auto cfg = config({other("gemini", "gemini-x", "/v1beta")});
+  Router router(cfg, {}, nullptr, first());
+  auto o = run(router, "smart");
+  ASSERT_EQ(o.status(), 200) << o.text();
+  ASSERT_EQ(o.log.size(), 2u);
+  EXPECT_EQ(o.log[0].decision, "retry_after");
+  EXPECT_EQ(o.log[0].retry_after_ms, 1000);
+  auto seen = fp.attempts("gemini-x");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_GE(seen[1].time - seen[0].time, 0.99) << "U(1 s, 1.5 s) with u = 0: at least the asked-for second";
+  EXPECT_LT(seen[1].time - seen[0].time, 1.6);
+}
+
 TEST_F(CrossProviderTest, AnthropicOverloadedEventBeforeTheFirstTokenFailsOverToGemini) {
   fp.set_default("claude-x", Fault::error_event(0));
   Router router(config({other("anthropic", "claude-x", ""), other("gemini", "gemini-x", "/v1beta")}), {}, nullptr,
