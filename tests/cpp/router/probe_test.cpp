@@ -78,7 +78,7 @@ class RouterProbeTest : public ::testing::Test {
   }
 
   // Polls `done` every 5 ms for at most `limit`.
-  static bool eventually(const std::function<bool()>& done, Clock::duration limit = 1500ms) {
+  static bool eventually(const std::function<bool()>& done, Clock::duration limit = 3000ms) {
     auto until = Clock::now() + limit;
     while (!done()) {
       if (Clock::now() >= until) return false;
@@ -97,7 +97,7 @@ class RouterProbeTest : public ::testing::Test {
 TEST_F(RouterProbeTest, ADownDeploymentIsTakenOutBeforeUsersReachItAndComesBackThroughTheRamp) {
   auto c = config({deployment("a"), deployment("b")});
   c.defaults.health_check = fast_checks();
-  fp.outage("a", 600ms);  // 503 for every request to a, probes included
+  fp.outage("a", 1500ms);  // 503 for every request to a, probes included (long: CI is loaded)
   const auto t0 = Clock::now();
   Router router(c, {}, nullptr, std::make_shared<SeededRandom>(3));
 
@@ -109,7 +109,7 @@ TEST_F(RouterProbeTest, ADownDeploymentIsTakenOutBeforeUsersReachItAndComesBackT
   EXPECT_EQ(snap(router, "b").probe, "healthy");
   const auto probes = fp.attempts("a").size();
   EXPECT_GE(probes, 3u);  // unhealthy_threshold
-  ASSERT_LT(Clock::now() - t0, 450ms) << "too slow to observe the outage";
+  ASSERT_LT(Clock::now() - t0, 1200ms) << "too slow to observe the outage";
 
   for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(router), "b");
   for (const auto& r : fp.attempts("a")) EXPECT_TRUE(is_probe(r)) << "a user request reached a: " << r;
@@ -137,7 +137,7 @@ TEST_F(RouterProbeTest, ADownDeploymentIsTakenOutBeforeUsersReachItAndComesBackT
   EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const RouterEvent& e) {
     return e.kind == "breaker" && e.target == "a" && e.reason == "ramp step 0 (5%)";
   }));
-  EXPECT_LT(Clock::now() - t0, 2s);
+  EXPECT_LT(Clock::now() - t0, 4s);
 }
 
 TEST_F(RouterProbeTest, PathProbeGetsThePathWithTheDeploymentsAuth) {
