@@ -1,6 +1,7 @@
 #include "llmfailover/policy/balancer.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -30,7 +31,7 @@ struct Balancer::Impl {
     double share = 1.0;
     std::optional<Clock::time_point> blocked_until;
     std::uint64_t fixed = 0;  // the value currently in the tier's tree
-    std::size_t tier = 0, pos = 0;
+    std::size_t tier = 0, pos = 0, cls = 0;  // cls: its price class in the tier
     int in_flight = 0;
     PeakEwma ewma;
     Clock::rep last_failure = kNeverFailed;
@@ -41,11 +42,21 @@ struct Balancer::Impl {
   struct PriceClass {
     std::size_t begin, end;   // positions in the tier
     double input_price, output_price;
+    std::uint64_t sum = 0;    // its members' weights in the tree: available when > 0
+  };
+  // Over a tier's price classes: per node the least input and the least output price among the
+  // available classes below it (infinity when none). in * min_in + out * min_out bounds the cost
+  // of every class below, so the cheapest class is found by branch and bound, O(log C) when the
+  // bounds separate the classes (typical price tables), O(C) only when very many tie.
+  struct PriceBounds {
+    std::size_t leaves = 0;
+    std::vector<std::pair<double, double>> node;  // 1-based heap layout, leaves at [leaves, 2 * leaves)
   };
   struct Tier {
     int priority = 0;
     std::vector<std::size_t> members;  // candidate index by position
     std::vector<PriceClass> classes;
+    PriceBounds bounds;
     Fenwick tree;
     std::set<std::pair<double, std::size_t>> edf;
     double virtual_time = 0;
@@ -60,6 +71,7 @@ struct Balancer::Impl {
   }
   void refresh(std::size_t i, Clock::time_point now);
   void set_tree(std::size_t i, std::uint64_t value);
+  void update_bounds(Tier& t, std::size_t cls);
   void release_due(Clock::time_point now);
   void suppress(std::span<const std::size_t> list, std::vector<std::size_t>& done);
   void restore(std::vector<std::size_t>& done);
@@ -114,7 +126,11 @@ Balancer::Impl::Impl(BalancerConfig c, const std::vector<CandidateSpec>& candida
           t.classes.back().output_price != spec.output_price_per_mtok)
         t.classes.push_back({p, p, spec.input_price_per_mtok, spec.output_price_per_mtok});
       t.classes.back().end = p + 1;
+      slots[members[p]].cls = t.classes.size() - 1;
     }
+    t.bounds.leaves = std::bit_ceil(std::max<std::size_t>(1, t.classes.size()));
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    t.bounds.node.assign(2 * t.bounds.leaves, {inf, inf});
   }
   auto now = clock.now();
   for (std::size_t i = 0; i < slots.size(); ++i) refresh(i, now);
@@ -123,8 +139,23 @@ Balancer::Impl::Impl(BalancerConfig c, const std::vector<CandidateSpec>& candida
 void Balancer::Impl::set_tree(std::size_t i, std::uint64_t value) {
   Slot& s = slots[i];
   if (value == s.fixed) return;
-  tiers[s.tier].tree.add(s.pos, static_cast<std::int64_t>(value - s.fixed));
+  Tier& t = tiers[s.tier];
+  t.tree.add(s.pos, static_cast<std::int64_t>(value - s.fixed));
+  PriceClass& c = t.classes[s.cls];
+  const bool was = c.sum > 0;
+  c.sum += value - s.fixed;  // unsigned wrap-around, like the tree
   s.fixed = value;
+  if ((c.sum > 0) != was) update_bounds(t, s.cls);
+}
+
+void Balancer::Impl::update_bounds(Tier& t, std::size_t cls) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  const PriceClass& c = t.classes[cls];
+  auto& node = t.bounds.node;
+  std::size_t i = t.bounds.leaves + cls;
+  node[i] = c.sum > 0 ? std::pair{c.input_price, c.output_price} : std::pair{inf, inf};
+  for (i /= 2; i > 0; i /= 2)
+    node[i] = {std::min(node[2 * i].first, node[2 * i + 1].first), std::min(node[2 * i].second, node[2 * i + 1].second)};
 }
 
 // Brings the tree and the round-robin schedule in line with the candidate's effective weight.
@@ -243,19 +274,34 @@ std::size_t Balancer::Impl::pick_lowest_cost(Tier& t, const PickOptions& o) {
   if (in <= 0 && out <= 0) in = out = 1;
   double best = std::numeric_limits<double>::infinity();
   std::vector<std::pair<const PriceClass*, std::uint64_t>> tied;
-  for (const PriceClass& c : t.classes) {
-    std::uint64_t sum = t.tree.prefix(c.end) - t.tree.prefix(c.begin);
-    if (sum == 0) continue;
-    double cost = c.input_price * in + c.output_price * out;
-    double eps = tied.empty() ? 0.0 : 1e-12 * std::max(1.0, std::abs(best));
-    if (tied.empty() || cost < best - eps) {
-      best = cost;
-      tied.clear();
-    } else if (cost > best + eps) {
+  const auto& node = t.bounds.node;
+  auto bound = [&](std::size_t i) { return in * node[i].first + out * node[i].second; };
+  auto eps = [&] { return 1e-12 * std::max(1.0, std::abs(best)); };
+  // Depth first, the cheaper-looking child first; a subtree whose bound exceeds the best cost
+  // found so far holds no class as cheap (ties within eps share the traffic, so they are kept).
+  std::vector<std::size_t> stack{1};
+  while (!stack.empty()) {
+    const std::size_t i = stack.back();
+    stack.pop_back();
+    if (!std::isfinite(node[i].first) || (!tied.empty() && bound(i) > best + eps())) continue;
+    if (i >= t.bounds.leaves) {
+      const PriceClass& c = t.classes[i - t.bounds.leaves];
+      const double cost = c.input_price * in + c.output_price * out;
+      if (tied.empty() || cost < best - eps()) {
+        best = cost;
+        tied.clear();
+      } else if (cost > best + eps()) {
+        continue;
+      }
+      tied.emplace_back(&c, c.sum);
       continue;
     }
-    tied.emplace_back(&c, sum);
+    const bool left_first = bound(2 * i) <= bound(2 * i + 1);
+    stack.push_back(left_first ? 2 * i + 1 : 2 * i);
+    stack.push_back(left_first ? 2 * i : 2 * i + 1);
   }
+  // Tied classes in price order, as a scan would find them (the draw below is then the same).
+  std::sort(tied.begin(), tied.end(), [](const auto& x, const auto& y) { return x.first->begin < y.first->begin; });
   std::uint64_t total = 0;
   for (const auto& [c, sum] : tied) total += sum;
   std::uint64_t target = scale_draw(random.uniform(), total);

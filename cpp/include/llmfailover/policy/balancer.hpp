@@ -38,8 +38,11 @@
 // starts, on_finish(i, outcome) exactly once when it ends. set_share / block_until / set_weight
 // whenever health or quota changes. Blocks end by themselves at their time (checked at each pick).
 // Thread safety: all members are safe to call concurrently (one internal mutex held for O(log n)).
-// Cost per pick: O(T + (k + 1) log n) with T tiers; lowest_cost adds O(C log n) for the C distinct
-// prices of the tier. on_start O(1); on_finish, set_share, block_until, set_weight O(log n).
+// Cost per pick: O(T + (k + 1) log n) with T tiers; lowest_cost finds the cheapest of the tier's C
+// distinct prices by branch and bound over a tree of their least input / output prices: O(log C)
+// when the bounds tell the classes apart (a price table), O(C) only when many classes cost exactly
+// the same. on_start O(1); on_finish, set_share, block_until, set_weight O(log n) (+ O(log C) when
+// a price class becomes available or unavailable).
 #pragma once
 
 #include <cstddef>
