@@ -160,6 +160,8 @@ void bind_provider(py::module_& m) {
       .def("script", &FakeProvider::script, py::arg("model"), py::arg("faults"))
       .def("set_default", &FakeProvider::set_default, py::arg("model"), py::arg("fault"))
       .def("set_reply", &FakeProvider::set_reply, py::arg("model"), py::arg("content"))
+      // std::invalid_argument (empty name, arguments not a JSON object) arrives as ValueError.
+      .def("set_tool_call", &FakeProvider::set_tool_call, py::arg("model"), py::arg("name"), py::arg("arguments"))
       .def(
           "outage",
           [](FakeProvider& fp, std::string model, double seconds, std::optional<Fault> fault) {

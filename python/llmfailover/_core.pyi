@@ -189,3 +189,88 @@ class Router:
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
+
+# --- the fake provider (public wrapper: llmfailover.testing) ------------------------------------
+
+class Fault:
+    """One attempt's fault (times in seconds); llmfailover.testing.Fault builds these."""
+
+    def __init__(
+        self,
+        *,
+        status: int = 200,
+        headers: Sequence[tuple[str, str]] = (),
+        body: Union[str, bytes] = "",
+        error_code: str = "",
+        error_message: str = "",
+        delay_before_headers: float = 0.0,
+        action: str = "none",
+        first_token_delay: float = 0.0,
+        chunk_delay: float = 0.0,
+        stall_after: int = -1,
+        cut_after: int = -1,
+        malformed_at: int = -1,
+        error_event_at: int = -1,
+        omit_done: bool = False,
+        chunked: bool = True,
+        content: Optional[str] = None,
+    ) -> None: ...
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    error_code: str
+    error_message: str
+    delay_before_headers: float
+    action: str
+    first_token_delay: float
+    chunk_delay: float
+    stall_after: int
+    cut_after: int
+    malformed_at: int
+    error_event_at: int
+    omit_done: bool
+    chunked: bool
+    content: Optional[str]
+
+class AttemptRecord:
+    time: float
+    model: str
+    attempt: int
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    stream: bool
+    request_id: str
+    status: int
+    outcome: str
+
+class FakeProvider:
+    """See cpp/include/llmfailover/testing/fake_provider.hpp."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 1,
+        reply_words: int = 3,
+        embedding_dimensions: int = 8,
+        models: Optional[Sequence[str]] = None,
+    ) -> None: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def root_url(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    def script(self, model: str, faults: Sequence[Fault]) -> None: ...
+    def set_default(self, model: str, fault: Fault) -> None: ...
+    def set_reply(self, model: str, content: str) -> None: ...
+    def set_tool_call(self, model: str, name: str, arguments: str) -> None:
+        """The model's chat answer becomes a call of tool `name` with `arguments` (JSON text of an
+        object) in each dialect's shape; ValueError for an empty name or other JSON."""
+    def outage(self, model: str, seconds: float, fault: Optional[Fault] = None) -> None: ...
+    def attempts(self, model: Optional[str] = None) -> list[AttemptRecord]: ...
+    def reset(self) -> None: ...
+    def stop(self) -> None: ...

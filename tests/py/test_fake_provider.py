@@ -160,6 +160,35 @@ def test_outage_window(fp: FakeProvider) -> None:
     assert raw(fp, "POST", "/v1/chat/completions", body)[0] == 529
 
 
+def test_set_tool_call_scripts_the_answer(fp: FakeProvider) -> None:
+    """The OpenAI-dialect shape; the other dialects are in test_fake_tool_calls.py and
+    test_provider_dialects.py (and the C++ fake_tool_call_test.cpp)."""
+
+    def chat(model: str) -> dict:
+        status, _, data = raw(fp, "POST", "/v1/chat/completions", {"model": model, "messages": MESSAGES})
+        assert status == 200
+        return json.loads(data)["choices"][0]
+
+    fp.set_tool_call("m", "get_weather", {"city": "Paris"})  # a mapping is sent as json.dumps of it
+    fp.set_tool_call("*", "lookup", '{"q": "x"}')
+    choice = chat("m")
+    assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] is None
+    [call] = choice["message"]["tool_calls"]
+    assert call["type"] == "function" and call["id"].startswith("call_")
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    assert chat("other")["message"]["tool_calls"][0]["function"]["name"] == "lookup"
+    fp.script("m", [Fault.ok(), Fault(content="It is sunny.")])  # attempt 2 of m (the next one): text
+    assert chat("m")["message"] == {"role": "assistant", "content": "It is sunny.", "refusal": None,
+                                    "annotations": []}
+    fp.reset()
+    assert chat("m")["message"]["content"] == "Hello from m."
+    for name, arguments in [("", "{}"), ("f", "[1, 2]"), ("f", "{not json")]:
+        with pytest.raises(ValueError):
+            fp.set_tool_call("m", name, arguments)
+    with pytest.raises(TypeError):
+        fp.set_tool_call("m", "f", [1, 2])  # type: ignore[arg-type]
+
+
 def test_concurrent_clients_on_several_io_threads() -> None:
     with FakeProvider(threads=2, reply_words=5) as fp:
         fp.set_default("slow", Fault.slow_headers(0.1))

@@ -1,13 +1,17 @@
-"""FakeProvider's Anthropic and Gemini dialects, parsed by the official SDKs.
+"""FakeProvider's Anthropic and Gemini dialects, parsed by the official SDKs; and its scripted tool
+calls (``set_tool_call``) in the Anthropic, Gemini and Cohere dialects.
 
-If ``anthropic`` and ``google-genai`` (from PyPI) accept what the fake sends, plain and streamed,
-errors included, then the fake speaks the real dialects; the C++ tests
-(tests/cpp/providers/dialects_test.cpp) prove our adapters agree with the fake. Each SDK's tests
-skip cleanly when it is not importable (and fail under ``LLMFAILOVER_REQUIRE_SDKS=1``).
+If ``anthropic``, ``google-genai`` and ``cohere`` (from PyPI) accept what the fake sends, plain and
+streamed, errors and tool calls included, then the fake speaks the real dialects; the C++ tests
+(tests/cpp/providers/dialects_test.cpp, tests/cpp/testing/fake_tool_call_test.cpp) prove our
+adapters agree with the fake. Bedrock's tool calls (boto3), the OpenAI SDK's and the failover
+ones are in test_fake_tool_calls.py. Each SDK's tests skip cleanly when it is not importable (and
+fail under ``LLMFAILOVER_REQUIRE_SDKS=1``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 import pytest
@@ -26,12 +30,21 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     genai = None
 
+try:
+    import cohere
+except ImportError:  # pragma: no cover - depends on the environment
+    cohere = None
+
 # Skip when the SDK is not importable, fail under LLMFAILOVER_REQUIRE_SDKS=1 (conftest.py).
 needs_anthropic = pytest.mark.needs_sdk("anthropic")
 needs_genai = pytest.mark.needs_sdk("google.genai", "google.genai.errors", "google.genai.types")
+needs_cohere = pytest.mark.needs_sdk("cohere")
 
 CLAUDE = "claude-test"
 GEMINI = "gemini-test"
+COMMAND = "command-test"
+TOOL = "get_weather"
+ARGS = {"city": "Paris", "unit": "celsius", "days": [1, 2]}
 
 
 @pytest.fixture
@@ -153,6 +166,35 @@ def test_anthropic_error_bodies(fp: FakeProvider, claude: Any, fault: Fault, err
         assert "prompt is too long" in body["error"]["message"]
 
 
+@needs_anthropic
+def test_anthropic_tool_use(fp: FakeProvider, claude: Any) -> None:
+    fp.set_tool_call(CLAUDE, TOOL, ARGS)
+    msg = ask_claude(claude)
+    assert msg.stop_reason == "tool_use"
+    [block] = msg.content
+    assert isinstance(block, anthropic.types.ToolUseBlock)
+    assert block.name == TOOL and block.input == ARGS and block.id.startswith("toolu_")
+    assert msg.usage.output_tokens >= 2
+
+
+@needs_anthropic
+def test_anthropic_tool_use_streamed(fp: FakeProvider, claude: Any) -> None:
+    fp.set_tool_call(CLAUDE, TOOL, json.dumps(ARGS))
+    events = list(ask_claude(claude, stream=True))
+    start = next(e for e in events if e.type == "content_block_start")
+    assert start.content_block.type == "tool_use" and start.content_block.name == TOOL
+    deltas = [e.delta for e in events if e.type == "content_block_delta"]
+    assert {d.type for d in deltas} == {"input_json_delta"}
+    assert len(deltas) > 1 and json.loads("".join(d.partial_json for d in deltas)) == ARGS
+    assert [e.delta.stop_reason for e in events if e.type == "message_delta"] == ["tool_use"]
+    with claude.messages.stream(  # the SDK's helper accumulates the input JSON itself
+        model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "Weather?"}]
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    assert final.content[0].name == TOOL and final.content[0].input == ARGS
+
+
 # --- Gemini ------------------------------------------------------------------------------------
 
 
@@ -232,3 +274,56 @@ def test_gemini_error_inside_the_stream(fp: FakeProvider, gemini: Any) -> None:
             got.append(chunk.text)
     assert got == ["Hello"]
     assert info.value.code == 503
+
+
+@needs_genai
+def test_gemini_function_call(fp: FakeProvider, gemini: Any) -> None:
+    fp.set_tool_call(GEMINI, TOOL, ARGS)
+    res = gemini.models.generate_content(model=GEMINI, contents="Weather?")
+    [call] = res.function_calls
+    assert call.name == TOOL and call.args == ARGS
+    assert res.candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert res.usage_metadata.candidates_token_count >= 2
+
+
+@needs_genai
+def test_gemini_function_call_streamed(fp: FakeProvider, gemini: Any) -> None:
+    fp.set_tool_call(GEMINI, TOOL, ARGS)
+    chunks = list(gemini.models.generate_content_stream(model=GEMINI, contents="Weather?"))
+    calls = [c for chunk in chunks for c in (chunk.function_calls or [])]
+    assert [(c.name, c.args) for c in calls] == [(TOOL, ARGS)]
+    assert chunks[-1].candidates[0].finish_reason == genai_types.FinishReason.STOP
+
+
+# --- Cohere (tool calls; its other checks are in test_provider_dialects_aws.py) -----------------
+
+
+@pytest.fixture
+def co(fp: FakeProvider) -> Iterator[Any]:
+    import httpx
+
+    with httpx.Client(timeout=5) as http_client:
+        yield cohere.ClientV2(api_key="test-key", base_url=fp.root_url, httpx_client=http_client)
+
+
+@needs_cohere
+def test_cohere_tool_call(fp: FakeProvider, co: Any) -> None:
+    fp.set_tool_call(COMMAND, TOOL, ARGS)
+    r = co.chat(model=COMMAND, messages=[{"role": "user", "content": "Weather?"}])
+    assert r.finish_reason == "TOOL_CALL"
+    [call] = r.message.tool_calls
+    assert call.type == "function" and call.id
+    assert call.function.name == TOOL and json.loads(call.function.arguments) == ARGS
+
+
+@needs_cohere
+def test_cohere_tool_call_streamed(fp: FakeProvider, co: Any) -> None:
+    fp.set_tool_call(COMMAND, TOOL, ARGS)
+    events = list(co.chat_stream(model=COMMAND, messages=[{"role": "user", "content": "Weather?"}]))
+    types = [e.type for e in events]
+    assert types[:2] == ["message-start", "tool-call-start"] and types[-2:] == ["tool-call-end", "message-end"]
+    start = events[1].delta.message.tool_calls
+    assert start.function.name == TOOL and start.id
+    pieces = [e.delta.message.tool_calls.function.arguments for e in events if e.type == "tool-call-delta"]
+    assert len(pieces) > 1 and json.loads("".join(pieces)) == ARGS
+    assert events[-1].delta.finish_reason == "TOOL_CALL"

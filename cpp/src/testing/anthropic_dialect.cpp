@@ -1,6 +1,8 @@
 // anthropic_dialect.cpp — Anthropic's Messages API wire shapes for the fake provider.
 // Shapes follow anthropics/anthropic-sdk-python src/anthropic/types (Message, RawMessageStreamEvent,
 // ErrorResponse) and platform.claude.com/docs/en/api/messages-streaming (event order, ping).
+// A scripted tool call is a tool_use block (stop_reason tool_use); streamed, its input arrives as
+// input_json_delta pieces after a content_block_start whose input is {}.
 #include <nlohmann/json.hpp>
 
 #include "dialect.hpp"
@@ -93,16 +95,22 @@ class AnthropicDialect final : public Dialect {
   Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
     const json body = json::parse(req.body, nullptr, false);
     const auto words = split_words(ctx.content);
+    const auto& call = ctx.tool_call;
     const int input = prompt_tokens(body);
-    const int output = static_cast<int>(words.size());
+    const int output = call ? tool_call_tokens(*call) : static_cast<int>(words.size());
     const std::string id = "msg_" + ctx.request_id;
+    const std::string tool_id = "toolu_" + ctx.request_id;
+    const char* stop_reason = call ? "tool_use" : "end_turn";
     json usage = {{"input_tokens", input}, {"output_tokens", output}, {"cache_creation_input_tokens", 0},
                   {"cache_read_input_tokens", 0}, {"service_tier", "standard"}};
     Reply r;
     if (!req.stream) {
+      const json block = call ? json{{"type", "tool_use"}, {"id", tool_id}, {"name", call->name},
+                                     {"input", json::parse(call->arguments)}}
+                              : json{{"type", "text"}, {"text", ctx.content}};
       r.body = json{{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", req.model},
-                    {"content", json::array({{{"type", "text"}, {"text", ctx.content}}})},
-                    {"stop_reason", "end_turn"}, {"stop_sequence", nullptr}, {"usage", usage}}
+                    {"content", json::array({block})}, {"stop_reason", stop_reason}, {"stop_sequence", nullptr},
+                    {"usage", usage}}
                    .dump();
       return r;
     }
@@ -115,16 +123,19 @@ class AnthropicDialect final : public Dialect {
                                                             {"model", req.model}, {"content", json::array()},
                                                             {"stop_reason", nullptr}, {"stop_sequence", nullptr},
                                                             {"usage", start_usage}}}}));
-    r.frames.push_back(frame("content_block_start", {{"type", "content_block_start"}, {"index", 0},
-                                                     {"content_block", {{"type", "text"}, {"text", ""}}}}));
+    const json first = call ? json{{"type", "tool_use"}, {"id", tool_id}, {"name", call->name}, {"input", json::object()}}
+                            : json{{"type", "text"}, {"text", ""}};
+    r.frames.push_back(frame("content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", first}}));
     r.frames.push_back(frame("ping", {{"type", "ping"}}));
-    for (const auto& w : words) {
-      r.frames.push_back(frame("content_block_delta", {{"type", "content_block_delta"}, {"index", 0},
-                                                       {"delta", {{"type", "text_delta"}, {"text", w}}}}));
+    const auto pieces = call ? split_arguments(call->arguments) : words;
+    for (const auto& piece : pieces) {
+      const json delta = call ? json{{"type", "input_json_delta"}, {"partial_json", piece}}
+                              : json{{"type", "text_delta"}, {"text", piece}};
+      r.frames.push_back(frame("content_block_delta", {{"type", "content_block_delta"}, {"index", 0}, {"delta", delta}}));
     }
     r.frames.push_back(frame("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
     r.frames.push_back(frame("message_delta", {{"type", "message_delta"},
-                                               {"delta", {{"stop_reason", "end_turn"}, {"stop_sequence", nullptr}}},
+                                               {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
                                                {"usage", {{"output_tokens", output}}}}));
     r.frames.push_back(frame("message_stop", {{"type", "message_stop"}}));
     return r;

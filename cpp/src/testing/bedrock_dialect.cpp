@@ -3,7 +3,9 @@
 // (Titan, Cohere embed). Shapes follow botocore's bedrock-runtime service model; errors carry
 // `__type` in the body, which botocore reads when the x-amzn-ErrorType header is absent.
 // In a stream, the error event is a `:message-type exception` frame (modelStreamErrorException)
-// and the malformed frame has a bad message CRC. Requests are not authenticated.
+// and the malformed frame has a bad message CRC. Requests are not authenticated. A scripted tool
+// call is a toolUse block (stopReason tool_use); streamed, contentBlockStart names it and
+// contentBlockDelta toolUse.input pieces carry its arguments.
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -126,23 +128,34 @@ class BedrockDialect final : public Dialect {
     const json body = json::parse(req.body, nullptr, false);
     if (req.kind == invoke) return embeddings(body, ctx);
     const auto words = split_words(ctx.content);
-    const int input = prompt_tokens(body), output = static_cast<int>(words.size());
+    const auto& call = ctx.tool_call;
+    const int input = prompt_tokens(body), output = call ? tool_call_tokens(*call) : static_cast<int>(words.size());
     const json usage = {{"inputTokens", input}, {"outputTokens", output}, {"totalTokens", input + output}};
+    const std::string tool_id = "tooluse_" + ctx.request_id;
+    const char* stop_reason = call ? "tool_use" : "end_turn";
     Reply r;
     if (!req.stream) {
-      r.body = json{{"output", {{"message", {{"role", "assistant"}, {"content", json::array({{{"text", ctx.content}}})}}}}},
-                    {"stopReason", "end_turn"}, {"usage", usage}, {"metrics", {{"latencyMs", 12}}}}
+      const json block = call ? json{{"toolUse", {{"toolUseId", tool_id}, {"name", call->name},
+                                                  {"input", json::parse(call->arguments)}}}}
+                              : json{{"text", ctx.content}};
+      r.body = json{{"output", {{"message", {{"role", "assistant"}, {"content", json::array({block})}}}}},
+                    {"stopReason", stop_reason}, {"usage", usage}, {"metrics", {{"latencyMs", 12}}}}
                    .dump();
       return r;
     }
     r.stream = true;
     r.content_type = "application/vnd.amazon.eventstream";
     r.frames.push_back(event("messageStart", {{"role", "assistant"}}));
-    for (const auto& w : words) {
-      r.frames.push_back(event("contentBlockDelta", {{"contentBlockIndex", 0}, {"delta", {{"text", w}}}}));
+    if (call) {
+      r.frames.push_back(event("contentBlockStart", {{"contentBlockIndex", 0},
+                                                     {"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", call->name}}}}}}));
+    }
+    for (const auto& piece : call ? split_arguments(call->arguments) : words) {
+      const json delta = call ? json{{"toolUse", {{"input", piece}}}} : json{{"text", piece}};
+      r.frames.push_back(event("contentBlockDelta", {{"contentBlockIndex", 0}, {"delta", delta}}));
     }
     r.frames.push_back(event("contentBlockStop", {{"contentBlockIndex", 0}}));
-    r.frames.push_back(event("messageStop", {{"stopReason", "end_turn"}}));
+    r.frames.push_back(event("messageStop", {{"stopReason", stop_reason}}));
     r.frames.push_back(event("metadata", {{"usage", usage}, {"metrics", {{"latencyMs", 12}}}}));
     return r;
   }

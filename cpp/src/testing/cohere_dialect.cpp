@@ -2,7 +2,8 @@
 // Shapes follow cohere-ai/cohere-python src/cohere/types (ChatResponse, the v2 stream events,
 // EmbedByTypeResponse); errors are {"id", "message"}. A stream is SSE with `event:` names and a
 // `type` in each data object, ending with message-end. The in-stream error is a message-end whose
-// finish_reason is ERROR.
+// finish_reason is ERROR. A scripted tool call is message.tool_calls (finish_reason TOOL_CALL);
+// streamed: tool-call-start (id, name, empty arguments), tool-call-delta pieces, tool-call-end.
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -89,14 +90,19 @@ class CohereDialect final : public Dialect {
     const json body = json::parse(req.body, nullptr, false);
     if (req.kind == embed) return embeddings(body, ctx);
     const auto words = split_words(ctx.content);
-    const int input = prompt_tokens(body), output = static_cast<int>(words.size());
+    const auto& call = ctx.tool_call;
+    const int input = prompt_tokens(body), output = call ? tool_call_tokens(*call) : static_cast<int>(words.size());
     const std::string id = "c0" + ctx.request_id;
+    const char* finish = call ? "TOOL_CALL" : "COMPLETE";
     Reply r;
     if (!req.stream) {
-      r.body = json{{"id", id}, {"finish_reason", "COMPLETE"},
-                    {"message", {{"role", "assistant"}, {"content", json::array({{{"type", "text"}, {"text", ctx.content}}})}}},
-                    {"usage", usage(input, output)}}
-                   .dump();
+      json message = {{"role", "assistant"}, {"content", json::array({{{"type", "text"}, {"text", ctx.content}}})}};
+      if (call) {
+        message = {{"role", "assistant"},
+                   {"tool_calls", json::array({{{"id", call->name + "_" + ctx.request_id}, {"type", "function"},
+                                                {"function", {{"name", call->name}, {"arguments", call->arguments}}}}})}};
+      }
+      r.body = json{{"id", id}, {"finish_reason", finish}, {"message", std::move(message)}, {"usage", usage(input, output)}}.dump();
       return r;
     }
     r.stream = true;
@@ -104,12 +110,23 @@ class CohereDialect final : public Dialect {
     r.frames.push_back(frame("message-start", {{"id", id}, {"delta", {{"message", {{"role", "assistant"}, {"content", json::array()},
                                                                                    {"tool_plan", ""}, {"tool_calls", json::array()},
                                                                                    {"citations", json::array()}}}}}}));
-    r.frames.push_back(frame("content-start", {{"index", 0}, {"delta", {{"message", {{"content", {{"type", "text"}, {"text", ""}}}}}}}}));
-    for (const auto& w : words) {
-      r.frames.push_back(frame("content-delta", {{"index", 0}, {"delta", {{"message", {{"content", {{"text", w}}}}}}}}));
+    if (call) {
+      const json start = {{"id", call->name + "_" + ctx.request_id}, {"type", "function"},
+                          {"function", {{"name", call->name}, {"arguments", ""}}}};
+      r.frames.push_back(frame("tool-call-start", {{"index", 0}, {"delta", {{"message", {{"tool_calls", start}}}}}}));
+      for (const auto& piece : split_arguments(call->arguments)) {
+        const json delta = {{"message", {{"tool_calls", {{"function", {{"arguments", piece}}}}}}}};
+        r.frames.push_back(frame("tool-call-delta", {{"index", 0}, {"delta", delta}}));
+      }
+      r.frames.push_back(frame("tool-call-end", {{"index", 0}}));
+    } else {
+      r.frames.push_back(frame("content-start", {{"index", 0}, {"delta", {{"message", {{"content", {{"type", "text"}, {"text", ""}}}}}}}}));
+      for (const auto& w : words) {
+        r.frames.push_back(frame("content-delta", {{"index", 0}, {"delta", {{"message", {{"content", {{"text", w}}}}}}}}));
+      }
+      r.frames.push_back(frame("content-end", {{"index", 0}}));
     }
-    r.frames.push_back(frame("content-end", {{"index", 0}}));
-    r.frames.push_back(frame("message-end", {{"delta", {{"finish_reason", "COMPLETE"}, {"usage", usage(input, output)}}}}));
+    r.frames.push_back(frame("message-end", {{"delta", {{"finish_reason", finish}, {"usage", usage(input, output)}}}}));
     return r;
   }
 

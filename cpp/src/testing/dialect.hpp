@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,9 +30,16 @@ struct ParsedRequest {
   std::string body;        // the raw request body
 };
 
+// A scripted tool call (FakeProvider::set_tool_call): the chat answer is this call, not text.
+struct ToolCall {
+  std::string name;
+  std::string arguments;  // JSON text of an object, as the caller gave it (checked when set)
+};
+
 // Context the server hands the dialect for one healthy reply.
 struct ReplyContext {
   std::string content;                 // the reply text
+  std::optional<ToolCall> tool_call;   // when set, chat answers are this call instead of `content`
   unsigned embedding_dimensions = 8;   // default when the request sets none
   std::vector<std::string> models;     // for list endpoints
   std::string request_id;
@@ -75,6 +83,11 @@ class Dialect {
 // pieces concatenate to the text), and a word count standing in for tokens.
 std::vector<std::string> split_words(const std::string& text);
 int count_words(std::string_view text);
+// A tool call's arguments cut into stream pieces of at most 8 bytes, never inside a UTF-8
+// sequence (each piece must be valid JSON string content); they concatenate to `arguments`.
+std::vector<std::string> split_arguments(std::string_view arguments);
+// The completion tokens a tool call stands for: its argument pieces, plus one for the name.
+int tool_call_tokens(const ToolCall& call);
 
 std::unique_ptr<Dialect> make_openai_dialect();
 std::unique_ptr<Dialect> make_anthropic_dialect();

@@ -1,3 +1,7 @@
+// dialect_text.cpp — how the dialects cut a reply (text or tool-call arguments) into stream pieces
+// and count its tokens.
+#include <algorithm>
+
 #include "dialect.hpp"
 
 namespace llmfailover::testing::detail {
@@ -25,5 +29,22 @@ int count_words(std::string_view text) {
   }
   return n;
 }
+
+std::vector<std::string> split_arguments(std::string_view arguments) {
+  constexpr std::size_t kPiece = 8;
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < arguments.size()) {
+    std::size_t end = std::min(start + kPiece, arguments.size());
+    // Back off to a code point's first byte (never past `start` + 1: a piece is never empty).
+    while (end < arguments.size() && end > start + 1 && (static_cast<unsigned char>(arguments[end]) & 0xC0) == 0x80) --end;
+    out.emplace_back(arguments.substr(start, end - start));
+    start = end;
+  }
+  if (out.empty()) out.emplace_back();
+  return out;
+}
+
+int tool_call_tokens(const ToolCall& call) { return static_cast<int>(split_arguments(call.arguments).size()) + 1; }
 
 }  // namespace llmfailover::testing::detail

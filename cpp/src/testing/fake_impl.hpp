@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct FakeProvider::Impl {
     int attempt = 0;
     Fault fault;
     std::string content;     // the reply text
+    std::optional<detail::ToolCall> tool_call;  // set: the chat answer is this call, not `content`
     std::string request_id;
     std::int64_t created = 0;  // unix seconds
   };
@@ -52,6 +54,7 @@ struct FakeProvider::Impl {
   std::map<std::string, std::vector<Fault>, std::less<>> scripts;
   std::map<std::string, Fault, std::less<>> defaults;
   std::map<std::string, std::string, std::less<>> replies;
+  std::map<std::string, detail::ToolCall, std::less<>> tool_calls;
   struct Outage {
     Clock::time_point until;
     Fault fault;

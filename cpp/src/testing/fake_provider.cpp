@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "fake_impl.hpp"
 
@@ -62,14 +65,22 @@ FakeProvider::Impl::Plan FakeProvider::Impl::plan(const std::string& model) {
   if (!f) f = choose("*");
   if (f) p.fault = *f;
 
+  // The answer: the attempt's Fault::content, else the model's own tool call or reply (the tool
+  // call first), else the same for "*", else the dialect's default text.
+  p.content = dialect->default_content(model, options.reply_words);
   if (p.fault.content) {
     p.content = *p.fault.content;
-  } else if (auto r = replies.find(model); r != replies.end()) {
-    p.content = r->second;
-  } else if (auto any = replies.find("*"); any != replies.end()) {
-    p.content = any->second;
-  } else {
-    p.content = dialect->default_content(model, options.reply_words);
+    return p;
+  }
+  for (const std::string key : {model, std::string("*")}) {
+    if (auto c = tool_calls.find(key); c != tool_calls.end()) {
+      p.tool_call = c->second;
+      return p;
+    }
+    if (auto r = replies.find(key); r != replies.end()) {
+      p.content = r->second;
+      return p;
+    }
   }
   return p;
 }
@@ -89,6 +100,7 @@ std::vector<std::string> FakeProvider::Impl::model_list() const {
   for (const auto& [m, _] : scripts) add(m);
   for (const auto& [m, _] : defaults) add(m);
   for (const auto& [m, _] : replies) add(m);
+  for (const auto& [m, _] : tool_calls) add(m);
   return out;
 }
 
@@ -123,6 +135,14 @@ void FakeProvider::set_reply(std::string model, std::string content) {
   impl_->replies[std::move(model)] = std::move(content);
 }
 
+void FakeProvider::set_tool_call(std::string model, std::string name, std::string arguments) {
+  if (name.empty()) throw std::invalid_argument("set_tool_call: the tool name is empty");
+  const auto parsed = nlohmann::json::parse(arguments, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) throw std::invalid_argument("set_tool_call: arguments must be the JSON text of an object");
+  std::lock_guard lock(impl_->mutex);
+  impl_->tool_calls[std::move(model)] = detail::ToolCall{std::move(name), std::move(arguments)};
+}
+
 void FakeProvider::outage(std::string model, Millis duration, Fault fault) {
   const auto until = impl_->now() + duration;
   std::lock_guard lock(impl_->mutex);
@@ -144,6 +164,7 @@ void FakeProvider::reset() {
   impl_->scripts.clear();
   impl_->defaults.clear();
   impl_->replies.clear();
+  impl_->tool_calls.clear();
   impl_->outages.clear();
   impl_->counters.clear();
   impl_->records.clear();

@@ -203,8 +203,8 @@ class Server final : public FakeServer {
     const bool fault_status = f.status != 200 || !f.body.empty();
     detail::Reply reply;
     if (f.action == Fault::Action::none && !fault_status && parsed.error_status == 0) {
-      reply = dialect.reply(parsed, {plan.content, impl_.options.embedding_dimensions, impl_.model_list(),
-                                     plan.request_id, plan.created, plan.attempt});
+      reply = dialect.reply(parsed, {plan.content, plan.tool_call, impl_.options.embedding_dimensions,
+                                     impl_.model_list(), plan.request_id, plan.created, plan.attempt});
     }
     rec.model = parsed.model;
     rec.attempt = plan.attempt;

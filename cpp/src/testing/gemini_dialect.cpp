@@ -3,7 +3,9 @@
 // which require "Authorization: Bearer fake-token-*", as the fake's token endpoint hands out).
 // Shapes follow googleapis/python-genai google/genai/types.py (GenerateContentResponse,
 // BatchEmbedContentsResponse) and google.rpc.Status for errors; streams are `alt=sse`: one whole
-// response per data line, no terminator.
+// response per data line, no terminator. A scripted tool call is a functionCall part (no id, as
+// the Gemini API sends none) with finishReason STOP; streamed, one chunk holds the whole call, as
+// Gemini streams function calls.
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -97,8 +99,10 @@ unsigned embed_dimensions(const json& request, unsigned fallback) {
   return d.is_number_unsigned() && d.get<unsigned>() > 0 ? std::min(d.get<unsigned>(), 4096u) : fallback;
 }
 
-json candidate(const std::string& text, int index, bool last) {
-  json c = {{"content", {{"parts", json::array({{{"text", text}}})}, {"role", "model"}}}, {"index", index}};
+json candidate(const std::string& text, int index, bool last, const std::optional<ToolCall>& call = std::nullopt) {
+  const json part = call ? json{{"functionCall", {{"name", call->name}, {"args", json::parse(call->arguments)}}}}
+                         : json{{"text", text}};
+  json c = {{"content", {{"parts", json::array({part})}, {"role", "model"}}}, {"index", index}};
   if (last) c["finishReason"] = "STOP";
   return c;
 }
@@ -163,9 +167,10 @@ class GeminiDialect final : public Dialect {
     if (auto g = body.find("generationConfig"); g != body.end() && g->is_object()) {
       n = std::clamp(g->value("candidateCount", 1), 1, 8);
     }
-    const auto words = split_words(ctx.content);
+    const auto& call = ctx.tool_call;
+    const auto words = call ? std::vector<std::string>{""} : split_words(ctx.content);  // a call: one chunk
     const int prompt = prompt_tokens(body);
-    const int completion = static_cast<int>(words.size()) * n;
+    const int completion = (call ? tool_call_tokens(*call) : static_cast<int>(words.size())) * n;
     const json usage = {{"promptTokenCount", prompt}, {"candidatesTokenCount", completion},
                         {"totalTokenCount", prompt + completion},
                         {"promptTokensDetails", json::array({{{"modality", "TEXT"}, {"tokenCount", prompt}}})}};
@@ -173,7 +178,7 @@ class GeminiDialect final : public Dialect {
     Reply r;
     if (!req.stream) {
       json out = {{"candidates", json::array()}, {"usageMetadata", usage}};
-      for (int i = 0; i < n; ++i) out["candidates"].push_back(candidate(ctx.content, i, true));
+      for (int i = 0; i < n; ++i) out["candidates"].push_back(candidate(ctx.content, i, true, call));
       out.update(tail);
       r.body = out.dump();
       return r;
@@ -183,7 +188,7 @@ class GeminiDialect final : public Dialect {
     for (std::size_t w = 0; w < words.size(); ++w) {
       const bool last = w + 1 == words.size();
       json chunk = {{"candidates", json::array()}};
-      for (int i = 0; i < n; ++i) chunk["candidates"].push_back(candidate(words[w], i, last));
+      for (int i = 0; i < n; ++i) chunk["candidates"].push_back(candidate(words[w], i, last, call));
       chunk["usageMetadata"] = last ? usage : json{{"promptTokenCount", prompt}, {"totalTokenCount", prompt}};
       chunk.update(tail);
       r.frames.push_back("data: " + chunk.dump() + "\r\n\r\n");  // Google's servers end lines with CRLF

@@ -1,6 +1,8 @@
 // openai_dialect.cpp — the OpenAI (and Azure OpenAI) wire shapes for the fake provider.
 // Shapes follow /work/shared/specs/openai-openapi.yaml: CreateChatCompletionResponse,
 // CreateChatCompletionStreamResponse, CreateEmbeddingResponse, ListModelsResponse, ErrorResponse.
+// A scripted tool call (ReplyContext::tool_call) answers as message.tool_calls / delta.tool_calls
+// with finish_reason tool_calls, instead of the text.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -53,6 +55,22 @@ json usage(int prompt, int completion) {
 
 std::string frame(const json& j) { return "data: " + j.dump() + "\n\n"; }
 
+// The scripted tool call: the message's tool_calls, and the stream's deltas (id and name first,
+// then the arguments in pieces), as the API streams them.
+json tool_calls(const ToolCall& call, const std::string& id) {
+  return json::array({{{"id", id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", call.arguments}}}}});
+}
+
+std::vector<json> tool_call_deltas(const ToolCall& call, const std::string& id) {
+  std::vector<json> out = {{{"role", "assistant"}, {"content", nullptr}, {"refusal", nullptr},
+                            {"tool_calls", json::array({{{"index", 0}, {"id", id}, {"type", "function"},
+                                                         {"function", {{"name", call.name}, {"arguments", ""}}}}})}}};
+  for (auto& piece : split_arguments(call.arguments)) {
+    out.push_back({{"tool_calls", json::array({{{"index", 0}, {"function", {{"arguments", std::move(piece)}}}}})}});
+  }
+  return out;
+}
+
 Reply chat_reply(const ParsedRequest& req, const json& body, const ReplyContext& ctx) {
   int n = 1;
   if (auto it = body.find("n"); it != body.end() && it->is_number_integer()) {
@@ -60,19 +78,20 @@ Reply chat_reply(const ParsedRequest& req, const json& body, const ReplyContext&
   }
   const auto words = split_words(ctx.content);
   const int prompt = prompt_tokens(body);
-  const int completion = static_cast<int>(words.size()) * n;
+  const auto& call = ctx.tool_call;
+  const int completion = (call ? tool_call_tokens(*call) : static_cast<int>(words.size())) * n;
   const std::string id = "chatcmpl-" + ctx.request_id;
+  const std::string call_id = "call_" + ctx.request_id;
   json head = {{"id", id}, {"created", ctx.created}, {"model", req.model},
                {"system_fingerprint", "fp_llmfailover"}, {"service_tier", "default"}};
   Reply r;
   if (!req.stream) {
+    json message = {{"role", "assistant"}, {"content", ctx.content}, {"refusal", nullptr}, {"annotations", json::array()}};
+    if (call) message["content"] = nullptr, message["tool_calls"] = tool_calls(*call, call_id);
     json choices = json::array();
     for (int i = 0; i < n; ++i) {
-      choices.push_back({{"index", i},
-                         {"message", {{"role", "assistant"}, {"content", ctx.content},
-                                      {"refusal", nullptr}, {"annotations", json::array()}}},
-                         {"logprobs", nullptr},
-                         {"finish_reason", "stop"}});
+      choices.push_back({{"index", i}, {"message", message}, {"logprobs", nullptr},
+                         {"finish_reason", call ? "tool_calls" : "stop"}});
     }
     json out = head;
     out["object"] = "chat.completion";
@@ -88,15 +107,25 @@ Reply chat_reply(const ParsedRequest& req, const json& body, const ReplyContext&
   r.stream = true;
   r.content_type = "text/event-stream; charset=utf-8";
   head["object"] = "chat.completion.chunk";
-  for (std::size_t w = 0; w < words.size(); ++w) {
+  auto push = [&](int i, json delta, json finish) {
+    json chunk = head;
+    chunk["choices"] = json::array({{{"index", i}, {"delta", std::move(delta)}, {"logprobs", nullptr},
+                                     {"finish_reason", std::move(finish)}}});
+    if (include_usage) chunk["usage"] = nullptr;
+    r.frames.push_back(frame(chunk));
+  };
+  if (call) {  // the deltas, then the finish in a chunk of its own
+    const auto deltas = tool_call_deltas(*call, call_id);
+    for (const auto& d : deltas) {
+      for (int i = 0; i < n; ++i) push(i, d, nullptr);
+    }
+    for (int i = 0; i < n; ++i) push(i, json::object(), "tool_calls");
+  }
+  for (std::size_t w = 0; !call && w < words.size(); ++w) {
     for (int i = 0; i < n; ++i) {
       json delta = {{"content", words[w]}};
       if (w == 0) delta = {{"role", "assistant"}, {"content", words[w]}, {"refusal", nullptr}};
-      json chunk = head;
-      chunk["choices"] = json::array({{{"index", i}, {"delta", std::move(delta)}, {"logprobs", nullptr},
-                                       {"finish_reason", w + 1 == words.size() ? json("stop") : json()}}});
-      if (include_usage) chunk["usage"] = nullptr;
-      r.frames.push_back(frame(chunk));
+      push(i, std::move(delta), w + 1 == words.size() ? json("stop") : json());
     }
   }
   if (include_usage) {

@@ -9,7 +9,10 @@
 
 Endpoints: ``POST /v1/chat/completions`` (JSON or SSE), ``POST /v1/embeddings`` (float or
 base64), ``GET /v1/models``; also without ``/v1`` and as Azure ``/openai/deployments/{d}/...``.
-Replies are deterministic ("Hello from <model>." by default).
+Replies are deterministic ("Hello from <model>." by default); ``set_reply(model, text)`` changes
+the text, ``set_tool_call(model, name, arguments)`` makes the answer a tool call instead. Other
+providers' dialects (Anthropic, Gemini, Vertex AI, Bedrock, Cohere) answer on their own paths
+(docs/providers.md "Testing against the dialects").
 """
 
 from ._fault import Fault

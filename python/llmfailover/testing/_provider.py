@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Type
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from ._fault import Fault
 
@@ -120,6 +120,34 @@ class FakeProvider:
         """The reply text for ``model`` (``"*"``: every model without its own)."""
         self._fp.set_reply(model, content)
 
+    def set_tool_call(self, model: str, name: str, arguments: Union[str, Mapping[str, Any]]) -> None:
+        """From now on ``model``'s chat answer (``"*"``: every model without its own reply or tool
+        call) is one call of tool ``name`` with ``arguments`` (JSON text of an object, or a mapping,
+        sent as ``json.dumps`` of it), in the serving dialect's shape, plain and streamed:
+
+        * OpenAI: ``message.tool_calls[0]`` (id ``call_...``), finish_reason ``tool_calls``;
+          streamed as ``delta.tool_calls`` (id and name first, then the arguments in pieces).
+        * Anthropic: a ``tool_use`` block (id ``toolu_...``), stop_reason ``tool_use``;
+          streamed as ``input_json_delta`` pieces.
+        * Gemini / Vertex: a ``functionCall`` part (no id), finishReason ``STOP``; streamed in one chunk.
+        * Bedrock: a ``toolUse`` block (``tooluse_...``), stopReason ``tool_use``; streamed as
+          contentBlockStart + contentBlockDelta ``toolUse.input`` pieces.
+        * Cohere: ``message.tool_calls`` (id ``<name>_...``), finish_reason ``TOOL_CALL``; streamed
+          as tool-call-start / -delta / -end.
+
+        Streamed argument pieces concatenate to ``arguments`` as given. An attempt whose
+        ``Fault(content=...)`` is set answers that text instead (e.g. the turn after the tool
+        result); stream faults apply as to text. Raises ValueError for an empty name or arguments
+        that are not a JSON object.
+        """
+        if isinstance(arguments, Mapping):
+            text = json.dumps(dict(arguments))
+        elif isinstance(arguments, str):
+            text = arguments
+        else:
+            raise TypeError(f"arguments must be a str of JSON or a mapping, got {type(arguments).__name__}")
+        self._fp.set_tool_call(model, name, text)
+
     def outage(self, model: str, seconds: float, fault: Optional[Fault] = None) -> None:
         """From now for ``seconds``, every request for ``model`` gets ``fault`` (default: 503)."""
         self._fp.outage(model, float(seconds), None if fault is None else self._fault(fault))
@@ -129,7 +157,7 @@ class FakeProvider:
         return [AttemptRecord._from_core(r) for r in self._fp.attempts(model)]
 
     def reset(self) -> None:
-        """Forgets scripts, defaults, replies, outages, attempt counters and records."""
+        """Forgets scripts, defaults, replies, tool calls, outages, attempt counters and records."""
         self._fp.reset()
 
     def close(self) -> None:

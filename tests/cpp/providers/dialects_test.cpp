@@ -1,72 +1,27 @@
 // dialects_test.cpp — FakeProvider's Anthropic and Gemini dialects, driven through the adapters:
 // translate an OpenAI request, send it to the fake, translate the answer back. Proves the fake and
-// the adapters agree (the Python tests prove both agree with the official SDKs).
+// the adapters agree (the Python tests prove both agree with the official SDKs). Tool-call answers,
+// in all five dialects, are in tests/cpp/testing/fake_tool_call_test.cpp.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "llmfailover/providers/provider.hpp"
 #include "llmfailover/testing/fake_provider.hpp"
-#include "llmfailover/transport/sse.hpp"
-#include "testing/raw_client.hpp"
+#include "testing/adapter_exchange.hpp"
 
 namespace llmfailover::providers {
 namespace {
 
 using nlohmann::json;
+using testing::exchange;
 using testing::FakeProvider;
 using testing::Fault;
 using testing::RawClient;
+using testing::Streamed;
+using testing::translate_stream;
+using Result = testing::AdapterResult;
 namespace http = boost::beast::http;
-
-struct Result {
-  int status = 0;
-  Headers headers;
-  std::string body;
-};
-
-// Sends what `provider` builds for `request` to the fake; returns the raw answer.
-Result exchange(FakeProvider& fp, const Provider& provider, const Endpoint& ep, const json& request, bool stream) {
-  const TranslatedRequest t = provider.chat_request(ep, request, stream, Timeouts{});
-  const std::string root = fp.root_url();
-  EXPECT_TRUE(t.http.url.starts_with(root)) << t.http.url;
-  RawClient c(fp.port());
-  c.send(http::verb::post, t.http.url.substr(root.size()), t.http.body, true, t.http.headers);
-  http::response<http::string_body> res;
-  EXPECT_FALSE(c.read(res));
-  Result r{static_cast<int>(res.result_int()), {}, res.body()};
-  for (const auto& f : res) r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-  return r;
-}
-
-struct Streamed {
-  std::vector<json> chunks;
-  bool done = false;
-  std::optional<ErrorVerdict> error;
-  std::string content() const {
-    std::string out;
-    for (const auto& c : chunks) {
-      if (!c["choices"].empty() && c["choices"][0]["delta"].contains("content")) out += c["choices"][0]["delta"]["content"].get<std::string>();
-    }
-    return out;
-  }
-};
-
-Streamed translate_stream(const Provider& provider, const Endpoint& ep, const json& request, const std::string& body) {
-  auto tr = provider.stream_translator(ep, request);
-  Streamed s;
-  std::vector<std::string> out;
-  transport::SseParser parser([&](transport::SseEvent&& e) {
-    if (!s.error) tr->on_sse(e.event, e.data, out, s.error);
-  });
-  parser.feed(body);
-  parser.finish();
-  for (const auto& c : out) {
-    if (c == "[DONE]") s.done = true;
-    else s.chunks.push_back(json::parse(c));
-  }
-  return s;
-}
 
 json hello(bool usage = false) {
   json j = {{"model", "ignored"}, {"messages", {{{"role", "system"}, {"content", "Be brief"}}, {{"role", "user"}, {"content", "Say hello"}}}}};

@@ -13,7 +13,9 @@
 // Other providers' dialects answer on their own paths (Anthropic, Gemini and Vertex AI, Google's
 // OAuth token endpoint POST /token, Bedrock, Cohere): docs/providers.md "Testing against the dialects".
 // Replies are deterministic: "Hello from <model>." padded to Options::reply_words words, one word
-// per stream chunk, unless set_reply() or Fault::content says otherwise.
+// per stream chunk, unless set_reply() or Fault::content says otherwise. set_tool_call() makes a
+// model's chat answer a tool call instead, in each dialect's own shape (plain and streamed; the
+// stream faults apply to it as to text); see set_tool_call() below.
 //
 // Faults are chosen per model and per attempt: attempt N is the Nth request seen for that model
 // (1-based; the model is the JSON "model" field or the Azure deployment; "" when there is none).
@@ -21,9 +23,10 @@
 // the same two for the wildcard model "*", then healthy.
 //
 // Call order: construct (the server is listening and serving on return) -> script()/set_default()/
-// set_reply()/outage() at any time (they affect requests that arrive afterwards) -> drive a client
-// -> attempts() -> reset() between cases -> stop() or destruction. stop() closes every connection,
-// stalled and no_response ones included, and joins the io threads; it is idempotent.
+// set_reply()/set_tool_call()/outage() at any time (they affect requests that arrive afterwards)
+// -> drive a client -> attempts() -> reset() between cases -> stop() or destruction. stop() closes
+// every connection, stalled and no_response ones included, and joins the io threads; it is
+// idempotent.
 //
 // Thread safety: every member function is safe to call from any thread, concurrently with the
 // server's io threads. Callbacks (Options::clock) are called on io threads and caller threads.
@@ -155,12 +158,33 @@ class FakeProvider {
   void set_default(std::string model, Fault fault);
   // The reply text for `model` ("*" = every model without its own).
   void set_reply(std::string model, std::string content);
+  // From now on, `model`'s healthy chat answer ("*" = every model without its own reply or tool
+  // call) is one call of tool `name` with `arguments` (JSON text of an object, e.g.
+  // R"({"city":"Paris"})"), in the serving dialect's wire shape:
+  //   OpenAI     message.tool_calls[{id "call_<request id>", type function, function{name, arguments}}],
+  //              finish_reason tool_calls; stream: delta.tool_calls index 0 with id + name, the
+  //              arguments in pieces, then a finish_reason chunk
+  //   Anthropic  content[{type tool_use, id "toolu_<request id>", name, input}], stop_reason tool_use;
+  //              stream: content_block_start(tool_use, input {}) + input_json_delta pieces
+  //   Gemini     parts[{functionCall{name, args}}] (no id, as the Gemini API), finishReason STOP;
+  //              stream: one chunk holding the whole call
+  //   Bedrock    content[{toolUse{toolUseId "tooluse_<request id>", name, input}}], stopReason
+  //              tool_use; ConverseStream: contentBlockStart(toolUse) + contentBlockDelta pieces
+  //   Cohere     message.tool_calls[{id "<name>_<request id>", ...}], finish_reason TOOL_CALL;
+  //              stream: tool-call-start, tool-call-delta pieces, tool-call-end
+  // Streamed argument pieces are at most 8 bytes of `arguments` as given (never inside a UTF-8
+  // sequence), so they concatenate to it; objects on the wire (input, args) are it parsed.
+  // Completion tokens = pieces + 1. An attempt whose Fault::content is set answers that text
+  // instead (e.g. the turn after the tool result); reset() forgets tool calls. Embeddings are
+  // unaffected. Throws std::invalid_argument when `name` is empty or `arguments` is not a JSON
+  // object.
+  void set_tool_call(std::string model, std::string name, std::string arguments);
   // From now until now + duration, every request for `model` gets `fault`.
   void outage(std::string model, Millis duration, Fault fault = Fault::unavailable());
 
   // Copies of the records, in arrival order; only `model`'s when given.
   std::vector<AttemptRecord> attempts(std::optional<std::string_view> model = std::nullopt) const;
-  // Forgets scripts, defaults, replies, outages, attempt counters and records.
+  // Forgets scripts, defaults, replies, tool calls, outages, attempt counters and records.
   void reset();
   // Stops accepting, closes every connection and joins the io threads. Idempotent.
   void stop();
