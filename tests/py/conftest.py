@@ -212,6 +212,23 @@ def sse(*datas: bytes, status: int = 200, end: Any = ("end",)) -> list[Any]:
 
 
 @pytest.fixture
+def bedrock(fp: Any) -> Any:
+    """boto3's bedrock-runtime client pointed at the fake (one attempt, no retries of its own)."""
+    boto3 = require_sdk("boto3")
+    config = require_sdk("botocore.config")
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=fp.root_url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=config.Config(retries={"total_max_attempts": 1}, read_timeout=5, connect_timeout=5),
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def fp() -> Any:
     """A running ``llmfailover.testing.FakeProvider`` (skips while the native one is not built)."""
     core = pytest.importorskip("llmfailover._core")

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,16 +22,12 @@ import pytest
 
 from llmfailover.testing import FakeProvider, Fault
 
+from _fallbacks import BEDROCK_MODEL, MODELS, POLICY, failover_config, fallback_deployment, set_aws_keys
+
 try:
     import openai
 except ImportError:  # LLMFAILOVER_HIDE_OPENAI=1: the SDK tests skip, the rest still run
     openai = None
-
-try:
-    import boto3
-    from botocore.config import Config
-except ImportError:  # pragma: no cover - depends on the environment
-    boto3 = None
 
 needs_openai = pytest.mark.skipif(openai is None, reason="the openai SDK is not importable")
 # Skip when the SDK is not importable, fail under LLMFAILOVER_REQUIRE_SDKS=1 (conftest.py).
@@ -44,14 +39,6 @@ ARGS_TEXT = json.dumps(ARGS)  # what the streams' pieces concatenate to
 WEATHER_TOOL = {"type": "function", "function": {
     "name": TOOL, "description": "The weather in a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
-BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
-SERVICE_ACCOUNT = "router@proj-1.iam.gserviceaccount.com"
-MODELS = {"anthropic": "claude-x", "gemini": "gemini-x", "vertex": "gemini-v", "bedrock": BEDROCK_MODEL,
-          "cohere": "command-x"}
-POLICY: dict[str, Any] = {
-    "timeouts": {"first_token": "2s", "idle": "2s", "deadline": "5s"},
-    "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"},
-}
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
@@ -63,11 +50,7 @@ def fp() -> Iterator[FakeProvider]:
 
 @pytest.fixture(autouse=True)
 def _aws_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Bedrock signs with SigV4 from the environment (the fake does not check the signature)."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    for name in ("AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
+    set_aws_keys(monkeypatch)
 
 
 def accumulate(chunks: list[Any]) -> dict[int, dict[str, Any]]:
@@ -141,18 +124,6 @@ def test_openai_sdk_sees_a_cut_tool_call_stream_fail(fp: FakeProvider, client: A
 # --- boto3, Bedrock dialect --------------------------------------------------------------------
 
 
-@pytest.fixture
-def bedrock(fp: FakeProvider) -> Iterator[Any]:
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=fp.root_url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=5, connect_timeout=5),
-    )
-    yield client
-    client.close()
 
 
 def converse_args() -> dict:
@@ -187,40 +158,6 @@ def test_boto3_converse_stream_parses_the_tool_use(fp: FakeProvider, bedrock: An
 
 
 # --- failover from an OpenAI-format primary, through the router --------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def rsa_private_pem() -> str:
-    """A service-account key for Vertex, made once."""
-    rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
-    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return str(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()).decode())
-
-
-def fallback(fp: FakeProvider, provider: str, tmp_path: Path) -> dict[str, Any]:
-    dep: dict[str, Any] = {"id": "b", "provider": provider, "model": MODELS[provider], "base_url": fp.root_url,
-                           "api_key": f"key-{provider}", "priority": 1}
-    if provider == "gemini":
-        dep["base_url"] = f"{fp.root_url}/v1beta"
-    elif provider == "bedrock":
-        del dep["api_key"]  # else the key would be a Bedrock API key (Bearer), not SigV4
-        dep["region"] = "us-east-1"
-    elif provider == "vertex":
-        key_file = tmp_path / "service-account.json"  # its token_uri is the fake's OAuth endpoint
-        key_file.write_text(json.dumps({
-            "type": "service_account", "project_id": "proj-1", "private_key_id": "kid-1",
-            "private_key": rsa_private_pem(), "client_email": SERVICE_ACCOUNT, "client_id": "1",
-            "token_uri": f"{fp.root_url}/token"}))
-        del dep["api_key"]
-        dep.update(region="us-central1", credentials=str(key_file))
-    return dep
-
-
-def failover_config(fp: FakeProvider, provider: str, tmp_path: Path) -> dict[str, Any]:
-    primary = {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "key-a", "priority": 0}
-    return {"groups": {"smart": {"deployments": [primary, fallback(fp, provider, tmp_path)], "policy": POLICY}}}
 
 
 PROVIDERS = list(MODELS)
@@ -297,7 +234,7 @@ def test_a_tool_call_stream_cut_inside_its_arguments_is_interrupted(fp: FakeProv
     model = MODELS[provider]
     fp.set_tool_call(model, TOOL, ARGS_TEXT)
     fp.set_default(model, Fault.cut_after(5))  # after the call's start and a piece or two of its arguments
-    config = {"groups": {"smart": {"deployments": [{**fallback(fp, provider, tmp_path), "priority": 0}],
+    config = {"groups": {"smart": {"deployments": [{**fallback_deployment(fp, provider, tmp_path), "priority": 0}],
                                    "policy": POLICY}}}
     got: list[Any] = []
     with OpenAI(config=config) as client:

@@ -36,7 +36,6 @@ from llmfailover.testing import FakeProvider, Fault
 try:
     import boto3
     import botocore.eventstream
-    from botocore.config import Config
     from botocore.exceptions import ClientError, EventStreamError
 except ImportError:  # pragma: no cover - depends on the environment
     boto3 = None
@@ -99,18 +98,6 @@ def test_eventstream_frames_still_decode_the_same_in_botocore() -> None:
 # --- Bedrock -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def bedrock(fp: FakeProvider) -> Iterator[Any]:
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=fp.root_url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=5, connect_timeout=5),
-    )
-    yield client
-    client.close()
 
 
 def converse_args(**kw: Any) -> dict:
