@@ -188,8 +188,13 @@ class BaseClient:
         return engine if isinstance(engine, RouterHandle) else None
 
     def router_snapshot(self) -> list[dict[str, Any]]:
-        """Every target's health now: target, group, deployment, model, provider, key_index,
-        state, share (the ramp, 0..1), failure_rate, slow_rate, in_flight, available_in_ms."""
+        """Every target (deployment x API key) now, one dict each: who it is (target, group,
+        deployment, model, provider, key_index); its health (state, probe, ramp_step, cooling,
+        share, failure_rate, slow_rate, available_in_ms); its balancing (strategy, weight,
+        priority, pick_share, balancer_share, available, blocked_for_ms, ewma_ms, cost,
+        in_flight, header_share); its caps and quotas (deployment_in_flight, max_concurrency,
+        shed, rpm, tpm, requests_left, tokens_left, key_rpm, key_tpm, key_requests_left,
+        key_tokens_left; -1 = no such limit). docs/balancing.md says what each means."""
         router = self._router
         if router is None:
             raise OpenAIError("router_snapshot() needs a client built with config=")
