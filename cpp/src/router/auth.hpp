@@ -41,5 +41,4 @@ std::shared_ptr<providers::google_auth::TokenCache> prepare_auth(const Deploymen
 void ensure_token(Router::Impl& router, Target& target, const Timeouts& timeouts,
                   providers::google_auth::TokenCache::Waiter done);
 
-
 }  // namespace llmfailover

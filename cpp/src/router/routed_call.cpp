@@ -532,8 +532,7 @@ void RoutedCallImpl::end_stream_load(bool complete) {
   policy::Outcome outcome = *live_outcome_;
   if (complete) {  // the whole answer is measured now: total time and output tokens
     outcome.latency.total = attempt_duration();
-    const std::int64_t tokens =
-        inspect_.completion_tokens().value_or(static_cast<std::int64_t>((inspect_.output_chars() + 3) / 4));
+    const std::int64_t tokens = inspect_.completion_tokens().value_or(inspect_.estimated_output_tokens());
     outcome.latency.output_tokens = static_cast<int>(std::clamp<std::int64_t>(tokens, 0, 1 << 30));
   }
   end_load(outcome);
@@ -559,7 +558,7 @@ Headers RoutedCallImpl::served_headers() const {
 
 void RoutedCallImpl::finish_ok() {
   if (req_.stream && mode_ == Mode::stream_live) {
-    correct_quota(inspect_.usage_total().value_or(est_.input + static_cast<std::int64_t>((inspect_.output_chars() + 3) / 4)));
+    correct_quota(inspect_.usage_total().value_or(est_.input + inspect_.estimated_output_tokens()));
     end_stream_load(/*complete=*/true);
   }
   release_slot();

@@ -26,9 +26,11 @@ void RoutedCallImpl::on_stream_piece(std::string_view event, std::string_view da
     else chunks.emplace_back(data);
   } catch (const providers::TranslationError& x) {
     if (x.verdict()) err = *x.verdict();
-    else malformed = true, why = x.what();
+    else why = x.what();
+    malformed = !x.verdict();
   } catch (const std::exception& x) {  // an event of the wrong shape (a null where a string belongs)
-    malformed = true, why = std::string(target_->provider->name()) + ": " + x.what();
+    malformed = true;
+    why = std::string(target_->provider->name()) + ": " + x.what();
   }
   if (malformed && bytes) {
     // A binary event stream that fails its framing or CRC cannot be resynchronised: whatever
