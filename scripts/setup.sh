@@ -12,7 +12,8 @@
 #    there too: `ctest --test-dir build/py`.
 #
 # Environment: CMAKE_BUILD_PARALLEL_LEVEL (default 2), CCACHE_DIR (default ~/.cache/ccache),
-# LLMF_SKIP_BUILD=1 (everything but step 4).
+# LLMF_SKIP_BUILD=1 (everything but step 4), LLMF_UNPINNED=1 (newest PyPI releases instead of
+# the versions pinned in constraints.txt).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -82,13 +83,19 @@ deps += data["project"]["optional-dependencies"]["test"]
 print("\n".join(deps))
 EOF
 )
-deps_stamp=.venv/.llmf-deps-$(printf '%s\n' "${PY_DEPS[@]}" | sha256sum | cut -c1-16)
+# Pinned by constraints.txt (what CI tests); LLMF_UNPINNED=1 takes the newest releases instead.
+if [[ ${LLMF_UNPINNED:-0} == 1 ]]; then
+  PIP_PIN=(--upgrade)
+else
+  PIP_PIN=(-c constraints.txt)
+fi
+deps_stamp=.venv/.llmf-deps-$({ printf '%s\n' "${PY_DEPS[@]}" "${PIP_PIN[@]}"; cat constraints.txt; } | sha256sum | cut -c1-16)
 if [[ -f $deps_stamp ]]; then
   log "Python dependencies up to date (${#PY_DEPS[@]} requirements)"
 else
   log "installing Python dependencies: ${PY_DEPS[*]}"
   $PY -m pip install -q --upgrade pip || die "could not upgrade pip in .venv"
-  $PY -m pip install -q "${PY_DEPS[@]}" || die "pip install of the build/test dependencies failed"
+  $PY -m pip install -q "${PIP_PIN[@]}" "${PY_DEPS[@]}" || die "pip install of the build/test dependencies failed"
   rm -f .venv/.llmf-deps-*
   touch "$deps_stamp"
 fi
