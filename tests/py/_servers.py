@@ -1,7 +1,7 @@
 """Real servers for the end-to-end tests, run as subprocesses on 127.0.0.1 free ports.
 
 - ``start_steady``: Steady (``@stdy/cli``), an OpenAPI mock that validates every request against the
-  unmodified OpenAI spec (``<repo>/../shared/specs/openai-openapi.yaml``) and answers 400 to an
+  unmodified OpenAI spec (``tests/vendor/openai-openapi/openai-openapi.yaml``, MIT, vendored) and answers 400 to an
   invalid one. scripts/setup.sh installs it into ``.cache/npm-tools``.
 - ``start_nginx``: Debian's nginx in the foreground (``daemon off``) with a temp prefix, serving
   fixed bodies from ``tests/fixtures``; ``make_tls_material`` makes a CA and server certs with the
@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
-OPENAI_SPEC = REPO.parent / "shared" / "specs" / "openai-openapi.yaml"
+OPENAI_SPEC = REPO / "tests" / "vendor" / "openai-openapi" / "openai-openapi.yaml"
 NPM_TOOLS = REPO / ".cache" / "npm-tools"
 STEADY_VERSION = "0.22.2"  # keep in sync with scripts/setup.sh
 
