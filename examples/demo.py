@@ -172,16 +172,42 @@ class AnsiView(LineView):
             colour = self.STATE.get(s["state"], "")
             rows.append(f"  {t:<8} breaker {colour}{describe(s):<16}\x1b[0m served {self.served[t]}")
         rows += [f"  {line}" for line in self.log]
+        self.draw(rows)
+
+    def draw(self, rows: list[str]) -> None:
         out = (f"\x1b[{self.lines}F" if self.lines else "") + "".join(f"\x1b[2K{row}\n" for row in rows)
         sys.stdout.write(out)
         sys.stdout.flush()
         self.lines = len(rows)
 
 
+class RichView(AnsiView):
+    """The same block through rich's Live display (when rich is installed): resizing and long
+    lines are rich's problem then, not a count of rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from rich.live import Live
+        from rich.text import Text
+
+        self.text = Text
+        self.live = Live(Text(""), auto_refresh=False)
+        self.live.start()
+
+    def draw(self, rows: list[str]) -> None:
+        self.live.update(self.text.from_ansi("\n".join(rows)), refresh=True)
+
+    def close(self) -> None:
+        self.live.stop()
+
+
 def make_view(plain: bool) -> LineView:
     if plain or not sys.stdout.isatty():
         return LineView()
-    return AnsiView()
+    try:
+        return RichView()
+    except ImportError:
+        return AnsiView()
 
 
 def main(argv: Optional[list[str]] = None) -> int:

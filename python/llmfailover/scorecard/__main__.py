@@ -33,7 +33,7 @@ def _note(r: Result) -> str:
         return measured
     why = r.failed[0] if r.failed else r.note or f"expected {r.scenario.expect}"
     rule = r.scenario.gap.replace("issue 11: ", "") if r.scenario.gap else "not a known gap"
-    return f"{why} [{rule}]" + (f"; {measured}" if measured else "")
+    return f"{why} [{rule}]"
 
 
 def row(r: Result) -> tuple[str, ...]:

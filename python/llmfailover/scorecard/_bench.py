@@ -10,6 +10,7 @@ rescued stream can be compared with the whole answer character by character.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -58,6 +59,18 @@ class Call:
     def error_text(self) -> str:
         e = self.error
         return "" if e is None else f"{type(e).__name__}: {str(e)[:160]}"
+
+    def error_kind(self) -> str:
+        """The error in a few words: its class and status or native code, e.g.
+        ``StreamInterrupted (idle_timeout)``, ``BadRequestError (400)``; "" when none."""
+        e = self.error
+        if e is None:
+            return ""
+        cause = getattr(e, "cause", None) or e.__cause__
+        # The native detail names the innermost cause last: "... (connection_closed: ...)".
+        inner = re.findall(r"\(([a-z_]+)[:)]", str(getattr(cause, "detail", "")))
+        code = getattr(e, "status_code", None) or (inner[-1] if inner else getattr(cause, "errc", ""))
+        return f"{type(e).__name__} ({code})" if code else type(e).__name__
 
 
 @dataclass

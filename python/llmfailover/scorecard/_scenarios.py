@@ -36,7 +36,7 @@ SHORT = "Four words, then done."  # the short stall's answer (2.5 s pauses over 
 
 
 def _served(ck: Checks, call: Call, *who: str) -> None:
-    ck.that(call.served_by in who, f"served by {' or '.join(who)} (was {call.served_by})")
+    ck.that(call.served_by in who, f"served by {' or '.join(who)} (got {call.served_by or call.error_kind()})")
 
 
 def _never_truncated(ck: Checks, call: Call, whole: str = REPLY) -> None:
@@ -112,7 +112,7 @@ def bad_request(fault: Fault, name: str, text: str) -> Scenario:
         b.warm()
         b.fp.set_default(PRIMARY, fault)
         call = b.ask()
-        ck.that(getattr(call.error, "status_code", None) == 400, f"a 400 BadRequestError ({call.error_text()})")
+        ck.that(getattr(call.error, "status_code", None) == 400, f"a 400 BadRequestError (got {call.error_kind() or 'an answer'})")
         ck.attempts(b.attempt_counts(), "primary", 1, 1)  # never retried: the request is the problem
         ck.attempts(b.attempt_counts(), "backup", 0, 1)
         ck.within(call.elapsed, 1.0, "the error raised at once")
@@ -189,7 +189,7 @@ def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str =
         b.warm(stream=True)
         b.fp.script(PRIMARY, [fault])
         call = b.ask(stream=True, timeout=timeout)
-        ck.that(call.answered, f"no error ({call.error_text()})")
+        ck.that(call.answered, f"no error (got {call.error_kind()})")
         _never_truncated(ck, call, whole)
         ck.that(call.finish == "stop", f"finish_reason stop (got {call.finish})")
         ck.within(call.elapsed, limit_s)
@@ -210,7 +210,7 @@ def cut_fallback_rejects_prefill() -> Scenario:
         b.fp.script(PRIMARY, [Fault.cut(5)])
         b.fp.script(BACKUP, [refuse, Fault.ok()])
         call = b.ask(stream=True)
-        ck.that(call.answered, f"no error ({call.error_text()})")
+        ck.that(call.answered, f"no error (got {call.error_kind()})")
         _never_truncated(ck, call)
         ck.within(call.elapsed, 3.0)
         return call
@@ -306,7 +306,7 @@ def _scenarios() -> list[Scenario]:
         once(Fault.cut(0), "cut-plain-body", "plain answer cut mid-body", **plain),
         # Pauses of 2.5 s between chunks, well under any idle limit: wait (or rescue), never cut.
         mid_stream(Fault(chunk_delay=2.5, content=SHORT), "stall-short", "stalls of 2.5 s between chunks",
-                   limit_s=len(SHORT.split()) * 2.5 + 4, gap=""),
+                   limit_s=(len(SHORT.split()) + 1) * 2.5 + 4, gap=""),
         mid_stream(Fault.stall(4), "stall-long", "stall forever after 4 chunks (default idle 30 s)", limit_s=33.0),
         mid_stream(Fault.stall(6), "stall-long-timeout20", "stall forever after 6 chunks, timeout=20",
                    limit_s=20.0, timeout=20),
