@@ -2,7 +2,8 @@
 
 Lines print as scenarios finish (they run at once), then the table in catalogue order, then the
 machine it ran on. Exit status 0 when every scenario ran (targets missed are reported, not
-failures: the catalogue's pytest suite is the pass/fail gate), 2 for an unknown name.
+failures: the catalogue's pytest suite is the pass/fail gate), 1 when a scenario itself broke,
+2 for an unknown name.
 """
 
 from __future__ import annotations
@@ -94,12 +95,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     results = run_all(scenarios, on_result=progress, workers=args.jobs)
     ordered = [results[s.name] for s in scenarios]
     print(markdown_table(ordered) if args.markdown else plain_table(ordered))
-    counts = {v: sum(r.verdict == v for r in ordered) for v in ("rescued", "clean error", "unsafe")}
+    counts = {v: sum(r.verdict == v for r in ordered) for v in ("rescued", "clean error", "unsafe", "harness error")}
     met = sum(r.met for r in ordered)
-    print(f"\n{counts['rescued']} rescued, {counts['clean error']} clean errors, {counts['unsafe']} unsafe; "
+    broken = f", {counts['harness error']} HARNESS ERRORS" if counts["harness error"] else ""
+    print(f"\n{counts['rescued']} rescued, {counts['clean error']} clean errors, {counts['unsafe']} unsafe{broken}; "
           f"target met {met}/{len(ordered)}; {time.monotonic() - started:.0f} s in all")
     print(f"machine: {machine()}")
-    return 0
+    return 1 if counts["harness error"] else 0
 
 
 if __name__ == "__main__":

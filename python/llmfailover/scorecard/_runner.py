@@ -6,7 +6,8 @@ Verdicts, from what the caller got, before any target is checked:
   accepts as whole);
 * ``clean error``: some call raised an openai-compatible ``APIError`` and no call was unsafe;
 * ``unsafe``: a call "succeeded" with a truncated or garbled answer, raised something else, or
-  hung past the scenario's limit (the bench is then closed under it, which ends the call).
+  hung past the scenario's limit (the bench is then closed under it, which ends the call);
+* ``harness error``: the scenario itself broke (e.g. its warm-up failed): no verdict.
 
 ``met`` is whether the issue-11 target holds: the verdict the scenario expects, and every one of
 its checks (spacing, attempts per target, time to answer) passed.
@@ -133,8 +134,10 @@ def run_one(s: Scenario) -> Result:
         took = time.monotonic() - started
         return Result(s, "unsafe", took, attempts, checks.failed, [], f"no answer after {s.limit:g} s (hung)",
                       checks.notes)
-    if "crash" in box:
-        raise RuntimeError(f"scenario {s.name} itself failed") from box["crash"]  # type: ignore[misc]
+    if "crash" in box:  # the harness broke (a failed warm-up, a bug): not a verdict on the router
+        crash = box["crash"]
+        return Result(s, "harness error", time.monotonic() - started, attempts, checks.failed, [],
+                      f"{type(crash).__name__}: {crash}", checks.notes)
     out = box["out"]
     calls = [out] if isinstance(out, Call) else list(out)  # type: ignore[arg-type]
     verdict, note = _verdict(s, calls)
