@@ -4,30 +4,30 @@ timings, is tests/catalogue (bash scripts/catalogue.sh), not part of this timed 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
+import pytest
+
 from llmfailover.scorecard import PRIMARY, REPLY, Bench, Call, Checks, Scenario, by_name, run_one
+from llmfailover.scorecard.__main__ import main
 from llmfailover.testing import Fault
 
 
-def test_command_prints_one_line_per_fault_and_the_machine() -> None:
-    proc = subprocess.run([sys.executable, "-W", "error", "-m", "llmfailover.scorecard", "--markdown",
-                           "500-once", "context-length-exceeded"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+def test_command_prints_one_line_per_fault_and_the_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--markdown", "500-once", "context-length-exceeded"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
     assert lines[0] == "| fault | outcome | target | time | attempts | note |"
     assert lines[2].startswith("| 500 once | rescued | met | ") and "| primary 2 |" in lines[2]
     assert lines[3].startswith("| context length exceeded | clean error | met | ")
-    assert "1 rescued, 1 clean errors, 0 unsafe; target met 2/2" in proc.stdout
-    assert "machine: " in proc.stdout and "vCPUs" in proc.stdout
+    assert "1 rescued, 1 clean errors, 0 unsafe; target met 2/2" in out
+    assert "machine: " in out and "vCPUs" in out
 
 
-def test_unknown_scenario_is_refused_by_name() -> None:
-    proc = subprocess.run([sys.executable, "-m", "llmfailover.scorecard", "no-such-fault"], capture_output=True,
-                          text=True, timeout=60)
-    assert proc.returncode == 2 and "unknown scenario(s): no-such-fault" in proc.stderr
+def test_unknown_scenario_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["no-such-fault"])
+    assert exit_.value.code == 2 and "unknown scenario(s): no-such-fault" in capsys.readouterr().err
 
 
 def test_a_truncated_success_is_unsafe() -> None:

@@ -72,7 +72,7 @@ def rate_limited_sibling(hint: float) -> Scenario:
         b.fp.set_default(PRIMARY, Fault.rate_limited(retry_after=hint))
         call = b.ask()
         _served(ck, call, "sibling")  # same group, another target: at once, no wait
-        ck.within(call.elapsed, 1.0, "answered by the sibling at once")
+        ck.within(call.elapsed, 1.5, "answered by the sibling at once")  # not after the 2 s hint
         ck.attempts(b.attempt_counts(), "primary", 0, 1)
         return call
 
@@ -112,10 +112,11 @@ def bad_request(fault: Fault, name: str, text: str) -> Scenario:
         b.warm()
         b.fp.set_default(PRIMARY, fault)
         call = b.ask()
-        ck.that(getattr(call.error, "status_code", None) == 400, f"a 400 BadRequestError (got {call.error_kind() or 'an answer'})")
+        got = call.error_kind() or "an answer"
+        ck.that(getattr(call.error, "status_code", None) == 400, f"a 400 BadRequestError (got {got})")
         ck.attempts(b.attempt_counts(), "primary", 1, 1)  # never retried: the request is the problem
         ck.attempts(b.attempt_counts(), "backup", 0, 1)
-        ck.within(call.elapsed, 1.0, "the error raised at once")
+        ck.within(call.elapsed, 1.5, "the error raised at once")
         return call
 
     return Scenario(name, text, run, expect="clean error")
@@ -292,7 +293,7 @@ def _scenarios() -> list[Scenario]:
         silent_then_hangup(5, **plain),
         silent_then_hangup(12, **stream),
         silent_then_hangup(20, stream=True, timeout=30),
-        silent_forever(warm=False, limit_s=32.0),  # cold: nothing learned, the 30 s default applies
+        silent_forever(warm=False, limit_s=35.0),  # cold: nothing learned, the 30 s default applies
         # A primary that normally answers in milliseconds: leave it well before the 30 s default.
         silent_forever(warm=True, limit_s=10.0, gap=ADAPTIVE),
         silent_forever(warm=False, timeout=30, limit_s=16.0, gap=DEADLINE),  # half of 30 s, then the fallback
