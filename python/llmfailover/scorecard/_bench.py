@@ -5,7 +5,8 @@ router's DEFAULT policy and one healthy fallback: the group ``main`` (deployment
 model ``m-primary``) falls back to the group ``backup`` (deployment ``backup``, model
 ``m-backup``). Nothing in the policy is tuned: what a new user gets is what is measured.
 Both models answer the same sentence (``REPLY``), as one deterministic model would, so a
-rescued stream can be compared with the whole answer character by character.
+rescued stream can be compared with the whole answer character by character (``backup_reply``
+makes the fallback word it differently).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Bench:
 
     sibling: bool = False
     backup_provider: str = "openai"
+    backup_reply: str = REPLY  # another text: the fallback is a model that words it differently
     stream_recovery: Optional[str] = None
     fp: FakeProvider = field(init=False)
     client: Any = field(init=False)
@@ -111,6 +113,7 @@ class Bench:
 
     def set_replies(self) -> None:
         self.fp.set_reply("*", REPLY)
+        self.fp.set_reply(BACKUP, self.backup_reply)
 
     def now(self) -> float:
         return time.monotonic() - self.t0

@@ -29,6 +29,7 @@ DEADLINE = "issue 11: deadline-aware limits (an attempt leaves time for the untr
 ADAPTIVE = "issue 11: adaptive first-token limit (leave a target far slower than its own normal)"
 RECOVER = "issue 11: streams rescued by default (stream_recovery continue is opt-in today)"
 PREFILL = "issue 11: a fallback that rejects the prefill gets a restart instead"
+CONTINUE = "issue 11: a continuation prompt where a restart cannot match what was delivered"
 RETURN = "issue 11: return after recovery (one-attempt half-open trial, capped open wait)"
 GARBLED = ("issue 11: never a truncated success (a malformed chunk after the first token is skipped "
            "and its text lost; routed_stream.cpp)")
@@ -220,6 +221,29 @@ def cut_fallback_rejects_prefill() -> Scenario:
                     run, gap=PREFILL, bench={"backup_provider": "mistral"})
 
 
+def cut_fallback_words_differently() -> Scenario:
+    # The fallback is another model: a restart cannot repeat the delivered words exactly. The fake
+    # answers a continuation prompt with its whole sentence, so the target checked is the shape:
+    # no error, the delivered words first, then more, and a finish.
+    delivered = " ".join(REPLY.split()[:4])  # Fault.cut(4): four content chunks, one word each
+    other = "A different model phrases the same story in its own words entirely."
+
+    def run(b: Bench, ck: Checks) -> Call:
+        b.warm(stream=True)
+        b.fp.script(PRIMARY, [Fault.cut(4)])
+        call = b.ask(stream=True)
+        ck.that(call.answered, f"no error (got {call.error_kind()})")
+        ck.that(call.text.startswith(delivered) and len(call.text) > len(delivered) + 10,
+                f"the delivered {delivered!r} continued (got {call.text!r})")
+        ck.that(call.finish == "stop", f"finish_reason stop (got {call.finish})")
+        ck.within(call.elapsed, 3.0)
+        return call
+
+    return Scenario("cut-fallback-words-differently", "stream cut; the fallback words its answer differently",
+                    run, gap=CONTINUE, bench={"backup_reply": other},
+                    whole=lambda c: c.text.startswith(delivered) and c.finish == "stop")
+
+
 # --- outages under a trickle of requests -------------------------------------------------------
 
 
@@ -318,6 +342,7 @@ def _scenarios() -> list[Scenario]:
         bad_request(Fault.context_length_exceeded(), "context-length-exceeded", "context length exceeded"),
         bad_request(Fault.content_policy(), "content-filter", "content filter"),
         cut_fallback_rejects_prefill(),
+        cut_fallback_words_differently(),
         outage(4, every=0.5, return_within=15),
         outage(55, every=2, return_within=15, gap=RETURN),
         accounting(stream=False),
