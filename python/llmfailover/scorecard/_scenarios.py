@@ -48,10 +48,10 @@ def _never_truncated(ck: Checks, call: Call, whole: str = REPLY) -> None:
 # --- rate limits and status errors -------------------------------------------------------------
 
 
-def rate_limited_with_hint(hint: float, *, stream: bool) -> Scenario:
+def short_hint(status: int, hint: float, *, stream: bool, gap: str = PREFER_MODEL) -> Scenario:
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=stream)
-        b.fp.script(PRIMARY, [Fault.rate_limited(retry_after=hint), Fault.ok()])
+        b.fp.script(PRIMARY, [Fault.http_status(status, retry_after=hint), Fault.ok()])
         call = b.ask(stream=stream)
         seen = b.attempts(PRIMARY)
         _served(ck, call, "primary")  # the model the user asked for, after waiting the hint
@@ -63,8 +63,21 @@ def rate_limited_with_hint(hint: float, *, stream: bool) -> Scenario:
         return call
 
     kind = "stream" if stream else "plain"
-    return Scenario(f"429-hint-{hint:g}s-{kind}", f"429 Retry-After: {hint:g} s, then OK ({kind})", run,
-                    gap=PREFER_MODEL)
+    return Scenario(f"{status}-hint-{hint:g}s-{kind}", f"{status} Retry-After: {hint:g} s, then OK ({kind})", run,
+                    gap=gap)
+
+
+def long_hint(hint: float) -> Scenario:
+    def run(b: Bench, ck: Checks) -> Call:
+        b.warm()
+        b.fp.set_default(PRIMARY, Fault.rate_limited(retry_after=hint))
+        call = b.ask()
+        _served(ck, call, "backup")  # a long hint: fall back at once rather than wait
+        ck.attempts(b.attempt_counts(), "primary", 1, 1)
+        ck.within(call.elapsed, 1.5, "answered by the fallback at once")
+        return call
+
+    return Scenario(f"429-hint-{hint:g}s-long", f"429 Retry-After: {hint:g} s (long: fall back)", run)
 
 
 def rate_limited_sibling(hint: float) -> Scenario:
@@ -304,8 +317,10 @@ def accounting(*, stream: bool) -> Scenario:
 def _scenarios() -> list[Scenario]:
     plain, stream = {"stream": False}, {"stream": True}
     return [
-        rate_limited_with_hint(1, **plain),
-        rate_limited_with_hint(2, **stream),
+        short_hint(429, 1, **plain),
+        short_hint(429, 2, **stream),
+        short_hint(503, 1.5, **plain, gap=""),  # a 503 is retried on the same target already
+        long_hint(30),
         rate_limited_sibling(2),
         persistent(Fault.rate_limited(retry_after=None), "429-persistent-no-hint", "429 persistent, no hint", **plain),
         once(Fault.server_error(500), "500-once", "500 once", **plain),
