@@ -1,6 +1,6 @@
 """The failover scorecard: issue 11's fault catalogue, run end to end against ``FakeProvider``.
 
-    python -m llmfailover.scorecard                 # every fault, one line each (about 2 minutes)
+    python -m llmfailover.scorecard                 # every fault, one line each (about 90 s)
     python -m llmfailover.scorecard --markdown      # the same as the README's table
     python -m llmfailover.scorecard 503-persistent-plain cut-mid-answer
 
