@@ -108,6 +108,8 @@ def ask(client: OpenAI, stream: bool) -> dict[str, Any]:
     out["route"] = " -> ".join(f"{a.deployment} {a.status or a.error or ''}".strip() + f" ({a.decision})"
                                for a in attempts)
     out["whole"] = out["error"] is None and out.get("text") == REPLY
+    if out["error"]:
+        out["route"] += f"  !! {out['error'][:200]}"
     return out
 
 
@@ -219,14 +221,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.requests < 12 or args.pace < 0:
         parser.error("--requests must be at least 12 and --pace at least 0")
     view = make_view(args.plain)
+    try:
+        return run(args.requests, args.pace, view)
+    finally:
+        view.close()  # rich's Live gives the terminal its cursor back
+
+
+def run(n: int, pace: float, view: LineView) -> int:
     answered = 0
     with FakeProvider() as primary, FakeProvider() as backup:
         for fp in (primary, backup):
             fp.set_reply(MODEL, REPLY)  # the same answer from both, as a deterministic model gives
-        story = Story(args.requests, args.pace, primary)
+        story = Story(n, pace, primary)
         view.event(f"two fake providers: primary {primary.base_url}, backup {backup.base_url}")
         with OpenAI(config=config(primary, backup, story.hold)) as client:
-            for i in range(args.requests):
+            for i in range(n):
                 started = time.monotonic()
                 note = story.before(i)
                 if note:
@@ -236,15 +245,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                 if story.phase == "recovered" and r["served"] == "primary":
                     story.phase = "back"
                     view.event("the primary serves again: one half-open trial passed, its breaker closed")
-                view.request(i, args.requests, r, breakers(client), story.phase)
-                time.sleep(max(0.0, args.pace - (time.monotonic() - started)))
+                view.request(i, n, r, breakers(client), story.phase)
+                time.sleep(max(0.0, pace - (time.monotonic() - started)))
             snaps = breakers(client)
-    view.close()
     served = {t: sum(a.outcome == "ok" for a in fp.attempts()) for t, fp in zip(TARGETS, (primary, backup))}
-    print(f"\n{answered}/{args.requests} requests answered in full; upstream answers: "
+    print(f"\n{answered}/{n} requests answered in full; upstream answers: "
           f"primary {served['primary']}, backup {served['backup']}; breakers at the end: "
           + ", ".join(f"{t} {describe(snaps[t])}" for t in TARGETS))
-    return 0 if answered == args.requests else 1
+    return 0 if answered == n else 1
 
 
 if __name__ == "__main__":
