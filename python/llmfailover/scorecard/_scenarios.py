@@ -30,6 +30,7 @@ ADAPTIVE = "issue 11: adaptive first-token limit (leave a target far slower than
 RECOVER = "issue 11: streams rescued by default (stream_recovery continue is opt-in today)"
 PREFILL = "issue 11: a fallback that rejects the prefill gets a restart instead"
 CONTINUE = "issue 11: a continuation prompt where a restart cannot match what was delivered"
+EXPLAIN = "issue 11: errors say what happened (the final message summarises the route)"
 RETURN = "issue 11: return after recovery (one-attempt half-open trial, capped open wait)"
 GARBLED = ("issue 11: never a truncated success (a malformed chunk after the first token is skipped "
            "and its text lost; routed_stream.cpp)")
@@ -257,6 +258,23 @@ def cut_fallback_words_differently() -> Scenario:
                     whole=lambda c: c.text.startswith(delivered) and c.finish == "stop")
 
 
+def everything_down(primary: Fault, name: str, text: str, *words: str) -> Scenario:
+    """No healthy fallback, for once: the clean error's message must summarise the route (each
+    target and what it did), as issue 11's "errors say what happened" asks, not only the last."""
+
+    def run(b: Bench, ck: Checks) -> Call:
+        b.warm()
+        b.fp.set_default(PRIMARY, primary)
+        b.fp.set_default(BACKUP, Fault.unavailable())
+        call = b.ask()
+        message = str(call.error or "")
+        ck.that(all(w in message for w in words), f"the message names {', '.join(words)} (got {message[:120]!r})")
+        ck.within(call.elapsed, 20.0, "the error raised")
+        return call
+
+    return Scenario(name, text, run, expect="clean error", gap=EXPLAIN)
+
+
 # --- outages under a trickle of requests -------------------------------------------------------
 
 
@@ -358,6 +376,11 @@ def _scenarios() -> list[Scenario]:
         bad_request(Fault.content_policy(), "content-filter", "content filter"),
         cut_fallback_rejects_prefill(),
         cut_fallback_words_differently(),
+        everything_down(Fault.unavailable(), "all-down-503", "no healthy target: primary and backup 503",
+                        "primary", "backup", "503"),
+        everything_down(Fault(delay_before_headers=2, action="close"), "all-down-silent",
+                        "no healthy target: primary silent 2 s then hang-up, backup 503",
+                        "primary", "silent", "backup", "503"),
         outage(4, every=0.5, return_within=15),
         outage(55, every=2, return_within=15, gap=RETURN),
         accounting(stream=False),
