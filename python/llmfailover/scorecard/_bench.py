@@ -4,9 +4,9 @@ A ``Bench`` is one ``FakeProvider`` serving two models and a drop-in ``OpenAI`` 
 router's DEFAULT policy and one healthy fallback: the group ``main`` (deployment ``primary``,
 model ``m-primary``) falls back to the group ``backup`` (deployment ``backup``, model
 ``m-backup``). Nothing in the policy is tuned: what a new user gets is what is measured.
-Both models answer the same sentence (``REPLY``), as one deterministic model would, so a
-rescued stream can be compared with the whole answer character by character (``backup_reply``
-makes the fallback word it differently).
+Both models answer the same sentence (``REPLY``, or ``reply``), as one deterministic model
+would, so a rescued stream can be compared with the whole answer character by character
+(``backup_reply`` makes the fallback word it differently).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class Bench:
 
     sibling: bool = False
     backup_provider: str = "openai"
-    backup_reply: str = REPLY  # another text: the fallback is a model that words it differently
+    reply: str = REPLY  # what both models answer
+    backup_reply: Optional[str] = None  # another text: the fallback is a model that words it differently
     stream_recovery: Optional[str] = None
     fp: FakeProvider = field(init=False)
     client: Any = field(init=False)
@@ -112,8 +113,8 @@ class Bench:
         return config
 
     def set_replies(self) -> None:
-        self.fp.set_reply("*", REPLY)
-        self.fp.set_reply(BACKUP, self.backup_reply)
+        self.fp.set_reply("*", self.reply)
+        self.fp.set_reply(BACKUP, self.backup_reply or self.reply)
 
     def now(self) -> float:
         return time.monotonic() - self.t0

@@ -34,7 +34,7 @@ EXPLAIN = "issue 11: errors say what happened (the final message summarises the 
 RETURN = "issue 11: return after recovery (one-attempt half-open trial, capped open wait)"
 GARBLED = ("issue 11: never a truncated success (a malformed chunk after the first token is skipped "
            "and its text lost; routed_stream.cpp)")
-SHORT = "Four words, then done."  # the short stall's answer (2.5 s pauses over REPLY would take 45 s)
+SHORT = "Four words, then done."  # both models' answer in the short stall (REPLY would take 45 s)
 
 
 def _served(ck: Checks, call: Call, *who: str) -> None:
@@ -198,8 +198,7 @@ def slow_first_token(seconds: float, *, stream: bool, limit_s: float, gap: str =
 
 
 def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str = RECOVER,
-               timeout: Optional[float] = None) -> Scenario:
-    whole = fault.content or REPLY
+               timeout: Optional[float] = None, whole: str = REPLY) -> Scenario:
 
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=True)
@@ -211,7 +210,8 @@ def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str =
         ck.within(call.elapsed, limit_s)
         return call
 
-    return Scenario(name, text, run, gap=gap, limit=max(60.0, limit_s + 30), whole=lambda c: c.text == whole)
+    return Scenario(name, text, run, gap=gap, limit=max(60.0, limit_s + 30), whole=lambda c: c.text == whole,
+                    bench={"reply": whole})
 
 
 def cut_fallback_rejects_prefill() -> Scenario:
@@ -363,7 +363,7 @@ def _scenarios() -> list[Scenario]:
                    limit_s=4.0),
         once(Fault.cut(0), "cut-plain-body", "plain answer cut mid-body", **plain),
         # Pauses of 2.5 s between chunks, well under any idle limit: wait (or rescue), never cut.
-        mid_stream(Fault(chunk_delay=2.5, content=SHORT), "stall-short", "stalls of 2.5 s between chunks",
+        mid_stream(Fault(chunk_delay=2.5), "stall-short", "stalls of 2.5 s between chunks", whole=SHORT,
                    limit_s=(len(SHORT.split()) + 1) * 2.5 + 4, gap=""),
         mid_stream(Fault.stall(4), "stall-long", "stall forever after 4 chunks (default idle 30 s)", limit_s=33.0),
         mid_stream(Fault.stall(6), "stall-long-timeout20", "stall forever after 6 chunks, timeout=20",
