@@ -40,13 +40,14 @@ def test_a_truncated_success_is_unsafe() -> None:
     assert "truncated or garbled success" in r.note
 
 
-def test_a_hung_call_is_judged_unsafe_and_ended_by_closing_the_bench() -> None:
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_hung_call_is_judged_unsafe_and_ended_by_closing_the_bench(use_async: bool) -> None:
     def silent(b: Bench, ck: Checks) -> Call:
         b.fp.set_default("*", Fault.no_response())  # primary and backup: nothing ever answers
-        return b.ask()
+        return b.ask(stream=True)
 
     started = time.monotonic()
-    r = run_one(Scenario("h", "hung", silent, limit=1.0))
+    r = run_one(Scenario("h", "hung", silent, limit=1.0, bench={"use_async": use_async}))
     assert r.verdict == "unsafe" and "hung" in r.note
     assert time.monotonic() - started < 8  # the closed bench ended the waiting call
 

@@ -11,6 +11,7 @@ would, so a rescued stream can be compared with the whole answer character by ch
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass, field
@@ -84,16 +85,19 @@ class Bench:
     reply: str = REPLY  # what both models answer
     backup_reply: Optional[str] = None  # another text: the fallback is a model that words it differently
     stream_recovery: Optional[str] = None
+    use_async: bool = False  # AsyncOpenAI on an event loop of the bench's own
     fp: FakeProvider = field(init=False)
     client: Any = field(init=False)
+    loop: Optional[asyncio.AbstractEventLoop] = field(init=False, default=None)
     t0: float = field(init=False)
 
     def __post_init__(self) -> None:
-        from .. import OpenAI
+        from .. import AsyncOpenAI, OpenAI
 
         self.fp = FakeProvider(threads=2)
         self.set_replies()
-        self.client = OpenAI(config=self.config())
+        self.client = (AsyncOpenAI if self.use_async else OpenAI)(config=self.config())
+        self.loop = asyncio.new_event_loop() if self.use_async else None
         self.t0 = time.monotonic()
 
     def config(self) -> dict[str, Any]:
@@ -138,35 +142,31 @@ class Bench:
         start = time.monotonic()
         call = Call(stream=stream, started=start - self.t0)
         try:
-            if stream:
-                self._read_stream(call, self.client.chat.completions.create(stream=True, **kw), start)
+            if self.loop is not None:
+                self.loop.run_until_complete(self._ask_async(call, kw, start))
+            elif stream:
+                s = self.client.chat.completions.create(stream=True, **kw)
+                call.route = route_info(s)
+                for chunk in s:
+                    _take_chunk(call, chunk, start)
+                call.route = route_info(s) or call.route
             else:
-                result = self.client.chat.completions.create(**kw)
-                call.route = route_info(result)
-                call.text = result.choices[0].message.content or ""
-                call.finish = result.choices[0].finish_reason
-                call.model = result.model
-                call.usage = result.usage.model_dump() if result.usage is not None else None
+                _take_result(call, self.client.chat.completions.create(**kw))
         except Exception as e:  # noqa: BLE001 - the scorecard judges every outcome, clean or not
             call.error = e
             call.route = call.route or route_info(e)
         call.elapsed = time.monotonic() - start
         return call
 
-    def _read_stream(self, call: Call, stream: Any, start: float) -> None:
-        call.route = route_info(stream)
-        pieces = []
-        for chunk in stream:
-            if call.first_chunk is None:
-                call.first_chunk = time.monotonic() - start
-            call.model = chunk.model
-            if chunk.usage is not None:
-                call.usage = chunk.usage.model_dump()
-            if chunk.choices:
-                pieces.append(chunk.choices[0].delta.content or "")
-                call.finish = chunk.choices[0].finish_reason or call.finish
-            call.text = "".join(pieces)
-        call.route = route_info(stream) or call.route
+    async def _ask_async(self, call: Call, kw: dict[str, Any], start: float) -> None:
+        if call.stream:
+            s = await self.client.chat.completions.create(stream=True, **kw)
+            call.route = route_info(s)
+            async for chunk in s:
+                _take_chunk(call, chunk, start)
+            call.route = route_info(s) or call.route
+        else:
+            _take_result(call, await self.client.chat.completions.create(**kw))
 
     def attempts(self, model: Optional[str] = None) -> list[Any]:
         return self.fp.attempts(model)
@@ -187,7 +187,31 @@ class Bench:
         try:
             self.fp.close()
         finally:
-            self.client.close()
+            if self.loop is None:
+                self.client.close()
+            else:  # the async client's close() only closes the engine: any loop will do
+                asyncio.run(self.client.close())
+                if not self.loop.is_running():  # still running: a hung call, ended by the close
+                    self.loop.close()
+
+
+def _take_result(call: Call, result: Any) -> None:
+    call.route = route_info(result)
+    call.text = result.choices[0].message.content or ""
+    call.finish = result.choices[0].finish_reason
+    call.model = result.model
+    call.usage = result.usage.model_dump() if result.usage is not None else None
+
+
+def _take_chunk(call: Call, chunk: Any, start: float) -> None:
+    if call.first_chunk is None:
+        call.first_chunk = time.monotonic() - start
+    call.model = chunk.model
+    if chunk.usage is not None:
+        call.usage = chunk.usage.model_dump()
+    if chunk.choices:
+        call.text += chunk.choices[0].delta.content or ""
+        call.finish = chunk.choices[0].finish_reason or call.finish
 
 
 def is_clean_error(error: BaseException) -> bool:

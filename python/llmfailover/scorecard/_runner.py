@@ -128,8 +128,9 @@ def run_one(s: Scenario) -> Result:
     worker.join(s.limit)
     hung = worker.is_alive()
     attempts = bench.attempt_counts()
-    bench.close()  # ends a call still waiting on a silent target
+    bench.fp.close()  # ends a call still waiting on a silent target
     worker.join(10)
+    bench.close()  # the client (and its event loop) once the call is over
     if hung:
         took = time.monotonic() - started
         return Result(s, "unsafe", took, attempts, checks.failed, [], f"no answer after {s.limit:g} s (hung)",

@@ -95,7 +95,8 @@ def rate_limited_sibling(hint: float) -> Scenario:
                     run, bench={"sibling": True})
 
 
-def persistent(fault: Fault, name: str, text: str, *, stream: bool, max_primary: int = 3) -> Scenario:
+def persistent(fault: Fault, name: str, text: str, *, stream: bool, max_primary: int = 3,
+               bench: Optional[dict[str, object]] = None) -> Scenario:
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=stream)
         b.fp.set_default(PRIMARY, fault)
@@ -106,7 +107,7 @@ def persistent(fault: Fault, name: str, text: str, *, stream: bool, max_primary:
         _never_truncated(ck, call)
         return call
 
-    return Scenario(name, text, run)
+    return Scenario(name, text, run, bench=bench or {})
 
 
 def once(fault: Fault, name: str, text: str, *, stream: bool) -> Scenario:
@@ -198,7 +199,7 @@ def slow_first_token(seconds: float, *, stream: bool, limit_s: float, gap: str =
 
 
 def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str = RECOVER,
-               timeout: Optional[float] = None, whole: str = REPLY) -> Scenario:
+               timeout: Optional[float] = None, whole: str = REPLY, use_async: bool = False) -> Scenario:
 
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=True)
@@ -211,7 +212,7 @@ def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str =
         return call
 
     return Scenario(name, text, run, gap=gap, limit=max(60.0, limit_s + 30), whole=lambda c: c.text == whole,
-                    bench={"reply": whole})
+                    bench={"reply": whole, "use_async": use_async})
 
 
 def cut_fallback_rejects_prefill() -> Scenario:
@@ -344,6 +345,8 @@ def _scenarios() -> list[Scenario]:
         once(Fault.server_error(500), "500-once", "500 once", **plain),
         persistent(Fault.unavailable(), "503-persistent-plain", "503 persistent (plain)", **plain),
         persistent(Fault.unavailable(), "503-persistent-stream", "503 persistent (stream)", **stream),
+        persistent(Fault.unavailable(), "503-persistent-async", "503 persistent (AsyncOpenAI, stream)", **stream,
+                   bench={"use_async": True}),
         once(Fault.reset(), "reset-before-headers", "reset before headers (stream)", **stream),
         # 4: the transport re-sends once on a fresh connection when a pooled one closes unanswered.
         persistent(Fault.reset(), "reset-persistent", "reset before headers, every time", **plain, max_primary=4),
@@ -361,6 +364,8 @@ def _scenarios() -> list[Scenario]:
         mid_stream(Fault.cut(4), "cut-mid-answer", "stream cut mid-answer", limit_s=3.0),
         mid_stream(Fault.cut(10).replace(chunk_delay=0.1), "cut-late-slow", "stream cut late, slow chunks",
                    limit_s=4.0),
+        mid_stream(Fault.cut(4), "cut-mid-answer-async", "stream cut mid-answer (AsyncOpenAI)", limit_s=3.0,
+                   use_async=True),
         once(Fault.cut(0), "cut-plain-body", "plain answer cut mid-body", **plain),
         # Pauses of 2.5 s between chunks, well under any idle limit: wait (or rescue), never cut.
         mid_stream(Fault(chunk_delay=2.5), "stall-short", "stalls of 2.5 s between chunks", whole=SHORT,
