@@ -17,6 +17,14 @@
 // fails over invisibly; after it the call is committed, and a cut or stall ends with a
 // `stream_interrupted` error (never a truncated success) unless recovery is configured.
 //
+// Hardening: whatever an upstream sends (a wrong-typed field in any dialect, an oversized error
+// body) ends the attempt classified and the call fails over or ends with an error, never a hang;
+// an error status decides even when its body broke off. Credentials an upstream echoes (every
+// configured key, the attempt's auth headers, Vertex tokens, ?key=, AWS secrets and session
+// tokens) are replaced by "***" in everything the router keeps: error bodies and headers,
+// messages, reasons and the route log. Durations saturate ("no limit" = ten years, never an
+// overflow). A finished call holds no timer: it is freed when its caller lets go.
+//
 // Call order: Router(config) -> send() -> consume RoutedCall::channel() as with Engine.
 // Thread safety: every member is safe from any thread; io threads never touch Python.
 #pragma once
@@ -123,7 +131,8 @@ class RoutedCall : public Call {
 
 class Router {
  public:
-  // Throws ConfigError when `config` is inconsistent (unknown groups in chains, ...).
+  // Throws ConfigError when `config` is inconsistent (unknown groups in chains, ...), or when
+  // options.io_threads is not within 1..64 (path "io_threads").
   Router(RouterConfig config, transport::ClientOptions options = {},
          std::shared_ptr<TimeSource> time = nullptr, std::shared_ptr<Random> random = nullptr);
   ~Router();

@@ -63,11 +63,15 @@ void RoutedCallImpl::start() {
       return;
     }
     const GroupPolicy& p = *g->policy;
-    deadline_ = t0_ + req_.overrides.deadline.value_or(p.timeouts.deadline);
+    deadline_ = t0_ + bounded(req_.overrides.deadline.value_or(p.timeouts.deadline));  // no overflow for "no limit"
     chain_ = r_->chain(req_.model, req_.overrides);
-    enter_group(0, later);
+    try {
+      enter_group(0, later);
+    } catch (const std::exception& x) {
+      fault(x.what(), later);
+    }
   }
-  for (auto& f : later) f();
+  run(later);
 }
 
 std::vector<AttemptRecord> RoutedCallImpl::attempts() const {
@@ -196,6 +200,8 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   inspect_ = StreamInspector{};
   translator_.reset();
   ttft_expired_ = false;
+  secrets_.clear();
+  secrets_.add(t->endpoint.api_key.reveal());
   // Recovery on a target that continues an assistant prefix: it is sent what the caller already
   // has and answers only the rest, so nothing needs to be matched and swallowed.
   prefill_ = resuming_ && t->provider->supports_prefill();
@@ -224,11 +230,11 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   log_.push_back(rec);
 
   const auto& tp = policy().timeouts;
-  Millis first_token = req_.overrides.first_token.value_or(tp.first_token);
+  Millis first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
   Timeouts timeouts;
-  timeouts.connect = tp.connect;
+  timeouts.connect = bounded(tp.connect);
   timeouts.first_byte = first_token;
-  idle_ = req_.overrides.idle.value_or(tp.idle);
+  idle_ = bounded(req_.overrides.idle.value_or(tp.idle));
   // Before the first token the first-token limit governs a stream; the idle limit takes over at
   // the commit point (commit() tightens it).
   timeouts.idle = req_.stream && first_token.count() > 0 ? std::max(idle_, first_token) : idle_;
@@ -249,6 +255,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
                        later);
   }
   http.deadline = deadline_;
+  secrets_.add_from_request(http);
   if (ticket_target_ == t) ticket_sent_ = true;
   t->rate->on_send(est_);
   auto self = shared_from_this();
@@ -257,9 +264,13 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
     self->keep(epoch, std::move(ex));
   });
   if (req_.stream && first_token.count() > 0) {
-    // Headers may come fast and the first token never: the first-token limit covers both.
+    // Headers may come fast and the first token never: the first-token limit covers both. The
+    // timer holds the call weakly and is cancelled when the attempt ends (disarm()).
     later.push_back([self, first_token, epoch] {
-      self->r_->http->schedule(first_token, [self, epoch] { self->on_first_token_timeout(epoch); });
+      auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch] {
+        if (auto call = weak.lock()) call->on_first_token_timeout(epoch);
+      });
+      self->keep_timer(epoch, &RoutedCallImpl::ttft_timer_, std::move(timer));
     });
   }
 }
@@ -274,7 +285,10 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
   awaiting_token_ = true;
   const Millis left = std::max(Millis{0}, std::chrono::ceil<Millis>(deadline_ - r_->time->now()));
   later.push_back([self, left, epoch] {
-    self->keep(epoch, self->r_->http->schedule(left, [self, epoch] { self->on_token_deadline(epoch); }));
+    auto timer = self->r_->http->schedule(left, [weak = self->weak_from_this(), epoch] {
+      if (auto call = weak.lock()) call->on_token_deadline(epoch);
+    });
+    self->keep_timer(epoch, &RoutedCallImpl::token_timer_, std::move(timer));
   });
   later.push_back([self, t, timeouts, epoch] {
     ensure_token(*self->r_, *t, timeouts, [self, t, timeouts, epoch](auto token, auto error) {
@@ -283,14 +297,19 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
         std::lock_guard lock(self->mutex_);
         if (epoch != self->epoch_ || self->mode_ != Mode::head || !self->awaiting_token_) return;  // moved on meanwhile
         self->awaiting_token_ = false;
-        if (token) {
-          self->token_ = std::move(token);
-          self->send(t, timeouts, epoch, later2);
-        } else {
-          self->fail_answered({error->cls, error->reason, error->message}, later2);
+        if (self->token_timer_) later2.push_back([timer = std::move(self->token_timer_)] { timer->cancel(); });
+        try {
+          if (token) {
+            self->token_ = std::move(token);
+            self->send(t, timeouts, epoch, later2);
+          } else {
+            self->fail_answered({error->cls, error->reason, error->message}, later2);
+          }
+        } catch (const std::exception& x) {
+          self->fault(x.what(), later2);
         }
       }
-      for (auto& f : later2) f();
+      self->run(later2);
     });
   });
 }
@@ -301,9 +320,14 @@ void RoutedCallImpl::on_token_deadline(std::uint64_t epoch) {
     std::lock_guard lock(mutex_);
     if (epoch != epoch_ || mode_ != Mode::head || !awaiting_token_) return;
     awaiting_token_ = false;
-    on_error({Errc::deadline_exceeded, "the call's deadline passed while waiting for an access token", false}, later);
+    token_timer_.reset();  // this one fired
+    try {
+      on_error({Errc::deadline_exceeded, "the call's deadline passed while waiting for an access token", false}, later);
+    } catch (const std::exception& x) {
+      fault(x.what(), later);
+    }
   }
-  for (auto& f : later) f();
+  run(later);
 }
 
 HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts) {
@@ -345,16 +369,16 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
   RouteAttempt& rec = log_.back();
   rec.error_class = "fatal_request";
   rec.reason = "unsupported";
-  rec.message = e.what();
+  rec.message = scrubbed(e.what());
   rec.decision = "skip";
   end_attempt(ErrorClass::ignored, std::nullopt);
   unusable_.insert(target_);
-  nlohmann::json err = {{"error", {{"message", std::string(e.what())}, {"type", "invalid_request_error"},
+  nlohmann::json err = {{"error", {{"message", rec.message}, {"type", "invalid_request_error"},
                                    {"param", e.parameter().empty() ? nlohmann::json() : nlohmann::json(e.parameter())},
                                    {"code", "unsupported_parameter"}}}};
   if (!last_head_) {
     last_head_ = Event::head(400, {{"content-type", "application/json"}});
-    last_body_ = err.dump();
+    last_body_ = err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   mode_ = Mode::idle;
   if (Target* next = pick_next(exhausted())) return begin_attempt(next, 0, later);
@@ -366,14 +390,84 @@ void RoutedCallImpl::keep(std::uint64_t epoch, std::shared_ptr<transport::Exchan
   if (epoch == epoch_ && mode_ != Mode::done) current_ = std::move(ex);
 }
 
+void RoutedCallImpl::keep_timer(std::uint64_t epoch, TimerSlot slot, std::shared_ptr<transport::Exchange> timer) {
+  {
+    std::lock_guard lock(mutex_);
+    if (epoch == epoch_ && mode_ != Mode::done) std::swap(this->*slot, timer);  // `timer` now holds a stale one, if any
+  }
+  if (timer) timer->cancel();
+}
+
+void RoutedCallImpl::disarm(Deferred& later) {
+  for (TimerSlot slot : {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::token_timer_})
+    if (this->*slot) later.push_back([timer = std::move(this->*slot)] { timer->cancel(); });
+}
+
 void RoutedCallImpl::on_event(std::uint64_t epoch, Event&& e) {
   Deferred later;
   {
     std::lock_guard lock(mutex_);
     if (epoch != epoch_ || mode_ == Mode::done || mode_ == Mode::idle) return;
-    handle(std::move(e), later);
+    try {
+      handle(std::move(e), later);
+    } catch (const std::exception& x) {  // a wrong-typed field the code below did not expect, ...
+      fault(x.what(), later);
+    }
   }
-  for (auto& f : later) f();
+  run(later);
+}
+
+void RoutedCallImpl::run(Deferred& later) {
+  for (std::size_t i = 0; i < later.size(); ++i) {
+    std::string what;
+    try {
+      later[i]();
+      continue;
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+      what = "unknown exception";
+    }
+    Deferred more;  // an action that threw (starting an exchange, a timer): the current attempt failed
+    {
+      std::lock_guard lock(mutex_);
+      if (mode_ != Mode::done) fault(what, more);
+    }
+    run(more);
+  }
+}
+
+void RoutedCallImpl::fault(const std::string& what, Deferred& later) noexcept {
+  try {
+    const std::string who = target_ ? std::string(target_->provider->name()) : std::string("llmfailover");
+    switch (mode_) {
+      case Mode::head:
+      case Mode::error_body:
+      case Mode::body:
+      case Mode::stream_pre:  // before the commit point: this target's fault, fail over
+        return fail_answered({ErrorClass::retryable, "bad_response", who + ": cannot handle the answer (" + what + ")"},
+                             later);
+      case Mode::stream_live: return interrupted("cannot handle the stream (" + what + ")", later);
+      case Mode::idle:
+      case Mode::done: break;
+    }
+  } catch (...) {  // the failover itself failed: end the call below
+  }
+  try {
+    drop_held();
+    disarm(later);
+    if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+    const bool live = mode_ == Mode::stream_live;
+    mode_ = Mode::done;
+    channel_.push(Event::failure({live ? Errc::stream_interrupted : Errc::protocol_error,
+                                  "llmfailover router: " + scrubbed(what), false}));
+  } catch (...) {
+    mode_ = Mode::done;
+  }
+}
+
+std::string RoutedCallImpl::scrubbed(std::string text) const {
+  return r_->secrets.scrub(secrets_.scrub(std::move(text)));
 }
 
 void RoutedCallImpl::handle(Event&& e, Deferred& later) {
@@ -382,6 +476,7 @@ void RoutedCallImpl::handle(Event&& e, Deferred& later) {
     case Event::Kind::body:
       if (translator_ && translator_->wants_bytes() && (mode_ == Mode::stream_pre || mode_ == Mode::stream_live))
         return on_stream_piece({}, e.data, true, e.id, later);
+      if (mode_ == Mode::error_body) return keep_error_body(e.data);
       body_buf_ += e.data;
       return;
     case Event::Kind::sse: return on_sse(std::move(e), later);
@@ -410,16 +505,7 @@ void RoutedCallImpl::on_head(Event&& e, Deferred& later) {
 }
 
 void RoutedCallImpl::on_end(Deferred& later) {
-  if (mode_ == Mode::error_body) {
-    auto v = target_->provider->classify(status_, headers_, body_buf_);
-    if (status_ == 401 && target_->tokens) target_->tokens->invalidate();  // refused: fetch a new one next time
-    std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
-    if (!hint) hint = target_->provider->body_retry_hint(body_buf_);
-    last_head_ = Event::head(status_, headers_);
-    last_body_ = body_buf_;
-    last_error_.reset();
-    return fail({v.cls, v.reason, v.message, hint}, later);
-  }
+  if (mode_ == Mode::error_body) return on_error_answer(later);
   if (mode_ == Mode::body) {
     std::string answer;
     try {
@@ -450,7 +536,7 @@ void RoutedCallImpl::on_end(Deferred& later) {
     succeed();
     channel_.push(Event::head(status_, served_headers()));
     channel_.push(Event::body(std::move(answer)));
-    return finish_ok();
+    return finish_ok(later);
   }
   if (mode_ == Mode::stream_live && !inspect_.finished() && !inspect_.done())
     return interrupted("the stream ended without a finish reason", later);  // never a truncated success
@@ -461,14 +547,47 @@ void RoutedCallImpl::on_end(Deferred& later) {
       return fail_answered({ErrorClass::retryable, "empty_stream", "the stream ended before any content"}, later);
     commit(later);
   }
-  finish_ok();
+  finish_ok(later);
+}
+
+void RoutedCallImpl::keep_error_body(std::string_view data) {
+  if (body_buf_.size() < kMaxErrorBody) body_buf_.append(data.substr(0, kMaxErrorBody - body_buf_.size()));
+}
+
+void RoutedCallImpl::on_error_answer(Deferred& later) {
+  providers::ErrorVerdict v;
+  try {
+    v = target_->provider->classify(status_, headers_, body_buf_);
+  } catch (const std::exception&) {  // an error body with wrong-typed fields: the status still says what happened
+    v = {status_class(status_), "status_" + std::to_string(status_), "HTTP " + std::to_string(status_)};
+  }
+  if (status_ == 401 && target_->tokens) target_->tokens->invalidate();  // refused: fetch a new one next time
+  std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
+  if (!hint) {
+    try {
+      hint = target_->provider->body_retry_hint(body_buf_);
+    } catch (const std::exception&) {  // no hint, then
+    }
+  }
+  Headers headers = headers_;
+  secrets_.scrub(headers);
+  r_->secrets.scrub(headers);
+  last_head_ = Event::head(status_, std::move(headers));
+  last_body_ = scrubbed(std::move(body_buf_));
+  body_buf_.clear();
+  last_error_.reset();
+  fail({v.cls, v.reason, v.message, hint}, later);
 }
 
 void RoutedCallImpl::on_error(Error error, Deferred& later) {
   if (mode_ == Mode::stream_live) {
-    if (inspect_.finished() || inspect_.done()) return finish_ok();  // the answer was complete
+    if (inspect_.finished() || inspect_.done()) return finish_ok(later);  // the answer was complete
     return interrupted(std::string(to_string(error.code)) + ": " + error.message, later);
   }
+  // The upstream answered with an error status and then its body broke off or exceeded the cap:
+  // the status decides (a 5xx still fails over), with whatever of the body arrived.
+  if (mode_ == Mode::error_body && !ttft_expired_ && errc_class(error) != ErrorClass::ignored) return on_error_answer(later);
+  error.message = scrubbed(std::move(error.message));
   Verdict v{errc_class(error), std::string(to_string(error.code)), error.message};
   v.silent = error.code == Errc::first_byte_timeout;
   if (ttft_expired_) v = {ErrorClass::retryable, "first_token_timeout", "no first token in time", {}, true};
@@ -486,9 +605,10 @@ void RoutedCallImpl::on_first_token_timeout(std::uint64_t epoch) {
     std::lock_guard lock(mutex_);
     if (epoch != epoch_ || (mode_ != Mode::head && mode_ != Mode::stream_pre)) return;
     ttft_expired_ = true;
+    ttft_timer_.reset();  // this one fired
     if (current_) later.push_back([ex = current_] { ex->cancel(); });  // its error event brings us on
   }
-  for (auto& f : later) f();
+  run(later);
 }
 
 void RoutedCallImpl::end_attempt(ErrorClass cls, std::optional<Millis> hint) {
@@ -556,12 +676,13 @@ Headers RoutedCallImpl::served_headers() const {
   return h;
 }
 
-void RoutedCallImpl::finish_ok() {
+void RoutedCallImpl::finish_ok(Deferred& later) {
   if (req_.stream && mode_ == Mode::stream_live) {
     correct_quota(inspect_.usage_total().value_or(est_.input + inspect_.estimated_output_tokens()));
     end_stream_load(/*complete=*/true);
   }
   release_slot();
+  disarm(later);
   mode_ = Mode::done;
   current_.reset();
   channel_.push(Event::end());
@@ -572,15 +693,18 @@ void RoutedCallImpl::fail(Verdict v, Deferred& later) {
   rec.error = v.error ? std::string(to_string(v.error.code)) : "";
   rec.error_class = std::string(to_string(v.cls));
   rec.reason = v.reason;
+  v.message = scrubbed(std::move(v.message));
   rec.message = v.message;
   if (v.hint) rec.retry_after_ms = static_cast<double>(v.hint->count());
   end_attempt(v.cls, v.hint);
+  disarm(later);
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   mode_ = Mode::idle;
   decide(v, later);
 }
 
 void RoutedCallImpl::fail_answered(Verdict v, Deferred& later) {
+  v.message = scrubbed(std::move(v.message));
   auto [status, body] = verdict_answer(target_->provider->name(), {v.cls, v.reason, v.message});
   last_head_ = Event::head(status, {{"content-type", "application/json"}});
   last_body_ = std::move(body);
@@ -660,22 +784,29 @@ void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, b
   auto self = shared_from_this();
   double waited = static_cast<double>(wait.count());
   later.push_back([self, t, wait, waited, epoch, acquire] {
-    auto timer = self->r_->http->schedule(wait, [self, t, waited, epoch, acquire] {
+    // Held weakly: a call cancelled meanwhile is freed at once (its cancel also stops this timer).
+    auto timer = self->r_->http->schedule(wait, [weak = self->weak_from_this(), t, waited, epoch, acquire] {
+      auto call = weak.lock();
+      if (!call) return;
       Deferred later2;
       {
-        std::lock_guard lock(self->mutex_);
-        if (epoch != self->epoch_ || self->mode_ == Mode::done) return;
-        if (acquire && !t->health->try_acquire()) {
-          self->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
-          self->surface(later2);
-        } else if (acquire && !self->admit(t)) {
-          t->health->release();
-          self->surface(later2);
-        } else {
-          self->begin_attempt(t, waited, later2);
+        std::lock_guard lock(call->mutex_);
+        if (epoch != call->epoch_ || call->mode_ == Mode::done) return;
+        try {
+          if (acquire && !t->health->try_acquire()) {
+            call->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
+            call->surface(later2);
+          } else if (acquire && !call->admit(t)) {
+            t->health->release();
+            call->surface(later2);
+          } else {
+            call->begin_attempt(t, waited, later2);
+          }
+        } catch (const std::exception& x) {
+          call->fault(x.what(), later2);
         }
       }
-      for (auto& f : later2) f();
+      call->run(later2);
     });
     self->keep(epoch, std::move(timer));
   });
@@ -686,8 +817,9 @@ void RoutedCallImpl::note_skip(const std::string& why) {
   skips_ += why;
 }
 
-void RoutedCallImpl::surface(Deferred&) {
+void RoutedCallImpl::surface(Deferred& later) {
   drop_held();
+  disarm(later);
   mode_ = Mode::done;
   current_.reset();
   if (resuming_) return channel_.push(Event::failure(*original_error_));  // never hide the original error
@@ -720,17 +852,29 @@ void RoutedCallImpl::push_failure(Error e) {
 }
 
 void RoutedCallImpl::cancel_from_caller() {
-  std::shared_ptr<transport::Exchange> ex;
+  Deferred later;
   {
     std::lock_guard lock(mutex_);
-    if (mode_ != Mode::done && mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
+    if (mode_ == Mode::done) return;
+    // The attempt in progress ends as the caller's cancel, never as a time-out or a failure of
+    // the target (its first-token timer is cancelled with it).
+    if (mode_ != Mode::idle && !log_.empty() && log_.back().decision.empty()) {
+      RouteAttempt& rec = log_.back();
+      rec.error = std::string(to_string(Errc::cancelled));
+      rec.error_class = std::string(to_string(ErrorClass::ignored));
+      rec.reason = "cancelled";
+      rec.message = "cancelled by the caller";
+      rec.decision = "cancelled";
+    }
+    if (mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
     end_stream_load(/*complete=*/false);  // a live stream the caller closed: as measured at its first token
     if (mode_ == Mode::idle) drop_held();  // a pick waiting for its backoff: never sent
     else release_slot();
+    disarm(later);
     mode_ = Mode::done;
-    ex = std::move(current_);
+    if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   }
-  if (ex) ex->cancel();
+  run(later);
 }
 
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request) {
