@@ -729,10 +729,8 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
     }
     t->health->release();
   }
-  if (!group_->budget->try_withdraw()) {
-    rec.decision = "budget_exhausted";
-    return enter_group(chain_pos_ + 1, later);
-  }
+  // The retry budget (router.hpp): moving to a target this call has not tried is never a retry
+  // and never draws on it; going back to one it tried does, once the wait fits the deadline.
   std::set<const Target*> exclude = exhausted();
   if (v.silent) exclude.insert(t);
   if (Target* next = pick_next(exclude)) {
@@ -744,8 +742,11 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
     Millis wait = v.hint && next == t ? policy::pushback_wait(*v.hint, r_->random->uniform())
                                       : policy::full_jitter(policy().retry, tries_[next], r_->random->uniform());
     if (r_->time->now() + wait < deadline_) {
-      rec.decision = next == t ? "retry" : "failover";
-      return schedule_attempt(next, wait, later);
+      if (group_->budget->try_withdraw()) {
+        rec.decision = next == t ? "retry" : "failover";
+        return schedule_attempt(next, wait, later);
+      }
+      rec.decision = "budget_exhausted";
     }
     next->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
     drop_held();
@@ -754,12 +755,15 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
     // Nothing else is left: wait what the upstream asked for, if that fits the deadline.
     Millis wait = policy::pushback_wait(*v.hint, r_->random->uniform());
     if (r_->time->now() + wait < deadline_) {
-      rec.decision = "retry_after";
-      return schedule_attempt(t, wait, later, /*acquire=*/true);
+      if (group_->budget->try_withdraw()) {
+        rec.decision = "retry_after";
+        return schedule_attempt(t, wait, later, /*acquire=*/true);
+      }
+      rec.decision = "budget_exhausted";
     }
   }
-  rec.decision = chain_pos_ + 1 < chain_.size() ? "next_group" : "give_up";
-  enter_group(chain_pos_ + 1, later);
+  if (rec.decision.empty()) rec.decision = chain_pos_ + 1 < chain_.size() ? "next_group" : "give_up";
+  enter_group(chain_pos_ + 1, later);  // an untried group: free
 }
 
 void RoutedCallImpl::request_error(const Verdict& v, Deferred& later) {
