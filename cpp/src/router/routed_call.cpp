@@ -386,8 +386,13 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
 }
 
 void RoutedCallImpl::keep(std::uint64_t epoch, std::shared_ptr<transport::Exchange> ex) {
-  std::lock_guard lock(mutex_);
-  if (epoch == epoch_ && mode_ != Mode::done) current_ = std::move(ex);
+  {
+    std::lock_guard lock(mutex_);
+    if (epoch == epoch_ && mode_ != Mode::done) std::swap(current_, ex);  // `ex` now holds the one replaced, if any
+  }
+  // An exchange or wait the call moved past while it was being started (a cancel, a failure in
+  // between) ends now instead of running on, holding the call, until its own limits.
+  if (ex) ex->cancel();
 }
 
 void RoutedCallImpl::keep_timer(std::uint64_t epoch, TimerSlot slot, std::shared_ptr<transport::Exchange> timer) {
