@@ -12,8 +12,9 @@
 // sent, so a Vertex/OAuth access token and a caller's extra header are covered; query values
 // under such names (?key=) as given and percent-encoded; and the router-wide ones (AWS secret
 // access key and session token from the environment when a Bedrock target exists).
-// Values shorter than kMinSecret are not scrubbed (replacing "ab" everywhere would garble text
-// without protecting anything).
+// Values shorter than kMinSecret are not scrubbed: real keys and tokens are far longer, while the
+// placeholders local servers take ("none", "null", "EMPTY", "dummy") would garble every error
+// text, and turn a JSON null in an error body into invalid JSON, without protecting anything.
 //
 // Cost: O(secrets x text) per scrub, only when an attempt fails. Thread safety: a value.
 #pragma once
@@ -29,7 +30,7 @@ namespace llmfailover {
 
 class SecretSet {
  public:
-  static constexpr std::size_t kMinSecret = 4;
+  static constexpr std::size_t kMinSecret = 8;
   static constexpr std::string_view kMask = "***";
 
   void add(std::string_view value);

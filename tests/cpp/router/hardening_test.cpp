@@ -252,6 +252,27 @@ TEST_F(HardeningTest, KeysAnUpstreamEchoesAreScrubbedEverywhere) {
   }
 }
 
+TEST_F(HardeningTest, PlaceholderKeysAreNotScrubbedOutOfErrorBodies) {
+  // A local server's placeholder key ("null", "EMPTY") is no secret: replacing it everywhere
+  // would turn the body's JSON nulls into invalid JSON.
+  for (const char* placeholder : {"null", "EMPTY"}) {
+    EchoUpstream echo([](const std::string&) {
+      return EchoUpstream::response(503, "application/json", R"({"error":{"message":"EMPTY is down","code":null}})");
+    });
+    DeploymentConfig d = deployment("smart", "m");
+    d.base_url = echo.url() + "/v1";
+    d.api_keys = {Secret(placeholder)};
+    auto cfg = config({d});
+    cfg.defaults.retry.max_attempts = 1;
+    Router router(cfg, {}, nullptr, first());
+    auto o = run(router, request("smart"), 5s);
+    ASSERT_EQ(o.status(), 503) << placeholder;
+    auto body = nlohmann::json::parse(o.text(), nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << placeholder << ": " << o.text();
+    EXPECT_EQ(body["error"]["message"], "EMPTY is down");
+  }
+}
+
 // ---- item 9 -------------------------------------------------------------------------------------
 
 TEST_F(HardeningTest, NoLimitDurationsSaturateInsteadOfOverflowing) {
