@@ -266,9 +266,13 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   });
   if (req_.stream && first_token.count() > 0) {
     // Headers may come fast and the first token never: the first-token limit covers both. The
-    // timer holds the call weakly and is cancelled when the attempt ends (disarm()).
+    // timer holds the call weakly and is cancelled when the attempt ends (disarm()). A closing
+    // client runs pending timers early (HttpClient::shutdown): that is the close, which cancels
+    // the exchange, never the limit (asio timers never fire before their expiry).
     later.push_back([self, first_token, epoch] {
-      auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch] {
+      const auto armed = Clock::now();
+      auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch, armed, first_token] {
+        if (Clock::now() - armed < first_token) return;
         if (auto call = weak.lock()) call->on_first_token_timeout(epoch);
       });
       self->keep_timer(epoch, &RoutedCallImpl::ttft_timer_, std::move(timer));

@@ -346,5 +346,26 @@ TEST_F(HardeningTest, AStreamTheCallerClosesIsReportedAsCancelledNeverAsATimeout
   for (const auto& s : snap) EXPECT_EQ(s.in_flight, 0) << s.target;
 }
 
+TEST_F(HardeningTest, AStreamOpenWhenTheRouterClosesIsCancelledNeverATimeout) {
+  // close() runs pending timers early (HttpClient::shutdown): the first-token timer must not
+  // take that for its limit, blame the target and fail over.
+  fp.set_default("a", Fault::slow_first_token(3s));
+  auto cfg = config({deployment("smart", "a"), deployment("smart", "b")});
+  cfg.defaults.timeouts.first_token = 2s;
+  Router router(cfg, {}, nullptr, first());
+  auto call = router.send(request("smart", true));
+  std::this_thread::sleep_for(100ms);
+  router.close();
+  std::vector<Event> events;
+  auto until = Clock::now() + 3s;
+  while ((events.empty() || !events.back().terminal()) && Clock::now() < until) call->channel().wait(events, 1s);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().error.code, Errc::cancelled) << events.back().error.message;
+  for (const auto& a : call->route_log()) {
+    EXPECT_NE(a.reason, "first_token_timeout") << a.target;
+    EXPECT_NE(a.error_class, "retryable") << a.target << ": " << a.reason;
+  }
+}
+
 }  // namespace
 }  // namespace llmfailover
