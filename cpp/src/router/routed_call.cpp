@@ -290,7 +290,9 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
   awaiting_token_ = true;
   const Millis left = std::max(Millis{0}, std::chrono::ceil<Millis>(deadline_ - r_->time->now()));
   later.push_back([self, left, epoch] {
-    auto timer = self->r_->http->schedule(left, [weak = self->weak_from_this(), epoch] {
+    const auto armed = Clock::now();
+    auto timer = self->r_->http->schedule(left, [weak = self->weak_from_this(), epoch, armed, left] {
+      if (Clock::now() - armed < left) return;  // run early by a closing client: not the deadline
       if (auto call = weak.lock()) call->on_token_deadline(epoch);
     });
     self->keep_timer(epoch, &RoutedCallImpl::token_timer_, std::move(timer));
