@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <limits>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -130,6 +131,34 @@ TEST_F(HardeningTest, WrongTypedStreamFieldsInEveryDialectNeverHangTheCall) {
       auto after = run(router, "smart", true);  // the same router serves the next call
       ASSERT_TRUE(after.ended()) << h.body;
       router.close();  // before the fix: "pure virtual method called" here or at exit
+    }
+  }
+}
+
+TEST_F(HardeningTest, WrongTypedErrorBodiesInEveryDialectStillFailOver) {
+  const std::vector<std::string> bodies = {
+      R"({"error":{"code":7,"message":["x"],"type":null,"param":{}}})",
+      R"({"error":"overloaded","type":["error"],"message":null})",
+      R"({"error":{"code":"503","status":7,"details":{"0":{"retryDelay":5}}}})",
+      R"({"message":{"text":1},"__type":["x"],"Message":null})",
+      R"([{"error":{"code":503,"status":"UNAVAILABLE","details":[{"@type":7,"retryDelay":[]}]}}])",
+      R"({"error":{"details":[null,{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":7}]}})"};
+  for (const auto& [provider, model, suffix] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"openai", "a", ""}, {"anthropic", "claude-x", ""}, {"gemini", "gemini-x", "/v1beta"},
+           {"cohere", "command-x", ""}, {"bedrock", "b-model", ""}}) {
+    for (const auto& body : bodies) {
+      fp.reset();
+      fp.set_default(model, Fault::http_status(503, {{"Retry-After", "soon"}}, body));
+      auto primary = provider == "openai" ? deployment("smart", model) : other(provider, model, suffix);
+      if (provider == "bedrock") primary.region = "us-east-1";
+      Router router(config({primary, deployment("smart", "b")}), {}, nullptr, first());
+      for (bool stream : {false, true}) {
+        auto o = run(router, request("smart", stream), 4s);
+        ASSERT_TRUE(o.ended()) << provider << " hung on: " << body;
+        ASSERT_TRUE(o.served) << provider << ": " << body << " -> " << o.text();
+        EXPECT_EQ(o.served->model, "b") << provider << ": " << body;
+        EXPECT_EQ(o.log[0].status, 503) << provider << ": " << body;
+      }
     }
   }
 }
