@@ -5,7 +5,7 @@
 // key) and then its fallback chain, deciding after each failure by its ErrorClass (error.hpp):
 //   transparent   retry at once, once, not charged to the budget
 //   retryable     retry (another target of the group first) after full-jitter backoff or the
-//                 server's hint, charged to the group's retry budget, counted by the breaker
+//                 server's hint, counted by the breaker; a retry is charged to the budget (below)
 //   rate_limited  cool that key down for its reset period; move on at once (wait only when
 //                 nothing else is left and the hint fits the deadline)
 //   fatal_target  force that key open; move on
@@ -13,9 +13,24 @@
 //                 to their own chains when configured, otherwise surface with the provider's reason
 //   ignored       (caller cancelled, deadline) surface at once
 // A silent target (no headers before its first-token timeout) is not retried; the next is tried.
+// Retry budget (policy/budget.hpp, one per group; each call deposits once per group it enters):
+// it exists to stop retry storms against failing targets, so only an attempt on a target this
+// call has already tried (deployment x key; a "retry", a "retry_after" wait, or a "failover" back
+// to a tried one) draws on it, and a refusal ("budget_exhausted") moves the call to its next
+// group instead. The first attempt on a target the call has not tried (another deployment,
+// another key, a fallback group) never draws and is never refused; nor is the one free
+// transparent retry (nothing reached the upstream).
 // Streams: nothing reaches the caller before the first content token, so every earlier failure
 // fails over invisibly; after it the call is committed, and a cut or stall ends with a
 // `stream_interrupted` error (never a truncated success) unless recovery is configured.
+//
+// Hardening: whatever an upstream sends (a wrong-typed field in any dialect, an oversized error
+// body) ends the attempt classified and the call fails over or ends with an error, never a hang;
+// an error status decides even when its body broke off. Credentials an upstream echoes (every
+// configured key, the attempt's auth headers, Vertex tokens, ?key=, AWS secrets and session
+// tokens) are replaced by "***" in everything the router keeps: error bodies and headers,
+// messages, reasons and the route log. Durations saturate ("no limit" = ten years, never an
+// overflow). A finished call holds no timer: it is freed when its caller lets go.
 //
 // Call order: Router(config) -> send() -> consume RoutedCall::channel() as with Engine.
 // Thread safety: every member is safe from any thread; io threads never touch Python.
@@ -123,7 +138,8 @@ class RoutedCall : public Call {
 
 class Router {
  public:
-  // Throws ConfigError when `config` is inconsistent (unknown groups in chains, ...).
+  // Throws ConfigError when `config` is inconsistent (unknown groups in chains, ...), or when
+  // options.io_threads is not within 1..64 (path "io_threads").
   Router(RouterConfig config, transport::ClientOptions options = {},
          std::shared_ptr<TimeSource> time = nullptr, std::shared_ptr<Random> random = nullptr);
   ~Router();

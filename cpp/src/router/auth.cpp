@@ -121,9 +121,14 @@ void ensure_token(Router::Impl& r, Target& t, const Timeouts& timeouts, ga::Toke
       case Event::Kind::sse: answer->body += e.data; return;
       case Event::Kind::error: return deliver_failure(cache, e.error);
       case Event::Kind::end: {
-        auto a = ga::read_token_answer(answer->status, answer->body, time->now());
-        if (a.token) cache->complete(std::move(*a.token));
-        else cache->fail(std::move(*a.error));
+        std::optional<ga::TokenAnswer> a;
+        try {
+          a = ga::read_token_answer(answer->status, answer->body, time->now());
+        } catch (const std::exception&) {  // never on the io thread: every waiting call would hang
+          return cache->fail({ErrorClass::retryable, "bad_response", "access token: the token endpoint's answer does not fit its schema"});
+        }
+        if (a->token) cache->complete(std::move(*a->token));
+        else cache->fail(std::move(*a->error));
         return;
       }
     }

@@ -28,6 +28,36 @@ struct Answer {
   std::string body;
 };
 
+// A finished probe's verdict. Never throws: an answer with wrong-typed fields fails the probe.
+std::pair<ErrorClass, std::string> judge(const Target& t, const Answer& answer, const Event& e, bool data_plane) noexcept {
+  try {
+    ErrorClass cls = ErrorClass::none;
+    std::string detail;
+    if (e.kind == Event::Kind::error) {
+      // No answer in time (refused, reset, any timeout): the probe failed, whatever the class.
+      cls = ErrorClass::retryable;
+      detail = std::string(to_string(e.error.code));
+    } else if (answer.status >= 200 && answer.status < 300) {
+      detail = "status " + std::to_string(answer.status);
+      if (data_plane) {
+        try {
+          (void)t.provider->chat_response(t.endpoint, answer.body);  // a 200 that is no answer fails
+        } catch (const providers::TranslationError& x) {
+          cls = x.verdict() ? x.verdict()->cls : ErrorClass::retryable;
+          detail += x.verdict() ? ": " + x.verdict()->reason : std::string(": bad_response");
+        }
+      }
+    } else {
+      auto v = t.provider->classify(answer.status, answer.headers, answer.body);
+      cls = v.cls;
+      detail = "status " + std::to_string(answer.status) + ": " + v.reason;
+    }
+    return {cls, detail};
+  } catch (const std::exception&) {  // an answer with wrong-typed fields: the probe failed, never the io thread
+    return {ErrorClass::retryable, "status " + std::to_string(answer.status) + ": bad_response"};
+  }
+}
+
 Timeouts probe_timeouts(const HealthCheckConfig& cfg) {
   Timeouts t;
   t.connect = t.first_byte = t.idle = t.total = cfg.timeout;
@@ -124,9 +154,20 @@ void Prober::schedule(Router::Impl& r, Slot& s) {
   auto delay = std::max(Millis{0}, std::chrono::ceil<Millis>(*at - r.time->now()));
   // A closed client runs the callback at once: it finds the Prober stopped (close() stops it first).
   auto timer = r.http->schedule(delay, [weak = router_, slot = &s] {
-    if (auto router = weak.lock()) router->prober.fire(*router, *slot);
+    if (auto router = weak.lock()) router->prober.fire_safely(*router, *slot);
   });
   keep(s, std::move(timer));
+}
+
+void Prober::fire_safely(Router::Impl& r, Slot& s) noexcept {
+  try {
+    fire(r, s);
+  } catch (const std::exception& e) {  // the probe could not even start: a failed probe, rescheduled
+    try {
+      finish(r, s, ErrorClass::retryable, std::string("active probe failed to start: ") + e.what());
+    } catch (...) {
+    }
+  }
 }
 
 void Prober::fire(Router::Impl& r, Slot& s) {
@@ -149,7 +190,7 @@ void Prober::send(Router::Impl& r, Slot& s, const std::optional<Secret>& token) 
   HttpRequest request;
   try {
     request = probe_request(t, ep, s.cfg);
-  } catch (const providers::TranslationError& e) {
+  } catch (const std::exception& e) {  // TranslationError, or a value of the wrong type in the adapter
     // A setting the provider needs is missing: not the target's health. Reported once, retried later.
     if (!std::exchange(s.reported_unsendable, true))
       r.record_event({"probe", t.id, "", "", std::string("active probe cannot be sent: ") + e.what(),
@@ -174,32 +215,12 @@ void Prober::send(Router::Impl& r, Slot& s, const std::optional<Secret>& token) 
     auto router = weak.lock();
     if (!router || router->prober.stopped()) return;
     if (e.kind == Event::Kind::error && e.error.code == Errc::cancelled) return;  // only stop() or close() cancel
-    Target& t = *slot->target;
-    ErrorClass cls = ErrorClass::none;
-    std::string detail;
-    if (e.kind == Event::Kind::error) {
-      // No answer in time (refused, reset, any timeout): the probe failed, whatever the class.
-      cls = ErrorClass::retryable;
-      detail = std::string(to_string(e.error.code));
-    } else if (answer->status >= 200 && answer->status < 300) {
-      detail = "status " + std::to_string(answer->status);
-      if (data_plane) {
-        try {
-          (void)t.provider->chat_response(t.endpoint, answer->body);  // a 200 that is no answer fails
-        } catch (const providers::TranslationError& x) {
-          cls = x.verdict() ? x.verdict()->cls : ErrorClass::retryable;
-          detail += x.verdict() ? ": " + x.verdict()->reason : std::string(": bad_response");
-        }
-      }
-    } else {
-      auto v = t.provider->classify(answer->status, answer->headers, answer->body);
-      cls = v.cls;
-      detail = "status " + std::to_string(answer->status) + ": " + v.reason;
-    }
+    auto [cls, detail] = judge(*slot->target, *answer, e, data_plane);
     router->prober.finish(*router, *slot, cls, detail);
   };
   keep(s, r.http->start(std::move(request), std::move(sink)));
 }
+
 
 void Prober::finish(Router::Impl& r, Slot& s, ErrorClass cls, const std::string& detail) {
   if (stopped_) return;

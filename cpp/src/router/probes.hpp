@@ -57,6 +57,7 @@ class Prober {
  private:
   void schedule(Router::Impl& r, Slot& s);
   void fire(Router::Impl& r, Slot& s);
+  void fire_safely(Router::Impl& r, Slot& s) noexcept;  // the timer's callback: nothing escapes to the io thread
   void send(Router::Impl& r, Slot& s, const std::optional<Secret>& token);
   void finish(Router::Impl& r, Slot& s, ErrorClass cls, const std::string& detail);
   void keep(Slot& s, std::shared_ptr<transport::Exchange> handle);

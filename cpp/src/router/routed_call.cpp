@@ -1,5 +1,6 @@
-// routed_call.cpp — one call through the router: groups, picks, attempts, decisions and what
-// the caller finally gets. The stream's commit point and recovery: routed_stream.cpp.
+// routed_call.cpp — one call through the router: groups, picks, attempts and their requests.
+// Events, timers and exception safety: routed_events.cpp; decisions and what the caller finally
+// gets: routed_outcome.cpp; the stream's commit point and recovery: routed_stream.cpp.
 #include "llmfailover/policy/backoff.hpp"
 #include "llmfailover/transport/url.hpp"
 #include "auth.hpp"
@@ -63,11 +64,15 @@ void RoutedCallImpl::start() {
       return;
     }
     const GroupPolicy& p = *g->policy;
-    deadline_ = t0_ + req_.overrides.deadline.value_or(p.timeouts.deadline);
+    deadline_ = t0_ + bounded(req_.overrides.deadline.value_or(p.timeouts.deadline));  // no overflow for "no limit"
     chain_ = r_->chain(req_.model, req_.overrides);
-    enter_group(0, later);
+    try {
+      enter_group(0, later);
+    } catch (const std::exception& x) {
+      fault(x.what(), later);
+    }
   }
-  for (auto& f : later) f();
+  run(later);
 }
 
 std::vector<AttemptRecord> RoutedCallImpl::attempts() const {
@@ -196,6 +201,8 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   inspect_ = StreamInspector{};
   translator_.reset();
   ttft_expired_ = false;
+  secrets_.clear();
+  secrets_.add(t->endpoint.api_key.reveal());
   // Recovery on a target that continues an assistant prefix: it is sent what the caller already
   // has and answers only the rest, so nothing needs to be matched and swallowed.
   prefill_ = resuming_ && t->provider->supports_prefill();
@@ -224,11 +231,11 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   log_.push_back(rec);
 
   const auto& tp = policy().timeouts;
-  Millis first_token = req_.overrides.first_token.value_or(tp.first_token);
+  Millis first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
   Timeouts timeouts;
-  timeouts.connect = tp.connect;
+  timeouts.connect = bounded(tp.connect);
   timeouts.first_byte = first_token;
-  idle_ = req_.overrides.idle.value_or(tp.idle);
+  idle_ = bounded(req_.overrides.idle.value_or(tp.idle));
   // Before the first token the first-token limit governs a stream; the idle limit takes over at
   // the commit point (commit() tightens it).
   timeouts.idle = req_.stream && first_token.count() > 0 ? std::max(idle_, first_token) : idle_;
@@ -249,6 +256,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
                        later);
   }
   http.deadline = deadline_;
+  secrets_.add_from_request(http);
   if (ticket_target_ == t) ticket_sent_ = true;
   t->rate->on_send(est_);
   auto self = shared_from_this();
@@ -257,9 +265,17 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
     self->keep(epoch, std::move(ex));
   });
   if (req_.stream && first_token.count() > 0) {
-    // Headers may come fast and the first token never: the first-token limit covers both.
+    // Headers may come fast and the first token never: the first-token limit covers both. The
+    // timer holds the call weakly and is cancelled when the attempt ends (disarm()). A closing
+    // client runs pending timers early (HttpClient::shutdown): that is the close, which cancels
+    // the exchange, never the limit (asio timers never fire before their expiry).
     later.push_back([self, first_token, epoch] {
-      self->r_->http->schedule(first_token, [self, epoch] { self->on_first_token_timeout(epoch); });
+      const auto armed = Clock::now();
+      auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch, armed, first_token] {
+        if (Clock::now() - armed < first_token) return;
+        if (auto call = weak.lock()) call->on_first_token_timeout(epoch);
+      });
+      self->keep_timer(epoch, &RoutedCallImpl::ttft_timer_, std::move(timer));
     });
   }
 }
@@ -274,7 +290,12 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
   awaiting_token_ = true;
   const Millis left = std::max(Millis{0}, std::chrono::ceil<Millis>(deadline_ - r_->time->now()));
   later.push_back([self, left, epoch] {
-    self->keep(epoch, self->r_->http->schedule(left, [self, epoch] { self->on_token_deadline(epoch); }));
+    const auto armed = Clock::now();
+    auto timer = self->r_->http->schedule(left, [weak = self->weak_from_this(), epoch, armed, left] {
+      if (Clock::now() - armed < left) return;  // run early by a closing client: not the deadline
+      if (auto call = weak.lock()) call->on_token_deadline(epoch);
+    });
+    self->keep_timer(epoch, &RoutedCallImpl::token_timer_, std::move(timer));
   });
   later.push_back([self, t, timeouts, epoch] {
     ensure_token(*self->r_, *t, timeouts, [self, t, timeouts, epoch](auto token, auto error) {
@@ -283,14 +304,19 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
         std::lock_guard lock(self->mutex_);
         if (epoch != self->epoch_ || self->mode_ != Mode::head || !self->awaiting_token_) return;  // moved on meanwhile
         self->awaiting_token_ = false;
-        if (token) {
-          self->token_ = std::move(token);
-          self->send(t, timeouts, epoch, later2);
-        } else {
-          self->fail_answered({error->cls, error->reason, error->message}, later2);
+        if (self->token_timer_) later2.push_back([timer = std::move(self->token_timer_)] { timer->cancel(); });
+        try {
+          if (token) {
+            self->token_ = std::move(token);
+            self->send(t, timeouts, epoch, later2);
+          } else {
+            self->fail_answered({error->cls, error->reason, error->message}, later2);
+          }
+        } catch (const std::exception& x) {
+          self->fault(x.what(), later2);
         }
       }
-      for (auto& f : later2) f();
+      self->run(later2);
     });
   });
 }
@@ -301,9 +327,14 @@ void RoutedCallImpl::on_token_deadline(std::uint64_t epoch) {
     std::lock_guard lock(mutex_);
     if (epoch != epoch_ || mode_ != Mode::head || !awaiting_token_) return;
     awaiting_token_ = false;
-    on_error({Errc::deadline_exceeded, "the call's deadline passed while waiting for an access token", false}, later);
+    token_timer_.reset();  // this one fired
+    try {
+      on_error({Errc::deadline_exceeded, "the call's deadline passed while waiting for an access token", false}, later);
+    } catch (const std::exception& x) {
+      fault(x.what(), later);
+    }
   }
-  for (auto& f : later) f();
+  run(later);
 }
 
 HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts) {
@@ -345,392 +376,20 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
   RouteAttempt& rec = log_.back();
   rec.error_class = "fatal_request";
   rec.reason = "unsupported";
-  rec.message = e.what();
+  rec.message = scrubbed(e.what());
   rec.decision = "skip";
   end_attempt(ErrorClass::ignored, std::nullopt);
   unusable_.insert(target_);
-  nlohmann::json err = {{"error", {{"message", std::string(e.what())}, {"type", "invalid_request_error"},
+  nlohmann::json err = {{"error", {{"message", rec.message}, {"type", "invalid_request_error"},
                                    {"param", e.parameter().empty() ? nlohmann::json() : nlohmann::json(e.parameter())},
                                    {"code", "unsupported_parameter"}}}};
   if (!last_head_) {
     last_head_ = Event::head(400, {{"content-type", "application/json"}});
-    last_body_ = err.dump();
+    last_body_ = err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   mode_ = Mode::idle;
   if (Target* next = pick_next(exhausted())) return begin_attempt(next, 0, later);
   enter_group(chain_pos_ + 1, later);
-}
-
-void RoutedCallImpl::keep(std::uint64_t epoch, std::shared_ptr<transport::Exchange> ex) {
-  std::lock_guard lock(mutex_);
-  if (epoch == epoch_ && mode_ != Mode::done) current_ = std::move(ex);
-}
-
-void RoutedCallImpl::on_event(std::uint64_t epoch, Event&& e) {
-  Deferred later;
-  {
-    std::lock_guard lock(mutex_);
-    if (epoch != epoch_ || mode_ == Mode::done || mode_ == Mode::idle) return;
-    handle(std::move(e), later);
-  }
-  for (auto& f : later) f();
-}
-
-void RoutedCallImpl::handle(Event&& e, Deferred& later) {
-  switch (e.kind) {
-    case Event::Kind::head: return on_head(std::move(e), later);
-    case Event::Kind::body:
-      if (translator_ && translator_->wants_bytes() && (mode_ == Mode::stream_pre || mode_ == Mode::stream_live))
-        return on_stream_piece({}, e.data, true, e.id, later);
-      body_buf_ += e.data;
-      return;
-    case Event::Kind::sse: return on_sse(std::move(e), later);
-    case Event::Kind::end: return on_end(later);
-    case Event::Kind::error:
-      if (e.replayed && mode_ == Mode::head) log_.back().replayed = true;
-      return on_error(std::move(e.error), later);
-  }
-}
-
-void RoutedCallImpl::on_head(Event&& e, Deferred& later) {
-  status_ = e.status;
-  headers_ = std::move(e.headers);
-  log_.back().status = status_;
-  log_.back().replayed = e.replayed;
-  log_.back().first_byte_ms = ms(r_->time->now() - attempt_start_);
-  // The provider's rate-limit headers steer the key's share before it answers 429.
-  if (auto readings = policy::parse_rate_limit_headers(headers_, policy::WallClock::now()); !readings.empty()) {
-    target_->rate->update(readings);
-    r_->sync(*target_);
-  }
-  if (status_ >= 400) mode_ = Mode::error_body;
-  else if (req_.stream) mode_ = Mode::stream_pre;
-  else mode_ = Mode::body;
-  (void)later;
-}
-
-void RoutedCallImpl::on_end(Deferred& later) {
-  if (mode_ == Mode::error_body) {
-    auto v = target_->provider->classify(status_, headers_, body_buf_);
-    if (status_ == 401 && target_->tokens) target_->tokens->invalidate();  // refused: fetch a new one next time
-    std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
-    if (!hint) hint = target_->provider->body_retry_hint(body_buf_);
-    last_head_ = Event::head(status_, headers_);
-    last_body_ = body_buf_;
-    last_error_.reset();
-    return fail({v.cls, v.reason, v.message, hint}, later);
-  }
-  if (mode_ == Mode::body) {
-    std::string answer;
-    try {
-      answer = req_.call.path == "/embeddings" ? target_->provider->embeddings_response(target_->endpoint, body_buf_)
-                                               : target_->provider->chat_response(target_->endpoint, body_buf_);
-    } catch (const providers::TranslationError& x) {
-      // An answer that means an error, or one that does not fit the provider's schema: that
-      // provider's fault, named.
-      if (x.verdict()) return fail_answered({x.verdict()->cls, x.verdict()->reason, x.verdict()->message}, later);
-      return fail_answered({ErrorClass::retryable, "bad_response", x.what()}, later);
-    } catch (const std::exception& x) {  // e.g. nlohmann's type_error on a null where a string belongs
-      return fail_answered({ErrorClass::retryable, "bad_response",
-                            std::string(target_->provider->name()) + ": the answer does not fit its schema (" +
-                                x.what() + ")"},
-                           later);
-    }
-    policy::LatencySample sample;
-    sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))};
-    sample.total = attempt_duration();
-    if (auto doc = nlohmann::json::parse(answer, nullptr, false); doc.is_object()) {
-      if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
-        const Usage usage = read_usage(*u);
-        if (usage.completion) sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
-        correct_quota(usage.total.value_or(0));
-      }
-    }
-    sample_ = sample;
-    succeed();
-    channel_.push(Event::head(status_, served_headers()));
-    channel_.push(Event::body(std::move(answer)));
-    return finish_ok();
-  }
-  if (mode_ == Mode::stream_live && !inspect_.finished() && !inspect_.done())
-    return interrupted("the stream ended without a finish reason", later);  // never a truncated success
-  if (mode_ == Mode::stream_pre && resuming_) return give_up_recovery("the restarted answer ended early", later);
-  if (mode_ == Mode::stream_pre) {
-    // Ended before any content: an empty answer is an answer only if it says it finished.
-    if (!inspect_.finished() && !inspect_.done())
-      return fail_answered({ErrorClass::retryable, "empty_stream", "the stream ended before any content"}, later);
-    commit(later);
-  }
-  finish_ok();
-}
-
-void RoutedCallImpl::on_error(Error error, Deferred& later) {
-  if (mode_ == Mode::stream_live) {
-    if (inspect_.finished() || inspect_.done()) return finish_ok();  // the answer was complete
-    return interrupted(std::string(to_string(error.code)) + ": " + error.message, later);
-  }
-  Verdict v{errc_class(error), std::string(to_string(error.code)), error.message};
-  v.silent = error.code == Errc::first_byte_timeout;
-  if (ttft_expired_) v = {ErrorClass::retryable, "first_token_timeout", "no first token in time", {}, true};
-  if (!ttft_expired_ && error.code == Errc::cancelled) v.cls = ErrorClass::ignored;
-  v.error = error;
-  last_error_ = error;
-  if (ttft_expired_) last_error_ = Error{Errc::first_byte_timeout, "no first token from " + target_->id + " in time", true};
-  last_head_.reset();
-  fail(std::move(v), later);
-}
-
-void RoutedCallImpl::on_first_token_timeout(std::uint64_t epoch) {
-  Deferred later;
-  {
-    std::lock_guard lock(mutex_);
-    if (epoch != epoch_ || (mode_ != Mode::head && mode_ != Mode::stream_pre)) return;
-    ttft_expired_ = true;
-    if (current_) later.push_back([ex = current_] { ex->cancel(); });  // its error event brings us on
-  }
-  for (auto& f : later) f();
-}
-
-void RoutedCallImpl::end_attempt(ErrorClass cls, std::optional<Millis> hint) {
-  log_.back().elapsed_ms = ms(r_->time->now() - attempt_start_);
-  Millis elapsed = attempt_duration();
-  if (permit_) {
-    target_->health->on_result(cls, elapsed, hint);
-    permit_ = false;
-  }
-  policy::Outcome outcome = policy::Outcome::cancelled();  // the latency (or the penalty) the balancer learns
-  switch (cls) {
-    case ErrorClass::none:  // a stream's first token (commit), or a whole answer (sample_)
-      outcome = policy::Outcome::success(sample_.value_or(policy::LatencySample{elapsed, Millis{0}, -1, req_.stream}));
-      break;
-    case ErrorClass::rate_limited: outcome = policy::Outcome::rate_limited(elapsed, hint); break;
-    case ErrorClass::retryable:
-    case ErrorClass::fatal_target: outcome = policy::Outcome::failure(elapsed); break;
-    default: break;
-  }
-  // A live stream stays in flight (and its latency unknown) until it ends: end_load() then.
-  if (cls == ErrorClass::none && req_.stream) live_outcome_ = outcome;
-  else end_load(outcome);
-  if (cls == ErrorClass::transparent) {  // nothing reached the upstream
-    ticket_sent_ = false;
-    unsend();
-  }
-  if (!(cls == ErrorClass::none && req_.stream)) release_slot();  // a live stream keeps its slot to the end
-  r_->sync(*target_);
-}
-
-void RoutedCallImpl::end_load(policy::Outcome outcome) {
-  if (!balancer_started_) return;
-  balancer_started_ = false;
-  live_outcome_.reset();
-  --target_->in_flight;
-  target_->owner->balancer->on_finish(target_->index, outcome);
-}
-
-void RoutedCallImpl::end_stream_load(bool complete) {
-  if (!live_outcome_) return;
-  policy::Outcome outcome = *live_outcome_;
-  if (complete) {  // the whole answer is measured now: total time and output tokens
-    outcome.latency.total = attempt_duration();
-    const std::int64_t tokens = inspect_.completion_tokens().value_or(inspect_.estimated_output_tokens());
-    outcome.latency.output_tokens = static_cast<int>(std::clamp<std::int64_t>(tokens, 0, 1 << 30));
-  }
-  end_load(outcome);
-}
-
-void RoutedCallImpl::succeed() {
-  end_attempt(ErrorClass::none, std::nullopt);
-  log_.back().decision = "served";
-  log_.back().error_class = "none";
-  served_ = log_.back();
-}
-
-Headers RoutedCallImpl::served_headers() const {
-  Headers h;
-  for (const auto& x : headers_)  // the body may be a translation: its length is not the provider's
-    if (!iequals(x.name, "content-length")) h.push_back(x);
-  h.push_back({"x-llmfailover-target", target_->id});
-  h.push_back({"x-llmfailover-deployment", target_->deployment->id});
-  h.push_back({"x-llmfailover-model", target_->deployment->model});
-  h.push_back({"x-llmfailover-attempts", std::to_string(log_.size())});
-  return h;
-}
-
-void RoutedCallImpl::finish_ok() {
-  if (req_.stream && mode_ == Mode::stream_live) {
-    correct_quota(inspect_.usage_total().value_or(est_.input + inspect_.estimated_output_tokens()));
-    end_stream_load(/*complete=*/true);
-  }
-  release_slot();
-  mode_ = Mode::done;
-  current_.reset();
-  channel_.push(Event::end());
-}
-
-void RoutedCallImpl::fail(Verdict v, Deferred& later) {
-  RouteAttempt& rec = log_.back();
-  rec.error = v.error ? std::string(to_string(v.error.code)) : "";
-  rec.error_class = std::string(to_string(v.cls));
-  rec.reason = v.reason;
-  rec.message = v.message;
-  if (v.hint) rec.retry_after_ms = static_cast<double>(v.hint->count());
-  end_attempt(v.cls, v.hint);
-  if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
-  mode_ = Mode::idle;
-  decide(v, later);
-}
-
-void RoutedCallImpl::fail_answered(Verdict v, Deferred& later) {
-  auto [status, body] = verdict_answer(target_->provider->name(), {v.cls, v.reason, v.message});
-  last_head_ = Event::head(status, {{"content-type", "application/json"}});
-  last_body_ = std::move(body);
-  last_error_.reset();
-  fail(std::move(v), later);
-}
-
-void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
-  RouteAttempt& rec = log_.back();
-  Target* t = target_;
-  if (v.cls == ErrorClass::ignored) {
-    rec.decision = "give_up";
-    return surface(later);
-  }
-  if (v.cls == ErrorClass::fatal_request) return request_error(v, later);
-  if (v.cls == ErrorClass::transparent && !transparent_used_.count(t) && t->health->try_acquire()) {
-    if (admit(t)) {
-      transparent_used_.insert(t);  // nothing reached the upstream: once more at once, free
-      --tries_[t];
-      rec.decision = "retry_transparent";
-      return begin_attempt(t, 0, later);
-    }
-    t->health->release();
-  }
-  if (!group_->budget->try_withdraw()) {
-    rec.decision = "budget_exhausted";
-    return enter_group(chain_pos_ + 1, later);
-  }
-  std::set<const Target*> exclude = exhausted();
-  if (v.silent) exclude.insert(t);
-  if (Target* next = pick_next(exclude)) {
-    if (!tries_.count(next)) {  // a fresh target: no reason to wait
-      rec.decision = "failover";
-      return begin_attempt(next, 0, later);
-    }
-    // Back to a target that failed already: its backoff applies (no tight loop across targets).
-    Millis wait = v.hint && next == t ? policy::pushback_wait(*v.hint, r_->random->uniform())
-                                      : policy::full_jitter(policy().retry, tries_[next], r_->random->uniform());
-    if (r_->time->now() + wait < deadline_) {
-      rec.decision = next == t ? "retry" : "failover";
-      return schedule_attempt(next, wait, later);
-    }
-    next->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
-    drop_held();
-  } else if (v.cls == ErrorClass::rate_limited && v.hint && chain_pos_ + 1 >= chain_.size() &&
-             tries_[t] < max_attempts()) {
-    // Nothing else is left: wait what the upstream asked for, if that fits the deadline.
-    Millis wait = policy::pushback_wait(*v.hint, r_->random->uniform());
-    if (r_->time->now() + wait < deadline_) {
-      rec.decision = "retry_after";
-      return schedule_attempt(t, wait, later, /*acquire=*/true);
-    }
-  }
-  rec.decision = chain_pos_ + 1 < chain_.size() ? "next_group" : "give_up";
-  enter_group(chain_pos_ + 1, later);
-}
-
-void RoutedCallImpl::request_error(const Verdict& v, Deferred& later) {
-  RouteAttempt& rec = log_.back();
-  const std::map<std::string, std::vector<std::string>>* chains = nullptr;
-  if (v.reason == "context_length_exceeded") chains = &r_->config.context_window_fallbacks;
-  if (v.reason == "content_policy") chains = &r_->config.content_policy_fallbacks;
-  if (chains && !switched_chain_) {
-    if (auto it = chains->find(group_->name); it != chains->end() && !it->second.empty()) {
-      switched_chain_ = true;  // a request error moves to its own chain, once
-      rec.decision = v.reason == "content_policy" ? "content_policy_fallback" : "context_window_fallback";
-      chain_ = it->second;
-      return enter_group(0, later);
-    }
-  }
-  rec.decision = "give_up";
-  surface(later);
-}
-
-void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, bool acquire) {
-  std::uint64_t epoch = ++epoch_;
-  auto self = shared_from_this();
-  double waited = static_cast<double>(wait.count());
-  later.push_back([self, t, wait, waited, epoch, acquire] {
-    auto timer = self->r_->http->schedule(wait, [self, t, waited, epoch, acquire] {
-      Deferred later2;
-      {
-        std::lock_guard lock(self->mutex_);
-        if (epoch != self->epoch_ || self->mode_ == Mode::done) return;
-        if (acquire && !t->health->try_acquire()) {
-          self->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
-          self->surface(later2);
-        } else if (acquire && !self->admit(t)) {
-          t->health->release();
-          self->surface(later2);
-        } else {
-          self->begin_attempt(t, waited, later2);
-        }
-      }
-      for (auto& f : later2) f();
-    });
-    self->keep(epoch, std::move(timer));
-  });
-}
-
-void RoutedCallImpl::note_skip(const std::string& why) {
-  if (!skips_.empty()) skips_ += "; ";
-  skips_ += why;
-}
-
-void RoutedCallImpl::surface(Deferred&) {
-  drop_held();
-  mode_ = Mode::done;
-  current_.reset();
-  if (resuming_) return channel_.push(Event::failure(*original_error_));  // never hide the original error
-  if (r_->config.degraded_answer && degradable()) {
-    degraded_ = true;
-    for (auto& e : degraded_events(*r_->config.degraded_answer, req_.stream, req_.model)) channel_.push(std::move(e));
-    return;
-  }
-  if (last_head_) {
-    channel_.push(Event::head(last_head_->status, last_head_->headers));
-    channel_.push(Event::body(last_body_));
-    channel_.push(Event::end());
-  } else if (last_error_) {
-    channel_.push(Event::failure(*last_error_));
-  } else {
-    push_failure({Errc::no_target, "no target could take the call for model '" + req_.model + "': " + skips_, false});
-  }
-}
-
-bool RoutedCallImpl::degradable() const {
-  if (req_.call.path != "/chat/completions") return false;
-  if (log_.empty()) return true;
-  const std::string& cls = log_.back().error_class;
-  return cls != "fatal_request" && cls != "ignored";
-}
-
-void RoutedCallImpl::push_failure(Error e) {
-  mode_ = Mode::done;
-  channel_.push(Event::failure(std::move(e)));
-}
-
-void RoutedCallImpl::cancel_from_caller() {
-  std::shared_ptr<transport::Exchange> ex;
-  {
-    std::lock_guard lock(mutex_);
-    if (mode_ != Mode::done && mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
-    end_stream_load(/*complete=*/false);  // a live stream the caller closed: as measured at its first token
-    if (mode_ == Mode::idle) drop_held();  // a pick waiting for its backoff: never sent
-    else release_slot();
-    mode_ = Mode::done;
-    ex = std::move(current_);
-  }
-  if (ex) ex->cancel();
 }
 
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request) {

@@ -1,10 +1,18 @@
 // routed_call_impl.hpp (private) — one call through the router, shared by routed_call.cpp
-// (attempts, decisions, outcomes) and routed_stream.cpp (the stream commit point, interruption
-// and recovery).
+// (groups, picks, attempts and their requests), routed_events.cpp (events, timers, exception
+// safety), routed_outcome.cpp (decisions and what the caller gets) and routed_stream.cpp (the
+// stream commit point, interruption and recovery).
 //
 // Every entry point (sink event, timer, cancel) takes the call's lock, updates the state and
 // collects what must happen outside the lock (starting an exchange or a timer may run a sink at
 // once); events from an attempt the call has moved past are recognised by their epoch and dropped.
+//
+// Exception safety: every entry point that runs on an io thread (sink event, timer, token
+// delivery) and every deferred action catches what escapes it; the exception becomes a classified
+// failure of the attempt it happened in (bad_response before the commit point, so the call fails
+// over; stream_interrupted after it), never a silent death of the call (fault()).
+// Lifetime: timers hold the call weakly and are cancelled when their attempt or the call ends, so
+// a finished call is freed as soon as its caller lets go of it, not when its timers would fire.
 #pragma once
 
 #include <functional>
@@ -19,11 +27,16 @@
 #include <nlohmann/json.hpp>
 
 #include "router_impl.hpp"
+#include "secrets.hpp"
 #include "stream_inspect.hpp"
 
 namespace llmfailover {
 
 using Deferred = std::vector<std::function<void()>>;
+
+// The first bytes of an error answer kept for classification and for the caller (the transport
+// bounds what it reads; this bounds what a call holds when an error body arrives in pieces).
+inline constexpr std::size_t kMaxErrorBody = 1 << 20;
 
 struct Verdict {
   ErrorClass cls = ErrorClass::retryable;
@@ -32,6 +45,11 @@ struct Verdict {
   bool silent = false;         // no answer before the first-token timeout: not retried there
   Error error;                 // transport failure behind it, if any
 };
+
+// A duration the router arms a timer with or adds to a time point: "no limit" (Millis::max(), a
+// huge value from timeout=inf) saturates at ten years instead of overflowing the clock's nanoseconds.
+inline constexpr Millis kForever{Millis::rep{10} * 365 * 24 * 3600 * 1000};
+inline Millis bounded(Millis d) { return std::clamp(d, Millis{0}, kForever); }
 
 inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -97,6 +115,16 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // ---- events of the current attempt ------------------------------------------------------
 
   void on_event(std::uint64_t epoch, Event&& e);
+  // Runs deferred actions outside the lock; one that throws becomes a fault of the call.
+  void run(Deferred& later);
+  // An exception escaped the handling of an event, a timer or a deferred action (lock held):
+  // the attempt fails classified (see the header comment); if even that throws, the call ends
+  // with the error.
+  void fault(const std::string& what, Deferred& later) noexcept;
+  // Timers of the current attempt: kept so the call's end can cancel them.
+  using TimerSlot = std::shared_ptr<transport::Exchange> RoutedCallImpl::*;
+  void keep_timer(std::uint64_t epoch, TimerSlot slot, std::shared_ptr<transport::Exchange> timer);
+  void disarm(Deferred& later);
   void handle(Event&& e, Deferred& later);
   void on_head(Event&& e, Deferred& later);
   void on_sse(Event&& e, Deferred& later);
@@ -108,6 +136,13 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void on_stream_error(const providers::ErrorVerdict& v, Deferred& later);
   void on_chunk(Event&& e, Deferred& later);
   void on_end(Deferred& later);
+  // The error status's body, up to kMaxErrorBody.
+  void keep_error_body(std::string_view data);
+  // The error answer (status, headers, the body so far) classified by the provider, recorded
+  // scrubbed as the answer the caller gets if nothing else is left, and failed.
+  void on_error_answer(Deferred& later);
+  // `text` without the attempt's or the router's secrets (secrets.hpp).
+  std::string scrubbed(std::string text) const;
   void on_error(Error error, Deferred& later);
   void on_first_token_timeout(std::uint64_t epoch);
 
@@ -125,7 +160,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void succeed();
   Headers served_headers() const;
   void commit(Deferred& later);
-  void finish_ok();
+  void finish_ok(Deferred& later);
   void interrupted(const std::string& cause, Deferred& later);
 
   // A chunk of the restarted stream: swallow what the caller already has, then stream the rest.
@@ -181,6 +216,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::string last_body_;
   std::optional<Error> last_error_;
   std::shared_ptr<transport::Exchange> current_;
+  std::shared_ptr<transport::Exchange> ttft_timer_, token_timer_;  // the attempt's first-token and token-wait limits
+  SecretSet secrets_;            // what the attempt sent that an upstream could echo (secrets.hpp)
   std::optional<Secret> token_;  // the access token of the attempt's target (vertex)
   bool awaiting_token_ = false;  // the attempt waits for its target's token fetch
   std::vector<RouteAttempt> log_;

@@ -7,10 +7,7 @@
 namespace llmfailover {
 
 void RoutedCallImpl::on_sse(Event&& e, Deferred& later) {
-  if (mode_ == Mode::error_body) {
-    body_buf_ += e.data;
-    return;
-  }
+  if (mode_ == Mode::error_body) return keep_error_body(e.data);
   on_stream_piece(e.event, e.data, false, e.id, later);
 }
 
@@ -74,6 +71,7 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
 
 void RoutedCallImpl::commit(Deferred& later) {
   succeed();  // time to first token is what the breaker's slow-call rule measures
+  disarm(later);  // the first-token limit is met
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
   channel_.push(Event::head(status_, served_headers()));
@@ -81,8 +79,10 @@ void RoutedCallImpl::commit(Deferred& later) {
   pending_.clear();
 }
 
-void RoutedCallImpl::interrupted(const std::string& cause, Deferred& later) {
+void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
+  const std::string cause = scrubbed(why);  // an error event's text is the upstream's
   release_slot();
+  disarm(later);
   if (live_outcome_) end_load(policy::Outcome::failure(attempt_duration()));  // it broke: penalised
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   target_->health->on_result(ErrorClass::retryable, attempt_duration(), std::nullopt);  // it broke: a failure
@@ -126,6 +126,7 @@ void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
   matched_ += same;
   if (matched_ < delivered_.size()) return;
   succeed();
+  disarm(later);
   log_.back().decision = "served_recovered";
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
@@ -136,6 +137,7 @@ void RoutedCallImpl::give_up_recovery(const std::string& why, Deferred& later) {
   log_.back().message = why;
   log_.back().decision = "recovery_failed";
   end_attempt(ErrorClass::ignored, std::nullopt);
+  disarm(later);
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   mode_ = Mode::done;
   channel_.push(Event::failure(*original_error_));

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "auth.hpp"
+#include "llmfailover/providers/sigv4.hpp"
 #include "router_impl.hpp"
 
 namespace llmfailover {
@@ -46,6 +47,38 @@ providers::Endpoint endpoint_for(const DeploymentConfig& d, int key) {
   return e;
 }
 
+// What an upstream could echo besides the attempt's own headers: every configured key, and for
+// Bedrock the AWS credentials its SigV4 signing reads (the secret never travels, but a session
+// token does) and its bearer token.
+SecretSet configured_secrets(const RouterConfig& config) {
+  SecretSet out;
+  bool bedrock = false;
+  for (const auto& d : config.deployments) {
+    for (const auto& k : d.api_keys) out.add(k.reveal());
+    bedrock = bedrock || d.provider == "bedrock";
+  }
+  if (bedrock) {
+    const EnvLookup env = process_env();
+    if (auto creds = providers::sigv4::load_credentials(env, providers::sigv4::real_files())) {
+      out.add(creds->secret_access_key.reveal());
+      out.add(creds->session_token.reveal());
+    }
+    out.add(env("AWS_BEARER_TOKEN_BEDROCK").value_or(""));
+  }
+  return out;
+}
+
+// A Router's own io threads: a handful serve thousands of calls; more is a mistake.
+constexpr unsigned kMaxIoThreads = 64;
+
+transport::ClientOptions checked(transport::ClientOptions options) {
+  if (options.io_threads < 1 || options.io_threads > kMaxIoThreads) {
+    throw ConfigError("io_threads", "must be between 1 and " + std::to_string(kMaxIoThreads) + ", not " +
+                                        std::to_string(options.io_threads));
+  }
+  return options;
+}
+
 }  // namespace
 
 Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shared_ptr<TimeSource> time_source,
@@ -53,8 +86,9 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
     : config(std::move(cfg)),
       time(time_source ? std::move(time_source) : std::make_shared<SteadyTimeSource>()),
       random(rng ? std::move(rng) : std::make_shared<SeededRandom>()),
-      http(std::make_shared<transport::HttpClient>(std::move(options))),
-      started(time->now()) {
+      http(std::make_shared<transport::HttpClient>(checked(std::move(options)))),
+      started(time->now()),
+      secrets(configured_secrets(config)) {
   for (const auto& name : config.groups()) {
     Group& g = groups[name];
     g.name = name;

@@ -19,6 +19,7 @@
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
 #include "probes.hpp"
+#include "secrets.hpp"
 
 namespace llmfailover {
 
@@ -114,6 +115,7 @@ struct Router::Impl {
   std::map<const DeploymentConfig*, std::unique_ptr<DeploymentState>> deployments;
   std::map<std::string, Group> groups;
   Clock::time_point started;
+  SecretSet secrets;  // every configured key, and AWS credentials from the environment (secrets.hpp)
 
   std::mutex events_mutex;
   std::vector<RouterEvent> events;

@@ -15,6 +15,14 @@ bool non_empty(const nlohmann::json& obj, const char* key) {
   return true;
 }
 
+// A choice's "index"; 0 when absent. An index that is not a number (a string "0", a null) is no
+// choice the caller asked for: -1 (reading it with json::value() would throw on the io thread).
+std::int64_t choice_index(const nlohmann::json& choice) {
+  auto it = choice.find("index");
+  if (it == choice.end()) return 0;
+  return it->is_number_integer() ? it->get<std::int64_t>() : -1;
+}
+
 }  // namespace
 
 Usage read_usage(const nlohmann::json& usage) {
@@ -58,7 +66,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     if (auto c = delta->find("content"); c != delta->end() && c->is_string()) {
       const auto& piece = c->get_ref<const std::string&>();
       content_chars_ += piece.size();
-      if (choice.value("index", 0) == 0) {
+      if (choice_index(choice) == 0) {
         last_text_ += piece;
         text_ += piece;
       }
@@ -79,13 +87,17 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
 
 std::string strip_content_prefix(std::string_view data, std::size_t n) {
   auto doc = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || !doc.contains("choices")) return std::string(data);
+  if (!doc.is_object() || !doc.contains("choices") || !doc["choices"].is_array()) return std::string(data);
   for (auto& choice : doc["choices"]) {
-    if (!choice.is_object() || choice.value("index", 0) != 0 || !choice.contains("delta")) continue;
-    auto& content = choice["delta"]["content"];
-    if (content.is_string()) content = content.get<std::string>().substr(std::min(n, content.get<std::string>().size()));
+    if (!choice.is_object() || choice_index(choice) != 0) continue;
+    auto delta = choice.find("delta");
+    if (delta == choice.end() || !delta->is_object()) continue;
+    auto content = delta->find("content");
+    if (content == delta->end() || !content->is_string()) continue;
+    const auto& text = content->get_ref<const std::string&>();
+    *content = text.substr(std::min(n, text.size()));
   }
-  return doc.dump();
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::pair<int, std::string> verdict_answer(std::string_view provider, const providers::ErrorVerdict& verdict) {
@@ -102,7 +114,7 @@ std::pair<int, std::string> verdict_answer(std::string_view provider, const prov
   if (verdict.message.rfind(std::string(provider) + ":", 0) == 0) message = verdict.message;  // named already
   const nlohmann::json body = {
       {"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", verdict.reason}}}};
-  return {status, body.dump()};
+  return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};  // upstream text may not be UTF-8
 }
 
 std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model) {

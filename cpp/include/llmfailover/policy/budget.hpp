@@ -15,6 +15,8 @@
 // Call order: deposit() once for every new logical request (never for its retries); then
 // try_withdraw() before every retry AND every hedge; a denied withdrawal means "return the last
 // error now". Withdrawals expire like deposits, which is what makes the reserve a per-second rate.
+// What counts as a retry is the caller's rule; the router's (router.hpp): an attempt on a target
+// the call already tried. Moving on to an untried target is not a retry and never withdraws.
 //
 // Like Finagle's WindowedAdder the ttl is cut into 10 slices: an entry leaves the window between
 // 0.9 * ttl and ttl after it was made (when its slice falls out).

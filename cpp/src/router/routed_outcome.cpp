@@ -1,0 +1,279 @@
+// routed_outcome.cpp — how a routed call's attempt ends (health, balancer and quota accounting),
+// the decision that follows (retry, failover, next group, the retry budget's rule), and what the
+// caller finally gets (the answer, the upstream's last error, the degraded answer, a cancel).
+#include "llmfailover/policy/backoff.hpp"
+#include "routed_call_impl.hpp"
+
+namespace llmfailover {
+
+void RoutedCallImpl::end_attempt(ErrorClass cls, std::optional<Millis> hint) {
+  log_.back().elapsed_ms = ms(r_->time->now() - attempt_start_);
+  Millis elapsed = attempt_duration();
+  if (permit_) {
+    target_->health->on_result(cls, elapsed, hint);
+    permit_ = false;
+  }
+  policy::Outcome outcome = policy::Outcome::cancelled();  // the latency (or the penalty) the balancer learns
+  switch (cls) {
+    case ErrorClass::none:  // a stream's first token (commit), or a whole answer (sample_)
+      outcome = policy::Outcome::success(sample_.value_or(policy::LatencySample{elapsed, Millis{0}, -1, req_.stream}));
+      break;
+    case ErrorClass::rate_limited: outcome = policy::Outcome::rate_limited(elapsed, hint); break;
+    case ErrorClass::retryable:
+    case ErrorClass::fatal_target: outcome = policy::Outcome::failure(elapsed); break;
+    default: break;
+  }
+  // A live stream stays in flight (and its latency unknown) until it ends: end_load() then.
+  if (cls == ErrorClass::none && req_.stream) live_outcome_ = outcome;
+  else end_load(outcome);
+  if (cls == ErrorClass::transparent) {  // nothing reached the upstream
+    ticket_sent_ = false;
+    unsend();
+  }
+  if (!(cls == ErrorClass::none && req_.stream)) release_slot();  // a live stream keeps its slot to the end
+  r_->sync(*target_);
+}
+
+void RoutedCallImpl::end_load(policy::Outcome outcome) {
+  if (!balancer_started_) return;
+  balancer_started_ = false;
+  live_outcome_.reset();
+  --target_->in_flight;
+  target_->owner->balancer->on_finish(target_->index, outcome);
+}
+
+void RoutedCallImpl::end_stream_load(bool complete) {
+  if (!live_outcome_) return;
+  policy::Outcome outcome = *live_outcome_;
+  if (complete) {  // the whole answer is measured now: total time and output tokens
+    outcome.latency.total = attempt_duration();
+    const std::int64_t tokens = inspect_.completion_tokens().value_or(inspect_.estimated_output_tokens());
+    outcome.latency.output_tokens = static_cast<int>(std::clamp<std::int64_t>(tokens, 0, 1 << 30));
+  }
+  end_load(outcome);
+}
+
+void RoutedCallImpl::succeed() {
+  end_attempt(ErrorClass::none, std::nullopt);
+  log_.back().decision = "served";
+  log_.back().error_class = "none";
+  served_ = log_.back();
+}
+
+Headers RoutedCallImpl::served_headers() const {
+  Headers h;
+  for (const auto& x : headers_)  // the body may be a translation: its length is not the provider's
+    if (!iequals(x.name, "content-length")) h.push_back(x);
+  h.push_back({"x-llmfailover-target", target_->id});
+  h.push_back({"x-llmfailover-deployment", target_->deployment->id});
+  h.push_back({"x-llmfailover-model", target_->deployment->model});
+  h.push_back({"x-llmfailover-attempts", std::to_string(log_.size())});
+  return h;
+}
+
+void RoutedCallImpl::finish_ok(Deferred& later) {
+  if (req_.stream && mode_ == Mode::stream_live) {
+    correct_quota(inspect_.usage_total().value_or(est_.input + inspect_.estimated_output_tokens()));
+    end_stream_load(/*complete=*/true);
+  }
+  release_slot();
+  disarm(later);
+  mode_ = Mode::done;
+  current_.reset();
+  channel_.push(Event::end());
+}
+
+void RoutedCallImpl::fail(Verdict v, Deferred& later) {
+  RouteAttempt& rec = log_.back();
+  rec.error = v.error ? std::string(to_string(v.error.code)) : "";
+  rec.error_class = std::string(to_string(v.cls));
+  rec.reason = v.reason;
+  v.message = scrubbed(std::move(v.message));
+  rec.message = v.message;
+  if (v.hint) rec.retry_after_ms = static_cast<double>(v.hint->count());
+  end_attempt(v.cls, v.hint);
+  disarm(later);
+  if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+  mode_ = Mode::idle;
+  decide(v, later);
+}
+
+void RoutedCallImpl::fail_answered(Verdict v, Deferred& later) {
+  v.message = scrubbed(std::move(v.message));
+  auto [status, body] = verdict_answer(target_->provider->name(), {v.cls, v.reason, v.message});
+  last_head_ = Event::head(status, {{"content-type", "application/json"}});
+  last_body_ = std::move(body);
+  last_error_.reset();
+  fail(std::move(v), later);
+}
+
+void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
+  RouteAttempt& rec = log_.back();
+  Target* t = target_;
+  if (v.cls == ErrorClass::ignored) {
+    rec.decision = "give_up";
+    return surface(later);
+  }
+  if (v.cls == ErrorClass::fatal_request) return request_error(v, later);
+  if (v.cls == ErrorClass::transparent && !transparent_used_.count(t) && t->health->try_acquire()) {
+    if (admit(t)) {
+      transparent_used_.insert(t);  // nothing reached the upstream: once more at once, free
+      --tries_[t];
+      rec.decision = "retry_transparent";
+      return begin_attempt(t, 0, later);
+    }
+    t->health->release();
+  }
+  // The retry budget (router.hpp): moving to a target this call has not tried is never a retry
+  // and never draws on it; going back to one it tried does, once the wait fits the deadline.
+  std::set<const Target*> exclude = exhausted();
+  if (v.silent) exclude.insert(t);
+  if (Target* next = pick_next(exclude)) {
+    if (!tries_.count(next)) {  // a fresh target: no reason to wait
+      rec.decision = "failover";
+      return begin_attempt(next, 0, later);
+    }
+    // Back to a target that failed already: its backoff applies (no tight loop across targets).
+    Millis wait = v.hint && next == t ? policy::pushback_wait(*v.hint, r_->random->uniform())
+                                      : policy::full_jitter(policy().retry, tries_[next], r_->random->uniform());
+    if (r_->time->now() + wait < deadline_) {
+      if (group_->budget->try_withdraw()) {
+        rec.decision = next == t ? "retry" : "failover";
+        return schedule_attempt(next, wait, later);
+      }
+      rec.decision = "budget_exhausted";
+    }
+    next->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
+    drop_held();
+  } else if (v.cls == ErrorClass::rate_limited && v.hint && chain_pos_ + 1 >= chain_.size() &&
+             tries_[t] < max_attempts()) {
+    // Nothing else is left: wait what the upstream asked for, if that fits the deadline.
+    Millis wait = policy::pushback_wait(*v.hint, r_->random->uniform());
+    if (r_->time->now() + wait < deadline_) {
+      if (group_->budget->try_withdraw()) {
+        rec.decision = "retry_after";
+        return schedule_attempt(t, wait, later, /*acquire=*/true);
+      }
+      rec.decision = "budget_exhausted";
+    }
+  }
+  if (rec.decision.empty()) rec.decision = chain_pos_ + 1 < chain_.size() ? "next_group" : "give_up";
+  enter_group(chain_pos_ + 1, later);  // an untried group: free
+}
+
+void RoutedCallImpl::request_error(const Verdict& v, Deferred& later) {
+  RouteAttempt& rec = log_.back();
+  const std::map<std::string, std::vector<std::string>>* chains = nullptr;
+  if (v.reason == "context_length_exceeded") chains = &r_->config.context_window_fallbacks;
+  if (v.reason == "content_policy") chains = &r_->config.content_policy_fallbacks;
+  if (chains && !switched_chain_) {
+    if (auto it = chains->find(group_->name); it != chains->end() && !it->second.empty()) {
+      switched_chain_ = true;  // a request error moves to its own chain, once
+      rec.decision = v.reason == "content_policy" ? "content_policy_fallback" : "context_window_fallback";
+      chain_ = it->second;
+      return enter_group(0, later);
+    }
+  }
+  rec.decision = "give_up";
+  surface(later);
+}
+
+void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, bool acquire) {
+  std::uint64_t epoch = ++epoch_;
+  auto self = shared_from_this();
+  double waited = static_cast<double>(wait.count());
+  later.push_back([self, t, wait, waited, epoch, acquire] {
+    // Held weakly: a call cancelled meanwhile is freed at once (its cancel also stops this timer).
+    auto timer = self->r_->http->schedule(wait, [weak = self->weak_from_this(), t, waited, epoch, acquire] {
+      auto call = weak.lock();
+      if (!call) return;
+      Deferred later2;
+      {
+        std::lock_guard lock(call->mutex_);
+        if (epoch != call->epoch_ || call->mode_ == Mode::done) return;
+        try {
+          if (acquire && !t->health->try_acquire()) {
+            call->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
+            call->surface(later2);
+          } else if (acquire && !call->admit(t)) {
+            t->health->release();
+            call->surface(later2);
+          } else {
+            call->begin_attempt(t, waited, later2);
+          }
+        } catch (const std::exception& x) {
+          call->fault(x.what(), later2);
+        }
+      }
+      call->run(later2);
+    });
+    self->keep(epoch, std::move(timer));
+  });
+}
+
+void RoutedCallImpl::note_skip(const std::string& why) {
+  if (!skips_.empty()) skips_ += "; ";
+  skips_ += why;
+}
+
+void RoutedCallImpl::surface(Deferred& later) {
+  drop_held();
+  disarm(later);
+  mode_ = Mode::done;
+  current_.reset();
+  if (resuming_) return channel_.push(Event::failure(*original_error_));  // never hide the original error
+  if (r_->config.degraded_answer && degradable()) {
+    degraded_ = true;
+    for (auto& e : degraded_events(*r_->config.degraded_answer, req_.stream, req_.model)) channel_.push(std::move(e));
+    return;
+  }
+  if (last_head_) {
+    channel_.push(Event::head(last_head_->status, last_head_->headers));
+    channel_.push(Event::body(last_body_));
+    channel_.push(Event::end());
+  } else if (last_error_) {
+    channel_.push(Event::failure(*last_error_));
+  } else {
+    push_failure({Errc::no_target, "no target could take the call for model '" + req_.model + "': " + skips_, false});
+  }
+}
+
+bool RoutedCallImpl::degradable() const {
+  if (req_.call.path != "/chat/completions") return false;
+  if (log_.empty()) return true;
+  const std::string& cls = log_.back().error_class;
+  return cls != "fatal_request" && cls != "ignored";
+}
+
+void RoutedCallImpl::push_failure(Error e) {
+  mode_ = Mode::done;
+  channel_.push(Event::failure(std::move(e)));
+}
+
+void RoutedCallImpl::cancel_from_caller() {
+  Deferred later;
+  {
+    std::lock_guard lock(mutex_);
+    if (mode_ == Mode::done) return;
+    // The attempt in progress ends as the caller's cancel, never as a time-out or a failure of
+    // the target (its first-token timer is cancelled with it).
+    if (mode_ != Mode::idle && !log_.empty() && log_.back().decision.empty()) {
+      RouteAttempt& rec = log_.back();
+      rec.error = std::string(to_string(Errc::cancelled));
+      rec.error_class = std::string(to_string(ErrorClass::ignored));
+      rec.reason = "cancelled";
+      rec.message = "cancelled by the caller";
+      rec.decision = "cancelled";
+    }
+    if (mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
+    end_stream_load(/*complete=*/false);  // a live stream the caller closed: as measured at its first token
+    if (mode_ == Mode::idle) drop_held();  // a pick waiting for its backoff: never sent
+    else release_slot();
+    disarm(later);
+    mode_ = Mode::done;
+    if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+  }
+  run(later);
+}
+
+}  // namespace llmfailover

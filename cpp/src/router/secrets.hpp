@@ -1,0 +1,52 @@
+// secrets.hpp (private) — credentials scrubbed from the upstream text a routed call keeps.
+//
+// An upstream may echo what it was sent (a debugging proxy, a gateway's error page, a hostile
+// server): a key inside an error body would reach the caller's str(e) and e.body, the route log
+// and the callbacks. The plain client scrubs its own key in Python (errors.py _scrub); a routed
+// call sends a different credential on every attempt, so the router scrubs in C++, once, where
+// it records upstream text (routed_call.cpp: fail(), interrupted(), cannot_take()).
+//
+// What counts as a secret of an attempt: the target's configured key; every value of a header
+// that carries credentials (Authorization and its scheme-less token, x-api-key, api-key,
+// x-goog-api-key, X-Amz-Security-Token, any name with "key", "token", "secret" or "auth") as
+// sent, so a Vertex/OAuth access token and a caller's extra header are covered; query values
+// under such names (?key=) as given and percent-encoded; and the router-wide ones (AWS secret
+// access key and session token from the environment when a Bedrock target exists).
+// Values shorter than kMinSecret are not scrubbed: real keys and tokens are far longer, while the
+// placeholders local servers take ("none", "null", "EMPTY", "dummy") would garble every error
+// text, and turn a JSON null in an error body into invalid JSON, without protecting anything.
+//
+// Cost: O(secrets x text) per scrub, only when an attempt fails. Thread safety: a value.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmfailover/http.hpp"
+
+namespace llmfailover {
+
+class SecretSet {
+ public:
+  static constexpr std::size_t kMinSecret = 8;
+  static constexpr std::string_view kMask = "***";
+
+  void add(std::string_view value);
+  void add(const SecretSet& other);
+  // The credentials `request` carries in its headers and its URL's query.
+  void add_from_request(const HttpRequest& request);
+  void clear() noexcept { values_.clear(); }
+  bool empty() const noexcept { return values_.empty(); }
+
+  // `text` with every secret replaced by kMask (longest first, so a token inside a header value
+  // that is itself a secret leaves no tail behind).
+  std::string scrub(std::string text) const;
+  void scrub(Headers& headers) const;
+
+ private:
+  std::vector<std::string> values_;
+};
+
+}  // namespace llmfailover
