@@ -40,7 +40,7 @@ policy::TokenEstimate request_estimate(const nlohmann::json& body, const std::st
 
 RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request)
     : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
-  body_ = nlohmann::json::parse(req_.call.body, nullptr, false);
+  body_ = parse_json(req_.call.body);
   est_ = request_estimate(body_, req_.call.path);
 }
 
@@ -439,7 +439,7 @@ void RoutedCallImpl::on_end(Deferred& later) {
     policy::LatencySample sample;
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))};
     sample.total = attempt_duration();
-    if (auto doc = nlohmann::json::parse(answer, nullptr, false); doc.is_object()) {
+    if (auto doc = parse_json(answer); doc.is_object()) {
       if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
         const Usage usage = read_usage(*u);
         if (usage.completion) sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));

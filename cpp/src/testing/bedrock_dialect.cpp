@@ -113,7 +113,7 @@ class BedrockDialect final : public Dialect {
       req.error_message = "Unknown operation " + std::string(action);
       return req;
     }
-    const json j = json::parse(req.body, nullptr, false);
+    const json j = parse_json(req.body);
     if (!j.is_object()) {
       req.error_status = 400;
       req.error_message = "Malformed input request, please reformat your input and try again.";
@@ -125,7 +125,7 @@ class BedrockDialect final : public Dialect {
   }
 
   Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
-    const json body = json::parse(req.body, nullptr, false);
+    const json body = parse_json(req.body);
     if (req.kind == invoke) return embeddings(body, ctx);
     const auto words = split_words(ctx.content);
     const auto& call = ctx.tool_call;
@@ -136,7 +136,7 @@ class BedrockDialect final : public Dialect {
     Reply r;
     if (!req.stream) {
       const json block = call ? json{{"toolUse", {{"toolUseId", tool_id}, {"name", call->name},
-                                                  {"input", json::parse(call->arguments)}}}}
+                                                  {"input", parse_json(call->arguments)}}}}
                               : json{{"text", ctx.content}};
       r.body = json{{"output", {{"message", {{"role", "assistant"}, {"content", json::array({block})}}}}},
                     {"stopReason", stop_reason}, {"usage", usage}, {"metrics", {{"latencyMs", 12}}}}

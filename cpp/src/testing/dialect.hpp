@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "llmfailover/http.hpp"
+#include "llmfailover/json.hpp"  // parse_json: the requests it reads are as hostile as any
 
 namespace llmfailover::testing::detail {
 

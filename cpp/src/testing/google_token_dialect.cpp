@@ -76,7 +76,7 @@ std::optional<std::string> base64url_decode(std::string_view s) {
 
 json jwt_part(std::string_view part) {
   auto text = base64url_decode(part);
-  return text ? json::parse(*text, nullptr, false) : json();
+  return text ? parse_json(*text) : json();
 }
 
 // What is wrong with `assertion` for an endpoint at `audience` ("" = nothing); sets `iss`.
