@@ -117,7 +117,7 @@ void bind_config(py::module_& m) {
       "process environment for os.environ/NAME and ${NAME} references.");
   m.def("max_json_depth", &max_json_depth, "The nesting limit of every JSON document the core parses");
   m.def("set_max_json_depth", &set_max_json_depth, py::arg("depth"),
-        "Set the nesting limit (1..100000) for parses that start afterwards; ValueError outside it");
+        "Set the nesting limit (1..10000) for parses that start afterwards; ValueError outside it");
 }
 
 }  // namespace llmfailover::bindings

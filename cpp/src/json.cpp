@@ -15,8 +15,8 @@ std::atomic<std::size_t> g_max_depth{kDefaultMaxJsonDepth};
 std::size_t max_json_depth() noexcept { return g_max_depth.load(std::memory_order_relaxed); }
 
 void set_max_json_depth(std::size_t depth) {
-  if (depth < 1 || depth > 100000)
-    throw std::invalid_argument("JSON nesting limit must be in [1, 100000], got " + std::to_string(depth));
+  if (depth < 1 || depth > 10000)
+    throw std::invalid_argument("JSON nesting limit must be in [1, 10000], got " + std::to_string(depth));
   g_max_depth.store(depth, std::memory_order_relaxed);
 }
 

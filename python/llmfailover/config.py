@@ -171,7 +171,7 @@ def max_json_depth() -> int:
 
 
 def set_max_json_depth(depth: int) -> None:
-    """Set the nesting limit (1..100000, default 256) for parses that start afterwards, process-wide.
+    """Set the nesting limit (1..10000, default 256) for parses that start afterwards, process-wide.
 
     RFC 8259 section 9 allows a parser to limit nesting; answers and configs need a few levels, and
     a value nested without a limit would be copied and printed recursively (a stack overflow)."""

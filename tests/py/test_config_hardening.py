@@ -169,8 +169,10 @@ def test_the_depth_limit_is_configurable() -> None:
             load_config({**GROUP, "extra": [[[[[[[[[1]]]]]]]]]})
     finally:
         set_max_json_depth(256)
-    with pytest.raises(ValueError, match=r"\[1, 100000\]"):
+    with pytest.raises(ValueError, match=r"\[1, 10000\]"):
         set_max_json_depth(0)
+    with pytest.raises(ValueError, match=r"\[1, 10000\]"):
+        set_max_json_depth(10001)  # deeper values would again risk the stack
     with pytest.raises(ValueError):
         set_max_json_depth(-1)
     with pytest.raises(TypeError):

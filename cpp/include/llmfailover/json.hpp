@@ -27,7 +27,7 @@ inline constexpr std::size_t kDefaultMaxJsonDepth = 256;
 
 // The process-wide limit parse_json uses by default (kDefaultMaxJsonDepth until set).
 std::size_t max_json_depth() noexcept;
-// Throws std::invalid_argument unless 1 <= depth <= 100000.
+// Throws std::invalid_argument unless 1 <= depth <= 10000 (deeper values would again risk the stack).
 void set_max_json_depth(std::size_t depth);
 
 struct JsonError {
