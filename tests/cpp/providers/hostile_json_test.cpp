@@ -128,6 +128,23 @@ TEST(HostileJson, DeepBedrockStreamFrameIsATranslationError) {
   expect_refused("bedrock", [&] { tr->on_bytes(bytes, chunks, error); });
 }
 
+// An exception frame whose payload is too deep (or not JSON, or has a number for a message) is
+// still classified by its type, with a bounded message.
+TEST(HostileJson, BedrockExceptionFramesWithHostilePayloads) {
+  for (const std::string& payload : {deep_object(), std::string(100000, 'x'), std::string(R"({"message": 7})")}) {
+    auto tr = find_provider("bedrock")->stream_translator(endpoint("m"), {{"messages", json::array()}});
+    const std::string bytes = eventstream::encode(
+        {{":exception-type", "throttlingException"}, {":content-type", "application/json"}, {":message-type", "exception"}},
+        payload);
+    std::vector<std::string> chunks;
+    std::optional<ErrorVerdict> error;
+    tr->on_bytes(bytes, chunks, error);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->cls, ErrorClass::rate_limited);
+    EXPECT_LT(error->message.size(), 400u);
+  }
+}
+
 // Error bodies are only read for their message: a deep one is classified by its status alone.
 TEST(HostileJson, DeepErrorBodiesAreClassifiedByStatus) {
   const std::string body = deep_object();
