@@ -252,6 +252,26 @@ def test_a_deep_answer_fails_over_naming_the_provider(fp: FakeProvider, provider
     assert provider in first.message and "nested deeper than 256 levels" in first.message
 
 
+def test_a_deep_stream_chunk_fails_over_before_the_first_token(fp: FakeProvider) -> None:
+    """The router's inspector refuses the chunk (parse_json) instead of committing it and handing
+    Python's json a value it cannot read (RecursionError)."""
+    chunk = {"id": "x", "object": "chat.completion.chunk", "model": "m-a",
+             "choices": [{"index": 0, "delta": {"content": "hi", "x": "DEEP"}}]}
+    sse = "data: " + json.dumps(chunk).replace('"DEEP"', DEEP) + "\n\ndata: [DONE]\n\n"
+    fp.set_default("m-a", Fault(status=200, body=sse, headers={"content-type": "text/event-stream"}))
+    config = {"groups": {"smart": {"deployments": [
+        {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "k", "priority": 0},
+        {"id": "b", "model": "m-b", "base_url": fp.base_url, "api_key": "k", "priority": 1}]}}}
+    with OpenAI(config=config) as client:
+        stream = client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "hi"}],
+                                                stream=True)
+        models = {c.model for c in stream}
+        info = route_info(stream)
+    assert models == {"m-b"}
+    assert info is not None
+    assert [(a.deployment, a.decision) for a in info.attempts] == [("a", "failover"), ("b", "served")]
+
+
 @pytest.mark.parametrize(
     ("model", "segment"),
     [("../../admin", "..%2F..%2Fadmin"), ("x?key=evil", "x%3Fkey%3Devil"), ("a#b", "a%23b")],
