@@ -283,6 +283,7 @@ def test_hostile_gemini_model_names_stay_one_path_segment(fp: FakeProvider, mode
         client.chat.completions.create(model="g", messages=[{"role": "user", "content": "hi"}])
     [attempt] = fp.attempts()
     assert attempt.target == f"/v1beta/models/{segment}:generateContent"
+    assert attempt.model == model  # the fake decodes the segment as Google does
 
 
 def test_a_dot_dot_model_is_refused_before_sending(fp: FakeProvider) -> None:

@@ -135,7 +135,7 @@ class GeminiDialect final : public Dialect {
       req.error_message = "Method not found.";
       return req;
     }
-    req.model = std::string(path.substr(0, colon));
+    req.model = percent_decode(path.substr(0, colon));  // as Google does: "a%3Fb" is model "a?b"
     req.stream = action == "streamGenerateContent";  // the SDKs add alt=sse; we always answer with SSE
     req.kind = action == "batchEmbedContents" ? embed : generate;
     const std::string* auth = find_header(headers, "authorization");
