@@ -193,8 +193,13 @@ def _parse(text: str, env: Optional[Mapping[str, str]]) -> Config:
 
 
 def _read(path: Path) -> str:
-    with path.open("rb") as f:
-        data = f.read(MAX_CONFIG_BYTES + 1)
+    data = bytearray()
+    with path.open("rb") as f:  # in pieces: read(n) would allocate n bytes even for a small file
+        while len(data) <= MAX_CONFIG_BYTES:
+            chunk = f.read(min(1 << 20, MAX_CONFIG_BYTES + 1 - len(data)))
+            if not chunk:
+                break
+            data += chunk
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(f"the config file is larger than {MAX_CONFIG_BYTES} bytes (16 MiB), the limit")
     try:
