@@ -11,6 +11,7 @@
 
 #include "bindings.hpp"
 #include "llmfailover/config.hpp"
+#include "llmfailover/json.hpp"
 
 namespace py = pybind11;
 
@@ -41,7 +42,7 @@ py::object to_python(const Json& j) {
   }
 }
 
-Json dump(const RouterConfig& c) { return Json::parse(dump_config(c)); }
+Json dump(const RouterConfig& c) { return parse_json<Json>(dump_config(c)); }
 
 py::list deployments(const RouterConfig& c) {
   py::list out;
@@ -114,6 +115,9 @@ void bind_config(py::module_& m) {
       py::arg("json_text"), py::arg("env") = py::none(),
       "Parse a config (llmfailover schema, or LiteLLM when it has model_list). `env` replaces the "
       "process environment for os.environ/NAME and ${NAME} references.");
+  m.def("max_json_depth", &max_json_depth, "The nesting limit of every JSON document the core parses");
+  m.def("set_max_json_depth", &set_max_json_depth, py::arg("depth"),
+        "Set the nesting limit (1..10000) for parses that start afterwards; ValueError outside it");
 }
 
 }  // namespace llmfailover::bindings

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "config_detail.hpp"
+#include "llmfailover/json.hpp"
 
 namespace llmfailover {
 
@@ -104,6 +105,7 @@ void parse_groups(const Node& groups, RouterConfig& c) {
   if (members.empty()) groups.fail("expected at least one group");
   for (const auto& [name, g] : members) {
     if (name.empty() || name == "*") g.fail("a group needs a name other than \"\" and \"*\"");
+    g.check_single_line(name);
     g.expect_object().check_keys({"deployments", "policy"});
     auto deployments = g.require("deployments");
     auto items = deployments.items();
@@ -134,7 +136,7 @@ RouterConfig parse_native(const Node& root) {
   if (auto f = root.get("context_window_fallbacks")) parse_chain_map(*f, groups, c.context_window_fallbacks, nullptr);
   if (auto f = root.get("content_policy_fallbacks")) parse_chain_map(*f, groups, c.content_policy_fallbacks, nullptr);
   if (auto f = root.get("default_fallbacks")) c.default_fallbacks = parse_chain(*f, groups, {});
-  if (auto a = root.get("degraded_answer")) c.degraded_answer = a->as_string();
+  if (auto a = root.get("degraded_answer")) c.degraded_answer = a->as_text();
   if (auto s = root.get("stream_recovery")) c.stream_recovery = s->as_enum({"error", "continue"});
   if (auto s = root.get("routing_strategy")) c.routing_strategy = s->as_enum(kStrategies);
   return c;
@@ -145,7 +147,8 @@ RouterConfig parse_native(const Node& root) {
 namespace {
 
 // nlohmann's messages quote the text near the error, which may be a secret: report the place only.
-std::string json_error_place(const std::string& text, std::size_t byte) {
+std::string json_error_place(const std::string& text, const JsonError& error) {
+  std::size_t byte = error.kind == JsonError::Kind::too_deep ? error.byte + 1 : error.byte;  // 1-based
   byte = std::min(byte, text.size());
   std::size_t line = 1, column = 1;
   for (std::size_t i = 0; i + 1 < byte; ++i) {
@@ -156,18 +159,21 @@ std::string json_error_place(const std::string& text, std::size_t byte) {
       ++column;
     }
   }
-  return "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column);
+  const auto place = "line " + std::to_string(line) + ", column " + std::to_string(column);
+  if (error.kind == JsonError::Kind::too_deep)
+    return "JSON " + error.message() + " at " + place;
+  return "invalid JSON at " + place;
 }
 
 }  // namespace
 
 RouterConfig parse_config(const std::string& json_text, const EnvLookup& env) {
-  cd::Json doc;
-  try {
-    doc = cd::Json::parse(json_text);
-  } catch (const cd::Json::parse_error& e) {
-    throw ConfigError("", json_error_place(json_text, e.byte));
-  }
+  if (json_text.size() > kMaxConfigBytes)
+    throw ConfigError("", "the config is " + std::to_string(json_text.size()) + " bytes; the limit is " +
+                              std::to_string(kMaxConfigBytes) + " (16 MiB)");
+  JsonError error;
+  const cd::Json doc = parse_json<cd::Json>(json_text, &error);
+  if (doc.is_discarded()) throw ConfigError("", json_error_place(json_text, error));
   cd::Reader reader{env, {}};
   cd::Node root(doc, "", reader);
   if (!doc.is_object()) root.fail("expected an object at the top of the config, got " + cd::json_type_name(doc));

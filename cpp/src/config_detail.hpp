@@ -76,15 +76,22 @@ class Node {
                   const std::string& dedupe = {}, std::string_view ignored_why = {}) const;
 
   // Scalars. Strings have environment references resolved; numbers may be given as a reference too.
+  // as_string refuses CR, LF and NUL (after resolving): its values may reach a header, a URL or a
+  // path, where they would split the request (RFC 9110 section 5.5). as_text allows them, for
+  // values only ever sent inside a JSON body or read as a document (answers, prompts, credentials).
   std::string as_string() const;
+  std::string as_text() const;
   std::string as_nonempty_string() const;
-  std::string as_name() const;  // a group, provider or strategy name: non-empty, no environment references
+  std::string as_name() const;  // a group, provider or strategy name: non-empty, no environment references, no CR/LF/NUL
   double as_number(double min, double max) const;
   int as_int(int min, int max) const;
   bool as_bool() const;
   Millis as_duration(Millis min = Millis{0}) const;
   std::string as_enum(std::initializer_list<std::string_view> allowed) const;
   std::vector<std::string> as_string_list(bool allow_single = false) const;
+
+ // Fails at this node when `s` has a CR, LF or NUL (for names that are keys, not values).
+  void check_single_line(std::string_view s) const;
 
  private:
   std::optional<double> number_value() const;

@@ -309,7 +309,7 @@ RouterConfig parse_litellm(const Node& root) {
   if (auto vars = root.get("environment_variables")) {  // the proxy exports these before reading the rest
     std::map<std::string, std::string> values;
     for (const auto& [name, value] : vars->members())
-      values[name] = value.json().is_string() ? value.as_string() : value.json().dump();
+      values[name] = value.json().is_string() ? value.as_text() : value.json().dump();
     reader.env = [values, base = reader.env](const std::string& name) -> std::optional<std::string> {
       if (auto it = values.find(name); it != values.end()) return it->second;
       return base ? base(name) : std::nullopt;

@@ -1,6 +1,7 @@
 // config_policy.cpp — group policies (timeouts, retry, budget, breaker, ramp, balancer) and fallback
 // chains, shared by the llmfailover schema and the LiteLLM mapping.
 #include <algorithm>
+#include <cctype>
 
 #include "config_detail.hpp"
 #include "llmfailover/policy/balancer.hpp"
@@ -142,7 +143,10 @@ HealthCheckConfig parse_health_check(const Node& n, const HealthCheckConfig& bas
     h.path = p->as_string();
     if (!h.path.empty() && h.path.front() != '/') p->fail("expected a path starting with '/' (e.g. \"/models\"), or \"\"");
   }
-  if (auto p = n.get("prompt")) h.prompt = p->as_nonempty_string();
+  if (auto p = n.get("prompt")) {
+    h.prompt = p->as_text();
+    if (h.prompt.empty()) p->fail("expected a non-empty string");
+  }
   check_order(n, "timeout", h.timeout, "interval", h.interval);
   return h;
 }
@@ -271,14 +275,29 @@ std::vector<Secret> parse_keys(const Node& node, std::vector<KeyLimits>* limits)
 Secret parse_credentials(const Node& node) {
   if (node.json().is_object()) return Secret(node.json().dump());
   if (!node.json().is_string()) node.fail("expected a path to a service-account JSON file, or its content, got " + json_type_name(node.json()));
-  auto value = node.as_string();
+  auto value = node.as_text();  // a JSON document has line breaks (the private key's PEM too)
   if (value.empty()) node.fail("expected a non-empty path or JSON document");
   return Secret(std::move(value));
 }
 
+namespace {
+
+// RFC 9110 section 5.1: a field name is a token (section 5.6.2: tchar).
+bool is_token(std::string_view s) {
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
 Headers parse_headers(const Node& node) {
   Headers out;
-  for (const auto& [name, value] : node.members()) out.push_back({name, value.as_string()});
+  for (const auto& [name, value] : node.members()) {
+    if (!is_token(name)) value.fail("expected a header name made of letters, digits and !#$%&'*+-.^_`|~");
+    out.push_back({name, value.as_string()});
+  }
   return out;
 }
 

@@ -203,9 +203,21 @@ void Node::check_keys(std::initializer_list<std::string_view> used, std::initial
   }
 }
 
-std::string Node::as_string() const {
+std::string Node::as_text() const {
   if (!json_->is_string()) fail("expected a string, got " + json_type_name(*json_));
   return resolve_env(json_->get<std::string>(), path_, r_->env);
+}
+
+std::string Node::as_string() const {
+  auto s = as_text();
+  check_single_line(s);
+  return s;
+}
+
+void Node::check_single_line(std::string_view s) const {
+  // The value is never quoted: it may be a key read from the environment.
+  if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+    fail("contains a CR, LF or NUL character, which a header, URL or path cannot carry");
 }
 
 std::string Node::as_nonempty_string() const {
@@ -218,6 +230,7 @@ std::string Node::as_name() const {
   if (!json_->is_string()) fail("expected a string, got " + json_type_name(*json_));
   auto s = json_->get<std::string>();
   if (s.empty()) fail("expected a non-empty string");
+  check_single_line(s);
   return s;
 }
 

@@ -137,6 +137,9 @@ class Config:
 def parse_config(json_text: str, env: Optional[Mapping[str, str]] = None) -> Config:
     """Parse a config (llmfailover schema, or LiteLLM when it has model_list); raises ConfigError."""
 
+def max_json_depth() -> int: ...
+def set_max_json_depth(depth: int) -> None: ...
+
 class RoutedCall(Call):
     """A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,
     target, deployment, provider, model, key_index, status, error, error_class, reason, message,

@@ -241,6 +241,9 @@ def test_argument_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 
 def test_public_names() -> None:
-    assert config_module.__all__ == ["Config", "ConfigError", "load_config"]
+    assert config_module.__all__ == [
+        "MAX_CONFIG_BYTES", "MAX_CONFIG_NODES", "Config", "ConfigError", "load_config", "max_json_depth",
+        "set_max_json_depth",
+    ]
     assert issubclass(ConfigError, ValueError)
     assert Config.__slots__ == ("_native",)

@@ -198,6 +198,11 @@ class ConfigError : public std::invalid_argument {
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_env();
 
+// Limits of parse_config (docs/config.md "Limits"): a config of more than kMaxConfigBytes, or nested
+// deeper than max_json_depth() (json.hpp, 256 by default), is a ConfigError naming the line and
+// column; so is a string value with CR, LF or NUL where it would reach a header, a URL or a path.
+inline constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
+
 // Parses `json_text` (llmfailover schema or a LiteLLM config; detected by `model_list`).
 // Throws ConfigError naming the exact path and what was expected.
 RouterConfig parse_config(const std::string& json_text, const EnvLookup& env = process_env());

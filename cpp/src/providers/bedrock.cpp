@@ -158,7 +158,7 @@ std::string model_url(std::string_view base_url, std::string_view region, std::s
   std::string url = base_url.empty() ? "https://bedrock-runtime." + std::string(region) + ".amazonaws.com" : std::string(base_url);
   while (!url.empty() && url.back() == '/') url.pop_back();
   // botocore renders the {modelId} label with percent_encode(safe="-_.~"): ':' and an ARN's '/' are encoded.
-  return url + "/model/" + sigv4::uri_encode(model, "") + "/" + std::string(action);
+  return url + "/model/" + path_segment("bedrock", "model", model, /*keep=*/"") + "/" + std::string(action);
 }
 
 std::string response_id(std::string_view text) {

@@ -99,7 +99,7 @@ json chat_completion(const json& r, std::string_view model, std::string_view id,
 }
 
 ErrorVerdict classify(int status, const Headers& headers, std::string_view body) {
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = parse_json(body);
   std::string message;
   if (doc.is_object()) {
     for (const char* key : {"message", "Message"}) {
@@ -120,8 +120,14 @@ ErrorVerdict classify(int status, const Headers& headers, std::string_view body)
 }
 
 ErrorVerdict exception_verdict(std::string_view type, std::string_view payload) {
-  const json doc = json::parse(payload, nullptr, false);
-  std::string message = doc.is_object() ? doc.value("message", doc.value("Message", "")) : std::string(payload);
+  const json doc = parse_json(payload);
+  std::string message;
+  if (!doc.is_object()) {
+    message = std::string(payload.substr(0, 300));  // not JSON (or nested too deep): its start only
+  } else {
+    for (const char* key : {"Message", "message"})
+      if (auto it = doc.find(key); it != doc.end() && it->is_string()) message = it->get<std::string>();
+  }
   message = std::string(type) + ": " + message;
   if (type == "throttlingException") return {ErrorClass::rate_limited, "rate_limited", message};
   if (type == "serviceQuotaExceededException") return {ErrorClass::rate_limited, "quota", message};

@@ -102,7 +102,7 @@ class CohereProvider final : public Provider {
 }  // namespace
 
 ErrorVerdict classify(int status, std::string_view body) {
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = parse_json(body);
   const std::string message = doc.is_object() ? doc.value("message", "") : "";
   ErrorVerdict v = classify_response(status, body);
   v.message = message;

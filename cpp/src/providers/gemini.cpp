@@ -96,7 +96,7 @@ class GeminiProvider final : public Provider {
     while (!url.empty() && url.back() == '/') url.pop_back();
     std::optional<Header> auth;
     if (!ep.api_key.empty()) auth = Header{"x-goog-api-key", ep.api_key.reveal()};
-    return json_post(url + "/models/" + model + std::string(action), std::move(body), timeouts, accept, std::move(auth),
+    return json_post(url + "/models/" + path_segment("gemini", "model", model) + std::string(action), std::move(body), timeouts, accept, std::move(auth),
                      ep.headers);
   }
 };
@@ -104,7 +104,7 @@ class GeminiProvider final : public Provider {
 }  // namespace
 
 ErrorVerdict classify(int status, std::string_view body) {
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = parse_json(body);
   const json err = doc.is_object() && doc.contains("error") && doc["error"].is_object() ? doc["error"] : json::object();
   const std::string message = err.value("message", "");
   const std::string code = err.value("status", "");
@@ -129,7 +129,7 @@ ErrorVerdict classify(int status, std::string_view body) {
 }
 
 std::optional<Millis> retry_delay(std::string_view body) {
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = parse_json(body);
   for (const auto& ri : details(doc, "google.rpc.RetryInfo")) {
     const json d = ri.value("retryDelay", json());
     // proto3 JSON Duration: "<seconds>[.<fraction>]s"; some proxies send {"seconds": N, "nanos": M}.

@@ -87,7 +87,7 @@ json function_call_part(const json& call, bool gemini3) {
 // anything else as {"output": ...} (the key Google's docs name for a function's output).
 json function_response(const json& content) {
   const std::string text = content_text(kName, content, "\n");
-  json parsed = json::parse(text, nullptr, false);
+  json parsed = parse_json(text);
   if (parsed.is_object()) return parsed;
   return {{"output", parsed.is_discarded() ? json(text) : parsed}};
 }

@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "llmfailover/json.hpp"
+
 namespace llmfailover::providers::google_auth {
 namespace {
 
@@ -92,7 +94,7 @@ long long unix_seconds(std::chrono::system_clock::time_point t) {
 
 ErrorVerdict token_error(int status, std::string_view body) {
   std::string detail = "HTTP " + std::to_string(status);
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = parse_json(body);
   if (doc.is_object()) {
     // RFC 6749 5.2: {"error": "invalid_grant", "error_description": "..."}; some proxies send a
     // google.rpc.Status ({"error": {"message": ...}}) instead.
@@ -114,7 +116,7 @@ ErrorVerdict token_error(int status, std::string_view body) {
 
 ServiceAccount parse_service_account(std::string_view text) {
   // No parser message: it would quote the text around the error, which may be the key.
-  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const json doc = parse_json(text);
   if (!doc.is_object()) bad_key_file("not a JSON object");
   const std::string type = optional_string(doc, "type");
   if (!type.empty() && type != "service_account") {
@@ -130,6 +132,8 @@ ServiceAccount parse_service_account(std::string_view text) {
   if (!sa.token_uri.starts_with("https://") && !sa.token_uri.starts_with("http://")) {
     bad_key_file("\"token_uri\" must be an http(s) URL");
   }
+  if (sa.token_uri.find_first_of(std::string_view("\r\n\0 ", 4)) != std::string::npos)
+    bad_key_file("\"token_uri\" must not contain spaces, CR, LF or NUL");
   return sa;
 }
 
@@ -182,7 +186,7 @@ TokenAnswer read_token_answer(int status, std::string_view body, Clock::time_poi
     out.error = token_error(status, body);
     return out;
   }
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = parse_json(body);
   const json* token = doc.is_object() && doc.contains("access_token") ? &doc["access_token"] : nullptr;
   if (!token || !token->is_string() || token->get_ref<const std::string&>().empty()) {
     out.error = ErrorVerdict{ErrorClass::retryable, "bad_response", "access token: the token endpoint's answer has no access_token"};

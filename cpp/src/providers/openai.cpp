@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "llmfailover/json.hpp"
+#include "llmfailover/providers/provider.hpp"
 #include "llmfailover/transport/url.hpp"
 
 namespace llmfailover::providers {
@@ -40,7 +42,11 @@ std::string url_for(const Upstream& upstream, std::string_view path, const Query
   while (!url.empty() && url.back() == '/') url.pop_back();
   if (upstream.kind == Upstream::Kind::azure && azure_deployment_path(path) &&
       url.find("/deployments/") == std::string::npos && !model.empty()) {
-    url += "/deployments/" + transport::url_encode(model);
+    try {
+      url += "/deployments/" + path_segment("azure", "model", model);
+    } catch (const TranslationError& e) {  // "." or "..": a caller's value, so ValueError in Python
+      throw std::invalid_argument(e.what());
+    }
   }
   if (!path.empty() && path.front() != '/') url += '/';
   url += path;
@@ -96,7 +102,7 @@ struct ErrorFields {
 
 ErrorFields error_fields(std::string_view body) {
   ErrorFields f;
-  auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto doc = parse_json(body);
   if (!doc.is_object()) return f;
   const auto& err = doc.contains("error") && doc["error"].is_object() ? doc["error"] : doc;
   auto text = [&](const char* key) {

@@ -141,7 +141,9 @@ class CompatStream final : public StreamTranslator {
                             data.find("\"usage\": {") != std::string_view::npos ||
                             data.find("\"object\":\"\"") != std::string_view::npos ||
                             data.find("\"error\"") != std::string_view::npos;
-    if (!suspicious) {
+    // A chunk nested past the JSON limit is parsed (and refused) here, naming the provider, rather
+    // than handed on for every later reader to trip over.
+    if (!suspicious && !find_too_deep(data, max_json_depth())) {
       chunks.emplace_back(data);
       return;
     }

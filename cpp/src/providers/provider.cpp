@@ -1,6 +1,8 @@
 // provider.cpp — Provider's default members and the small helpers every adapter shares.
 #include "llmfailover/providers/provider.hpp"
 
+#include "llmfailover/providers/sigv4.hpp"
+
 namespace llmfailover::providers {
 
 using nlohmann::json;
@@ -28,9 +30,29 @@ std::optional<DataUrl> parse_data_url(std::string_view url) {
   return out;
 }
 
+std::string path_segment(std::string_view provider, std::string_view parameter, std::string_view text,
+                         std::string_view keep) {
+  if (text.empty() || text == "." || text == "..")
+    throw TranslationError(std::string(provider), std::string(parameter),
+                           std::string(parameter) + " must not be empty, \".\" or \"..\" (it goes into the URL path)");
+  return sigv4::uri_encode(text, keep);  // the encoding SigV4 signs, so Bedrock's paths match botocore's
+}
+
+std::string path_segments(std::string_view provider, std::string_view parameter, std::string_view text) {
+  std::string out;
+  for (std::size_t start = 0;;) {
+    const auto slash = text.find('/', start);
+    out += path_segment(provider, parameter, text.substr(start, slash - start));
+    if (slash == std::string_view::npos) return out;
+    out += '/';
+    start = slash + 1;
+  }
+}
+
 json parse_answer(std::string_view provider, std::string_view body) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) throw TranslationError(std::string(provider), "", "the answer is not valid JSON");
+  JsonError error;
+  json doc = parse_json(body, &error);
+  if (doc.is_discarded()) throw TranslationError(std::string(provider), "", "the answer is " + error.message());
   if (!doc.is_object()) throw TranslationError(std::string(provider), "", "the answer is not a JSON object");
   return doc;
 }
@@ -82,7 +104,7 @@ void append_turn(nlohmann::json& messages, const std::string& role, nlohmann::js
 nlohmann::json tool_call_arguments(std::string_view provider, const nlohmann::json& function) {
   const std::string args = function.value("arguments", "");
   if (args.empty()) return nlohmann::json::object();
-  auto input = nlohmann::json::parse(args, nullptr, false);
+  auto input = parse_json(args);
   if (!input.is_object())
     throw TranslationError(std::string(provider), "messages",
                            "tool call arguments must be a JSON object for " + std::string(provider));

@@ -47,6 +47,19 @@ bool plain_name(std::string_view s) {
   return true;
 }
 
+// Gemini's stream translator, its errors naming vertex.
+class VertexStream final : public StreamTranslator {
+ public:
+  explicit VertexStream(std::unique_ptr<StreamTranslator> gemini) : gemini_(std::move(gemini)) {}
+  void on_sse(std::string_view event, std::string_view data, std::vector<std::string>& chunks,
+              std::optional<ErrorVerdict>& error) override {
+    as_vertex([&] { gemini_->on_sse(event, data, chunks, error); });
+  }
+
+ private:
+  std::unique_ptr<StreamTranslator> gemini_;
+};
+
 class VertexProvider final : public Provider {
  public:
   std::string_view name() const override { return kName; }
@@ -65,8 +78,8 @@ class VertexProvider final : public Provider {
 
   std::unique_ptr<StreamTranslator> stream_translator(const Endpoint& ep, const json& request) const override {
     const json n = request.value("n", json(1));
-    return gemini::make_stream(ep.model.empty() ? request.value("model", "") : ep.model, include_usage(request),
-                               n.is_number_integer() ? n.get<int>() : 1);
+    return std::make_unique<VertexStream>(gemini::make_stream(ep.model.empty() ? request.value("model", "") : ep.model,
+                                                              include_usage(request), n.is_number_integer() ? n.get<int>() : 1));
   }
 
   TranslatedRequest embeddings_request(const Endpoint& ep, const json& request, const Timeouts& timeouts) const override {
@@ -116,16 +129,18 @@ std::string model_url(const Endpoint& ep, std::string_view model, std::string_vi
     root += "/v1";
   }
   std::string path;
+  // Every name is encoded (provider.hpp path_segment); a full resource name keeps its slashes.
   if (model.starts_with("projects/")) {
-    path = std::string(model);
+    path = path_segments(kName, "model", model);
   } else {
     if (ep.project.empty()) {
       throw TranslationError(std::string(kName), "project",
                              "vertex needs a project (the deployment's project, vertex_project, or the service "
                              "account's project_id)");
     }
-    path = "projects/" + ep.project + "/locations/" + location + "/";
-    path += model.starts_with("publishers/") ? std::string(model) : "publishers/google/models/" + std::string(model);
+    path = "projects/" + path_segment(kName, "project", ep.project) + "/locations/" + location + "/";
+    path += model.starts_with("publishers/") ? path_segments(kName, "model", model)
+                                             : "publishers/google/models/" + path_segment(kName, "model", model);
   }
   return root + "/" + path + ":" + std::string(method);
 }

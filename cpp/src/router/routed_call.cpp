@@ -41,7 +41,7 @@ policy::TokenEstimate request_estimate(const nlohmann::json& body, const std::st
 
 RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request)
     : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
-  body_ = nlohmann::json::parse(req_.call.body, nullptr, false);
+  body_ = parse_json(req_.call.body);
   est_ = request_estimate(body_, req_.call.path);
 }
 

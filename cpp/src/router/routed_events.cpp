@@ -151,7 +151,7 @@ void RoutedCallImpl::on_end(Deferred& later) {
     policy::LatencySample sample;
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))};
     sample.total = attempt_duration();
-    if (auto doc = nlohmann::json::parse(answer, nullptr, false); doc.is_object()) {
+    if (auto doc = parse_json(answer); doc.is_object()) {
       if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
         const Usage usage = read_usage(*u);
         if (usage.completion) sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));

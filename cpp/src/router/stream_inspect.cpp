@@ -1,7 +1,7 @@
 #include "stream_inspect.hpp"
 
 #include <chrono>
-#include <nlohmann/json.hpp>
+#include "llmfailover/json.hpp"  // parse_json: nlohmann with a nesting limit
 
 namespace llmfailover {
 
@@ -43,7 +43,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     done_ = true;
     return ChunkKind::done;
   }
-  auto doc = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+  auto doc = parse_json(data);
   if (doc.is_discarded() || !doc.is_object()) {
     ++malformed_;
     return ChunkKind::malformed;
@@ -86,7 +86,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
 }
 
 std::string strip_content_prefix(std::string_view data, std::size_t n) {
-  auto doc = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+  auto doc = parse_json(data);
   if (!doc.is_object() || !doc.contains("choices") || !doc["choices"].is_array()) return std::string(data);
   for (auto& choice : doc["choices"]) {
     if (!choice.is_object() || choice_index(choice) != 0) continue;

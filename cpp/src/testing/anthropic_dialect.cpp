@@ -73,7 +73,7 @@ class AnthropicDialect final : public Dialect {
       req.error_message = "Not Found";
       return req;
     }
-    const json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    const json j = parse_json(req.body);
     if (!j.is_object()) {
       req.error_status = 400;
       req.error_message = "The request body is not valid JSON.";
@@ -93,7 +93,7 @@ class AnthropicDialect final : public Dialect {
   }
 
   Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
-    const json body = json::parse(req.body, nullptr, false);
+    const json body = parse_json(req.body);
     const auto words = split_words(ctx.content);
     const auto& call = ctx.tool_call;
     const int input = prompt_tokens(body);
@@ -106,7 +106,7 @@ class AnthropicDialect final : public Dialect {
     Reply r;
     if (!req.stream) {
       const json block = call ? json{{"type", "tool_use"}, {"id", tool_id}, {"name", call->name},
-                                     {"input", json::parse(call->arguments)}}
+                                     {"input", parse_json(call->arguments)}}
                               : json{{"type", "text"}, {"text", ctx.content}};
       r.body = json{{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", req.model},
                     {"content", json::array({block})}, {"stop_reason", stop_reason}, {"stop_sequence", nullptr},

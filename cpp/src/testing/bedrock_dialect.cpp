@@ -36,19 +36,6 @@ int prompt_tokens(const json& body) {
   return std::max(n, 1);
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // One ConverseStream event frame; "p" is the padding AWS adds to hide payload sizes.
 std::string event(std::string_view type, json payload) {
   payload["p"] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0";
@@ -113,7 +100,7 @@ class BedrockDialect final : public Dialect {
       req.error_message = "Unknown operation " + std::string(action);
       return req;
     }
-    const json j = json::parse(req.body, nullptr, false);
+    const json j = parse_json(req.body);
     if (!j.is_object()) {
       req.error_status = 400;
       req.error_message = "Malformed input request, please reformat your input and try again.";
@@ -125,7 +112,7 @@ class BedrockDialect final : public Dialect {
   }
 
   Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
-    const json body = json::parse(req.body, nullptr, false);
+    const json body = parse_json(req.body);
     if (req.kind == invoke) return embeddings(body, ctx);
     const auto words = split_words(ctx.content);
     const auto& call = ctx.tool_call;
@@ -136,7 +123,7 @@ class BedrockDialect final : public Dialect {
     Reply r;
     if (!req.stream) {
       const json block = call ? json{{"toolUse", {{"toolUseId", tool_id}, {"name", call->name},
-                                                  {"input", json::parse(call->arguments)}}}}
+                                                  {"input", parse_json(call->arguments)}}}}
                               : json{{"text", ctx.content}};
       r.body = json{{"output", {{"message", {{"role", "assistant"}, {"content", json::array({block})}}}}},
                     {"stopReason", stop_reason}, {"usage", usage}, {"metrics", {{"latencyMs", 12}}}}

@@ -65,7 +65,7 @@ class CohereDialect final : public Dialect {
       return req;
     }
     req.kind = path == "/v2/chat" ? chat : embed;
-    const json j = json::parse(req.body, nullptr, false);
+    const json j = parse_json(req.body);
     if (!j.is_object()) {
       req.error_status = 400;
       req.error_message = "invalid request: the body is not valid JSON";
@@ -87,7 +87,7 @@ class CohereDialect final : public Dialect {
   }
 
   Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
-    const json body = json::parse(req.body, nullptr, false);
+    const json body = parse_json(req.body);
     if (req.kind == embed) return embeddings(body, ctx);
     const auto words = split_words(ctx.content);
     const auto& call = ctx.tool_call;

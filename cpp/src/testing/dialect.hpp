@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "llmfailover/http.hpp"
+#include "llmfailover/json.hpp"  // parse_json: the requests it reads are as hostile as any
 
 namespace llmfailover::testing::detail {
 
@@ -88,6 +89,9 @@ int count_words(std::string_view text);
 std::vector<std::string> split_arguments(std::string_view arguments);
 // The completion tokens a tool call stands for: its argument pieces, plus one for the name.
 int tool_call_tokens(const ToolCall& call);
+// RFC 3986 section 2.1 percent-decoding (a path segment, or with `plus_is_space` a form value);
+// a '%' not followed by two hex digits stays as it is (a hostile request never throws).
+std::string percent_decode(std::string_view s, bool plus_is_space = false);
 
 std::unique_ptr<Dialect> make_openai_dialect();
 std::unique_ptr<Dialect> make_anthropic_dialect();

@@ -137,7 +137,10 @@ void FakeProvider::set_reply(std::string model, std::string content) {
 
 void FakeProvider::set_tool_call(std::string model, std::string name, std::string arguments) {
   if (name.empty()) throw std::invalid_argument("set_tool_call: the tool name is empty");
-  const auto parsed = nlohmann::json::parse(arguments, nullptr, /*allow_exceptions=*/false);
+  JsonError error;
+  const auto parsed = parse_json(arguments, &error);
+  if (parsed.is_discarded() && error.kind == JsonError::Kind::too_deep)
+    throw std::invalid_argument("set_tool_call: arguments are " + error.message());
   if (!parsed.is_object()) throw std::invalid_argument("set_tool_call: arguments must be the JSON text of an object");
   std::lock_guard lock(impl_->mutex);
   impl_->tool_calls[std::move(model)] = detail::ToolCall{std::move(name), std::move(arguments)};

@@ -100,7 +100,7 @@ unsigned embed_dimensions(const json& request, unsigned fallback) {
 }
 
 json candidate(const std::string& text, int index, bool last, const std::optional<ToolCall>& call = std::nullopt) {
-  const json part = call ? json{{"functionCall", {{"name", call->name}, {"args", json::parse(call->arguments)}}}}
+  const json part = call ? json{{"functionCall", {{"name", call->name}, {"args", parse_json(call->arguments)}}}}
                          : json{{"text", text}};
   json c = {{"content", {{"parts", json::array({part})}, {"role", "model"}}}, {"index", index}};
   if (last) c["finishReason"] = "STOP";
@@ -135,7 +135,7 @@ class GeminiDialect final : public Dialect {
       req.error_message = "Method not found.";
       return req;
     }
-    req.model = std::string(path.substr(0, colon));
+    req.model = percent_decode(path.substr(0, colon));  // as Google does: "a%3Fb" is model "a?b"
     req.stream = action == "streamGenerateContent";  // the SDKs add alt=sse; we always answer with SSE
     req.kind = action == "batchEmbedContents" ? embed : generate;
     const std::string* auth = find_header(headers, "authorization");
@@ -145,7 +145,7 @@ class GeminiDialect final : public Dialect {
                           "other valid authentication credential.";
       return req;
     }
-    const json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    const json j = parse_json(req.body);
     std::vector<std::string> texts;
     if (!j.is_object()) {
       req.error_status = 400;
@@ -161,7 +161,7 @@ class GeminiDialect final : public Dialect {
   }
 
   Reply reply(const ParsedRequest& req, const ReplyContext& ctx) const override {
-    const json body = json::parse(req.body, nullptr, false);
+    const json body = parse_json(req.body);
     if (req.kind == embed) return embeddings(body, ctx);
     int n = 1;
     if (auto g = body.find("generationConfig"); g != body.end() && g->is_object()) {

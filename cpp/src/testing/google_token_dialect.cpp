@@ -24,27 +24,13 @@ using nlohmann::json;
 
 constexpr std::string_view kJwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::strtol(std::string(s.substr(i + 1, 2)).c_str(), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::string form_value(std::string_view body, std::string_view name) {
   while (!body.empty()) {
     const auto amp = body.find('&');
     const std::string_view pair = body.substr(0, amp);
     const auto eq = pair.find('=');
-    if (eq != std::string_view::npos && percent_decode(pair.substr(0, eq)) == name) return percent_decode(pair.substr(eq + 1));
+    if (eq != std::string_view::npos && percent_decode(pair.substr(0, eq), true) == name)
+      return percent_decode(pair.substr(eq + 1), true);
     if (amp == std::string_view::npos) break;
     body.remove_prefix(amp + 1);
   }
@@ -76,7 +62,7 @@ std::optional<std::string> base64url_decode(std::string_view s) {
 
 json jwt_part(std::string_view part) {
   auto text = base64url_decode(part);
-  return text ? json::parse(*text, nullptr, false) : json();
+  return text ? parse_json(*text) : json();
 }
 
 // What is wrong with `assertion` for an endpoint at `audience` ("" = nothing); sets `iss`.

@@ -269,7 +269,7 @@ class OpenAiDialect final : public Dialect {
     }
     req.model = deployment;
     if (req.kind == models) return req;
-    json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    json j = parse_json(req.body);
     if (j.is_discarded() || !j.is_object()) {
       req.error_status = 400;
       req.error_message = "We could not parse the JSON body of your request. (HINT: This likely means you "
@@ -305,7 +305,7 @@ class OpenAiDialect final : public Dialect {
       r.body = json{{"object", "list"}, {"data", std::move(data)}}.dump();
       return r;
     }
-    json body = json::parse(req.body, nullptr, false);
+    json body = parse_json(req.body);
     return req.kind == chat ? chat_reply(req, body, ctx) : embeddings_reply(req, body, ctx);
   }
 

@@ -149,6 +149,14 @@ TEST(ServiceAccount, ErrorsNameTheFieldAndNeverTheKey) {
   json bad_uri = key_file();
   bad_uri["token_uri"] = "oauth2.googleapis.com/token";
   EXPECT_NE(message(bad_uri.dump()).find("token_uri"), std::string::npos);
+  bad_uri["token_uri"] = "https://oauth2.googleapis.com/token HTTP/1.1\r\nX-Evil: 1\r\n";  // request smuggling
+  EXPECT_NE(message(bad_uri.dump()).find("\"token_uri\" must not contain spaces, CR, LF or NUL"), std::string::npos);
+  // Nested past the JSON limit: refused like any broken document, before anything deep is built.
+  json deep = key_file();
+  deep["x"] = json::array();
+  std::string deep_text = deep.dump();
+  deep_text.replace(deep_text.find("\"x\":[]") + 4, 2, std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_NE(message(deep_text).find("not a JSON object"), std::string::npos);
   // A broken document around the key: the parser's message would quote it; ours does not.
   const std::string broken = key_file().dump().substr(0, 300);
   const std::string m = message(broken);

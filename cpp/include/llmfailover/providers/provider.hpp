@@ -24,6 +24,7 @@
 
 #include "llmfailover/config.hpp"
 #include "llmfailover/http.hpp"
+#include "llmfailover/json.hpp"
 #include "llmfailover/providers/openai.hpp"
 
 namespace llmfailover::providers {
@@ -132,6 +133,20 @@ void append_turn(nlohmann::json& messages, const std::string& role, nlohmann::js
 // anything but an object is a TranslationError naming `provider` and "messages".
 nlohmann::json tool_call_arguments(std::string_view provider, const nlohmann::json& function);
 nlohmann::json parse_answer(std::string_view provider, std::string_view body);
+
+// `text` as one path segment (RFC 3986 section 3.3): every octet but the unreserved ones
+// (ALPHA / DIGIT / "-" / "." / "_" / "~") and those in `keep` percent-encoded, so a model, project
+// or deployment name such as "../../admin", "x?key=evil", "a#b", "a%2F" or "a:b" stays one segment
+// of the path it was put in. `keep` may only hold pchars that mean nothing to the upstream: "@"
+// by default (Vertex model versions, "gemini-2.5-flash@001"); ":" is encoded because Google's
+// paths end in ":method" (AIP-136).
+// "", "." and ".." cannot be (a server that normalizes decodes %2E, RFC 3986 section 6.2.2.2, and
+// then removes dot segments, section 5.2.4): TranslationError naming `provider` and `parameter`.
+std::string path_segment(std::string_view provider, std::string_view parameter, std::string_view text,
+                         std::string_view keep = "@");
+// A '/'-separated resource name (Vertex's "projects/p/locations/l/endpoints/e"), each segment
+// encoded by path_segment, the slashes kept.
+std::string path_segments(std::string_view provider, std::string_view parameter, std::string_view text);
 
 // The text of an OpenAI message `content`: a string, or the text parts of an array joined with
 // `separator`; "" for null. Throws TranslationError (provider, "messages") for other shapes.
