@@ -41,14 +41,16 @@ Error ResponseReader::too_large(const std::string& what, std::size_t limit) cons
           true};
 }
 
+Error ResponseReader::sse_failed() const {
+  bool line = sse_.error().find("line") != std::string::npos;
+  return too_large(sse_.error(), line ? options_.max_sse_line_bytes : options_.max_sse_event_bytes);
+}
+
 Error ResponseReader::feed(std::string_view bytes) {
   if (truncated_) return {};
   switch (mode_) {
     case Mode::sse:
-      if (!sse_.feed(bytes))
-        return too_large(sse_.error(), sse_.error().find("line") != std::string::npos ? options_.max_sse_line_bytes
-                                                                                     : options_.max_sse_event_bytes);
-      return {};
+      return sse_.feed(bytes) ? Error{} : sse_failed();
     case Mode::pieces:
       deliver_(Event::body(std::string(bytes)));
       return {};
@@ -68,7 +70,7 @@ Error ResponseReader::feed(std::string_view bytes) {
 Error ResponseReader::finish() {
   if (mode_ == Mode::sse) {
     sse_.finish();
-    if (!sse_.error().empty()) return too_large(sse_.error(), options_.max_sse_line_bytes);
+    if (!sse_.error().empty()) return sse_failed();
   } else if (mode_ == Mode::whole) {
     deliver_(Event::body(std::move(body_)));
   }

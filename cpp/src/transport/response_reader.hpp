@@ -39,6 +39,7 @@ class ResponseReader {
  private:
   enum class Mode { whole, pieces, sse };
   Error too_large(const std::string& what, std::size_t limit) const;
+  Error sse_failed() const;  // the SSE parser crossed a limit: which one, as body_too_large
 
   const ClientOptions& options_;
   bool stream_body_;
