@@ -4,11 +4,7 @@
 // shard only through asio::post (cancel, stats, shutdown).
 #include "llmfailover/transport/http_client.hpp"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <atomic>
-#include <cstdio>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,6 +16,7 @@
 
 #include "connection_pool.hpp"
 #include "shard.hpp"
+#include "tls.hpp"
 #include "request_check.hpp"
 #include "response_reader.hpp"
 #include "llmfailover/transport/sse.hpp"
@@ -40,12 +37,6 @@ using detail::Task;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-
-bool is_ip_literal(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
 
 Clock::time_point earliest(Clock::time_point a, std::optional<Clock::time_point> b) {
   return b && *b < a ? *b : a;
@@ -220,12 +211,7 @@ class HttpExchange final : public Task {
     conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), client_.tls_ctx);
     conn_->plain.reset();
     SSL* ssl = conn_->tls->native_handle();
-    if (is_ip_literal(url_.host)) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(ssl, url_.host.c_str());  // SNI
-      SSL_set1_host(ssl, url_.host.c_str());             // hostname verification
-    }
+    detail::prepare_tls_connection(ssl, url_.host);
     auto [hec] = co_await conn_->tls->async_handshake(ssl::stream_base::client, use_tuple);
     if (!hec) co_return Error{};
     if (cancelled_ || hec == beast::error::timeout) co_return fail(map_error(hec, Phase::connect, give_up, false));
@@ -418,42 +404,14 @@ class HttpExchange final : public Task {
 
 }  // namespace
 
-namespace {
-
-// An exception escaping a handler must not end the process (std::terminate on a bare thread) nor
-// the shard: it is reported and the loop goes on (Asio's documented pattern for io_context::run).
-void run_io(asio::io_context& ioc) {
-  for (;;) {
-    try {
-      ioc.run();
-      return;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "llmfailover: an io handler threw (%s); the io thread goes on\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "llmfailover: an io handler threw; the io thread goes on\n");
-    }
-  }
-}
-
-}  // namespace
 
 HttpClient::Impl::Impl(ClientOptions o) : options(std::move(o)), tls_ctx(ssl::context::tls_client) {
-  tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  if (options.tls.verify) {
-    tls_ctx.set_verify_mode(ssl::verify_peer);
-    beast::error_code ec;
-    if (options.tls.ca_file.empty()) tls_ctx.set_default_verify_paths(ec);
-    else tls_ctx.load_verify_file(options.tls.ca_file, ec);
-    if (ec) throw std::invalid_argument("cannot load the CA bundle '" + options.tls.ca_file + "': " + ec.message());
-  } else {
-    tls_ctx.set_verify_mode(ssl::verify_none);
-  }
+  detail::configure_tls_context(tls_ctx, options.tls);
   unsigned n = std::max(1u, options.io_threads);
   PoolLimits per_shard = options.pool;
   per_shard.max_per_origin = std::max<std::size_t>(1, per_shard.max_per_origin / n);
   for (unsigned i = 0; i < n; ++i) shards.push_back(std::make_unique<Shard>(per_shard));
-  for (auto& s : shards) s->thread = std::thread([shard = s.get()] { run_io(shard->ioc); });
+  for (auto& s : shards) s->thread = std::thread([shard = s.get()] { detail::run_io(shard->ioc); });
 }
 
 HttpClient::Impl::~Impl() { shutdown(); }

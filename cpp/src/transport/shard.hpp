@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -72,5 +73,20 @@ class Scheduled final : public Task {
   std::function<void()> fn_;
   bool aborted_ = false;
 };
+
+// An exception escaping a handler must not end the process (std::terminate on a bare thread) nor
+// the shard: it is reported and the loop goes on (Asio's documented pattern for io_context::run).
+inline void run_io(asio::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "llmfailover: an io handler threw (%s); the io thread goes on\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "llmfailover: an io handler threw; the io thread goes on\n");
+    }
+  }
+}
 
 }  // namespace llmfailover::transport::detail
