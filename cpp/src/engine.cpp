@@ -156,7 +156,18 @@ std::shared_ptr<Call> Engine::send(const providers::Upstream& upstream, const pr
   auto c = std::make_shared<RetryingCall>(http_, uniform01_, providers::build_request(upstream, call, timeouts),
                                           std::max(0, max_retries));
   c->start();
-  return c;
+  // The exchange holds the call (its sink and flow control), so the call cannot notice being
+  // dropped by itself; the handle the caller gets cancels it when the last copy goes. A dropped
+  // stream would otherwise stay paused (backpressure) with its connection until close().
+  struct Handle {
+    std::shared_ptr<RetryingCall> call;
+    ~Handle() {
+      if (call) call->cancel();  // a no-op once the call ended
+    }
+  };
+  auto handle = std::make_shared<Handle>();
+  handle->call = std::move(c);
+  return std::shared_ptr<Call>(handle, handle->call.get());
 }
 
 }  // namespace llmfailover

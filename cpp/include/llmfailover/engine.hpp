@@ -10,7 +10,7 @@
 // a slow consumer holds a bounded queue, not the whole stream.
 //
 // Call order: Engine::send() -> Call; consume Call::channel() until a terminal event; read
-// attempts() at any time. Thread safety: Engine and Call are safe from any thread.
+// attempts() at any time. Dropping the last copy of the Call cancels it if it has not ended. Thread safety: Engine and Call are safe from any thread.
 #pragma once
 
 #include <functional>

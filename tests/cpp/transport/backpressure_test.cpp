@@ -2,6 +2,7 @@
 // reads instead of the timers, and can still be cancelled while paused.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "llmfailover/channel.hpp"
@@ -131,6 +132,31 @@ TEST(Backpressure, EngineCallsArePacedByTheirConsumer) {
   auto q = call->channel().queue_stats();
   EXPECT_LE(q.peak_events, 100 + 16 * 1024 / kEvent.size() + 2);
   EXPECT_GT(q.pauses, 0u);
+}
+
+// A paused call nobody reads or cancels must not hold its upstream forever: dropping the last
+// handle cancels it (before, the exchange kept the call alive through its sink, paused).
+TEST(Backpressure, DroppedEngineCallIsCancelled) {
+  std::atomic<bool> server_done{false};
+  auto stream = many_events(1000);
+  HostileServer server([&](test::Peer& p, int i) {
+    stream(p, i);
+    server_done = true;
+  });
+  Engine engine;
+  providers::Upstream up;
+  up.base_url = server.url("/v1");
+  providers::ApiCall api;
+  api.path = "/chat/completions";
+  auto call = engine.send(up, api, Timeouts{}, 0);
+  std::vector<Event> batch;
+  ASSERT_TRUE(call->channel().wait(batch, 5s));
+  std::this_thread::sleep_for(100ms);  // paused by now
+  EXPECT_GT(call->channel().queue_stats().pauses, 0u);
+  call.reset();
+  auto t0 = Clock::now();
+  while (!server_done && Clock::now() - t0 < 5s) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(server_done);  // the connection was closed under the writing server
 }
 
 }  // namespace
