@@ -1,5 +1,8 @@
 #include "llmfailover/channel.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace llmfailover {
 
 void Channel::push(Event event) {
@@ -8,7 +11,11 @@ void Channel::push(Event event) {
     std::lock_guard lock(mutex_);
     if (finished_) return;
     finished_ = event.terminal();
+    stats_.bytes += event.data.size();
     events_.push_back(std::move(event));
+    stats_.events = events_.size();
+    stats_.peak_events = std::max(stats_.peak_events, stats_.events);
+    stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.bytes);
     notify = notify_;
   }
   ready_.notify_all();
@@ -16,22 +23,57 @@ void Channel::push(Event event) {
 }
 
 bool Channel::wait(std::vector<Event>& out, std::optional<Millis> max_wait) {
-  std::unique_lock lock(mutex_);
-  auto has_events = [this] { return !events_.empty(); };
-  if (max_wait) {
-    if (!ready_.wait_for(lock, *max_wait, has_events)) return false;
-  } else {
-    ready_.wait(lock, has_events);
+  std::function<void()> resume;
+  {
+    std::unique_lock lock(mutex_);
+    auto has_events = [this] { return !events_.empty(); };
+    // Saturating: a huge max_wait means forever, not a wrapped-round instant in the past.
+    Clock::time_point until = max_wait ? deadline_after(*max_wait) : Clock::time_point::max();
+    if (until != Clock::time_point::max()) {
+      if (!ready_.wait_until(lock, until, has_events)) return false;
+    } else {
+      ready_.wait(lock, has_events);
+    }
+    resume = take_all(out);
   }
-  for (auto& e : events_) out.push_back(std::move(e));
-  events_.clear();
+  if (resume) resume();
   return true;
 }
 
 void Channel::poll(std::vector<Event>& out) {
-  std::lock_guard lock(mutex_);
+  std::function<void()> resume;
+  {
+    std::lock_guard lock(mutex_);
+    resume = take_all(out);
+  }
+  if (resume) resume();
+}
+
+std::function<void()> Channel::take_all(std::vector<Event>& out) {
   for (auto& e : events_) out.push_back(std::move(e));
   events_.clear();
+  stats_.events = stats_.bytes = 0;
+  return std::exchange(resume_, nullptr);
+}
+
+void Channel::set_limits(std::size_t max_events, std::size_t max_bytes) {
+  std::lock_guard lock(mutex_);
+  max_events_ = max_events;
+  max_bytes_ = max_bytes;
+}
+
+bool Channel::pause_if_behind(std::function<void()> resume) {
+  std::lock_guard lock(mutex_);
+  bool behind = (max_events_ > 0 && events_.size() >= max_events_) || (max_bytes_ > 0 && stats_.bytes >= max_bytes_);
+  if (!behind || cancelled_ || finished_) return false;
+  resume_ = std::move(resume);
+  ++stats_.pauses;
+  return true;
+}
+
+Channel::QueueStats Channel::queue_stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
 }
 
 void Channel::set_notify(std::function<void()> fn) {
@@ -45,14 +87,16 @@ void Channel::set_notify(std::function<void()> fn) {
 }
 
 void Channel::cancel() {
-  std::function<void()> hook;
+  std::function<void()> hook, resume;
   {
     std::lock_guard lock(mutex_);
     if (cancelled_) return;
     cancelled_ = true;
     hook = std::move(cancel_hook_);
+    resume = std::exchange(resume_, nullptr);
   }
   if (hook) hook();
+  if (resume) resume();
   push(Event::failure({Errc::cancelled, "cancelled by the caller", false}));
 }
 

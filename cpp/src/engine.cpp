@@ -20,6 +20,8 @@ class RetryingCall final : public Call, public std::enable_shared_from_this<Retr
       : http_(std::move(http)), uniform01_(std::move(uniform01)), request_(std::move(request)), max_retries_(max_retries) {}
 
   void start() {
+    const auto& o = http_->options();
+    channel_.set_limits(o.max_queued_events, o.max_queued_bytes);
     channel_.on_cancel([weak = weak_from_this()] {
       if (auto self = weak.lock()) {
         std::shared_ptr<transport::Exchange> current;
@@ -62,7 +64,10 @@ class RetryingCall final : public Call, public std::enable_shared_from_this<Retr
       epoch = ++epoch_;
     }
     // Not under the lock: a closed client calls the sink at once.
-    auto ex = http_->start(request_, [self = shared_from_this()](Event&& e) { self->on_event(std::move(e)); });
+    // The channel paces the exchange (backpressure); an attempt being discarded queues nothing.
+    auto self = shared_from_this();
+    std::shared_ptr<FlowControl> flow(self, &channel_);
+    auto ex = http_->start(request_, [self](Event&& e) { self->on_event(std::move(e)); }, std::move(flow));
     keep_current(epoch, std::move(ex));
   }
 
@@ -151,7 +156,18 @@ std::shared_ptr<Call> Engine::send(const providers::Upstream& upstream, const pr
   auto c = std::make_shared<RetryingCall>(http_, uniform01_, providers::build_request(upstream, call, timeouts),
                                           std::max(0, max_retries));
   c->start();
-  return c;
+  // The exchange holds the call (its sink and flow control), so the call cannot notice being
+  // dropped by itself; the handle the caller gets cancels it when the last copy goes. A dropped
+  // stream would otherwise stay paused (backpressure) with its connection until close().
+  struct Handle {
+    std::shared_ptr<RetryingCall> call;
+    ~Handle() {
+      if (call) call->cancel();  // a no-op once the call ended
+    }
+  };
+  auto handle = std::make_shared<Handle>();
+  handle->call = std::move(c);
+  return std::shared_ptr<Call>(handle, handle->call.get());
 }
 
 }  // namespace llmfailover

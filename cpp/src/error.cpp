@@ -23,6 +23,8 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::stream_error: return "stream_error";
     case Errc::stream_interrupted: return "stream_interrupted";
     case Errc::no_target: return "no_target";
+    case Errc::bad_request: return "bad_request";
+    case Errc::internal_error: return "internal_error";
   }
   return "unknown";
 }
@@ -46,7 +48,8 @@ ErrorClass errc_class(const Error& error) noexcept {
     case Errc::cancelled:
     case Errc::deadline_exceeded: return ErrorClass::ignored;
     case Errc::bad_url: return ErrorClass::fatal_target;
-    case Errc::body_too_large: return ErrorClass::fatal_request;
+    case Errc::body_too_large:
+    case Errc::bad_request: return ErrorClass::fatal_request;
     case Errc::resolve_failed:
     case Errc::connect_refused:
     case Errc::connect_failed:
@@ -60,7 +63,8 @@ ErrorClass errc_class(const Error& error) noexcept {
     case Errc::idle_timeout:
     case Errc::protocol_error:
     case Errc::stream_error:
-    case Errc::stream_interrupted: return ErrorClass::retryable;
+    case Errc::stream_interrupted:
+    case Errc::internal_error: return ErrorClass::retryable;
     case Errc::no_target: return ErrorClass::ignored;
   }
   return ErrorClass::retryable;

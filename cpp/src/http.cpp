@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace llmfailover {
 
@@ -59,6 +60,22 @@ std::string_view to_string(Event::Kind kind) noexcept {
     case Event::Kind::error: return "error";
   }
   return "unknown";
+}
+
+Clock::time_point deadline_after(Millis window, Clock::time_point now) noexcept {
+  if (window.count() <= 0) return now;
+  // Compare in milliseconds, where neither side can overflow.
+  auto room = std::chrono::duration_cast<Millis>(Clock::time_point::max() - now);
+  if (window >= room) return Clock::time_point::max();
+  return now + std::chrono::duration_cast<Clock::duration>(window);
+}
+
+std::optional<Millis> millis_from_seconds(double seconds) noexcept {
+  if (std::isnan(seconds) || seconds < 0) return std::nullopt;
+  double ms = seconds * 1000.0;
+  // Millis::max() as a double rounds up to 2^63, itself out of range: compare with >=.
+  if (ms >= static_cast<double>(Millis::max().count())) return Millis::max();
+  return Millis{static_cast<Millis::rep>(std::llround(ms))};
 }
 
 }  // namespace llmfailover

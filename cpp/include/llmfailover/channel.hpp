@@ -20,7 +20,7 @@
 
 namespace llmfailover {
 
-class Channel {
+class Channel : public FlowControl {
  public:
   Channel() = default;
   Channel(const Channel&) = delete;
@@ -48,14 +48,30 @@ class Channel {
   bool cancelled() const;
   bool finished() const;  // a terminal event was pushed
 
+  // High-water marks for pause_if_behind(); 0 = no limit (the default: never pauses).
+  void set_limits(std::size_t max_events, std::size_t max_bytes);
+  bool pause_if_behind(std::function<void()> resume) override;
+
+  struct QueueStats {
+    std::size_t events = 0, bytes = 0;            // queued now
+    std::size_t peak_events = 0, peak_bytes = 0;  // most ever queued at once
+    std::size_t pauses = 0;                       // times the producer was paused
+  };
+  QueueStats queue_stats() const;
+
  private:
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Event> events_;
   std::function<void()> notify_;
   std::function<void()> cancel_hook_;
+  std::function<void()> resume_;  // a paused producer's wake-up
+  std::size_t max_events_ = 0, max_bytes_ = 0;
+  QueueStats stats_;
   bool cancelled_ = false;
   bool finished_ = false;
+
+  std::function<void()> take_all(std::vector<Event>& out);  // under mutex_; returns resume_ to run
 };
 
 }  // namespace llmfailover

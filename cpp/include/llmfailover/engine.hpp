@@ -5,8 +5,12 @@
 // on a sleeping thread), and its events reach the caller through a Channel. A retried attempt's
 // response is swallowed; the caller sees exactly one response (or one error) and the attempt log.
 //
+// Backpressure: a call's Channel has the ClientOptions high-water marks (max_queued_events,
+// max_queued_bytes); while the consumer is behind them the exchange stops reading the socket, so
+// a slow consumer holds a bounded queue, not the whole stream.
+//
 // Call order: Engine::send() -> Call; consume Call::channel() until a terminal event; read
-// attempts() at any time. Thread safety: Engine and Call are safe from any thread.
+// attempts() at any time. Dropping the last copy of the Call cancels it if it has not ended. Thread safety: Engine and Call are safe from any thread.
 #pragma once
 
 #include <functional>

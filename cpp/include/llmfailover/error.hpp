@@ -33,6 +33,8 @@ enum class Errc {
   stream_error,        // a streamed body was malformed (set by the layers above transport)
   stream_interrupted,  // a committed stream broke before its end (the partial answer is not a success)
   no_target,           // the router had no available target left (all open, cooling or tried)
+  bad_request,         // the request was refused before sending (invalid method, URL, header, size, timeout)
+  internal_error,      // something threw inside an exchange (e.g. a consumer's callback); reported, not fatal
 };
 
 std::string_view to_string(Errc code) noexcept;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,5 +78,24 @@ struct Event {
 };
 
 std::string_view to_string(Event::Kind kind) noexcept;
+
+// Backpressure between the io thread that produces a stream's events and its consumer. After
+// delivering the events of one read, the producer calls pause_if_behind(); when it returns true
+// the producer stops reading until `resume` runs. Paused time counts against no timer: only
+// upstream silence is a timeout, a slow consumer is not.
+// Thread safety: pause_if_behind() on the producer's thread; `resume` may run on any thread,
+// at most once, and must be cheap (it only posts to the producer).
+class FlowControl {
+ public:
+  virtual ~FlowControl() = default;
+  virtual bool pause_if_behind(std::function<void()> resume) = 0;
+};
+
+// Saturating deadline arithmetic: `now + window`, or time_point::max() when that would overflow
+// (a "no limit" timeout such as 1e17 s). A negative window counts as zero.
+Clock::time_point deadline_after(Millis window, Clock::time_point now = Clock::now()) noexcept;
+// Seconds (a caller's float) to Millis without undefined behaviour: +inf and values past the
+// range saturate to Millis::max() (no limit); NaN and negative values give nullopt (refuse them).
+std::optional<Millis> millis_from_seconds(double seconds) noexcept;
 
 }  // namespace llmfailover

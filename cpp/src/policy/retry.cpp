@@ -23,6 +23,7 @@ bool openai_should_retry(const Error& error) noexcept {
     case Errc::cancelled:
     case Errc::deadline_exceeded:
     case Errc::bad_url:
+    case Errc::bad_request:
     case Errc::body_too_large: return false;
     default: return true;
   }

@@ -1,11 +1,23 @@
 #include "connection_pool.hpp"
 
+#include <openssl/ssl.h>
+
+#include <algorithm>
+
 namespace llmfailover::transport::detail {
 
 void Connection::close() noexcept {
   beast::error_code ec;
   lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   lowest().socket().close(ec);
+}
+
+bool Connection::clean() noexcept {
+  if (buffer.size() > 0) return false;
+  if (tls && SSL_pending(tls->native_handle()) > 0) return false;
+  beast::error_code ec;
+  std::size_t readable = lowest().socket().available(ec);  // FIONREAD: bytes the peer sent since
+  return !ec && readable == 0;
 }
 
 std::unique_ptr<Connection> ConnectionPool::take_idle(const std::string& origin) {
@@ -16,7 +28,7 @@ std::unique_ptr<Connection> ConnectionPool::take_idle(const std::string& origin)
   while (!o.idle.empty()) {
     auto conn = std::move(o.idle.back());  // most recently used first: warmest, least likely stale
     o.idle.pop_back();
-    if (now - conn->idle_since <= limits_.idle_ttl && conn->lowest().socket().is_open()) return conn;
+    if (now - conn->idle_since <= limits_.idle_ttl && conn->lowest().socket().is_open() && conn->clean()) return conn;
     conn->close();
     --o.open;
   }
@@ -40,14 +52,24 @@ void ConnectionPool::wait_for_slot(const std::string& origin, asio::steady_timer
   origins_[origin].waiters.push_back(timer);
 }
 
-void ConnectionPool::forget_waiter(const std::string& origin, asio::steady_timer* timer) {
+bool ConnectionPool::forget_waiter(const std::string& origin, asio::steady_timer* timer) {
   auto it = origins_.find(origin);
-  if (it != origins_.end()) it->second.waiters.remove(timer);
+  if (it == origins_.end()) return false;
+  auto& w = it->second.waiters;
+  auto pos = std::find(w.begin(), w.end(), timer);
+  if (pos == w.end()) return false;
+  w.erase(pos);
+  return true;
+}
+
+void ConnectionPool::pass_wake(const std::string& origin) {
+  auto it = origins_.find(origin);
+  if (it != origins_.end()) wake_one(it->second);
 }
 
 void ConnectionPool::release(std::unique_ptr<Connection> conn, bool keep_alive) {
   auto& o = origins_[conn->origin];
-  if (keep_alive && o.idle.size() < limits_.max_idle_per_origin && conn->lowest().socket().is_open()) {
+  if (keep_alive && o.idle.size() < limits_.max_idle_per_origin && conn->lowest().socket().is_open() && conn->clean()) {
     conn->idle_since = Clock::now();
     conn->lowest().expires_never();
     o.idle.push_back(std::move(conn));

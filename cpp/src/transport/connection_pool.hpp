@@ -39,21 +39,29 @@ struct Connection {
     return f(*plain);
   }
   void close() noexcept;
+  // Nothing buffered and nothing readable: safe to carry the next request. Leftover bytes (an
+  // unsolicited second response, a body longer than its Content-Length, bytes sent while idle)
+  // would become the next request's answer, possibly another user's (response desync).
+  bool clean() noexcept;
 };
 
 class ConnectionPool {
  public:
   explicit ConnectionPool(PoolLimits limits) : limits_(limits) {}
 
-  // An idle connection to `origin` that is still within its TTL, or nullptr.
+  // An idle connection to `origin` that is still within its TTL and clean(), or nullptr.
   std::unique_ptr<Connection> take_idle(const std::string& origin);
   // True when a new connection to `origin` may be opened now (counts it as open).
   bool reserve(const std::string& origin);
-  // Queues a waiter; its timer is cancelled when a slot for `origin` frees up.
+  // Queues a waiter; its timer is cancelled (and the waiter dequeued) when a slot for `origin`
+  // frees up. The waiter must call forget_waiter() on every way out of its wait, before its timer
+  // dies; it returns false when the waiter had been woken (dequeued) already, and a waiter that
+  // was woken but does not use the slot hands the wake-up on with pass_wake().
   void wait_for_slot(const std::string& origin, asio::steady_timer* timer);
-  void forget_waiter(const std::string& origin, asio::steady_timer* timer);
+  bool forget_waiter(const std::string& origin, asio::steady_timer* timer);
+  void pass_wake(const std::string& origin);
 
-  // Returns a connection after a complete exchange (kept if keep_alive and there is room).
+  // Returns a connection after a complete exchange (kept if keep_alive, clean() and there is room).
   void release(std::unique_ptr<Connection> conn, bool keep_alive);
   // A reserved slot or an active connection went away without being kept.
   void drop(const std::string& origin);

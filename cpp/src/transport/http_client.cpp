@@ -4,14 +4,9 @@
 // shard only through asio::post (cancel, stats, shutdown).
 #include "llmfailover/transport/http_client.hpp"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <atomic>
-#include <cstdio>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
@@ -20,6 +15,10 @@
 #include <unordered_set>
 
 #include "connection_pool.hpp"
+#include "shard.hpp"
+#include "tls.hpp"
+#include "request_check.hpp"
+#include "response_reader.hpp"
 #include "llmfailover/transport/sse.hpp"
 #include "llmfailover/transport/url.hpp"
 
@@ -32,71 +31,12 @@ namespace ssl = asio::ssl;
 using asio::ip::tcp;
 using detail::Connection;
 using detail::ConnectionPool;
+using detail::Scheduled;
+using detail::Shard;
+using detail::Task;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-
-class Task;  // an exchange or a scheduled callback living on a shard
-
-struct Shard {
-  explicit Shard(PoolLimits limits) : ioc(1), pool(limits) {}
-  asio::io_context ioc;
-  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
-  ConnectionPool pool;
-  std::unordered_set<Task*> live;  // for shutdown
-  bool stopping = false;
-  std::thread thread;
-};
-
-class Task : public Exchange, public std::enable_shared_from_this<Task> {
- public:
-  explicit Task(Shard& shard) : shard_(shard) {}
-  void cancel() override {
-    asio::post(shard_.ioc, [self = shared_from_this()] { self->abort(); });
-  }
-  // On the shard thread: stop whatever the task is waiting on.
-  virtual void abort() = 0;
-  // On the shard thread, when the client closes: end promptly, so that nobody waits forever.
-  virtual void shutdown() { abort(); }
-
- protected:
-  Shard& shard_;
-};
-
-class Scheduled final : public Task {
- public:
-  Scheduled(Shard& shard, std::function<void()> fn) : Task(shard), timer_(shard.ioc), fn_(std::move(fn)) {}
-  void start(Millis delay) {
-    shard_.live.insert(this);
-    timer_.expires_after(delay);
-    timer_.async_wait([self = std::static_pointer_cast<Scheduled>(shared_from_this())](beast::error_code ec) {
-      self->shard_.live.erase(self.get());
-      if (!ec && !self->aborted_) self->fn_();
-    });
-  }
-  void abort() override {
-    aborted_ = true;
-    timer_.cancel();
-  }
-  // Runs the callback early: what it starts fails fast on a closing client.
-  void shutdown() override {
-    if (aborted_) return;
-    aborted_ = true;
-    timer_.cancel();
-    fn_();
-  }
-
- private:
-  asio::steady_timer timer_;
-  std::function<void()> fn_;
-  bool aborted_ = false;
-};
-
-bool is_ip_literal(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
 
 Clock::time_point earliest(Clock::time_point a, std::optional<Clock::time_point> b) {
   return b && *b < a ? *b : a;
@@ -122,13 +62,39 @@ struct HttpClient::Impl {
 
 namespace {
 
+std::string describe(std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an unknown exception";
+  }
+}
+
+void expire(beast::tcp_stream& stream, Clock::time_point at) {
+  if (at == Clock::time_point::max()) stream.expires_never();
+  else stream.expires_at(at);
+}
+
 class HttpExchange final : public Task {
  public:
-  HttpExchange(HttpClient::Impl& client, Shard& shard, HttpRequest request, EventSink sink)
-      : Task(shard), client_(client), request_(std::move(request)), sink_(std::move(sink)) {}
+  HttpExchange(HttpClient::Impl& client, Shard& shard, HttpRequest request, EventSink sink,
+               std::shared_ptr<FlowControl> flow, Error refused)
+      : Task(shard),
+        client_(client),
+        request_(std::move(request)),
+        sink_(std::move(sink)),
+        flow_(std::move(flow)),
+        refused_(std::move(refused)),
+        slot_timer_(shard.ioc),
+        pause_timer_(shard.ioc) {}
 
+  // The completion handler sees how the coroutine ended: an exception (from Beast, from a sink,
+  // from anything) becomes the caller's terminal event instead of vanishing in `detached`.
   void start() {
-    asio::co_spawn(shard_.ioc, run(std::static_pointer_cast<HttpExchange>(shared_from_this())), asio::detached);
+    auto self = std::static_pointer_cast<HttpExchange>(shared_from_this());
+    asio::co_spawn(shard_.ioc, run(self), [self](std::exception_ptr ep) { self->ended(ep); });
   }
 
   void set_idle_timeout(Millis idle) override {
@@ -140,7 +106,8 @@ class HttpExchange final : public Task {
   void abort() override {
     if (done_) return;
     cancelled_ = true;
-    if (waiting_) waiting_->cancel();
+    slot_timer_.cancel();
+    pause_timer_.cancel();
     if (resolver_) resolver_->cancel();
     if (conn_) conn_->close();
   }
@@ -154,18 +121,23 @@ class HttpExchange final : public Task {
   static asio::awaitable<void> run(std::shared_ptr<HttpExchange> self) {
     self->shard_.live.insert(self.get());
     co_await self->perform();
-    self->shard_.live.erase(self.get());
+  }
+
+  void ended(std::exception_ptr ep) noexcept {
+    shard_.live.erase(this);
+    if (done_) return;
+    release_broken();
+    std::string why = ep ? describe(ep) : "it ended without a result";
+    finish(Event::failure({Errc::internal_error, "the exchange with " + origin_ + " failed: " + why, true}));
   }
 
   asio::awaitable<void> perform() {
     if (shard_.stopping) co_return finish(Event::failure({Errc::cancelled, "the client is closing", false}));
-    auto url = parse_url(request_.url);
-    if (!url) co_return finish(Event::failure({Errc::bad_url, "not an absolute http(s) URL", false}));
-    url_ = std::move(*url);
+    if (refused_) co_return finish(Event::failure(std::move(refused_)));
+    url_ = *parse_url(request_.url);  // check_request() parsed it already
     origin_ = url_.origin();
     deadline_ = request_.deadline;
-    if (request_.timeouts.total.count() > 0)
-      deadline_ = earliest(Clock::now() + request_.timeouts.total, deadline_);
+    if (request_.timeouts.total.count() > 0) deadline_ = earliest(deadline_after(request_.timeouts.total), deadline_);
 
     // A pooled connection the peer has silently closed fails before any response byte; such a
     // failure is retried once on a fresh connection (what curl, urllib3 and Go's client do).
@@ -177,11 +149,12 @@ class HttpExchange final : public Task {
       co_await exchange(a.fresh, stale);
       if (!stale) co_return;
     }
+    finish(Event::failure({Errc::connection_closed, "pooled connections to " + origin_ + " closed before answering", true}));
   }
 
   asio::awaitable<Acquired> acquire() {
     auto& pool = shard_.pool;
-    Clock::time_point give_up = earliest(Clock::now() + request_.timeouts.connect, deadline_);
+    Clock::time_point give_up = earliest(deadline_after(request_.timeouts.connect), deadline_);
     for (;;) {
       if (cancelled_) co_return Acquired{false, {Errc::cancelled, "cancelled by the caller", false}};
       if ((conn_ = pool.take_idle(origin_))) {
@@ -194,16 +167,16 @@ class HttpExchange final : public Task {
         else pool.count_open();
         co_return Acquired{true, std::move(e)};
       }
-      asio::steady_timer timer(shard_.ioc);
-      timer.expires_at(give_up);
-      waiting_ = &timer;
-      pool.wait_for_slot(origin_, &timer);
-      auto [ec] = co_await timer.async_wait(use_tuple);
-      waiting_ = nullptr;
-      if (!ec) {
-        pool.forget_waiter(origin_, &timer);
-        co_return Acquired{false, timed_out(Phase::connect, give_up, "waiting for a free connection to " + origin_)};
-      }
+      // The timer is a member (it outlives this frame) and leaves the pool's queue on every way
+      // out: woken, cancelled, timed out or closing. A wake-up it got but will not use (it timed
+      // out or was cancelled at the same moment) goes on to the next waiter, else it is lost.
+      slot_timer_.expires_at(give_up);
+      pool.wait_for_slot(origin_, &slot_timer_);
+      auto [ec] = co_await slot_timer_.async_wait(use_tuple);
+      bool woken = !pool.forget_waiter(origin_, &slot_timer_);
+      bool gives_up = !ec || cancelled_ || shard_.stopping;
+      if (gives_up && woken) pool.pass_wake(origin_);
+      if (!ec) co_return Acquired{false, timed_out(Phase::connect, give_up, "waiting for a free connection to " + origin_)};
     }
   }
 
@@ -218,7 +191,10 @@ class HttpExchange final : public Task {
     resolver_ = &resolver;
     asio::steady_timer guard(shard_.ioc);
     guard.expires_at(give_up);
-    guard.async_wait([&resolver](beast::error_code ec) { if (!ec) resolver.cancel(); });
+    // Reaches the resolver through the exchange, never this frame: the guard may fire after it.
+    guard.async_wait([self = std::static_pointer_cast<HttpExchange>(shared_from_this())](beast::error_code ec) {
+      if (!ec && self->resolver_) self->resolver_->cancel();
+    });
     auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, std::to_string(url_.port), use_tuple);
     guard.cancel();
     resolver_ = nullptr;
@@ -226,7 +202,7 @@ class HttpExchange final : public Task {
     if (rec == asio::error::operation_aborted) co_return fail(timed_out(Phase::connect, give_up, "resolving " + url_.host));
     if (rec) co_return fail({Errc::resolve_failed, "cannot resolve " + url_.host + ": " + rec.message(), false});
 
-    conn_->plain->expires_at(give_up);
+    expire(*conn_->plain, give_up);
     auto [cec, ep] = co_await conn_->plain->async_connect(endpoints, use_tuple);
     if (cec) co_return fail(map_error(cec, Phase::connect, give_up, false));
     conn_->plain->socket().set_option(tcp::no_delay(true));
@@ -235,12 +211,7 @@ class HttpExchange final : public Task {
     conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), client_.tls_ctx);
     conn_->plain.reset();
     SSL* ssl = conn_->tls->native_handle();
-    if (is_ip_literal(url_.host)) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(ssl, url_.host.c_str());  // SNI
-      SSL_set1_host(ssl, url_.host.c_str());             // hostname verification
-    }
+    detail::prepare_tls_connection(ssl, url_.host);
     auto [hec] = co_await conn_->tls->async_handshake(ssl::stream_base::client, use_tuple);
     if (!hec) co_return Error{};
     if (cancelled_ || hec == beast::error::timeout) co_return fail(map_error(hec, Phase::connect, give_up, false));
@@ -249,6 +220,8 @@ class HttpExchange final : public Task {
     co_return fail({Errc::tls_failed, "TLS handshake with " + origin_ + " failed: " + why, false});
   }
 
+  // check_request() vetted every piece, so Beast has nothing to throw about (if it did anyway,
+  // ended() would report it).
   http::request<http::string_body> build_message() const {
     http::request<http::string_body> msg;
     auto verb = http::string_to_verb(request_.method);
@@ -265,18 +238,16 @@ class HttpExchange final : public Task {
     return msg;
   }
 
-  void set_expiry(Millis window, Phase) {
-    Clock::time_point at = window.count() > 0 ? Clock::now() + window : Clock::time_point::max();
-    at = earliest(at, deadline_);
-    expiry_ = at;
-    if (at == Clock::time_point::max()) conn_->lowest().expires_never();
-    else conn_->lowest().expires_at(at);
+  void set_expiry(Millis window) {
+    Clock::time_point at = window.count() > 0 ? deadline_after(window) : Clock::time_point::max();
+    expiry_ = earliest(at, deadline_);
+    expire(conn_->lowest(), expiry_);
   }
 
   asio::awaitable<void> exchange(bool fresh, bool& stale) {
     auto& conn = *conn_;
     auto msg = build_message();
-    set_expiry(request_.timeouts.first_byte, Phase::first_byte);
+    set_expiry(request_.timeouts.first_byte);
     auto [wec, written] = co_await conn.visit([&](auto& s) { return http::async_write(s, msg, use_tuple); });
     bool sent = !wec || written > 0;
     if (wec) {
@@ -286,7 +257,7 @@ class HttpExchange final : public Task {
 
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
-    parser.header_limit(64 * 1024);
+    parser.header_limit(detail::header_limit(client_.options));
     auto [hec, hn] = co_await conn.visit([&](auto& s) { return http::async_read_header(s, conn.buffer, parser, use_tuple); });
     if (hec) {
       bool nothing = !parser.got_some();
@@ -294,44 +265,56 @@ class HttpExchange final : public Task {
       co_return fail_conn(map_error(hec, Phase::first_byte, expiry_, true));
     }
     auto& res = parser.get();
-    Headers headers;
-    for (const auto& f : res.base()) headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    bool sse = res[http::field::content_type].substr(0, 17) == "text/event-stream";
-    Event head = Event::head(static_cast<int>(res.result_int()), std::move(headers));
-    head.replayed = replayed_;
-    sink_(std::move(head));
+    detail::ResponseReader reader(client_.options, request_.stream_body, origin_,
+                                  [this](Event&& e) { deliver(std::move(e)); });
+    reader.head(static_cast<int>(res.result_int()), res.base(), replayed_);
 
-    std::string body;
-    SseParser parser_sse([this](SseEvent&& e) {
-      if (!done_) sink_(Event::sse(std::move(e.event), std::move(e.data), std::move(e.id)));
-    });
     char buf[16 * 1024];
-    while (!parser.is_done()) {
+    while (!parser.is_done() && !reader.satisfied()) {
       res.body().data = buf;
       res.body().size = sizeof buf;
-      set_expiry(request_.timeouts.idle, Phase::body);
+      set_expiry(request_.timeouts.idle);
       auto [rec, rn] = co_await conn.visit([&](auto& s) { return http::async_read_some(s, conn.buffer, parser, use_tuple); });
       if (rec == http::error::need_buffer) rec = {};
       std::size_t got = sizeof buf - res.body().size;
-      if (got > 0) {
-        if (sse) {
-          parser_sse.feed({buf, got});
-        } else if (request_.stream_body) {
-          sink_(Event::body(std::string(buf, got)));
-        } else if (body.size() + got > client_.options.max_body_bytes) {
-          co_return fail_conn({Errc::body_too_large, "response body from " + origin_ + " exceeds the limit", true});
-        } else {
-          body.append(buf, got);
-        }
-      }
+      if (got > 0)
+        if (Error e = reader.feed({buf, got})) co_return fail_conn(std::move(e));
       if (rec) co_return fail_conn(map_error(rec, Phase::body, expiry_, true));
+      if (flow_ && !parser.is_done() && flow_->pause_if_behind(resume_hook())) {
+        co_await pause();
+        if (cancelled_) co_return fail_conn({Errc::cancelled, "cancelled by the caller", true});
+      }
     }
-    if (sse) parser_sse.finish();
-    else if (!request_.stream_body) sink_(Event::body(std::move(body)));
-    bool keep = parser.keep_alive() && !cancelled_;
+    if (Error e = reader.finish()) co_return fail_conn(std::move(e));
+    // A truncated error body leaves bytes unread: that connection cannot carry another request.
+    bool keep = parser.is_done() && parser.keep_alive() && !cancelled_;
     conn.uses++;
     shard_.pool.release(std::move(conn_), keep);
     finish(Event::end());
+  }
+
+  // Backpressure: no read and no timer while the consumer is behind (a slow consumer is not a
+  // silent upstream); the deadline moves by the time spent here.
+  asio::awaitable<void> pause() {
+    auto since = Clock::now();
+    conn_->lowest().expires_never();
+    paused_ = true;
+    pause_timer_.expires_at(Clock::time_point::max());
+    co_await pause_timer_.async_wait(use_tuple);
+    paused_ = false;
+    auto waited = Clock::now() - since;
+    if (deadline_) deadline_ = *deadline_ >= Clock::time_point::max() - waited ? Clock::time_point::max() : *deadline_ + waited;
+  }
+
+  // Called by the consumer's side, from any thread, once it caught up.
+  std::function<void()> resume_hook() {
+    std::weak_ptr<HttpExchange> weak = std::static_pointer_cast<HttpExchange>(shared_from_this());
+    return [weak, ioc = &shard_.ioc, round = ++pause_round_] {
+      asio::post(*ioc, [weak, round] {
+        auto self = weak.lock();
+        if (self && self->paused_ && self->pause_round_ == round) self->pause_timer_.cancel();
+      });
+    };
   }
 
   Error timed_out(Phase phase, Clock::time_point bound, std::string what) const {
@@ -343,7 +326,7 @@ class HttpExchange final : public Task {
 
   Error map_error(beast::error_code ec, Phase phase, Clock::time_point bound, bool sent) const {
     if (cancelled_) return {Errc::cancelled, "cancelled by the caller", sent};
-    std::string where = origin_;
+    const std::string& where = origin_;
     if (ec == beast::error::timeout) {
       Error e = timed_out(phase, bound, phase == Phase::connect ? "connecting to " + where
                                           : phase == Phase::first_byte ? "waiting for response headers from " + where
@@ -353,14 +336,7 @@ class HttpExchange final : public Task {
     }
     if (ec == asio::error::connection_refused) return {Errc::connect_refused, "connection refused by " + where, false};
     if (phase == Phase::connect) return {Errc::connect_failed, "cannot connect to " + where + ": " + ec.message(), false};
-    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
-      return {Errc::connection_reset, "connection reset by " + where, sent};
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
-        ec == ssl::error::stream_truncated)
-      return {Errc::connection_closed, "connection closed by " + where + " before the response was complete", sent};
-    if (ec.category() == http::make_error_code(http::error::bad_version).category())
-      return {Errc::protocol_error, "invalid HTTP response from " + where + ": " + ec.message(), sent};
-    return {Errc::connection_reset, "connection to " + where + " failed: " + ec.message(), sent};
+    return detail::read_error(ec, where, sent);
   }
 
   void retire_stale(bool& stale) {
@@ -380,23 +356,47 @@ class HttpExchange final : public Task {
     conn_.reset();
   }
 
-  void finish(Event terminal) {
+  // Non-terminal events; a sink that throws ends the coroutine, and ended() reports it.
+  void deliver(Event&& e) {
+    if (!done_) sink_(std::move(e));
+  }
+
+  // The one terminal event. If the sink throws on it, the caller still gets one (the sink may
+  // have failed before recording the end): an internal_error, once, with the sink's reason.
+  void finish(Event terminal) noexcept {
     if (done_) return;
     done_ = true;
     if (terminal.kind == Event::Kind::error) terminal.replayed = replayed_;
-    sink_(std::move(terminal));
+    bool retry = !(terminal.kind == Event::Kind::error && terminal.error.code == Errc::internal_error);
+    std::string why;
+    try {
+      sink_(std::move(terminal));
+      return;
+    } catch (...) {
+      why = describe(std::current_exception());
+    }
+    if (!retry) return;
+    try {
+      sink_(Event::failure({Errc::internal_error, "the consumer failed on the end of a response from " + origin_ + ": " + why, true}));
+    } catch (...) {
+    }
   }
 
   HttpClient::Impl& client_;
   HttpRequest request_;
   EventSink sink_;
+  std::shared_ptr<FlowControl> flow_;
+  Error refused_;  // check_request()'s verdict, delivered on the io thread like any other end
   Url url_;
   std::string origin_;
   std::optional<Clock::time_point> deadline_;
   Clock::time_point expiry_{};
   std::unique_ptr<Connection> conn_;
-  asio::steady_timer* waiting_ = nullptr;
+  asio::steady_timer slot_timer_;   // waiting for a pooled connection
+  asio::steady_timer pause_timer_;  // paused for the consumer
   tcp::resolver* resolver_ = nullptr;
+  std::uint64_t pause_round_ = 0;
+  bool paused_ = false;
   bool cancelled_ = false;
   bool done_ = false;
   bool replayed_ = false;  // this is the second round after a stale pooled connection
@@ -404,42 +404,14 @@ class HttpExchange final : public Task {
 
 }  // namespace
 
-namespace {
-
-// An exception escaping a handler must not end the process (std::terminate on a bare thread) nor
-// the shard: it is reported and the loop goes on (Asio's documented pattern for io_context::run).
-void run_io(asio::io_context& ioc) {
-  for (;;) {
-    try {
-      ioc.run();
-      return;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "llmfailover: an io handler threw (%s); the io thread goes on\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "llmfailover: an io handler threw; the io thread goes on\n");
-    }
-  }
-}
-
-}  // namespace
 
 HttpClient::Impl::Impl(ClientOptions o) : options(std::move(o)), tls_ctx(ssl::context::tls_client) {
-  tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  if (options.tls.verify) {
-    tls_ctx.set_verify_mode(ssl::verify_peer);
-    beast::error_code ec;
-    if (options.tls.ca_file.empty()) tls_ctx.set_default_verify_paths(ec);
-    else tls_ctx.load_verify_file(options.tls.ca_file, ec);
-    if (ec) throw std::invalid_argument("cannot load the CA bundle '" + options.tls.ca_file + "': " + ec.message());
-  } else {
-    tls_ctx.set_verify_mode(ssl::verify_none);
-  }
+  detail::configure_tls_context(tls_ctx, options.tls);
   unsigned n = std::max(1u, options.io_threads);
   PoolLimits per_shard = options.pool;
   per_shard.max_per_origin = std::max<std::size_t>(1, per_shard.max_per_origin / n);
   for (unsigned i = 0; i < n; ++i) shards.push_back(std::make_unique<Shard>(per_shard));
-  for (auto& s : shards) s->thread = std::thread([shard = s.get()] { run_io(shard->ioc); });
+  for (auto& s : shards) s->thread = std::thread([shard = s.get()] { detail::run_io(shard->ioc); });
 }
 
 HttpClient::Impl::~Impl() { shutdown(); }
@@ -475,13 +447,15 @@ const ClientOptions& HttpClient::options() const noexcept { return impl_->option
 
 void HttpClient::shutdown() { impl_->shutdown(); }
 
-std::shared_ptr<Exchange> HttpClient::start(HttpRequest request, EventSink sink) {
+std::shared_ptr<Exchange> HttpClient::start(HttpRequest request, EventSink sink, std::shared_ptr<FlowControl> flow) {
   if (impl_->closed) {
     sink(Event::failure({Errc::cancelled, "the client is closed", false}));
     return std::make_shared<Scheduled>(*impl_->shards.front(), nullptr);
   }
   Shard& shard = impl_->next_shard();
-  auto ex = std::make_shared<HttpExchange>(*impl_, shard, std::move(request), std::move(sink));
+  Error refused = detail::check_request(request, impl_->options);
+  auto ex = std::make_shared<HttpExchange>(*impl_, shard, std::move(request), std::move(sink), std::move(flow),
+                                           std::move(refused));
   ex->start();
   return ex;
 }

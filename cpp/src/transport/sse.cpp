@@ -4,13 +4,14 @@
 
 namespace llmfailover::transport {
 
-void SseParser::feed(std::string_view bytes) {
+bool SseParser::feed(std::string_view bytes) {
+  if (!error_.empty()) return false;
   if (!bom_checked_) {
     // The BOM may itself arrive split; wait until three bytes (or a line end) are known.
     std::string head = partial_ + std::string(bytes.substr(0, 3));
     if (head.size() < 3 && head.find_first_of("\r\n") == std::string::npos) {
       partial_ += bytes;
-      return;
+      return true;
     }
     bom_checked_ = true;
     if (head.rfind("\xEF\xBB\xBF", 0) == 0) {
@@ -28,6 +29,7 @@ void SseParser::feed(std::string_view bytes) {
     char c = bytes[i];
     if (c != '\r' && c != '\n') continue;
     std::string_view piece = bytes.substr(start, i - start);
+    if (partial_.size() + piece.size() > limits_.line_bytes) return fail("an SSE line exceeds the limit");
     if (partial_.empty()) {
       line(piece);
     } else {
@@ -42,16 +44,29 @@ void SseParser::feed(std::string_view bytes) {
         skip_lf_ = true;
       }
     }
+    if (!error_.empty()) return false;
     start = i + 1;
   }
+  if (partial_.size() + (bytes.size() - start) > limits_.line_bytes) return fail("an SSE line exceeds the limit");
   partial_.append(bytes.substr(start));
+  return true;
+}
+
+bool SseParser::fail(std::string why) {
+  error_ = std::move(why);
+  partial_ = std::string();  // give the memory back at once
+  current_ = SseEvent{};
+  has_data_ = false;
+  return false;
 }
 
 bool SseParser::finish() {
+  if (!error_.empty()) return false;
   if (!partial_.empty()) {
     line(partial_);
     partial_.clear();
   }
+  if (!error_.empty()) return false;
   bool flushed = has_data_;
   dispatch();
   return flushed;
@@ -70,6 +85,10 @@ void SseParser::line(std::string_view text) {
     if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
   }
   if (field == "data") {
+    if (current_.data.size() + value.size() + 1 > limits_.event_bytes) {
+      fail("an SSE event's data exceeds the limit");
+      return;
+    }
     if (has_data_) current_.data += '\n';
     current_.data += value;
     has_data_ = true;

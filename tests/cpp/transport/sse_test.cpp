@@ -82,5 +82,35 @@ TEST(SseParser, FinishReportsWhetherSomethingWasPending) {
   EXPECT_TRUE(p.finish());
 }
 
+// Issue 10 item 7b: a line or an event over its cap fails the parser instead of growing.
+TEST(SseParser, LineOverTheCapFailsAndStopsGrowing) {
+  std::vector<SseEvent> out;
+  SseParser p([&](SseEvent&& e) { out.push_back(std::move(e)); }, SseLimits{100, 1000});
+  EXPECT_TRUE(p.feed("data: ok\n\n"));
+  EXPECT_TRUE(p.feed("data: " + std::string(90, 'a')));
+  EXPECT_FALSE(p.feed(std::string(10, 'a')));  // 106 bytes without a line end
+  EXPECT_NE(p.error().find("line"), std::string::npos);
+  EXPECT_FALSE(p.feed("\n\ndata: later\n\n"));  // failed for good
+  EXPECT_FALSE(p.finish());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].data, "ok");
+}
+
+TEST(SseParser, EventOverTheCapFails) {
+  std::vector<SseEvent> out;
+  SseParser p([&](SseEvent&& e) { out.push_back(std::move(e)); }, SseLimits{100, 250});
+  bool ok = true;
+  for (int i = 0; i < 10 && ok; ++i) ok = p.feed("data: " + std::string(50, 'x') + "\n");
+  EXPECT_FALSE(ok);
+  EXPECT_NE(p.error().find("event"), std::string::npos);
+  EXPECT_TRUE(out.empty());
+  // A line exactly at the cap is fine, even split.
+  SseParser q([&](SseEvent&& e) { out.push_back(std::move(e)); }, SseLimits{100, 250});
+  EXPECT_TRUE(q.feed("data: " + std::string(50, 'y')));
+  EXPECT_TRUE(q.feed(std::string(44, 'y') + "\n\n"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].data, std::string(94, 'y'));
+}
+
 }  // namespace
 }  // namespace llmfailover::transport

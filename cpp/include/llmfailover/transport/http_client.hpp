@@ -10,6 +10,29 @@
 // kept up to idle_ttl. A reused connection that turns out to be closed by the peer before any
 // response byte is replaced by a fresh one once, transparently.
 //
+// Every request is checked once in start() before anything is sent: method (RFC 9110 token),
+// URL (no control characters or spaces), header names (tokens) and values (no CR, LF, NUL or
+// other controls but HTAB: RFC 9110 section 5.5), sizes (ClientOptions::max_header_bytes) and
+// timeouts (not negative). A request that fails the check ends with Errc::bad_request naming
+// what was wrong (a header by its name only: its value may be a credential); nothing reaches
+// the wire, so CR/LF can never smuggle a second request.
+//
+// Every exchange delivers exactly one terminal event, even when something throws inside it
+// (including the sink: the exchange then ends with Errc::internal_error, delivered once more if
+// the throw happened on the terminal event itself).
+//
+// Response limits (ClientOptions): a success body read whole is refused over max_body_bytes
+// (body_too_large, after the head); an error body (status 4xx/5xx, streaming request or not) is read whole and
+// truncated at max_error_body_bytes, so the status always arrives and the router can fail over
+// (the truncated connection is closed, never reused); SSE lines and events are capped
+// (body_too_large naming the limit). With a FlowControl (start()'s third argument) the exchange
+// stops reading while the consumer is behind: memory per stream stays bounded by the consumer's
+// high-water mark plus one read (16 KiB of wire bytes).
+//
+// A kept-alive connection is reused only if nothing is left over: bytes after a complete
+// response (an unsolicited second response, a body longer than its Content-Length) or bytes
+// that arrive while it is idle close it instead (checked on release and again on reuse).
+//
 // TLS: certificate and hostname verification on by default against the system CA store (or
 // TlsOptions::ca_file), SNI always sent.
 //
@@ -40,11 +63,22 @@ struct PoolLimits {
   bool operator==(const PoolLimits&) const = default;
 };
 
+// Limits on what a peer or a caller can make an exchange hold. Defaults in the comments.
 struct ClientOptions {
   unsigned io_threads = 1;
   TlsOptions tls;
   PoolLimits pool;
-  std::size_t max_body_bytes = 64 << 20;  // non-streaming bodies
+  std::size_t max_body_bytes = 64 << 20;        // 64 MiB: a success body read whole; over it, body_too_large
+  std::size_t max_error_body_bytes = 1 << 20;   // 1 MiB: a 4xx/5xx body is truncated here (status kept)
+  std::size_t max_sse_line_bytes = 8 << 20;     // 8 MiB: one SSE line; over it, body_too_large
+  std::size_t max_sse_event_bytes = 16 << 20;   // 16 MiB: one SSE event's data; over it, body_too_large
+  // 64 KiB: a request head we send (request line + headers; each header value also at most
+  // 65,000 bytes, Beast's field limit) and a response head we accept (else protocol_error).
+  std::size_t max_header_bytes = 64 << 10;
+  // Per stream, for consumers that apply them (Engine's Channel): high-water marks of events
+  // and bytes queued for the consumer; over either one the exchange pauses reading.
+  std::size_t max_queued_events = 1024;
+  std::size_t max_queued_bytes = 8 << 20;
   std::string user_agent = "llmfailover";
 };
 
@@ -73,7 +107,8 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  std::shared_ptr<Exchange> start(HttpRequest request, EventSink sink);
+  // `flow` (optional) is asked after each read's events whether the consumer is behind.
+  std::shared_ptr<Exchange> start(HttpRequest request, EventSink sink, std::shared_ptr<FlowControl> flow = nullptr);
   // Ends every exchange (sinks get `cancelled`) and joins the io threads; idempotent. Later
   // start() calls fail at once. Call with no Python lock held.
   void shutdown();

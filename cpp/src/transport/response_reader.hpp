@@ -1,0 +1,61 @@
+// response_reader.hpp (private) — what becomes of a response once its head is parsed: the head
+// event, then the body as one whole body event, as pieces (HttpRequest::stream_body) or as SSE
+// events, under the ClientOptions limits (see http_client.hpp for the rules).
+//
+// Shared by the exchange and parse_response() (llmfailover/transport/response_parse.hpp), the
+// fuzzing seam: a fuzzer feeding raw response
+// bytes drives exactly the code a socket does (Beast's parser, the limits, the SSE parser).
+//
+// Thread safety: none; one reader per response.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <string>
+#include <string_view>
+
+#include "llmfailover/transport/http_client.hpp"
+#include "llmfailover/transport/sse.hpp"
+
+namespace llmfailover::transport::detail {
+
+class ResponseReader {
+ public:
+  using Deliver = std::function<void(Event&&)>;
+  // `origin` names the peer in messages.
+  ResponseReader(const ClientOptions& options, bool stream_body, std::string origin, Deliver deliver);
+  ResponseReader(const ResponseReader&) = delete;
+  ResponseReader& operator=(const ResponseReader&) = delete;
+
+  // Delivers the head event and decides how the body is read.
+  void head(int status, const boost::beast::http::fields& fields, bool replayed);
+  // Body bytes as they arrive; an Error once a limit is crossed (then nothing more is delivered).
+  Error feed(std::string_view bytes);
+  // True once no more bytes are wanted: a 4xx/5xx body was truncated at max_error_body_bytes.
+  bool satisfied() const noexcept { return truncated_; }
+  // The body ended (complete, or satisfied()): delivers what was held back. An Error if the last
+  // SSE line crosses a limit. The caller delivers the terminal event.
+  Error finish();
+
+ private:
+  enum class Mode { whole, pieces, sse };
+  Error too_large(const std::string& what, std::size_t limit) const;
+  Error sse_failed() const;  // the SSE parser crossed a limit: which one, as body_too_large
+
+  const ClientOptions& options_;
+  bool stream_body_;
+  std::string origin_;
+  Deliver deliver_;
+  SseParser sse_;
+  Mode mode_ = Mode::whole;
+  bool error_status_ = false;
+  bool truncated_ = false;
+  std::string body_;
+};
+
+// A beast error while reading a response, as an Error (`sent`: the request reached the peer).
+Error read_error(boost::system::error_code ec, const std::string& origin, bool sent);
+
+// Beast's header_limit is 32-bit.
+std::uint32_t header_limit(const ClientOptions& options);
+
+}  // namespace llmfailover::transport::detail
