@@ -11,6 +11,8 @@ Failover: ``OpenAI(config="router.yaml")`` routes by model group through the nat
 
 from __future__ import annotations
 
+from typing import Any as _Any
+
 from . import types
 from ._async_client import AsyncOpenAI
 from ._azure import AsyncAzureOpenAI, AzureOpenAI
@@ -45,6 +47,18 @@ from .errors import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> _Any:
+    # Only for names not set: submodules (`from . import _core`) must get a plain AttributeError,
+    # so that the import system loads them.
+    if not name.startswith("_"):
+        from importlib import import_module
+
+        if name in ("Transport", "AsyncTransport"):  # imported on first use: they need httpx2 or httpx
+            return getattr(import_module("._transport", __name__), name)
+    raise AttributeError(f"module 'llmfailover' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     # clients
@@ -58,6 +72,8 @@ __all__ = [
     "Timeout",
     "DEFAULT_TIMEOUT",
     "types",
+    "Transport",
+    "AsyncTransport",
     # failover
     "load_config",
     "Config",
