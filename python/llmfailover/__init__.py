@@ -14,10 +14,8 @@ from __future__ import annotations
 from typing import Any as _Any
 
 from . import types
-from ._async_client import AsyncOpenAI
-from ._azure import AsyncAzureOpenAI, AzureOpenAI
 from ._base import LlmFailoverWarning
-from ._client import OpenAI
+from ._compat import HAS_OPENAI as _HAS_OPENAI
 from ._response import LegacyAPIResponse
 from ._routing import AttemptInfo, RouteInfo, route_info
 from ._sentinels import NOT_GIVEN, NotGiven, Omit, not_given, omit
@@ -44,6 +42,13 @@ from .errors import (
     TransportError,
     UnprocessableEntityError,
 )
+
+if _HAS_OPENAI:  # subclasses of openai's clients: every resource, through the native engine
+    from ._openai_classes import AsyncAzureOpenAI, AsyncOpenAI, AzureOpenAI, OpenAI
+else:  # the look-alikes: chat.completions, embeddings and models
+    from ._async_client import AsyncOpenAI
+    from ._azure import AsyncAzureOpenAI, AzureOpenAI
+    from ._client import OpenAI
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,71 @@
+"""The look-alike clients (what ``llmfailover.OpenAI`` is without openai): the same argument
+checks as openai's, and one clear error for what only openai's own code serves.
+
+Runs in both modes: it uses the look-alike classes directly (``llmfailover._client``), which is
+what ``llmfailover.OpenAI`` is under ``LLMFAILOVER_HIDE_OPENAI=1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import llmfailover
+from conftest import HIDE_OPENAI
+from llmfailover._async_client import AsyncOpenAI as LookAlikeAsync
+from llmfailover._client import OPENAI_ONLY, OpenAIRequired
+from llmfailover._client import OpenAI as LookAlike
+from llmfailover.testing import FakeProvider
+
+MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+@pytest.fixture
+def fp() -> Iterator[FakeProvider]:
+    with FakeProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def client(fp: FakeProvider) -> Iterator[Any]:
+    with LookAlike(api_key="k", base_url=fp.base_url, max_retries=0) as c:
+        yield c
+
+
+def test_without_openai_the_package_exports_the_look_alikes() -> None:
+    if HIDE_OPENAI:
+        assert llmfailover.OpenAI is LookAlike and llmfailover.AsyncOpenAI is LookAlikeAsync
+    else:
+        assert issubclass(llmfailover.OpenAI, __import__("openai").OpenAI)
+
+
+@pytest.mark.parametrize("name", sorted(OPENAI_ONLY))
+def test_openai_only_resources_name_the_extra(client: Any, name: str) -> None:
+    with pytest.raises(OpenAIRequired, match=rf"client\.{name} needs the openai package: pip install 'llmfailover\[openai\]'"):
+        getattr(client, name)
+    assert not hasattr(client, name)  # an AttributeError: hasattr() and getattr(..., default) work
+    with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
+        client.nonsense  # noqa: B018
+
+
+def test_unknown_arguments_are_type_errors_and_never_sent(client: Any, fp: FakeProvider) -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'temprature'"):
+        client.chat.completions.create(model="m", messages=MESSAGES, temprature=0.2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dims'"):
+        client.embeddings.create(model="e", input="x", dims=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'temprature'"):
+        client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES, temprature=0.2)
+
+    async def main() -> None:
+        async with LookAlikeAsync(api_key="k", base_url=fp.base_url) as c:
+            with pytest.raises(TypeError, match="unexpected keyword argument 'temprature'"):
+                await c.chat.completions.create(model="m", messages=MESSAGES, temprature=0.2)
+
+    asyncio.run(main())
+    assert fp.attempts() == []
+    # Known arguments, and new ones through extra_body, still go out verbatim.
+    client.chat.completions.create(model="m", messages=MESSAGES, temperature=0.2, extra_body={"brand_new": 1})
+    assert fp.attempts("m")[0].json()["brand_new"] == 1
