@@ -11,7 +11,9 @@ Failover: ``OpenAI(config="router.yaml")`` routes by model group through the nat
 
 from __future__ import annotations
 
+import sys as _sys
 from typing import Any as _Any
+from typing import Optional as _Optional
 
 from . import types
 from ._base import LlmFailoverWarning
@@ -53,6 +55,18 @@ else:  # the look-alikes: chat.completions, embeddings and models
 __version__ = "0.1.0"
 
 
+# The module-level client's settings (``llmfailover.chat...`` uses them; see _module_client).
+api_key: _Optional[str] = None
+organization: _Optional[str] = None
+project: _Optional[str] = None
+base_url: _Optional[str] = None
+timeout: _Any = None
+max_retries: _Optional[int] = None
+default_headers: _Optional[dict] = None  # type: ignore[type-arg]
+default_query: _Optional[dict] = None  # type: ignore[type-arg]
+router_config: _Any = None  # ours: the module client's config= (``llmfailover.config`` is the module)
+
+
 def __getattr__(name: str) -> _Any:
     # Only for names not set: submodules (`from . import _core`) must get a plain AttributeError,
     # so that the import system loads them.
@@ -61,6 +75,9 @@ def __getattr__(name: str) -> _Any:
 
         if name in ("Transport", "AsyncTransport"):  # imported on first use: they need httpx2 or httpx
             return getattr(import_module("._transport", __name__), name)
+        module_client = import_module("._module_client", __name__)
+        if name in module_client.RESOURCES:
+            return getattr(module_client.module_client(_sys.modules[__name__]), name)
     raise AttributeError(f"module 'llmfailover' has no attribute {name!r}")
 
 
@@ -79,6 +96,16 @@ __all__ = [
     "types",
     "Transport",
     "AsyncTransport",
+    # the module-level client's settings
+    "api_key",
+    "organization",
+    "project",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "default_query",
+    "router_config",
     # failover
     "load_config",
     "Config",

@@ -69,3 +69,41 @@ def test_unknown_arguments_are_type_errors_and_never_sent(client: Any, fp: FakeP
     # Known arguments, and new ones through extra_body, still go out verbatim.
     client.chat.completions.create(model="m", messages=MESSAGES, temperature=0.2, extra_body={"brand_new": 1})
     assert fp.attempts("m")[0].json()["brand_new"] == 1
+
+
+# --- the module-level client (``llmfailover.chat...`` as ``openai.chat...``) ------------------------
+
+
+def test_module_level_client(fp: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(llmfailover, "api_key", "sk-module")
+    monkeypatch.setattr(llmfailover, "base_url", fp.base_url)
+    done = llmfailover.chat.completions.create(model="m", messages=MESSAGES)
+    assert done.choices[0].message.content == "Hello from m."
+    assert fp.attempts("m")[0].header("authorization") == "Bearer sk-module"
+    assert llmfailover.embeddings.create(model="e", input="x").data[0].embedding
+    first = llmfailover.chat._client
+    assert llmfailover.chat._client is first  # settings unchanged: the same client
+    with FakeProvider() as other:  # a changed setting builds a new client on the next access
+        monkeypatch.setattr(llmfailover, "base_url", other.base_url)
+        llmfailover.chat.completions.create(model="m2", messages=MESSAGES)
+        assert [a.model for a in other.attempts()] == ["m2"] and fp.attempts("m2") == []
+    if HIDE_OPENAI:
+        with pytest.raises(OpenAIRequired, match="pip install 'llmfailover\\[openai\\]'"):
+            llmfailover.files  # noqa: B018
+    else:
+        assert llmfailover.files.__class__.__module__.startswith("openai.")
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        llmfailover.nonsense  # noqa: B018
+
+
+def test_module_level_client_reads_the_environment_and_router_config(
+        fp: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", fp.base_url)
+    llmfailover.chat.completions.create(model="m", messages=MESSAGES)
+    assert fp.attempts("m")[0].header("authorization") == "Bearer sk-env"
+    dep = {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "key-a"}
+    monkeypatch.setattr(llmfailover, "router_config", {"groups": {"smart": {"deployments": [dep]}}})
+    routed = llmfailover.chat.completions.create(model="smart", messages=MESSAGES)
+    assert routed.choices[0].message.content == "Hello from m-a."
+    assert fp.attempts("m-a")[0].header("authorization") == "Bearer key-a"
