@@ -215,6 +215,11 @@ class _Sender:
             return self._route(request, url.path, headers, body)
         from . import _native
 
+        if url.scheme not in ("http", "https"):
+            raise _module_of(request).UnsupportedProtocol(
+                f"llmfailover.Transport sends http:// and https:// URLs, not {url.scheme or 'a relative'!r} URLs",
+                request=request,
+            )
         origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
         upstream = self._upstreams.get(origin)
         if upstream is None:

@@ -132,6 +132,12 @@ def test_legacy_httpx_client_gets_legacy_classes(fp: FakeProvider) -> None:
             assert list(s.iter_lines())[-2:] == ["data: [DONE]", ""]
 
 
+def test_unsupported_scheme_is_httpx_unsupported_protocol() -> None:
+    with httpx2.Client(transport=Transport()) as http:
+        with pytest.raises(httpx2.UnsupportedProtocol, match="not 'ftp' URLs"):
+            http.get("ftp://127.0.0.1/v1/models")
+
+
 def test_bad_max_retries_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="max_retries must be an int >= 0, got -1"):
         Transport(max_retries=-1)
