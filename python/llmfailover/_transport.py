@@ -31,6 +31,7 @@ from typing import Any, AsyncIterator, Iterator, Optional
 from ._async_io import CallWaiter
 from ._base import EngineHandle
 from ._routing import RouterHandle
+from ._sse import serialise_sse
 from ._timeouts import Timeout, to_native
 
 __all__ = ["Transport", "AsyncTransport"]
@@ -82,15 +83,6 @@ def _exception(request: Any, errc: str, detail: str, *, after_head: bool) -> Exc
     name = _ERRC_TO_EXC.get(errc, "ReadError" if after_head else "ConnectError")
     cls = getattr(_module_of(request), name)
     return cls(f"{errc}: {detail}" if detail else errc, request=request)  # type: ignore[no-any-return]
-
-
-def serialise_sse(event: str, data: bytes, event_id: str) -> bytes:
-    """One event in the text/event-stream format; multi-line data becomes several data lines."""
-    head = (b"event: " + event.encode() + b"\n") if event else b""
-    if event_id:
-        head += b"id: " + event_id.encode() + b"\n"
-    lines = data.split(b"\n")
-    return head + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
 
 
 class _Pending:

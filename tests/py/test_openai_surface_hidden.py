@@ -8,6 +8,7 @@ what ``llmfailover.OpenAI`` is under ``LLMFAILOVER_HIDE_OPENAI=1``.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from conftest import HIDE_OPENAI
 from llmfailover._async_client import AsyncOpenAI as LookAlikeAsync
 from llmfailover._client import OPENAI_ONLY, OpenAIRequired
 from llmfailover._client import OpenAI as LookAlike
-from llmfailover.testing import FakeProvider
+from llmfailover.testing import FakeProvider, Fault
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
@@ -107,3 +108,47 @@ def test_module_level_client_reads_the_environment_and_router_config(
     routed = llmfailover.chat.completions.create(model="smart", messages=MESSAGES)
     assert routed.choices[0].message.content == "Hello from m-a."
     assert fp.attempts("m-a")[0].header("authorization") == "Bearer key-a"
+
+
+# --- with_streaming_response iterators of the look-alikes ----------------------------------------
+
+
+def test_streaming_response_iterators(client: Any, fp: FakeProvider) -> None:
+    fp.script("m", [Fault.ok().replace(chunk_delay=0.05)])
+    with client.chat.completions.with_streaming_response.create(model="m", messages=MESSAGES, stream=True) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        lines = list(r.iter_lines())
+        with pytest.raises(RuntimeError, match="already been consumed"):
+            r.read()
+    data = [line for line in lines if line]
+    assert data[-1] == "data: [DONE]" and all(x.startswith("data: {") for x in data[:-1])
+    assert lines.count("") == len(data)  # a blank line after every event
+    text = "".join(json.loads(x[6:])["choices"][0]["delta"].get("content") or "" for x in data[:-1])
+    assert text == "Hello from m."
+    with client.with_streaming_response.chat.completions.create(model="m", messages=MESSAGES) as r:
+        assert r.json()["choices"][0]["message"]["content"] == "Hello from m."
+    with client.embeddings.with_streaming_response.create(model="e", input="x") as r:
+        assert b"".join(r.iter_bytes()).startswith(b"{")
+    with client.chat.completions.with_streaming_response.create(model="m", messages=MESSAGES, stream=True) as r:
+        assert "".join(r.iter_text()).endswith("data: [DONE]\n\n")
+
+
+def test_streaming_response_of_a_cut_stream_raises(client: Any, fp: FakeProvider) -> None:
+    fp.script("m", [Fault.cut_after(2)])
+    with client.chat.completions.with_streaming_response.create(model="m", messages=MESSAGES, stream=True) as r:
+        with pytest.raises(llmfailover.APIConnectionError):
+            list(r.iter_bytes())
+
+
+def test_async_streaming_response_iterators(fp: FakeProvider) -> None:
+    async def main() -> tuple[list[str], str]:
+        async with LookAlikeAsync(api_key="k", base_url=fp.base_url) as c:
+            async with c.chat.completions.with_streaming_response.create(
+                    model="m", messages=MESSAGES, stream=True) as r:
+                lines = [x async for x in r.iter_lines() if x]
+            async with c.chat.completions.with_streaming_response.create(model="m", messages=MESSAGES) as r:
+                body = await r.json()
+            return lines, body["choices"][0]["message"]["content"]
+
+    lines, text = asyncio.run(main())
+    assert lines[-1] == "data: [DONE]" and len(lines) > 2 and text == "Hello from m."
