@@ -163,3 +163,16 @@ def test_instructor_from_openai(client: Any, fp: FakeProvider) -> None:
     person = ic.chat.completions.create(model="m", messages=MESSAGES, response_model=Person)
     assert isinstance(person, Person) and (person.name, person.age) == ("Cy", 7)
     assert fp.attempts("m")[0].json()["tools"][0]["function"]["name"] == "Person"
+
+
+def test_azure_fast_path_and_openais_code_reach_the_deployment(fp: FakeProvider) -> None:
+    fp.set_reply("dep", json.dumps({"name": "Az", "age": 1}))
+    with llmfailover.AzureOpenAI(api_key="az-key", api_version="2024-10-21", azure_endpoint=fp.root_url,
+                                 azure_deployment="dep") as c:
+        assert c.chat.completions.create(model="dep", messages=MESSAGES).choices[0].message.content
+        parsed = c.chat.completions.parse(model="dep", messages=MESSAGES, response_format=Person)
+        assert parsed.choices[0].message.parsed == Person(name="Az", age=1)
+        copy = c.with_options(max_retries=1)
+        assert isinstance(copy, openai.AzureOpenAI) and copy._engine is c._engine
+    seen = [(a.target, a.header("api-key")) for a in fp.attempts()]
+    assert seen == [("/openai/deployments/dep/chat/completions?api-version=2024-10-21", "az-key")] * 2
