@@ -71,27 +71,41 @@ def _without_raw_header(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 class _Fast:
     """The native fast path of one ``create``: ``raw`` -> the native raw response; ``stream``
-    (with_streaming_response) -> openai's own path over the transport, for its iterators."""
+    (with_streaming_response) -> openai's own path over the transport, for its iterators.
+
+    The common call (no extra_headers, no response_format) goes straight to the native
+    resource's ``_create`` (bound once): this layer adds a few dict look-ups to it."""
 
     _resource: str  # "chat" or "embeddings"
+    _required: tuple[str, str]  # the arguments openai's create cannot do without
 
+    @cached_property
     def _native_resource(self) -> Any:
         native = self._client._native  # type: ignore[attr-defined]
         return native.chat.completions if self._resource == "chat" else native.embeddings
 
+    @cached_property
+    def _native_create(self) -> Any:
+        return self._native_resource._create
+
     def _dispatch(self, kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        first, second = self._required
+        if first not in kwargs or second not in kwargs:  # the TypeError openai's signature gives
+            return True, self._native_resource.create(**kwargs)
+        if "extra_headers" not in kwargs and "response_format" not in kwargs:
+            return True, self._native_create(kwargs, False)
         if self._resource == "chat":
             _validate_response_format(kwargs.get("response_format"))
         mode = _raw_mode(kwargs)
         if mode is None:
-            return True, self._native_resource().create(**kwargs)
+            return True, self._native_create(kwargs, False)
         if mode in ("true", "raw"):  # legacy and new raw wrappers: the native raw response
-            return True, self._native_resource()._create(params=_without_raw_header(kwargs), raw=True)
+            return True, self._native_create(_without_raw_header(kwargs), True)
         return False, None
 
 
 class _Completions(_Fast, _OACompletions):
-    _resource = "chat"
+    _resource, _required = "chat", ("messages", "model")
 
     def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         done, result = self._dispatch(kwargs)
@@ -99,7 +113,7 @@ class _Completions(_Fast, _OACompletions):
 
 
 class _AsyncCompletions(_Fast, _OAAsyncCompletions):
-    _resource = "chat"
+    _resource, _required = "chat", ("messages", "model")
 
     async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         done, result = self._dispatch(kwargs)
@@ -107,7 +121,7 @@ class _AsyncCompletions(_Fast, _OAAsyncCompletions):
 
 
 class _Embeddings(_Fast, _OAEmbeddings):
-    _resource = "embeddings"
+    _resource, _required = "embeddings", ("input", "model")
 
     def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         done, result = self._dispatch(kwargs)
@@ -115,7 +129,7 @@ class _Embeddings(_Fast, _OAEmbeddings):
 
 
 class _AsyncEmbeddings(_Fast, _OAAsyncEmbeddings):
-    _resource = "embeddings"
+    _resource, _required = "embeddings", ("input", "model")
 
     async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         done, result = self._dispatch(kwargs)
