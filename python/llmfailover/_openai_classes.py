@@ -20,6 +20,7 @@ fails over, and openai's loop is set to 0 retries.
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 from functools import cached_property
 from typing import Any, Optional
@@ -47,6 +48,7 @@ _RAW_HEADER = "X-Stainless-Raw-Response"  # what openai's with_raw/streaming_res
 _NATIVE_ATTRS = frozenset({"_engine", "_router", "_owns_engine", "_upstream", "_hooks", "_degraded", "_urls"})
 
 
+@functools.lru_cache(maxsize=None)
 def _params(fn: Any) -> frozenset[str]:
     return frozenset(p.name for p in inspect.signature(fn).parameters.values()
                      if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self")
@@ -154,6 +156,7 @@ _OURS = frozenset({"config", "degraded", "on_attempt", "on_retry", "on_failover"
                    "io_threads", "verify", "ca_file", "_engine"})
 
 
+@functools.lru_cache(maxsize=None)
 def _native_names(cls: Any) -> frozenset[str]:
     from ._base import BaseClient
 
