@@ -164,6 +164,14 @@ def test_instructor_from_openai(client: Any, fp: FakeProvider) -> None:
     assert isinstance(person, Person) and (person.name, person.age) == ("Cy", 7)
     assert fp.attempts("m")[0].json()["tools"][0]["function"]["name"] == "Person"
 
+    async def main() -> Any:
+        async with llmfailover.AsyncOpenAI(api_key="k", base_url=fp.base_url) as ac:
+            return await instructor.from_openai(ac).chat.completions.create(
+                model="m", messages=MESSAGES, response_model=Person)
+
+    again = asyncio.run(main())
+    assert isinstance(again, Person) and (again.name, again.age) == ("Cy", 7)
+
 
 def test_azure_fast_path_and_openais_code_reach_the_deployment(fp: FakeProvider) -> None:
     fp.set_reply("dep", json.dumps({"name": "Az", "age": 1}))
