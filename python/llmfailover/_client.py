@@ -20,7 +20,7 @@ __all__ = ["OpenAI", "OpenAIRequired", "OPENAI_ONLY"]
 
 # openai-python's client resources that only openai's own code serves (openai 3.60 _client.py).
 OPENAI_ONLY = frozenset({
-    "completions", "responses", "files", "batches", "images", "audio", "moderations", "fine_tuning",
+    "completions", "files", "batches", "images", "audio", "moderations", "fine_tuning",
     "vector_stores", "uploads", "containers", "conversations", "evals", "realtime", "webhooks", "videos",
     "skills", "admin", "decisions", "content_provenance_checks", "safety", "live",
 })
@@ -99,6 +99,12 @@ class ResourcesMixin:
         return (AsyncModels if self._is_async else Models)(self)
 
     @cached_property
+    def responses(self) -> Any:
+        from ._resources.responses import AsyncResponses, Responses
+
+        return (AsyncResponses if self._is_async else Responses)(self)
+
+    @cached_property
     def beta(self) -> Any:
         from ._resources.chat import Beta
 
@@ -107,8 +113,10 @@ class ResourcesMixin:
     def __getattr__(self, name: str) -> Any:
         # Only reached for a name the class lacks: openai's other resources need openai itself.
         if name in OPENAI_ONLY:
-            raise OpenAIRequired(f"client.{name} needs the openai package: pip install 'llmfailover[openai]' "
-                                 "(without it llmfailover serves chat.completions, embeddings and models)")
+            raise OpenAIRequired(
+                f"client.{name} needs the openai package: pip install 'llmfailover[openai]' (without it "
+                "llmfailover serves chat.completions, embeddings, models and responses.create)"
+            )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @cached_property

@@ -12,10 +12,11 @@ taken from the module of the request, and the transports subclass both modules' 
 A request body (JSON, multipart uploads, any byte stream) is read in full before it is sent, so
 a retry or a failover can send it again. An event stream reaches the caller as it arrives, read
 with the GIL released; other bodies arrive whole (the engine delivers a non-SSE body at its end,
-up to ``ClientOptions::max_body_bytes``, 64 MiB: large downloads fail with ``body_too_large``). The engine parses ``text/event-stream`` bodies into events and does not keep the
-raw bytes, so event streams are re-serialised (``event:``/``id:``/``data:`` lines and a blank
-line, per the WHATWG SSE grammar, https://html.spec.whatwg.org/multipage/server-sent-events.html);
-comments and ``retry:`` fields of the upstream are not passed on.
+up to ``ClientOptions::max_body_bytes``, 64 MiB: large downloads fail with ``body_too_large``).
+The engine parses ``text/event-stream`` bodies into events and does not keep the raw bytes, so
+event streams are re-serialised (``event:``/``id:``/``data:`` lines and a blank line, per the
+WHATWG SSE grammar, https://html.spec.whatwg.org/multipage/server-sent-events.html); comments and
+``retry:`` fields of the upstream are not passed on.
 
 Errors before a response head raise the httpx exception the failure is (``ConnectError``,
 ``ConnectTimeout``, ``ReadTimeout``, ...), naming the engine's code (``connect_refused: ...``);

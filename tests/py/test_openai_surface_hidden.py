@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import llmfailover
+from _responses_stub import TEXT, responses_upstream
 from conftest import HIDE_OPENAI
 from llmfailover._async_client import AsyncOpenAI as LookAlikeAsync
 from llmfailover._client import OPENAI_ONLY, OpenAIRequired
@@ -45,7 +46,8 @@ def test_without_openai_the_package_exports_the_look_alikes() -> None:
 
 @pytest.mark.parametrize("name", sorted(OPENAI_ONLY))
 def test_openai_only_resources_name_the_extra(client: Any, name: str) -> None:
-    with pytest.raises(OpenAIRequired, match=rf"client\.{name} needs the openai package: pip install 'llmfailover\[openai\]'"):
+    needs = rf"client\.{name} needs the openai package: pip install 'llmfailover\[openai\]'"
+    with pytest.raises(OpenAIRequired, match=needs):
         getattr(client, name)
     assert not hasattr(client, name)  # an AttributeError: hasattr() and getattr(..., default) work
     with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
@@ -152,3 +154,27 @@ def test_async_streaming_response_iterators(fp: FakeProvider) -> None:
 
     lines, text = asyncio.run(main())
     assert lines[-1] == "data: [DONE]" and len(lines) > 2 and text == "Hello from m."
+
+
+# --- responses.create of the look-alikes ---------------------------------------------------------
+
+
+def test_look_alike_responses_create_and_stream() -> None:
+    with responses_upstream() as (url, seen):
+        with LookAlike(api_key="k", base_url=url, max_retries=0) as c:
+            done = c.responses.create(model="gpt-x", input="Hi", temperature=0.1)
+            assert done.output_text == TEXT and done.status == "completed" and done.usage.output_tokens == 3
+            events = list(c.responses.create(model="gpt-x", input="Hi", stream=True))
+            raw = c.responses.with_raw_response.create(model="gpt-x", input="Hi")
+            assert raw.status_code == 200 and raw.parse().id == "resp_1"
+
+        async def main() -> str:
+            async with LookAlikeAsync(api_key="k", base_url=url) as ac:
+                return "".join([e.delta async for e in await ac.responses.create(
+                    model="gpt-x", input="Hi", stream=True) if e.type == "response.output_text.delta"])
+
+        assert asyncio.run(main()) == TEXT
+    assert events[0].type == "response.created" and events[-1].type == "response.completed"
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == TEXT
+    assert events[-1].response["output"][0]["content"][0]["text"] == TEXT
+    assert seen[0] == {"path": "/v1/responses", "body": {"model": "gpt-x", "input": "Hi", "temperature": 0.1}}

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import warnings
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 import llmfailover
+from _responses_stub import TEXT, responses_upstream
 from conftest import HIDE_OPENAI
 from llmfailover.testing import FakeProvider, Fault
 
@@ -102,52 +101,15 @@ def test_failover_under_langchain(fp: FakeProvider) -> None:
 
 # --- use_responses_api=True against a local Responses API stub ------------------------------------
 
-RESPONSE = {
-    "id": "resp_1", "object": "response", "created_at": 1700000000, "status": "completed", "model": "gpt-x",
-    "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
-                "content": [{"type": "output_text", "text": "Hello from responses.", "annotations": []}]}],
-    "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
-    "usage": {"input_tokens": 3, "output_tokens": 3, "total_tokens": 6,
-              "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
-}
 
-
-class _Responses(BaseHTTPRequestHandler):
-    seen: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.seen.append({"path": self.path, "body": body})
-        data = json.dumps(RESPONSE).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def responses_stub() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Responses)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Responses.seen = []
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_use_responses_api(responses_stub: str) -> None:
-    with llmfailover.OpenAI(api_key="sk-test", base_url=responses_stub, max_retries=0) as client:
-        aclient = llmfailover.AsyncOpenAI(api_key="sk-test", base_url=responses_stub, max_retries=0)
-        llm = chat_model(client, aclient, model="gpt-x", use_responses_api=True)
-        msg = llm.invoke("Hi")
-        asyncio.run(aclient.close())
-    assert msg.text == "Hello from responses."
-    assert [s["path"] for s in _Responses.seen] == ["/v1/responses"]
-    assert _Responses.seen[0]["body"]["model"] == "gpt-x"
+def test_use_responses_api() -> None:
+    with responses_upstream() as (url, seen):
+        with llmfailover.OpenAI(api_key="sk-test", base_url=url, max_retries=0) as client:
+            aclient = llmfailover.AsyncOpenAI(api_key="sk-test", base_url=url, max_retries=0)
+            llm = chat_model(client, aclient, model="gpt-x", use_responses_api=True)
+            msg = llm.invoke("Hi")
+            streamed = "".join(c.text for c in llm.stream("Hi"))
+            asyncio.run(aclient.close())
+    assert msg.text == TEXT and streamed == TEXT
+    assert [(s["path"], s["body"]["model"], bool(s["body"].get("stream"))) for s in seen] == [
+        ("/v1/responses", "gpt-x", False), ("/v1/responses", "gpt-x", True)]
