@@ -16,7 +16,18 @@ from ._base import BaseClient, RequestSpec
 from ._exchange import Exchange
 from ._streaming import WAIT_SLICE, Stream
 
-__all__ = ["OpenAI"]
+__all__ = ["OpenAI", "OpenAIRequired", "OPENAI_ONLY"]
+
+# openai-python's client resources that only openai's own code serves (openai 3.60 _client.py).
+OPENAI_ONLY = frozenset({
+    "completions", "files", "batches", "images", "audio", "moderations", "fine_tuning",
+    "vector_stores", "uploads", "containers", "conversations", "evals", "realtime", "webhooks", "videos",
+    "skills", "admin", "decisions", "content_provenance_checks", "safety", "live",
+})
+
+
+class OpenAIRequired(AttributeError):
+    """A resource of openai's client that llmfailover serves only when openai is installed."""
 
 
 def _pump(call: Any, exchange: Exchange, *, until_head: bool) -> None:
@@ -88,10 +99,25 @@ class ResourcesMixin:
         return (AsyncModels if self._is_async else Models)(self)
 
     @cached_property
+    def responses(self) -> Any:
+        from ._resources.responses import AsyncResponses, Responses
+
+        return (AsyncResponses if self._is_async else Responses)(self)
+
+    @cached_property
     def beta(self) -> Any:
         from ._resources.chat import Beta
 
         return Beta(self)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a name the class lacks: openai's other resources need openai itself.
+        if name in OPENAI_ONLY:
+            raise OpenAIRequired(
+                f"client.{name} needs the openai package: pip install 'llmfailover[openai]' (without it "
+                "llmfailover serves chat.completions, embeddings, models and responses.create)"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @cached_property
     def with_raw_response(self) -> Any:

@@ -64,7 +64,8 @@ class RawResponseView:
 
 
 class StreamingResponseView(RawResponseView):
-    """Methods return a context manager (``with`` or ``async with``) around the raw response."""
+    """Methods return a context manager (``with`` or ``async with``) around the raw response, with
+    openai's body iterators (``_streamed.StreamedResponse``)."""
 
     def _wrap(self, call: Callable[..., Any]) -> Any:
         def open_(*args: Any, **params: Any) -> _ResponseContext:
@@ -79,7 +80,9 @@ class _ResponseContext:
         self._response: Any = None
 
     def __enter__(self) -> Any:
-        self._response = self._make()
+        from ._streamed import StreamedResponse
+
+        self._response = StreamedResponse(self._make())
         return self._response
 
     def __exit__(
@@ -88,7 +91,9 @@ class _ResponseContext:
         self._close_stream()
 
     async def __aenter__(self) -> Any:
-        self._response = await self._make()
+        from ._streamed import AsyncStreamedResponse
+
+        self._response = AsyncStreamedResponse(await self._make())
         return self._response
 
     async def __aexit__(

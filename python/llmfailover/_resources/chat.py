@@ -9,6 +9,7 @@ from .._compat import response_types
 from .._http import Response
 from .._response import parse_model
 from . import Resource
+from ._params import check_kwargs
 
 __all__ = ["Chat", "Completions", "AsyncCompletions", "Beta"]
 
@@ -24,6 +25,7 @@ class Completions(Resource):
         return self._create(params={"messages": messages, "model": model, **params}, raw=False)
 
     def _create(self, params: dict[str, Any], raw: bool) -> Any:
+        check_kwargs(params, "chat")
         spec = self._client._spec(
             "POST", "/chat/completions", params,
             parse=_parse_completion, chunk_cls=response_types()["ChatCompletionChunk"],

@@ -17,6 +17,7 @@ from .._http import Response
 from .._response import parse_model
 from .._sentinels import NOT_GIVEN, is_given
 from . import Resource
+from ._params import check_kwargs
 
 __all__ = ["Embeddings", "AsyncEmbeddings", "decode_base64_floats"]
 
@@ -51,6 +52,7 @@ class Embeddings(Resource):
         return self._create(params={"input": input, "model": model, **params}, raw=False)
 
     def _create(self, params: dict[str, Any], raw: bool) -> Any:
+        check_kwargs(params, "embeddings")
         decode = not is_given(params.get("encoding_format", NOT_GIVEN))
         if decode:
             params["encoding_format"] = "base64"
