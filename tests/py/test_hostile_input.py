@@ -319,3 +319,17 @@ def test_a_child_closing_the_parents_client_leaves_the_parent_working(server: Ho
     assert ask(client).choices[0].message.content == "hello"
     assert _in_child(lambda: client.close() is None) == 0
     assert ask(client).choices[0].message.content == "hello"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 10 item 8: fixed on the router branch (routed-mode scrubbing)")
+def test_a_routed_upstream_echoing_the_key_does_not_leak_it(server: HostileServer) -> None:
+    heard: list[str] = []
+    config = {"groups": {"g": {"deployments": [{"id": "a", "model": "echo-key-401", "base_url": server.base_url,
+                                               "api_key": SECRET}]}}}
+    with OpenAI(config=config, on_attempt=lambda *a, **k: heard.append(repr((a, k)))) as client:
+        with pytest.raises(llmfailover.AuthenticationError) as info:
+            ask(client, model="g")
+    exc = info.value
+    assert server.requests[-1].headers["authorization"] == f"Bearer {SECRET}"  # it was sent
+    texts = [str(exc), repr(exc.body), exc.response.text, str(exc.route), repr(exc.route)] + heard
+    assert all(SECRET not in t for t in texts), texts
