@@ -1,6 +1,7 @@
 """Hostile upstreams (issue 10): raw-socket servers that misbehave on purpose (tests/py/_hostile.py).
 
-Every behaviour of ``_hostile.BEHAVIOURS`` runs against two clients:
+Every behaviour of ``_hostile.BEHAVIOURS`` runs against two clients (and AsyncOpenAI twins of both for a
+subset, ``ASYNC_CASES``):
 
 * plain: ``OpenAI(base_url=<hostile>, max_retries=0, timeout=0.5)``; the behaviour must surface
   as a clear exception of openai's class for it (or, where openai succeeds, a result);
@@ -16,6 +17,7 @@ fix (on other branches) run in a subprocess, so that a crash fails one test inst
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -31,6 +33,7 @@ from llmfailover import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
+    AsyncOpenAI,
     AuthenticationError,
     InternalServerError,
     OpenAI,
@@ -129,38 +132,60 @@ def config(server: HostileServer, fp: FakeProvider, model: str) -> dict[str, Any
     }}
 
 
-def client_for(mode: str, server: HostileServer, fp: FakeProvider, model: str) -> OpenAI:
-    if mode == "plain":
-        return OpenAI(api_key=KEY, base_url=server.base_url, max_retries=0, timeout=PLAIN_TIMEOUT)
-    return OpenAI(config=config(server, fp, model))
+def client_for(mode: str, server: HostileServer, fp: FakeProvider, model: str) -> Any:
+    cls = AsyncOpenAI if mode.startswith("async") else OpenAI
+    if mode.endswith("plain"):
+        return cls(api_key=KEY, base_url=server.base_url, max_retries=0, timeout=PLAIN_TIMEOUT)
+    return cls(config=config(server, fp, model))
+
+
+def _texts(chunk: Any) -> Iterator[str]:
+    for choice in chunk.choices if isinstance(chunk.choices, list) else []:
+        text = getattr(getattr(choice, "delta", None), "content", None)
+        if isinstance(text, str):
+            yield text
+
+
+def _content(result: Any) -> Any:
+    message = getattr(result.choices[0], "message", None) if isinstance(result.choices, list) else None
+    return getattr(message, "content", None) or OK
 
 
 def attempt(client: OpenAI, model: str, stream: bool) -> tuple[Any, str]:
     """(the outcome: the exception or OK or the text, the text delivered before it)."""
     texts: list[str] = []
+    if isinstance(client, AsyncOpenAI):
+        return asyncio.run(_attempt_async(client, model, stream))
     try:
         if not stream:
-            result = client.chat.completions.create(model=model, messages=MESSAGES)
-            content = getattr(result.choices[0], "message", None) if isinstance(result.choices, list) else None
-            return (getattr(content, "content", None) or OK), ""
+            return _content(client.chat.completions.create(model=model, messages=MESSAGES)), ""
         with client.chat.completions.create(model=model, messages=MESSAGES, stream=True) as s:
             for chunk in s:
-                choices = chunk.choices if isinstance(chunk.choices, list) else []
-                for choice in choices:
-                    text = getattr(getattr(choice, "delta", None), "content", None)
-                    if isinstance(text, str):
-                        texts.append(text)
+                texts.extend(_texts(chunk))
+        return "".join(texts), "".join(texts)
+    except Exception as e:  # noqa: BLE001 - the outcome under test
+        return e, "".join(texts)
+
+
+async def _attempt_async(client: Any, model: str, stream: bool) -> tuple[Any, str]:
+    texts: list[str] = []
+    try:
+        if not stream:
+            return _content(await client.chat.completions.create(model=model, messages=MESSAGES)), ""
+        async with await client.chat.completions.create(model=model, messages=MESSAGES, stream=True) as s:
+            async for chunk in s:
+                texts.extend(_texts(chunk))
         return "".join(texts), "".join(texts)
     except Exception as e:  # noqa: BLE001 - the outcome under test
         return e, "".join(texts)
 
 
 def check(case: Case, mode: str, server: HostileServer, fp: FakeProvider) -> None:
-    expected = case.plain if mode == "plain" else case.routed
+    expected = case.plain if mode.endswith("plain") else case.routed
     client = client_for(mode, server, fp, case.model)
     try:
         started = time.monotonic()
-        outcome, partial = attempt(client, case.model if mode == "plain" else "g", case.stream)
+        outcome, partial = attempt(client, case.model if mode.endswith("plain") else "g", case.stream)
         took = time.monotonic() - started
         assert took < BOUND, f"{case.model} took {took:.1f}s"
         if isinstance(expected, (type, tuple)):
@@ -177,10 +202,12 @@ def check(case: Case, mode: str, server: HostileServer, fp: FakeProvider) -> Non
             assert outcome == expected, f"{case.model}: {outcome!r}"
         # the same client, the same origin: a healthy answer, nothing left over from the case
         for _ in range(2):
-            healthy, _ = attempt(client, "ok" if mode == "plain" else "h", case.stream)
+            healthy, _ = attempt(client, "ok" if mode.endswith("plain") else "h", case.stream)
             assert healthy == "hello", f"after {case.model}: {healthy!r}"
     finally:
-        client.close()
+        closed = client.close()
+        if closed is not None:  # AsyncOpenAI.close() is a coroutine
+            asyncio.run(closed)
 
 
 @pytest.fixture(scope="module")
@@ -189,11 +216,16 @@ def upstreams() -> Iterator[tuple[HostileServer, FakeProvider]]:
         yield server, fp
 
 
+ASYNC_CASES = {"reset-before-head", "silent", "garbage-status", "short-body-reset", "deep-json-500", "echo-key-401",
+               "sse-garbage-after-token", "sse-reset-mid-stream", "sse-silent-after-head", "sse-silent-mid-stream"}
+
+
 def _params() -> list[Any]:
     out = []
     for case in CASES:
-        for mode in ("plain", "routed"):
-            reason = case.xfail_plain if mode == "plain" else case.xfail_routed
+        modes = ("plain", "routed") + (("async-plain", "async-routed") if case.model in ASYNC_CASES else ())
+        for mode in modes:
+            reason = case.xfail_plain if mode.endswith("plain") else case.xfail_routed
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             out.append(pytest.param(case, mode, id=f"{mode}-{case.model}", marks=marks))
     return out
