@@ -192,6 +192,17 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "sse-string-index": _stream(b'data: {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",'
                                 b' "choices": [{"index": "0", "delta": {"content": "x"}, "finish_reason": null}]}\n\n',
                                 b"data: [DONE]\n\n"),
+    # framing that smuggles or that clients must tolerate (RFC 9112 §6.3, RFC 9110 §15.2)
+    "length-and-chunked": send_then(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    + chunked(completion("te")) + b"0\r\n\r\n", "keep"),
+    "two-content-lengths": send_then(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 500\r\n\r\n"
+                                     + completion("dup"), "close"),
+    "http10-close-delimited": send_then(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
+                                        + completion("http10"), "close"),
+    "folded-header": send_then(b"HTTP/1.1 200 OK\r\nX-A: a\r\n  folded\r\nContent-Length: %d\r\n\r\n"
+                               % len(completion("fold")) + completion("fold"), "keep"),
+    "interim-100": send_then(b"HTTP/1.1 100 Continue\r\n\r\n" + ok_response(completion("after100")), "keep"),
+    "no-content-with-body": send_then(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello", "keep"),
     # after a complete response: bytes nobody asked for on a keep-alive connection
     "extra-response": send_then(ok_response(completion("first")) + ok_response(completion("SMUGGLED")), "keep"),
     "length-shorter-than-body": send_then(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(completion()) - 1)
