@@ -1,0 +1,84 @@
+"""Hostile upstreams and memory (issue 10 item 7): what one answer can make the client hold.
+
+A 64 MiB SSE line with no end, and a 64 MiB error body on a streaming request, must be refused
+at a cap with a clear error, not buffered whole. The client runs in a child interpreter that
+reports the growth of its peak RSS (``ru_maxrss``) across the one call; the server runs here and
+writes the body in 1 MiB pieces, so neither side's own copies are counted. A healthy call on the
+same client follows.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from typing import Iterator
+
+import pytest
+
+from _hostile import SSE_HEAD, HostileServer, Req
+
+MIB = 1 << 20
+SIZE = 64 * MIB
+GROWTH_LIMIT = 24 * MIB  # far above any sane cap, far below the 64 MiB an uncapped buffer holds
+
+
+def _huge(conn: socket.socket, head: bytes, prefix: bytes) -> bool:
+    conn.sendall(head + b"%x\r\n" % (len(prefix) + SIZE) + prefix)
+    piece = b"x" * MIB
+    try:
+        for _ in range(SIZE // MIB):
+            conn.sendall(piece)
+        conn.sendall(b"\r\n0\r\n\r\n")
+    except OSError:  # the client gave up at its cap: what we want
+        pass
+    return False
+
+
+def huge_line(conn: socket.socket, req: Req) -> bool:
+    return _huge(conn, SSE_HEAD, b"data: ")
+
+
+def huge_error(conn: socket.socket, req: Req) -> bool:
+    head = b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+    return _huge(conn, head, b"")
+
+
+CHILD = r"""
+import json, resource, sys, time
+from llmfailover import OpenAI
+client = OpenAI(api_key="k", base_url=sys.argv[1], max_retries=0, timeout=10.0)
+ask = lambda model, **kw: client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], **kw)
+for _ in range(2):
+    assert ask("ok").choices[0].message.content == "hello"
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+started = time.monotonic()
+try:
+    for _ in ask(sys.argv[2], stream=True):
+        pass
+    outcome = "no error"
+except Exception as e:
+    outcome = type(e).__name__
+growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+healthy = ask("ok").choices[0].message.content
+print(json.dumps({"outcome": outcome, "growth": growth, "healthy": healthy, "seconds": time.monotonic() - started}))
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[HostileServer]:
+    with HostileServer({"huge-line": huge_line, "huge-error": huge_error}) as s:
+        yield s
+
+
+@pytest.mark.xfail(strict=True, reason="issue 10 item 7: fixed on the transport branch (SSE line and error body caps)")
+@pytest.mark.parametrize("model, error", [("huge-line", "APIConnectionError"), ("huge-error", "InternalServerError")])
+def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, error: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", CHILD, server.base_url, model], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["healthy"] == "hello"
+    assert report["outcome"] in (error, "APIConnectionError"), report
+    assert report["growth"] < GROWTH_LIMIT, f"peak RSS grew {report['growth'] / MIB:.0f} MiB: {report}"
