@@ -306,4 +306,8 @@ def _read_request(conn: socket.socket, buf: bytes) -> tuple[Optional[Req], bytes
         model, stream = str(obj.get("model", "")), bool(obj.get("stream"))
     except (ValueError, AttributeError):
         pass
+    target = head.split(b" ")[1].decode("latin-1") if head.count(b" ") >= 2 else ""
+    if not model and "/models/" in target:  # Gemini: POST .../models/{model}:generateContent
+        model = target.split("/models/", 1)[1].split(":", 1)[0]
+        stream = "streamGenerateContent" in target
     return Req(head, body, model, stream, headers), rest
