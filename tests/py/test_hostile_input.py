@@ -210,6 +210,14 @@ def test_a_huge_timeout_means_no_limit(server: HostileServer, timeout: Any) -> N
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("module", ["httpx", "httpx2"])
+def test_an_httpx_timeout_with_huge_parts_means_no_limit(server: HostileServer, module: str) -> None:
+    httpx = pytest.importorskip(module)
+    client = OpenAI(api_key=SECRET, base_url=server.base_url, max_retries=0)
+    for timeout in (httpx.Timeout(1e308), httpx.Timeout(5.0, read=math.inf), httpx.Timeout(None, connect=1e17)):
+        assert ask(client, model="delayed-ok", timeout=timeout).choices[0].message.content == "hello"
+
+
 @pytest.mark.parametrize("timeout", [1e17, 1e308, math.inf])
 def test_a_huge_routed_timeout_means_no_limit(server: HostileServer, timeout: float) -> None:
     with routed(server, "delayed-ok") as client:
