@@ -255,12 +255,11 @@ void bind_engine(py::module_& m) {
       });
 
   py::class_<EngineHandle>(m, "Engine")
-      .def(py::init([](unsigned io_threads, bool verify, const std::string& ca_file, std::size_t max_connections,
+      .def(py::init([](long long io_threads, bool verify, const std::string& ca_file, std::size_t max_connections,
                        const std::string& user_agent) {
-             if (io_threads < 1 || io_threads > 64) throw py::value_error("io_threads must be between 1 and 64");
              if (max_connections < 1) throw py::value_error("max_connections_per_origin must be at least 1");
              transport::ClientOptions o;
-             o.io_threads = io_threads;
+             o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
              o.pool.max_per_origin = max_connections;

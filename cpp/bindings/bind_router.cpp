@@ -67,10 +67,10 @@ void bind_router(py::module_& m) {
       .def_property_readonly("degraded", &RoutedCall::degraded);
 
   py::class_<RouterHandle>(m, "Router")
-      .def(py::init([](const RouterConfig& config, unsigned io_threads, bool verify, const std::string& ca_file,
+      .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
                        const std::string& user_agent) {
              transport::ClientOptions o;
-             o.io_threads = std::max(1u, io_threads);
+             o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
              o.user_agent = user_agent;

@@ -31,6 +31,12 @@ inline std::optional<std::chrono::milliseconds> to_millis(double seconds, const 
   return allow_zero ? ms : std::max(std::chrono::milliseconds{1}, ms);
 }
 
+// io threads of an Engine or a Router: each is an OS thread, so a typo must not ask for millions.
+inline unsigned checked_io_threads(long long n) {
+  if (n < 1 || n > 64) throw pybind11::value_error("io_threads must be between 1 and 64, got " + std::to_string(n));
+  return static_cast<unsigned>(n);
+}
+
 // A duration where "no limit" has no encoding of its own: saturated to kForever.
 inline std::chrono::milliseconds to_millis_or_forever(double seconds, const char* name, bool allow_zero = false) {
   return to_millis(seconds, name, allow_zero).value_or(kForever);

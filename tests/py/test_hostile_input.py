@@ -341,3 +341,14 @@ def test_a_routed_upstream_echoing_the_key_does_not_leak_it(server: HostileServe
     assert server.requests[-1].headers["authorization"] == f"Bearer {SECRET}"  # it was sent
     texts = [str(exc), repr(exc.body), exc.response.text, str(exc.route), repr(exc.route)] + heard
     assert all(SECRET not in t for t in texts), texts
+
+
+@pytest.mark.parametrize("io_threads", [0, -1, 65, 10**6])
+def test_io_threads_are_bounded_plain_and_routed(server: HostileServer, io_threads: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="io_threads must be between 1 and 64"):
+        OpenAI(api_key=SECRET, base_url=server.base_url, io_threads=io_threads)
+    with pytest.raises(ValueError, match="io_threads must be between 1 and 64"):
+        OpenAI(config={"groups": {"g": {"deployments": [{"id": "a", "model": "ok", "base_url": server.base_url,
+                                                         "api_key": SECRET}]}}}, io_threads=io_threads)
+    assert time.monotonic() - started < 2  # refused, not a million threads started
