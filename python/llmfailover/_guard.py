@@ -22,7 +22,7 @@ __all__ = ["check_url", "header_problem", "named_header_problem", "hide_userinfo
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 §5.6.2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # httpx's "non-printable ASCII" in URLs
-_USERINFO = re.compile(r"(?<=//)[^/?#@]*@")
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # up to the last @ of the authority
 
 
 def check_url(name: str, url: str) -> None:
