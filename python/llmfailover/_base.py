@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from . import _native
 from ._exchange import Exchange
 from ._fork import ForkSafe
-from ._guard import check_url, header_problem, hide_userinfo, named_header_problem
+from ._guard import check_url, hide_userinfo, options_problem, request_problem
 from ._http import Request, Response
 from ._response import LegacyAPIResponse
 from ._routing import (
@@ -171,9 +171,8 @@ class BaseClient:
         self._custom_headers = dict(default_headers or {})
         self._custom_query = dict(default_query or {})
         self._strict_response_validation = _strict_response_validation
-        self._option_problem = named_header_problem(
-            [("api_key", self.api_key), ("organization", self.organization), ("project", self.project)]
-        ) or _prefixed("default_headers", header_problem(_pairs(self._custom_headers)))
+        self._option_problem = options_problem(self.api_key, self.organization, self.project,
+                                               _pairs(self._custom_headers))
         if http_client is not None:
             warnings.warn(
                 "llmfailover ignores http_client: requests go through its native engine "
@@ -325,10 +324,7 @@ class BaseClient:
     def _send(self, spec: RequestSpec, auth: list[tuple[str, str]], request: Request) -> Any:
         if self._engine.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        problem = self._option_problem or _prefixed("extra_headers", header_problem(spec.headers)) or (
-            auth and header_problem(auth) and "a credential (api_key, an Azure AD token, or what their provider "
-            "returned) contains CR, LF or NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)"
-        )
+        problem = self._option_problem or request_problem(spec.headers, auth)
         if problem:  # as openai: h11 refuses the request, which surfaces as a connection error
             raise APIConnectionError(message=f"Connection error: {problem}.", request=request)
         router = self._router
@@ -478,10 +474,6 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_
 
 def _dumps(obj: Any) -> bytes:
     return _ENCODER.encode(obj).encode()
-
-
-def _prefixed(option: str, problem: Optional[str]) -> Optional[str]:
-    return problem and f"{option}: {problem}"
 
 
 def _with_trailing_slash(url: str) -> str:

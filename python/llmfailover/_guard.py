@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Optional
 
-__all__ = ["check_url", "header_problem", "named_header_problem", "hide_userinfo"]
+__all__ = ["check_url", "header_problem", "options_problem", "request_problem", "hide_userinfo"]
 
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 §5.6.2
@@ -44,12 +44,26 @@ def header_problem(headers: Iterable[tuple[str, str]]) -> Optional[str]:
     return None
 
 
-def named_header_problem(values: Iterable[tuple[str, Optional[str]]]) -> Optional[str]:
-    """Like ``header_problem`` for the client's options sent as headers (api_key, organization,
-    ...): names the option."""
-    for option, value in values:
+def options_problem(
+    api_key: str, organization: Optional[str], project: Optional[str], default_headers: list[tuple[str, str]]
+) -> Optional[str]:
+    """Why a client's options cannot be sent as headers (naming the option), else None."""
+    for option, value in (("api_key", api_key), ("organization", organization), ("project", project)):
         if value and _BAD_VALUE.search(value):
             return f"{option} contains CR, LF or NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)"
+    problem = header_problem(default_headers)
+    return problem and f"default_headers: {problem}"
+
+
+def request_problem(extra_headers: list[tuple[str, str]], auth: list[tuple[str, str]]) -> Optional[str]:
+    """Why one request's headers cannot be sent: its ``extra_headers``, or a credential got for it
+    (a callable ``api_key``'s result, an Azure AD token), else None."""
+    problem = header_problem(extra_headers)
+    if problem:
+        return f"extra_headers: {problem}"
+    if auth and header_problem(auth):
+        return ("a credential (api_key, an Azure AD token, or what their provider returned) contains CR, LF or "
+                "NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)")
     return None
 
 
