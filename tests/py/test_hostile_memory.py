@@ -1,7 +1,8 @@
 """Hostile upstreams and memory (issue 10 item 7): what one answer can make the client hold.
 
 A 64 MiB SSE line with no end, and a 64 MiB error body on a streaming request, must be refused
-at a cap with a clear error, not buffered whole. The client runs in a child interpreter that
+at a cap with a clear error, not buffered whole; 300k events to a consumer that pauses must
+wait in the socket (backpressure), not in a queue of parsed events. The client runs in a child interpreter that
 reports the growth of its peak RSS (``ru_maxrss``) across the one call; the server runs here and
 writes the body in 1 MiB pieces, so neither side's own copies are counted. A healthy call on the
 same client follows.
@@ -45,6 +46,40 @@ def huge_error(conn: socket.socket, req: Req) -> bool:
     return _huge(conn, head, b"")
 
 
+FLOOD_EVENTS = 300_000  # ~45 MB of small SSE events, written as fast as the socket takes them
+_EVENT = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,' \
+         b'"delta":{"content":"x"},"finish_reason":null}]}\n\n'
+
+
+def flood(conn: socket.socket, req: Req) -> bool:
+    batch = _EVENT * 1000
+    try:
+        conn.sendall(SSE_HEAD)
+        for _ in range(FLOOD_EVENTS // 1000):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(batch), batch))
+        conn.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(b"data: [DONE]\n\n"), b"data: [DONE]\n\n"))
+    except OSError:
+        pass
+    return False
+
+
+SLOW_CHILD = r"""
+import json, resource, sys, time
+from llmfailover import OpenAI
+client = OpenAI(api_key="k", base_url=sys.argv[1], max_retries=0, timeout=30.0)
+ask = lambda model, **kw: client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], **kw)
+for _ in range(2):
+    assert ask("ok").choices[0].message.content == "hello"
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+stream = ask("flood", stream=True)
+count = 1 if next(iter(stream)) else 0
+time.sleep(2.0)  # a slow consumer: the io thread must stop reading, not queue everything
+growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+count += sum(1 for _ in stream)
+print(json.dumps({"count": count, "growth": growth, "healthy": ask("ok").choices[0].message.content}))
+"""
+
+
 CHILD = r"""
 import json, resource, sys, time
 from llmfailover import OpenAI
@@ -68,7 +103,7 @@ print(json.dumps({"outcome": outcome, "growth": growth, "healthy": healthy, "sec
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[HostileServer]:
-    with HostileServer({"huge-line": huge_line, "huge-error": huge_error}) as s:
+    with HostileServer({"huge-line": huge_line, "huge-error": huge_error, "flood": flood}) as s:
         yield s
 
 
@@ -81,4 +116,14 @@ def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, er
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["healthy"] == "hello"
     assert report["outcome"] in (error, "APIConnectionError"), report
+    assert report["growth"] < GROWTH_LIMIT, f"peak RSS grew {report['growth'] / MIB:.0f} MiB: {report}"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 10 item 7: fixed on the transport branch (backpressure to the io thread)")
+def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer) -> None:
+    proc = subprocess.run([sys.executable, "-c", SLOW_CHILD, server.base_url], capture_output=True, text=True,
+                          timeout=90)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["healthy"] == "hello" and report["count"] == FLOOD_EVENTS, report
     assert report["growth"] < GROWTH_LIMIT, f"peak RSS grew {report['growth'] / MIB:.0f} MiB: {report}"
