@@ -2,7 +2,8 @@
 
 A 64 MiB SSE line with no end, and a 64 MiB error body on a streaming request, must be refused
 at a cap with a clear error, not buffered whole; 300k events to a consumer that pauses must
-wait in the socket (backpressure), not in a queue of parsed events. The client runs in a child interpreter that
+wait in the socket (backpressure), not in a queue of parsed events: the child measures once the
+server has written them all, or after 4 s if it cannot. The client runs in a child interpreter that
 reports the growth of its peak RSS (``ru_maxrss``) across the one call; the server runs here and
 writes the body in 1 MiB pieces, so neither side's own copies are counted. A healthy call on the
 same client follows.
@@ -14,6 +15,7 @@ import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -52,28 +54,36 @@ _EVENT = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":
 
 
 def flood(conn: socket.socket, req: Req) -> bool:
+    """Writes FLOOD_EVENTS events, then creates the file named by the X-Done-File header: the
+    client's io thread has taken them all (none of them can wait in the socket any more)."""
     batch = _EVENT * 1000
     try:
         conn.sendall(SSE_HEAD)
         for _ in range(FLOOD_EVENTS // 1000):
             conn.sendall(b"%x\r\n%s\r\n" % (len(batch), batch))
         conn.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(b"data: [DONE]\n\n"), b"data: [DONE]\n\n"))
+        with open(req.headers["x-done-file"], "w"):
+            pass
     except OSError:
         pass
     return False
 
 
 SLOW_CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 from llmfailover import OpenAI
 client = OpenAI(api_key="k", base_url=sys.argv[1], max_retries=0, timeout=30.0)
 ask = lambda model, **kw: client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], **kw)
 for _ in range(2):
     assert ask("ok").choices[0].message.content == "hello"
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-stream = ask("flood", stream=True)
+stream = ask("flood", stream=True, extra_headers={"X-Done-File": sys.argv[2]})
 count = 1 if next(iter(stream)) else 0
-time.sleep(2.0)  # a slow consumer: the io thread must stop reading, not queue everything
+# A slow consumer: with backpressure the server cannot finish writing (it waits in the socket);
+# without, it finishes at once and every event sits in the client's queue. Measure then.
+deadline = time.monotonic() + 4.0
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.05)
 growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
 count += sum(1 for _ in stream)
 print(json.dumps({"count": count, "growth": growth, "healthy": ask("ok").choices[0].message.content}))
@@ -120,9 +130,10 @@ def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, er
 
 
 @pytest.mark.xfail(strict=True, reason="issue 10 item 7: fixed on the transport branch (backpressure to the io thread)")
-def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer) -> None:
-    proc = subprocess.run([sys.executable, "-c", SLOW_CHILD, server.base_url], capture_output=True, text=True,
-                          timeout=90)
+def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer, tmp_path: Path) -> None:
+    done = tmp_path / "flood-written"
+    proc = subprocess.run([sys.executable, "-c", SLOW_CHILD, server.base_url, str(done)], capture_output=True,
+                          text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["healthy"] == "hello" and report["count"] == FLOOD_EVENTS, report
