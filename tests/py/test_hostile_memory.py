@@ -1,13 +1,15 @@
 """Hostile upstreams and memory (issue 10 item 7): what one answer can make the client hold.
 
-A 64 MiB SSE line with no end, and a 64 MiB error body on a streaming request, must be refused
-at a cap with a clear error, not buffered whole (growth of the child's peak RSS); 64k events of 1 KiB to a consumer that pauses must
-wait in the socket (backpressure), not in a queue of parsed events: the child measures once the
-server has written them all, or has been stalled for 2 s (growth of its current RSS: a peak
-could hide reuse of memory freed after the imports). The client runs in a child interpreter that
-reports the growth of its peak RSS (``ru_maxrss``) across the one call; the server runs here and
-writes the body in 1 MiB pieces, so neither side's own copies are counted. A healthy call on the
-same client follows.
+* A 64 MiB SSE line with no end, and a 64 MiB error body on a streaming request, must be refused
+  at a cap with a clear error, not buffered whole: the growth of the child's peak RSS
+  (``ru_maxrss``) across the call stays under a bound.
+* 64k events of 1 KiB to a consumer that pauses must wait in the socket (backpressure), not in a
+  queue of parsed events: the child compares its current RSS (``/proc/self/statm``; a peak could
+  hide reuse of memory freed after the imports) once the server has written every event, or has
+  been stalled for 2 s.
+
+The client runs in a child interpreter; the server runs here and writes in 1 MiB pieces, so
+neither side's own copies are counted. A healthy call on the same client follows.
 """
 
 from __future__ import annotations
