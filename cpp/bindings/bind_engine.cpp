@@ -67,13 +67,21 @@ class Notifier {
   bool signalled_ = false;
 };
 
-Millis to_ms(double seconds) { return Millis{static_cast<long long>(std::llround(seconds * 1000.0))}; }
-
+// Timeouts encode "no limit" as 0 (http.hpp); connect has no such value, so it saturates to kForever.
 Millis optional_ms(const std::optional<double>& seconds, const char* name) {
   if (!seconds) return Millis{0};
-  if (!(*seconds > 0) || !std::isfinite(*seconds))
-    throw py::value_error(std::string("timeout '") + name + "' must be a positive number of seconds or None");
-  return std::max(Millis{1}, to_ms(*seconds));
+  return to_millis(*seconds, name).value_or(Millis{0});
+}
+
+// "https://user:pass@host/v1" -> "https://host/v1" (for reprs and messages).
+std::string without_userinfo(std::string url) {
+  auto start = url.find("//");
+  if (start == std::string::npos) return url;
+  start += 2;
+  auto end = url.find_first_of("/?#", start);
+  auto at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at != std::string::npos && at >= start) url.erase(start, at + 1 - start);
+  return url;
 }
 
 std::optional<double> seconds_or_none(Millis ms) {
@@ -144,10 +152,10 @@ void bind_engine(py::module_& m) {
       .def(py::init([](double connect, std::optional<double> first_byte, std::optional<double> idle,
                        std::optional<double> total) {
              Timeouts t;
-             t.connect = optional_ms(connect, "connect");
-             t.first_byte = optional_ms(first_byte, "first_byte");
-             t.idle = optional_ms(idle, "idle");
-             t.total = optional_ms(total, "total");
+             t.connect = to_millis_or_forever(connect, "timeout 'connect'");
+             t.first_byte = optional_ms(first_byte, "timeout 'first_byte'");
+             t.idle = optional_ms(idle, "timeout 'idle'");
+             t.total = optional_ms(total, "timeout 'total'");
              return t;
            }),
            py::arg("connect") = 5.0, py::arg("first_byte") = py::none(), py::arg("idle") = py::none(),
@@ -176,7 +184,8 @@ void bind_engine(py::module_& m) {
                throw py::value_error(e.what());
              }
              if (base_url.rfind("http://", 0) != 0 && base_url.rfind("https://", 0) != 0)
-               throw py::value_error("base_url must start with http:// or https://, got '" + base_url + "'");
+               throw py::value_error("base_url must start with http:// or https://, got '" +
+                                     without_userinfo(base_url) + "'");
              u.base_url = base_url;
              if (!azure_deployment.empty()) {
                while (!u.base_url.empty() && u.base_url.back() == '/') u.base_url.pop_back();
@@ -199,9 +208,9 @@ void bind_engine(py::module_& m) {
       .def("url_for", [](const Upstream& u, const std::string& path, const Query& query, const std::string& model) {
              return providers::url_for(u, path, query, model);
            }, py::arg("path"), py::arg("query") = Query{}, py::arg("model") = "")
-      .def("__repr__", [](const Upstream& u) {  // never the key
+      .def("__repr__", [](const Upstream& u) {  // never the key, nor userinfo in the URL
         return std::string("Upstream(provider='") + (u.kind == Upstream::Kind::azure ? "azure" : "openai") +
-               "', base_url='" + u.base_url + "')";
+               "', base_url='" + without_userinfo(u.base_url) + "')";
       });
 
   py::class_<Notifier, std::shared_ptr<Notifier>>(m, "Notifier")
@@ -216,7 +225,9 @@ void bind_engine(py::module_& m) {
              {
                py::gil_scoped_release release;
                std::optional<Clock::time_point> until;
-               if (timeout) until = Clock::now() + std::max(Millis{0}, to_ms(*timeout));
+               std::optional<Millis> slice = timeout ? to_millis(std::max(0.0, *timeout), "wait timeout", true)
+                                                     : std::nullopt;
+               if (slice) until = Clock::now() + *slice;
                // until_end: one crossing of the binding for a whole non-streaming response.
                do {
                  std::optional<Millis> left;
@@ -244,12 +255,11 @@ void bind_engine(py::module_& m) {
       });
 
   py::class_<EngineHandle>(m, "Engine")
-      .def(py::init([](unsigned io_threads, bool verify, const std::string& ca_file, std::size_t max_connections,
+      .def(py::init([](long long io_threads, bool verify, const std::string& ca_file, std::size_t max_connections,
                        const std::string& user_agent) {
-             if (io_threads < 1 || io_threads > 64) throw py::value_error("io_threads must be between 1 and 64");
              if (max_connections < 1) throw py::value_error("max_connections_per_origin must be at least 1");
              transport::ClientOptions o;
-             o.io_threads = io_threads;
+             o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
              o.pool.max_per_origin = max_connections;
@@ -292,6 +302,8 @@ void bind_engine(py::module_& m) {
         py::gil_scoped_release release;
         engine.reset();
       })
+      // In a forked child: leaked on purpose, never destroyed (see bind_router.cpp, _fork.py).
+      .def("abandon", [](EngineHandle& h) { static_cast<void>(h.engine.release()); })
       .def_property_readonly("closed", [](const EngineHandle& h) { return !h.engine; });
 }
 

@@ -21,10 +21,7 @@ using testing::FakeProvider;
 using testing::Fault;
 using StrPairs = std::vector<std::pair<std::string, std::string>>;
 
-Millis to_millis(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) throw py::value_error("durations must be finite and >= 0 seconds");
-  return Millis(std::llround(seconds * 1000.0));
-}
+Millis fake_ms(double seconds, const char* name) { return to_millis_or_forever(seconds, name, true); }
 
 double to_seconds(Millis ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
@@ -62,10 +59,10 @@ Fault make_fault(int status, const StrPairs& headers, std::string body, std::str
   f.body = std::move(body);
   f.error_code = std::move(error_code);
   f.error_message = std::move(error_message);
-  f.delay_before_headers = to_millis(delay_before_headers);
+  f.delay_before_headers = fake_ms(delay_before_headers, "delay_before_headers");
   f.action = to_action(action);
-  f.first_token_delay = to_millis(first_token_delay);
-  f.chunk_delay = to_millis(chunk_delay);
+  f.first_token_delay = fake_ms(first_token_delay, "first_token_delay");
+  f.chunk_delay = fake_ms(chunk_delay, "chunk_delay");
   f.stall_after = stall_after;
   f.cut_after = cut_after;
   f.malformed_at = malformed_at;
@@ -165,7 +162,7 @@ void bind_provider(py::module_& m) {
       .def(
           "outage",
           [](FakeProvider& fp, std::string model, double seconds, std::optional<Fault> fault) {
-            fp.outage(std::move(model), to_millis(seconds), fault ? *fault : Fault::unavailable());
+            fp.outage(std::move(model), fake_ms(seconds, "seconds"), fault ? *fault : Fault::unavailable());
           },
           py::arg("model"), py::arg("seconds"), py::arg("fault") = std::nullopt)
       .def(

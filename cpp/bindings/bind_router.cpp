@@ -36,10 +36,10 @@ py::dict attempt_dict(const RouteAttempt& a) {
   return d;
 }
 
+// None: the config's value; inf or beyond kForeverSeconds: no limit (saturated to kForever).
 std::optional<Millis> seconds(const std::optional<double>& s, const char* name) {
   if (!s) return std::nullopt;
-  if (!(*s > 0)) throw py::value_error(std::string(name) + " must be a positive number of seconds");
-  return Millis{static_cast<long long>(*s * 1000.0)};
+  return to_millis_or_forever(*s, name);
 }
 
 struct RouterHandle {
@@ -67,10 +67,10 @@ void bind_router(py::module_& m) {
       .def_property_readonly("degraded", &RoutedCall::degraded);
 
   py::class_<RouterHandle>(m, "Router")
-      .def(py::init([](const RouterConfig& config, unsigned io_threads, bool verify, const std::string& ca_file,
+      .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
                        const std::string& user_agent) {
              transport::ClientOptions o;
-             o.io_threads = std::max(1u, io_threads);
+             o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
              o.user_agent = user_agent;
@@ -175,6 +175,9 @@ void bind_router(py::module_& m) {
         py::gil_scoped_release release;
         router.reset();
       })
+      // In a forked child: the router's io threads do not exist here and the locks they held may
+      // stay locked, so it is leaked on purpose rather than destroyed (python/llmfailover/_fork.py).
+      .def("abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); })
       .def_property_readonly("closed", [](const RouterHandle& h) { return !h.router; });
 }
 

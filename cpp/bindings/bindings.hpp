@@ -5,7 +5,43 @@
 
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <string>
+
 namespace llmfailover::bindings {
+
+// Durations cross the binding as float seconds; every one goes through to_millis (one helper).
+// Casting a double beyond the integer's range is undefined behaviour ([conv.fpint]): 1e17 s or
+// inf used to become a garbage (often negative) count, so a call timed out at once. Values at or
+// beyond kForeverSeconds (~31.7 years; inf included) saturate to nullopt, "no limit": the caller
+// maps that to its own encoding (0 in Timeouts, kForever where a finite value is needed).
+// NaN and negatives (and 0 unless allow_zero) raise ValueError naming the argument.
+inline constexpr double kForeverSeconds = 1e9;
+inline constexpr std::chrono::milliseconds kForever{static_cast<long long>(kForeverSeconds * 1000)};
+
+inline std::optional<std::chrono::milliseconds> to_millis(double seconds, const char* name, bool allow_zero = false) {
+  if (std::isnan(seconds) || seconds < 0 || (!allow_zero && seconds == 0))
+    throw pybind11::value_error(std::string(name) + (allow_zero ? " must be >= 0 seconds" : " must be > 0 seconds") +
+                                " (or None for no limit), got " + std::to_string(seconds));
+  if (seconds >= kForeverSeconds) return std::nullopt;
+  auto ms = std::chrono::milliseconds{std::llround(seconds * 1000.0)};
+  return allow_zero ? ms : std::max(std::chrono::milliseconds{1}, ms);
+}
+
+// io threads of an Engine or a Router: each is an OS thread, so a typo must not ask for millions.
+inline unsigned checked_io_threads(long long n) {
+  if (n < 1 || n > 64) throw pybind11::value_error("io_threads must be between 1 and 64, got " + std::to_string(n));
+  return static_cast<unsigned>(n);
+}
+
+// A duration where "no limit" has no encoding of its own: saturated to kForever.
+inline std::chrono::milliseconds to_millis_or_forever(double seconds, const char* name, bool allow_zero = false) {
+  return to_millis(seconds, name, allow_zero).value_or(kForever);
+}
+
 void bind_engine(pybind11::module_& m);  // bind_engine.cpp: Timeouts, Upstream, Engine, Call, Notifier
 void bind_fake(pybind11::module_& m);    // bind_fake.cpp: FakeProvider and its scripting
 void bind_config(pybind11::module_& m);  // bind_config.cpp: parse_config, Config, ConfigError

@@ -33,8 +33,8 @@ class AsyncClientMixin:
         auth = await self._async_auth()
         request = self._request_for(spec)
         started = time.monotonic()
-        call = self._send(spec, auth)
-        exchange = Exchange(request, self._secrets())
+        call = self._send(spec, auth, request)
+        exchange = Exchange(request, self._secrets(auth))
         try:
             waiter = CallWaiter(call)
             await _apump(waiter, exchange, until_head=spec.stream)

@@ -17,7 +17,7 @@ import itertools
 import weakref
 from typing import Any
 
-from . import _native
+from . import _fork, _native
 
 __all__ = ["CallWaiter", "waiter_for"]
 
@@ -31,7 +31,7 @@ class _LoopNotifier:
         self._tokens = itertools.count(1)
         loop.add_reader(self.notifier.fileno(), self._on_ready)
         # Not a method: the finalizer must not keep this object alive.
-        weakref.finalize(self, self.notifier.close)
+        self.finalizer = weakref.finalize(self, self.notifier.close)
 
     def next_token(self) -> int:
         return next(self._tokens)
@@ -44,6 +44,19 @@ class _LoopNotifier:
 
 
 _by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopNotifier]" = weakref.WeakKeyDictionary()
+
+
+def _forget_notifiers() -> None:
+    """In a forked child: the parent's notifiers share their eventfd with the parent (draining one
+    would steal the parent's wake-ups); keep them untouched and unclosed, and start afresh."""
+    global _by_loop
+    for ln in list(_by_loop.values()):
+        ln.finalizer.detach()
+        _fork.abandon(ln)
+    _by_loop = weakref.WeakKeyDictionary()
+
+
+_fork.on_fork(_forget_notifiers)
 
 
 def _loop_notifier() -> tuple[asyncio.AbstractEventLoop, _LoopNotifier]:

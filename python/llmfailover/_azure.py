@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ._async_client import AsyncClientMixin
 from ._base import BaseClient
+from ._guard import check_url
 from ._client import ResourcesMixin, SyncClientMixin
 from ._sentinels import is_given
 from .errors import OpenAIError
@@ -65,8 +66,10 @@ class _AzureBase(BaseClient):
                     "Must provide one of the `base_url` or `azure_endpoint` arguments, or the "
                     "`AZURE_OPENAI_ENDPOINT` environment variable"
                 )
+            check_url("azure_endpoint", azure_endpoint)
             base_url = f"{azure_endpoint.rstrip('/')}/openai"
             if azure_deployment is not None:
+                check_url("azure_deployment", azure_deployment)
                 base_url += f"/deployments/{azure_deployment}"
         elif azure_endpoint is not None:
             raise ValueError("base_url and azure_endpoint are mutually exclusive")

@@ -14,16 +14,17 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import re
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import unquote
 
 from . import _native
 from ._exchange import Exchange
+from ._fork import ForkSafe
+from ._guard import check_url, hide_userinfo, options_problem, request_problem
 from ._http import Request, Response
 from ._response import LegacyAPIResponse
 from ._routing import (
@@ -39,7 +40,7 @@ from ._routing import (
 )
 from ._sentinels import NOT_GIVEN, is_given
 from ._timeouts import DEFAULT_TIMEOUT, to_native
-from .errors import OpenAIError
+from .errors import APIConnectionError, OpenAIError
 
 __all__ = ["BaseClient", "RequestSpec", "EngineHandle", "LlmFailoverWarning"]
 
@@ -53,16 +54,22 @@ class LlmFailoverWarning(UserWarning):
 
 
 class EngineHandle:
-    """The native engine and who owns it; ``close()`` is idempotent."""
+    """The native engine and who owns it; ``close()`` is idempotent. A forked child that uses
+    it gets a fresh engine (``_fork``)."""
 
     def __init__(self, *, io_threads: int, verify: bool, ca_file: Optional[str]) -> None:
-        self.engine = _native.core().Engine(io_threads=io_threads, verify=verify, ca_file=ca_file or "")
+        core = _native.core()
+        self._native = ForkSafe(lambda: core.Engine(io_threads=io_threads, verify=verify, ca_file=ca_file or ""))
         self.closed = False
+
+    @property
+    def engine(self) -> Any:
+        return self._native.get()
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.engine.close()
+            self._native.close()
 
 
 @dataclass
@@ -157,12 +164,15 @@ class BaseClient:
         self.project = _env_or(project, "OPENAI_PROJECT_ID")
         if not is_given(base_url) or base_url is None:
             base_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        check_url("base_url", str(base_url))
         self._base_url = _with_trailing_slash(str(base_url))
         self.timeout = DEFAULT_TIMEOUT if not is_given(timeout) else timeout
         self.max_retries = int(max_retries)
         self._custom_headers = dict(default_headers or {})
         self._custom_query = dict(default_query or {})
         self._strict_response_validation = _strict_response_validation
+        self._option_problem = options_problem(self.api_key, self.organization, self.project,
+                                               _pairs(self._custom_headers))
         if http_client is not None:
             warnings.warn(
                 "llmfailover ignores http_client: requests go through its native engine "
@@ -210,6 +220,7 @@ class BaseClient:
 
     @base_url.setter
     def base_url(self, url: str) -> None:
+        check_url("base_url", str(url))
         self._base_url = _with_trailing_slash(str(url))
         self._upstream = self._make_upstream()
         self._urls: dict[tuple[str, str], str] = {}  # request URLs for errors and raw responses
@@ -223,13 +234,14 @@ class BaseClient:
         return dict(self._custom_query)
 
     def _upstream_kwargs(self) -> dict[str, Any]:
+        refused = self._option_problem is not None  # every request raises it: send none of them
         return {
             "provider": self._provider,
             "base_url": self._base_url.rstrip("/"),
-            "api_key": self.api_key,
-            "organization": self.organization or "",
-            "project": self.project or "",
-            "default_headers": _pairs(self._custom_headers),
+            "api_key": "" if refused else self.api_key,
+            "organization": "" if refused else self.organization or "",
+            "project": "" if refused else self.project or "",
+            "default_headers": [] if refused else _pairs(self._custom_headers),
             "default_query": _pairs(self._custom_query),
         }
 
@@ -288,8 +300,15 @@ class BaseClient:
 
     # --- requests -----------------------------------------------------------------------------
 
-    def _secrets(self) -> tuple[str, ...]:
-        return (self.api_key,) if self.api_key else ()
+    def _secrets(self, auth: Sequence[tuple[str, str]] = ()) -> tuple[str, ...]:
+        """What errors must not show: the static key and this request's credential headers (a
+        callable ``api_key``'s key, an Azure AD token), with and without their "Bearer " prefix."""
+        out = [self.api_key] if self.api_key else []
+        for _name, value in auth:
+            out.append(value)
+            if value.startswith("Bearer "):
+                out.append(value[len("Bearer "):])
+        return tuple(s for s in out if s)
 
     def _request_for(self, spec: RequestSpec) -> Request:
         if self._router is not None:  # the target is chosen per attempt: name the group
@@ -297,14 +316,17 @@ class BaseClient:
         key = (spec.path, spec.model)
         url = None if spec.query else self._urls.get(key)
         if url is None:
-            url = self._upstream.url_for(spec.path, spec.query, spec.model)
+            url = hide_userinfo(self._upstream.url_for(spec.path, spec.query, spec.model))
             if not spec.query and len(self._urls) < 256:
                 self._urls[key] = url
         return Request(spec.method, url)
 
-    def _send(self, spec: RequestSpec, auth: list[tuple[str, str]]) -> Any:
+    def _send(self, spec: RequestSpec, auth: list[tuple[str, str]], request: Request) -> Any:
         if self._engine.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
+        problem = self._option_problem or request_problem(spec.headers, auth)
+        if problem:  # as openai: h11 refuses the request, which surfaces as a connection error
+            raise APIConnectionError(message=f"Connection error: {problem}.", request=request)
         router = self._router
         if router is not None:
             return self._route(router, spec, auth)
@@ -442,7 +464,7 @@ class BaseClient:
         router = self._router
         if router is not None:
             return f"<{type(self).__name__} groups={router.config.groups!r}>"
-        url = re.sub(r"//[^/@]*@", "//", self._base_url)  # never show userinfo credentials
+        url = hide_userinfo(self._base_url)  # never show userinfo credentials
         return f"<{type(self).__name__} base_url={url!r} max_retries={self.max_retries}>"
 
 

@@ -42,8 +42,8 @@ class SyncClientMixin:
         auth = self._sync_auth()
         request = self._request_for(spec)
         started = time.monotonic()
-        call = self._send(spec, auth)
-        exchange = Exchange(request, self._secrets())
+        call = self._send(spec, auth, request)
+        exchange = Exchange(request, self._secrets(auth))
         try:
             _pump(call, exchange, until_head=spec.stream)
             if exchange.status is not None and exchange.status >= 400:

@@ -26,7 +26,9 @@ Event = Union[
 ]
 
 class Timeouts:
-    """Per-attempt limits in seconds; None means no limit (connect always has one)."""
+    """Per-attempt limits in seconds; None means no limit (connect always has one). Values of
+    1e9 s or more (inf included) saturate to no limit (connect: ~31.7 years); NaN, zero and
+    negatives raise ValueError naming the limit."""
 
     connect: float
     first_byte: Optional[float]
@@ -112,6 +114,8 @@ class Engine:
         min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once."""
     def pool_stats(self) -> dict[str, int]: ...
     def close(self) -> None: ...
+    def abandon(self) -> None:
+        """Forked child only: drops the engine without destroying it (its threads are gone)."""
 
 class ConfigError(ValueError):
     """A bad config; ``path`` names the place in the document."""
@@ -190,6 +194,8 @@ class Router:
         """Breaker state changes and active probe changes since the last drain: kind ("breaker" or
         "probe"), target, from, to, reason, time_ms."""
     def close(self) -> None: ...
+    def abandon(self) -> None:
+        """Forked child only: drops the router without destroying it (its threads are gone)."""
     @property
     def closed(self) -> bool: ...
 

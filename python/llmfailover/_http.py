@@ -107,7 +107,12 @@ class Response:
         return True
 
     def json(self, **kwargs: Any) -> Any:
-        return json.loads(self.content, **kwargs)
+        """The body decoded (as httpx); a body nested too deeply to decode raises ValueError
+        (a ``json.JSONDecodeError``), never a bare RecursionError."""
+        try:
+            return json.loads(self.content, **kwargs)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply to decode", self.text[:64], 0) from None
 
     def read(self) -> bytes:
         return self.content

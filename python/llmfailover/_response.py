@@ -17,7 +17,7 @@ import pydantic
 from ._http import Headers, Request, Response
 from .errors import APIResponseValidationError
 
-__all__ = ["parse_model", "construct_model", "set_request_id", "LegacyAPIResponse"]
+__all__ = ["parse_model", "construct_model", "set_request_id", "decode_json", "LegacyAPIResponse"]
 
 T = TypeVar("T")
 
@@ -27,6 +27,15 @@ def construct_model(cls: Any, data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     return cls.construct(**data)
+
+
+def decode_json(content: bytes) -> Any:
+    """Upstream bytes as JSON, or as text when they are not JSON or nest too deeply for
+    ``json.loads`` (a RecursionError must not replace the API's error or result)."""
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return content.decode("utf-8", errors="replace")
 
 
 def set_request_id(obj: Any, request_id: Optional[str]) -> None:
@@ -53,10 +62,7 @@ def parse_model(
             obj = cls.model_validate(data)
     except pydantic.ValidationError as exc:
         if data is None:
-            try:
-                data = json.loads(content)
-            except ValueError:
-                data = content.decode("utf-8", errors="replace")
+            data = decode_json(content)
         if strict or not isinstance(data, dict):
             raise APIResponseValidationError(response=response, body=data) from exc
         obj = construct_model(cls, data)

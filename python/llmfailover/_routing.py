@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import _native
+from ._fork import ForkSafe
+from ._timeouts import seconds
 from .errors import APIError, BadRequestError, TransportError, UnprocessableEntityError
 
 __all__ = [
@@ -175,7 +177,7 @@ def parse_overrides(value: Any) -> dict[str, Any]:
         elif name == "max_attempts":
             out[name] = int(item)
         else:
-            out[name] = float(item)
+            out[name] = seconds(item)
     return out
 
 
@@ -184,9 +186,9 @@ def deadline_of(timeout: Any) -> Optional[float]:
     if timeout is None:
         return None
     if isinstance(timeout, (int, float)):
-        return float(timeout)
+        return seconds(timeout)
     read = getattr(timeout, "read", None)
-    return None if read is None else float(read)
+    return None if read is None else seconds(read)
 
 
 class RouterHandle:
@@ -196,18 +198,24 @@ class RouterHandle:
         from .config import ConfigError, load_config
 
         self.config = load_config(config)
+        native, core = self.config._native, _native.core()
         try:
-            self.router = _native.core().Router(
-                self.config._native, io_threads=io_threads, verify=verify, ca_file=ca_file or ""
+            self._native = ForkSafe(
+                lambda: core.Router(native, io_threads=io_threads, verify=verify, ca_file=ca_file or "")
             )
         except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
             raise ConfigError(str(e)) from None
         self.closed = False
 
+    @property
+    def router(self) -> Any:
+        """The native Router (a fresh one, with fresh breakers, in a forked child)."""
+        return self._native.get()
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.router.close()
+            self._native.close()
 
     def send(self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]],
              deadline: Optional[float]) -> Any:

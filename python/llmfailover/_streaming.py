@@ -13,13 +13,12 @@ and ``.route``. The client's callbacks hear the end when the stream finishes or 
 
 from __future__ import annotations
 
-import json
 from types import TracebackType
 from typing import Any, AsyncIterator, Generic, Iterator, Optional, TypeVar
 
 from ._exchange import Exchange
 from ._http import Response
-from ._response import parse_model
+from ._response import decode_json, parse_model
 from ._routing import CallReport, RouteInfo
 from .errors import StreamInterrupted, make_stream_error
 
@@ -80,7 +79,7 @@ class _StreamBase(Generic[T]):
 
     def _decode(self, data: bytes) -> Any:
         if b'"error"' in data:
-            obj = json.loads(data)
+            obj = decode_json(data)  # not JSON: parse_model below raises the validation error
             if isinstance(obj, dict) and obj.get("error"):
                 self._finish(drain=False)
                 raise make_stream_error(obj, self.response.request)

@@ -5,13 +5,16 @@ idle (between body bytes) and total limits. A float ``t`` bounds connect, first 
 idle gap by ``t`` (as httpx bounds connect and each read by ``t``); httpx's ``read`` maps to
 first-byte and idle. ``write`` and ``pool`` have no engine counterpart and are ignored.
 ``None`` means no limit, except connect, which the engine always bounds (5 s by default).
+Huge values (``1e17``, ``1e308``, ``inf``) mean no limit too (the binding saturates them); NaN,
+zero and negative values raise ValueError naming the limit.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional, Union
 
-__all__ = ["Timeout", "DEFAULT_TIMEOUT", "TimeoutTypes", "to_native"]
+__all__ = ["Timeout", "DEFAULT_TIMEOUT", "TimeoutTypes", "seconds", "to_native"]
 
 _UNSET: Any = object()
 
@@ -61,19 +64,27 @@ TimeoutTypes = Union[float, Timeout, None]
 _DEFAULT_CONNECT = 5.0
 
 
+def seconds(value: Any) -> float:
+    """A number of seconds as a float; an int too large for a float (``10**400``) is infinite."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def to_native(timeout: Any, timeouts_cls: Any) -> Any:
     """The engine's ``Timeouts`` for a float, an httpx-like timeout (any object with
     ``connect``/``read``) or None."""
     if timeout is None:
         return timeouts_cls(connect=_DEFAULT_CONNECT)
     if isinstance(timeout, (int, float)):
-        t = float(timeout)
+        t = seconds(timeout)
         return timeouts_cls(connect=t, first_byte=t, idle=t, total=None)
     connect = getattr(timeout, "connect", None)
     read = getattr(timeout, "read", None)
     return timeouts_cls(
-        connect=_DEFAULT_CONNECT if connect is None else float(connect),
-        first_byte=None if read is None else float(read),
-        idle=None if read is None else float(read),
+        connect=_DEFAULT_CONNECT if connect is None else seconds(connect),
+        first_byte=None if read is None else seconds(read),
+        idle=None if read is None else seconds(read),
         total=None,
     )

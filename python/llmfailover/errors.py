@@ -278,8 +278,8 @@ def make_error(
     message = f"Error code: {status}"
     try:
         body = _scrub_body(json.loads(text), secrets)
-    except ValueError:
-        pass
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode: the text
+        body = text
     else:
         error = body.get("error", body) if isinstance(body, Mapping) else None
         msg = error.get("message") if isinstance(error, Mapping) else None

@@ -100,3 +100,65 @@ def test_own_tree_without_openai() -> None:
     assert issubclass(errors.APIError, errors.OpenAIError)
     assert issubclass(errors.OpenAIError, errors.LlmFailoverError)
     assert not issubclass(errors.TransportError, errors.OpenAIError)
+
+
+# --- bodies nested too deeply for json.loads (issue 10 item 2): the API error, never RecursionError
+
+
+DEEP = b'{"error": ' * 50_000 + b"1" + b"}" * 50_000
+
+
+def test_deeply_nested_error_body_is_the_status_error_with_the_text() -> None:
+    exc = _status(500, DEEP)
+    assert type(exc) is errors.InternalServerError and str(exc) == "Error code: 500"
+    assert exc.body == DEEP.decode() and exc.response.content == DEEP
+
+
+def test_deeply_nested_body_scrubs_the_key_in_the_text() -> None:
+    body = b"[" * 50_000 + b'"sk-deep-secret"' + b"]" * 50_000
+    exc = errors.make_error(REQ, status=401, content=body, secrets=["sk-deep-secret"])
+    assert type(exc) is errors.AuthenticationError
+    assert "sk-deep-secret" not in str(exc.body) and "sk-deep-secret" not in exc.response.text
+
+
+def test_response_json_of_a_deep_body_raises_value_error() -> None:
+    from llmfailover._http import Response
+
+    with pytest.raises(ValueError, match="nested too deeply"):
+        Response(200, Headers(), REQ, DEEP).json()
+
+
+def test_deep_result_body_is_a_validation_error() -> None:
+    from llmfailover._http import Response
+    from llmfailover._response import parse_model
+    import pydantic
+
+    class M(pydantic.BaseModel):
+        id: str
+
+    with pytest.raises(errors.APIResponseValidationError) as info:
+        parse_model(M, DEEP, Response(200, Headers(), REQ, DEEP))
+    assert info.value.body == DEEP.decode()
+
+
+def test_deep_stream_chunk_is_a_validation_error_not_recursion() -> None:
+    from llmfailover._exchange import Exchange
+    from llmfailover._streaming import Stream
+    import pydantic
+
+    class Chunk(pydantic.BaseModel):
+        id: str
+
+    class Done:
+        retries_taken, finished = 0, True
+
+        def poll(self) -> list:
+            return []
+
+        def cancel(self) -> None:
+            pass
+
+    ex = Exchange(REQ)
+    ex.feed([("head", 200, []), ("sse", "", b'{"error": ' + DEEP[10:]), ("end",)])
+    with pytest.raises(errors.APIResponseValidationError):
+        next(Stream(call=Done(), exchange=ex, cast_to=Chunk, strict=False))

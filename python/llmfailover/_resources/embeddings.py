@@ -14,7 +14,7 @@ from typing import Any
 
 from .._compat import response_types
 from .._http import Response
-from .._response import parse_model
+from .._response import decode_json, parse_model
 from .._sentinels import NOT_GIVEN, is_given
 from . import Resource
 from ._params import check_kwargs
@@ -39,7 +39,7 @@ def _parse(response: Response, strict: bool, *, decode: bool) -> Any:
     cls = response_types()["CreateEmbeddingResponse"]
     if not decode:
         return parse_model(cls, response.content, response, strict=strict)
-    data = response.json()
+    data = decode_json(response.content)
     for item in data.get("data") or () if isinstance(data, dict) else ():
         if isinstance(item, dict) and isinstance(item.get("embedding"), str):
             item["embedding"] = decode_base64_floats(item["embedding"])

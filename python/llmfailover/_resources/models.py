@@ -7,7 +7,8 @@ from urllib.parse import quote
 
 from .._compat import response_types
 from .._http import Response
-from .._response import parse_model, set_request_id
+from .._response import decode_json, parse_model, set_request_id
+from ..errors import APIResponseValidationError
 from . import Resource
 
 __all__ = ["Models", "AsyncModels", "SyncPage", "AsyncPage", "AsyncPaginator"]
@@ -62,10 +63,12 @@ class AsyncPaginator(Generic[T]):
 
 def _parse_page(response: Response, strict: bool, *, page_cls: type = SyncPage) -> Any:
     cls = response_types()["Model"]
-    body = response.json()
-    items = body.get("data", []) if isinstance(body, dict) else []
+    body = decode_json(response.content)
+    items = body.get("data") or [] if isinstance(body, dict) else None
+    if not isinstance(items, list):  # not JSON, not an object, or "data" is not a list
+        raise APIResponseValidationError(response=response, body=body)
     models = [parse_model(cls, b"", response, strict=strict, data=d, request_id=False) for d in items]
-    page = page_cls([m for m in models], (body.get("object") or "list") if isinstance(body, dict) else "list")
+    page = page_cls([m for m in models], body.get("object") or "list")
     set_request_id(page, response.headers.get("x-request-id"))
     return page
 

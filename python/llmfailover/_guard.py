@@ -1,0 +1,72 @@
+"""What the clients refuse before anything reaches the wire, and how URLs are shown.
+
+Header smuggling: a CR or LF in a header value ends the header line and starts another (RFC 9110
+§5.5: field values never contain CR, LF or NUL; §5.6.2: field names are tokens). openai-python
+(via httpx/h11) refuses them per request with ``APIConnectionError`` (h11's LocalProtocolError as
+the cause) and refuses a URL with a control character at construction (``httpx.InvalidURL``,
+"Invalid non-printable ASCII character in URL"). We match both classes, and never echo the value:
+it is often a credential. The native HTTP client refuses them too (defence in depth).
+
+URLs with userinfo (``https://user:pass@host``) are shown without it everywhere (reprs, errors,
+raw responses), as httpx's ``URL`` repr masks the password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Optional
+
+__all__ = ["check_url", "header_problem", "options_problem", "request_problem", "hide_userinfo"]
+
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 §5.6.2
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # httpx's "non-printable ASCII" in URLs
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # up to the last @ of the authority
+
+
+def check_url(name: str, url: str) -> None:
+    """Raises ValueError naming ``name`` when ``url`` has a control character (CR, LF, NUL...)."""
+    found = _CONTROL.search(url)
+    if found is not None:
+        raise ValueError(
+            f"Invalid non-printable ASCII character in {name}, {found.group()!r} at position {found.start()}."
+        )
+
+
+def header_problem(headers: Iterable[tuple[str, str]]) -> Optional[str]:
+    """Why these headers cannot be sent (naming the header, never showing a value), else None."""
+    for name, value in headers:
+        if not _TOKEN.match(name):
+            return "a header name is not an HTTP token (RFC 9110 §5.6.2)"
+        if _BAD_VALUE.search(value):
+            return f"the value of header {name!r} contains CR, LF or NUL (RFC 9110 §5.5)"
+    return None
+
+
+def options_problem(
+    api_key: str, organization: Optional[str], project: Optional[str], default_headers: list[tuple[str, str]]
+) -> Optional[str]:
+    """Why a client's options cannot be sent as headers (naming the option), else None."""
+    for option, value in (("api_key", api_key), ("organization", organization), ("project", project)):
+        if value and _BAD_VALUE.search(value):
+            return f"{option} contains CR, LF or NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)"
+    problem = header_problem(default_headers)
+    return problem and f"default_headers: {problem}"
+
+
+def request_problem(extra_headers: list[tuple[str, str]], auth: list[tuple[str, str]]) -> Optional[str]:
+    """Why one request's headers cannot be sent: its ``extra_headers``, or a credential got for it
+    (a callable ``api_key``'s result, an Azure AD token), else None."""
+    problem = header_problem(extra_headers)
+    if problem:
+        return f"extra_headers: {problem}"
+    if auth and header_problem(auth):
+        return ("a credential (api_key, an Azure AD token, or what their provider returned) contains CR, LF or "
+                "NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)")
+    return None
+
+
+def hide_userinfo(url: str) -> str:
+    """``url`` without ``user:password@`` after the scheme."""
+    return _USERINFO.sub("", url, count=1) if "@" in url else url
