@@ -48,8 +48,10 @@ ErrorClass errc_class(const Error& error) noexcept {
     case Errc::cancelled:
     case Errc::deadline_exceeded: return ErrorClass::ignored;
     case Errc::bad_url: return ErrorClass::fatal_target;
-    case Errc::body_too_large:
     case Errc::bad_request: return ErrorClass::fatal_request;
+    // An answer over a size cap (body, SSE line or event) is the upstream's doing: the router
+    // fails over rather than surfacing it (the plain client does not retry it: policy/retry.cpp).
+    case Errc::body_too_large: return ErrorClass::retryable;
     case Errc::resolve_failed:
     case Errc::connect_refused:
     case Errc::connect_failed:

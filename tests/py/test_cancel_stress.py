@@ -82,8 +82,7 @@ def _child(seed: int) -> None:
     print("ok")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 1: fixed on the transport branch (pool timer use after free; "
-                   "on main the child segfaults within 1-2 of its 8 rounds)")
+# Before the pool fix (issue 10 item 1) the child segfaulted within 1-2 of its 8 rounds.
 @pytest.mark.parametrize("seed", [1, 2])
 def test_cancelling_a_third_of_more_than_a_pool_of_requests(seed: int) -> None:
     started = time.monotonic()

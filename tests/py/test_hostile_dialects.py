@@ -73,11 +73,7 @@ def _cohere(case: str) -> bytes:
 
 BUILD = {"anthropic": _anthropic, "gemini": _gemini, "cohere": _cohere}
 CASES = [(p, c) for p, table in (("anthropic", ANTHROPIC), ("gemini", GEMINI), ("cohere", COHERE)) for c in table]
-XFAIL = {
-    ("anthropic", "tool-input-deep"): "issue 10 item 2: fixed on the jsoncfg branch (JSON depth limit; "
-                                      "segfaults on main: recursive copy/dump on the io thread's stack)",
-    ("gemini", "args-deep"): "issue 10 item 2: fixed on the jsoncfg branch (JSON depth limit; segfaults on main)",
-}
+XFAIL: dict[tuple[str, str], str] = {}  # (provider, case) -> reason, for a known bug
 
 
 def behaviour(provider: str, case: str) -> Any:

@@ -117,8 +117,11 @@ def test_crlf_in_a_url_is_refused_at_construction(server: HostileServer, make: A
 
 def test_crlf_in_a_url_set_later_is_refused(server: HostileServer) -> None:
     client = OpenAI(api_key=SECRET, base_url=server.base_url)
-    with pytest.raises(ValueError, match="base_url"):
+    # Our look-alike raises ValueError naming base_url; with openai installed the client is openai's
+    # subclass, whose base_url setter raises httpx's InvalidURL, as openai itself does.
+    with pytest.raises(Exception) as caught:
         client.base_url = server.base_url + "\r\nX-Injected: 1"
+    assert isinstance(caught.value, ValueError) or type(caught.value).__name__ == "InvalidURL", caught.value
     assert ask(client).choices[0].message.content == "hello"
 
 
@@ -332,7 +335,6 @@ def test_a_child_closing_the_parents_client_leaves_the_parent_working(server: Ho
     assert ask(client).choices[0].message.content == "hello"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 8: fixed on the router branch (routed-mode scrubbing)")
 def test_a_routed_upstream_echoing_the_key_does_not_leak_it(server: HostileServer) -> None:
     heard: list[str] = []
     config = {"groups": {"g": {"deployments": [{"id": "a", "model": "echo-key-401", "base_url": server.base_url,

@@ -146,7 +146,6 @@ def server() -> Iterator[HostileServer]:
         yield s
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 7: fixed on the transport branch (SSE line and error body caps)")
 @pytest.mark.parametrize("model, error", [("huge-line", "APIConnectionError"), ("huge-error", "InternalServerError")])
 def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, error: str) -> None:
     proc = subprocess.run([sys.executable, "-c", CHILD, server.base_url, model], capture_output=True, text=True,
@@ -158,7 +157,6 @@ def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, er
     assert report["growth"] < GROWTH_LIMIT, f"peak RSS grew {report['growth'] / MIB:.0f} MiB: {report}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 7: fixed on the transport branch (backpressure to the io thread)")
 def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer, tmp_path: Path) -> None:
     done = tmp_path / "flood-progress"
     proc = subprocess.run([sys.executable, "-c", SLOW_CHILD, server.base_url, str(done)], capture_output=True,

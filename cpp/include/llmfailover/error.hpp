@@ -29,7 +29,7 @@ enum class Errc {
   deadline_exceeded,   // the overall deadline passed
   cancelled,           // the caller cancelled
   protocol_error,      // the response was not valid HTTP/1.1
-  body_too_large,      // a non-streaming body exceeded the client's limit
+  body_too_large,      // a body, SSE line or event exceeded the client's limit (retryable: fail over)
   stream_error,        // a streamed body was malformed (set by the layers above transport)
   stream_interrupted,  // a committed stream broke before its end (the partial answer is not a success)
   no_target,           // the router had no available target left (all open, cooling or tried)
