@@ -65,8 +65,6 @@ class Case:
     isolate: tuple[str, ...] = ()  # modes that may crash or hang the process before a fix: run in a subprocess
 
 
-INTERIM = ("transport (found by this suite; item 6 family): a 1xx interim response is taken as the final one "
-           "(RFC 9110 §15.2 says skip it) and the real answer is left on the pooled connection")
 CASES = [
     # status line and headers
     Case("reset-before-head", False, APIConnectionError),
@@ -119,7 +117,7 @@ CASES = [
     Case("two-content-lengths", False, APIConnectionError),
     Case("http10-close-delimited", False, "http10", "http10"),
     Case("folded-header", False, "fold", "fold"),
-    Case("interim-100", False, "after100", "after100", xfail_plain=INTERIM, xfail_routed=INTERIM),
+    Case("interim-100", False, "after100", "after100"),
     Case("no-content-with-body", False, APIResponseValidationError),
     # bytes after a complete response on a keep-alive connection
     Case("extra-response", False, "first", "first"),

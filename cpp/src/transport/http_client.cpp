@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <future>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -43,6 +44,8 @@ Clock::time_point earliest(Clock::time_point a, std::optional<Clock::time_point>
 }
 
 enum class Phase { connect, first_byte, body };
+
+constexpr int kMaxInterimResponses = 16;
 
 }  // namespace
 
@@ -255,15 +258,27 @@ class HttpExchange final : public Task {
       co_return fail_conn(map_error(wec, Phase::first_byte, expiry_, sent));
     }
 
-    http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
-    parser.header_limit(detail::header_limit(client_.options));
-    auto [hec, hn] = co_await conn.visit([&](auto& s) { return http::async_read_header(s, conn.buffer, parser, use_tuple); });
-    if (hec) {
-      bool nothing = !parser.got_some();
-      if (!fresh && nothing && !cancelled_ && hec != beast::error::timeout) co_return retire_stale(stale);
-      co_return fail_conn(map_error(hec, Phase::first_byte, expiry_, true));
+    // Interim 1xx responses (100 Continue, 103 Early Hints) are skipped: "A client MUST be able to
+    // parse one or more 1xx responses received prior to a final response" (RFC 9110 section 15.2).
+    // 101 is final here (we never ask to switch protocols). A parser reads one message, so each
+    // response gets a fresh one; a peer that sends 1xx without end is refused.
+    std::optional<http::response_parser<http::buffer_body>> reading;
+    for (int interim = 0;; ++interim) {
+      reading.emplace();
+      reading->body_limit(boost::none);
+      reading->header_limit(detail::header_limit(client_.options));
+      auto [hec, hn] = co_await conn.visit([&](auto& s) { return http::async_read_header(s, conn.buffer, *reading, use_tuple); });
+      if (hec) {
+        bool nothing = !reading->got_some() && interim == 0;
+        if (!fresh && nothing && !cancelled_ && hec != beast::error::timeout) co_return retire_stale(stale);
+        co_return fail_conn(map_error(hec, Phase::first_byte, expiry_, true));
+      }
+      unsigned code = reading->get().result_int();
+      if (code < 100 || code >= 200 || code == 101) break;
+      if (interim == kMaxInterimResponses)
+        co_return fail_conn({Errc::protocol_error, "too many interim (1xx) responses from " + origin_, true});
     }
+    auto& parser = *reading;
     auto& res = parser.get();
     detail::ResponseReader reader(client_.options, request_.stream_body, origin_,
                                   [this](Event&& e) { deliver(std::move(e)); });

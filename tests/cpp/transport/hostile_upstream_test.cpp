@@ -199,6 +199,37 @@ TEST(HostileUpstream, BytesArrivingWhileIdleRetireTheConnection) {
   EXPECT_EQ(server.connections(), 2);
 }
 
+// Interim 1xx responses come before the final one (RFC 9110 section 15.2): they are skipped, the
+// final answer is the one delivered, and the connection stays in step for the next request
+// (before, "100 Continue" was taken as the answer and the real one was left on the connection).
+TEST(HostileUpstream, InterimResponsesAreSkipped) {
+  HostileServer server([](Peer& p, int) {
+    for (int n = 0; !p.read_request().empty(); ++n) {
+      std::string interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n";
+      if (!p.write(interim + http_response(200, "final" + std::to_string(n)))) return;
+    }
+  });
+  HttpClient client;
+  auto first = test::fetch(client, get(server));
+  ASSERT_EQ(first.last().kind, Kind::end) << body_of(first);
+  EXPECT_EQ(first.events.front().status, 200);
+  EXPECT_EQ(body_of(first), "final0");
+  EXPECT_EQ(body_of(test::fetch(client, get(server))), "final1");
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(HostileUpstream, EndlessInterimResponsesAreRefused) {
+  HostileServer server([](Peer& p, int) {
+    if (p.read_request().empty()) return;
+    for (int i = 0; i < 100; ++i)
+      if (!p.write("HTTP/1.1 100 Continue\r\n\r\n")) return;
+  });
+  HttpClient client;
+  auto c = test::fetch(client, get(server));
+  ASSERT_EQ(c.last().kind, Kind::error);
+  EXPECT_EQ(c.last().error.code, Errc::protocol_error) << c.last().error.message;
+}
+
 // A keep-alive server: the fix must not cost reuse of clean connections.
 TEST(HostileUpstream, CleanConnectionsAreStillReused) {
   HostileServer server(echo_path());
