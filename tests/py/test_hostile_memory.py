@@ -83,7 +83,11 @@ def _write(path: str, text: str) -> None:
 SLOW_CHILD = r"""
 import json, os, resource, sys, time
 from llmfailover import OpenAI
-client = OpenAI(api_key="k", base_url=sys.argv[1], max_retries=0, timeout=30.0)
+if sys.argv[3] == "routed":  # the router's streams are paced by their consumer too
+    dep = lambda m: {"deployments": [{"model": m, "base_url": sys.argv[1], "api_key": "k"}]}
+    client = OpenAI(config={"groups": {"ok": dep("ok"), "flood": dep("flood")}})
+else:
+    client = OpenAI(api_key="k", base_url=sys.argv[1], max_retries=0, timeout=30.0)
 ask = lambda model, **kw: client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], **kw)
 for _ in range(2):
     assert ask("ok").choices[0].message.content == "hello"
@@ -157,9 +161,10 @@ def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, er
     assert report["growth"] < GROWTH_LIMIT, f"peak RSS grew {report['growth'] / MIB:.0f} MiB: {report}"
 
 
-def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["plain", "routed"])
+def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer, tmp_path: Path, mode: str) -> None:
     done = tmp_path / "flood-progress"
-    proc = subprocess.run([sys.executable, "-c", SLOW_CHILD, server.base_url, str(done)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", SLOW_CHILD, server.base_url, str(done), mode], capture_output=True,
                           text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -43,6 +43,9 @@ RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteReques
     : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
   body_ = parse_json(req_.call.body);
   est_ = request_estimate(body_, req_.call.path);
+  // Backpressure: an exchange stops reading while the caller is behind on this channel.
+  const auto& o = r_->http->options();
+  channel_.set_limits(o.max_queued_events, o.max_queued_bytes);
 }
 
 RoutedCallImpl::~RoutedCallImpl() {
@@ -261,7 +264,9 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   t->rate->on_send(est_);
   auto self = shared_from_this();
   later.push_back([self, http = std::move(http), epoch] {
-    auto ex = self->r_->http->start(http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); });
+    std::shared_ptr<FlowControl> flow(self, &self->channel_);
+    auto ex = self->r_->http->start(http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); },
+                                    std::move(flow));
     self->keep(epoch, std::move(ex));
   });
   if (req_.stream && first_token.count() > 0) {
