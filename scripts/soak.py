@@ -88,9 +88,23 @@ class Stats:
         self.calls = 0
         self.outcomes: collections.Counter = collections.Counter()
         self.unexpected: list[str] = []
+        self.in_flight: dict[int, tuple[str, float]] = {}  # call number -> (what, started)
+        self.started = 0
 
-    def record(self, outcome: str, unexpected: str | None = None) -> None:
+    def begin(self, what: str) -> int:
         with self.lock:
+            self.started += 1
+            self.in_flight[self.started] = (what, time.monotonic())
+            return self.started
+
+    def stuck(self, older_than: float) -> collections.Counter:
+        now = time.monotonic()
+        with self.lock:
+            return collections.Counter(w for w, t0 in self.in_flight.values() if now - t0 > older_than)
+
+    def record(self, outcome: str, unexpected: str | None = None, call: int = 0) -> None:
+        with self.lock:
+            self.in_flight.pop(call, None)
             self.calls += 1
             self.outcomes[outcome] += 1
             if unexpected and len(self.unexpected) < 20:
@@ -129,6 +143,7 @@ def sync_worker(clients: dict, stats: Stats, expected: tuple, stop: threading.Ev
         kind = rng.choice(["plain", "routed"])
         model = "soak" if kind == "routed" else rng.choice(FAULTS)
         stream = rng.random() < 0.6
+        call = stats.begin(f"{kind} {model} {'stream' if stream else 'plain'}")
         try:
             if stream:
                 s = clients[kind].chat.completions.create(model=model, messages=MESSAGES, stream=True)
@@ -138,9 +153,9 @@ def sync_worker(clients: dict, stats: Stats, expected: tuple, stop: threading.Ev
                             break  # close early: the connection must not leak
             else:
                 clients[kind].chat.completions.create(model=model, messages=MESSAGES)
-            stats.record("ok")
+            stats.record("ok", call=call)
         except BaseException as e:  # noqa: BLE001 - counted, the soak goes on
-            stats.record(*classify(e, expected))
+            stats.record(*classify(e, expected), call=call)
 
 
 async def async_call(client, model: str, stream: bool, rng: random.Random) -> None:
@@ -166,8 +181,10 @@ async def async_worker(clients: dict, stats: Stats, expected: tuple, stop: threa
     while not stop.is_set():
         kind = rng.choice(["aplain", "arouted"])
         model = "soak" if kind == "arouted" else rng.choice(FAULTS)
-        coro = async_call(clients[kind], model, rng.random() < 0.6, rng)
+        stream = rng.random() < 0.6
+        coro = async_call(clients[kind], model, stream, rng)
         how = rng.random()
+        call = stats.begin(f"{kind} {model} {'stream' if stream else 'plain'}")
         try:
             if how < 0.15:  # a deadline shorter than some calls
                 await asyncio.wait_for(coro, timeout=rng.uniform(0.001, 0.3))
@@ -178,9 +195,9 @@ async def async_worker(clients: dict, stats: Stats, expected: tuple, stop: threa
                 await task
             else:
                 await coro
-            stats.record("ok")
+            stats.record("ok", call=call)
         except BaseException as e:  # noqa: BLE001
-            stats.record(*classify(e, expected))
+            stats.record(*classify(e, expected), call=call)
 
 
 def run_async(clients, stats, expected, stop, concurrency: int, seed: int) -> None:
@@ -219,6 +236,8 @@ def main() -> int:
     ap.add_argument("--rss-growth-mb", type=float, default=32.0)
     ap.add_argument("--fd-growth", type=int, default=16)
     ap.add_argument("--thread-growth", type=int, default=4)
+    ap.add_argument("--hang-seconds", type=float, default=60.0,
+                    help="a call still running after this long is stuck (every call is bounded by 5 s time-outs)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -244,7 +263,7 @@ def main() -> int:
     warmup = args.warmup if args.warmup is not None else args.duration * 0.2
     print(f"soak: {args.duration:.0f}s, sample every {args.interval:.0f}s, warm-up {warmup:.0f}s; "
           f"{args.threads} sync threads, {args.concurrency} async tasks; pid {os.getpid()}")
-    print(f"{'t (s)':>7} {'calls':>9} {'calls/s':>8} {'RSS MB':>8} {'fds':>5} {'threads':>7}  outcomes")
+    print(f"{'t (s)':>7} {'calls':>9} {'calls/s':>8} {'RSS MB':>8} {'fds':>5} {'threads':>7} {'stuck':>5}  outcomes")
     start = time.monotonic()
     for w in workers:
         w.start()
@@ -259,28 +278,39 @@ def main() -> int:
                 row = {"t": now, "calls": stats.calls, **sample()}
                 top = ", ".join(f"{k} {v}" for k, v in stats.outcomes.most_common(5))
             rate = (row["calls"] - (rows[-1]["calls"] if rows else 0)) / max(1e-9, now - (rows[-1]["t"] if rows else 0))
+            row["stuck"] = sum(stats.stuck(args.hang_seconds).values())
             rows.append(row)
             if now <= warmup:
                 warm_index = len(rows) - 1
             print(f"{now:7.0f} {row['calls']:9d} {rate:8.0f} {row['rss_mb']:8.1f} {row['fds']:5d} "
-                  f"{row['threads']:7d}  {top}", flush=True)
+                  f"{row['threads']:7d} {row['stuck']:5d}  {top}", flush=True)
             server.stdin.write("reset\n")
             server.stdin.flush()
             if now >= args.duration:
                 break
     finally:
         stop.set()
+    stuck = stats.stuck(args.hang_seconds)
     for w in workers:
-        w.join(timeout=30)
-    clients["plain"].close()
-    clients["routed"].close()
+        w.join(timeout=0 if stuck else 30)
+    if not stuck:
+        clients["plain"].close()
+        clients["routed"].close()
     server.stdin.close()
-    if server.wait(timeout=30) != 0:
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    if server.returncode != 0:
         failures_at_exit = [f"the fake-provider process exited with {server.returncode}"]
     else:
         failures_at_exit = []
 
     failures = check(rows, warm_index, args) + failures_at_exit
+    if stuck:
+        failures.append(f"{sum(stuck.values())} calls still running after {args.hang_seconds:.0f}s (hung): "
+                        + ", ".join(f"{n} x {what}" for what, n in stuck.most_common()))
     with stats.lock:
         if stats.outcomes["UNEXPECTED"]:
             failures.append(f"{stats.outcomes['UNEXPECTED']} calls ended in an exception outside the openai tree, "
@@ -291,8 +321,10 @@ def main() -> int:
           f"end: RSS {rows[-1]['rss_mb']:.1f} MB, {rows[-1]['fds']} fds, {rows[-1]['threads']} threads; "
           f"{rows[-1]['calls']} calls in {rows[-1]['t']:.0f}s")
     print("soak: FAIL: " + "; ".join(failures) if failures else "soak: PASS (RSS, fds and threads flat; calls kept completing)")
-    return 1 if failures else 0
+    sys.stdout.flush()
+    # A hung call keeps its thread in the engine; do not wait for it at interpreter exit.
+    os._exit(1 if failures else 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
