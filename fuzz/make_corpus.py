@@ -189,6 +189,7 @@ def known_findings() -> None:
         "fuzz_provider/issue10-item2-anthropic-deep-tool-input": bytes([2, CHAT, 0, 0]) + tool_use.encode(),
         "fuzz_provider/issue10-item2-gemini-deep-function-args": bytes([3, CHAT, 0, 0]) + function_call.encode(),
     }
+    files["fuzz_config/number-overflow"] = b'{"groups": {"a": {"deployments": [{"model": "m", "weight": 1e999}]}}}\n'
     for name, data in files.items():
         path = ROOT / "fuzz/known" / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -125,7 +125,7 @@ run_asan_pytest() { # junit
   runtime=$("$CXX" -print-file-name=libclang_rt.asan-x86_64.so)
   [[ -f $runtime ]] || die "ASan runtime not found ($runtime): install libclang-rt-14-dev"
   shopt -s nullglob
-  for g in "${ASAN_PYTEST_GLOBS[@]}"; do for f in $g; do files+=("$f"); done; done
+  for g in "${ASAN_PYTEST_GLOBS[@]}"; do for f in $g; do [[ -e $f ]] && files+=("$f"); done; done
   shopt -u nullglob
   for id in "${ASAN_PYTEST_SKIP[@]}"; do deselect+=(--deselect "${id%% *}"); done
   local env=(LD_PRELOAD="$runtime" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 PYTHONPATH="$REPO/build/asan/stage"
