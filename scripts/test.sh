@@ -4,6 +4,10 @@
 #   2. pytest over tests/py (includes the Steady conformance and nginx TLS end-to-end tests)
 #   3. pytest over tests/py again with LLMFAILOVER_HIDE_OPENAI=1 (the openai package hidden)
 #   4. every notebook in notebooks/, executed with nbclient
+#   5. hardening (scripts/sanitize.sh, clang builds in build/asan and build/tsan): the GoogleTest
+#      binary under ASan+UBSan, a Python end-to-end subset against an ASan+UBSan _core, the
+#      transport and router tests under TSan, and every libFuzzer target for FUZZ_SECONDS (12 s)
+#      on its seed corpus. LLMF_SANITIZERS=0 skips step 5 (quick local runs; CI runs it).
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Extra arguments are passed to both pytest runs (e.g. `bash scripts/test.sh -k tls -x`).
 set -uo pipefail
@@ -99,6 +103,23 @@ EOF
   record "notebooks" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" $((SECONDS - start))
 else
   log "notebooks: none in notebooks/"
+fi
+
+# --- 5. sanitizers and fuzz smoke -----------------------------------------------------------------
+if [[ ${LLMF_SANITIZERS:-1} == 0 ]]; then
+  log "hardening steps skipped (LLMF_SANITIZERS=0)"
+else
+  for step in asan-ctest asan-pytest tsan-ctest fuzz-smoke; do
+    log "hardening: $step"
+    start=$SECONDS
+    bash scripts/sanitize.sh "$step" "$RESULTS/$step.xml"
+    rc=$?
+    case $rc in
+    0) record "$step" PASS $((SECONDS - start)) ;;
+    5) record "$step" "NO TESTS" $((SECONDS - start)) ;;
+    *) record "$step" FAIL $((SECONDS - start)) ;;
+    esac
+  done
 fi
 
 # --- summary --------------------------------------------------------------------------------------
