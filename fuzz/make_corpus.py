@@ -174,10 +174,10 @@ def config_seeds(c: Corpus) -> None:
                 c.add("fuzz_config", json.dumps(doc).encode())
 
 
-def known_findings() -> None:
-    """Reproducers of findings not fixed on this branch (fuzz/known/<target>/, not read by the smoke
-    run): issue 10 item 2, JSON nested far deeper than any answer needs. (A config nested 100k deep
-    parses without a crash here; the issue's 1M-deep one is 2 MB, too big to keep.)"""
+def regressions() -> None:
+    """Inputs that once crashed a target, kept as `regression-*` seeds that every smoke run replays:
+    issue 10 item 2, JSON nested far deeper than any answer needs, and a number too large for a
+    double in a config. (The issue's 1M-deep config is 2 MB, too big to keep.)"""
     depth = 100_000
     nested = "[" * depth + "]" * depth
     tool_use = ('{"id":"m","type":"message","role":"assistant","model":"c","stop_reason":"tool_use",'
@@ -186,24 +186,24 @@ def known_findings() -> None:
     function_call = ('{"candidates":[{"index":0,"finishReason":"STOP","content":{"role":"model","parts":'
                      '[{"functionCall":{"name":"f","args":{"a":' + nested + '}}}]}}]}')
     files = {
-        "fuzz_provider/issue10-item2-anthropic-deep-tool-input": bytes([2, CHAT, 0, 0]) + tool_use.encode(),
-        "fuzz_provider/issue10-item2-gemini-deep-function-args": bytes([3, CHAT, 0, 0]) + function_call.encode(),
+        "fuzz_provider/regression-issue10-item2-anthropic-deep-tool-input": bytes([2, CHAT, 0, 0]) + tool_use.encode(),
+        "fuzz_provider/regression-issue10-item2-gemini-deep-function-args": bytes([3, CHAT, 0, 0]) + function_call.encode(),
     }
-    files["fuzz_config/number-overflow"] = b'{"groups": {"a": {"deployments": [{"model": "m", "weight": 1e999}]}}}\n'
+    files["fuzz_config/regression-number-overflow"] = b'{"groups": {"a": {"deployments": [{"model": "m", "weight": 1e999}]}}}\n'
     for name, data in files.items():
-        path = ROOT / "fuzz/known" / name
+        path = ROOT / "fuzz/corpus" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
 
 def main() -> None:
-    known_findings()
     c = Corpus()
     provider_seeds(c)
     eventstream_seeds(c)
     http_seeds(c)
     sse_seeds(c)
     config_seeds(c)
+    regressions()  # after the corpus is laid anew
     for target, n in sorted(c.counts.items()):
         print(f"{target}: {n} seeds")
 
