@@ -255,14 +255,13 @@ void bind_engine(py::module_& m) {
       });
 
   py::class_<EngineHandle>(m, "Engine")
-      .def(py::init([](long long io_threads, bool verify, const std::string& ca_file, std::size_t max_connections,
+      .def(py::init([](long long io_threads, bool verify, const std::string& ca_file, long long max_connections,
                        const std::string& user_agent) {
-             if (max_connections < 1) throw py::value_error("max_connections_per_origin must be at least 1");
              transport::ClientOptions o;
              o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
-             o.pool.max_per_origin = max_connections;
+             o.pool.max_per_origin = checked_max_connections(max_connections);
              o.user_agent = user_agent;
              try {
                return EngineHandle{std::make_unique<Engine>(std::move(o))};
@@ -288,15 +287,7 @@ void bind_engine(py::module_& m) {
            }, py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
            py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = Query{},
            py::arg("model") = "", py::arg("timeouts") = Timeouts{}, py::arg("max_retries") = 2)
-      .def("pool_stats", [](EngineHandle& h) {
-        auto s = h.get().pool_stats();
-        py::dict d;
-        d["connections_opened"] = s.connections_opened;
-        d["reused"] = s.reused;
-        d["idle"] = s.idle;
-        d["active"] = s.active;
-        return d;
-      })
+      .def("pool_stats", [](EngineHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
       .def("close", [](EngineHandle& h) {
         std::unique_ptr<Engine> engine = std::move(h.engine);
         py::gil_scoped_release release;

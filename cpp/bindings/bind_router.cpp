@@ -68,8 +68,9 @@ void bind_router(py::module_& m) {
 
   py::class_<RouterHandle>(m, "Router")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
-                       const std::string& user_agent) {
+                       const std::string& user_agent, long long max_connections) {
              transport::ClientOptions o;
+             o.pool.max_per_origin = checked_max_connections(max_connections);
              o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
@@ -83,7 +84,8 @@ void bind_router(py::module_& m) {
              }
            }),
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
-           py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION)
+           py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
+           py::arg("max_connections_per_origin") = 256)
       .def("send", [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
                       std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
                       const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
@@ -170,6 +172,7 @@ void bind_router(py::module_& m) {
         }
         return out;
       })
+      .def("pool_stats", [](RouterHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
       .def("close", [](RouterHandle& h) {
         std::unique_ptr<Router> router = std::move(h.router);
         py::gil_scoped_release release;

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "llmfailover/transport/http_client.hpp"
+
 namespace llmfailover::bindings {
 
 // Durations cross the binding as float seconds; every one goes through to_millis (one helper).
@@ -32,6 +34,22 @@ inline std::optional<std::chrono::milliseconds> to_millis(double seconds, const 
 }
 
 // io threads of an Engine or a Router: each is an OS thread, so a typo must not ask for millions.
+// The connection pool's counters, as the Python side reads them (Engine and Router alike).
+inline pybind11::dict pool_stats_dict(const transport::PoolStats& s) {
+  pybind11::dict d;
+  d["connections_opened"] = s.connections_opened;
+  d["reused"] = s.reused;
+  d["idle"] = s.idle;
+  d["active"] = s.active;
+  return d;
+}
+
+// Connections open at once to one origin: at least one (a pool of none would queue forever).
+inline std::size_t checked_max_connections(long long n) {
+  if (n < 1) throw pybind11::value_error("max_connections_per_origin must be at least 1, got " + std::to_string(n));
+  return static_cast<std::size_t>(n);
+}
+
 inline unsigned checked_io_threads(long long n) {
   if (n < 1 || n > 64) throw pybind11::value_error("io_threads must be between 1 and 64, got " + std::to_string(n));
   return static_cast<unsigned>(n);

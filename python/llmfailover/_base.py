@@ -28,6 +28,7 @@ from ._guard import check_url, hide_userinfo, options_problem, request_problem
 from ._http import Request, Response
 from ._response import LegacyAPIResponse
 from ._routing import (
+    DEFAULT_MAX_CONNECTIONS,
     CallReport,
     FinishedCall,
     Hooks,
@@ -57,9 +58,11 @@ class EngineHandle:
     """The native engine and who owns it; ``close()`` is idempotent. A forked child that uses
     it gets a fresh engine (``_fork``)."""
 
-    def __init__(self, *, io_threads: int, verify: bool, ca_file: Optional[str]) -> None:
+    def __init__(self, *, io_threads: int, verify: bool, ca_file: Optional[str],
+                 max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS) -> None:
         core = _native.core()
-        self._native = ForkSafe(lambda: core.Engine(io_threads=io_threads, verify=verify, ca_file=ca_file or ""))
+        self._native = ForkSafe(lambda: core.Engine(io_threads=io_threads, verify=verify, ca_file=ca_file or "",
+                                                    max_connections_per_origin=max_connections_per_origin))
         self.closed = False
 
     @property
@@ -138,6 +141,7 @@ class BaseClient:
         io_threads: int = 1,
         verify: bool = True,
         ca_file: Optional[str] = None,
+        max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
         config: Any = None,
         degraded: Optional[Callable[[Exception, dict[str, Any]], str]] = None,
         on_attempt: Optional[Callable[..., Any]] = None,
@@ -183,11 +187,12 @@ class BaseClient:
         for name in ignored:
             if name not in ("websocket_base_url", "webhook_secret", "_enforce_credentials"):
                 raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {name!r}")
-        self._init_options = {"io_threads": io_threads, "verify": verify, "ca_file": ca_file}
+        self._init_options = {"io_threads": io_threads, "verify": verify, "ca_file": ca_file,
+                              "max_connections_per_origin": max_connections_per_origin}
         self._owns_engine = _engine is None
         if _engine is None and config is not None:
-            _engine = RouterHandle(config, io_threads=io_threads, verify=verify, ca_file=ca_file)
-        self._engine = _engine or EngineHandle(io_threads=io_threads, verify=verify, ca_file=ca_file)
+            _engine = RouterHandle(config, **self._init_options)
+        self._engine = _engine or EngineHandle(**self._init_options)
         self._upstream = self._make_upstream()
         self._urls: dict[tuple[str, str], str] = {}  # request URLs for errors and raw responses
 

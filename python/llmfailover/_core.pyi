@@ -165,7 +165,8 @@ class Router:
     Raises ValueError for an inconsistent config (unknown groups in chains)."""
 
     def __init__(
-        self, config: Config, *, io_threads: int = 1, verify: bool = True, ca_file: str = "", user_agent: str = ...
+        self, config: Config, *, io_threads: int = 1, verify: bool = True, ca_file: str = "", user_agent: str = ...,
+        max_connections_per_origin: int = 256,
     ) -> None: ...
     def send(
         self,
@@ -190,6 +191,7 @@ class Router:
         ("" without active probes, else "unknown", "healthy" or "unhealthy"), ramp_step, cooling
         (open for a 429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and
         the balancing and quota fields (docs/balancing.md)."""
+    def pool_stats(self) -> dict[str, int]: ...
     def drain_events(self) -> list[dict[str, Any]]:
         """Breaker state changes and active probe changes since the last drain: kind ("breaker" or
         "probe"), target, from, to, reason, time_ms."""

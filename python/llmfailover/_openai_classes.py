@@ -153,7 +153,7 @@ class _AsyncChat(_OAAsyncChat):
 # --- the clients ---------------------------------------------------------------------------------
 
 _OURS = frozenset({"config", "degraded", "on_attempt", "on_retry", "on_failover", "on_breaker", "on_degraded",
-                   "io_threads", "verify", "ca_file", "_engine"})
+                   "io_threads", "verify", "ca_file", "max_connections_per_origin", "_engine"})
 
 
 @functools.lru_cache(maxsize=None)

@@ -52,6 +52,9 @@ FAILOVER_DECISIONS = frozenset(
     {"failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback", "recover"}
 )
 
+# Connections open at once to one origin (scheme, host, port); further requests wait in FIFO order.
+DEFAULT_MAX_CONNECTIONS = 256
+
 
 @dataclass(frozen=True)
 class AttemptInfo:
@@ -194,14 +197,16 @@ def deadline_of(timeout: Any) -> Optional[float]:
 class RouterHandle:
     """The native router and who owns it; ``close()`` is idempotent. Shared by client copies."""
 
-    def __init__(self, config: Any, *, io_threads: int, verify: bool, ca_file: Optional[str]) -> None:
+    def __init__(self, config: Any, *, io_threads: int, verify: bool, ca_file: Optional[str],
+                 max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS) -> None:
         from .config import ConfigError, load_config
 
         self.config = load_config(config)
         native, core = self.config._native, _native.core()
         try:
             self._native = ForkSafe(
-                lambda: core.Router(native, io_threads=io_threads, verify=verify, ca_file=ca_file or "")
+                lambda: core.Router(native, io_threads=io_threads, verify=verify, ca_file=ca_file or "",
+                                    max_connections_per_origin=max_connections_per_origin)
             )
         except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
             raise ConfigError(str(e)) from None

@@ -32,7 +32,7 @@ from typing import Any, AsyncIterator, Iterator, Optional
 
 from ._async_io import CallWaiter
 from ._base import EngineHandle
-from ._routing import RouterHandle
+from ._routing import DEFAULT_MAX_CONNECTIONS, RouterHandle
 from ._sse import serialise_sse
 from ._timeouts import Timeout, to_native
 
@@ -177,16 +177,15 @@ class _Sender:
 
     def __init__(
         self, config: Any = None, *, io_threads: int = 1, verify: bool = True, ca_file: Optional[str] = None,
-        max_retries: int = 2, _engine: Any = None,
+        max_retries: int = 2, max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS, _engine: Any = None,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self._owns = _engine is None
         if _engine is None:
-            _engine = (
-                RouterHandle(config, io_threads=io_threads, verify=verify, ca_file=ca_file) if config is not None
-                else EngineHandle(io_threads=io_threads, verify=verify, ca_file=ca_file)
-            )
+            options = {"io_threads": io_threads, "verify": verify, "ca_file": ca_file,
+                       "max_connections_per_origin": max_connections_per_origin}
+            _engine = RouterHandle(config, **options) if config is not None else EngineHandle(**options)
         self._handle = _engine
         self._max_retries = max_retries
         self._upstreams: dict[str, Any] = {}
@@ -267,7 +266,7 @@ class Transport(_Sender, *_bases("BaseTransport")):  # type: ignore[misc]
     """A synchronous httpx transport on the native engine (``config=`` for the failover router).
 
     Arguments: ``config`` (a path, dict or ``Config``: route chat completions and embeddings by
-    model), ``io_threads``, ``verify``, ``ca_file``, ``max_retries`` (engine retries with
+    model), ``io_threads``, ``verify``, ``ca_file``, ``max_connections_per_origin``, ``max_retries`` (engine retries with
     openai's rules when not routed; give 0 when the SDK above retries itself)."""
 
     def handle_request(self, request: Any) -> Any:

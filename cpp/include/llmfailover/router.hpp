@@ -149,6 +149,7 @@ class Router {
   std::shared_ptr<RoutedCall> send(RouteRequest request);
   bool has_group(const std::string& name) const;
   std::vector<TargetSnapshot> snapshot() const;
+  transport::PoolStats pool_stats() const;  // of the router's HTTP client, every origin
   std::vector<RouterEvent> drain_events();
   void close();
 

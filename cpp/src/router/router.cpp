@@ -393,6 +393,8 @@ std::vector<RouterEvent> Router::drain_events() {
   return out;
 }
 
+transport::PoolStats Router::pool_stats() const { return impl_->http->stats(); }
+
 void Router::close() {
   impl_->prober.stop();  // first: shutdown() runs pending probe timers early, and they must find it stopped
   impl_->http->shutdown();
