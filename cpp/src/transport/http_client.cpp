@@ -287,10 +287,15 @@ class HttpExchange final : public Task {
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
     parser.header_limit(64 * 1024);
+    const auto sent_at = Clock::now();
     auto [hec, hn] = co_await conn.visit([&](auto& s) { return http::async_read_header(s, conn.buffer, parser, use_tuple); });
     if (hec) {
       bool nothing = !parser.got_some();
-      if (!fresh && nothing && !cancelled_ && hec != beast::error::timeout) co_return retire_stale(stale);
+      // A stale pooled connection fails within a round trip; one that closes after a long
+      // silence took the request and sat on it: not replayed (the router decides; its
+      // kSilentAfter is the same second).
+      bool quick = Clock::now() - sent_at < std::chrono::seconds(1);
+      if (!fresh && nothing && quick && !cancelled_ && hec != beast::error::timeout) co_return retire_stale(stale);
       co_return fail_conn(map_error(hec, Phase::first_byte, expiry_, true));
     }
     auto& res = parser.get();

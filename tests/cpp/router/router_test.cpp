@@ -151,12 +151,17 @@ TEST_F(RouterTest, StallAfterTheFirstTokenIsInterruptedByTheIdleTimeout) {
   EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
 }
 
-TEST_F(RouterTest, MalformedChunkMidStreamIsSkipped) {
+TEST_F(RouterTest, MalformedChunkMidStreamInterruptsTheStream) {
+  // Skipping it would lose its text from an answer that still ends with finish_reason "stop".
   fp.set_default("a", Fault::malformed(2));
-  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto cfg = config({deployment("smart", "a")});
+  cfg.stream_recovery = "error";
+  Router router(cfg, {}, nullptr, first());
   auto o = run(router, "smart", true);
-  EXPECT_EQ(o.last().kind, Event::Kind::end);
+  ASSERT_EQ(o.last().kind, Event::Kind::error) << "a truncated answer reported as complete";
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
   EXPECT_EQ(o.text().find("{not json"), std::string::npos);
+  EXPECT_EQ(o.log.back().reason, "stream_interrupted");
 }
 
 TEST_F(RouterTest, StreamWithoutDoneIsFinalised) {
@@ -325,6 +330,7 @@ TEST_F(RecoveryTest, ContinueFinishesTheAnswerOnAnotherTargetWithoutRepeating) {
 TEST_F(RecoveryTest, ADifferentRestartSurfacesTheOriginalError) {
   fp.set_default("a", Fault::cut(3));
   fp.set_reply("b", "something else entirely");
+  fp.script("b", {Fault::ok(), Fault::cut(0)});  // the continuation prompt that follows breaks too
   Router router(recovering(), {}, nullptr, first());
   auto o = run(router, "smart", true);
   ASSERT_EQ(o.last().kind, Event::Kind::error);
