@@ -246,6 +246,9 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   // Deadline-aware limits: while a fallback is left, one attempt may wait for its first token (or
   // between chunks) at most half of the time left, so the fallback still has the other half.
   if (fallback_left()) {
+    if (!req_.overrides.first_token && first_token.count() > 0)
+      if (auto normal = t->normal_ttft(req_.stream, kAdaptiveSamples))
+        first_token = std::clamp(*normal * kAdaptiveFactor, first_token / 4, first_token);
     const Millis half = std::max(Millis{1}, std::chrono::floor<Millis>(deadline_ - attempt_start_) / 2);
     if (first_token.count() == 0 || first_token > half) first_token = half;
     if (idle_.count() == 0 || idle_ > half) idle_ = half;

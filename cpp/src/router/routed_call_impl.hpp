@@ -58,6 +58,14 @@ inline Millis bounded(Millis d) { return std::clamp(d, Millis{0}, kForever); }
 // round trip; a fresh one refused or reset at once is retried as before.
 inline constexpr Millis kSilentAfter{1000};
 
+// Adaptive first-token limit (issue 11): a target that served at least kAdaptiveSamples calls of
+// this kind (stream / plain) is left, while a fallback remains, once it is kAdaptiveFactor times
+// slower than its own normal (Target::normal_ttft), never below a quarter of the configured
+// first_token nor above it. A model whose first tokens are normally slow (reasoning) keeps a long
+// limit, because the limit follows what it usually does. Not applied to a per-request override.
+inline constexpr std::size_t kAdaptiveSamples = 3;
+inline constexpr int kAdaptiveFactor = 10;
+
 inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_this<RoutedCallImpl> {

@@ -56,6 +56,9 @@ void RoutedCallImpl::end_stream_load(bool complete) {
 }
 
 void RoutedCallImpl::succeed() {
+  if (!resuming_)  // a recovery's time to its first new token is not the target's normal
+    target_->learn_ttft(req_.stream, req_.stream ? attempt_duration()
+                                                 : Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))});
   end_attempt(ErrorClass::none, std::nullopt);
   log_.back().decision = "served";
   log_.back().error_class = "none";

@@ -22,8 +22,8 @@ from ._runner import Checks, Scenario
 
 __all__ = ["SCENARIOS", "by_name"]
 
-# The rules of issue 11 section 2 a scenario still lacks (the xfail reasons); the others landed.
-ADAPTIVE = "issue 11: adaptive first-token limit (leave a target far slower than its own normal)"
+# A scenario whose issue-11 rule the router lacks passes gap="issue 11: <rule>" (its xfail
+# reason); every rule the catalogue exercises has landed, so none does today.
 SHORT = "Four words, then done."  # both models' answer in the short stall (REPLY would take 45 s)
 
 
@@ -345,12 +345,12 @@ def _scenarios() -> list[Scenario]:
         silent_then_hangup(20, stream=True, timeout=30),
         silent_forever(warm=False, limit_s=35.0),  # cold: nothing learned, the 30 s default applies
         # A primary that normally answers in milliseconds: leave it well before the 30 s default.
-        silent_forever(warm=True, limit_s=10.0, gap=ADAPTIVE),
+        silent_forever(warm=True, limit_s=10.0),
         silent_forever(warm=False, timeout=30, limit_s=16.0),  # half of 30 s, then the fallback
         slow_first_token(3, stream=True, limit_s=4.5),
         slow_first_token(5, stream=False, limit_s=6.5),
-        slow_first_token(20, stream=True, limit_s=12.0, gap=ADAPTIVE),
-        slow_first_token(28, stream=False, limit_s=15.0, gap=ADAPTIVE),
+        slow_first_token(20, stream=True, limit_s=12.0),
+        slow_first_token(28, stream=False, limit_s=15.0),
         mid_stream(Fault.cut(4), "cut-mid-answer", "stream cut mid-answer", limit_s=3.0),
         mid_stream(Fault.cut(10).replace(chunk_delay=0.1), "cut-late-slow", "stream cut late, slow chunks",
                    limit_s=4.0),

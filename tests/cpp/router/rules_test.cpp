@@ -169,6 +169,26 @@ TEST_F(RulesTest, AResetEveryTimeStaysWithinMaxAttemptsWithTheTransportsReplay) 
   EXPECT_EQ(fp.attempts("a").size(), 1u + 3u) << "max_attempts 3 (+1 warm-up)";  // 1 + 4 before
 }
 
+TEST_F(RulesTest, AWarmTargetFarSlowerThanItsOwnNormalIsLeft) {
+  auto cfg = config({deployment("smart", "a"), deployment("smart", "b")});
+  cfg.defaults.timeouts.first_token = 2s;  // the adaptive limit: 10 x a's normal (ms), at least 0.5 s
+  const Fault slow = Fault::slow_first_token(1200ms);
+  fp.script("a", {slow, Fault::ok(), Fault::ok(), Fault::ok(), slow});  // by a's attempt number
+  Router router(cfg, {}, nullptr, first());
+  auto cold = run(router, "smart", true);  // nothing learned: the configured 2 s applies
+  ASSERT_TRUE(cold.served);
+  EXPECT_EQ(cold.served->model, "a");  // and this slow answer does not move the median
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(run(router, "smart", true).served->model, "a");  // a's normal: ms
+  auto t0 = Clock::now();
+  auto o = run(router, "smart", true);
+  const double took = seconds_since(t0);
+  ASSERT_TRUE(o.served);
+  EXPECT_EQ(o.served->model, "b");
+  EXPECT_EQ(o.log[0].reason, "first_token_timeout");
+  EXPECT_GE(took, 0.45);  // a quarter of the 2 s
+  EXPECT_LT(took, 1.1);
+}
+
 // ---- streams rescued by default, errors that say what happened ---------------------------------
 
 std::string content(const Outcome& o) {
