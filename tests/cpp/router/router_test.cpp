@@ -304,16 +304,7 @@ class RecoveryTest : public RouterTest {
     c.stream_recovery = "continue";
     return c;
   }
-  static std::string content(const Outcome& o) {
-    std::string text;
-    for (auto& e : o.events) {
-      if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
-      auto j = nlohmann::json::parse(e.data);
-      for (auto& ch : j["choices"])
-        if (ch["delta"].contains("content") && ch["delta"]["content"].is_string()) text += ch["delta"]["content"];
-    }
-    return text;
-  }
+  static std::string content(const Outcome& o) { return o.content(); }
 };
 
 TEST_F(RecoveryTest, ContinueFinishesTheAnswerOnAnotherTargetWithoutRepeating) {
@@ -512,14 +503,7 @@ TEST_F(CrossProviderTest, RecoveryContinuesFromAnAssistantPrefillWhereTheTargetA
   const auto& last = body["messages"].back();
   EXPECT_EQ(last["role"], "assistant");  // the delivered text went as a prefill
   EXPECT_NE(last["content"].dump().find("one two three"), std::string::npos) << last.dump();
-  std::string text;
-  for (auto& e : o.events) {
-    if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
-    auto chunk = nlohmann::json::parse(e.data);
-    for (auto& ch : chunk["choices"])
-      if (ch["delta"].contains("content") && ch["delta"]["content"].is_string())
-        text += ch["delta"]["content"].get<std::string>();
-  }
+  const std::string text = o.content();
   EXPECT_EQ(text.rfind("one two three", 0), 0u) << text;  // what was delivered first
   EXPECT_NE(text.find("claude-x"), std::string::npos) << text;  // then only the continuation
 }

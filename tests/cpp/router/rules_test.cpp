@@ -191,18 +191,6 @@ TEST_F(RulesTest, AWarmTargetFarSlowerThanItsOwnNormalIsLeft) {
 
 // ---- streams rescued by default, errors that say what happened ---------------------------------
 
-std::string content(const Outcome& o) {
-  std::string text;
-  for (auto& e : o.events) {
-    if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
-    auto j = nlohmann::json::parse(e.data);
-    for (auto& ch : j["choices"])
-      if (ch["delta"].contains("content") && ch["delta"]["content"].is_string())
-        text += ch["delta"]["content"].get<std::string>();
-  }
-  return text;
-}
-
 TEST_F(RulesTest, ABrokenStreamIsRescuedByDefault) {
   fp.set_reply("*", "one two three four five six");
   for (Fault f : {Fault::cut(3), Fault::malformed(3)}) {
@@ -212,7 +200,7 @@ TEST_F(RulesTest, ABrokenStreamIsRescuedByDefault) {
     Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
     auto o = run(router, "smart", true);
     ASSERT_EQ(o.last().kind, Event::Kind::end) << to_string(f) << ": " << o.last().error.message;
-    EXPECT_EQ(content(o), "one two three four five six") << to_string(f);  // nothing lost, nothing twice
+    EXPECT_EQ(o.content(), "one two three four five six") << to_string(f);  // nothing lost, nothing twice
     EXPECT_EQ(o.log[0].decision, "recover") << to_string(f);
     EXPECT_EQ(o.log.back().decision, "served_recovered") << to_string(f);
   }
@@ -230,7 +218,7 @@ TEST_F(RulesTest, ARefusedPrefillIsFollowedByARestart) {
   Router router(config({deployment("smart", "a"), m}), {}, nullptr, first());
   auto o = run(router, "smart", true);
   ASSERT_EQ(o.last().kind, Event::Kind::end) << o.last().error.message;
-  EXPECT_EQ(content(o), "one two three four five six");
+  EXPECT_EQ(o.content(), "one two three four five six");
   ASSERT_EQ(o.log.size(), 3u);
   EXPECT_EQ(o.log[1].status, 400);
   EXPECT_EQ(o.log[1].decision, "restart_without_prefill");
@@ -244,7 +232,7 @@ TEST_F(RulesTest, ARestartThatCannotMatchGetsAContinuationPrompt) {
   Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
   auto o = run(router, "smart", true);
   ASSERT_EQ(o.last().kind, Event::Kind::end) << o.last().error.message;
-  const std::string text = content(o);
+  const std::string text = o.content();
   EXPECT_EQ(text.rfind("one two three", 0), 0u) << text;  // what was delivered, once
   EXPECT_NE(text.find("in other words."), std::string::npos) << text;
   EXPECT_EQ(text.find("one two three", 1), std::string::npos) << text;
