@@ -245,6 +245,19 @@ TEST_F(RulesTest, ARestartThatCannotMatchGetsAContinuationPrompt) {
   EXPECT_EQ(body["messages"][body["messages"].size() - 2]["role"], "assistant");
 }
 
+TEST_F(RulesTest, ARecoveryAnswered400IsLoggedAndTheOriginalErrorSurfaces) {
+  fp.set_reply("*", "one two three four five six");
+  fp.script("a", {Fault::cut(3)});
+  fp.set_default("b", Fault::context_length_exceeded());
+  Router router(config({deployment("smart", "a"), deployment("smart", "b")}), {}, nullptr, first());
+  auto o = run(router, "smart", true);
+  ASSERT_EQ(o.last().kind, Event::Kind::error);
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);  // never hidden by the fallback's 400
+  ASSERT_EQ(o.log.size(), 2u);
+  EXPECT_EQ(o.log[1].status, 400);
+  EXPECT_EQ(o.log[1].decision, "give_up");
+}
+
 TEST_F(RulesTest, WithStreamRecoveryErrorABrokenStreamIsInterrupted) {
   fp.script("a", {Fault::cut(2)});
   auto cfg = config({deployment("smart", "a"), deployment("smart", "b")});
