@@ -186,6 +186,20 @@ RouterConfig parse_config(const std::string& json_text, const EnvLookup& env) {
     config = cd::parse_native(root);
   }
   config.warnings = reader.warnings.take();
+  // A first-token or idle limit as long as the deadline leaves no room for failover (issue 11):
+  // the router clips each attempt to half of the time left while a fallback remains, but the
+  // user should know the configured limit cannot be what happens.
+  auto room = [&](const std::string& where, const TimeoutPolicy& t) {
+    if (t.deadline.count() <= 0) return;
+    for (auto [name, limit] : {std::pair{"first_token", t.first_token}, std::pair{"idle", t.idle}})
+      if (limit.count() > 0 && limit >= t.deadline)
+        config.warnings.push_back(where + ".timeouts." + name + " (" + cd::format_duration(limit) + ") is not shorter than the deadline (" + cd::format_duration(t.deadline) +
+                                  "): no room for failover; an attempt gets at most half of the time left "
+                                  "while a fallback remains");
+  };
+  room("defaults", config.defaults.timeouts);
+  for (const auto& [group, p] : config.group_policies)
+    if (!(p.timeouts == config.defaults.timeouts)) room("groups." + group + ".policy", p.timeouts);
   return config;
 }
 

@@ -57,7 +57,8 @@ Json dump_policy(const GroupPolicy& p) {
   out["retry"] = {{"max_attempts", r.max_attempts},
                   {"backoff_base", format_duration(r.backoff_base)},
                   {"backoff_cap", format_duration(r.backoff_cap)},
-                  {"max_retry_after", format_duration(r.max_retry_after)}};
+                  {"max_retry_after", format_duration(r.max_retry_after)},
+                  {"max_hint_wait", format_duration(r.max_hint_wait)}};
   out["budget"] = {{"percent_can_retry", b.percent_can_retry},
                    {"min_retries_per_sec", b.min_retries_per_sec},
                    {"ttl", format_duration(b.ttl)}};

@@ -45,11 +45,12 @@ void parse_timeouts(const Node& n, TimeoutPolicy& t) {
 }
 
 void parse_retry(const Node& n, RetryPolicyConfig& r) {
-  n.check_keys({"max_attempts", "backoff_base", "backoff_cap", "max_retry_after"});
+  n.check_keys({"max_attempts", "backoff_base", "backoff_cap", "max_retry_after", "max_hint_wait"});
   set(n, "max_attempts", r.max_attempts, integer(1, kMaxAttempts));
   set(n, "backoff_base", r.backoff_base, duration());
   set(n, "backoff_cap", r.backoff_cap, duration());
   set(n, "max_retry_after", r.max_retry_after, duration());
+  set(n, "max_hint_wait", r.max_hint_wait, duration());
   check_order(n, "backoff_base", r.backoff_base, "backoff_cap", r.backoff_cap);
 }
 

@@ -65,7 +65,7 @@ TEST(Config, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(c.defaults, GroupPolicy{});
   EXPECT_TRUE(c.group_policies.empty());
   EXPECT_TRUE(c.warnings.empty());
-  EXPECT_EQ(c.stream_recovery, "error");
+  EXPECT_EQ(c.stream_recovery, "continue");  // streams are rescued by default (issue 11)
   EXPECT_EQ(c.routing_strategy, "simple-shuffle");
   EXPECT_FALSE(c.degraded_answer);
 }

@@ -45,7 +45,7 @@ def test_async_stream_fails_over_then_interrupts(fp: FakeProvider) -> None:  # n
     fp.script("m-a", [Fault.slow_first_token(1.0), Fault.cut(2)])
 
     async def main() -> tuple[str, Any, StreamInterrupted]:
-        async with AsyncOpenAI(config=make_config(fp)) as client:
+        async with AsyncOpenAI(config=make_config(fp, stream_recovery="error")) as client:
             s = await ask(client, stream=True)
             text = "".join([c.choices[0].delta.content or "" async for c in s if c.choices])
             s2 = await ask(client, stream=True)

@@ -1,6 +1,7 @@
 """Routed streams: before the first content token every failure fails over invisibly; after it the
-stream is committed, and a cut or stall raises ``StreamInterrupted`` with the text so far — never
-a truncated success. Config and helpers as in ``test_router``."""
+stream is committed, and with ``stream_recovery: error`` (the opt-out of the default rescue) a cut
+or stall raises ``StreamInterrupted`` with the text so far — never a truncated success. Config and
+helpers as in ``test_router``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from test_router import MESSAGES, decisions, healthy, make_config, outcomes
 
 @pytest.fixture
 def client(fp: FakeProvider) -> Iterator[OpenAI]:
-    with OpenAI(config=make_config(fp)) as c:
+    with OpenAI(config=make_config(fp, stream_recovery="error")) as c:
         yield c
 
 
@@ -98,11 +99,16 @@ def test_break_after_commit_raises_stream_interrupted_with_the_partial_text(
     assert text_of(stream(client)) == "Hello from m-a."
 
 
-def test_malformed_chunk_mid_stream_is_skipped(client: OpenAI, fp: FakeProvider) -> None:
+def test_malformed_chunk_mid_stream_interrupts_the_stream(fp: FakeProvider) -> None:
+    # Skipped, its text (" from") would be lost from an answer that still ends "stop".
     fp.script("m-a", [Fault.malformed(1)])
-    chunks = list(stream(client))
-    assert text_of(chunks) == "Hello m-a."  # chunk 1 (" from") was the bad one
-    assert chunks[-1].choices[0].finish_reason == "stop"
+    with OpenAI(config=make_config(fp, stream_recovery="error")) as client:
+        received: list[Any] = []
+        with pytest.raises(StreamInterrupted) as err:
+            for chunk in stream(client):
+                received.append(chunk)
+    assert text_of(received) == err.value.partial == "Hello"
+    assert all(c.choices[0].finish_reason is None for c in received if c.choices)
     assert outcomes(fp) == [("m-a", "malformed:1")]
 
 
@@ -124,7 +130,7 @@ def test_raw_stream_headers_and_route(client: OpenAI, fp: FakeProvider) -> None:
 
 def test_stream_callbacks(fp: FakeProvider) -> None:
     seen: list[tuple[str, str]] = []
-    client = OpenAI(config=make_config(fp), on_attempt=lambda a: seen.append((a.target, a.decision)))
+    client = OpenAI(config=make_config(fp, stream_recovery="error"), on_attempt=lambda a: seen.append((a.target, a.decision)))
     fp.script("m-a", [Fault.malformed(0), Fault.cut(2).replace(chunk_delay=0.1)])
     s = stream(client)
     assert seen == [("a", "failover"), ("b", "served")]  # told at the commit

@@ -49,6 +49,10 @@ struct RetryPolicyConfig {
   Millis backoff_base{500};          // full jitter: U(0, min(cap, base * 2^(n-1)))
   Millis backoff_cap{20000};
   Millis max_retry_after{300000};    // a server hint above this is ignored
+  // Prefer the requested model: a 429/503 whose Retry-After is at most this (and fits the
+  // deadline) is waited out on the same group (a sibling at once, else the same target after the
+  // hint) before a fallback group is tried; a longer hint falls back at once.
+  Millis max_hint_wait{5000};
   bool operator==(const RetryPolicyConfig&) const = default;
 };
 
@@ -70,9 +74,9 @@ struct BreakerPolicyConfig {
   int consecutive_failures = 5;      // 0 = off
   Millis open_base{5000};            // open wait = base * multiplier^(attempts-1), capped, jittered
   double open_multiplier = 2.0;
-  Millis open_cap{300000};
+  Millis open_cap{10000};            // small: a recovered target is back within ~15 s under light traffic
   double open_jitter = 0.1;          // +- fraction
-  int half_open_permits = 3;
+  int half_open_permits = 1;         // a half-open trial is one attempt
   Millis max_wait_in_half_open{60000};
   Millis fatal_target_open{600000};  // 401/403: forced open this long
   std::string initial_state = "closed";  // closed | disabled | metrics_only | forced_open
@@ -174,7 +178,7 @@ struct RouterConfig {
   std::map<std::string, std::vector<std::string>> content_policy_fallbacks;
   std::vector<std::string> default_fallbacks;         // for groups without their own chain
   std::optional<std::string> degraded_answer;         // last-resort static answer
-  std::string stream_recovery = "error";              // error | continue
+  std::string stream_recovery = "continue";           // continue (rescue a broken stream on a fallback) | error
   std::string routing_strategy = "simple-shuffle";    // recorded for the balancer (LiteLLM names)
   std::vector<std::string> warnings;                  // unknown keys and other non-fatal findings (paths only)
   bool operator==(const RouterConfig&) const = default;

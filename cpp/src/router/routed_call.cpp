@@ -133,6 +133,7 @@ std::set<const Target*> RoutedCallImpl::exhausted() const {
   for (auto& [t, n] : tries_)
     if (n >= max_attempts()) out.insert(t);
   out.insert(unusable_.begin(), unusable_.end());
+  out.insert(spent_.begin(), spent_.end());
   return out;
 }
 
@@ -188,6 +189,14 @@ void RoutedCallImpl::drop_held() {
   unsend();
 }
 
+bool RoutedCallImpl::fallback_left() const {
+  if (chain_pos_ + 1 < chain_.size()) return true;
+  const std::set<const Target*> out = exhausted();
+  for (const Target* t : group_->targets)
+    if (t != target_ && !tried_.count(t) && !out.count(t)) return true;
+  return false;
+}
+
 void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later) {
   std::uint64_t epoch = ++epoch_;
   if (slot_ != t) {  // every path admits first; never run without the target's slot
@@ -195,6 +204,7 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
     unsend();
   }
   target_ = t;
+  trial_ = t->health->state() == policy::BreakerState::half_open;  // its permit is taken: this is the trial
   permit_ = true;
   mode_ = Mode::head;
   status_ = 0;
@@ -208,8 +218,8 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   secrets_.add(t->endpoint.api_key.reveal());
   // Recovery on a target that continues an assistant prefix: it is sent what the caller already
   // has and answers only the rest, so nothing needs to be matched and swallowed.
-  prefill_ = resuming_ && t->provider->supports_prefill();
-  matched_ = prefill_ ? delivered_.size() : 0;
+  prefill_ = resuming_ && !continuation_ && t->provider->supports_prefill() && !no_prefill_.count(t);
+  matched_ = prefill_ || continuation_ ? delivered_.size() : 0;
   attempt_start_ = r_->time->now();
   tried_.insert(t);
   ++tries_[t];
@@ -235,10 +245,20 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
 
   const auto& tp = policy().timeouts;
   Millis first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
+  idle_ = bounded(req_.overrides.idle.value_or(tp.idle));
+  // Deadline-aware limits: while a fallback is left, one attempt may wait for its first token (or
+  // between chunks) at most half of the time left, so the fallback still has the other half.
+  if (fallback_left()) {
+    if (!req_.overrides.first_token && first_token.count() > 0)
+      if (auto normal = t->normal_ttft(req_.stream, kAdaptiveSamples))
+        first_token = std::clamp(*normal * kAdaptiveFactor, first_token / 4, first_token);
+    const Millis half = std::max(Millis{1}, std::chrono::floor<Millis>(deadline_ - attempt_start_) / 2);
+    if (first_token.count() == 0 || first_token > half) first_token = half;
+    if (idle_.count() == 0 || idle_ > half) idle_ = half;
+  }
   Timeouts timeouts;
   timeouts.connect = bounded(tp.connect);
   timeouts.first_byte = first_token;
-  idle_ = bounded(req_.overrides.idle.value_or(tp.idle));
   // Before the first token the first-token limit governs a stream; the idle limit takes over at
   // the commit point (commit() tightens it).
   timeouts.idle = req_.stream && first_token.count() > 0 ? std::max(idle_, first_token) : idle_;
@@ -352,8 +372,12 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
   }
   nlohmann::json body = body_.is_object() ? body_ : nlohmann::json::object();
   body["model"] = t.deployment->model;
-  if (prefill_ && body.contains("messages") && body["messages"].is_array())
+  if ((prefill_ || continuation_) && body.contains("messages") && body["messages"].is_array()) {
     body["messages"].push_back({{"role", "assistant"}, {"content", delivered_}});
+    if (continuation_)
+      body["messages"].push_back({{"role", "user"},
+                                  {"content", "Continue your answer exactly where it stops. Do not repeat anything."}});
+  }
   providers::TranslatedRequest tr;
   if (req_.call.path == "/embeddings") {
     tr = t.provider->embeddings_request(*ep, body, timeouts);

@@ -42,7 +42,8 @@ struct Verdict {
   ErrorClass cls = ErrorClass::retryable;
   std::string reason, message;
   std::optional<Millis> hint;  // the upstream's retry-after, if it gave one
-  bool silent = false;         // no answer before the first-token timeout: not retried there
+  bool silent = false;         // no answer before the first-token timeout, or a long silence
+                               // that ended in a hang-up: not retried on that target
   Error error;                 // transport failure behind it, if any
 };
 
@@ -50,6 +51,20 @@ struct Verdict {
 // huge value from timeout=inf) saturates at ten years instead of overflowing the clock's nanoseconds.
 inline constexpr Millis kForever{Millis::rep{10} * 365 * 24 * 3600 * 1000};
 inline Millis bounded(Millis d) { return std::clamp(d, Millis{0}, kForever); }
+
+// A connection that closes (or resets) before any response byte after at least this long was
+// silent, not flaky: the upstream took the request and sat on it, so the call does not spend its
+// time retrying there (issue 11, "silent targets"). A stale pooled connection fails within a
+// round trip; a fresh one refused or reset at once is retried as before.
+inline constexpr Millis kSilentAfter{1000};
+
+// Adaptive first-token limit (issue 11): a target that served at least kAdaptiveSamples calls of
+// this kind (stream / plain) is left, while a fallback remains, once it is kAdaptiveFactor times
+// slower than its own normal (Target::normal_ttft), never below a quarter of the configured
+// first_token nor above it. A model whose first tokens are normally slow (reasoning) keeps a long
+// limit, because the limit follows what it usually does. Not applied to a per-request override.
+inline constexpr std::size_t kAdaptiveSamples = 3;
+inline constexpr int kAdaptiveFactor = 10;
 
 inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -75,6 +90,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   void enter_group(std::size_t pos, Deferred& later);
   std::set<const Target*> exhausted() const;
+  // A target of this group the call has not tried, or a later group of the chain, is left.
+  bool fallback_left() const;
 
   // The group's balancer picks the next target; what it took (concurrency slot, quota ticket) is
   // held by the call until the attempt ends.
@@ -166,6 +183,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // A chunk of the restarted stream: swallow what the caller already has, then stream the rest.
   void resume_chunk(Event&& e, ChunkKind kind, Deferred& later);
   void give_up_recovery(const std::string& why, Deferred& later);
+  // The recovery attempt ends (`decision` in its log) and the same target is asked again, as a
+  // restart (no prefill) or with the continuation prompt; false when it cannot take it now.
+  bool recover_again(const std::string& decision, Deferred& later);
   void fail(Verdict v, Deferred& later);
   // An error without an error status (an answer or event that means one, an answer that does not
   // fit the schema, a refused token): remembered as the answer the caller gets if nothing else is
@@ -180,6 +200,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   // Nothing left: the last error as the upstream gave it, or the degraded answer.
   void surface(Deferred&);
+  // "all 2 targets failed: primary silent for 10.0 s, backup 503" ("" with fewer than 2 targets).
+  std::string route_summary() const;
+  // An OpenAI-shaped error body whose message opens with `summary`; any other body unchanged.
+  static std::string with_summary(const std::string& body, const std::string& summary);
 
   // The last-resort answer stands in for unavailable targets, not for a request the upstream
   // rejected nor for the caller's own deadline or cancel; and it is a chat answer.
@@ -196,10 +220,19 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   bool switched_chain_ = false;
   Group* group_ = nullptr;
   std::set<const Target*> tried_, transparent_used_;
+  // Not tried again in this call: a target that was silent (kSilentAfter), or whose half-open
+  // trial failed (a trial is one attempt; the call fails over at once).
+  std::set<const Target*> spent_;
+  bool trial_ = false;  // the current attempt is its target's half-open trial
   std::map<const Target*, int> tries_;
   Target* target_ = nullptr;
   bool permit_ = false, ttft_expired_ = false, degraded_ = false, resuming_ = false, prefill_ = false;
   std::string delivered_;  // recovery: the content the caller already has
+  // Recovery on a target whose restart cannot match what was delivered (another model words it
+  // differently): the delivered text goes back as the assistant's turn with a user turn asking to
+  // continue, and whatever comes is the rest. Targets that refused a prefill get a restart.
+  bool continuation_ = false;
+  std::set<const Target*> no_prefill_;
   std::size_t matched_ = 0;
   std::optional<Error> original_error_;
   std::uint64_t epoch_ = 0;

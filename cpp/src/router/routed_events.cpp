@@ -1,6 +1,8 @@
 // routed_events.cpp — a routed call's entries on io threads: the attempt's events (head, body,
 // end, error) and timers, kept and cancelled with the attempt; and the exception safety around
 // all of them (routed_call_impl.hpp).
+#include <cstdio>
+
 #include "llmfailover/policy/backoff.hpp"
 #include "routed_call_impl.hpp"
 
@@ -108,7 +110,10 @@ void RoutedCallImpl::handle(Event&& e, Deferred& later) {
     case Event::Kind::sse: return on_sse(std::move(e), later);
     case Event::Kind::end: return on_end(later);
     case Event::Kind::error:
-      if (e.replayed && mode_ == Mode::head) log_.back().replayed = true;
+      if (e.replayed && mode_ == Mode::head) {
+        log_.back().replayed = true;
+        ++tries_[target_];  // the transport's second send on a fresh connection reached the upstream too
+      }
       return on_error(std::move(e.error), later);
   }
 }
@@ -216,6 +221,14 @@ void RoutedCallImpl::on_error(Error error, Deferred& later) {
   error.message = scrubbed(std::move(error.message));
   Verdict v{errc_class(error), std::string(to_string(error.code)), error.message};
   v.silent = error.code == Errc::first_byte_timeout;
+  if ((error.code == Errc::connection_closed || error.code == Errc::connection_reset) && mode_ == Mode::head &&
+      attempt_duration() >= kSilentAfter) {  // silent, then hung up: not a flaky connection
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.1f", static_cast<double>(attempt_duration().count()) / 1000.0);
+    v.silent = true;
+    v.reason = "silent";
+    v.message = "no response in " + std::string(secs) + " s, then " + error.message;
+  }
   if (ttft_expired_) v = {ErrorClass::retryable, "first_token_timeout", "no first token in time", {}, true};
   if (!ttft_expired_ && error.code == Errc::cancelled) v.cls = ErrorClass::ignored;
   v.error = error;

@@ -1,6 +1,8 @@
 // routed_outcome.cpp — how a routed call's attempt ends (health, balancer and quota accounting),
 // the decision that follows (retry, failover, next group, the retry budget's rule), and what the
 // caller finally gets (the answer, the upstream's last error, the degraded answer, a cancel).
+#include <cstdio>
+
 #include "llmfailover/policy/backoff.hpp"
 #include "routed_call_impl.hpp"
 
@@ -54,6 +56,9 @@ void RoutedCallImpl::end_stream_load(bool complete) {
 }
 
 void RoutedCallImpl::succeed() {
+  if (!resuming_)  // a recovery's time to its first new token is not the target's normal
+    target_->learn_ttft(req_.stream, req_.stream ? attempt_duration()
+                                                 : Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))});
   end_attempt(ErrorClass::none, std::nullopt);
   log_.back().decision = "served";
   log_.back().error_class = "none";
@@ -114,6 +119,11 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
     rec.decision = "give_up";
     return surface(later);
   }
+  // A fallback that refuses the assistant prefill of a recovery (Mistral's prefix, a model that
+  // cannot continue one) gets a restart that streams only the unseen rest.
+  if (v.cls == ErrorClass::fatal_request && resuming_ && prefill_ && !no_prefill_.count(t) &&
+      recover_again("restart_without_prefill", later))
+    return;
   if (v.cls == ErrorClass::fatal_request) return request_error(v, later);
   if (v.cls == ErrorClass::transparent && !transparent_used_.count(t) && t->health->try_acquire()) {
     if (admit(t)) {
@@ -126,8 +136,8 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
   }
   // The retry budget (router.hpp): moving to a target this call has not tried is never a retry
   // and never draws on it; going back to one it tried does, once the wait fits the deadline.
+  if (v.silent || trial_) spent_.insert(t);  // a silent target, a failed half-open trial: not again
   std::set<const Target*> exclude = exhausted();
-  if (v.silent) exclude.insert(t);
   if (Target* next = pick_next(exclude)) {
     if (!tries_.count(next)) {  // a fresh target: no reason to wait
       rec.decision = "failover";
@@ -145,9 +155,12 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
     }
     next->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
     drop_held();
-  } else if (v.cls == ErrorClass::rate_limited && v.hint && chain_pos_ + 1 >= chain_.size() &&
-             tries_[t] < max_attempts()) {
-    // Nothing else is left: wait what the upstream asked for, if that fits the deadline.
+  } else if ((v.cls == ErrorClass::rate_limited || v.cls == ErrorClass::retryable) && v.hint && !spent_.count(t) &&
+             tries_[t] < max_attempts() &&
+             (chain_pos_ + 1 >= chain_.size() || *v.hint <= policy().retry.max_hint_wait)) {
+    // No sibling can take it now. Prefer the requested model: a short hint (retry.max_hint_wait)
+    // is waited out on the same target before a fallback group (another model) is tried; with
+    // nothing else left any hint is, if that fits the deadline.
     Millis wait = policy::pushback_wait(*v.hint, r_->random->uniform());
     if (r_->time->now() + wait < deadline_) {
       if (group_->budget->try_withdraw()) {
@@ -194,10 +207,10 @@ void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, b
         try {
           if (acquire && !t->health->try_acquire()) {
             call->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
-            call->surface(later2);
+            call->enter_group(call->chain_pos_ + 1, later2);  // a fallback group if any is left
           } else if (acquire && !call->admit(t)) {
             t->health->release();
-            call->surface(later2);
+            call->enter_group(call->chain_pos_ + 1, later2);
           } else {
             call->begin_attempt(t, waited, later2);
           }
@@ -227,15 +240,63 @@ void RoutedCallImpl::surface(Deferred& later) {
     for (auto& e : degraded_events(*r_->config.degraded_answer, req_.stream, req_.model)) channel_.push(std::move(e));
     return;
   }
+  // Errors say what happened (issue 11): with more than one target tried, the message opens
+  // with the route ("all 2 targets failed: primary silent for 10.0 s, backup 503").
+  const std::string summary = route_summary();
   if (last_head_) {
     channel_.push(Event::head(last_head_->status, last_head_->headers));
-    channel_.push(Event::body(last_body_));
+    channel_.push(Event::body(summary.empty() ? last_body_ : with_summary(last_body_, summary)));
     channel_.push(Event::end());
   } else if (last_error_) {
-    channel_.push(Event::failure(*last_error_));
+    Error e = *last_error_;
+    if (!summary.empty()) e.message = summary + "; last: " + e.message;
+    channel_.push(Event::failure(std::move(e)));
   } else {
     push_failure({Errc::no_target, "no target could take the call for model '" + req_.model + "': " + skips_, false});
   }
+}
+
+std::string RoutedCallImpl::route_summary() const {
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<const RouteAttempt*, int>> last;  // per target: its last attempt, count
+  for (const auto& a : log_) {
+    if (!last.count(a.target)) order.push_back(a.target);
+    auto& [rec, n] = last[a.target];
+    rec = &a;
+    ++n;
+  }
+  if (order.size() < 2) return "";
+  std::string out = "all " + std::to_string(order.size()) + " targets failed: ";
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto& [a, n] = last[order[i]];
+    std::string what;
+    if (a->reason == "silent" || a->reason == "first_token_timeout" || a->error == "first_byte_timeout") {
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.1f", a->elapsed_ms / 1000.0);
+      what = std::string("silent for ") + secs + " s";
+    } else if (a->status >= 400) {
+      what = std::to_string(a->status);
+    } else {
+      what = a->reason.empty() ? a->error : a->reason;
+    }
+    out += (i ? ", " : "") + a->target + " " + what + (n > 1 ? " (" + std::to_string(n) + " attempts)" : "");
+  }
+  return out;
+}
+
+std::string RoutedCallImpl::with_summary(const std::string& body, const std::string& summary) {
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_object()) {
+    auto it = doc.find("error");
+    if (it != doc.end() && it->is_object()) {
+      auto m = it->find("message");
+      if (m != it->end() && m->is_string()) {
+        *m = summary + "; last: " + m->get<std::string>();
+        return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
+    }
+  }
+  return body;  // not the OpenAI error shape: as the upstream sent it
 }
 
 bool RoutedCallImpl::degradable() const {

@@ -64,7 +64,9 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
     return;
   }
   // Committed: the caller has text already.
-  if (kind == ChunkKind::malformed) return;  // one bad chunk in a healthy stream: skipped, counted
+  // A chunk that cannot be read after the commit point is text the caller would never get: the
+  // stream is interrupted (then recovery applies), never finished as a truncated success.
+  if (kind == ChunkKind::malformed) return interrupted("a chunk after the first token was not valid JSON", later);
   if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
   channel_.push(std::move(e));
 }
@@ -92,24 +94,29 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
                  "the stream from " + target_->id + " was interrupted after " +
                      std::to_string(inspect_.text().size()) + " characters (" + cause + ")",
                  true};
-  if (r_->config.stream_recovery != "continue" || resuming_) {
-    log_.back().decision = "interrupted";
+  Target* next = nullptr;
+  if (r_->config.stream_recovery == "continue" && !resuming_) {
+    std::set<const Target*> exclude = exhausted();
+    exclude.insert(target_);
+    next = pick_next(exclude);
+  }
+  if (!next && (r_->config.stream_recovery != "continue" || resuming_ || chain_pos_ + 1 >= chain_.size())) {
+    log_.back().decision = "interrupted";  // opted out, or nowhere to continue
     mode_ = Mode::done;
     return channel_.push(Event::failure(original));
   }
-  // Opt-in recovery: finish the answer on another target, streaming only the part not yet
-  // delivered. A target that accepts an assistant prefill (Provider::supports_prefill:
-  // Anthropic, Mistral) continues from the delivered text; any other gets a clean restart whose
-  // delivered prefix must come back identically. Whatever fails, the original error surfaces.
+  // Recovery (the default; `stream_recovery: error` opts out): finish the answer on another
+  // target, streaming only the part not yet delivered. A target that accepts an assistant
+  // prefill (Provider::supports_prefill: Anthropic, Mistral) continues from the delivered text;
+  // any other gets a clean restart whose delivered prefix must come back identically. Whatever
+  // fails, the original error surfaces.
   log_.back().decision = "recover";
   original_error_ = original;
   delivered_ = inspect_.text();
   resuming_ = true;
   matched_ = 0;
   mode_ = Mode::idle;
-  std::set<const Target*> exclude = exhausted();
-  exclude.insert(target_);
-  if (Target* next = pick_next(exclude)) return begin_attempt(next, 0, later);
+  if (next) return begin_attempt(next, 0, later);
   enter_group(chain_pos_ + 1, later);
 }
 
@@ -121,8 +128,10 @@ void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
   const std::string& piece = inspect_.last_text();
   std::size_t left = delivered_.size() - matched_;
   std::size_t same = std::min(left, piece.size());
-  if (delivered_.compare(matched_, same, piece, 0, same) != 0)
+  if (delivered_.compare(matched_, same, piece, 0, same) != 0) {
+    if (!continuation_ && recover_again("continuation_prompt", later)) return;
     return give_up_recovery("the restarted answer differs from what was delivered", later);
+  }
   matched_ += same;
   if (matched_ < delivered_.size()) return;
   succeed();
@@ -131,6 +140,29 @@ void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
   if (same < piece.size()) channel_.push(Event::sse(e.event, strip_content_prefix(e.data, same), e.id));
+}
+
+bool RoutedCallImpl::recover_again(const std::string& decision, Deferred& later) {
+  Target* t = target_;
+  if (decision == "continuation_prompt") {
+    log_.back().message = "the restarted answer differs from what was delivered";
+    end_attempt(ErrorClass::ignored, std::nullopt);
+    disarm(later);
+    if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
+    continuation_ = true;
+  } else {
+    no_prefill_.insert(t);
+  }
+  log_.back().decision = decision;
+  mode_ = Mode::idle;
+  if (!t->health->try_acquire()) return false;
+  if (!admit(t)) {
+    t->health->release();
+    return false;
+  }
+  --tries_[t];  // the same request asked differently, not a retry of a failure
+  begin_attempt(t, 0, later);
+  return true;
 }
 
 void RoutedCallImpl::give_up_recovery(const std::string& why, Deferred& later) {

@@ -2,6 +2,8 @@
 // routed_call.cpp.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -54,6 +56,30 @@ struct Target {
   std::atomic<Clock::rep> quota_block{0};        // rpm / tpm full until (time_since_epoch)
   struct Group* owner = nullptr;
   std::size_t index = 0;                          // in owner->targets and its balancer
+
+  // Its normal time to the first token (issue 11, adaptive first-token limit): the median of the
+  // last kTtftKept attempts it served, one ring for streams (to the first content token) and one
+  // for plain answers (to the headers); a median, so one slow answer does not move it.
+  static constexpr std::size_t kTtftKept = 8;
+  void learn_ttft(bool stream, Millis ttft) {
+    std::lock_guard lock(ttft_mutex_);
+    auto& ring = ttft_[stream];
+    ring.at(ttft_n_[stream]++ % kTtftKept) = std::max(Millis{0}, ttft);
+  }
+  // nullopt until it served `min_samples` answers of this kind.
+  std::optional<Millis> normal_ttft(bool stream, std::size_t min_samples) {
+    std::lock_guard lock(ttft_mutex_);
+    const std::size_t n = std::min(ttft_n_[stream], kTtftKept);
+    if (n < min_samples || n == 0) return std::nullopt;
+    std::array<Millis, kTtftKept> xs = ttft_[stream];
+    std::nth_element(xs.begin(), xs.begin() + n / 2, xs.begin() + n);
+    return xs[n / 2];
+  }
+
+ private:
+  std::mutex ttft_mutex_;
+  std::array<std::array<Millis, kTtftKept>, 2> ttft_{};
+  std::size_t ttft_n_[2] = {0, 0};
 };
 
 struct Group {

@@ -263,6 +263,7 @@ class HttpExchange final : public Task {
     // 101 is final here (we never ask to switch protocols). A parser reads one message, so each
     // response gets a fresh one; a peer that sends 1xx without end is refused.
     std::optional<http::response_parser<http::buffer_body>> reading;
+    const auto sent_at = Clock::now();
     for (int interim = 0;; ++interim) {
       reading.emplace();
       reading->body_limit(boost::none);
@@ -270,7 +271,11 @@ class HttpExchange final : public Task {
       auto [hec, hn] = co_await conn.visit([&](auto& s) { return http::async_read_header(s, conn.buffer, *reading, use_tuple); });
       if (hec) {
         bool nothing = !reading->got_some() && interim == 0;
-        if (!fresh && nothing && !cancelled_ && hec != beast::error::timeout) co_return retire_stale(stale);
+        // A stale pooled connection fails within a round trip; one that closes after a long
+        // silence took the request and sat on it: not replayed (the router decides; its
+        // kSilentAfter is the same second).
+        bool quick = Clock::now() - sent_at < std::chrono::seconds(1);
+        if (!fresh && nothing && quick && !cancelled_ && hec != beast::error::timeout) co_return retire_stale(stale);
         co_return fail_conn(map_error(hec, Phase::first_byte, expiry_, true));
       }
       unsigned code = reading->get().result_int();

@@ -22,18 +22,8 @@ from ._runner import Checks, Scenario
 
 __all__ = ["SCENARIOS", "by_name"]
 
-# The rules of issue 11 section 2 a scenario depends on (the xfail reasons).
-PREFER_MODEL = "issue 11: prefer the requested model (wait a short Retry-After, retry the same target)"
-SILENT = "issue 11: silent targets (a silent connection that closes is not retried on that target)"
-DEADLINE = "issue 11: deadline-aware limits (an attempt leaves time for the untried fallbacks)"
-ADAPTIVE = "issue 11: adaptive first-token limit (leave a target far slower than its own normal)"
-RECOVER = "issue 11: streams rescued by default (stream_recovery continue is opt-in today)"
-PREFILL = "issue 11: a fallback that rejects the prefill gets a restart instead"
-CONTINUE = "issue 11: a continuation prompt where a restart cannot match what was delivered"
-EXPLAIN = "issue 11: errors say what happened (the final message summarises the route)"
-RETURN = "issue 11: return after recovery (one-attempt half-open trial, capped open wait)"
-GARBLED = ("issue 11: never a truncated success (a malformed chunk after the first token is skipped "
-           "and its text lost; routed_stream.cpp)")
+# A scenario whose issue-11 rule the router lacks passes gap="issue 11: <rule>" (its xfail
+# reason); every rule the catalogue exercises has landed, so none does today.
 SHORT = "Four words, then done."  # both models' answer in the short stall (REPLY would take 45 s)
 
 
@@ -49,7 +39,7 @@ def _never_truncated(ck: Checks, call: Call, whole: str = REPLY) -> None:
 # --- rate limits and status errors -------------------------------------------------------------
 
 
-def short_hint(status: int, hint: float, *, stream: bool, gap: str = PREFER_MODEL) -> Scenario:
+def short_hint(status: int, hint: float, *, stream: bool, gap: str = "") -> Scenario:
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=stream)
         b.fp.script(PRIMARY, [Fault.http_status(status, retry_after=hint), Fault.ok()])
@@ -154,8 +144,7 @@ def silent_then_hangup(seconds: float, *, stream: bool, timeout: Optional[float]
     kind = "stream" if stream else "plain"
     extra = f", timeout={timeout:g}" if timeout else ""
     name = f"silent-{seconds:g}s-hangup-{kind}" + (f"-timeout{timeout:g}" if timeout else "")
-    gap = DEADLINE if timeout else SILENT
-    return Scenario(name, f"silent {seconds:g} s, then hang-up ({kind}{extra})", run, gap=gap,
+    return Scenario(name, f"silent {seconds:g} s, then hang-up ({kind}{extra})", run,
                     limit=max(60.0, 3 * seconds + 20))
 
 
@@ -198,7 +187,7 @@ def slow_first_token(seconds: float, *, stream: bool, limit_s: float, gap: str =
 # --- breaks after the first token --------------------------------------------------------------
 
 
-def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str = RECOVER,
+def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str = "",
                timeout: Optional[float] = None, whole: str = REPLY, use_async: bool = False) -> Scenario:
 
     def run(b: Bench, ck: Checks) -> Call:
@@ -233,7 +222,7 @@ def cut_fallback_rejects_prefill() -> Scenario:
         return call
 
     return Scenario("cut-fallback-rejects-prefill", "stream cut; the fallback (mistral) rejects prefill",
-                    run, gap=PREFILL, bench={"backup_provider": "mistral"})
+                    run, bench={"backup_provider": "mistral"})
 
 
 def cut_fallback_words_differently() -> Scenario:
@@ -255,7 +244,7 @@ def cut_fallback_words_differently() -> Scenario:
         return call
 
     return Scenario("cut-fallback-words-differently", "stream cut; the fallback words its answer differently",
-                    run, gap=CONTINUE, bench={"backup_reply": other},
+                    run, bench={"backup_reply": other},
                     whole=lambda c: c.text.startswith(delivered) and c.finish == "stop")
 
 
@@ -273,7 +262,7 @@ def everything_down(primary: Fault, name: str, text: str, *words: str) -> Scenar
         ck.within(call.elapsed, 20.0, "the error raised")
         return call
 
-    return Scenario(name, text, run, expect="clean error", gap=EXPLAIN)
+    return Scenario(name, text, run, expect="clean error")
 
 
 # --- outages under a trickle of requests -------------------------------------------------------
@@ -338,7 +327,7 @@ def _scenarios() -> list[Scenario]:
     return [
         short_hint(429, 1, **plain),
         short_hint(429, 2, **stream),
-        short_hint(503, 1.5, **plain, gap=""),  # a 503 is retried on the same target already
+        short_hint(503, 1.5, **plain),
         long_hint(30),
         rate_limited_sibling(2),
         persistent(Fault.rate_limited(retry_after=None), "429-persistent-no-hint", "429 persistent, no hint", **plain),
@@ -348,19 +337,20 @@ def _scenarios() -> list[Scenario]:
         persistent(Fault.unavailable(), "503-persistent-async", "503 persistent (AsyncOpenAI, stream)", **stream,
                    bench={"use_async": True}),
         once(Fault.reset(), "reset-before-headers", "reset before headers (stream)", **stream),
-        # 4: the transport re-sends once on a fresh connection when a pooled one closes unanswered.
-        persistent(Fault.reset(), "reset-persistent", "reset before headers, every time", **plain, max_primary=4),
+        # max_attempts: the transport's re-send on a fresh connection (a pooled one closed unanswered)
+        # counts as one of them.
+        persistent(Fault.reset(), "reset-persistent", "reset before headers, every time", **plain),
         silent_then_hangup(5, **plain),
         silent_then_hangup(12, **stream),
         silent_then_hangup(20, stream=True, timeout=30),
         silent_forever(warm=False, limit_s=35.0),  # cold: nothing learned, the 30 s default applies
         # A primary that normally answers in milliseconds: leave it well before the 30 s default.
-        silent_forever(warm=True, limit_s=10.0, gap=ADAPTIVE),
-        silent_forever(warm=False, timeout=30, limit_s=16.0, gap=DEADLINE),  # half of 30 s, then the fallback
+        silent_forever(warm=True, limit_s=10.0),
+        silent_forever(warm=False, timeout=30, limit_s=16.0),  # half of 30 s, then the fallback
         slow_first_token(3, stream=True, limit_s=4.5),
         slow_first_token(5, stream=False, limit_s=6.5),
-        slow_first_token(20, stream=True, limit_s=12.0, gap=ADAPTIVE),
-        slow_first_token(28, stream=False, limit_s=15.0, gap=ADAPTIVE),
+        slow_first_token(20, stream=True, limit_s=12.0),
+        slow_first_token(28, stream=False, limit_s=15.0),
         mid_stream(Fault.cut(4), "cut-mid-answer", "stream cut mid-answer", limit_s=3.0),
         mid_stream(Fault.cut(10).replace(chunk_delay=0.1), "cut-late-slow", "stream cut late, slow chunks",
                    limit_s=4.0),
@@ -369,14 +359,13 @@ def _scenarios() -> list[Scenario]:
         once(Fault.cut(0), "cut-plain-body", "plain answer cut mid-body", **plain),
         # Pauses of 2.5 s between chunks, well under any idle limit: wait (or rescue), never cut.
         mid_stream(Fault(chunk_delay=2.5), "stall-short", "stalls of 2.5 s between chunks", whole=SHORT,
-                   limit_s=(len(SHORT.split()) + 1) * 2.5 + 4, gap=""),
+                   limit_s=(len(SHORT.split()) + 1) * 2.5 + 4),
         mid_stream(Fault.stall(4), "stall-long", "stall forever after 4 chunks (default idle 30 s)", limit_s=33.0),
         mid_stream(Fault.stall(6), "stall-long-timeout20", "stall forever after 6 chunks, timeout=20",
                    limit_s=20.0, timeout=20),
-        mid_stream(Fault.malformed(0), "malformed-first-chunk", "malformed first chunk", limit_s=2.0, gap=""),
-        mid_stream(Fault.malformed(5), "malformed-mid-stream", "malformed chunk mid-stream", limit_s=3.0,
-                   gap=GARBLED),
-        mid_stream(Fault.no_done(), "no-done", "no [DONE] at the end", limit_s=2.0, gap=""),
+        mid_stream(Fault.malformed(0), "malformed-first-chunk", "malformed first chunk", limit_s=2.0),
+        mid_stream(Fault.malformed(5), "malformed-mid-stream", "malformed chunk mid-stream", limit_s=3.0),
+        mid_stream(Fault.no_done(), "no-done", "no [DONE] at the end", limit_s=2.0),
         bad_request(Fault.context_length_exceeded(), "context-length-exceeded", "context length exceeded"),
         bad_request(Fault.content_policy(), "content-filter", "content filter"),
         cut_fallback_rejects_prefill(),
@@ -387,7 +376,7 @@ def _scenarios() -> list[Scenario]:
                         "no healthy target: primary silent 2 s then hang-up, backup 503",
                         "primary", "silent", "backup", "503"),
         outage(4, every=0.5, return_within=15),
-        outage(55, every=2, return_within=15, gap=RETURN),
+        outage(55, every=2, return_within=15),
         accounting(stream=False),
         accounting(stream=True),
     ]

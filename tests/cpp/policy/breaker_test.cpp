@@ -56,6 +56,7 @@ TEST_F(BreakerTest, ConsecutiveZeroTurnsTheHybridRuleOff) {
 
 TEST_F(BreakerTest, OpenWaitDoublesPerReopenUpToTheCap) {
   cfg.open_jitter = 0;
+  cfg.open_cap = std::chrono::minutes(5);  // the default cap (10 s) would stop the doubling at once
   auto cb = make();
   std::vector<long long> waits;
   for (int attempt = 1; attempt <= 8; ++attempt) {
@@ -155,6 +156,7 @@ TEST_F(BreakerTest, CooldownFromHalfOpenReturnsToHalfOpen) {
 
 TEST_F(BreakerTest, TripSetsAttemptsExplicitly) {
   cfg.open_jitter = 0;
+  cfg.open_cap = std::chrono::minutes(5);
   auto cb = make();
   cb.trip(3, "ramp breach");
   EXPECT_EQ(cb.state(), S::open);

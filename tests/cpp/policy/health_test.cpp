@@ -59,7 +59,13 @@ struct HealthTest : ::testing::Test {
 
   bool logged(const std::string& line) const { return std::find(log.begin(), log.end(), line) != log.end(); }
 
-  BreakerPolicyConfig breaker;
+  // Three half-open probes and a long cap (not the defaults, 1 and 10 s): the mechanics under test.
+  BreakerPolicyConfig breaker = [] {
+    BreakerPolicyConfig b;
+    b.half_open_permits = 3;
+    b.open_cap = std::chrono::minutes(5);
+    return b;
+  }();
   RampPolicyConfig ramp;
   ManualClock clock;
   SequenceRandom random{{0.5}};

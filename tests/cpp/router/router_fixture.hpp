@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "llmfailover/router.hpp"
 #include "llmfailover/testing/fake_provider.hpp"
 
@@ -26,6 +28,18 @@ struct Outcome {
     std::size_t n = 0;
     for (auto& e : events) n += e.kind == Event::Kind::head;
     return n;
+  }
+  // The streamed answer's content: every chunk's delta.content, in order.
+  std::string content() const {
+    std::string out;
+    for (auto& e : events) {
+      if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
+      auto j = nlohmann::json::parse(e.data);
+      for (auto& ch : j["choices"])
+        if (ch["delta"].contains("content") && ch["delta"]["content"].is_string())
+          out += ch["delta"]["content"].get<std::string>();
+    }
+    return out;
   }
   std::string text() const {
     std::string out;

@@ -151,12 +151,17 @@ TEST_F(RouterTest, StallAfterTheFirstTokenIsInterruptedByTheIdleTimeout) {
   EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
 }
 
-TEST_F(RouterTest, MalformedChunkMidStreamIsSkipped) {
+TEST_F(RouterTest, MalformedChunkMidStreamInterruptsTheStream) {
+  // Skipping it would lose its text from an answer that still ends with finish_reason "stop".
   fp.set_default("a", Fault::malformed(2));
-  Router router(config({deployment("smart", "a")}), {}, nullptr, first());
+  auto cfg = config({deployment("smart", "a")});
+  cfg.stream_recovery = "error";
+  Router router(cfg, {}, nullptr, first());
   auto o = run(router, "smart", true);
-  EXPECT_EQ(o.last().kind, Event::Kind::end);
+  ASSERT_EQ(o.last().kind, Event::Kind::error) << "a truncated answer reported as complete";
+  EXPECT_EQ(o.last().error.code, Errc::stream_interrupted);
   EXPECT_EQ(o.text().find("{not json"), std::string::npos);
+  EXPECT_EQ(o.log.back().reason, "stream_interrupted");
 }
 
 TEST_F(RouterTest, StreamWithoutDoneIsFinalised) {
@@ -299,16 +304,7 @@ class RecoveryTest : public RouterTest {
     c.stream_recovery = "continue";
     return c;
   }
-  static std::string content(const Outcome& o) {
-    std::string text;
-    for (auto& e : o.events) {
-      if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
-      auto j = nlohmann::json::parse(e.data);
-      for (auto& ch : j["choices"])
-        if (ch["delta"].contains("content") && ch["delta"]["content"].is_string()) text += ch["delta"]["content"];
-    }
-    return text;
-  }
+  static std::string content(const Outcome& o) { return o.content(); }
 };
 
 TEST_F(RecoveryTest, ContinueFinishesTheAnswerOnAnotherTargetWithoutRepeating) {
@@ -325,6 +321,7 @@ TEST_F(RecoveryTest, ContinueFinishesTheAnswerOnAnotherTargetWithoutRepeating) {
 TEST_F(RecoveryTest, ADifferentRestartSurfacesTheOriginalError) {
   fp.set_default("a", Fault::cut(3));
   fp.set_reply("b", "something else entirely");
+  fp.script("b", {Fault::ok(), Fault::cut(0)});  // the continuation prompt that follows breaks too
   Router router(recovering(), {}, nullptr, first());
   auto o = run(router, "smart", true);
   ASSERT_EQ(o.last().kind, Event::Kind::error);
@@ -506,14 +503,7 @@ TEST_F(CrossProviderTest, RecoveryContinuesFromAnAssistantPrefillWhereTheTargetA
   const auto& last = body["messages"].back();
   EXPECT_EQ(last["role"], "assistant");  // the delivered text went as a prefill
   EXPECT_NE(last["content"].dump().find("one two three"), std::string::npos) << last.dump();
-  std::string text;
-  for (auto& e : o.events) {
-    if (e.kind != Event::Kind::sse || e.data == "[DONE]") continue;
-    auto chunk = nlohmann::json::parse(e.data);
-    for (auto& ch : chunk["choices"])
-      if (ch["delta"].contains("content") && ch["delta"]["content"].is_string())
-        text += ch["delta"]["content"].get<std::string>();
-  }
+  const std::string text = o.content();
   EXPECT_EQ(text.rfind("one two three", 0), 0u) << text;  // what was delivered first
   EXPECT_NE(text.find("claude-x"), std::string::npos) << text;  // then only the continuation
 }
