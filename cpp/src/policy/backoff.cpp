@@ -1,4 +1,5 @@
 #include "llmfailover/policy/backoff.hpp"
+#include "llmfailover/saturate.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -14,7 +15,7 @@ namespace {
 
 using std::chrono::duration_cast;
 
-Millis floor_ms(double ms) { return Millis{static_cast<Millis::rep>(std::floor(std::max(0.0, ms)))}; }
+Millis floor_ms(double ms) { return saturate_millis(std::floor(std::max(0.0, ms))); }
 
 std::optional<double> parse_number(std::string_view text) {
   std::string s(text);
@@ -154,7 +155,7 @@ std::optional<Millis> parse_go_duration(std::string_view text) {
   }
   if (!std::isfinite(ns)) return std::nullopt;
   // Round up, with a little slack so "0.001s" (1e6 ns, inexact in binary) stays 1 ms.
-  return Millis{static_cast<Millis::rep>(std::ceil(ns / 1e6 - 1e-9))};
+  return saturate_millis(std::ceil(ns / 1e6 - 1e-9));
 }
 
 std::optional<WallClock::time_point> parse_rfc3339(std::string_view text) {

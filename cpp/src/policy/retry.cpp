@@ -1,4 +1,5 @@
 #include "llmfailover/policy/retry.hpp"
+#include "llmfailover/saturate.hpp"
 
 #include <algorithm>
 #include <array>
@@ -61,12 +62,18 @@ std::optional<WallClock::time_point> parse_http_date(std::string_view text) {
   return WallClock::time_point{sys_days{ymd}} + hours{hh} + minutes{mm} + seconds{ss};
 }
 
+// A server's number of milliseconds as a duration (NaN is no hint; a huge one saturates).
+std::optional<Millis> hint_millis(double ms) {
+  if (std::isnan(ms)) return std::nullopt;
+  return saturate_millis(ms);
+}
+
 std::optional<Millis> parse_retry_after(const Headers& headers, WallClock::time_point now) {
   if (const auto* ms = find_header(headers, "retry-after-ms")) {
-    if (auto v = parse_double(*ms)) return Millis{static_cast<long long>(*v)};
+    if (auto v = parse_double(*ms)) return hint_millis(*v);
   }
   if (const auto* ra = find_header(headers, "retry-after")) {
-    if (auto v = parse_double(*ra)) return Millis{static_cast<long long>(*v * 1000.0)};
+    if (auto v = parse_double(*ra)) return hint_millis(*v * 1000.0);
     if (auto when = parse_http_date(*ra))
       return std::chrono::duration_cast<Millis>(*when - now);
   }

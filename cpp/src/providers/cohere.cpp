@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "llmfailover/providers/cohere.hpp"
+#include "llmfailover/saturate.hpp"
 
 namespace llmfailover::providers::cohere {
 namespace {
@@ -70,7 +71,7 @@ class CohereProvider final : public Provider {
     for (std::size_t i = 0; i < vectors.size(); ++i) data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vectors[i]}});
     const json billed = doc.value("meta", json::object()).value("billed_units", json::object());
     const long long tokens = billed.is_object() && billed.contains("input_tokens") && billed["input_tokens"].is_number()
-                                 ? static_cast<long long>(billed["input_tokens"].get<double>())
+                                 ? saturate_ll(billed["input_tokens"].get<double>())
                                  : 0;
     return json{{"object", "list"}, {"data", std::move(data)}, {"model", ep.model},
                 {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}

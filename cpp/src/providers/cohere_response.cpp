@@ -6,6 +6,7 @@
 #include <map>
 
 #include "llmfailover/providers/cohere.hpp"
+#include "llmfailover/saturate.hpp"
 
 namespace llmfailover::providers::cohere {
 
@@ -15,7 +16,7 @@ namespace {
 
 long long count(const json& u, const char* key) {
   auto it = u.find(key);
-  return it != u.end() && it->is_number() ? static_cast<long long>(it->get<double>()) : 0;
+  return it != u.end() && it->is_number() ? saturate_ll(it->get<double>()) : 0;
 }
 
 [[noreturn]] void misfit(const std::string& what) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "llmfailover/providers/gemini.hpp"
+#include "llmfailover/saturate.hpp"
 
 namespace llmfailover::providers::gemini {
 namespace {
@@ -137,9 +138,9 @@ std::optional<Millis> retry_delay(std::string_view body) {
       const std::string s = d.get<std::string>();
       char* end = nullptr;
       const double seconds = std::strtod(s.c_str(), &end);
-      if (end && end != s.c_str() && *end == 's' && seconds >= 0) return Millis{static_cast<long long>(seconds * 1000 + 0.5)};
+      if (end && end != s.c_str() && *end == 's' && seconds >= 0) return saturate_millis(seconds * 1000 + 0.5);
     } else if (d.is_object()) {
-      return Millis{d.value("seconds", 0LL) * 1000 + d.value("nanos", 0LL) / 1000000};
+      return saturate_millis(d.value("seconds", 0.0) * 1000 + d.value("nanos", 0.0) / 1e6);
     }
   }
   return std::nullopt;

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "llmfailover/json.hpp"
+#include "llmfailover/saturate.hpp"
 
 namespace llmfailover::providers::google_auth {
 namespace {
@@ -194,7 +195,7 @@ TokenAnswer read_token_answer(int status, std::string_view body, Clock::time_poi
   }
   long long expires_in = kAssertionLifetime.count();
   if (auto e = doc.find("expires_in"); e != doc.end()) {
-    if (e->is_number()) expires_in = static_cast<long long>(e->get<double>());
+    if (e->is_number()) expires_in = saturate_ll(e->get<double>());
     else if (e->is_string()) expires_in = std::atoll(e->get<std::string>().c_str());  // some proxies quote it
   }
   out.token = AccessToken{Secret(token->get<std::string>()), now + std::chrono::seconds(std::max(0LL, expires_in))};

@@ -1,5 +1,6 @@
 // Golden tests for the backoff formulas and server hints (resilience.md 6.1, 8.3, 8.12).
 #include "llmfailover/policy/backoff.hpp"
+#include "llmfailover/policy/retry.hpp"
 
 #include <gtest/gtest.h>
 
@@ -50,6 +51,22 @@ TEST(BackoffHint, RetryAfterMsThenRetryAfter) {
   EXPECT_EQ(retry_hint({{"retry-after", "Wed, 01 May 2024 12:00:07 GMT"}}, kNow), Millis{7000});
   EXPECT_EQ(retry_hint({}, kNow), std::nullopt);
   EXPECT_EQ(retry_hint({{"retry-after", "soon"}}, kNow), std::nullopt);
+}
+
+// Hostile hints saturate instead of converting out of range (undefined behaviour; UBSan aborted on
+// "retry-after: 1e308" in the plain client's openai rules before).
+TEST(BackoffHint, HugeHintsSaturate) {
+  const Millis far{1'000'000'000'000};
+  EXPECT_EQ(parse_retry_after({{"retry-after", "inf"}}, kNow), std::nullopt);  // not a number of seconds
+  for (const char* v : {"1e308", "1e30"}) {
+    EXPECT_EQ(parse_retry_after({{"retry-after", v}}, kNow), far) << v;
+    EXPECT_EQ(parse_retry_after({{"retry-after-ms", v}}, kNow), far) << v;
+  }
+  EXPECT_EQ(parse_retry_after({{"retry-after", "-1e308"}}, kNow), -far);
+  EXPECT_EQ(parse_go_duration("99999999999999999999h"), far);
+  // The plain client does not wait a hint over 60 s: its own backoff instead.
+  const Headers huge{{"retry-after", "1e308"}};
+  EXPECT_LE(openai_retry_delay(0, &huge, 0.0, kNow), Millis{8000});
 }
 
 TEST(BackoffHint, RetryAfterBeatsProviderHeaders) {
