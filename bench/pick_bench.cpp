@@ -79,8 +79,8 @@ Cell run(Strategy strategy, std::size_t n, double seconds, bool distinct_prices 
 
   long picks = 0;
   auto start = std::chrono::steady_clock::now();
-  auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                              std::chrono::duration<double>(seconds));
+  auto deadline =
+      start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
   std::size_t last = 0;
   while (true) {
     for (int k = 0; k < 256; ++k, ++picks) {

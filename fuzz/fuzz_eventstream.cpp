@@ -40,9 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view stream = in.rest();
   Result whole = decode({stream});
   Result split_up = decode(llmf_fuzz::pieces(stream, split));
-  if (whole.failed != split_up.failed) llmf_fuzz::fail("event-stream: a bad frame is detected or not depending on the split");
+  if (whole.failed != split_up.failed)
+    llmf_fuzz::fail("event-stream: a bad frame is detected or not depending on the split");
   if (whole.messages != split_up.messages) llmf_fuzz::fail("event-stream: messages depend on the split");
-  if (!whole.failed && whole.buffered != split_up.buffered) llmf_fuzz::fail("event-stream: buffered() depends on the split");
+  if (!whole.failed && whole.buffered != split_up.buffered)
+    llmf_fuzz::fail("event-stream: buffered() depends on the split");
   for (const auto& m : whole.messages) {
     std::vector<es::Message> again;
     es::Decoder d;

@@ -26,9 +26,17 @@ namespace p = llmfailover::providers;
 namespace {
 
 // Fixed order: a seed's first byte keeps naming the same provider when the registry grows.
-constexpr std::array<const char*, 8> kProviders = {"openai", "azure", "anthropic", "gemini",
-                                                   "vertex", "bedrock", "cohere", "mistral"};
-enum Mode : std::uint8_t { chat = 0, embeddings = 1, stream = 2, classify = 3, retry_hint = 4, openai_errors = 5, kModes };
+constexpr std::array<const char*, 8> kProviders = {"openai", "azure",   "anthropic", "gemini",
+                                                   "vertex", "bedrock", "cohere",    "mistral"};
+enum Mode : std::uint8_t {
+  chat = 0,
+  embeddings = 1,
+  stream = 2,
+  classify = 3,
+  retry_hint = 4,
+  openai_errors = 5,
+  kModes
+};
 
 bool g_passthrough_flag = false;  // set per input: see run()
 
@@ -78,19 +86,16 @@ void run(const p::Provider& provider, Mode mode, std::uint8_t flags, std::uint8_
       expect_json(provider.chat_response(endpoint(), bytes), "chat_response returned text that is not JSON");
       break;
     case embeddings:
-      expect_json(provider.embeddings_response(endpoint(), bytes), "embeddings_response returned text that is not JSON");
+      expect_json(provider.embeddings_response(endpoint(), bytes),
+                  "embeddings_response returned text that is not JSON");
       break;
-    case stream:
-      run_stream(provider, flags, split, bytes);
-      break;
+    case stream: run_stream(provider, flags, split, bytes); break;
     case classify: {
       llmfailover::Headers headers = {{"x-amzn-errortype", "ThrottlingException"}, {"retry-after", "1"}};
       (void)provider.classify(400 + flags % 200, (split & 1) ? headers : llmfailover::Headers{}, bytes);
       break;
     }
-    case retry_hint:
-      (void)provider.body_retry_hint(bytes);
-      break;
+    case retry_hint: (void)provider.body_retry_hint(bytes); break;
     default:
       (void)p::classify_response(400 + flags % 200, bytes);
       (void)p::classify_stream_error(bytes);

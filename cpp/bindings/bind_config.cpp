@@ -67,9 +67,8 @@ py::dict policy_for(const RouterConfig& c, const std::string& group) {
 
 void bind_config(py::module_& m) {
   PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> error_type;
-  error_type.call_once_and_store_result([&]() {
-    return py::object(py::exception<ConfigError>(m, "ConfigError", PyExc_ValueError));
-  });
+  error_type.call_once_and_store_result(
+      [&]() { return py::object(py::exception<ConfigError>(m, "ConfigError", PyExc_ValueError)); });
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -94,7 +93,8 @@ void bind_config(py::module_& m) {
       .def_readonly("routing_strategy", &RouterConfig::routing_strategy)
       .def("policy_for", &policy_for, py::arg("group"), "The group's policy (its own, else the defaults)")
       .def("to_json", &dump_config, "The config in llmfailover's schema, secrets redacted")
-      .def("__eq__", [](const RouterConfig& a, const RouterConfig& b) { return a == b; }, py::is_operator())
+      .def(
+          "__eq__", [](const RouterConfig& a, const RouterConfig& b) { return a == b; }, py::is_operator())
       .def("__repr__", [](const RouterConfig& c) {
         return "<_core.Config groups=" + std::to_string(c.groups().size()) +
                " deployments=" + std::to_string(c.deployments.size()) +

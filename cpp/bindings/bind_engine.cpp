@@ -50,7 +50,8 @@ class Notifier {
     out.swap(tokens_);
     signalled_ = false;
     std::uint64_t count;
-    if (fd_ >= 0) [[maybe_unused]] auto n = ::read(fd_, &count, sizeof count);
+    if (fd_ >= 0) [[maybe_unused]]
+      auto n = ::read(fd_, &count, sizeof count);
     return out;
   }
 
@@ -201,13 +202,18 @@ void bind_engine(py::module_& m) {
            }),
            py::kw_only(), py::arg("provider") = "openai", py::arg("base_url"), py::arg("api_key") = "",
            py::arg("organization") = "", py::arg("project") = "", py::arg("api_version") = "",
-           py::arg("azure_deployment") = "", py::arg("default_headers") = std::vector<std::pair<std::string, std::string>>{},
+           py::arg("azure_deployment") = "",
+           py::arg("default_headers") = std::vector<std::pair<std::string, std::string>>{},
            py::arg("default_query") = Query{})
-      .def_property_readonly("provider", [](const Upstream& u) { return u.kind == Upstream::Kind::azure ? "azure" : "openai"; })
+      .def_property_readonly("provider",
+                             [](const Upstream& u) { return u.kind == Upstream::Kind::azure ? "azure" : "openai"; })
       .def_property_readonly("base_url", [](const Upstream& u) { return u.base_url; })
-      .def("url_for", [](const Upstream& u, const std::string& path, const Query& query, const std::string& model) {
-             return providers::url_for(u, path, query, model);
-           }, py::arg("path"), py::arg("query") = Query{}, py::arg("model") = "")
+      .def(
+          "url_for",
+          [](const Upstream& u, const std::string& path, const Query& query, const std::string& model) {
+            return providers::url_for(u, path, query, model);
+          },
+          py::arg("path"), py::arg("query") = Query{}, py::arg("model") = "")
       .def("__repr__", [](const Upstream& u) {  // never the key, nor userinfo in the URL
         return std::string("Upstream(provider='") + (u.kind == Upstream::Kind::azure ? "azure" : "openai") +
                "', base_url='" + without_userinfo(u.base_url) + "')";
@@ -220,32 +226,37 @@ void bind_engine(py::module_& m) {
       .def("close", &Notifier::close);
 
   py::class_<Call, std::shared_ptr<Call>>(m, "Call")
-      .def("wait", [](Call& c, std::optional<double> timeout, bool until_end) {
+      .def(
+          "wait",
+          [](Call& c, std::optional<double> timeout, bool until_end) {
+            std::vector<Event> events;
+            {
+              py::gil_scoped_release release;
+              std::optional<Clock::time_point> until;
+              std::optional<Millis> slice =
+                  timeout ? to_millis(std::max(0.0, *timeout), "wait timeout", true) : std::nullopt;
+              if (slice) until = Clock::now() + *slice;
+              // until_end: one crossing of the binding for a whole non-streaming response.
+              do {
+                std::optional<Millis> left;
+                if (until) left = std::max(Millis{0}, std::chrono::duration_cast<Millis>(*until - Clock::now()));
+                if (!c.channel().wait(events, left)) break;
+              } while (until_end && !events.back().terminal());
+            }
+            return events_to_python(events);
+          },
+          py::arg("timeout") = py::none(), py::arg("until_end") = false)
+      .def("poll",
+           [](Call& c) {
              std::vector<Event> events;
-             {
-               py::gil_scoped_release release;
-               std::optional<Clock::time_point> until;
-               std::optional<Millis> slice = timeout ? to_millis(std::max(0.0, *timeout), "wait timeout", true)
-                                                     : std::nullopt;
-               if (slice) until = Clock::now() + *slice;
-               // until_end: one crossing of the binding for a whole non-streaming response.
-               do {
-                 std::optional<Millis> left;
-                 if (until) left = std::max(Millis{0}, std::chrono::duration_cast<Millis>(*until - Clock::now()));
-                 if (!c.channel().wait(events, left)) break;
-               } while (until_end && !events.back().terminal());
-             }
+             c.channel().poll(events);
              return events_to_python(events);
-           }, py::arg("timeout") = py::none(), py::arg("until_end") = false)
-      .def("poll", [](Call& c) {
-        std::vector<Event> events;
-        c.channel().poll(events);
-        return events_to_python(events);
-      })
+           })
       .def("cancel", [](Call& c) { c.cancel(); })
-      .def("set_notify", [](Call& c, std::shared_ptr<Notifier> n, std::uint64_t token) {
-        c.channel().set_notify([n = std::move(n), token] { n->post(token); });
-      })
+      .def("set_notify",
+           [](Call& c, std::shared_ptr<Notifier> n, std::uint64_t token) {
+             c.channel().set_notify([n = std::move(n), token] { n->post(token); });
+           })
       .def_property_readonly("finished", [](Call& c) { return c.channel().finished(); })
       .def_property_readonly("retries_taken", &Call::retries_taken)
       .def_property_readonly("attempts", [](Call& c) {
@@ -272,27 +283,31 @@ void bind_engine(py::module_& m) {
            py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true, py::arg("ca_file") = "",
            py::arg("max_connections_per_origin") = 256,
            py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION)
-      .def("send", [](EngineHandle& h, const Upstream& upstream, const std::string& method, const std::string& path,
-                      std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
-                      const Query& query, const std::string& model, const Timeouts& timeouts, int max_retries) {
-             providers::ApiCall call;
-             call.method = method;
-             call.path = path;
-             if (body) call.body = std::string(*body);
-             call.headers = to_headers(headers);
-             call.query = query;
-             call.model = model;
-             if (max_retries < 0) throw py::value_error("max_retries must be >= 0");
-             return h.get().send(upstream, call, timeouts, max_retries);
-           }, py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
-           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = Query{},
-           py::arg("model") = "", py::arg("timeouts") = Timeouts{}, py::arg("max_retries") = 2)
+      .def(
+          "send",
+          [](EngineHandle& h, const Upstream& upstream, const std::string& method, const std::string& path,
+             std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
+             const Query& query, const std::string& model, const Timeouts& timeouts, int max_retries) {
+            providers::ApiCall call;
+            call.method = method;
+            call.path = path;
+            if (body) call.body = std::string(*body);
+            call.headers = to_headers(headers);
+            call.query = query;
+            call.model = model;
+            if (max_retries < 0) throw py::value_error("max_retries must be >= 0");
+            return h.get().send(upstream, call, timeouts, max_retries);
+          },
+          py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
+          py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = Query{},
+          py::arg("model") = "", py::arg("timeouts") = Timeouts{}, py::arg("max_retries") = 2)
       .def("pool_stats", [](EngineHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
-      .def("close", [](EngineHandle& h) {
-        std::unique_ptr<Engine> engine = std::move(h.engine);
-        py::gil_scoped_release release;
-        engine.reset();
-      })
+      .def("close",
+           [](EngineHandle& h) {
+             std::unique_ptr<Engine> engine = std::move(h.engine);
+             py::gil_scoped_release release;
+             engine.reset();
+           })
       // In a forked child: leaked on purpose, never destroyed (see bind_router.cpp, _fork.py).
       .def("abandon", [](EngineHandle& h) { static_cast<void>(h.engine.release()); })
       .def_property_readonly("closed", [](const EngineHandle& h) { return !h.engine; });

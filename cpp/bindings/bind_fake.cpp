@@ -42,8 +42,9 @@ Headers to_headers(const StrPairs& pairs) {
 py::list from_headers(const Headers& headers) {
   py::list out;
   for (const auto& h : headers) {
-    out.append(py::make_tuple(py::reinterpret_steal<py::str>(PyUnicode_DecodeLatin1(h.name.data(), h.name.size(), nullptr)),
-                              py::reinterpret_steal<py::str>(PyUnicode_DecodeLatin1(h.value.data(), h.value.size(), nullptr))));
+    out.append(py::make_tuple(
+        py::reinterpret_steal<py::str>(PyUnicode_DecodeLatin1(h.name.data(), h.name.size(), nullptr)),
+        py::reinterpret_steal<py::str>(PyUnicode_DecodeLatin1(h.value.data(), h.value.size(), nullptr))));
   }
   return out;
 }
@@ -78,10 +79,10 @@ void bind_fault(py::module_& m) {
       .def(py::init(&make_fault), py::kw_only(), py::arg("status") = 200, py::arg("headers") = StrPairs{},
            py::arg("body") = std::string(), py::arg("error_code") = std::string(),
            py::arg("error_message") = std::string(), py::arg("delay_before_headers") = 0.0,
-           py::arg("action") = std::string("none"), py::arg("first_token_delay") = 0.0,
-           py::arg("chunk_delay") = 0.0, py::arg("stall_after") = -1, py::arg("cut_after") = -1,
-           py::arg("malformed_at") = -1, py::arg("error_event_at") = -1, py::arg("omit_done") = false,
-           py::arg("chunked") = true, py::arg("content") = std::nullopt)
+           py::arg("action") = std::string("none"), py::arg("first_token_delay") = 0.0, py::arg("chunk_delay") = 0.0,
+           py::arg("stall_after") = -1, py::arg("cut_after") = -1, py::arg("malformed_at") = -1,
+           py::arg("error_event_at") = -1, py::arg("omit_done") = false, py::arg("chunked") = true,
+           py::arg("content") = std::nullopt)
       .def_readonly("status", &Fault::status)
       .def_property_readonly("headers", [](const Fault& f) { return from_headers(f.headers); })
       .def_property_readonly("body", [](const Fault& f) { return py::bytes(f.body); })
@@ -98,7 +99,8 @@ void bind_fault(py::module_& m) {
       .def_readonly("omit_done", &Fault::omit_done)
       .def_readonly("chunked", &Fault::chunked)
       .def_readonly("content", &Fault::content)
-      .def("__eq__", [](const Fault& a, const Fault& b) { return a == b; }, py::is_operator())
+      .def(
+          "__eq__", [](const Fault& a, const Fault& b) { return a == b; }, py::is_operator())
       .def("__repr__", [](const Fault& f) { return testing::to_string(f); });
 }
 

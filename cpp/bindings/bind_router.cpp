@@ -54,16 +54,18 @@ struct RouterHandle {
 
 void bind_router(py::module_& m) {
   py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(m, "RoutedCall")
-      .def_property_readonly("served", [](const RoutedCall& c) -> py::object {
-        auto s = c.served();
-        if (!s) return py::none();
-        return attempt_dict(*s);
-      })
-      .def_property_readonly("route_log", [](const RoutedCall& c) {
-        py::list out;
-        for (const auto& a : c.route_log()) out.append(attempt_dict(a));
-        return out;
-      })
+      .def_property_readonly("served",
+                             [](const RoutedCall& c) -> py::object {
+                               auto s = c.served();
+                               if (!s) return py::none();
+                               return attempt_dict(*s);
+                             })
+      .def_property_readonly("route_log",
+                             [](const RoutedCall& c) {
+                               py::list out;
+                               for (const auto& a : c.route_log()) out.append(attempt_dict(a));
+                               return out;
+                             })
       .def_property_readonly("degraded", &RoutedCall::degraded);
 
   py::class_<RouterHandle>(m, "Router")
@@ -86,98 +88,104 @@ void bind_router(py::module_& m) {
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
            py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
            py::arg("max_connections_per_origin") = 256)
-      .def("send", [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
-                      std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
-                      const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
-                      std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-                      std::optional<int> max_attempts) {
-             RouteRequest r;
-             r.model = model;
-             r.call.method = method;
-             r.call.path = path;
-             if (body) r.call.body = std::string(*body);
-             for (const auto& [k, v] : headers) r.call.headers.push_back({k, v});
-             r.call.query = query;
-             r.stream = stream;
-             r.overrides.fallbacks = std::move(fallbacks);
-             r.overrides.deadline = seconds(deadline, "timeout");
-             r.overrides.first_token = seconds(first_token, "first_token_timeout");
-             r.overrides.idle = seconds(idle, "idle_timeout");
-             if (max_attempts && (*max_attempts < 1 || *max_attempts > 5))
-               throw py::value_error("max_attempts must be between 1 and 5");
-             r.overrides.max_attempts = max_attempts;
-             return h.get().send(std::move(r));
-           },
-           py::arg("model"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
-           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = providers::Query{},
-           py::arg("stream") = false, py::arg("fallbacks") = py::none(), py::arg("deadline") = py::none(),
-           py::arg("first_token") = py::none(), py::arg("idle") = py::none(), py::arg("max_attempts") = py::none())
+      .def(
+          "send",
+          [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
+             std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
+             const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
+             std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
+             std::optional<int> max_attempts) {
+            RouteRequest r;
+            r.model = model;
+            r.call.method = method;
+            r.call.path = path;
+            if (body) r.call.body = std::string(*body);
+            for (const auto& [k, v] : headers) r.call.headers.push_back({k, v});
+            r.call.query = query;
+            r.stream = stream;
+            r.overrides.fallbacks = std::move(fallbacks);
+            r.overrides.deadline = seconds(deadline, "timeout");
+            r.overrides.first_token = seconds(first_token, "first_token_timeout");
+            r.overrides.idle = seconds(idle, "idle_timeout");
+            if (max_attempts && (*max_attempts < 1 || *max_attempts > 5))
+              throw py::value_error("max_attempts must be between 1 and 5");
+            r.overrides.max_attempts = max_attempts;
+            return h.get().send(std::move(r));
+          },
+          py::arg("model"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
+          py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
+          py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
+          py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
+          py::arg("max_attempts") = py::none())
       .def("has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); })
-      .def("snapshot", [](RouterHandle& h) {
-        py::list out;
-        for (const auto& s : h.get().snapshot()) {
-          py::dict d;
-          d["target"] = s.target;
-          d["group"] = s.group;
-          d["deployment"] = s.deployment;
-          d["model"] = s.model;
-          d["provider"] = s.provider;
-          d["key_index"] = s.key_index;
-          d["state"] = s.state;
-          d["probe"] = s.probe;
-          d["ramp_step"] = s.ramp_step;
-          d["cooling"] = s.cooling;
-          d["share"] = s.share;
-          d["failure_rate"] = s.failure_rate;
-          d["slow_rate"] = s.slow_rate;
-          d["in_flight"] = s.in_flight;
-          d["available_in_ms"] = s.available_in_ms;
-          d["strategy"] = s.strategy;
-          d["balancer_share"] = s.balancer_share;
-          d["available"] = s.available;
-          d["weight"] = s.weight;
-          d["priority"] = s.priority;
-          d["pick_share"] = s.pick_share;
-          d["blocked_for_ms"] = s.blocked_for_ms;
-          d["ewma_ms"] = s.ewma_ms;
-          d["cost"] = s.cost;
-          d["balancer_in_flight"] = s.balancer_in_flight;
-          d["header_share"] = s.header_share;
-          d["deployment_in_flight"] = s.deployment_in_flight;
-          d["max_concurrency"] = s.max_concurrency;
-          d["shed"] = s.shed;
-          d["rpm"] = s.rpm;
-          d["tpm"] = s.tpm;
-          d["requests_left"] = s.requests_left;
-          d["tokens_left"] = s.tokens_left;
-          d["key_rpm"] = s.key_rpm;
-          d["key_tpm"] = s.key_tpm;
-          d["key_requests_left"] = s.key_requests_left;
-          d["key_tokens_left"] = s.key_tokens_left;
-          out.append(d);
-        }
-        return out;
-      })
-      .def("drain_events", [](RouterHandle& h) {
-        py::list out;
-        for (const auto& e : h.get().drain_events()) {
-          py::dict d;
-          d["kind"] = e.kind;
-          d["target"] = e.target;
-          d["from"] = e.from;
-          d["to"] = e.to;
-          d["reason"] = e.reason;
-          d["time_ms"] = e.time_ms;
-          out.append(d);
-        }
-        return out;
-      })
+      .def("snapshot",
+           [](RouterHandle& h) {
+             py::list out;
+             for (const auto& s : h.get().snapshot()) {
+               py::dict d;
+               d["target"] = s.target;
+               d["group"] = s.group;
+               d["deployment"] = s.deployment;
+               d["model"] = s.model;
+               d["provider"] = s.provider;
+               d["key_index"] = s.key_index;
+               d["state"] = s.state;
+               d["probe"] = s.probe;
+               d["ramp_step"] = s.ramp_step;
+               d["cooling"] = s.cooling;
+               d["share"] = s.share;
+               d["failure_rate"] = s.failure_rate;
+               d["slow_rate"] = s.slow_rate;
+               d["in_flight"] = s.in_flight;
+               d["available_in_ms"] = s.available_in_ms;
+               d["strategy"] = s.strategy;
+               d["balancer_share"] = s.balancer_share;
+               d["available"] = s.available;
+               d["weight"] = s.weight;
+               d["priority"] = s.priority;
+               d["pick_share"] = s.pick_share;
+               d["blocked_for_ms"] = s.blocked_for_ms;
+               d["ewma_ms"] = s.ewma_ms;
+               d["cost"] = s.cost;
+               d["balancer_in_flight"] = s.balancer_in_flight;
+               d["header_share"] = s.header_share;
+               d["deployment_in_flight"] = s.deployment_in_flight;
+               d["max_concurrency"] = s.max_concurrency;
+               d["shed"] = s.shed;
+               d["rpm"] = s.rpm;
+               d["tpm"] = s.tpm;
+               d["requests_left"] = s.requests_left;
+               d["tokens_left"] = s.tokens_left;
+               d["key_rpm"] = s.key_rpm;
+               d["key_tpm"] = s.key_tpm;
+               d["key_requests_left"] = s.key_requests_left;
+               d["key_tokens_left"] = s.key_tokens_left;
+               out.append(d);
+             }
+             return out;
+           })
+      .def("drain_events",
+           [](RouterHandle& h) {
+             py::list out;
+             for (const auto& e : h.get().drain_events()) {
+               py::dict d;
+               d["kind"] = e.kind;
+               d["target"] = e.target;
+               d["from"] = e.from;
+               d["to"] = e.to;
+               d["reason"] = e.reason;
+               d["time_ms"] = e.time_ms;
+               out.append(d);
+             }
+             return out;
+           })
       .def("pool_stats", [](RouterHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
-      .def("close", [](RouterHandle& h) {
-        std::unique_ptr<Router> router = std::move(h.router);
-        py::gil_scoped_release release;
-        router.reset();
-      })
+      .def("close",
+           [](RouterHandle& h) {
+             std::unique_ptr<Router> router = std::move(h.router);
+             py::gil_scoped_release release;
+             router.reset();
+           })
       // In a forked child: the router's io threads do not exist here and the locks they held may
       // stay locked, so it is leaked on purpose rather than destroyed (python/llmfailover/_fork.py).
       .def("abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); })

@@ -63,9 +63,10 @@ void parse_key_limits(const Node& n, DeploymentConfig& d) {
 
 // `health_check` is read by parse_groups, after the group's policy it is layered on.
 DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::size_t index) {
-  n.expect_object().check_keys({"id", "provider", "model", "base_url", "api_key", "api_version", "organization",
-                                "headers", "weight", "tags", "region", "price", "max_concurrency", "rpm", "tpm",
-                                "priority", "project", "credentials", "key_rpm", "key_tpm", "health_check"});
+  n.expect_object().check_keys(
+      {"id",      "provider", "model",   "base_url",    "api_key", "api_version",     "organization",
+       "headers", "weight",   "tags",    "region",      "price",   "max_concurrency", "rpm",
+       "tpm",     "priority", "project", "credentials", "key_rpm", "key_tpm",         "health_check"});
   DeploymentConfig d;
   d.group = group;
   d.id = group + "#" + std::to_string(index);
@@ -75,7 +76,8 @@ DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::
   if (auto u = n.get("base_url")) {
     d.base_url = normalize_url(*u, u->as_string());
   } else if (d.provider == "azure") {
-    throw ConfigError(key_path(n.path(), "base_url"), "required for provider azure (https://<resource>.openai.azure.com)");
+    throw ConfigError(key_path(n.path(), "base_url"),
+                      "required for provider azure (https://<resource>.openai.azure.com)");
   } else if (d.provider == "openai") {
     d.base_url = kOpenAiBaseUrl;  // other providers: their own default
   }
@@ -126,8 +128,8 @@ void parse_groups(const Node& groups, RouterConfig& c) {
 }  // namespace
 
 RouterConfig parse_native(const Node& root) {
-  root.check_keys({"groups", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks",
-                   "default_fallbacks", "defaults", "degraded_answer", "stream_recovery", "routing_strategy"});
+  root.check_keys({"groups", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks",
+                   "defaults", "degraded_answer", "stream_recovery", "routing_strategy"});
   RouterConfig c;
   if (auto d = root.get("defaults")) c.defaults = parse_policy(*d, GroupPolicy{});
   parse_groups(root.require("groups"), c);
@@ -160,8 +162,7 @@ std::string json_error_place(const std::string& text, const JsonError& error) {
     }
   }
   const auto place = "line " + std::to_string(line) + ", column " + std::to_string(column);
-  if (error.kind == JsonError::Kind::too_deep)
-    return "JSON " + error.message() + " at " + place;
+  if (error.kind == JsonError::Kind::too_deep) return "JSON " + error.message() + " at " + place;
   return "invalid JSON at " + place;
 }
 
@@ -193,7 +194,8 @@ RouterConfig parse_config(const std::string& json_text, const EnvLookup& env) {
     if (t.deadline.count() <= 0) return;
     for (auto [name, limit] : {std::pair{"first_token", t.first_token}, std::pair{"idle", t.idle}})
       if (limit.count() > 0 && limit >= t.deadline)
-        config.warnings.push_back(where + ".timeouts." + name + " (" + cd::format_duration(limit) + ") is not shorter than the deadline (" + cd::format_duration(t.deadline) +
+        config.warnings.push_back(where + ".timeouts." + name + " (" + cd::format_duration(limit) +
+                                  ") is not shorter than the deadline (" + cd::format_duration(t.deadline) +
                                   "): no room for failover; an attempt gets at most half of the time left "
                                   "while a fallback remains");
   };

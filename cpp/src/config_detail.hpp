@@ -66,8 +66,8 @@ class Node {
   // Objects and lists. A key whose value is null counts as absent (YAML `key:` with no value).
   const Node& expect_object() const;
   std::optional<Node> get(std::string_view key) const;
-  Node require(std::string_view key) const;  // error when absent
-  std::vector<Node> items() const;           // a list's elements, each with its [i] path
+  Node require(std::string_view key) const;                   // error when absent
+  std::vector<Node> items() const;                            // a list's elements, each with its [i] path
   std::vector<std::pair<std::string, Node>> members() const;  // an object's (key, value) pairs
 
   // Warn about keys outside `used` (unknown) and name `ignored` ones ("*": all others) as known but not used.
@@ -82,7 +82,8 @@ class Node {
   std::string as_string() const;
   std::string as_text() const;
   std::string as_nonempty_string() const;
-  std::string as_name() const;  // a group, provider or strategy name: non-empty, no environment references, no CR/LF/NUL
+  std::string as_name()
+      const;  // a group, provider or strategy name: non-empty, no environment references, no CR/LF/NUL
   double as_number(double min, double max) const;
   int as_int(int min, int max) const;
   bool as_bool() const;
@@ -90,7 +91,7 @@ class Node {
   std::string as_enum(std::initializer_list<std::string_view> allowed) const;
   std::vector<std::string> as_string_list(bool allow_single = false) const;
 
- // Fails at this node when `s` has a CR, LF or NUL (for names that are keys, not values).
+  // Fails at this node when `s` has a CR, LF or NUL (for names that are keys, not values).
   void check_single_line(std::string_view s) const;
 
  private:
@@ -128,8 +129,8 @@ RouterConfig parse_litellm(const Node& root);
 
 inline constexpr int kMaxAttempts = 5;
 inline constexpr std::string_view kOpenAiBaseUrl = "https://api.openai.com/v1";
-inline const std::initializer_list<std::string_view> kStrategies = {
-    "simple-shuffle",        "least-busy",          "usage-based-routing", "usage-based-routing-v2",
-    "latency-based-routing", "cost-based-routing"};
+inline const std::initializer_list<std::string_view> kStrategies = {"simple-shuffle",        "least-busy",
+                                                                    "usage-based-routing",   "usage-based-routing-v2",
+                                                                    "latency-based-routing", "cost-based-routing"};
 
 }  // namespace llmfailover::config_detail

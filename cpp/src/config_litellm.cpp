@@ -21,8 +21,9 @@ struct GroupOverride {
 template <class T>
 void merge_largest(const Node& at, std::optional<T>& slot, T value) {
   if (slot && *slot != value)
-    at.reader().warnings.add(at.path(), "differs between deployments of one group; llmfailover keeps one value "
-                                        "per group: the largest");
+    at.reader().warnings.add(at.path(),
+                             "differs between deployments of one group; llmfailover keeps one value "
+                             "per group: the largest");
   slot = slot ? std::max(*slot, value) : value;
 }
 
@@ -52,12 +53,14 @@ void apply_retry_policy(const Node& n, RetryPolicyConfig& retry) {
   }
   for (auto key : {"BadRequestErrorRetries", "AuthenticationErrorRetries", "ContentPolicyViolationErrorRetries"}) {
     if (auto v = n.get(key); v && v->as_int(0, 1 << 30) > 0)
-      n.reader().warnings.add(v->path(), "not mapped: llmfailover does not retry this error on the same "
-                                         "deployment (it fails over)");
+      n.reader().warnings.add(v->path(),
+                              "not mapped: llmfailover does not retry this error on the same "
+                              "deployment (it fails over)");
   }
   if (differ)
-    n.reader().warnings.add(n.path(), "per-class retry counts differ; llmfailover uses one count for all "
-                                      "retryable errors: the largest");
+    n.reader().warnings.add(n.path(),
+                            "per-class retry counts differ; llmfailover uses one count for all "
+                            "retryable errors: the largest");
   if (largest) retry.max_attempts = *largest;
 }
 
@@ -83,14 +86,46 @@ void check_section_keys(const Node& s) {
        "timeout", "request_timeout", "stream_timeout", "retry_policy", "model_group_retry_policy", "allowed_fails",
        "cooldown_time", "disable_cooldowns", "routing_strategy", "default_max_parallel_requests",
        "enable_health_check_routing"},
-      {"model_group_alias", "enable_pre_call_checks", "enable_tag_filtering", "retry_after", "allowed_fails_policy",
-       "routing_strategy_args", "optional_pre_call_checks", "provider_budget_config", "alerting_config",
-       "router_general_settings", "ignore_invalid_deployments", "max_fallbacks", "default_litellm_params",
-       "default_priority", "polling_interval", "redis_host", "redis_port", "redis_password", "redis_url",
-       "cache_responses", "cache_kwargs", "caching_groups", "client_ttl", "callbacks",
-       "success_callback", "failure_callback", "service_callback", "cache", "cache_params", "drop_params",
-       "set_verbose", "json_logs", "turn_off_message_logging", "telemetry", "max_budget", "budget_duration",
-       "modify_params", "num_workers", "debug_level", "forward_traceparent_to_llm_provider"},
+      {"model_group_alias",
+       "enable_pre_call_checks",
+       "enable_tag_filtering",
+       "retry_after",
+       "allowed_fails_policy",
+       "routing_strategy_args",
+       "optional_pre_call_checks",
+       "provider_budget_config",
+       "alerting_config",
+       "router_general_settings",
+       "ignore_invalid_deployments",
+       "max_fallbacks",
+       "default_litellm_params",
+       "default_priority",
+       "polling_interval",
+       "redis_host",
+       "redis_port",
+       "redis_password",
+       "redis_url",
+       "cache_responses",
+       "cache_kwargs",
+       "caching_groups",
+       "client_ttl",
+       "callbacks",
+       "success_callback",
+       "failure_callback",
+       "service_callback",
+       "cache",
+       "cache_params",
+       "drop_params",
+       "set_verbose",
+       "json_logs",
+       "turn_off_message_logging",
+       "telemetry",
+       "max_budget",
+       "budget_duration",
+       "modify_params",
+       "num_workers",
+       "debug_level",
+       "forward_traceparent_to_llm_provider"},
       {}, kIgnoredWhy);
 }
 
@@ -115,8 +150,7 @@ void apply_settings(const Node& s, Context& ctx) {
     auto name = n->json().get<std::string>();
     if (std::find(kStrategies.begin(), kStrategies.end(), name) != kStrategies.end())
       ctx.config.routing_strategy = name;
-    else
-      s.reader().warnings.add(n->path(), "unknown routing strategy, using simple-shuffle");
+    else s.reader().warnings.add(n->path(), "unknown routing strategy, using simple-shuffle");
   }
 }
 
@@ -185,16 +219,53 @@ void parse_entry(const Node& e, Context& ctx) {
   d.group = e.require("model_name").as_name();
   if (d.group == "*") e.require("model_name").fail("wildcard model names are not supported");
   auto lp = e.require("litellm_params");
-  lp.expect_object().check_keys(
-      {"model", "api_base", "base_url", "api_key", "api_version", "organization", "headers", "extra_headers", "weight",
-       "order", "tags", "region_name", "input_cost_per_token", "output_cost_per_token", "max_parallel_requests",
-       "timeout", "stream_timeout", "num_retries", "max_retries", "rpm", "tpm", "custom_llm_provider",
-       "vertex_project", "vertex_location", "vertex_credentials", "aws_region_name"},
-      {"cooldown_time", "base_model", "mock_response", "rust", "temperature", "max_tokens", "top_p", "stop", "seed",
-       "input_cost_per_second", "output_cost_per_second", "drop_params", "additional_drop_params", "api_type",
-       "azure_ad_token", "use_in_pass_through", "merge_reasoning_content_in_choices", "model_info", "litellm_trace_id",
-       "stream"},
-      "model_list[*].litellm_params", kIgnoredWhy);
+  lp.expect_object().check_keys({"model",
+                                 "api_base",
+                                 "base_url",
+                                 "api_key",
+                                 "api_version",
+                                 "organization",
+                                 "headers",
+                                 "extra_headers",
+                                 "weight",
+                                 "order",
+                                 "tags",
+                                 "region_name",
+                                 "input_cost_per_token",
+                                 "output_cost_per_token",
+                                 "max_parallel_requests",
+                                 "timeout",
+                                 "stream_timeout",
+                                 "num_retries",
+                                 "max_retries",
+                                 "rpm",
+                                 "tpm",
+                                 "custom_llm_provider",
+                                 "vertex_project",
+                                 "vertex_location",
+                                 "vertex_credentials",
+                                 "aws_region_name"},
+                                {"cooldown_time",
+                                 "base_model",
+                                 "mock_response",
+                                 "rust",
+                                 "temperature",
+                                 "max_tokens",
+                                 "top_p",
+                                 "stop",
+                                 "seed",
+                                 "input_cost_per_second",
+                                 "output_cost_per_second",
+                                 "drop_params",
+                                 "additional_drop_params",
+                                 "api_type",
+                                 "azure_ad_token",
+                                 "use_in_pass_through",
+                                 "merge_reasoning_content_in_choices",
+                                 "model_info",
+                                 "litellm_trace_id",
+                                 "stream"},
+                                "model_list[*].litellm_params", kIgnoredWhy);
   int index = static_cast<int>(std::count_if(ctx.config.deployments.begin(), ctx.config.deployments.end(),
                                              [&](const auto& other) { return other.group == d.group; }));
   d.id = d.group + "#" + std::to_string(index);
@@ -277,17 +348,18 @@ void apply_group_settings(const Sections& s, Context& ctx) {
 // routing whenever they run, so both must be on; thresholds 1 / 1 keep LiteLLM's rule.
 void apply_health_checks(const std::optional<Node>& general, const Sections& s, Context& ctx) {
   if (!general) return;
-  general->expect_object().check_keys({"background_health_checks", "health_check_interval",
-                                       "health_check_ignore_transient_errors"},
-                                      {"*"}, {}, "LiteLLM proxy setting not used by llmfailover");
+  general->expect_object().check_keys(
+      {"background_health_checks", "health_check_interval", "health_check_ignore_transient_errors"}, {"*"}, {},
+      "LiteLLM proxy setting not used by llmfailover");
   auto on = general->get("background_health_checks");
   if (!on || !on->as_bool()) return;
   bool routing = false;
   for (const auto& section : s.both())
     if (auto r = section.get("enable_health_check_routing")) routing = routing || r->as_bool();
   if (!routing) {
-    general->reader().warnings.add(on->path(), "LiteLLM runs these for its /health endpoint only; set "
-                                               "router_settings.enable_health_check_routing to probe for routing");
+    general->reader().warnings.add(on->path(),
+                                   "LiteLLM runs these for its /health endpoint only; set "
+                                   "router_settings.enable_health_check_routing to probe for routing");
     return;
   }
   HealthCheckConfig& h = ctx.config.defaults.health_check;
@@ -302,8 +374,8 @@ void apply_health_checks(const std::optional<Node>& general, const Sections& s, 
 
 RouterConfig parse_litellm(const Node& root) {
   root.check_keys({"model_list", "litellm_settings", "router_settings", "environment_variables", "general_settings"},
-                  {"include", "callback_settings", "guardrails", "credential_list", "mcp_servers",
-                   "files_settings", "finetune_settings", "assistant_settings", "vector_store_registry"},
+                  {"include", "callback_settings", "guardrails", "credential_list", "mcp_servers", "files_settings",
+                   "finetune_settings", "assistant_settings", "vector_store_registry"},
                   {}, "LiteLLM proxy section not used by llmfailover");
   auto& reader = root.reader();
   if (auto vars = root.get("environment_variables")) {  // the proxy exports these before reading the rest

@@ -64,8 +64,8 @@ void parse_budget(const Node& n, BudgetPolicyConfig& b) {
 
 void parse_breaker(const Node& n, BreakerPolicyConfig& b) {
   n.check_keys({"window", "window_size", "minimum_calls", "failure_rate_threshold", "slow_call_rate_threshold",
-                "slow_call_duration", "consecutive_failures", "open_base", "open_multiplier", "open_cap",
-                "open_jitter", "half_open_permits", "max_wait_in_half_open", "fatal_target_open", "initial_state"});
+                "slow_call_duration", "consecutive_failures", "open_base", "open_multiplier", "open_cap", "open_jitter",
+                "half_open_permits", "max_wait_in_half_open", "fatal_target_open", "initial_state"});
   if (auto w = n.get("window"))
     b.window = w->as_enum({"count_based", "time_based"}) == "count_based" ? BreakerPolicyConfig::Window::count_based
                                                                           : BreakerPolicyConfig::Window::time_based;
@@ -113,8 +113,10 @@ void parse_balancer(const Node& n, BalancerPolicyConfig& b) {
   if (auto s = n.get("strategy")) {
     auto name = s->as_nonempty_string();
     if (!policy::parse_strategy(name))
-      s->fail("expected one of weighted_random, round_robin, least_in_flight, latency_p2c, lowest_cost (or a "
-              "LiteLLM routing_strategy), got '" + name + "'");
+      s->fail(
+          "expected one of weighted_random, round_robin, least_in_flight, latency_p2c, lowest_cost (or a "
+          "LiteLLM routing_strategy), got '" +
+          name + "'");
     b.strategy = name;
   }
   if (auto f = n.get("fail_fast")) b.fail_fast = f->as_bool();
@@ -142,7 +144,8 @@ HealthCheckConfig parse_health_check(const Node& n, const HealthCheckConfig& bas
   set(n, "healthy_threshold", h.healthy_threshold, integer(1, kBigInt));
   if (auto p = n.get("path")) {
     h.path = p->as_string();
-    if (!h.path.empty() && h.path.front() != '/') p->fail("expected a path starting with '/' (e.g. \"/models\"), or \"\"");
+    if (!h.path.empty() && h.path.front() != '/')
+      p->fail("expected a path starting with '/' (e.g. \"/models\"), or \"\"");
   }
   if (auto p = n.get("prompt")) {
     h.prompt = p->as_text();
@@ -212,18 +215,38 @@ void parse_chain_map(const Node& node, const std::vector<std::string>& groups,
 }
 
 // Only names from this list are quoted back: whatever else is in the field may be a misplaced key.
-constexpr std::string_view kKnownProviders[] = {
-    "anthropic", "azure_ai",   "bedrock", "cohere",    "databricks", "deepseek",  "fireworks_ai", "gemini",
-    "groq",      "hosted_vllm", "huggingface", "mistral", "ollama", "openrouter", "perplexity", "sagemaker",
-    "text-completion-openai", "together_ai", "vertex_ai", "vllm", "watsonx", "xai"};
+constexpr std::string_view kKnownProviders[] = {"anthropic",
+                                                "azure_ai",
+                                                "bedrock",
+                                                "cohere",
+                                                "databricks",
+                                                "deepseek",
+                                                "fireworks_ai",
+                                                "gemini",
+                                                "groq",
+                                                "hosted_vllm",
+                                                "huggingface",
+                                                "mistral",
+                                                "ollama",
+                                                "openrouter",
+                                                "perplexity",
+                                                "sagemaker",
+                                                "text-completion-openai",
+                                                "together_ai",
+                                                "vertex_ai",
+                                                "vllm",
+                                                "watsonx",
+                                                "xai"};
 
 // LiteLLM's provider names -> ours; the router rejects a name no adapter is registered for.
-constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
-    {"together_ai", "together"}, {"fireworks_ai", "fireworks"}, {"hosted_vllm", "vllm"}, {"vertex_ai", "vertex"},
-    {"azure_openai", "azure"}};
-constexpr std::string_view kSupported[] = {"openai",   "azure",     "anthropic", "gemini",  "vertex",   "bedrock",
-                                           "cohere",   "mistral",   "groq",      "together", "openrouter", "vllm",
-                                           "ollama",   "deepseek",  "fireworks", "xai"};
+constexpr std::pair<std::string_view, std::string_view> kAliases[] = {{"together_ai", "together"},
+                                                                      {"fireworks_ai", "fireworks"},
+                                                                      {"hosted_vllm", "vllm"},
+                                                                      {"vertex_ai", "vertex"},
+                                                                      {"azure_openai", "azure"}};
+constexpr std::string_view kSupported[] = {"openai", "azure",    "anthropic", "gemini",   "vertex",     "bedrock",
+                                           "cohere", "mistral",  "groq",      "together", "openrouter", "vllm",
+                                           "ollama", "deepseek", "fireworks", "xai"};
 
 std::string check_provider(const Node& at, const std::string& provider) {
   std::string name = provider;
@@ -262,7 +285,9 @@ std::vector<Secret> parse_keys(const Node& node, std::vector<KeyLimits>* limits)
       if (auto v = n.get("tpm")) l.tpm = v->as_int(0, 1 << 30);
       any_limit = any_limit || l.rpm > 0 || l.tpm > 0;
     } else {
-      if (!n.json().is_string()) n.fail(std::string(limits ? "expected an API key string or {key, rpm, tpm}" : "expected an API key string") + ", got " + json_type_name(n.json()));
+      if (!n.json().is_string())
+        n.fail(std::string(limits ? "expected an API key string or {key, rpm, tpm}" : "expected an API key string") +
+               ", got " + json_type_name(n.json()));
       key = n.as_string();
     }
     if (key.empty()) n.fail("expected a non-empty API key");
@@ -275,7 +300,8 @@ std::vector<Secret> parse_keys(const Node& node, std::vector<KeyLimits>* limits)
 
 Secret parse_credentials(const Node& node) {
   if (node.json().is_object()) return Secret(node.json().dump());
-  if (!node.json().is_string()) node.fail("expected a path to a service-account JSON file, or its content, got " + json_type_name(node.json()));
+  if (!node.json().is_string())
+    node.fail("expected a path to a service-account JSON file, or its content, got " + json_type_name(node.json()));
   auto value = node.as_text();  // a JSON document has line breaks (the private key's PEM too)
   if (value.empty()) node.fail("expected a non-empty path or JSON document");
   return Secret(std::move(value));

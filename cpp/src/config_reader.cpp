@@ -13,14 +13,14 @@ namespace {
 
 bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
 }
 
 bool is_env_name(std::string_view s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 std::string lookup(const std::string& name, const std::string& path, const EnvLookup& env) {
@@ -195,11 +195,11 @@ void Node::check_keys(std::initializer_list<std::string_view> used, std::initial
     auto path = key_path(path_, key);
     auto folded = dedupe.empty() ? std::string{} : key_path(dedupe, key);
     if (contains(ignored, key) || contains(ignored, "*"))
-      r_->warnings.add(path, ignored_why.empty() ? "ignored (known setting, not used by llmfailover)"
-                                                 : "ignored (" + std::string(ignored_why) + ")",
+      r_->warnings.add(path,
+                       ignored_why.empty() ? "ignored (known setting, not used by llmfailover)"
+                                           : "ignored (" + std::string(ignored_why) + ")",
                        folded);
-    else
-      r_->warnings.add(path, "unknown key, ignored", folded);
+    else r_->warnings.add(path, "unknown key, ignored", folded);
   }
 }
 

@@ -17,7 +17,10 @@ class RetryingCall final : public Call, public std::enable_shared_from_this<Retr
  public:
   RetryingCall(std::shared_ptr<transport::HttpClient> http, std::function<double()> uniform01, HttpRequest request,
                int max_retries)
-      : http_(std::move(http)), uniform01_(std::move(uniform01)), request_(std::move(request)), max_retries_(max_retries) {}
+      : http_(std::move(http)),
+        uniform01_(std::move(uniform01)),
+        request_(std::move(request)),
+        max_retries_(max_retries) {}
 
   void start() {
     const auto& o = http_->options();
@@ -67,7 +70,8 @@ class RetryingCall final : public Call, public std::enable_shared_from_this<Retr
     // The channel paces the exchange (backpressure); an attempt being discarded queues nothing.
     auto self = shared_from_this();
     std::shared_ptr<FlowControl> flow(self, &channel_);
-    auto ex = http_->start(request_, [self](Event&& e) { self->on_event(std::move(e)); }, std::move(flow));
+    auto ex = http_->start(
+        request_, [self](Event&& e) { self->on_event(std::move(e)); }, std::move(flow));
     keep_current(epoch, std::move(ex));
   }
 

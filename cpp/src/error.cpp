@@ -59,8 +59,7 @@ ErrorClass errc_class(const Error& error) noexcept {
     case Errc::tls_failed: return ErrorClass::transparent;
     case Errc::connection_reset:
     case Errc::connection_closed:
-    case Errc::write_failed:
-      return error.request_sent ? ErrorClass::retryable : ErrorClass::transparent;
+    case Errc::write_failed: return error.request_sent ? ErrorClass::retryable : ErrorClass::transparent;
     case Errc::first_byte_timeout:
     case Errc::idle_timeout:
     case Errc::protocol_error:

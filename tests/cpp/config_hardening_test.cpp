@@ -40,9 +40,11 @@ ConfigError error_of(const std::string& text, const Vars& env = {}) {
 // copied recursively (the inline credentials object and LiteLLM environment_variables are dumped).
 TEST(ConfigHardening, NestedAMillionLevelsIsAConfigErrorWithThePlace) {
   const std::string inline_credentials = R"({"groups": {"g": {"deployments": [{"provider": "vertex", "model": "m",
-    "credentials": {"k": )" + deep(1'000'000) + "}}]}}}";
+    "credentials": {"k": )" + deep(1'000'000) +
+                                         "}}]}}}";
   const std::string litellm_env = R"({"model_list": [{"model_name": "g", "litellm_params": {"model": "gpt-4o"}}],
-    "environment_variables": {"X": )" + deep(1'000'000) + "}}";
+    "environment_variables": {"X": )" +
+                                  deep(1'000'000) + "}}";
   for (const auto& text : {inline_credentials, litellm_env}) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto e = error_of(text);
@@ -57,7 +59,8 @@ TEST(ConfigHardening, NestedAMillionLevelsIsAConfigErrorWithThePlace) {
 
 TEST(ConfigHardening, NestingWithinTheLimitStillParses) {
   // 256 levels in a place the parser ignores with a warning: accepted.
-  const auto c = parse_config("{\"groups\": {\"g\": {\"deployments\": [{\"model\": \"m\"}]}}, \"x\": " + deep(255) + "}");
+  const auto c =
+      parse_config("{\"groups\": {\"g\": {\"deployments\": [{\"model\": \"m\"}]}}, \"x\": " + deep(255) + "}");
   EXPECT_EQ(c.deployments.size(), 1u);
 }
 
@@ -138,7 +141,8 @@ TEST(ConfigHardening, MultiLineTextWhereItIsText) {
   EXPECT_EQ(*c.degraded_answer, "Sorry.\n\nTry later.");
   EXPECT_EQ(c.deployments[0].health_check->prompt, "line 1\nline 2");
   const auto v = parse_config(R"({"groups": {"g": {"deployments": [{"provider": "vertex", "model": "m",
-      "credentials": "${SA}"}]}}})", vars({{"SA", "{\n  \"type\": \"service_account\"\n}"}}));
+      "credentials": "${SA}"}]}}})",
+                              vars({{"SA", "{\n  \"type\": \"service_account\"\n}"}}));
   EXPECT_EQ(v.deployments[0].credentials.reveal(), "{\n  \"type\": \"service_account\"\n}");
 }
 

@@ -49,8 +49,10 @@ const std::string kDocExample = R"({
   "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY", "background_health_checks": true}
 })";
 
-const Vars kVars = {{"AZ_KEY", "az-secret"}, {"AZ_BASE", "https://eu.openai.azure.com/"},
-                    {"OPENAI_API_KEY", "sk-secret"}, {"ANTHROPIC_API_KEY", "ant-secret"}};
+const Vars kVars = {{"AZ_KEY", "az-secret"},
+                    {"AZ_BASE", "https://eu.openai.azure.com/"},
+                    {"OPENAI_API_KEY", "sk-secret"},
+                    {"ANTHROPIC_API_KEY", "ant-secret"}};
 
 std::string replace(std::string s, const std::string& from, const std::string& to) {
   s.replace(s.find(from), from.size(), to);
@@ -69,7 +71,8 @@ TEST(ConfigLiteLlm, ProviderAliasesAndUnknownProviders) {
   auto c = parse_config(R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "together_ai/llama"}}]})");
   EXPECT_EQ(c.deployments[0].provider, "together");
   std::string path;
-  auto what = error_of(R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "watsonx/granite"}}]})", {}, &path);
+  auto what =
+      error_of(R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "watsonx/granite"}}]})", {}, &path);
   EXPECT_EQ(path, "model_list[0].litellm_params.model");
   EXPECT_NE(what.find("provider 'watsonx' is not supported yet"), std::string::npos) << what;
 }
@@ -178,12 +181,12 @@ TEST(ConfigLiteLlm, RouterSettingsMapOntoDefaults) {
     "router_settings": {"num_retries": 3, "stream_timeout": "15s", "allowed_fails": 3, "cooldown_time": 600,
                         "routing_strategy": "latency-based-routing"}})");
   const auto& p = c.defaults;
-  EXPECT_EQ(p.retry.max_attempts, 4);       // router_settings wins over litellm_settings
-  EXPECT_EQ(p.timeouts.deadline, 90s);      // request_timeout
-  EXPECT_EQ(p.timeouts.idle, 15s);          // stream_timeout
+  EXPECT_EQ(p.retry.max_attempts, 4);            // router_settings wins over litellm_settings
+  EXPECT_EQ(p.timeouts.deadline, 90s);           // request_timeout
+  EXPECT_EQ(p.timeouts.idle, 15s);               // stream_timeout
   EXPECT_EQ(p.breaker.consecutive_failures, 4);  // the 4th failure opens (LiteLLM: fails > allowed_fails)
   EXPECT_EQ(p.breaker.open_base, 600s);
-  EXPECT_EQ(p.breaker.open_cap, 600s);      // raised to the cooldown
+  EXPECT_EQ(p.breaker.open_cap, 600s);  // raised to the cooldown
   EXPECT_EQ(c.routing_strategy, "latency-based-routing");
   EXPECT_TRUE(c.warnings.empty());
   auto t = parse(R"({"model_list": [{"model_name": "g", "litellm_params": {"model": "gpt-4o"}}],
@@ -226,50 +229,53 @@ TEST(ConfigLiteLlm, FallbackShapes) {
   EXPECT_EQ(c.default_fallbacks, std::vector<std::string>{"c"});
   EXPECT_EQ(c.context_window_fallbacks, (Chains{{"a", {"c"}}}));
   EXPECT_EQ(c.content_policy_fallbacks, (Chains{{"a", {"b"}}}));
-  EXPECT_EQ(c.warnings, std::vector<std::string>{"litellm_settings.fallbacks: overridden by router_settings.fallbacks"});
+  EXPECT_EQ(c.warnings,
+            std::vector<std::string>{"litellm_settings.fallbacks: overridden by router_settings.fallbacks"});
   auto d = parse("{" + models + R"(, "litellm_settings": {"default_fallbacks": ["b"]}})");
   EXPECT_EQ(d.default_fallbacks, std::vector<std::string>{"b"});
 }
 
 TEST(ConfigLiteLlm, ErrorPaths) {
-  const std::string one = R"({"model_list": [{"model_name": "gpt-3.5-turbo", "litellm_params": {"model": "gpt-4o"}}], )";
+  const std::string one =
+      R"({"model_list": [{"model_name": "gpt-3.5-turbo", "litellm_params": {"model": "gpt-4o"}}], )";
   struct Case {
     std::string json, path, message;
   };
-  for (const auto& [json, path, message] : std::vector<Case>{
-           {one + R"("router_settings": {"fallbacks": [{"gpt-3.5-turbo": ["gpt-4"]}]}})",
-            R"(router_settings.fallbacks[0]["gpt-3.5-turbo"][0])", "unknown group 'gpt-4' (known: gpt-3.5-turbo)"},
-           {one + R"("router_settings": {"fallbacks": [["gpt-3.5-turbo"]]}})", "router_settings.fallbacks[0]",
-            "expected an object, got a list"},
-           {one + R"("router_settings": {"num_retries": -1}})", "router_settings.num_retries", "expected an integer"},
-           {one + R"("router_settings": {"timeout": "soon"}})", "router_settings.timeout", "expected a duration"},
-           {one + R"("router_settings": {"model_group_retry_policy": {"x": {}}}})",
-            "router_settings.model_group_retry_policy.x", "unknown group 'x'"},
-           {one + R"("litellm_settings": []})", "litellm_settings", "expected an object, got a list"},
-           {R"({"model_list": {}})", "model_list", "expected a list, got an object"},
-           {R"({"model_list": []})", "model_list", "expected at least one deployment"},
-           {R"({"model_list": [{"litellm_params": {"model": "m"}}]})", "model_list[0].model_name", "required"},
-           {R"({"model_list": [{"model_name": "a"}]})", "model_list[0].litellm_params", "required"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {}}]})", "model_list[0].litellm_params.model",
-            "required"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "azure/x"}}]})",
-            "model_list[0].litellm_params.api_base", "required for azure deployments"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "openai/"}}]})",
-            "model_list[0].litellm_params.model", "expected a model name after the provider prefix"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "sagemaker/claude"}}]})",
-            "model_list[0].litellm_params.model", "provider 'sagemaker' is not supported yet"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "x", "custom_llm_provider": "watsonx"}}]})",
-            "model_list[0].litellm_params.custom_llm_provider", "provider 'watsonx' is not supported yet"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "api_base": "localhost:8000"}}]})",
-            "model_list[0].litellm_params.api_base", "expected an http:// or https:// URL"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "api_key": "os.environ/NOPE"}}]})",
-            "model_list[0].litellm_params.api_key", "environment variable NOPE is not set"},
-           {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "rpm": "many"}}]})",
-            "model_list[0].litellm_params.rpm", "expected an integer, got a string"},
-           {R"({"model_list": [{"model_name": "a", "model_info": {"id": "x"}, "litellm_params": {"model": "m"}},
+  for (
+      const auto& [json, path, message] : std::vector<Case>{
+          {one + R"("router_settings": {"fallbacks": [{"gpt-3.5-turbo": ["gpt-4"]}]}})",
+           R"(router_settings.fallbacks[0]["gpt-3.5-turbo"][0])", "unknown group 'gpt-4' (known: gpt-3.5-turbo)"},
+          {one + R"("router_settings": {"fallbacks": [["gpt-3.5-turbo"]]}})", "router_settings.fallbacks[0]",
+           "expected an object, got a list"},
+          {one + R"("router_settings": {"num_retries": -1}})", "router_settings.num_retries", "expected an integer"},
+          {one + R"("router_settings": {"timeout": "soon"}})", "router_settings.timeout", "expected a duration"},
+          {one + R"("router_settings": {"model_group_retry_policy": {"x": {}}}})",
+           "router_settings.model_group_retry_policy.x", "unknown group 'x'"},
+          {one + R"("litellm_settings": []})", "litellm_settings", "expected an object, got a list"},
+          {R"({"model_list": {}})", "model_list", "expected a list, got an object"},
+          {R"({"model_list": []})", "model_list", "expected at least one deployment"},
+          {R"({"model_list": [{"litellm_params": {"model": "m"}}]})", "model_list[0].model_name", "required"},
+          {R"({"model_list": [{"model_name": "a"}]})", "model_list[0].litellm_params", "required"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {}}]})", "model_list[0].litellm_params.model",
+           "required"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "azure/x"}}]})",
+           "model_list[0].litellm_params.api_base", "required for azure deployments"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "openai/"}}]})",
+           "model_list[0].litellm_params.model", "expected a model name after the provider prefix"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "sagemaker/claude"}}]})",
+           "model_list[0].litellm_params.model", "provider 'sagemaker' is not supported yet"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "x", "custom_llm_provider": "watsonx"}}]})",
+           "model_list[0].litellm_params.custom_llm_provider", "provider 'watsonx' is not supported yet"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "api_base": "localhost:8000"}}]})",
+           "model_list[0].litellm_params.api_base", "expected an http:// or https:// URL"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "api_key": "os.environ/NOPE"}}]})",
+           "model_list[0].litellm_params.api_key", "environment variable NOPE is not set"},
+          {R"({"model_list": [{"model_name": "a", "litellm_params": {"model": "m", "rpm": "many"}}]})",
+           "model_list[0].litellm_params.rpm", "expected an integer, got a string"},
+          {R"({"model_list": [{"model_name": "a", "model_info": {"id": "x"}, "litellm_params": {"model": "m"}},
                                {"model_name": "b", "model_info": {"id": "x"}, "litellm_params": {"model": "m"}}]})",
-            "model_list[1].model_info.id", "duplicate deployment id 'x'"},
-       }) {
+           "model_list[1].model_info.id", "duplicate deployment id 'x'"},
+      }) {
     std::string got;
     auto what = error_of(json, {}, &got);
     EXPECT_EQ(got, path) << what;

@@ -152,8 +152,21 @@ TEST(Config, EveryPolicyKey) {
   EXPECT_EQ(p.timeouts, (TimeoutPolicy{2s, 15s, 5s, 120s}));
   EXPECT_EQ(p.retry, (RetryPolicyConfig{5, 100ms, 10s, 60s}));
   EXPECT_EQ(p.budget, (BudgetPolicyConfig{0.5, 2, 30s}));
-  BreakerPolicyConfig b{BreakerPolicyConfig::Window::count_based, 100, 20, 40, 80, 8s, 0, 1s, 1.5, 60s, 0.2, 1, 30s,
-                        3600s, "metrics_only"};
+  BreakerPolicyConfig b{BreakerPolicyConfig::Window::count_based,
+                        100,
+                        20,
+                        40,
+                        80,
+                        8s,
+                        0,
+                        1s,
+                        1.5,
+                        60s,
+                        0.2,
+                        1,
+                        30s,
+                        3600s,
+                        "metrics_only"};
   EXPECT_EQ(p.breaker, b);
   EXPECT_EQ(p.ramp, (RampPolicyConfig{{0.1, 0.5, 1.0}, 10s, 5, 30, 90}));
   EXPECT_TRUE(c.warnings.empty());
@@ -227,7 +240,8 @@ TEST(Config, DurationFormats) {
                                                                 {R"(" 45 ")", 45s},
                                                                 {R"("${T}")", 7s}}) {
     auto c = parse(R"({"groups": {"g": {"deployments": [{"model": "m"}]}},
-                       "defaults": {"timeouts": {"deadline": )" + json + "}}}",
+                       "defaults": {"timeouts": {"deadline": )" +
+                       json + "}}}",
                    {{"T", "7s"}});
     EXPECT_EQ(c.defaults.timeouts.deadline, expected) << json;
   }
@@ -238,8 +252,14 @@ TEST(Config, EnvironmentReferences) {
       "model": "${MODEL}", "base_url": "https://${HOST}:${PORT}/v1", "api_key": ["os.environ/K1", "${K2}"],
       "rpm": "${RPM}", "weight": "os.environ/WEIGHT", "organization": "$${NOT_A_REF}"}]}},
       "degraded_answer": "busy (${WHO})"})j",
-                 {{"MODEL", "gpt-4o"}, {"HOST", "llm.local"}, {"PORT", "8443"}, {"K1", "a"}, {"K2", "b"},
-                  {"RPM", "120"}, {"WEIGHT", "0.5"}, {"WHO", "ops"}});
+                 {{"MODEL", "gpt-4o"},
+                  {"HOST", "llm.local"},
+                  {"PORT", "8443"},
+                  {"K1", "a"},
+                  {"K2", "b"},
+                  {"RPM", "120"},
+                  {"WEIGHT", "0.5"},
+                  {"WHO", "ops"}});
   const auto& d = c.deployments[0];
   EXPECT_EQ(d.model, "gpt-4o");
   EXPECT_EQ(d.base_url, "https://llm.local:8443/v1");
@@ -252,7 +272,8 @@ TEST(Config, EnvironmentReferences) {
 
 TEST(Config, ProcessEnvReadsTheEnvironment) {
   ::setenv("LLMF_CONFIG_TEST_KEY", "from-process", 1);
-  auto c = parse_config(R"({"groups": {"g": {"deployments": [{"model": "m", "api_key": "${LLMF_CONFIG_TEST_KEY}"}]}}})");
+  auto c =
+      parse_config(R"({"groups": {"g": {"deployments": [{"model": "m", "api_key": "${LLMF_CONFIG_TEST_KEY}"}]}}})");
   EXPECT_EQ(c.deployments[0].api_keys[0].reveal(), "from-process");
   ::unsetenv("LLMF_CONFIG_TEST_KEY");
   EXPECT_FALSE(process_env()("LLMF_CONFIG_TEST_KEY"));
@@ -270,9 +291,8 @@ TEST(Config, ChainsSkipSelfAndRepeatsWithAWarning) {
   auto c = parse(R"({"groups": {"a": {"deployments": [{"model": "m"}]}, "b": {"deployments": [{"model": "m"}]}},
                      "fallbacks": {"a": ["a", "b", "b"]}})");
   EXPECT_EQ(c.fallbacks.at("a"), std::vector<std::string>{"b"});
-  EXPECT_EQ(c.warnings, (std::vector<std::string>{
-                            "fallbacks.a[0]: a group's chain naming itself is skipped",
-                            "fallbacks.a[2]: duplicate group in the chain is skipped"}));
+  EXPECT_EQ(c.warnings, (std::vector<std::string>{"fallbacks.a[0]: a group's chain naming itself is skipped",
+                                                  "fallbacks.a[2]: duplicate group in the chain is skipped"}));
 }
 
 TEST(Config, DumpReadsBackToTheSameConfig) {

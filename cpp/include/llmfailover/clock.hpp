@@ -30,7 +30,8 @@ class SteadyTimeSource final : public TimeSource {
 // A clock that moves only when told to.
 class ManualClock final : public TimeSource {
  public:
-  explicit ManualClock(Clock::time_point start = Clock::time_point{} + std::chrono::hours(1)) : now_(start.time_since_epoch().count()) {}
+  explicit ManualClock(Clock::time_point start = Clock::time_point{} + std::chrono::hours(1))
+      : now_(start.time_since_epoch().count()) {}
   Clock::time_point now() const override { return Clock::time_point{Clock::duration{now_.load()}}; }
   void advance(Clock::duration d) { now_ += d.count(); }
   void set(Clock::time_point t) { now_ = t.time_since_epoch().count(); }

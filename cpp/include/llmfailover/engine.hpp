@@ -10,7 +10,8 @@
 // a slow consumer holds a bounded queue, not the whole stream.
 //
 // Call order: Engine::send() -> Call; consume Call::channel() until a terminal event; read
-// attempts() at any time. Dropping the last copy of the Call cancels it if it has not ended. Thread safety: Engine and Call are safe from any thread.
+// attempts() at any time. Dropping the last copy of the Call cancels it if it has not ended. Thread safety: Engine and
+// Call are safe from any thread.
 #pragma once
 
 #include <functional>
@@ -25,10 +26,10 @@
 namespace llmfailover {
 
 struct AttemptRecord {
-  int attempt = 0;             // 1-based
+  int attempt = 0;  // 1-based
   std::string url;
-  int status = 0;              // 0 when no response head arrived
-  Error error;                 // transport failure, if any
+  int status = 0;  // 0 when no response head arrived
+  Error error;     // transport failure, if any
   ErrorClass error_class = ErrorClass::none;
   double started_ms = 0;       // since the call started
   double elapsed_ms = 0;       // until the attempt ended (or the call, while it streams)

@@ -54,8 +54,8 @@ std::string_view to_string(ErrorClass cls) noexcept;
 
 struct Error {
   Errc code = Errc::ok;
-  std::string message;         // for people; never contains credentials
-  bool request_sent = false;   // some bytes of the request reached the socket
+  std::string message;        // for people; never contains credentials
+  bool request_sent = false;  // some bytes of the request reached the socket
 
   explicit operator bool() const noexcept { return code != Errc::ok; }
   bool operator==(const Error&) const = default;

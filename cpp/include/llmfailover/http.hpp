@@ -37,33 +37,33 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 
 // Per-attempt time limits. Zero means "no limit" for first_byte, idle and total.
 struct Timeouts {
-  Millis connect{5000};      // DNS + TCP + TLS handshake
-  Millis first_byte{0};      // request written -> response headers
-  Millis idle{0};            // between two reads of the body (stream chunks)
-  Millis total{0};           // the whole exchange
+  Millis connect{5000};  // DNS + TCP + TLS handshake
+  Millis first_byte{0};  // request written -> response headers
+  Millis idle{0};        // between two reads of the body (stream chunks)
+  Millis total{0};       // the whole exchange
   bool operator==(const Timeouts&) const = default;
 };
 
 struct HttpRequest {
   std::string method = "GET";
-  std::string url;           // absolute http:// or https:// URL including the query
-  Headers headers;           // Host, Content-Length and Connection are set by the client
+  std::string url;  // absolute http:// or https:// URL including the query
+  Headers headers;  // Host, Content-Length and Connection are set by the client
   std::string body;
   Timeouts timeouts;
   std::optional<Clock::time_point> deadline;  // overall deadline for the caller; tighter of this and timeouts.total
-  bool stream_body = false;  // deliver a non-SSE body in pieces as it arrives (binary event streams)
+  bool stream_body = false;                   // deliver a non-SSE body in pieces as it arrives (binary event streams)
   bool operator==(const HttpRequest&) const = default;
 };
 
 struct Event {
   enum class Kind : std::uint8_t { head, body, sse, end, error };
   Kind kind = Kind::end;
-  int status = 0;        // head
-  Headers headers;       // head
-  std::string event;     // sse: the event field ("" when absent)
-  std::string data;      // body bytes, or sse data (multi-line data joined with '\n')
-  std::string id;        // sse: the id field
-  Error error;           // error
+  int status = 0;     // head
+  Headers headers;    // head
+  std::string event;  // sse: the event field ("" when absent)
+  std::string data;   // body bytes, or sse data (multi-line data joined with '\n')
+  std::string id;     // sse: the id field
+  Error error;        // error
   // head / error: the request went out twice — a pooled keep-alive connection closed without
   // answering, so the transport re-sent it once on a fresh connection (the upstream may have
   // seen both; routers show it in the attempt log).

@@ -33,8 +33,8 @@ void set_max_json_depth(std::size_t depth);
 struct JsonError {
   enum class Kind { syntax, too_deep };
   Kind kind = Kind::syntax;
-  std::size_t byte = 0;    // offset in the text: where parsing failed, or the bracket one level too deep
-  std::size_t limit = 0;   // the depth limit in force
+  std::size_t byte = 0;   // offset in the text: where parsing failed, or the bracket one level too deep
+  std::size_t limit = 0;  // the depth limit in force
   // "not valid JSON" / "nested deeper than 256 levels"; never quotes the text (it may hold a secret).
   std::string message() const;
 };

@@ -58,8 +58,8 @@ struct RouteOverrides {
 };
 
 struct RouteRequest {
-  std::string model;            // the group the app asks for
-  providers::ApiCall call;      // body's "model" is rewritten per deployment
+  std::string model;        // the group the app asks for
+  providers::ApiCall call;  // body's "model" is rewritten per deployment
   bool stream = false;
   RouteOverrides overrides;
 };
@@ -70,58 +70,58 @@ struct RouteAttempt {
   std::string group, target, deployment, provider, model;
   int key_index = 0;
   int status = 0;
-  std::string error;            // Errc name, "" when the upstream answered
-  std::string error_class;      // ErrorClass name
-  std::string reason;           // ErrorVerdict::reason or the Errc
-  std::string message;          // provider's or transport's message (no credentials)
-  std::string decision;         // "served", "retry", "failover", "next_group", "give_up", ...
-  std::string pick;             // how the balancer chose it when not by its strategy: "reused" (a
-                                // target this call tried already), "panic" (nothing was available)
-  std::string skipped;          // targets passed over for this attempt: shed at max_concurrency,
-                                // over their rpm / tpm quota
-  bool replayed = false;         // the transport re-sent the request once on a fresh connection (a
-                                // pooled one closed without answering): the upstream may have seen it twice
+  std::string error;        // Errc name, "" when the upstream answered
+  std::string error_class;  // ErrorClass name
+  std::string reason;       // ErrorVerdict::reason or the Errc
+  std::string message;      // provider's or transport's message (no credentials)
+  std::string decision;     // "served", "retry", "failover", "next_group", "give_up", ...
+  std::string pick;         // how the balancer chose it when not by its strategy: "reused" (a
+                            // target this call tried already), "panic" (nothing was available)
+  std::string skipped;      // targets passed over for this attempt: shed at max_concurrency,
+                            // over their rpm / tpm quota
+  bool replayed = false;    // the transport re-sent the request once on a fresh connection (a
+                            // pooled one closed without answering): the upstream may have seen it twice
   double started_ms = 0, first_byte_ms = -1, elapsed_ms = 0, waited_ms = 0, retry_after_ms = -1;
 };
 
 // Asynchronous router observations (breaker state changes, ramp steps, active probe changes),
 // drained by Python.
 struct RouterEvent {
-  std::string kind;             // "breaker", or "probe" for active health probe changes
+  std::string kind;  // "breaker", or "probe" for active health probe changes
   std::string target;
   std::string from, to, reason;
-  double time_ms = 0;           // since the router started
+  double time_ms = 0;  // since the router started
 };
 
 struct TargetSnapshot {
   std::string target, group, deployment, model, provider;
   int key_index = 0;
   std::string state;
-  std::string probe;            // active probes: "" off, else "unknown", "healthy" or "unhealthy"
-  int ramp_step = -1;           // the ramp's step (0 = the first, 5%); -1 = not ramping
-  bool cooling = false;         // open because of a 429 cooldown (busy, not broken)
+  std::string probe;     // active probes: "" off, else "unknown", "healthy" or "unhealthy"
+  int ramp_step = -1;    // the ramp's step (0 = the first, 5%); -1 = not ramping
+  bool cooling = false;  // open because of a 429 cooldown (busy, not broken)
   double share = 0, failure_rate = -1, slow_rate = -1;
   int in_flight = 0;
-  double available_in_ms = 0;   // 0 when available now
+  double available_in_ms = 0;  // 0 when available now
   // Balancing (docs/balancing.md)
-  std::string strategy;         // the group's
-  double balancer_share = 0;    // what the balancer uses: health share x header steering
-  bool available = false;       // the balancer may pick it now
-  double weight = 0;            // its balancer weight (the deployment's, split over its keys)
-  int priority = 0;             // its tier
-  double pick_share = 0;        // weight x share over its tier's total when that tier is in use,
-                                // else 0: the chance a weighted-random pick (or P2C's first draw) takes it
-  double blocked_for_ms = 0;    // blocked (open wait, cooldown, quota reset) for this long
-  double ewma_ms = 0;           // peak-EWMA latency estimate now
-  double cost = 0;              // ewma x (in flight + 1)
-  int balancer_in_flight = 0;   // attempts started and not finished, as the balancer counts them
-  double header_share = 1;      // from the provider's rate-limit headers (1 = nothing known)
-  int deployment_in_flight = 0; // slots taken of the deployment's max_concurrency
-  int max_concurrency = 0;      // 0 = unlimited
-  std::int64_t shed = 0;        // attempts refused at the concurrency cap
+  std::string strategy;          // the group's
+  double balancer_share = 0;     // what the balancer uses: health share x header steering
+  bool available = false;        // the balancer may pick it now
+  double weight = 0;             // its balancer weight (the deployment's, split over its keys)
+  int priority = 0;              // its tier
+  double pick_share = 0;         // weight x share over its tier's total when that tier is in use,
+                                 // else 0: the chance a weighted-random pick (or P2C's first draw) takes it
+  double blocked_for_ms = 0;     // blocked (open wait, cooldown, quota reset) for this long
+  double ewma_ms = 0;            // peak-EWMA latency estimate now
+  double cost = 0;               // ewma x (in flight + 1)
+  int balancer_in_flight = 0;    // attempts started and not finished, as the balancer counts them
+  double header_share = 1;       // from the provider's rate-limit headers (1 = nothing known)
+  int deployment_in_flight = 0;  // slots taken of the deployment's max_concurrency
+  int max_concurrency = 0;       // 0 = unlimited
+  std::int64_t shed = 0;         // attempts refused at the concurrency cap
   int rpm = 0;
   std::int64_t tpm = 0;
-  int requests_left = -1;       // in the rpm window now; -1 = no rpm limit
+  int requests_left = -1;         // in the rpm window now; -1 = no rpm limit
   std::int64_t tokens_left = -1;  // in the tpm window now; -1 = no tpm limit
   int key_rpm = 0, key_tpm = 0;   // this API key's own limits (0 = none)
   int key_requests_left = -1;     // in the key's windows now; -1 = no such limit
@@ -140,8 +140,8 @@ class Router {
  public:
   // Throws ConfigError when `config` is inconsistent (unknown groups in chains, ...), or when
   // options.io_threads is not within 1..64 (path "io_threads").
-  Router(RouterConfig config, transport::ClientOptions options = {},
-         std::shared_ptr<TimeSource> time = nullptr, std::shared_ptr<Random> random = nullptr);
+  Router(RouterConfig config, transport::ClientOptions options = {}, std::shared_ptr<TimeSource> time = nullptr,
+         std::shared_ptr<Random> random = nullptr);
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;

@@ -27,9 +27,9 @@ std::optional<double> parse_number(std::string_view text) {
 
 // Nanoseconds per Go duration unit; the longer spelling is tried first ("ms" before "m").
 std::optional<double> go_unit(std::string_view& rest) {
-  static constexpr std::pair<std::string_view, double> units[] = {
-      {"ns", 1.0}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3}, {"ms", 1e6},
-      {"s", 1e9},  {"m", 60e9}, {"h", 3600e9}};
+  static constexpr std::pair<std::string_view, double> units[] = {{"ns", 1.0},        {"us", 1e3},  {"\xC2\xB5s", 1e3},
+                                                                  {"\xCE\xBCs", 1e3}, {"ms", 1e6},  {"s", 1e9},
+                                                                  {"m", 60e9},        {"h", 3600e9}};
   for (const auto& [name, ns] : units) {
     if (rest.substr(0, name.size()) == name) {
       rest.remove_prefix(name.size());

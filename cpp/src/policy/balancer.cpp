@@ -30,19 +30,19 @@ struct Balancer::Impl {
     CandidateSpec spec;
     double share = 1.0;
     std::optional<Clock::time_point> blocked_until;
-    std::uint64_t fixed = 0;  // the value currently in the tier's tree
+    std::uint64_t fixed = 0;                 // the value currently in the tier's tree
     std::size_t tier = 0, pos = 0, cls = 0;  // cls: its price class in the tier
     int in_flight = 0;
     PeakEwma ewma;
     Clock::rep last_failure = kNeverFailed;
-    double deadline = 0;      // round_robin
+    double deadline = 0;  // round_robin
     bool in_edf = false;
     bool suppressed = false;  // excluded or avoided during the current pick
   };
   struct PriceClass {
-    std::size_t begin, end;   // positions in the tier
+    std::size_t begin, end;  // positions in the tier
     double input_price, output_price;
-    std::uint64_t sum = 0;    // its members' weights in the tree: available when > 0
+    std::uint64_t sum = 0;  // its members' weights in the tree: available when > 0
   };
   // Over a tier's price classes: per node the least input and the least output price among the
   // available classes below it (infinity when none). in * min_in + out * min_out bounds the cost
@@ -95,8 +95,7 @@ struct Balancer::Impl {
   std::set<std::tuple<Clock::rep, int, std::size_t>> failures;  // (last failure, priority, index)
 };
 
-Balancer::Impl::Impl(BalancerConfig c, const std::vector<CandidateSpec>& candidates, const TimeSource& clk,
-                     Random& rnd)
+Balancer::Impl::Impl(BalancerConfig c, const std::vector<CandidateSpec>& candidates, const TimeSource& clk, Random& rnd)
     : cfg(std::move(c)), clock(clk), random(rnd) {
   slots.resize(candidates.size());
   auto start = clock.now();
@@ -155,7 +154,8 @@ void Balancer::Impl::update_bounds(Tier& t, std::size_t cls) {
   std::size_t i = t.bounds.leaves + cls;
   node[i] = c.sum > 0 ? std::pair{c.input_price, c.output_price} : std::pair{inf, inf};
   for (i /= 2; i > 0; i /= 2)
-    node[i] = {std::min(node[2 * i].first, node[2 * i + 1].first), std::min(node[2 * i].second, node[2 * i + 1].second)};
+    node[i] = {std::min(node[2 * i].first, node[2 * i + 1].first),
+               std::min(node[2 * i].second, node[2 * i + 1].second)};
 }
 
 // Brings the tree and the round-robin schedule in line with the candidate's effective weight.

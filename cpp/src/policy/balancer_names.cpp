@@ -32,11 +32,16 @@ std::string_view to_string(Strategy s) noexcept {
 
 std::optional<Strategy> parse_strategy(std::string_view name) noexcept {
   static const std::map<std::string, Strategy, std::less<>> names = {
-      {"weighted_random", Strategy::weighted_random},   {"simple_shuffle", Strategy::weighted_random},
-      {"usage_based_routing", Strategy::weighted_random}, {"usage_based_routing_v2", Strategy::weighted_random},
-      {"round_robin", Strategy::round_robin},           {"least_in_flight", Strategy::least_in_flight},
-      {"least_busy", Strategy::least_in_flight},        {"latency_p2c", Strategy::latency_p2c},
-      {"latency_based_routing", Strategy::latency_p2c}, {"lowest_cost", Strategy::lowest_cost},
+      {"weighted_random", Strategy::weighted_random},
+      {"simple_shuffle", Strategy::weighted_random},
+      {"usage_based_routing", Strategy::weighted_random},
+      {"usage_based_routing_v2", Strategy::weighted_random},
+      {"round_robin", Strategy::round_robin},
+      {"least_in_flight", Strategy::least_in_flight},
+      {"least_busy", Strategy::least_in_flight},
+      {"latency_p2c", Strategy::latency_p2c},
+      {"latency_based_routing", Strategy::latency_p2c},
+      {"lowest_cost", Strategy::lowest_cost},
       {"cost_based_routing", Strategy::lowest_cost},
   };
   auto it = names.find(normalise_name(name));

@@ -242,8 +242,8 @@ void CircuitBreaker::enter_locked(BreakerState to, int attempts, std::string rea
   }
   // HALF_OPEN judges its probes in a count window of `permits` (resilience4j forHalfOpen).
   int permits = cfg_.half_open_permits;
-  window_ = to == S::half_open ? detail::CallWindow(false, permits, std::min(cfg_.minimum_calls, permits))
-                               : fresh_window();
+  window_ =
+      to == S::half_open ? detail::CallWindow(false, permits, std::min(cfg_.minimum_calls, permits)) : fresh_window();
   not_permitted_ = 0;
   consecutive_ = 0;
   cooling_ = false;
@@ -284,7 +284,10 @@ bool CircuitBreaker::try_acquire() {
   return true;
 }
 
-bool CircuitBreaker::can_acquire() { Scope s(*this); return permitted_locked(); }
+bool CircuitBreaker::can_acquire() {
+  Scope s(*this);
+  return permitted_locked();
+}
 
 void CircuitBreaker::release() {
   Scope s(*this);
@@ -293,9 +296,15 @@ void CircuitBreaker::release() {
 
 void CircuitBreaker::on_ignored() { release(); }
 
-void CircuitBreaker::on_success(Millis duration) { Scope s(*this); record_locked(false, duration); }
+void CircuitBreaker::on_success(Millis duration) {
+  Scope s(*this);
+  record_locked(false, duration);
+}
 
-void CircuitBreaker::on_failure(Millis duration) { Scope s(*this); record_locked(true, duration); }
+void CircuitBreaker::on_failure(Millis duration) {
+  Scope s(*this);
+  record_locked(true, duration);
+}
 
 void CircuitBreaker::record_locked(bool failure, Millis duration) {
   if (state_ == S::disabled || state_ == S::forced_open) return;  // these states record nothing
@@ -352,10 +361,10 @@ CircuitBreaker::Outcome CircuitBreaker::evaluate_locked() {
   if (!o.known) return o;
   o.failure_over = o.m.failure_rate >= cfg.failure_rate_threshold;
   o.slow_over = o.m.slow_rate >= cfg.slow_call_rate_threshold;
-  std::string fr = "failure_rate " + pct(o.m.failure_rate) + (o.failure_over ? " >= " : " < ") +
-                   pct(cfg.failure_rate_threshold);
-  std::string sr = "slow_call_rate " + pct(o.m.slow_rate) + (o.slow_over ? " >= " : " < ") +
-                   pct(cfg.slow_call_rate_threshold);
+  std::string fr =
+      "failure_rate " + pct(o.m.failure_rate) + (o.failure_over ? " >= " : " < ") + pct(cfg.failure_rate_threshold);
+  std::string sr =
+      "slow_call_rate " + pct(o.m.slow_rate) + (o.slow_over ? " >= " : " < ") + pct(cfg.slow_call_rate_threshold);
   if (o.failure_over && o.slow_over) o.reason = fr + ", " + sr;
   else if (o.failure_over) o.reason = fr;
   else if (o.slow_over) o.reason = sr;
@@ -363,7 +372,10 @@ CircuitBreaker::Outcome CircuitBreaker::evaluate_locked() {
   return o;
 }
 
-BreakerState CircuitBreaker::state() { Scope s(*this); return state_; }
+BreakerState CircuitBreaker::state() {
+  Scope s(*this);
+  return state_;
+}
 
 BreakerMetrics CircuitBreaker::metrics() {
   Scope s(*this);
@@ -372,11 +384,20 @@ BreakerMetrics CircuitBreaker::metrics() {
   return m;
 }
 
-int CircuitBreaker::attempts() { Scope s(*this); return attempts_; }
+int CircuitBreaker::attempts() {
+  Scope s(*this);
+  return attempts_;
+}
 
-int CircuitBreaker::consecutive_failures() { Scope s(*this); return consecutive_; }
+int CircuitBreaker::consecutive_failures() {
+  Scope s(*this);
+  return consecutive_;
+}
 
-bool CircuitBreaker::cooling() { Scope s(*this); return state_ == S::open && cooling_; }
+bool CircuitBreaker::cooling() {
+  Scope s(*this);
+  return state_ == S::open && cooling_;
+}
 
 std::optional<Clock::time_point> CircuitBreaker::next_transition_at() {
   Scope s(*this);
@@ -423,9 +444,15 @@ void CircuitBreaker::force_open(std::string reason) {
   enter_locked(S::forced_open, attempts_ + 1, std::move(reason));
 }
 
-void CircuitBreaker::disable() { Scope s(*this); enter_locked(S::disabled, 0, "disable"); }
+void CircuitBreaker::disable() {
+  Scope s(*this);
+  enter_locked(S::disabled, 0, "disable");
+}
 
-void CircuitBreaker::metrics_only() { Scope s(*this); enter_locked(S::metrics_only, 0, "metrics_only"); }
+void CircuitBreaker::metrics_only() {
+  Scope s(*this);
+  enter_locked(S::metrics_only, 0, "metrics_only");
+}
 
 void CircuitBreaker::reset() {
   Scope s(*this);

@@ -166,11 +166,10 @@ std::vector<RateLimitReading> parse_rate_limit_headers(const Headers& h, WallClo
     if (!when) return std::nullopt;
     return duration_cast<Millis>(*when - wall_now);
   };
-  static constexpr std::pair<Kind, std::string_view> anthropic[] = {
-      {Kind::requests, "requests"},
-      {Kind::tokens, "tokens"},
-      {Kind::input_tokens, "input-tokens"},
-      {Kind::output_tokens, "output-tokens"}};
+  static constexpr std::pair<Kind, std::string_view> anthropic[] = {{Kind::requests, "requests"},
+                                                                    {Kind::tokens, "tokens"},
+                                                                    {Kind::input_tokens, "input-tokens"},
+                                                                    {Kind::output_tokens, "output-tokens"}};
   for (const auto& [kind, name] : anthropic) {
     std::string base = "anthropic-ratelimit-" + std::string(name);
     read_limit(h, kind, base + "-limit", base + "-remaining", base + "-reset", rfc3339, out);
@@ -194,9 +193,8 @@ std::vector<RateLimitReading> parse_rate_limit_headers(const Headers& h, WallClo
 RateLimitState::RateLimitState(const TimeSource& clock, RateLimitConfig cfg) : clock_(clock), cfg_(cfg) {}
 
 void RateLimitState::expire_locked(Clock::time_point now) {
-  std::erase_if(limits_, [&](const Limit& l) {
-    return l.reset_at ? *l.reset_at <= now : now - l.seen_at >= cfg_.max_age;
-  });
+  std::erase_if(limits_,
+                [&](const Limit& l) { return l.reset_at ? *l.reset_at <= now : now - l.seen_at >= cfg_.max_age; });
 }
 
 void RateLimitState::update(const std::vector<RateLimitReading>& readings) {
@@ -274,8 +272,7 @@ bool ConcurrencyLimiter::try_enter() noexcept {
 
 void ConcurrencyLimiter::leave() noexcept {
   int n = in_flight_.load(std::memory_order_relaxed);
-  while (n > 0 && !in_flight_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
-  }
+  while (n > 0 && !in_flight_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {}
 }
 
 }  // namespace llmfailover::policy

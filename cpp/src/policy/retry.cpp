@@ -74,8 +74,7 @@ std::optional<Millis> parse_retry_after(const Headers& headers, WallClock::time_
   }
   if (const auto* ra = find_header(headers, "retry-after")) {
     if (auto v = parse_double(*ra)) return hint_millis(*v * 1000.0);
-    if (auto when = parse_http_date(*ra))
-      return std::chrono::duration_cast<Millis>(*when - now);
+    if (auto when = parse_http_date(*ra)) return std::chrono::duration_cast<Millis>(*when - now);
   }
   return std::nullopt;
 }

@@ -9,7 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-bool contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
 
 std::string messages_url(const std::string& base) {
   std::string url = base.empty() ? std::string(kDefaultBaseUrl) : base;

@@ -62,7 +62,8 @@ json blocks(const json& content) {
 json tool_use_block(const json& call) {
   const json fn = call.value("function", json::object());
   json input = tool_call_arguments(kName, fn);
-  return {{"type", "tool_use"}, {"id", call.value("id", "")}, {"name", fn.value("name", "")}, {"input", std::move(input)}};
+  return {
+      {"type", "tool_use"}, {"id", call.value("id", "")}, {"name", fn.value("name", "")}, {"input", std::move(input)}};
 }
 
 json tool_result_block(const json& msg) {
@@ -141,7 +142,8 @@ void translate_tools(const json& req, json& out, std::vector<std::string>& warni
         reject("tools", "only function tools are supported by anthropic");
       }
       const json& fn = tool["function"];
-      json schema = fn.contains("parameters") ? fn["parameters"] : json{{"type", "object"}, {"properties", json::object()}};
+      json schema =
+          fn.contains("parameters") ? fn["parameters"] : json{{"type", "object"}, {"properties", json::object()}};
       json a = {{"name", fn.value("name", "")}, {"input_schema", std::move(schema)}};
       if (fn.contains("description")) a["description"] = fn["description"];
       if (fn.contains("strict")) warnings.push_back("tools[].function.strict is not supported by anthropic; dropped");
@@ -169,7 +171,8 @@ void translate_response_format(const json& rf, json& out) {
     out["tools"].push_back({{"name", kJsonTool},
                             {"description", "Answer with a JSON object."},
                             {"input_schema", {{"type", "object"}, {"additionalProperties", true}}}});
-    if (!out.contains("tool_choice") || out["tool_choice"]["type"] == "auto") out["tool_choice"] = {{"type", "tool"}, {"name", kJsonTool}};
+    if (!out.contains("tool_choice") || out["tool_choice"]["type"] == "auto")
+      out["tool_choice"] = {{"type", "tool"}, {"name", kJsonTool}};
   } else {
     reject("response_format", "response_format type '" + type + "' is not supported by anthropic");
   }
@@ -177,9 +180,10 @@ void translate_response_format(const json& rf, json& out) {
 
 // Sampling and limits.
 void translate_sampling(const json& req, json& out, std::vector<std::string>& warnings) {
-  json max = req.contains("max_completion_tokens") && !req["max_completion_tokens"].is_null() ? req["max_completion_tokens"]
-             : req.contains("max_tokens") && !req["max_tokens"].is_null()                     ? req["max_tokens"]
-                                                                                               : json(kDefaultMaxTokens);
+  json max = req.contains("max_completion_tokens") && !req["max_completion_tokens"].is_null()
+                 ? req["max_completion_tokens"]
+             : req.contains("max_tokens") && !req["max_tokens"].is_null() ? req["max_tokens"]
+                                                                          : json(kDefaultMaxTokens);
   out["max_tokens"] = max;
   if (auto t = req.find("temperature"); t != req.end() && t->is_number()) {
     double v = t->get<double>();
@@ -201,9 +205,9 @@ void translate_sampling(const json& req, json& out, std::vector<std::string>& wa
 
 // Parameters handled above, or only meaningful to our own layers.
 bool handled(std::string_view key) {
-  for (std::string_view k : {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format",
-                             "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "n", "user",
-                             "stream", "stream_options"}) {
+  for (std::string_view k :
+       {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "max_tokens",
+        "max_completion_tokens", "temperature", "top_p", "stop", "n", "user", "stream", "stream_options"}) {
     if (key == k) return true;
   }
   return false;

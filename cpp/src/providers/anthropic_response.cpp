@@ -74,8 +74,9 @@ json chat_completion(const json& m, long long created) {
           {"object", "chat.completion"},
           {"created", created},
           {"model", m.value("model", "")},
-          {"choices", json::array({{{"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr},
-                                    {"finish_reason", finish}}})},
+          {"choices",
+           json::array(
+               {{{"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr}, {"finish_reason", finish}}})},
           {"usage", usage(m.contains("usage") ? m["usage"] : json())}};
 }
 

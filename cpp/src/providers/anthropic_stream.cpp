@@ -14,7 +14,8 @@ using nlohmann::json;
 class Stream final : public StreamTranslator {
  public:
   explicit Stream(bool include_usage) : include_usage_(include_usage) {
-    created_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    created_ =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
 
   void on_sse(std::string_view event, std::string_view data, std::vector<std::string>& chunks,
@@ -55,8 +56,8 @@ class Stream final : public StreamTranslator {
   }
   void emit(std::vector<std::string>& chunks, json delta, json finish = nullptr) const {
     json c = head();
-    c["choices"] = json::array({{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr},
-                                 {"finish_reason", std::move(finish)}}});
+    c["choices"] = json::array(
+        {{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}});
     chunks.push_back(c.dump());
   }
 
@@ -83,8 +84,10 @@ class Stream final : public StreamTranslator {
       }
       const int k = static_cast<int>(tools_.size());
       tools_[index] = k;
-      emit(chunks, {{"tool_calls", json::array({{{"index", k}, {"id", b.value("id", "")}, {"type", "function"},
-                                                  {"function", {{"name", b.value("name", "")}, {"arguments", ""}}}}})}});
+      emit(chunks, {{"tool_calls", json::array({{{"index", k},
+                                                 {"id", b.value("id", "")},
+                                                 {"type", "function"},
+                                                 {"function", {{"name", b.value("name", "")}, {"arguments", ""}}}}})}});
     }
   }
 

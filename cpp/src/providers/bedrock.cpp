@@ -22,7 +22,8 @@ std::vector<std::string> embedding_inputs(const json& input) {
   if (input.is_string()) out.push_back(input.get<std::string>());
   else if (input.is_array()) {
     for (const auto& x : input) {
-      if (!x.is_string()) throw TranslationError("bedrock", "input", "bedrock embeds text; token arrays are not supported");
+      if (!x.is_string())
+        throw TranslationError("bedrock", "input", "bedrock embeds text; token arrays are not supported");
       out.push_back(x.get<std::string>());
     }
   }
@@ -36,7 +37,9 @@ json embedding_list(const json& vectors, std::string_view model, long long promp
     if (!vectors[i].is_array()) throw TranslationError("bedrock", "", "an embedding is not an array of numbers");
     data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vectors[i]}});
   }
-  return {{"object", "list"}, {"data", std::move(data)}, {"model", model},
+  return {{"object", "list"},
+          {"data", std::move(data)},
+          {"model", model},
           {"usage", {{"prompt_tokens", prompt_tokens}, {"total_tokens", prompt_tokens}}}};
 }
 
@@ -46,7 +49,8 @@ class BedrockProvider final : public Provider {
 
   std::string_view name() const override { return "bedrock"; }
 
-  TranslatedRequest chat_request(const Endpoint& ep, const json& request, bool stream, const Timeouts& timeouts) const override {
+  TranslatedRequest chat_request(const Endpoint& ep, const json& request, bool stream,
+                                 const Timeouts& timeouts) const override {
     TranslatedRequest out;
     const json body = request_body(request, out.warnings);
     out.http = build(ep, model_of(ep, request), stream ? "converse-stream" : "converse", body.dump(), timeouts);
@@ -63,7 +67,8 @@ class BedrockProvider final : public Provider {
                        response_id(request.dump()));
   }
 
-  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request, const Timeouts& timeouts) const override {
+  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request,
+                                       const Timeouts& timeouts) const override {
     TranslatedRequest out;
     const std::string model = model_of(ep, request);
     const auto inputs = embedding_inputs(request.value("input", json()));
@@ -71,14 +76,16 @@ class BedrockProvider final : public Provider {
     if (model.find("titan-embed") != std::string::npos) {
       if (inputs.size() != 1) throw TranslationError("bedrock", "input", "Titan embeds one input per request");
       body = {{"inputText", inputs[0]}};
-      if (request.contains("dimensions") && !request["dimensions"].is_null()) body["dimensions"] = request["dimensions"];
+      if (request.contains("dimensions") && !request["dimensions"].is_null())
+        body["dimensions"] = request["dimensions"];
     } else if (model.find("cohere.embed") != std::string::npos) {
       body = {{"texts", inputs}, {"input_type", "search_document"}, {"embedding_types", {"float"}}};
       if (request.contains("dimensions") && !request["dimensions"].is_null()) {
         out.warnings.push_back("dimensions is not supported by Cohere embed on bedrock; dropped");
       }
     } else {
-      throw TranslationError("bedrock", "model", "bedrock embeddings support Titan text and Cohere embed models, not " + model);
+      throw TranslationError("bedrock", "model",
+                             "bedrock embeddings support Titan text and Cohere embed models, not " + model);
     }
     if (request.value("encoding_format", "float") == "base64") {
       out.warnings.push_back("encoding_format base64 is not supported by bedrock; floats returned");
@@ -117,7 +124,8 @@ class BedrockProvider final : public Provider {
     std::string region = ep.region.empty() ? sigv4::load_region(options_.env, options_.files) : ep.region;
     if (region.empty()) {
       if (ep.base_url.empty()) {
-        throw TranslationError("bedrock", "region", "bedrock needs a region (deployment region, AWS_REGION or ~/.aws/config)");
+        throw TranslationError("bedrock", "region",
+                               "bedrock needs a region (deployment region, AWS_REGION or ~/.aws/config)");
       }
       region = "us-east-1";  // a custom endpoint still needs a signing scope
     }
@@ -142,8 +150,9 @@ class BedrockProvider final : public Provider {
     }
     const auto creds = sigv4::load_credentials(options_.env, options_.files);
     if (!creds) {
-      throw TranslationError("bedrock", "", "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile in "
-                                            "~/.aws/credentials, or a Bedrock API key");
+      throw TranslationError("bedrock", "",
+                             "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile in "
+                             "~/.aws/credentials, or a Bedrock API key");
     }
     sigv4::sign(h, *creds, {region, std::string(kService), options_.now()});
     return h;
@@ -154,8 +163,10 @@ class BedrockProvider final : public Provider {
 
 }  // namespace
 
-std::string model_url(std::string_view base_url, std::string_view region, std::string_view model, std::string_view action) {
-  std::string url = base_url.empty() ? "https://bedrock-runtime." + std::string(region) + ".amazonaws.com" : std::string(base_url);
+std::string model_url(std::string_view base_url, std::string_view region, std::string_view model,
+                      std::string_view action) {
+  std::string url =
+      base_url.empty() ? "https://bedrock-runtime." + std::string(region) + ".amazonaws.com" : std::string(base_url);
   while (!url.empty() && url.back() == '/') url.pop_back();
   // botocore renders the {modelId} label with percent_encode(safe="-_.~"): ':' and an ARN's '/' are encoded.
   return url + "/model/" + path_segment("bedrock", "model", model, /*keep=*/"") + "/" + std::string(action);
@@ -169,6 +180,8 @@ std::string response_id(std::string_view text) {
   return buf;
 }
 
-std::unique_ptr<Provider> make_provider(Options options) { return std::make_unique<BedrockProvider>(std::move(options)); }
+std::unique_ptr<Provider> make_provider(Options options) {
+  return std::make_unique<BedrockProvider>(std::move(options));
+}
 
 }  // namespace llmfailover::providers::bedrock

@@ -28,9 +28,15 @@ std::string image_format(std::string_view media_type) {
 
 std::string document_format(std::string_view media_type) {
   static const std::pair<std::string_view, std::string_view> kTypes[] = {
-      {"application/pdf", "pdf"}, {"text/csv", "csv"}, {"text/plain", "txt"}, {"text/html", "html"}, {"text/markdown", "md"},
-      {"application/msword", "doc"}, {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
-      {"application/vnd.ms-excel", "xls"}, {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"}};
+      {"application/pdf", "pdf"},
+      {"text/csv", "csv"},
+      {"text/plain", "txt"},
+      {"text/html", "html"},
+      {"text/markdown", "md"},
+      {"application/msword", "doc"},
+      {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
+      {"application/vnd.ms-excel", "xls"},
+      {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"}};
   for (const auto& [mime, format] : kTypes) {
     if (mime == media_type) return std::string(format);
   }
@@ -42,7 +48,8 @@ std::string document_name(std::string filename, int n) {
   if (const auto dot = filename.rfind('.'); dot != std::string::npos && dot > 0) filename.erase(dot);
   std::string out;
   for (char c : filename) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '(' || c == ')' || c == '[' || c == ']';
+    const bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '(' || c == ')' || c == '[' || c == ']';
     if (ok) out.push_back(c);
     else if (!out.empty() && out.back() != ' ') out.push_back(' ');
   }
@@ -62,9 +69,10 @@ json document_block(const json& part, int& documents) {
   const json f = part.value("file", json::object());
   auto d = parse_data_url(f.value("file_data", ""));
   if (!d) reject("messages", "file parts need file_data as a base64 data: URL (file_id is OpenAI-only)");
-  return {{"document", {{"format", document_format(d->media_type)},
-                        {"name", document_name(f.value("filename", ""), ++documents)},
-                        {"source", {{"bytes", d->data}}}}}};
+  return {{"document",
+           {{"format", document_format(d->media_type)},
+            {"name", document_name(f.value("filename", ""), ++documents)},
+            {"source", {{"bytes", d->data}}}}}};
 }
 
 // OpenAI user/assistant content -> Converse content blocks (empty text is skipped: Converse rejects it).
@@ -95,13 +103,15 @@ json blocks(const json& content, int& documents) {
 json tool_use_block(const json& call) {
   const json fn = call.value("function", json::object());
   json input = tool_call_arguments(kName, fn);
-  return {{"toolUse", {{"toolUseId", call.value("id", "")}, {"name", fn.value("name", "")}, {"input", std::move(input)}}}};
+  return {
+      {"toolUse", {{"toolUseId", call.value("id", "")}, {"name", fn.value("name", "")}, {"input", std::move(input)}}}};
 }
 
 json tool_result_block(const json& msg) {
   const json& c = msg.contains("content") ? msg["content"] : json();
-  return {{"toolResult", {{"toolUseId", msg.value("tool_call_id", "")},
-                          {"content", json::array({{{"text", content_text(kName, c)}}})}}}};
+  return {
+      {"toolResult",
+       {{"toolUseId", msg.value("tool_call_id", "")}, {"content", json::array({{{"text", content_text(kName, c)}}})}}}};
 }
 
 // Claude on Bedrock rejects a final assistant turn ending in whitespace (the prefill case).
@@ -133,7 +143,8 @@ std::set<std::string> translate_messages(const json& in, json& out, std::vector<
       warned_name = true;
     }
     if (role == "system" || role == "developer") {
-      if (std::string text = content_text(kName, content, "\n"); !text.empty()) system.push_back({{"text", std::move(text)}});
+      if (std::string text = content_text(kName, content, "\n"); !text.empty())
+        system.push_back({{"text", std::move(text)}});
     } else if (role == "user") {
       append_turn(messages, "user", blocks(content, documents));
     } else if (role == "assistant") {
@@ -153,7 +164,8 @@ std::set<std::string> translate_messages(const json& in, json& out, std::vector<
   }
   trim_prefill(messages);
   if (messages.empty()) reject("messages", "bedrock needs at least one user or assistant message");
-  if (messages.front()["role"] != "user") reject("messages", "bedrock needs the conversation to start with a user message");
+  if (messages.front()["role"] != "user")
+    reject("messages", "bedrock needs the conversation to start with a user message");
   if (!system.empty()) out["system"] = std::move(system);
   out["messages"] = std::move(messages);
   return called;
@@ -165,13 +177,15 @@ json tool_choice(const json& tc) {
     if (s == "auto") return {{"auto", json::object()}};
     if (s == "required") return {{"any", json::object()}};
     if (s == "none") return nullptr;
-  } else if (tc.is_object() && tc.contains("function") && tc["function"].is_object() && tc["function"].contains("name")) {
+  } else if (tc.is_object() && tc.contains("function") && tc["function"].is_object() &&
+             tc["function"].contains("name")) {
     return {{"tool", {{"name", tc["function"]["name"]}}}};
   }
   reject("tool_choice", "tool_choice must be auto, none, required or {type: function, function: {name}}");
 }
 
-void translate_tools(const json& req, const std::set<std::string>& called, json& out, std::vector<std::string>& warnings) {
+void translate_tools(const json& req, const std::set<std::string>& called, json& out,
+                     std::vector<std::string>& warnings) {
   json tools = json::array();
   std::set<std::string> offered;
   if (auto t = req.find("tools"); t != req.end() && !t->is_null()) {
@@ -181,9 +195,11 @@ void translate_tools(const json& req, const std::set<std::string>& called, json&
         reject("tools", "only function tools are supported by bedrock");
       }
       const json& fn = tool["function"];
-      json schema = fn.contains("parameters") ? fn["parameters"] : json{{"type", "object"}, {"properties", json::object()}};
+      json schema =
+          fn.contains("parameters") ? fn["parameters"] : json{{"type", "object"}, {"properties", json::object()}};
       json spec = {{"name", fn.value("name", "")}, {"inputSchema", {{"json", std::move(schema)}}}};
-      if (fn.contains("description") && fn["description"].is_string() && !fn["description"].get<std::string>().empty()) {
+      if (fn.contains("description") && fn["description"].is_string() &&
+          !fn["description"].get<std::string>().empty()) {
         spec["description"] = fn["description"];
       }
       if (fn.contains("strict") && fn["strict"].is_boolean()) spec["strict"] = fn["strict"];
@@ -196,7 +212,8 @@ void translate_tools(const json& req, const std::set<std::string>& called, json&
   const bool none = req.contains("tool_choice") && req["tool_choice"] == "none";
   if (none && !tools.empty()) {
     if (called.empty()) return;  // no toolChoice "none" in Converse: offering no tools is the same
-    warnings.push_back("tool_choice none is not supported by bedrock when the conversation holds tool calls; tools stay offered");
+    warnings.push_back(
+        "tool_choice none is not supported by bedrock when the conversation holds tool calls; tools stay offered");
   }
   for (const auto& name : called) {
     if (offered.count(name)) continue;
@@ -227,13 +244,15 @@ void translate_response_format(const json& rf, json& out) {
 
 void translate_inference(const json& req, json& out) {
   json cfg = json::object();
-  const json max = req.contains("max_completion_tokens") && !req["max_completion_tokens"].is_null() ? req["max_completion_tokens"]
-                   : req.contains("max_tokens")                                                       ? req["max_tokens"]
-                                                                                                       : json();
+  const json max = req.contains("max_completion_tokens") && !req["max_completion_tokens"].is_null()
+                       ? req["max_completion_tokens"]
+                   : req.contains("max_tokens") ? req["max_tokens"]
+                                                : json();
   if (!max.is_null()) cfg["maxTokens"] = max;
   if (auto t = req.find("temperature"); t != req.end() && !t->is_null()) cfg["temperature"] = *t;
   if (auto p = req.find("top_p"); p != req.end() && !p->is_null()) cfg["topP"] = *p;
-  if (auto s = req.find("stop"); s != req.end() && !s->is_null()) cfg["stopSequences"] = s->is_string() ? json::array({*s}) : *s;
+  if (auto s = req.find("stop"); s != req.end() && !s->is_null())
+    cfg["stopSequences"] = s->is_string() ? json::array({*s}) : *s;
   if (!cfg.empty()) out["inferenceConfig"] = std::move(cfg);
   if (auto n = req.find("n"); n != req.end() && n->is_number_integer() && n->get<long long>() != 1) {
     reject("n", "n must be 1 for bedrock (one choice per request)");
@@ -241,8 +260,9 @@ void translate_inference(const json& req, json& out) {
 }
 
 bool handled(std::string_view key) {
-  for (std::string_view k : {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "max_tokens",
-                             "max_completion_tokens", "temperature", "top_p", "stop", "n", "stream", "stream_options"}) {
+  for (std::string_view k :
+       {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "max_tokens",
+        "max_completion_tokens", "temperature", "top_p", "stop", "n", "stream", "stream_options"}) {
     if (key == k) return true;
   }
   return false;

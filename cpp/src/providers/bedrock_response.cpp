@@ -11,7 +11,9 @@ using nlohmann::json;
 
 namespace {
 
-bool contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
 
 long long count(const json& u, const char* key) {
   auto it = u.find(key);
@@ -39,7 +41,8 @@ std::string lower_first(std::string s) {
 
 bool context_message(std::string_view msg) {
   return contains(msg, "too long") || contains(msg, "context length") || contains(msg, "context window") ||
-         contains(msg, "Input is too long") || contains(msg, "maximum context") || contains(msg, "too many input tokens");
+         contains(msg, "Input is too long") || contains(msg, "maximum context") ||
+         contains(msg, "too many input tokens");
 }
 
 }  // namespace
@@ -79,23 +82,27 @@ json chat_completion(const json& r, std::string_view model, std::string_view id,
     } else if (block.contains("toolUse")) {
       const json& tu = block["toolUse"];
       if (!tu.is_object() || !tu.contains("name") || !tu["name"].is_string()) misfit("a toolUse block without a name");
-      tool_calls.push_back({{"id", tu.value("toolUseId", "")},
-                            {"type", "function"},
-                            {"function", {{"name", tu["name"]}, {"arguments", tu.value("input", json::object()).dump()}}}});
+      tool_calls.push_back(
+          {{"id", tu.value("toolUseId", "")},
+           {"type", "function"},
+           {"function", {{"name", tu["name"]}, {"arguments", tu.value("input", json::object()).dump()}}}});
     }
     // reasoningContent, citationsContent, images ...: not part of the OpenAI message
   }
   const std::string stop = r.value("stopReason", "end_turn");
   const std::string finish(finish_reason(stop));
-  if (finish.empty()) throw TranslationError("bedrock", ErrorVerdict{ErrorClass::retryable, "server_error", "stopReason " + stop});
+  if (finish.empty())
+    throw TranslationError("bedrock", ErrorVerdict{ErrorClass::retryable, "server_error", "stopReason " + stop});
   json msg = {{"role", "assistant"}, {"content", has_text ? json(text) : json()}, {"refusal", nullptr}};
   if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
-  return {{"id", id},
-          {"object", "chat.completion"},
-          {"created", created},
-          {"model", model},
-          {"choices", json::array({{{"index", 0}, {"message", std::move(msg)}, {"logprobs", nullptr}, {"finish_reason", finish}}})},
-          {"usage", usage(r.contains("usage") ? r["usage"] : json())}};
+  return {
+      {"id", id},
+      {"object", "chat.completion"},
+      {"created", created},
+      {"model", model},
+      {"choices",
+       json::array({{{"index", 0}, {"message", std::move(msg)}, {"logprobs", nullptr}, {"finish_reason", finish}}})},
+      {"usage", usage(r.contains("usage") ? r["usage"] : json())}};
 }
 
 ErrorVerdict classify(int status, const Headers& headers, std::string_view body) {

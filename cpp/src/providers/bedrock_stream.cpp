@@ -16,7 +16,8 @@ class Stream final : public StreamTranslator {
  public:
   Stream(std::string model, bool include_usage, std::string id)
       : model_(std::move(model)), include_usage_(include_usage), id_(std::move(id)) {
-    created_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    created_ =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
 
   bool wants_bytes() const override { return true; }
@@ -53,7 +54,8 @@ class Stream final : public StreamTranslator {
   }
 
  private:
-  void handle(std::string_view type, std::string_view data, std::vector<std::string>& chunks, std::optional<ErrorVerdict>& error) {
+  void handle(std::string_view type, std::string_view data, std::vector<std::string>& chunks,
+              std::optional<ErrorVerdict>& error) {
     if (type.ends_with("Exception")) {
       error = exception_verdict(type, data);
       return;
@@ -81,11 +83,14 @@ class Stream final : public StreamTranslator {
     // contentBlockStop and unknown events carry nothing OpenAI has.
   }
 
-  json head() const { return {{"id", id_}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}}; }
+  json head() const {
+    return {{"id", id_}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}};
+  }
 
   void emit(std::vector<std::string>& chunks, json delta, json finish = nullptr) const {
     json c = head();
-    c["choices"] = json::array({{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}});
+    c["choices"] = json::array(
+        {{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}});
     chunks.push_back(c.dump());
   }
 
@@ -107,8 +112,10 @@ class Stream final : public StreamTranslator {
     const int index = ev.value("contentBlockIndex", 0);
     const int k = static_cast<int>(tools_.size());
     tools_[index] = k;
-    emit(chunks, {{"tool_calls", json::array({{{"index", k}, {"id", tu.value("toolUseId", "")}, {"type", "function"},
-                                                {"function", {{"name", tu.value("name", "")}, {"arguments", ""}}}}})}});
+    emit(chunks, {{"tool_calls", json::array({{{"index", k},
+                                               {"id", tu.value("toolUseId", "")},
+                                               {"type", "function"},
+                                               {"function", {{"name", tu.value("name", "")}, {"arguments", ""}}}}})}});
   }
 
   void block_delta(const json& ev, std::vector<std::string>& chunks) {
@@ -118,8 +125,11 @@ class Stream final : public StreamTranslator {
       emit(chunks, {{"content", d["text"]}});
     } else if (d.contains("toolUse") && d["toolUse"].is_object()) {
       auto t = tools_.find(index);
-      if (t == tools_.end()) throw TranslationError("bedrock", "", "a toolUse delta for a block that did not start as toolUse");
-      emit(chunks, {{"tool_calls", json::array({{{"index", t->second}, {"function", {{"arguments", d["toolUse"].value("input", "")}}}}})}});
+      if (t == tools_.end())
+        throw TranslationError("bedrock", "", "a toolUse delta for a block that did not start as toolUse");
+      emit(chunks,
+           {{"tool_calls",
+             json::array({{{"index", t->second}, {"function", {{"arguments", d["toolUse"].value("input", "")}}}}})}});
     }
     // reasoningContent, citation deltas: not part of the OpenAI chunk
   }

@@ -69,7 +69,8 @@ json translate_messages(const json& in, std::vector<std::string>& warnings) {
       if (!msg.contains("content") && !msg.contains("tool_calls")) continue;  // nothing to say
       out.push_back(std::move(msg));
     } else if (role == "tool") {
-      out.push_back({{"role", "tool"}, {"tool_call_id", m.value("tool_call_id", "")}, {"content", content_text(kName, content)}});
+      out.push_back(
+          {{"role", "tool"}, {"tool_call_id", m.value("tool_call_id", "")}, {"content", content_text(kName, content)}});
     } else {
       reject("messages", "message role '" + role + "' is not supported by cohere");
     }
@@ -101,7 +102,8 @@ void translate_tools(const json& req, json& out, std::vector<std::string>& warni
       if (only.empty()) reject("tool_choice", "tool_choice names a function that is not in tools");
       tools = std::move(only);
       out["tool_choice"] = "REQUIRED";
-      warnings.push_back("tool_choice naming a function is not supported by cohere; only that tool is offered, with REQUIRED");
+      warnings.push_back(
+          "tool_choice naming a function is not supported by cohere; only that tool is offered, with REQUIRED");
     } else if (*tc != "auto") {
       reject("tool_choice", "tool_choice must be auto, none, required or {type: function, function: {name}}");
     }
@@ -136,25 +138,30 @@ void translate_response_format(const json& rf, json& out) {
 }
 
 void translate_sampling(const json& req, json& out) {
-  const json max = req.contains("max_completion_tokens") && !req["max_completion_tokens"].is_null() ? req["max_completion_tokens"]
-                   : req.contains("max_tokens")                                                       ? req["max_tokens"]
-                                                                                                       : json();
+  const json max = req.contains("max_completion_tokens") && !req["max_completion_tokens"].is_null()
+                       ? req["max_completion_tokens"]
+                   : req.contains("max_tokens") ? req["max_tokens"]
+                                                : json();
   if (!max.is_null()) out["max_tokens"] = max;
-  for (const auto& [from, to] : {std::pair{"temperature", "temperature"}, {"top_p", "p"}, {"seed", "seed"},
-                                 {"frequency_penalty", "frequency_penalty"}, {"presence_penalty", "presence_penalty"},
+  for (const auto& [from, to] : {std::pair{"temperature", "temperature"},
+                                 {"top_p", "p"},
+                                 {"seed", "seed"},
+                                 {"frequency_penalty", "frequency_penalty"},
+                                 {"presence_penalty", "presence_penalty"},
                                  {"logprobs", "logprobs"}}) {
     if (auto v = req.find(from); v != req.end() && !v->is_null()) out[to] = *v;
   }
-  if (auto s = req.find("stop"); s != req.end() && !s->is_null()) out["stop_sequences"] = s->is_string() ? json::array({*s}) : *s;
+  if (auto s = req.find("stop"); s != req.end() && !s->is_null())
+    out["stop_sequences"] = s->is_string() ? json::array({*s}) : *s;
   if (auto n = req.find("n"); n != req.end() && n->is_number_integer() && n->get<long long>() != 1) {
     reject("n", "n must be 1 for cohere (one choice per request)");
   }
 }
 
 bool handled(std::string_view key) {
-  for (std::string_view k : {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "max_tokens",
-                             "max_completion_tokens", "temperature", "top_p", "seed", "frequency_penalty", "presence_penalty",
-                             "logprobs", "stop", "n", "stream"}) {
+  for (std::string_view k : {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+                             "max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "frequency_penalty",
+                             "presence_penalty", "logprobs", "stop", "n", "stream"}) {
     if (key == k) return true;
   }
   return false;

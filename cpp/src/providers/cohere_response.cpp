@@ -49,7 +49,7 @@ std::string_view finish_reason(std::string_view f) {
 
 json usage(const json& u) {
   if (!u.is_object()) return openai_usage(0, 0);
-  const json& tokens = u.contains("tokens") && u["tokens"].is_object() ? u["tokens"]
+  const json& tokens = u.contains("tokens") && u["tokens"].is_object()               ? u["tokens"]
                        : u.contains("billed_units") && u["billed_units"].is_object() ? u["billed_units"]
                                                                                      : json::object();
   return openai_usage(count(tokens, "input_tokens"), count(tokens, "output_tokens"), count(u, "cached_tokens"));
@@ -75,7 +75,8 @@ json chat_completion(const json& r, std::string_view model, long long created) {
     for (const auto& c : message["tool_calls"]) {
       const json fn = c.value("function", json::object());
       if (!fn.contains("name")) misfit("a tool call without a name");
-      tool_calls.push_back({{"id", c.value("id", "")}, {"type", "function"},
+      tool_calls.push_back({{"id", c.value("id", "")},
+                            {"type", "function"},
                             {"function", {{"name", fn["name"]}, {"arguments", fn.value("arguments", "{}")}}}});
     }
   }
@@ -84,12 +85,14 @@ json chat_completion(const json& r, std::string_view model, long long created) {
   if (finish.empty()) throw TranslationError("cohere", error_finish(cf, ""));
   json msg = {{"role", "assistant"}, {"content", has_text ? json(text) : json()}, {"refusal", nullptr}};
   if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
-  return {{"id", r.value("id", "")},
-          {"object", "chat.completion"},
-          {"created", created},
-          {"model", model},
-          {"choices", json::array({{{"index", 0}, {"message", std::move(msg)}, {"logprobs", nullptr}, {"finish_reason", finish}}})},
-          {"usage", usage(r.contains("usage") ? r["usage"] : json())}};
+  return {
+      {"id", r.value("id", "")},
+      {"object", "chat.completion"},
+      {"created", created},
+      {"model", model},
+      {"choices",
+       json::array({{{"index", 0}, {"message", std::move(msg)}, {"logprobs", nullptr}, {"finish_reason", finish}}})},
+      {"usage", usage(r.contains("usage") ? r["usage"] : json())}};
 }
 
 namespace {
@@ -97,7 +100,8 @@ namespace {
 class Stream final : public StreamTranslator {
  public:
   Stream(std::string model, bool include_usage) : model_(std::move(model)), include_usage_(include_usage) {
-    created_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    created_ =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
 
   void on_sse(std::string_view event, std::string_view data, std::vector<std::string>& chunks,
@@ -115,14 +119,22 @@ class Stream final : public StreamTranslator {
       const json& call = at_path(ev, {"delta", "message", "tool_calls"});
       const int k = static_cast<int>(tools_.size());
       tools_[ev.value("index", 0)] = k;
-      emit(chunks, {{"tool_calls", json::array({{{"index", k}, {"id", call.value("id", "")}, {"type", "function"},
-                                                  {"function", {{"name", at_path(call, {"function", "name"})},
-                                                                {"arguments", call.value("function", json::object()).value("arguments", "")}}}}})}});
+      emit(chunks,
+           {{"tool_calls",
+             json::array({{{"index", k},
+                           {"id", call.value("id", "")},
+                           {"type", "function"},
+                           {"function",
+                            {{"name", at_path(call, {"function", "name"})},
+                             {"arguments", call.value("function", json::object()).value("arguments", "")}}}}})}});
     } else if (type == "tool-call-delta") {
       auto t = tools_.find(ev.value("index", 0));
       if (t == tools_.end()) throw TranslationError("cohere", "", "tool-call-delta before its tool-call-start");
       const json& args = at_path(ev, {"delta", "message", "tool_calls", "function", "arguments"});
-      emit(chunks, {{"tool_calls", json::array({{{"index", t->second}, {"function", {{"arguments", args.is_string() ? args : json("")}}}}})}});
+      emit(
+          chunks,
+          {{"tool_calls",
+            json::array({{{"index", t->second}, {"function", {{"arguments", args.is_string() ? args : json("")}}}}})}});
     } else if (type == "message-end") {
       message_end(ev, chunks, error);
     }
@@ -130,11 +142,14 @@ class Stream final : public StreamTranslator {
   }
 
  private:
-  json head() const { return {{"id", id_}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}}; }
+  json head() const {
+    return {{"id", id_}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}};
+  }
 
   void emit(std::vector<std::string>& chunks, json delta, json finish = nullptr) const {
     json c = head();
-    c["choices"] = json::array({{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}});
+    c["choices"] = json::array(
+        {{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}});
     chunks.push_back(c.dump());
   }
 

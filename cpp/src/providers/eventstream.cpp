@@ -8,7 +8,7 @@
 namespace llmfailover::providers::eventstream {
 namespace {
 
-constexpr std::size_t kPrelude = 12;  // total length, headers length, prelude CRC
+constexpr std::size_t kPrelude = 12;   // total length, headers length, prelude CRC
 constexpr std::size_t kOverhead = 16;  // prelude + message CRC
 
 std::uint32_t read_u32(std::string_view b, std::size_t at) {
@@ -27,11 +27,13 @@ void put_u16(std::string& out, std::size_t v) {
 
 std::size_t fixed_size(HeaderType t) {
   switch (t) {
-    case HeaderType::bool_true: case HeaderType::bool_false: return 0;
+    case HeaderType::bool_true:
+    case HeaderType::bool_false: return 0;
     case HeaderType::byte: return 1;
     case HeaderType::int16: return 2;
     case HeaderType::int32: return 4;
-    case HeaderType::int64: case HeaderType::timestamp: return 8;
+    case HeaderType::int64:
+    case HeaderType::timestamp: return 8;
     case HeaderType::uuid: return 16;
     default: return SIZE_MAX;  // variable (bytes, string)
   }
@@ -122,7 +124,8 @@ void Decoder::feed(std::string_view bytes, std::vector<Message>& out) {
         throw DecodeError("event stream: impossible message length " + std::to_string(total));
       }
       if (rest.size() < total) break;
-      if (crc32(rest.substr(0, total - 4)) != read_u32(rest, total - 4)) throw DecodeError("event stream: message CRC mismatch");
+      if (crc32(rest.substr(0, total - 4)) != read_u32(rest, total - 4))
+        throw DecodeError("event stream: message CRC mismatch");
       Message m;
       m.headers = parse_headers(rest.substr(kPrelude, headers_len));
       m.payload = std::string(rest.substr(kPrelude + headers_len, total - kOverhead - headers_len));

@@ -12,7 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-bool contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
 
 // The error object's details of one type ("type.googleapis.com/google.rpc.RetryInfo", ...).
 std::vector<json> details(const json& doc, std::string_view type) {
@@ -57,7 +59,8 @@ class GeminiProvider final : public Provider {
     return out;
   }
 
-  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request, const Timeouts& timeouts) const override {
+  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request,
+                                       const Timeouts& timeouts) const override {
     TranslatedRequest out;
     const std::string model = model_of(ep, request);
     const json body = embed_body(request, model, "gemini", out.warnings);
@@ -97,8 +100,8 @@ class GeminiProvider final : public Provider {
     while (!url.empty() && url.back() == '/') url.pop_back();
     std::optional<Header> auth;
     if (!ep.api_key.empty()) auth = Header{"x-goog-api-key", ep.api_key.reveal()};
-    return json_post(url + "/models/" + path_segment("gemini", "model", model) + std::string(action), std::move(body), timeouts, accept, std::move(auth),
-                     ep.headers);
+    return json_post(url + "/models/" + path_segment("gemini", "model", model) + std::string(action), std::move(body),
+                     timeouts, accept, std::move(auth), ep.headers);
   }
 };
 
@@ -119,11 +122,14 @@ ErrorVerdict classify(int status, std::string_view body) {
   } else if (status == 400 && (contains(message, "API key not valid") || contains(message, "API_KEY_INVALID"))) {
     v = {ErrorClass::fatal_target, "auth", message};
   } else if (code == "FAILED_PRECONDITION") {
-    v = {ErrorClass::fatal_target, "bad_request", message};  // e.g. "User location is not supported": another target may
-  } else if (status == 400 && (contains(message, "input token count") || contains(message, "maximum number of tokens") ||
-                               contains(message, "exceeds the maximum"))) {
+    v = {ErrorClass::fatal_target, "bad_request",
+         message};  // e.g. "User location is not supported": another target may
+  } else if (status == 400 &&
+             (contains(message, "input token count") || contains(message, "maximum number of tokens") ||
+              contains(message, "exceeds the maximum"))) {
     v = {ErrorClass::fatal_request, "context_length_exceeded", message};
-  } else if (status == 400 && (contains(message, "SAFETY") || contains(message, "safety") || contains(message, "blocked"))) {
+  } else if (status == 400 &&
+             (contains(message, "SAFETY") || contains(message, "safety") || contains(message, "blocked"))) {
     v = {ErrorClass::fatal_request, "content_policy", message};
   }
   return v;

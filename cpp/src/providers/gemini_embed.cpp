@@ -30,7 +30,8 @@ std::vector<std::string> inputs(const json& input, std::string_view provider) {
 
 }  // namespace
 
-json embed_body(const json& req, std::string_view model, std::string_view provider, std::vector<std::string>& warnings) {
+json embed_body(const json& req, std::string_view model, std::string_view provider,
+                std::vector<std::string>& warnings) {
   const bool vertex = provider == "vertex";
   std::optional<json> dimensions;
   if (auto d = req.find("dimensions"); d != req.end() && !d->is_null()) {
@@ -50,7 +51,8 @@ json embed_body(const json& req, std::string_view model, std::string_view provid
   for (const auto& [key, value] : req.items()) {
     if (key == "model" || key == "input" || key == "dimensions" || value.is_null()) continue;
     if (key == "encoding_format") {
-      if (value == "base64") warnings.push_back("encoding_format base64 is not supported by " + std::string(provider) + "; floats returned");
+      if (value == "base64")
+        warnings.push_back("encoding_format base64 is not supported by " + std::string(provider) + "; floats returned");
       continue;
     }
     warnings.push_back(key + " is not supported by " + std::string(provider) + " embeddings; dropped");
@@ -67,7 +69,8 @@ json embedding_list(const json& r, std::string_view model, std::string_view prov
   json data = json::array();
   for (std::size_t i = 0; i < e->size(); ++i) {
     const json& item = (*e)[i];
-    if (!item.is_object() || !item.contains("values") || !item["values"].is_array()) throw misfit("an embedding has no values");
+    if (!item.is_object() || !item.contains("values") || !item["values"].is_array())
+      throw misfit("an embedding has no values");
     data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", item["values"]}});
   }
   long long prompt = 0;

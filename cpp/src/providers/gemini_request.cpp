@@ -27,9 +27,9 @@ std::string mime_from_extension(std::string_view url, std::string_view fallback)
   std::string ext(path.substr(dot + 1));
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static const std::map<std::string, std::string, std::less<>> kTypes = {
-      {"png", "image/png"},   {"jpg", "image/jpeg"},  {"jpeg", "image/jpeg"}, {"webp", "image/webp"},
-      {"gif", "image/gif"},   {"heic", "image/heic"}, {"pdf", "application/pdf"}, {"mp3", "audio/mpeg"},
-      {"wav", "audio/wav"},   {"mp4", "video/mp4"},   {"txt", "text/plain"}};
+      {"png", "image/png"}, {"jpg", "image/jpeg"},  {"jpeg", "image/jpeg"},     {"webp", "image/webp"},
+      {"gif", "image/gif"}, {"heic", "image/heic"}, {"pdf", "application/pdf"}, {"mp3", "audio/mpeg"},
+      {"wav", "audio/wav"}, {"mp4", "video/mp4"},   {"txt", "text/plain"}};
   auto it = kTypes.find(ext);
   return it == kTypes.end() ? std::string(fallback) : it->second;
 }
@@ -57,10 +57,14 @@ json parts(const json& content) {
       if (!text.empty()) out.push_back({{"text", std::move(text)}});
     } else if (type == "image_url") {
       const json& iu = part.contains("image_url") ? part["image_url"] : json();
-      out.push_back(media_part(iu.is_object() ? iu.value("url", "") : iu.is_string() ? iu.get<std::string>() : "", "image/jpeg"));
+      out.push_back(media_part(iu.is_object()   ? iu.value("url", "")
+                               : iu.is_string() ? iu.get<std::string>()
+                                                : "",
+                               "image/jpeg"));
     } else if (type == "input_audio") {
       const json a = part.value("input_audio", json::object());
-      out.push_back({{"inlineData", {{"mimeType", "audio/" + a.value("format", "wav")}, {"data", a.value("data", "")}}}});
+      out.push_back(
+          {{"inlineData", {{"mimeType", "audio/" + a.value("format", "wav")}, {"data", a.value("data", "")}}}});
     } else if (type == "file") {
       const json f = part.value("file", json::object());
       if (!f.contains("file_data")) reject("messages", "file parts need file_data (file_id is OpenAI-only)");
@@ -77,7 +81,8 @@ json function_call_part(const json& call, bool gemini3) {
   json args = tool_call_arguments(kName, fn);
   json part = {{"functionCall", {{"name", fn.value("name", "")}, {"args", std::move(args)}}}};
   // Google's own OpenAI-compatible endpoint carries the signature here; so does chat_completion().
-  const json sig = call.value("extra_content", json::object()).value("google", json::object()).value("thought_signature", json());
+  const json sig =
+      call.value("extra_content", json::object()).value("google", json::object()).value("thought_signature", json());
   if (sig.is_string()) part["thoughtSignature"] = sig;
   else if (gemini3) part["thoughtSignature"] = kSkipSignature;
   return part;
@@ -130,8 +135,10 @@ void translate_messages(const json& in, const std::string& model, json& out, std
     } else if (role == "tool") {
       const std::string id = m.value("tool_call_id", "");
       auto name = call_names.find(id);
-      if (name == call_names.end()) reject("messages", "tool message with tool_call_id '" + id + "' answers no earlier tool call");
-      append(contents, "user", json::array({{{"functionResponse", {{"name", name->second}, {"response", function_response(content)}}}}}));
+      if (name == call_names.end())
+        reject("messages", "tool message with tool_call_id '" + id + "' answers no earlier tool call");
+      append(contents, "user",
+             json::array({{{"functionResponse", {{"name", name->second}, {"response", function_response(content)}}}}}));
     } else {
       reject("messages", "message role '" + role + "' is not supported by gemini");
     }
@@ -162,7 +169,8 @@ void translate_tools(const json& req, json& out) {
   if (tc->is_string() && *tc == "auto") cfg = {{"mode", "AUTO"}};
   else if (tc->is_string() && *tc == "none") cfg = {{"mode", "NONE"}};
   else if (tc->is_string() && *tc == "required") cfg = {{"mode", "ANY"}};
-  else if (tc->is_object() && tc->contains("function")) cfg = {{"mode", "ANY"}, {"allowedFunctionNames", json::array({(*tc)["function"].value("name", "")})}};
+  else if (tc->is_object() && tc->contains("function"))
+    cfg = {{"mode", "ANY"}, {"allowedFunctionNames", json::array({(*tc)["function"].value("name", "")})}};
   else reject("tool_choice", "tool_choice must be auto, none, required or {type: function, function: {name}}");
   out["toolConfig"] = {{"functionCallingConfig", std::move(cfg)}};
 }
@@ -180,7 +188,8 @@ void translate_generation(const json& req, json& out) {
   copy("n", "candidateCount");
   copy("presence_penalty", "presencePenalty");
   copy("frequency_penalty", "frequencyPenalty");
-  if (auto s = req.find("stop"); s != req.end() && !s->is_null()) g["stopSequences"] = s->is_string() ? json::array({*s}) : *s;
+  if (auto s = req.find("stop"); s != req.end() && !s->is_null())
+    g["stopSequences"] = s->is_string() ? json::array({*s}) : *s;
   if (auto rf = req.find("response_format"); rf != req.end() && rf->is_object()) {
     const std::string type = rf->value("type", "text");
     if (type == "json_object") {

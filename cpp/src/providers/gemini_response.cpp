@@ -56,7 +56,8 @@ void check_blocked(const json& r) {
   if (r.contains("candidates") && r["candidates"].is_array() && !r["candidates"].empty()) return;
   std::string why = (*pf)["blockReason"].is_string() ? (*pf)["blockReason"].get<std::string>() : "BLOCKED";
   if (auto m = pf->find("blockReasonMessage"); m != pf->end() && m->is_string()) why += ": " + m->get<std::string>();
-  throw TranslationError("gemini", ErrorVerdict{ErrorClass::fatal_request, "content_policy", "the prompt was blocked (" + why + ")"});
+  throw TranslationError(
+      "gemini", ErrorVerdict{ErrorClass::fatal_request, "content_policy", "the prompt was blocked (" + why + ")"});
 }
 
 struct Translated {
@@ -65,7 +66,8 @@ struct Translated {
   json tool_calls = json::array();
 };
 
-Translated translate_parts(const json& candidate, std::string_view response_id, std::size_t index, std::size_t first_call) {
+Translated translate_parts(const json& candidate, std::string_view response_id, std::size_t index,
+                           std::size_t first_call) {
   Translated t;
   const json content = candidate.value("content", json::object());
   if (!content.is_object()) misfit("candidate content is not an object");
@@ -137,7 +139,10 @@ namespace {
 class Stream final : public StreamTranslator {
  public:
   Stream(std::string model, bool include_usage, int candidates)
-      : model_(std::move(model)), include_usage_(include_usage), candidates_(std::max(candidates, 1)), created_(now_seconds()) {}
+      : model_(std::move(model)),
+        include_usage_(include_usage),
+        candidates_(std::max(candidates, 1)),
+        created_(now_seconds()) {}
 
   void on_sse(std::string_view, std::string_view data, std::vector<std::string>& chunks,
               std::optional<ErrorVerdict>& error) override {
@@ -170,7 +175,11 @@ class Stream final : public StreamTranslator {
 
  private:
   json with_choices(json choices, bool usage_chunk = false) const {
-    json c = {{"id", id_}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}, {"choices", std::move(choices)}};
+    json c = {{"id", id_},
+              {"object", "chat.completion.chunk"},
+              {"created", created_},
+              {"model", model_},
+              {"choices", std::move(choices)}};
     if (usage_chunk) c["usage"] = usage(usage_);
     return c;
   }
@@ -194,7 +203,9 @@ class Stream final : public StreamTranslator {
     }
     if (delta.empty() && finish.is_null()) return;
     st.started = true;
-    chunks.push_back(with_choices(json::array({{{"index", index}, {"delta", std::move(delta)}, {"logprobs", nullptr},
+    chunks.push_back(with_choices(json::array({{{"index", index},
+                                                {"delta", std::move(delta)},
+                                                {"logprobs", nullptr},
                                                 {"finish_reason", std::move(finish)}}}))
                          .dump());
   }

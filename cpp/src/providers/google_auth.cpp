@@ -21,13 +21,16 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void bad_key_file(const std::string& what) { throw std::invalid_argument("service-account JSON: " + what); }
+[[noreturn]] void bad_key_file(const std::string& what) {
+  throw std::invalid_argument("service-account JSON: " + what);
+}
 
 // A required non-empty string member; the message names the field, never a value.
 std::string required(const json& doc, const char* field) {
   auto it = doc.find(field);
   if (it == doc.end() || it->is_null()) bad_key_file(std::string("missing \"") + field + "\"");
-  if (!it->is_string() || it->get_ref<const std::string&>().empty()) bad_key_file(std::string("\"") + field + "\" must be a non-empty string");
+  if (!it->is_string() || it->get_ref<const std::string&>().empty())
+    bad_key_file(std::string("\"") + field + "\" must be a non-empty string");
   return it->get<std::string>();
 }
 
@@ -39,9 +42,15 @@ std::string optional_string(const json& doc, const char* field, std::string fall
 }
 
 // OpenSSL handles, freed on every path.
-struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
-struct PkeyFree { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
-struct MdCtxFree { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
 using Bio = std::unique_ptr<BIO, BioFree>;
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
@@ -77,7 +86,8 @@ std::string rs256(const Secret& pem, std::string_view input) {
   Pkey key = load_rsa_key(pem);
   MdCtx ctx(EVP_MD_CTX_new());
   if (!ctx) signing_failed("out of memory");
-  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) signing_failed("cannot sign with it");
+  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
+    signing_failed("cannot sign with it");
   std::size_t len = 0;
   const auto* data = reinterpret_cast<const unsigned char*>(input.data());
   if (EVP_DigestSign(ctx.get(), nullptr, &len, data, input.size()) != 1) signing_failed("cannot sign with it");
@@ -101,7 +111,8 @@ ErrorVerdict token_error(int status, std::string_view body) {
     // google.rpc.Status ({"error": {"message": ...}}) instead.
     const json& e = doc.contains("error") ? doc["error"] : json();
     if (e.is_string()) detail += " " + e.get<std::string>();
-    else if (e.is_object() && e.contains("message") && e["message"].is_string()) detail += " " + e["message"].get<std::string>();
+    else if (e.is_object() && e.contains("message") && e["message"].is_string())
+      detail += " " + e["message"].get<std::string>();
     if (doc.contains("error_description") && doc["error_description"].is_string()) {
       detail += ": " + doc["error_description"].get<std::string>();
     }
@@ -190,7 +201,8 @@ TokenAnswer read_token_answer(int status, std::string_view body, Clock::time_poi
   const json doc = parse_json(body);
   const json* token = doc.is_object() && doc.contains("access_token") ? &doc["access_token"] : nullptr;
   if (!token || !token->is_string() || token->get_ref<const std::string&>().empty()) {
-    out.error = ErrorVerdict{ErrorClass::retryable, "bad_response", "access token: the token endpoint's answer has no access_token"};
+    out.error = ErrorVerdict{ErrorClass::retryable, "bad_response",
+                             "access token: the token endpoint's answer has no access_token"};
     return out;
   }
   long long expires_in = kAssertionLifetime.count();

@@ -113,7 +113,8 @@ ErrorFields error_fields(std::string_view body) {
   f.type = text("type");
   f.code = text("code");
   if (auto inner = err.find("innererror"); inner != err.end() && inner->is_object()) {
-    if (auto c = inner->find("code"); c != inner->end() && c->is_string() && f.code.empty()) f.code = c->get<std::string>();
+    if (auto c = inner->find("code"); c != inner->end() && c->is_string() && f.code.empty())
+      f.code = c->get<std::string>();
   }
   return f;
 }
@@ -123,9 +124,8 @@ std::string request_reason(const ErrorFields& f) {
   if (f.code == "context_length_exceeded" || contains(f.message, "maximum context length") ||
       contains(f.message, "context_length_exceeded") || contains(f.message, "context window"))
     return "context_length_exceeded";
-  if (f.code == "content_policy_violation" || f.code == "content_filter" ||
-      f.code == "ResponsibleAIPolicyViolation" || contains(f.message, "content management policy") ||
-      contains(f.message, "content policy"))
+  if (f.code == "content_policy_violation" || f.code == "content_filter" || f.code == "ResponsibleAIPolicyViolation" ||
+      contains(f.message, "content management policy") || contains(f.message, "content policy"))
     return "content_policy";
   return "bad_request";
 }

@@ -16,11 +16,11 @@ struct Quirks {
   std::string_view name;
   std::string_view default_base_url;  // "" = the endpoint must name one (azure)
   Upstream::Kind kind = Upstream::Kind::openai;
-  bool short_tool_ids = false;        // mistral: ids of 9 alphanumerics
-  bool random_seed = false;           // mistral: seed is spelled random_seed
-  bool drop_stream_options = false;   // not in the provider's request model
-  bool max_tokens_only = false;       // max_completion_tokens unknown: send max_tokens
-  bool single_choice = false;         // n must be 1
+  bool short_tool_ids = false;            // mistral: ids of 9 alphanumerics
+  bool random_seed = false;               // mistral: seed is spelled random_seed
+  bool drop_stream_options = false;       // not in the provider's request model
+  bool max_tokens_only = false;           // max_completion_tokens unknown: send max_tokens
+  bool single_choice = false;             // n must be 1
   std::vector<std::string_view> dropped;  // rejected upstream with a 400: dropped with a warning
 };
 
@@ -31,7 +31,14 @@ const std::vector<Quirks>& family() {
     std::vector<Quirks> v;
     v.push_back({"openai", "https://api.openai.com/v1"});
     v.push_back({"azure", "", Upstream::Kind::azure});
-    v.push_back({"groq", "https://api.groq.com/openai/v1", Upstream::Kind::openai, false, false, false, false, true,
+    v.push_back({"groq",
+                 "https://api.groq.com/openai/v1",
+                 Upstream::Kind::openai,
+                 false,
+                 false,
+                 false,
+                 false,
+                 true,
                  {"logprobs", "top_logprobs", "logit_bias"}});
     v.push_back({"together", "https://api.together.xyz/v1"});
     v.push_back({"openrouter", "https://openrouter.ai/api/v1"});
@@ -57,10 +64,12 @@ void rewrite_tool_ids(json& body) {
     if (!m.is_object()) continue;
     if (auto calls = m.find("tool_calls"); calls != m.end() && calls->is_array()) {
       for (auto& c : *calls) {
-        if (c.is_object() && c.contains("id") && c["id"].is_string()) c["id"] = mistral_tool_id(c["id"].get<std::string>());
+        if (c.is_object() && c.contains("id") && c["id"].is_string())
+          c["id"] = mistral_tool_id(c["id"].get<std::string>());
       }
     }
-    if (auto id = m.find("tool_call_id"); id != m.end() && id->is_string()) *id = mistral_tool_id(id->get<std::string>());
+    if (auto id = m.find("tool_call_id"); id != m.end() && id->is_string())
+      *id = mistral_tool_id(id->get<std::string>());
   }
 }
 
@@ -97,8 +106,8 @@ std::vector<std::string> adjust(const Quirks& q, json& body, bool stream) {
     // Mistral continues a final assistant message only when it is marked as a prefix.
     auto it = body.find("messages");
     json& msgs = it == body.end() ? body : *it;
-    if (it != body.end() && msgs.is_array() && !msgs.empty() && msgs.back().is_object() && msgs.back().value("role", "") == "assistant" &&
-        !msgs.back().contains("tool_calls")) {
+    if (it != body.end() && msgs.is_array() && !msgs.empty() && msgs.back().is_object() &&
+        msgs.back().value("role", "") == "assistant" && !msgs.back().contains("tool_calls")) {
       msgs.back()["prefix"] = true;
     }
   }
@@ -126,7 +135,8 @@ bool normalize_choices(json& doc, bool& failed) {
 
 class CompatStream final : public StreamTranslator {
  public:
-  CompatStream(std::string provider, bool include_usage) : provider_(std::move(provider)), include_usage_(include_usage) {}
+  CompatStream(std::string provider, bool include_usage)
+      : provider_(std::move(provider)), include_usage_(include_usage) {}
 
   void on_sse(std::string_view, std::string_view data, std::vector<std::string>& chunks,
               std::optional<ErrorVerdict>& error) override {
@@ -135,12 +145,11 @@ class CompatStream final : public StreamTranslator {
       return;
     }
     // Fast path: most chunks need nothing, and parsing each would cost more than the rest of the stream.
-    const bool suspicious = data.find("\"finish_reason\":\"") != std::string_view::npos ||
-                            data.find("\"finish_reason\": \"") != std::string_view::npos ||
-                            data.find("\"usage\":{") != std::string_view::npos ||
-                            data.find("\"usage\": {") != std::string_view::npos ||
-                            data.find("\"object\":\"\"") != std::string_view::npos ||
-                            data.find("\"error\"") != std::string_view::npos;
+    const bool suspicious =
+        data.find("\"finish_reason\":\"") != std::string_view::npos ||
+        data.find("\"finish_reason\": \"") != std::string_view::npos ||
+        data.find("\"usage\":{") != std::string_view::npos || data.find("\"usage\": {") != std::string_view::npos ||
+        data.find("\"object\":\"\"") != std::string_view::npos || data.find("\"error\"") != std::string_view::npos;
     // A chunk nested past the JSON limit is parsed (and refused) here, naming the provider, rather
     // than handed on for every later reader to trip over.
     if (!suspicious && !find_too_deep(data, max_json_depth())) {
@@ -159,7 +168,8 @@ class CompatStream final : public StreamTranslator {
     bool failed = false;
     normalize_choices(doc, failed);
     if (failed) {
-      error = ErrorVerdict{ErrorClass::retryable, "stream_error_event", provider_ + " ended the stream with finish_reason \"error\""};
+      error = ErrorVerdict{ErrorClass::retryable, "stream_error_event",
+                           provider_ + " ended the stream with finish_reason \"error\""};
       return;
     }
     auto usage = doc.find("usage");
@@ -193,7 +203,8 @@ class CompatProvider final : public Provider {
     out.warnings = adjust(q_, body, stream);
     if (!ep.model.empty()) body["model"] = ep.model;
     if (stream) body["stream"] = true;
-    out.http = build_request(upstream(ep), ApiCall{"POST", "/chat/completions", body.dump(), {}, {}, ep.model}, timeouts);
+    out.http =
+        build_request(upstream(ep), ApiCall{"POST", "/chat/completions", body.dump(), {}, {}, ep.model}, timeouts);
     return out;
   }
 
@@ -215,7 +226,8 @@ class CompatProvider final : public Provider {
     return std::make_unique<CompatStream>(std::string(q_.name), include_usage(request));
   }
 
-  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request, const Timeouts& timeouts) const override {
+  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request,
+                                       const Timeouts& timeouts) const override {
     TranslatedRequest out;
     out.http = build_request(upstream(ep), ApiCall{"POST", "/embeddings", request.dump(), {}, {}, ep.model}, timeouts);
     return out;
@@ -228,14 +240,17 @@ class CompatProvider final : public Provider {
   ErrorVerdict classify(int status, const Headers&, std::string_view body) const override {
     return classify_response(status, body);
   }
-  bool supports_prefill() const override { return q_.name == "mistral"; }  // "prefix": true on the last assistant message
+  bool supports_prefill() const override {
+    return q_.name == "mistral";
+  }  // "prefix": true on the last assistant message
 
  private:
   Upstream upstream(const Endpoint& ep) const {
     Upstream u;
     u.kind = q_.kind;
     u.base_url = ep.base_url.empty() ? std::string(q_.default_base_url) : ep.base_url;
-    if (u.base_url.empty()) throw TranslationError(std::string(q_.name), "base_url", std::string(q_.name) + " needs a base_url");
+    if (u.base_url.empty())
+      throw TranslationError(std::string(q_.name), "base_url", std::string(q_.name) + " needs a base_url");
     u.api_key = ep.api_key.reveal();
     u.organization = ep.organization;
     u.api_version = ep.api_version;

@@ -60,17 +60,21 @@ json parse_answer(std::string_view provider, std::string_view body) {
 std::string content_text(std::string_view provider, const json& content, std::string_view separator) {
   if (content.is_null()) return {};
   if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) throw TranslationError(std::string(provider), "messages", "message content must be a string or an array of parts");
+  if (!content.is_array())
+    throw TranslationError(std::string(provider), "messages", "message content must be a string or an array of parts");
   std::string out;
   bool first = true;
   for (const auto& part : content) {
-    if (!part.is_object()) throw TranslationError(std::string(provider), "messages", "a content part must be an object");
+    if (!part.is_object())
+      throw TranslationError(std::string(provider), "messages", "a content part must be an object");
     const auto type = part.value("type", "");
     if (type != "text" && type != "refusal") {
-      throw TranslationError(std::string(provider), "messages", "content part type '" + type + "' is not allowed here (text only)");
+      throw TranslationError(std::string(provider), "messages",
+                             "content part type '" + type + "' is not allowed here (text only)");
     }
     const auto key = type == "text" ? "text" : "refusal";
-    if (!part.contains(key) || !part[key].is_string()) throw TranslationError(std::string(provider), "messages", "a text part needs a string 'text'");
+    if (!part.contains(key) || !part[key].is_string())
+      throw TranslationError(std::string(provider), "messages", "a text part needs a string 'text'");
     if (!first) out += separator;
     out += part[key].get<std::string>();
     first = false;

@@ -20,10 +20,10 @@ namespace llmfailover::providers::sigv4 {
 namespace {
 
 // botocore.auth.SIGNED_HEADERS_BLACKLIST (hop-by-hop and tracing headers a proxy may change).
-constexpr std::string_view kUnsigned[] = {"baggage", "connection", "expect", "keep-alive", "proxy-authenticate",
-                                          "proxy-authorization", "te", "traceparent", "tracestate", "trailer",
-                                          "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
-                                          "authorization"};
+constexpr std::string_view kUnsigned[] = {
+    "baggage",    "connection",      "expect",       "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te",         "traceparent",     "tracestate",   "trailer",    "transfer-encoding",  "upgrade",
+    "user-agent", "x-amzn-trace-id", "authorization"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -116,7 +116,8 @@ std::string uri_encode(std::string_view text, std::string_view safe) {
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || safe.find(static_cast<char>(c)) != std::string_view::npos) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        safe.find(static_cast<char>(c)) != std::string_view::npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -138,7 +139,8 @@ std::string canonical_query(std::string_view query) {
     if (amp == std::string_view::npos) amp = query.size();
     const std::string_view pair = query.substr(start, amp - start);
     const auto eq = pair.find('=');
-    pairs.emplace_back(std::string(pair.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1)));
+    pairs.emplace_back(std::string(pair.substr(0, eq)),
+                       eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1)));
     start = amp + 1;
   }
   std::sort(pairs.begin(), pairs.end());
@@ -200,7 +202,8 @@ Signature sign(HttpRequest& request, const Credentials& creds, const Scope& scop
                         canonical_headers + "\n" + s.signed_headers + "\n" + sha256_hex(request.body);
 
   const std::string credential_scope = date + "/" + scope.region + "/" + scope.service + "/aws4_request";
-  s.string_to_sign = "AWS4-HMAC-SHA256\n" + s.amz_date + "\n" + credential_scope + "\n" + sha256_hex(s.canonical_request);
+  s.string_to_sign =
+      "AWS4-HMAC-SHA256\n" + s.amz_date + "\n" + credential_scope + "\n" + sha256_hex(s.canonical_request);
 
   std::string key = hmac_sha256("AWS4" + creds.secret_access_key.reveal(), date);
   key = hmac_sha256(key, scope.region);

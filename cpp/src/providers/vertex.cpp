@@ -64,31 +64,37 @@ class VertexProvider final : public Provider {
  public:
   std::string_view name() const override { return kName; }
 
-  TranslatedRequest chat_request(const Endpoint& ep, const json& request, bool stream, const Timeouts& timeouts) const override {
+  TranslatedRequest chat_request(const Endpoint& ep, const json& request, bool stream,
+                                 const Timeouts& timeouts) const override {
     TranslatedRequest out;
     const json body = as_vertex([&] { return gemini::request_body(request, out.warnings); });
-    out.http = build(ep, model_url(ep, model_of(ep, request), stream ? "streamGenerateContent?alt=sse" : "generateContent"),
-                     body.dump(), timeouts, stream ? "text/event-stream" : "application/json");
+    out.http =
+        build(ep, model_url(ep, model_of(ep, request), stream ? "streamGenerateContent?alt=sse" : "generateContent"),
+              body.dump(), timeouts, stream ? "text/event-stream" : "application/json");
     return out;
   }
 
   std::string chat_response(const Endpoint& ep, std::string_view body) const override {
-    return as_vertex([&] { return gemini::chat_completion(parse_answer(kName, body), ep.model, now_seconds()).dump(); });
+    return as_vertex(
+        [&] { return gemini::chat_completion(parse_answer(kName, body), ep.model, now_seconds()).dump(); });
   }
 
   std::unique_ptr<StreamTranslator> stream_translator(const Endpoint& ep, const json& request) const override {
     const json n = request.value("n", json(1));
     return std::make_unique<VertexStream>(gemini::make_stream(ep.model.empty() ? request.value("model", "") : ep.model,
-                                                              include_usage(request), n.is_number_integer() ? n.get<int>() : 1));
+                                                              include_usage(request),
+                                                              n.is_number_integer() ? n.get<int>() : 1));
   }
 
-  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request, const Timeouts& timeouts) const override {
+  TranslatedRequest embeddings_request(const Endpoint& ep, const json& request,
+                                       const Timeouts& timeouts) const override {
     const std::string model = model_of(ep, request);
     const std::string id = model.substr(model.rfind('/') + 1);
     if (id.find("gemini") == std::string::npos) {
       throw TranslationError(std::string(kName), "model",
                              "vertex embeddings support Gemini embedding models (batchEmbedContents, e.g. "
-                             "gemini-embedding-001), not " + model + " (Vertex's :predict API is not implemented)");
+                             "gemini-embedding-001), not " +
+                                 model + " (Vertex's :predict API is not implemented)");
     }
     TranslatedRequest out;
     const json body = gemini::embed_body(request, model, kName, out.warnings);

@@ -34,7 +34,8 @@ std::string read_key_file(const std::string& where, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const std::string why = std::strerror(errno);
-    if (!quotable_path(path)) throw ConfigError(where, "credentials are neither a JSON document nor a readable file path");
+    if (!quotable_path(path))
+      throw ConfigError(where, "credentials are neither a JSON document nor a readable file path");
     throw ConfigError(where, "cannot read the service-account file '" + path + "' (" + why + ")");
   }
   std::ostringstream text;
@@ -49,8 +50,9 @@ std::string credentials_text(const DeploymentConfig& d, const std::string& where
   if (!given.empty()) return read_key_file(where, given);
   auto path = env("GOOGLE_APPLICATION_CREDENTIALS");
   if (!path || path->empty()) {
-    throw ConfigError(where, "vertex needs service-account credentials: set credentials (LiteLLM vertex_credentials) "
-                             "to the key file's path or content, or GOOGLE_APPLICATION_CREDENTIALS");
+    throw ConfigError(where,
+                      "vertex needs service-account credentials: set credentials (LiteLLM vertex_credentials) "
+                      "to the key file's path or content, or GOOGLE_APPLICATION_CREDENTIALS");
   }
   return read_key_file(where + " (from GOOGLE_APPLICATION_CREDENTIALS)", *path);
 }
@@ -79,7 +81,8 @@ std::shared_ptr<ga::TokenCache> prepare_auth(const DeploymentConfig& d, provider
   ga::ServiceAccount sa;
   try {
     sa = ga::parse_service_account(credentials_text(d, where, env));
-    (void)ga::signed_jwt(sa, ga::kCloudPlatformScope, std::chrono::system_clock::now());  // a bad key fails here, not per call
+    (void)ga::signed_jwt(sa, ga::kCloudPlatformScope,
+                         std::chrono::system_clock::now());  // a bad key fails here, not per call
   } catch (const ConfigError&) {
     throw;
   } catch (const std::invalid_argument& e) {
@@ -125,7 +128,8 @@ void ensure_token(Router::Impl& r, Target& t, const Timeouts& timeouts, ga::Toke
         try {
           a = ga::read_token_answer(answer->status, answer->body, time->now());
         } catch (const std::exception&) {  // never on the io thread: every waiting call would hang
-          return cache->fail({ErrorClass::retryable, "bad_response", "access token: the token endpoint's answer does not fit its schema"});
+          return cache->fail({ErrorClass::retryable, "bad_response",
+                              "access token: the token endpoint's answer does not fit its schema"});
         }
         if (a->token) cache->complete(std::move(*a->token));
         else cache->fail(std::move(*a->error));

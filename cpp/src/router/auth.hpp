@@ -33,7 +33,8 @@ using TokenCaches = std::map<std::string, std::shared_ptr<providers::google_auth
 // as a ready access token). Throws ConfigError naming the deployment and the problem, never a key.
 std::shared_ptr<providers::google_auth::TokenCache> prepare_auth(const DeploymentConfig& deployment,
                                                                  providers::Endpoint& endpoint, const TimeSource& clock,
-                                                                 TokenCaches& caches, const EnvLookup& env = process_env());
+                                                                 TokenCaches& caches,
+                                                                 const EnvLookup& env = process_env());
 
 // Calls `done` with a valid access token for `target` (which has `tokens`), or with the error that
 // prevented one; fetches at most once per cache however many calls wait. `timeouts` bound the

@@ -29,7 +29,8 @@ struct Answer {
 };
 
 // A finished probe's verdict. Never throws: an answer with wrong-typed fields fails the probe.
-std::pair<ErrorClass, std::string> judge(const Target& t, const Answer& answer, const Event& e, bool data_plane) noexcept {
+std::pair<ErrorClass, std::string> judge(const Target& t, const Answer& answer, const Event& e,
+                                         bool data_plane) noexcept {
   try {
     ErrorClass cls = ErrorClass::none;
     std::string detail;
@@ -165,8 +166,7 @@ void Prober::fire_safely(Router::Impl& r, Slot& s) noexcept {
   } catch (const std::exception& e) {  // the probe could not even start: a failed probe, rescheduled
     try {
       finish(r, s, ErrorClass::retryable, std::string("active probe failed to start: ") + e.what());
-    } catch (...) {
-    }
+    } catch (...) {}
   }
 }
 
@@ -220,7 +220,6 @@ void Prober::send(Router::Impl& r, Slot& s, const std::optional<Secret>& token) 
   };
   keep(s, r.http->start(std::move(request), std::move(sink)));
 }
-
 
 void Prober::finish(Router::Impl& r, Slot& s, ErrorClass cls, const std::string& detail) {
   if (stopped_) return;

@@ -272,7 +272,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   try {
     http = translate(*t, timeouts);
   } catch (const providers::TranslationError& e) {
-    return cannot_take(e, later);  // this provider cannot express the request; another may
+    return cannot_take(e, later);      // this provider cannot express the request; another may
   } catch (const std::exception& e) {  // a value of the wrong type where the adapter reads one
     return cannot_take(providers::TranslationError(std::string(t->provider->name()), "",
                                                    std::string("cannot translate the request: ") + e.what()),
@@ -285,8 +285,8 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   auto self = shared_from_this();
   later.push_back([self, http = std::move(http), epoch] {
     std::shared_ptr<FlowControl> flow(self, &self->channel_);
-    auto ex = self->r_->http->start(http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); },
-                                    std::move(flow));
+    auto ex = self->r_->http->start(
+        http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
     self->keep(epoch, std::move(ex));
   });
   if (req_.stream && first_token.count() > 0) {
@@ -375,8 +375,8 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
   if ((prefill_ || continuation_) && body.contains("messages") && body["messages"].is_array()) {
     body["messages"].push_back({{"role", "assistant"}, {"content", delivered_}});
     if (continuation_)
-      body["messages"].push_back({{"role", "user"},
-                                  {"content", "Continue your answer exactly where it stops. Do not repeat anything."}});
+      body["messages"].push_back(
+          {{"role", "user"}, {"content", "Continue your answer exactly where it stops. Do not repeat anything."}});
   }
   providers::TranslatedRequest tr;
   if (req_.call.path == "/embeddings") {
@@ -390,7 +390,8 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
   }
   for (const auto& w : tr.warnings) log_.back().message += (log_.back().message.empty() ? "" : "; ") + w;
   for (const auto& h : req_.call.headers) {
-    auto it = std::find_if(tr.http.headers.begin(), tr.http.headers.end(), [&](auto& x) { return iequals(x.name, h.name); });
+    auto it =
+        std::find_if(tr.http.headers.begin(), tr.http.headers.end(), [&](auto& x) { return iequals(x.name, h.name); });
     if (it != tr.http.headers.end()) it->value = h.value;
     else tr.http.headers.push_back(h);
   }
@@ -409,9 +410,11 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
   rec.decision = "skip";
   end_attempt(ErrorClass::ignored, std::nullopt);
   unusable_.insert(target_);
-  nlohmann::json err = {{"error", {{"message", rec.message}, {"type", "invalid_request_error"},
-                                   {"param", e.parameter().empty() ? nlohmann::json() : nlohmann::json(e.parameter())},
-                                   {"code", "unsupported_parameter"}}}};
+  nlohmann::json err = {{"error",
+                         {{"message", rec.message},
+                          {"type", "invalid_request_error"},
+                          {"param", e.parameter().empty() ? nlohmann::json() : nlohmann::json(e.parameter())},
+                          {"code", "unsupported_parameter"}}}};
   if (!last_head_) {
     last_head_ = Event::head(400, {{"content-type", "application/json"}});
     last_body_ = err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -86,7 +86,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // ---- moving through groups and targets --------------------------------------------------
 
   const GroupPolicy& policy() const { return *group_->policy; }
-  int max_attempts() const { return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1, 5); }
+  int max_attempts() const {
+    return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1, 5);
+  }
 
   void enter_group(std::size_t pos, Deferred& later);
   std::set<const Target*> exhausted() const;
@@ -165,9 +167,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   // ---- outcomes -----------------------------------------------------------------------------
 
-  Millis attempt_duration() const {
-    return std::chrono::duration_cast<Millis>(r_->time->now() - attempt_start_);
-  }
+  Millis attempt_duration() const { return std::chrono::duration_cast<Millis>(r_->time->now() - attempt_start_); }
 
   void end_attempt(ErrorClass cls, std::optional<Millis> hint);
   // The attempt leaves the balancer's and the target's in-flight count with what it measured.
@@ -257,14 +257,14 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<RouteAttempt> served_;
   // Balancing and quotas
   policy::TokenEstimate est_;
-  Target* slot_ = nullptr;                          // whose concurrency slot the call holds
-  QuotaTickets tickets_;                            // in ticket_target_'s deployment and key windows
+  Target* slot_ = nullptr;  // whose concurrency slot the call holds
+  QuotaTickets tickets_;    // in ticket_target_'s deployment and key windows
   Target* ticket_target_ = nullptr;
   bool ticket_sent_ = false;
-  bool balancer_started_ = false;                   // on_start called, on_finish not yet
-  std::optional<policy::Outcome> live_outcome_;     // a live stream's outcome, given at its end
-  std::optional<policy::LatencySample> sample_;     // the served answer's measurement
-  std::string next_pick_, next_skipped_;            // for the next attempt's log entry
+  bool balancer_started_ = false;                // on_start called, on_finish not yet
+  std::optional<policy::Outcome> live_outcome_;  // a live stream's outcome, given at its end
+  std::optional<policy::LatencySample> sample_;  // the served answer's measurement
+  std::string next_pick_, next_skipped_;         // for the next attempt's log entry
   Channel channel_;
   mutable std::mutex mutex_;
 };

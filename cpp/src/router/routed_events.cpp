@@ -87,8 +87,8 @@ void RoutedCallImpl::fault(const std::string& what, Deferred& later) noexcept {
     if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
     const bool live = mode_ == Mode::stream_live;
     mode_ = Mode::done;
-    channel_.push(Event::failure({live ? Errc::stream_interrupted : Errc::protocol_error,
-                                  "llmfailover router: " + scrubbed(what), false}));
+    channel_.push(Event::failure(
+        {live ? Errc::stream_interrupted : Errc::protocol_error, "llmfailover router: " + scrubbed(what), false}));
   } catch (...) {
     mode_ = Mode::done;
   }
@@ -148,10 +148,10 @@ void RoutedCallImpl::on_end(Deferred& later) {
       if (x.verdict()) return fail_answered({x.verdict()->cls, x.verdict()->reason, x.verdict()->message}, later);
       return fail_answered({ErrorClass::retryable, "bad_response", x.what()}, later);
     } catch (const std::exception& x) {  // e.g. nlohmann's type_error on a null where a string belongs
-      return fail_answered({ErrorClass::retryable, "bad_response",
-                            std::string(target_->provider->name()) + ": the answer does not fit its schema (" +
-                                x.what() + ")"},
-                           later);
+      return fail_answered(
+          {ErrorClass::retryable, "bad_response",
+           std::string(target_->provider->name()) + ": the answer does not fit its schema (" + x.what() + ")"},
+          later);
     }
     policy::LatencySample sample;
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))};
@@ -159,7 +159,8 @@ void RoutedCallImpl::on_end(Deferred& later) {
     if (auto doc = parse_json(answer); doc.is_object()) {
       if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
         const Usage usage = read_usage(*u);
-        if (usage.completion) sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
+        if (usage.completion)
+          sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
         correct_quota(usage.total.value_or(0));
       }
     }
@@ -217,7 +218,8 @@ void RoutedCallImpl::on_error(Error error, Deferred& later) {
   }
   // The upstream answered with an error status and then its body broke off or exceeded the cap:
   // the status decides (a 5xx still fails over), with whatever of the body arrived.
-  if (mode_ == Mode::error_body && !ttft_expired_ && errc_class(error) != ErrorClass::ignored) return on_error_answer(later);
+  if (mode_ == Mode::error_body && !ttft_expired_ && errc_class(error) != ErrorClass::ignored)
+    return on_error_answer(later);
   error.message = scrubbed(std::move(error.message));
   Verdict v{errc_class(error), std::string(to_string(error.code)), error.message};
   v.silent = error.code == Errc::first_byte_timeout;
@@ -233,7 +235,8 @@ void RoutedCallImpl::on_error(Error error, Deferred& later) {
   if (!ttft_expired_ && error.code == Errc::cancelled) v.cls = ErrorClass::ignored;
   v.error = error;
   last_error_ = error;
-  if (ttft_expired_) last_error_ = Error{Errc::first_byte_timeout, "no first token from " + target_->id + " in time", true};
+  if (ttft_expired_)
+    last_error_ = Error{Errc::first_byte_timeout, "no first token from " + target_->id + " in time", true};
   last_head_.reset();
   fail(std::move(v), later);
 }
@@ -244,7 +247,7 @@ void RoutedCallImpl::on_first_token_timeout(std::uint64_t epoch) {
     std::lock_guard lock(mutex_);
     if (epoch != epoch_ || (mode_ != Mode::head && mode_ != Mode::stream_pre)) return;
     ttft_expired_ = true;
-    ttft_timer_.reset();  // this one fired
+    ttft_timer_.reset();                                               // this one fired
     if (current_) later.push_back([ex = current_] { ex->cancel(); });  // its error event brings us on
   }
   run(later);

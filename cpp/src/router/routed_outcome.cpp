@@ -57,8 +57,9 @@ void RoutedCallImpl::end_stream_load(bool complete) {
 
 void RoutedCallImpl::succeed() {
   if (!resuming_)  // a recovery's time to its first new token is not the target's normal
-    target_->learn_ttft(req_.stream, req_.stream ? attempt_duration()
-                                                 : Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))});
+    target_->learn_ttft(req_.stream, req_.stream
+                                         ? attempt_duration()
+                                         : Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))});
   end_attempt(ErrorClass::none, std::nullopt);
   log_.back().decision = "served";
   log_.back().error_class = "none";
@@ -327,7 +328,7 @@ void RoutedCallImpl::cancel_from_caller() {
       rec.decision = "cancelled";
     }
     if (mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
-    end_stream_load(/*complete=*/false);  // a live stream the caller closed: as measured at its first token
+    end_stream_load(/*complete=*/false);   // a live stream the caller closed: as measured at its first token
     if (mode_ == Mode::idle) drop_held();  // a pick waiting for its backoff: never sent
     else release_slot();
     disarm(later);

@@ -52,7 +52,8 @@ void RoutedCallImpl::on_stream_error(const providers::ErrorVerdict& v, Deferred&
 
 void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
   ChunkKind kind = inspect_.inspect(e.data);
-  if (mode_ == Mode::stream_pre && resuming_ && (kind == ChunkKind::content || kind == ChunkKind::meta || kind == ChunkKind::done))
+  if (mode_ == Mode::stream_pre && resuming_ &&
+      (kind == ChunkKind::content || kind == ChunkKind::meta || kind == ChunkKind::done))
     return resume_chunk(std::move(e), kind, later);
   if (mode_ == Mode::stream_pre) {
     if (kind == ChunkKind::malformed)
@@ -72,7 +73,7 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
 }
 
 void RoutedCallImpl::commit(Deferred& later) {
-  succeed();  // time to first token is what the breaker's slow-call rule measures
+  succeed();      // time to first token is what the breaker's slow-call rule measures
   disarm(later);  // the first-token limit is met
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
@@ -91,8 +92,8 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
   log_.back().reason = "stream_interrupted";
   log_.back().message = cause;
   Error original{Errc::stream_interrupted,
-                 "the stream from " + target_->id + " was interrupted after " +
-                     std::to_string(inspect_.text().size()) + " characters (" + cause + ")",
+                 "the stream from " + target_->id + " was interrupted after " + std::to_string(inspect_.text().size()) +
+                     " characters (" + cause + ")",
                  true};
   Target* next = nullptr;
   if (r_->config.stream_recovery == "continue" && !resuming_) {

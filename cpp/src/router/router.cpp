@@ -15,13 +15,18 @@ namespace {
 
 // Where a deployment's key comes from when the config names none (what each provider's SDK reads).
 std::optional<std::string> default_key(const std::string& provider) {
-  static const std::map<std::string, std::vector<const char*>> vars = {
-      {"openai", {"OPENAI_API_KEY"}},       {"azure", {"AZURE_OPENAI_API_KEY"}},
-      {"anthropic", {"ANTHROPIC_API_KEY"}}, {"gemini", {"GEMINI_API_KEY", "GOOGLE_API_KEY"}},
-      {"cohere", {"CO_API_KEY", "COHERE_API_KEY"}}, {"mistral", {"MISTRAL_API_KEY"}},
-      {"groq", {"GROQ_API_KEY"}},           {"together", {"TOGETHER_API_KEY"}},
-      {"openrouter", {"OPENROUTER_API_KEY"}}, {"deepseek", {"DEEPSEEK_API_KEY"}},
-      {"fireworks", {"FIREWORKS_API_KEY"}}, {"xai", {"XAI_API_KEY"}}};
+  static const std::map<std::string, std::vector<const char*>> vars = {{"openai", {"OPENAI_API_KEY"}},
+                                                                       {"azure", {"AZURE_OPENAI_API_KEY"}},
+                                                                       {"anthropic", {"ANTHROPIC_API_KEY"}},
+                                                                       {"gemini", {"GEMINI_API_KEY", "GOOGLE_API_KEY"}},
+                                                                       {"cohere", {"CO_API_KEY", "COHERE_API_KEY"}},
+                                                                       {"mistral", {"MISTRAL_API_KEY"}},
+                                                                       {"groq", {"GROQ_API_KEY"}},
+                                                                       {"together", {"TOGETHER_API_KEY"}},
+                                                                       {"openrouter", {"OPENROUTER_API_KEY"}},
+                                                                       {"deepseek", {"DEEPSEEK_API_KEY"}},
+                                                                       {"fireworks", {"FIREWORKS_API_KEY"}},
+                                                                       {"xai", {"XAI_API_KEY"}}};
   auto it = vars.find(provider);
   if (it == vars.end()) return std::nullopt;
   for (const char* name : it->second)
@@ -108,7 +113,8 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
       t->deployment = &d;
       t->key_index = k;
       t->provider = providers::find_provider(d.provider);
-      if (!t->provider) throw ConfigError("deployments." + d.id + ".provider", "no adapter for provider '" + d.provider + "'");
+      if (!t->provider)
+        throw ConfigError("deployments." + d.id + ".provider", "no adapter for provider '" + d.provider + "'");
       t->endpoint = endpoint_for(d, k);
       t->tokens = prepare_auth(d, t->endpoint, *time, token_caches);
       t->health = std::make_unique<policy::TargetHealth>(g.policy->breaker, g.policy->ramp, *time, *random);
@@ -116,15 +122,18 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shar
       t->rate = std::make_unique<policy::RateLimitState>(*time);
       if (k < static_cast<int>(d.key_limits.size())) t->key_limits = d.key_limits[k];
       if (t->key_limits.rpm > 0 || t->key_limits.tpm > 0)
-        t->key_window = std::make_unique<policy::RateWindow>(policy::QuotaLimits{t->key_limits.rpm, t->key_limits.tpm}, *time);
+        t->key_window =
+            std::make_unique<policy::RateWindow>(policy::QuotaLimits{t->key_limits.rpm, t->key_limits.tpm}, *time);
       t->owner = &g;
       t->index = g.targets.size();
       dep->keys.push_back(t.get());
-      t->health->set_listener([this, target = t.get()](std::string_view from, std::string_view to, std::string_view why) {
-        std::string kind = why.starts_with("active probe") ? "probe" : "breaker";  // policy/health.hpp
-        record_event({kind, target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
-        sync(*target);  // the balancer learns of every state change and ramp step: no polling at pick
-      });
+      t->health->set_listener(
+          [this, target = t.get()](std::string_view from, std::string_view to, std::string_view why) {
+            std::string kind = why.starts_with("active probe") ? "probe" : "breaker";  // policy/health.hpp
+            record_event(
+                {kind, target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
+            sync(*target);  // the balancer learns of every state change and ramp step: no polling at pick
+          });
       g.targets.push_back(t.get());
       targets.push_back(std::move(t));
     }
@@ -265,7 +274,9 @@ bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate, Quota
   }
   t.quota_block.store(at.time_since_epoch().count());
   sync(t);
-  if (why) *why = "'" + t.id + "' over its " + (full == t.key_window.get() ? "key's " : "") + "quota (" + usage_text(*full) + ")";
+  if (why)
+    *why =
+        "'" + t.id + "' over its " + (full == t.key_window.get() ? "key's " : "") + "quota (" + usage_text(*full) + ")";
   return false;
 }
 
@@ -282,7 +293,9 @@ void Router::Impl::sync(Target& t) {
       block = *at;
     }
   }
-  auto later = [&](Clock::time_point at) { if (at > now && (!block || at > *block)) block = at; };
+  auto later = [&](Clock::time_point at) {
+    if (at > now && (!block || at > *block)) block = at;
+  };
   if (auto kb = t.rate->blocked_until(); kb && *kb > now) later(*kb);  // back at full share after the reset
   else share *= t.rate->share();
   later(Clock::time_point(Clock::duration(t.quota_block.load())));

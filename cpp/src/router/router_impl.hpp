@@ -44,18 +44,18 @@ struct Target {
   std::string group;
   const DeploymentConfig* deployment = nullptr;
   int key_index = 0;
-  const providers::Provider* provider = nullptr;  // the dialect (registry-owned)
-  providers::Endpoint endpoint;                   // URL, key, model for this target
+  const providers::Provider* provider = nullptr;               // the dialect (registry-owned)
+  providers::Endpoint endpoint;                                // URL, key, model for this target
   std::shared_ptr<providers::google_auth::TokenCache> tokens;  // vertex: its service account's token (auth.hpp)
   std::unique_ptr<policy::TargetHealth> health;
   std::atomic<int> in_flight{0};
-  DeploymentState* dep = nullptr;                 // shared by the deployment's keys
-  std::unique_ptr<policy::RateLimitState> rate;   // what the provider's headers say is left (per key)
-  KeyLimits key_limits;                           // this key's own rpm / tpm (0 = none)
-  std::unique_ptr<policy::RateWindow> key_window; // set when key_limits has one
-  std::atomic<Clock::rep> quota_block{0};        // rpm / tpm full until (time_since_epoch)
+  DeploymentState* dep = nullptr;                  // shared by the deployment's keys
+  std::unique_ptr<policy::RateLimitState> rate;    // what the provider's headers say is left (per key)
+  KeyLimits key_limits;                            // this key's own rpm / tpm (0 = none)
+  std::unique_ptr<policy::RateWindow> key_window;  // set when key_limits has one
+  std::atomic<Clock::rep> quota_block{0};          // rpm / tpm full until (time_since_epoch)
   struct Group* owner = nullptr;
-  std::size_t index = 0;                          // in owner->targets and its balancer
+  std::size_t index = 0;  // in owner->targets and its balancer
 
   // Its normal time to the first token (issue 11, adaptive first-token limit): the median of the
   // last kTtftKept attempts it served, one ring for streams (to the first content token) and one
@@ -87,7 +87,7 @@ struct Group {
   std::vector<Target*> targets;
   const GroupPolicy* policy = nullptr;
   std::unique_ptr<policy::RetryBudget> budget;
-  std::unique_ptr<policy::Balancer> balancer;     // candidates in `targets` order
+  std::unique_ptr<policy::Balancer> balancer;  // candidates in `targets` order
 };
 
 // The places a request was counted in before it was sent: the deployment's rpm / tpm window and

@@ -114,25 +114,36 @@ std::pair<int, std::string> verdict_answer(std::string_view provider, const prov
   if (verdict.message.rfind(std::string(provider) + ":", 0) == 0) message = verdict.message;  // named already
   const nlohmann::json body = {
       {"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", verdict.reason}}}};
-  return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};  // upstream text may not be UTF-8
+  return {status,
+          body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};  // upstream text may not be UTF-8
 }
 
 std::vector<Event> degraded_events(const std::string& text, bool stream, const std::string& model) {
   using nlohmann::json;
-  long created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  long created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<Event> out;
   Headers h{{"content-type", stream ? "text/event-stream" : "application/json"}, {"x-llmfailover-degraded", "true"}};
   out.push_back(Event::head(200, h));
   if (!stream) {
-    json body = {{"id", "llmfailover-degraded"}, {"object", "chat.completion"}, {"created", created}, {"model", model},
-                 {"choices", json::array({{{"index", 0}, {"finish_reason", "stop"}, {"logprobs", nullptr},
-                                           {"message", {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}}}}})}};
+    json body = {
+        {"id", "llmfailover-degraded"},
+        {"object", "chat.completion"},
+        {"created", created},
+        {"model", model},
+        {"choices", json::array({{{"index", 0},
+                                  {"finish_reason", "stop"},
+                                  {"logprobs", nullptr},
+                                  {"message", {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}}}}})}};
     out.push_back(Event::body(body.dump()));
   } else {
     auto chunk = [&](json delta, json finish) {
-      json c = {{"id", "llmfailover-degraded"}, {"object", "chat.completion.chunk"}, {"created", created},
+      json c = {{"id", "llmfailover-degraded"},
+                {"object", "chat.completion.chunk"},
+                {"created", created},
                 {"model", model},
-                {"choices", json::array({{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}})}};
+                {"choices",
+                 json::array({{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}})}};
       return Event::sse("", c.dump());
     };
     out.push_back(chunk({{"role", "assistant"}, {"content", text}}, nullptr));

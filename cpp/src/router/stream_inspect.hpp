@@ -36,13 +36,13 @@ Usage read_usage(const nlohmann::json& usage);
 class StreamInspector {
  public:
   ChunkKind inspect(std::string_view data);
-  bool finished() const noexcept { return finished_; }   // a choice reported its finish_reason
-  bool done() const noexcept { return done_; }           // [DONE] arrived
+  bool finished() const noexcept { return finished_; }  // a choice reported its finish_reason
+  bool done() const noexcept { return done_; }          // [DONE] arrived
   std::size_t content_chars() const noexcept { return content_chars_; }
   std::size_t output_chars() const noexcept { return content_chars_ + tool_chars_; }  // + tool-call arguments
   // Output tokens when the stream reported none: characters / 4, rounded up.
   std::int64_t estimated_output_tokens() const noexcept { return static_cast<std::int64_t>((output_chars() + 3) / 4); }
-  std::optional<std::int64_t> usage_total() const noexcept { return usage_total_; }   // a chunk's usage.total_tokens
+  std::optional<std::int64_t> usage_total() const noexcept { return usage_total_; }  // a chunk's usage.total_tokens
   std::optional<std::int64_t> completion_tokens() const noexcept { return completion_tokens_; }
   const std::string& text() const noexcept { return text_; }            // choice 0's content so far
   const std::string& last_text() const noexcept { return last_text_; }  // ... of the last chunk

@@ -17,7 +17,8 @@ int words_in(const json& content) {
   int n = 0;
   if (content.is_array()) {
     for (const auto& b : content) {
-      if (b.is_object() && b.contains("text") && b["text"].is_string()) n += count_words(b["text"].get_ref<const std::string&>());
+      if (b.is_object() && b.contains("text") && b["text"].is_string())
+        n += count_words(b["text"].get_ref<const std::string&>());
     }
   }
   return n;
@@ -101,17 +102,28 @@ class AnthropicDialect final : public Dialect {
     const std::string id = "msg_" + ctx.request_id;
     const std::string tool_id = "toolu_" + ctx.request_id;
     const char* stop_reason = call ? "tool_use" : "end_turn";
-    json usage = {{"input_tokens", input}, {"output_tokens", output}, {"cache_creation_input_tokens", 0},
-                  {"cache_read_input_tokens", 0}, {"service_tier", "standard"}};
+    json usage = {{"input_tokens", input},
+                  {"output_tokens", output},
+                  {"cache_creation_input_tokens", 0},
+                  {"cache_read_input_tokens", 0},
+                  {"service_tier", "standard"}};
     Reply r;
     if (!req.stream) {
-      const json block = call ? json{{"type", "tool_use"}, {"id", tool_id}, {"name", call->name},
+      const json block = call ? json{{"type", "tool_use"},
+                                     {"id", tool_id},
+                                     {"name", call->name},
                                      {"input", parse_json(call->arguments)}}
                               : json{{"type", "text"}, {"text", ctx.content}};
-      r.body = json{{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", req.model},
-                    {"content", json::array({block})}, {"stop_reason", stop_reason}, {"stop_sequence", nullptr},
-                    {"usage", usage}}
-                   .dump();
+      r.body = json{
+          {"id", id},
+          {"type", "message"},
+          {"role", "assistant"},
+          {"model", req.model},
+          {"content", json::array({block})},
+          {"stop_reason", stop_reason},
+          {"stop_sequence", nullptr},
+          {"usage",
+           usage}}.dump();
       return r;
     }
     r.stream = true;
@@ -119,19 +131,27 @@ class AnthropicDialect final : public Dialect {
     json start_usage = usage;
     start_usage["output_tokens"] = 1;
     r.frames.push_back(frame("message_start", {{"type", "message_start"},
-                                               {"message", {{"id", id}, {"type", "message"}, {"role", "assistant"},
-                                                            {"model", req.model}, {"content", json::array()},
-                                                            {"stop_reason", nullptr}, {"stop_sequence", nullptr},
-                                                            {"usage", start_usage}}}}));
-    const json first = call ? json{{"type", "tool_use"}, {"id", tool_id}, {"name", call->name}, {"input", json::object()}}
-                            : json{{"type", "text"}, {"text", ""}};
-    r.frames.push_back(frame("content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", first}}));
+                                               {"message",
+                                                {{"id", id},
+                                                 {"type", "message"},
+                                                 {"role", "assistant"},
+                                                 {"model", req.model},
+                                                 {"content", json::array()},
+                                                 {"stop_reason", nullptr},
+                                                 {"stop_sequence", nullptr},
+                                                 {"usage", start_usage}}}}));
+    const json first =
+        call ? json{{"type", "tool_use"}, {"id", tool_id}, {"name", call->name}, {"input", json::object()}}
+             : json{{"type", "text"}, {"text", ""}};
+    r.frames.push_back(
+        frame("content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", first}}));
     r.frames.push_back(frame("ping", {{"type", "ping"}}));
     const auto pieces = call ? split_arguments(call->arguments) : words;
     for (const auto& piece : pieces) {
       const json delta = call ? json{{"type", "input_json_delta"}, {"partial_json", piece}}
                               : json{{"type", "text_delta"}, {"text", piece}};
-      r.frames.push_back(frame("content_block_delta", {{"type", "content_block_delta"}, {"index", 0}, {"delta", delta}}));
+      r.frames.push_back(
+          frame("content_block_delta", {{"type", "content_block_delta"}, {"index", 0}, {"delta", delta}}));
     }
     r.frames.push_back(frame("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
     r.frames.push_back(frame("message_delta", {{"type", "message_delta"},
@@ -143,7 +163,9 @@ class AnthropicDialect final : public Dialect {
 
   std::string error_body(int status, std::string_view code, std::string_view message, std::string_view) const override {
     const std::string msg = message.empty() ? default_message(status, code) : std::string(message);
-    return json{{"type", "error"}, {"error", {{"type", error_type(status)}, {"message", msg}}}, {"request_id", "req_fake"}}.dump();
+    return json{
+        {"type", "error"}, {"error", {{"type", error_type(status)}, {"message", msg}}}, {"request_id", "req_fake"}}
+        .dump();
   }
 
   // Anthropic's in-stream error (the 200 stream already started): overloaded_error, as in their outages.

@@ -26,7 +26,8 @@ int prompt_tokens(const json& body) {
   auto blocks = [&](const json& content) {
     if (!content.is_array()) return;
     for (const auto& b : content) {
-      if (b.is_object() && b.contains("text") && b["text"].is_string()) n += count_words(b["text"].get_ref<const std::string&>());
+      if (b.is_object() && b.contains("text") && b["text"].is_string())
+        n += count_words(b["text"].get_ref<const std::string&>());
     }
   };
   blocks(body.value("system", json::array()));
@@ -39,8 +40,9 @@ int prompt_tokens(const json& body) {
 // One ConverseStream event frame; "p" is the padding AWS adds to hide payload sizes.
 std::string event(std::string_view type, json payload) {
   payload["p"] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0";
-  return es::encode({{":event-type", std::string(type)}, {":content-type", "application/json"}, {":message-type", "event"}},
-                    payload.dump());
+  return es::encode(
+      {{":event-type", std::string(type)}, {":content-type", "application/json"}, {":message-type", "event"}},
+      payload.dump());
 }
 
 const char* error_type(int status, std::string_view code) {
@@ -53,7 +55,8 @@ const char* error_type(int status, std::string_view code) {
     case 408: return "ModelTimeoutException";
     case 424: return "ModelErrorException";
     case 429: return "ThrottlingException";
-    case 503: case 529: return "ServiceUnavailableException";
+    case 503:
+    case 529: return "ServiceUnavailableException";
     default: return status >= 500 ? "InternalServerException" : "ValidationException";
   }
 }
@@ -66,8 +69,11 @@ std::string default_message(int status, std::string_view code) {
     case 403: return "You don't have access to the model with the specified model ID.";
     case 404: return "The provided model identifier is invalid.";
     case 429: return "Too many requests, please wait before trying again.";
-    case 503: case 529: return "Bedrock is unable to process your request.";
-    default: return status >= 500 ? "The system encountered an unexpected error during processing. Try your request again." : "Malformed input request.";
+    case 503:
+    case 529: return "Bedrock is unable to process your request.";
+    default:
+      return status >= 500 ? "The system encountered an unexpected error during processing. Try your request again."
+                           : "Malformed input request.";
   }
 }
 
@@ -106,7 +112,9 @@ class BedrockDialect final : public Dialect {
       req.error_message = "Malformed input request, please reformat your input and try again.";
     } else if (req.kind != invoke && (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())) {
       req.error_status = 400;
-      req.error_message = "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
+      req.error_message =
+          "A conversation must start with a user message. Try again with a conversation that starts with a user "
+          "message.";
     }
     return req;
   }
@@ -122,11 +130,14 @@ class BedrockDialect final : public Dialect {
     const char* stop_reason = call ? "tool_use" : "end_turn";
     Reply r;
     if (!req.stream) {
-      const json block = call ? json{{"toolUse", {{"toolUseId", tool_id}, {"name", call->name},
-                                                  {"input", parse_json(call->arguments)}}}}
-                              : json{{"text", ctx.content}};
+      const json block =
+          call ? json{{"toolUse",
+                       {{"toolUseId", tool_id}, {"name", call->name}, {"input", parse_json(call->arguments)}}}}
+               : json{{"text", ctx.content}};
       r.body = json{{"output", {{"message", {{"role", "assistant"}, {"content", json::array({block})}}}}},
-                    {"stopReason", stop_reason}, {"usage", usage}, {"metrics", {{"latencyMs", 12}}}}
+                    {"stopReason", stop_reason},
+                    {"usage", usage},
+                    {"metrics", {{"latencyMs", 12}}}}
                    .dump();
       return r;
     }
@@ -134,8 +145,9 @@ class BedrockDialect final : public Dialect {
     r.content_type = "application/vnd.amazon.eventstream";
     r.frames.push_back(event("messageStart", {{"role", "assistant"}}));
     if (call) {
-      r.frames.push_back(event("contentBlockStart", {{"contentBlockIndex", 0},
-                                                     {"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", call->name}}}}}}));
+      r.frames.push_back(
+          event("contentBlockStart",
+                {{"contentBlockIndex", 0}, {"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", call->name}}}}}}));
     }
     for (const auto& piece : call ? split_arguments(call->arguments) : words) {
       const json delta = call ? json{{"toolUse", {{"input", piece}}}} : json{{"text", piece}};
@@ -153,7 +165,8 @@ class BedrockDialect final : public Dialect {
   }
 
   std::string error_frame() const override {
-    return es::encode({{":exception-type", "modelStreamErrorException"}, {":content-type", "application/json"},
+    return es::encode({{":exception-type", "modelStreamErrorException"},
+                       {":content-type", "application/json"},
                        {":message-type", "exception"}},
                       json{{"message", "The model stream failed."}, {"originalStatusCode", 500}}.dump());
   }
@@ -174,14 +187,19 @@ class BedrockDialect final : public Dialect {
   static Reply embeddings(const json& body, const ReplyContext& ctx) {
     Reply r;
     const unsigned dims = body.contains("dimensions") && body["dimensions"].is_number_unsigned()
-                              ? body["dimensions"].get<unsigned>() : ctx.embedding_dimensions;
+                              ? body["dimensions"].get<unsigned>()
+                              : ctx.embedding_dimensions;
     if (body.contains("inputText")) {  // Titan text embeddings
       const std::string text = body.value("inputText", "");
-      r.body = json{{"embedding", vector_for(text, dims)}, {"inputTextTokenCount", std::max(count_words(text), 1)}}.dump();
+      r.body =
+          json{{"embedding", vector_for(text, dims)}, {"inputTextTokenCount", std::max(count_words(text), 1)}}.dump();
     } else {  // Cohere embed
       json vectors = json::array();
-      for (const auto& t : body.value("texts", json::array())) vectors.push_back(vector_for(t.is_string() ? t.get<std::string>() : "", dims));
-      r.body = json{{"id", ctx.request_id}, {"embeddings", {{"float", vectors}}}, {"texts", body.value("texts", json::array())},
+      for (const auto& t : body.value("texts", json::array()))
+        vectors.push_back(vector_for(t.is_string() ? t.get<std::string>() : "", dims));
+      r.body = json{{"id", ctx.request_id},
+                    {"embeddings", {{"float", vectors}}},
+                    {"texts", body.value("texts", json::array())},
                     {"response_type", "embeddings_by_type"}}
                    .dump();
     }

@@ -25,7 +25,8 @@ int prompt_tokens(const json& body) {
     if (c.is_string()) n += count_words(c.get_ref<const std::string&>());
     else if (c.is_array()) {
       for (const auto& p : c) {
-        if (p.is_object() && p.contains("text") && p["text"].is_string()) n += count_words(p["text"].get_ref<const std::string&>());
+        if (p.is_object() && p.contains("text") && p["text"].is_string())
+          n += count_words(p["text"].get_ref<const std::string&>());
       }
     }
   }
@@ -38,19 +39,22 @@ std::string frame(std::string_view type, json data) {
 }
 
 std::string default_message(int status, std::string_view code) {
-  if (code == "context_length_exceeded") return "too many tokens: size limit exceeded by 1000 tokens. Try using shorter or fewer inputs.";
+  if (code == "context_length_exceeded")
+    return "too many tokens: size limit exceeded by 1000 tokens. Try using shorter or fewer inputs.";
   if (code == "content_policy_violation") return "blocked output: please adjust your prompt and try again";
   switch (status) {
     case 401: return "invalid api token";
     case 404: return "model 'unknown' not found, make sure the correct model ID was used";
     case 429: return "You are past the per minute request limit, please wait and try again later.";
     case 498: return "invalid api token";
-    default: return status >= 500 ? "internal server error, this has been reported to our developers" : "invalid request";
+    default:
+      return status >= 500 ? "internal server error, this has been reported to our developers" : "invalid request";
   }
 }
 
 json usage(int input, int output) {
-  return {{"billed_units", {{"input_tokens", input}, {"output_tokens", output}}}, {"tokens", {{"input_tokens", input}, {"output_tokens", output}}}};
+  return {{"billed_units", {{"input_tokens", input}, {"output_tokens", output}}},
+          {"tokens", {{"input_tokens", input}, {"output_tokens", output}}}};
 }
 
 class CohereDialect final : public Dialect {
@@ -98,20 +102,30 @@ class CohereDialect final : public Dialect {
     if (!req.stream) {
       json message = {{"role", "assistant"}, {"content", json::array({{{"type", "text"}, {"text", ctx.content}}})}};
       if (call) {
-        message = {{"role", "assistant"},
-                   {"tool_calls", json::array({{{"id", call->name + "_" + ctx.request_id}, {"type", "function"},
-                                                {"function", {{"name", call->name}, {"arguments", call->arguments}}}}})}};
+        message = {
+            {"role", "assistant"},
+            {"tool_calls", json::array({{{"id", call->name + "_" + ctx.request_id},
+                                         {"type", "function"},
+                                         {"function", {{"name", call->name}, {"arguments", call->arguments}}}}})}};
       }
-      r.body = json{{"id", id}, {"finish_reason", finish}, {"message", std::move(message)}, {"usage", usage(input, output)}}.dump();
+      r.body =
+          json{{"id", id}, {"finish_reason", finish}, {"message", std::move(message)}, {"usage", usage(input, output)}}
+              .dump();
       return r;
     }
     r.stream = true;
     r.content_type = "text/event-stream";
-    r.frames.push_back(frame("message-start", {{"id", id}, {"delta", {{"message", {{"role", "assistant"}, {"content", json::array()},
-                                                                                   {"tool_plan", ""}, {"tool_calls", json::array()},
-                                                                                   {"citations", json::array()}}}}}}));
+    r.frames.push_back(frame("message-start", {{"id", id},
+                                               {"delta",
+                                                {{"message",
+                                                  {{"role", "assistant"},
+                                                   {"content", json::array()},
+                                                   {"tool_plan", ""},
+                                                   {"tool_calls", json::array()},
+                                                   {"citations", json::array()}}}}}}));
     if (call) {
-      const json start = {{"id", call->name + "_" + ctx.request_id}, {"type", "function"},
+      const json start = {{"id", call->name + "_" + ctx.request_id},
+                          {"type", "function"},
                           {"function", {{"name", call->name}, {"arguments", ""}}}};
       r.frames.push_back(frame("tool-call-start", {{"index", 0}, {"delta", {{"message", {{"tool_calls", start}}}}}}));
       for (const auto& piece : split_arguments(call->arguments)) {
@@ -120,9 +134,11 @@ class CohereDialect final : public Dialect {
       }
       r.frames.push_back(frame("tool-call-end", {{"index", 0}}));
     } else {
-      r.frames.push_back(frame("content-start", {{"index", 0}, {"delta", {{"message", {{"content", {{"type", "text"}, {"text", ""}}}}}}}}));
+      r.frames.push_back(frame(
+          "content-start", {{"index", 0}, {"delta", {{"message", {{"content", {{"type", "text"}, {"text", ""}}}}}}}}));
       for (const auto& w : words) {
-        r.frames.push_back(frame("content-delta", {{"index", 0}, {"delta", {{"message", {{"content", {{"text", w}}}}}}}}));
+        r.frames.push_back(
+            frame("content-delta", {{"index", 0}, {"delta", {{"message", {{"content", {{"text", w}}}}}}}}));
       }
       r.frames.push_back(frame("content-end", {{"index", 0}}));
     }
@@ -131,7 +147,9 @@ class CohereDialect final : public Dialect {
   }
 
   std::string error_body(int status, std::string_view code, std::string_view message, std::string_view) const override {
-    return json{{"id", "fake-error"}, {"message", message.empty() ? default_message(status, code) : std::string(message)}}.dump();
+    return json{{"id", "fake-error"},
+                {"message", message.empty() ? default_message(status, code) : std::string(message)}}
+        .dump();
   }
 
   std::string error_frame() const override {
@@ -147,7 +165,8 @@ class CohereDialect final : public Dialect {
  private:
   static Reply embeddings(const json& body, const ReplyContext& ctx) {
     const unsigned dims = body.contains("output_dimension") && body["output_dimension"].is_number_unsigned()
-                              ? body["output_dimension"].get<unsigned>() : ctx.embedding_dimensions;
+                              ? body["output_dimension"].get<unsigned>()
+                              : ctx.embedding_dimensions;
     json vectors = json::array();
     int tokens = 0;
     for (const auto& t : body.value("texts", json::array())) {
@@ -159,7 +178,9 @@ class CohereDialect final : public Dialect {
       vectors.push_back(v);
     }
     Reply r;
-    r.body = json{{"id", "e0" + ctx.request_id}, {"embeddings", {{"float", vectors}}}, {"texts", body.value("texts", json::array())},
+    r.body = json{{"id", "e0" + ctx.request_id},
+                  {"embeddings", {{"float", vectors}}},
+                  {"texts", body.value("texts", json::array())},
                   {"meta", {{"api_version", {{"version", "2"}}}, {"billed_units", {{"input_tokens", tokens}}}}},
                   {"response_type", "embeddings_by_type"}}
                  .dump();

@@ -22,13 +22,13 @@ namespace llmfailover::testing::detail {
 
 // A request as the dialect understood it.
 struct ParsedRequest {
-  std::string model;       // "" when the request names none
-  bool stream = false;     // the client asked for SSE
-  int kind = 0;            // dialect-private endpoint tag
-  int error_status = 0;    // != 0: the request itself is bad; answer with this status
+  std::string model;     // "" when the request names none
+  bool stream = false;   // the client asked for SSE
+  int kind = 0;          // dialect-private endpoint tag
+  int error_status = 0;  // != 0: the request itself is bad; answer with this status
   std::string error_message;
   std::string error_param;  // "" = null
-  std::string body;        // the raw request body
+  std::string body;         // the raw request body
 };
 
 // A scripted tool call (FakeProvider::set_tool_call): the chat answer is this call, not text.
@@ -39,28 +39,27 @@ struct ToolCall {
 
 // Context the server hands the dialect for one healthy reply.
 struct ReplyContext {
-  std::string content;                 // the reply text
-  std::optional<ToolCall> tool_call;   // when set, chat answers are this call instead of `content`
-  unsigned embedding_dimensions = 8;   // default when the request sets none
-  std::vector<std::string> models;     // for list endpoints
+  std::string content;                // the reply text
+  std::optional<ToolCall> tool_call;  // when set, chat answers are this call instead of `content`
+  unsigned embedding_dimensions = 8;  // default when the request sets none
+  std::vector<std::string> models;    // for list endpoints
   std::string request_id;
-  std::int64_t created = 0;            // unix seconds
-  int attempt = 0;                     // this request's attempt number for its model (1-based)
+  std::int64_t created = 0;  // unix seconds
+  int attempt = 0;           // this request's attempt number for its model (1-based)
 };
 
 struct Reply {
   int status = 200;
   std::string content_type = "application/json";
-  std::string body;                  // when !stream
+  std::string body;  // when !stream
   bool stream = false;
-  std::vector<std::string> frames;   // when stream: complete SSE frames, in order, no terminator
+  std::vector<std::string> frames;  // when stream: complete SSE frames, in order, no terminator
 };
 
 class Dialect {
  public:
   virtual ~Dialect() = default;
-  virtual ParsedRequest parse(std::string_view method, std::string_view target,
-                              std::string body) const = 0;
+  virtual ParsedRequest parse(std::string_view method, std::string_view target, std::string body) const = 0;
   // parse() for dialects that look at the request's headers too (Vertex's Bearer token, the
   // token endpoint's Host); the server calls this one.
   virtual ParsedRequest parse_request(std::string_view method, std::string_view target, std::string body,

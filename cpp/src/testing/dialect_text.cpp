@@ -37,7 +37,8 @@ std::vector<std::string> split_arguments(std::string_view arguments) {
   while (start < arguments.size()) {
     std::size_t end = std::min(start + kPiece, arguments.size());
     // Back off to a code point's first byte (never past `start` + 1: a piece is never empty).
-    while (end < arguments.size() && end > start + 1 && (static_cast<unsigned char>(arguments[end]) & 0xC0) == 0x80) --end;
+    while (end < arguments.size() && end > start + 1 && (static_cast<unsigned char>(arguments[end]) & 0xC0) == 0x80)
+      --end;
     out.emplace_back(arguments.substr(start, end - start));
     start = end;
   }

@@ -32,7 +32,7 @@ struct FakeProvider::Impl {
   struct Plan {
     int attempt = 0;
     Fault fault;
-    std::string content;     // the reply text
+    std::string content;                        // the reply text
     std::optional<detail::ToolCall> tool_call;  // set: the chat answer is this call, not `content`
     std::string request_id;
     std::int64_t created = 0;  // unix seconds

@@ -26,10 +26,12 @@ const detail::Dialect& detail::dialect_for(std::string_view target, const Dialec
   if (path.starts_with("/model/")) return *bedrock;
   if (path == "/v2/chat" || path == "/v2/embed") return *cohere;
   if (path == "/token") return *google_token;
-  if ((path.starts_with("/v1/projects/") || path.starts_with("/v1beta1/projects/")) && path.find(':') != std::string_view::npos) {
+  if ((path.starts_with("/v1/projects/") || path.starts_with("/v1beta1/projects/")) &&
+      path.find(':') != std::string_view::npos) {
     return *gemini;  // Vertex AI
   }
-  if ((path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/")) && path.find(':') != std::string_view::npos) {
+  if ((path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/")) &&
+      path.find(':') != std::string_view::npos) {
     return *gemini;
   }
   return fallback;
@@ -37,9 +39,7 @@ const detail::Dialect& detail::dialect_for(std::string_view target, const Dialec
 
 Clock::time_point FakeProvider::Impl::now() const { return options.clock ? options.clock() : Clock::now(); }
 
-double FakeProvider::Impl::since_start() const {
-  return std::chrono::duration<double>(now() - started).count();
-}
+double FakeProvider::Impl::since_start() const { return std::chrono::duration<double>(now() - started).count(); }
 
 // Precedence (see the header): outage, script entry, default; the model's own, then "*".
 FakeProvider::Impl::Plan FakeProvider::Impl::plan(const std::string& model) {

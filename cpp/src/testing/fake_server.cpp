@@ -66,8 +66,8 @@ std::string chunk(std::string_view data) {
   return size + std::string(data) + "\r\n";
 }
 
-std::string head(int status, std::string_view content_type, const FakeProvider::Impl::Plan& plan,
-                 Framing framing, std::size_t length, bool keep_alive) {
+std::string head(int status, std::string_view content_type, const FakeProvider::Impl::Plan& plan, Framing framing,
+                 std::size_t length, bool keep_alive) {
   http::response<http::empty_body> res;
   res.version(11);
   res.result(static_cast<unsigned>(status));
@@ -95,7 +95,8 @@ std::string stream_outcome(const Fault& f, int frames) {
   const int err = clamp_index(f.error_event_at, frames);
   const int end = std::min({stall, cut, err});
   std::string out;
-  if (f.malformed_at >= 0 && f.malformed_at < std::min(end, frames)) out = "malformed:" + std::to_string(f.malformed_at);
+  if (f.malformed_at >= 0 && f.malformed_at < std::min(end, frames))
+    out = "malformed:" + std::to_string(f.malformed_at);
   std::string last;
   if (end == stall && end != INT_MAX) last = "stall:" + std::to_string(end);
   else if (end == cut && end != INT_MAX) last = "cut:" + std::to_string(end);
@@ -124,9 +125,9 @@ class Server final : public FakeServer {
       acceptor_->listen();
       port_ = acceptor_->local_endpoint().port();
     } catch (const boost::system::system_error& e) {
-      throw std::system_error(e.code().value(), std::system_category(),
-                              "FakeProvider cannot listen on " + impl.options.host + ":" +
-                                  std::to_string(impl.options.port));
+      throw std::system_error(
+          e.code().value(), std::system_category(),
+          "FakeProvider cannot listen on " + impl.options.host + ":" + std::to_string(impl.options.port));
     }
     asio::co_spawn(*ioc_, accept_loop(), [](std::exception_ptr) {});
     for (unsigned i = 0; i < std::max(1u, impl.options.threads); ++i) {
@@ -196,7 +197,8 @@ class Server final : public FakeServer {
     for (const auto& field : req) rec.headers.push_back({std::string(field.name_string()), std::string(field.value())});
     const bool keep = req.keep_alive();
     const auto& dialect = detail::dialect_for(rec.target, *impl_.dialect);
-    const detail::ParsedRequest parsed = dialect.parse_request(rec.method, rec.target, std::move(req.body()), rec.headers);
+    const detail::ParsedRequest parsed =
+        dialect.parse_request(rec.method, rec.target, std::move(req.body()), rec.headers);
     const auto plan = impl_.plan(parsed.model);
     const Fault& f = plan.fault;
 
@@ -244,7 +246,7 @@ class Server final : public FakeServer {
                              const FakeProvider::Impl::Plan& plan, bool keep) {
     const std::string bytes = head(status, type, plan, Framing::length, body.size(), keep) + body;
     const bool written = co_await write_all(socket, bytes);
-    co_return written && keep;
+    co_return written&& keep;
   }
 
   // A non-streaming reply, with the body faults (half a body, or not JSON).
@@ -300,7 +302,7 @@ class Server final : public FakeServer {
     if (f.chunked) tail += "0\r\n\r\n";
     if (!tail.empty() && !co_await write_all(socket, tail)) co_return false;
     if (!f.chunked) close(socket, false);
-    co_return f.chunked && keep;
+    co_return f.chunked&& keep;
   }
 
   FakeProvider::Impl& impl_;

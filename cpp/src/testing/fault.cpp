@@ -165,9 +165,8 @@ std::string to_string(const Fault& f) {
 std::ostream& operator<<(std::ostream& os, const Fault& fault) { return os << to_string(fault); }
 
 std::ostream& operator<<(std::ostream& os, const AttemptRecord& r) {
-  return os << "AttemptRecord{t=" << r.time << ", model=" << r.model << ", attempt=" << r.attempt
-            << ", " << r.method << ' ' << r.target << ", status=" << r.status
-            << ", outcome=" << r.outcome << '}';
+  return os << "AttemptRecord{t=" << r.time << ", model=" << r.model << ", attempt=" << r.attempt << ", " << r.method
+            << ' ' << r.target << ", status=" << r.status << ", outcome=" << r.outcome << '}';
 }
 
 }  // namespace llmfailover::testing

@@ -21,10 +21,12 @@ int prompt_tokens(const json& body) {
   int n = 0;
   auto parts_words = [&](const json& content) {
     for (const auto& p : content.value("parts", json::array())) {
-      if (p.is_object() && p.contains("text") && p["text"].is_string()) n += count_words(p["text"].get_ref<const std::string&>());
+      if (p.is_object() && p.contains("text") && p["text"].is_string())
+        n += count_words(p["text"].get_ref<const std::string&>());
     }
   };
-  if (body.contains("systemInstruction") && body["systemInstruction"].is_object()) parts_words(body["systemInstruction"]);
+  if (body.contains("systemInstruction") && body["systemInstruction"].is_object())
+    parts_words(body["systemInstruction"]);
   for (const auto& c : body.value("contents", json::array())) {
     if (c.is_object()) parts_words(c);
   }
@@ -39,7 +41,8 @@ const char* status_name(int status) {
     case 404: return "NOT_FOUND";
     case 429: return "RESOURCE_EXHAUSTED";
     case 500: return "INTERNAL";
-    case 503: case 529: return "UNAVAILABLE";
+    case 503:
+    case 529: return "UNAVAILABLE";
     case 504: return "DEADLINE_EXCEEDED";
     default: return status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT";
   }
@@ -54,8 +57,12 @@ std::string default_message(int status, std::string_view code) {
     case 401: return "API key not valid. Please pass a valid API key.";
     case 404: return "models/unknown is not found for API version v1beta, or is not supported for generateContent.";
     case 429: return "You exceeded your current quota, please check your plan and billing details.";
-    case 503: case 529: return "The model is overloaded. Please try again later.";
-    default: return status >= 500 ? "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting" : "Request contains an invalid argument.";
+    case 503:
+    case 529: return "The model is overloaded. Please try again later.";
+    default:
+      return status >= 500 ? "An internal error has occurred. Please retry or report in "
+                             "https://developers.generativeai.google/guide/troubleshooting"
+                           : "Request contains an invalid argument.";
   }
 }
 
@@ -78,9 +85,11 @@ json embedding(const std::string& text, unsigned dims) {
 // The texts of a batchEmbedContents body; an error message when it does not fit.
 std::string embed_texts(const json& body, std::string_view model, bool vertex, std::vector<std::string>& texts) {
   const json requests = body.value("requests", json());
-  if (!requests.is_array() || requests.empty()) return "* BatchEmbedContentsRequest.requests: requests is not specified";
+  if (!requests.is_array() || requests.empty())
+    return "* BatchEmbedContentsRequest.requests: requests is not specified";
   for (const auto& r : requests) {
-    if (!r.is_object() || !r.contains("content") || !r["content"].is_object()) return "* requests[].content is not specified";
+    if (!r.is_object() || !r.contains("content") || !r["content"].is_object())
+      return "* requests[].content is not specified";
     if (!vertex && r.value("model", "") != "models/" + std::string(model)) {
       return "* BatchEmbedContentsRequest.model: the model of each request must match the batch's model";
     }
@@ -125,24 +134,27 @@ class GeminiDialect final : public Dialect {
     for (std::string_view prefix : {"/v1/projects/", "/v1beta1/projects/"}) {
       if (path.starts_with(prefix)) {
         vertex = true;
-        path.remove_prefix(path.find_last_of('/', path.rfind(':')) + 1);  // .../publishers/google/models/M:action -> M:action
+        path.remove_prefix(path.find_last_of('/', path.rfind(':')) +
+                           1);  // .../publishers/google/models/M:action -> M:action
       }
     }
     const auto colon = path.rfind(':');
     const std::string_view action = colon == std::string_view::npos ? "" : path.substr(colon + 1);
-    if (method != "POST" || (action != "generateContent" && action != "streamGenerateContent" && action != "batchEmbedContents")) {
+    if (method != "POST" ||
+        (action != "generateContent" && action != "streamGenerateContent" && action != "batchEmbedContents")) {
       req.error_status = 404;
       req.error_message = "Method not found.";
       return req;
     }
     req.model = percent_decode(path.substr(0, colon));  // as Google does: "a%3Fb" is model "a?b"
-    req.stream = action == "streamGenerateContent";  // the SDKs add alt=sse; we always answer with SSE
+    req.stream = action == "streamGenerateContent";     // the SDKs add alt=sse; we always answer with SSE
     req.kind = action == "batchEmbedContents" ? embed : generate;
     const std::string* auth = find_header(headers, "authorization");
     if (vertex && (!auth || !auth->starts_with("Bearer fake-token-"))) {
       req.error_status = 401;
-      req.error_message = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
-                          "other valid authentication credential.";
+      req.error_message =
+          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
+          "other valid authentication credential.";
       return req;
     }
     const json j = parse_json(req.body);
@@ -171,7 +183,8 @@ class GeminiDialect final : public Dialect {
     const auto words = call ? std::vector<std::string>{""} : split_words(ctx.content);  // a call: one chunk
     const int prompt = prompt_tokens(body);
     const int completion = (call ? tool_call_tokens(*call) : static_cast<int>(words.size())) * n;
-    const json usage = {{"promptTokenCount", prompt}, {"candidatesTokenCount", completion},
+    const json usage = {{"promptTokenCount", prompt},
+                        {"candidatesTokenCount", completion},
                         {"totalTokenCount", prompt + completion},
                         {"promptTokensDetails", json::array({{{"modality", "TEXT"}, {"tokenCount", prompt}}})}};
     const json tail = {{"modelVersion", req.model}, {"responseId", ctx.request_id}};
@@ -197,21 +210,21 @@ class GeminiDialect final : public Dialect {
   }
 
   std::string error_body(int status, std::string_view code, std::string_view message, std::string_view) const override {
-    json err = {{"code", status}, {"message", message.empty() ? default_message(status, code) : std::string(message)},
+    json err = {{"code", status},
+                {"message", message.empty() ? default_message(status, code) : std::string(message)},
                 {"status", status_name(status)}};
     if (status == 429) {
       err["details"] = json::array(
           {{{"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
-            {"violations", json::array({{{"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
-                                         {"quotaId", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}}})}},
+            {"violations",
+             json::array({{{"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
+                           {"quotaId", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}}})}},
            {{"@type", "type.googleapis.com/google.rpc.RetryInfo"}, {"retryDelay", "1s"}}});
     }
     return json{{"error", std::move(err)}}.dump();
   }
 
-  std::string error_frame() const override {
-    return "data: " + error_body(503, "", "", "") + "\r\n\r\n";
-  }
+  std::string error_frame() const override { return "data: " + error_body(503, "", "", "") + "\r\n\r\n"; }
   std::string malformed_frame() const override { return "data: {not json\r\n\r\n"; }
   std::string done_frame() const override { return {}; }  // the stream ends at EOF
 

@@ -4,12 +4,12 @@
 // It checks what the real endpoint checks that can be checked without the public key: the grant
 // type, a well-formed RS256 JWT whose aud is this endpoint's own URL (http://<Host>/token, as our
 // router and Go's oauth2/jwt send it) or Google's documented constant https://oauth2.googleapis.com/token
-// (what google-auth always sends, whatever the token_uri), iss and scope present, a lifetime of at most an hour, iat within five minutes of now. It cannot verify
-// the signature (tests do, with the public key). The model of a token request — the key for fault
-// scripts and the attempt log — is the assertion's iss (the service account's client_email). The
-// raw form body, assertion included, is in the attempt record.
-// Answer: {"access_token": "fake-token-N", "expires_in": 3600, "token_type": "Bearer"}, N the
-// attempt number; errors are RFC 6749 5.2 ({"error": "invalid_grant", "error_description"}).
+// (what google-auth always sends, whatever the token_uri), iss and scope present, a lifetime of at most an hour, iat
+// within five minutes of now. It cannot verify the signature (tests do, with the public key). The model of a token
+// request — the key for fault scripts and the attempt log — is the assertion's iss (the service account's
+// client_email). The raw form body, assertion included, is in the attempt record. Answer: {"access_token":
+// "fake-token-N", "expires_in": 3600, "token_type": "Bearer"}, N the attempt number; errors are RFC 6749 5.2 ({"error":
+// "invalid_grant", "error_description"}).
 #include <chrono>
 #include <cstdlib>
 
@@ -75,14 +75,17 @@ std::string check_assertion(std::string_view assertion, const std::string& audie
   const json header = jwt_part(assertion.substr(0, d1));
   const json claims = jwt_part(assertion.substr(d1 + 1, d2 - d1 - 1));
   const auto signature = base64url_decode(assertion.substr(d2 + 1));
-  if (!header.is_object() || !claims.is_object()) return "Invalid JWT: header and claims must be base64url JSON objects";
+  if (!header.is_object() || !claims.is_object())
+    return "Invalid JWT: header and claims must be base64url JSON objects";
   if (claims.contains("iss") && claims["iss"].is_string()) iss = claims["iss"].get<std::string>();
-  if (header.value("alg", "") != "RS256" || header.value("typ", "JWT") != "JWT") return "Invalid JWT: alg must be RS256";
+  if (header.value("alg", "") != "RS256" || header.value("typ", "JWT") != "JWT")
+    return "Invalid JWT: alg must be RS256";
   if (!signature || signature->size() < 128) return "Invalid JWT Signature.";
   if (iss.empty()) return "Invalid JWT: iss is missing";
   if (!claims.contains("scope") || !claims["scope"].is_string()) return "Invalid JWT: scope is missing";
   const std::string aud = claims.value("aud", "");
-  if (aud != audience && aud != "https://oauth2.googleapis.com/token") return "Invalid JWT: Failed audience check. The right audience is " + audience;
+  if (aud != audience && aud != "https://oauth2.googleapis.com/token")
+    return "Invalid JWT: Failed audience check. The right audience is " + audience;
   const json iat = claims.value("iat", json()), exp = claims.value("exp", json());
   if (!iat.is_number_integer() || !exp.is_number_integer()) return "Invalid JWT: iat and exp must be integers";
   const long long now =
@@ -119,27 +122,37 @@ class GoogleTokenDialect final : public Dialect {
     if (assertion.empty()) return fail("invalid_request", "Missing required parameter: assertion");
     const std::string* host = find_header(headers, "host");
     const std::string audience = "http://" + (host ? *host : std::string()) + "/token";
-    if (std::string why = check_assertion(assertion, audience, req.model); !why.empty()) return fail("invalid_grant", why);
+    if (std::string why = check_assertion(assertion, audience, req.model); !why.empty())
+      return fail("invalid_grant", why);
     return req;
   }
 
   Reply reply(const ParsedRequest&, const ReplyContext& ctx) const override {
     Reply r;
-    r.body = json{{"access_token", "fake-token-" + std::to_string(ctx.attempt)}, {"expires_in", 3600}, {"token_type", "Bearer"}}.dump();
+    r.body = json{{"access_token", "fake-token-" + std::to_string(ctx.attempt)},
+                  {"expires_in", 3600},
+                  {"token_type", "Bearer"}}
+                 .dump();
     return r;
   }
 
-  std::string error_body(int status, std::string_view code, std::string_view message, std::string_view param) const override {
+  std::string error_body(int status, std::string_view code, std::string_view message,
+                         std::string_view param) const override {
     std::string error(!code.empty() ? code : param);
     std::string description(message);
     if (error.empty()) {
-      error = status == 400 ? "invalid_grant" : status == 401 ? "invalid_client" : status == 403 ? "access_denied"
-              : status == 429 ? "rate_limit_exceeded" : "internal_failure";
+      error = status == 400   ? "invalid_grant"
+              : status == 401 ? "invalid_client"
+              : status == 403 ? "access_denied"
+              : status == 429 ? "rate_limit_exceeded"
+                              : "internal_failure";
     }
     if (description.empty()) {
-      description = status == 400 ? "Invalid JWT Signature." : status == 401 ? "The OAuth client was not found."
-                    : status == 403 ? "The caller does not have permission" : status == 429 ? "Rate limit exceeded."
-                    : "Internal error. Please try again.";
+      description = status == 400   ? "Invalid JWT Signature."
+                    : status == 401 ? "The OAuth client was not found."
+                    : status == 403 ? "The caller does not have permission"
+                    : status == 429 ? "Rate limit exceeded."
+                                    : "Internal error. Please try again.";
     }
     return json{{"error", error}, {"error_description", description}}.dump();
   }

@@ -18,9 +18,8 @@ using nlohmann::json;
 
 enum Kind : int { unknown = 0, chat, embeddings, models };
 
-constexpr std::string_view kFiller[] = {"This", "is",    "a",    "deterministic", "reply",
-                                        "from", "the",   "fake", "provider",      "for",
-                                        "your", "tests", "and",  "nothing",       "more"};
+constexpr std::string_view kFiller[] = {"This",     "is",  "a",    "deterministic", "reply", "from",    "the", "fake",
+                                        "provider", "for", "your", "tests",         "and",   "nothing", "more"};
 
 // Prompt tokens ~ words of every message's text (string content or text parts).
 int prompt_tokens(const json& body) {
@@ -49,7 +48,9 @@ json usage(int prompt, int completion) {
           {"total_tokens", prompt + completion},
           {"prompt_tokens_details", {{"cached_tokens", 0}, {"audio_tokens", 0}}},
           {"completion_tokens_details",
-           {{"reasoning_tokens", 0}, {"audio_tokens", 0}, {"accepted_prediction_tokens", 0},
+           {{"reasoning_tokens", 0},
+            {"audio_tokens", 0},
+            {"accepted_prediction_tokens", 0},
             {"rejected_prediction_tokens", 0}}}};
 }
 
@@ -58,12 +59,17 @@ std::string frame(const json& j) { return "data: " + j.dump() + "\n\n"; }
 // The scripted tool call: the message's tool_calls, and the stream's deltas (id and name first,
 // then the arguments in pieces), as the API streams them.
 json tool_calls(const ToolCall& call, const std::string& id) {
-  return json::array({{{"id", id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", call.arguments}}}}});
+  return json::array(
+      {{{"id", id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", call.arguments}}}}});
 }
 
 std::vector<json> tool_call_deltas(const ToolCall& call, const std::string& id) {
-  std::vector<json> out = {{{"role", "assistant"}, {"content", nullptr}, {"refusal", nullptr},
-                            {"tool_calls", json::array({{{"index", 0}, {"id", id}, {"type", "function"},
+  std::vector<json> out = {{{"role", "assistant"},
+                            {"content", nullptr},
+                            {"refusal", nullptr},
+                            {"tool_calls", json::array({{{"index", 0},
+                                                         {"id", id},
+                                                         {"type", "function"},
                                                          {"function", {{"name", call.name}, {"arguments", ""}}}}})}}};
   for (auto& piece : split_arguments(call.arguments)) {
     out.push_back({{"tool_calls", json::array({{{"index", 0}, {"function", {{"arguments", std::move(piece)}}}}})}});
@@ -82,16 +88,20 @@ Reply chat_reply(const ParsedRequest& req, const json& body, const ReplyContext&
   const int completion = (call ? tool_call_tokens(*call) : static_cast<int>(words.size())) * n;
   const std::string id = "chatcmpl-" + ctx.request_id;
   const std::string call_id = "call_" + ctx.request_id;
-  json head = {{"id", id}, {"created", ctx.created}, {"model", req.model},
-               {"system_fingerprint", "fp_llmfailover"}, {"service_tier", "default"}};
+  json head = {{"id", id},
+               {"created", ctx.created},
+               {"model", req.model},
+               {"system_fingerprint", "fp_llmfailover"},
+               {"service_tier", "default"}};
   Reply r;
   if (!req.stream) {
-    json message = {{"role", "assistant"}, {"content", ctx.content}, {"refusal", nullptr}, {"annotations", json::array()}};
+    json message = {
+        {"role", "assistant"}, {"content", ctx.content}, {"refusal", nullptr}, {"annotations", json::array()}};
     if (call) message["content"] = nullptr, message["tool_calls"] = tool_calls(*call, call_id);
     json choices = json::array();
     for (int i = 0; i < n; ++i) {
-      choices.push_back({{"index", i}, {"message", message}, {"logprobs", nullptr},
-                         {"finish_reason", call ? "tool_calls" : "stop"}});
+      choices.push_back(
+          {{"index", i}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", call ? "tool_calls" : "stop"}});
     }
     json out = head;
     out["object"] = "chat.completion";
@@ -109,8 +119,8 @@ Reply chat_reply(const ParsedRequest& req, const json& body, const ReplyContext&
   head["object"] = "chat.completion.chunk";
   auto push = [&](int i, json delta, json finish) {
     json chunk = head;
-    chunk["choices"] = json::array({{{"index", i}, {"delta", std::move(delta)}, {"logprobs", nullptr},
-                                     {"finish_reason", std::move(finish)}}});
+    chunk["choices"] = json::array(
+        {{{"index", i}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}});
     if (include_usage) chunk["usage"] = nullptr;
     r.frames.push_back(frame(chunk));
   };
@@ -150,7 +160,8 @@ std::vector<float> embed(std::string_view text, unsigned dims) {
     norm += static_cast<double>(x) * x;
   }
   norm = std::sqrt(norm);
-  if (norm > 0) for (auto& x : v) x = static_cast<float>(x / norm);
+  if (norm > 0)
+    for (auto& x : v) x = static_cast<float>(x / norm);
   return v;
 }
 
@@ -179,12 +190,14 @@ std::string base64_floats(const std::vector<float>& v) {
 std::vector<std::pair<std::string, int>> embedding_inputs(const json& input) {
   std::vector<std::pair<std::string, int>> out;
   auto one = [&](const json& x) {
-    if (x.is_string()) out.emplace_back(x.get<std::string>(), std::max(1, count_words(x.get_ref<const std::string&>())));
+    if (x.is_string())
+      out.emplace_back(x.get<std::string>(), std::max(1, count_words(x.get_ref<const std::string&>())));
     else if (x.is_array()) out.emplace_back(x.dump(), static_cast<int>(x.size()));
   };
   if (input.is_string()) one(input);
   else if (input.is_array() && !input.empty() && input[0].is_number()) one(input);
-  else if (input.is_array()) for (const auto& x : input) one(x);
+  else if (input.is_array())
+    for (const auto& x : input) one(x);
   return out;
 }
 
@@ -199,12 +212,14 @@ Reply embeddings_reply(const ParsedRequest& req, const json& body, const ReplyCo
   int index = 0;
   for (const auto& [text, count] : embedding_inputs(body.value("input", json()))) {
     auto v = embed(text, dims);
-    data.push_back({{"object", "embedding"}, {"index", index++},
-                    {"embedding", b64 ? json(base64_floats(v)) : json(v)}});
+    data.push_back(
+        {{"object", "embedding"}, {"index", index++}, {"embedding", b64 ? json(base64_floats(v)) : json(v)}});
     tokens += count;
   }
   Reply r;
-  r.body = json{{"object", "list"}, {"data", std::move(data)}, {"model", req.model},
+  r.body = json{{"object", "list"},
+                {"data", std::move(data)},
+                {"model", req.model},
                 {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}
                .dump();
   return r;
@@ -221,13 +236,15 @@ Defaults defaults_for(int status) {
     case 400: return {"invalid_request_error", nullptr, "Bad request."};
     case 401: return {"invalid_request_error", "invalid_api_key", "Incorrect API key provided."};
     case 403: return {"invalid_request_error", "unsupported_country_region_territory", "Forbidden."};
-    case 404: return {"invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."};
+    case 404:
+      return {"invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."};
     case 408: return {"timeout", nullptr, "Request timed out."};
     case 429: return {"requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later."};
     case 529: return {"overloaded_error", nullptr, "Overloaded"};
     default: break;
   }
-  if (status >= 500) return {"server_error", nullptr, "The server had an error while processing your request. Sorry about that!"};
+  if (status >= 500)
+    return {"server_error", nullptr, "The server had an error while processing your request. Sorry about that!"};
   return {"invalid_request_error", nullptr, "Request failed."};
 }
 
@@ -272,8 +289,9 @@ class OpenAiDialect final : public Dialect {
     json j = parse_json(req.body);
     if (j.is_discarded() || !j.is_object()) {
       req.error_status = 400;
-      req.error_message = "We could not parse the JSON body of your request. (HINT: This likely means you "
-                          "aren't using your HTTP library correctly.)";
+      req.error_message =
+          "We could not parse the JSON body of your request. (HINT: This likely means you "
+          "aren't using your HTTP library correctly.)";
       return req;
     }
     if (req.model.empty()) {
@@ -322,8 +340,11 @@ class OpenAiDialect final : public Dialect {
   }
 
   std::string error_frame() const override {
-    return frame({{"error", {{"message", "The server had an error while processing your request."},
-                             {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}});
+    return frame({{"error",
+                   {{"message", "The server had an error while processing your request."},
+                    {"type", "server_error"},
+                    {"param", nullptr},
+                    {"code", nullptr}}}});
   }
   std::string malformed_frame() const override { return "data: {not json\n\n"; }
   std::string done_frame() const override { return "data: [DONE]\n\n"; }

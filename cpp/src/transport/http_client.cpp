@@ -39,9 +39,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-Clock::time_point earliest(Clock::time_point a, std::optional<Clock::time_point> b) {
-  return b && *b < a ? *b : a;
-}
+Clock::time_point earliest(Clock::time_point a, std::optional<Clock::time_point> b) { return b && *b < a ? *b : a; }
 
 enum class Phase { connect, first_byte, body };
 
@@ -152,7 +150,8 @@ class HttpExchange final : public Task {
       co_await exchange(a.fresh, stale);
       if (!stale) co_return;
     }
-    finish(Event::failure({Errc::connection_closed, "pooled connections to " + origin_ + " closed before answering", true}));
+    finish(Event::failure(
+        {Errc::connection_closed, "pooled connections to " + origin_ + " closed before answering", true}));
   }
 
   asio::awaitable<Acquired> acquire() {
@@ -179,7 +178,8 @@ class HttpExchange final : public Task {
       bool woken = !pool.forget_waiter(origin_, &slot_timer_);
       bool gives_up = !ec || cancelled_ || shard_.stopping;
       if (gives_up && woken) pool.pass_wake(origin_);
-      if (!ec) co_return Acquired{false, timed_out(Phase::connect, give_up, "waiting for a free connection to " + origin_)};
+      if (!ec)
+        co_return Acquired{false, timed_out(Phase::connect, give_up, "waiting for a free connection to " + origin_)};
     }
   }
 
@@ -188,7 +188,10 @@ class HttpExchange final : public Task {
     conn_ = std::make_unique<Connection>();
     conn_->origin = origin_;
     conn_->plain = std::make_unique<beast::tcp_stream>(shard_.ioc);
-    auto fail = [&](Error e) { conn_.reset(); return e; };
+    auto fail = [&](Error e) {
+      conn_.reset();
+      return e;
+    };
 
     tcp::resolver resolver(shard_.ioc);
     resolver_ = &resolver;
@@ -202,7 +205,8 @@ class HttpExchange final : public Task {
     guard.cancel();
     resolver_ = nullptr;
     if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
-    if (rec == asio::error::operation_aborted) co_return fail(timed_out(Phase::connect, give_up, "resolving " + url_.host));
+    if (rec == asio::error::operation_aborted)
+      co_return fail(timed_out(Phase::connect, give_up, "resolving " + url_.host));
     if (rec) co_return fail({Errc::resolve_failed, "cannot resolve " + url_.host + ": " + rec.message(), false});
 
     expire(*conn_->plain, give_up);
@@ -268,7 +272,8 @@ class HttpExchange final : public Task {
       reading.emplace();
       reading->body_limit(boost::none);
       reading->header_limit(detail::header_limit(client_.options));
-      auto [hec, hn] = co_await conn.visit([&](auto& s) { return http::async_read_header(s, conn.buffer, *reading, use_tuple); });
+      auto [hec, hn] =
+          co_await conn.visit([&](auto& s) { return http::async_read_header(s, conn.buffer, *reading, use_tuple); });
       if (hec) {
         bool nothing = !reading->got_some() && interim == 0;
         // A stale pooled connection fails within a round trip; one that closes after a long
@@ -294,7 +299,8 @@ class HttpExchange final : public Task {
       res.body().data = buf;
       res.body().size = sizeof buf;
       set_expiry(request_.timeouts.idle);
-      auto [rec, rn] = co_await conn.visit([&](auto& s) { return http::async_read_some(s, conn.buffer, parser, use_tuple); });
+      auto [rec, rn] =
+          co_await conn.visit([&](auto& s) { return http::async_read_some(s, conn.buffer, parser, use_tuple); });
       if (rec == http::error::need_buffer) rec = {};
       std::size_t got = sizeof buf - res.body().size;
       if (got > 0)
@@ -323,7 +329,8 @@ class HttpExchange final : public Task {
     co_await pause_timer_.async_wait(use_tuple);
     paused_ = false;
     auto waited = Clock::now() - since;
-    if (deadline_) deadline_ = *deadline_ >= Clock::time_point::max() - waited ? Clock::time_point::max() : *deadline_ + waited;
+    if (deadline_)
+      deadline_ = *deadline_ >= Clock::time_point::max() - waited ? Clock::time_point::max() : *deadline_ + waited;
   }
 
   // Called by the consumer's side, from any thread, once it caught up.
@@ -339,8 +346,9 @@ class HttpExchange final : public Task {
 
   Error timed_out(Phase phase, Clock::time_point bound, std::string what) const {
     if (deadline_ && bound >= *deadline_) return {Errc::deadline_exceeded, "deadline exceeded while " + what, false};
-    Errc code = phase == Phase::connect ? Errc::connect_timeout
-                : phase == Phase::first_byte ? Errc::first_byte_timeout : Errc::idle_timeout;
+    Errc code = phase == Phase::connect      ? Errc::connect_timeout
+                : phase == Phase::first_byte ? Errc::first_byte_timeout
+                                             : Errc::idle_timeout;
     return {code, std::string(to_string(code)) + " (" + what + ")", false};
   }
 
@@ -348,14 +356,16 @@ class HttpExchange final : public Task {
     if (cancelled_) return {Errc::cancelled, "cancelled by the caller", sent};
     const std::string& where = origin_;
     if (ec == beast::error::timeout) {
-      Error e = timed_out(phase, bound, phase == Phase::connect ? "connecting to " + where
-                                          : phase == Phase::first_byte ? "waiting for response headers from " + where
-                                                                       : "waiting for body bytes from " + where);
+      Error e = timed_out(phase, bound,
+                          phase == Phase::connect      ? "connecting to " + where
+                          : phase == Phase::first_byte ? "waiting for response headers from " + where
+                                                       : "waiting for body bytes from " + where);
       e.request_sent = sent;
       return e;
     }
     if (ec == asio::error::connection_refused) return {Errc::connect_refused, "connection refused by " + where, false};
-    if (phase == Phase::connect) return {Errc::connect_failed, "cannot connect to " + where + ": " + ec.message(), false};
+    if (phase == Phase::connect)
+      return {Errc::connect_failed, "cannot connect to " + where + ": " + ec.message(), false};
     return detail::read_error(ec, where, sent);
   }
 
@@ -397,9 +407,9 @@ class HttpExchange final : public Task {
     }
     if (!retry) return;
     try {
-      sink_(Event::failure({Errc::internal_error, "the consumer failed on the end of a response from " + origin_ + ": " + why, true}));
-    } catch (...) {
-    }
+      sink_(Event::failure(
+          {Errc::internal_error, "the consumer failed on the end of a response from " + origin_ + ": " + why, true}));
+    } catch (...) {}
   }
 
   HttpClient::Impl& client_;
@@ -423,7 +433,6 @@ class HttpExchange final : public Task {
 };
 
 }  // namespace
-
 
 HttpClient::Impl::Impl(ClientOptions o) : options(std::move(o)), tls_ctx(ssl::context::tls_client) {
   detail::configure_tls_context(tls_ctx, options.tls);

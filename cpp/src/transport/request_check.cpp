@@ -57,8 +57,8 @@ Error check_request(const HttpRequest& request, const ClientOptions& options) {
   if (!is_wire_safe(url->host) || url->host.find_first_of("/\\?#@") != std::string::npos)
     return refuse("the URL's host contains a forbidden character");
   if (!is_field_value(options.user_agent)) return refuse("the client's user agent contains a control character");
-  std::size_t head = request.method.size() + url->target.size() + url->host_header().size() +
-                     options.user_agent.size() + 64;
+  std::size_t head =
+      request.method.size() + url->target.size() + url->host_header().size() + options.user_agent.size() + 64;
   for (const auto& h : request.headers) {
     if (!is_token(h.name)) return refuse("a header name is not an HTTP token (RFC 9110 section 5.1)");
     if (!is_field_value(h.value))

@@ -6,7 +6,8 @@
 // header name that is not a token (section 5.1); a header value with CR, LF, NUL or any other
 // control but HTAB (section 5.5: field-value = *field-content of VCHAR, SP, HTAB, obs-text); a
 // value over Beast's 65,000-byte field limit; a head over ClientOptions::max_header_bytes; a
-// negative timeout; a user agent that is not a valid field value. CR/LF in a value is exactly HTTP request smuggling (RFC 9112 section 11.2).
+// negative timeout; a user agent that is not a valid field value. CR/LF in a value is exactly HTTP request smuggling
+// (RFC 9112 section 11.2).
 //
 // Messages name the method, header or timeout at fault, never a header value or the URL (either
 // may carry a credential: an Authorization value, Gemini's ?key=).

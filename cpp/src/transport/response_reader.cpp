@@ -49,11 +49,8 @@ Error ResponseReader::sse_failed() const {
 Error ResponseReader::feed(std::string_view bytes) {
   if (truncated_) return {};
   switch (mode_) {
-    case Mode::sse:
-      return sse_.feed(bytes) ? Error{} : sse_failed();
-    case Mode::pieces:
-      deliver_(Event::body(std::string(bytes)));
-      return {};
+    case Mode::sse: return sse_.feed(bytes) ? Error{} : sse_failed();
+    case Mode::pieces: deliver_(Event::body(std::string(bytes))); return {};
     case Mode::whole: break;
   }
   std::size_t limit = error_status_ ? options_.max_error_body_bytes : options_.max_body_bytes;
@@ -90,7 +87,8 @@ Error read_error(boost::system::error_code ec, const std::string& origin, bool s
 }
 
 std::uint32_t header_limit(const ClientOptions& options) {
-  return static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max()));
+  return static_cast<std::uint32_t>(
+      std::min<std::size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max()));
 }
 
 }  // namespace llmfailover::transport::detail

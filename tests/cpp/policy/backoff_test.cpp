@@ -13,7 +13,7 @@ using std::chrono::seconds;
 const WallClock::time_point kNow = WallClock::time_point{seconds{1714564800}};
 
 TEST(BackoffFullJitter, GoldenSequenceWithDefaults) {
-  RetryPolicyConfig cfg;  // base 500 ms, cap 20 s
+  RetryPolicyConfig cfg;                                // base 500 ms, cap 20 s
   EXPECT_EQ(full_jitter(cfg, 1, 0.5), Millis{250});     // U(0, 500)
   EXPECT_EQ(full_jitter(cfg, 2, 0.5), Millis{500});     // U(0, 1000)
   EXPECT_EQ(full_jitter(cfg, 3, 0.999), Millis{1998});  // U(0, 2000), rounded down

@@ -270,11 +270,11 @@ struct Sim {
 TEST(BalancerTest, LatencyP2cMovesAwayFromASlowTargetAndBackAfterRecovery) {
   Sim sim;
   int before = sim.run(400);
-  EXPECT_GT(before, 100);  // both serve while equal
-  sim.latency[1] = 20000;  // target 1 slows down
-  int during = sim.run(300);  // 30 s of traffic
-  EXPECT_LE(during, 1);       // one slow answer is enough to steer away
-  sim.latency[1] = 400;       // recovers (a bit faster than target 0)
+  EXPECT_GT(before, 100);          // both serve while equal
+  sim.latency[1] = 20000;          // target 1 slows down
+  int during = sim.run(300);       // 30 s of traffic
+  EXPECT_LE(during, 1);            // one slow answer is enough to steer away
+  sim.latency[1] = 400;            // recovers (a bit faster than target 0)
   int after_first = sim.run(300);  // the estimate decays: 20 s -> below 500 ms takes ~37 s
   int after = sim.run(300);
   EXPECT_GT(after_first + after, 100);

@@ -94,7 +94,6 @@ struct Harness {
   std::vector<BreakerEvent> events;
 };
 
-
 struct Scenario {
   const char* name;
   std::function<void(BreakerPolicyConfig&)> configure;

@@ -85,10 +85,10 @@ TEST_F(BreakerTest, ClosedResetsAttempts) {
 
 TEST_F(BreakerTest, OpenWaitJitterIsDrawnFromRandom) {
   SequenceRandom draws({0.0, 0.999999, 0.25});
-  CircuitBreaker cb(cfg, clock, draws);  // open_jitter 0.1
-  EXPECT_EQ(cb.open_wait(1), Millis{4500});   // -10%
-  EXPECT_EQ(cb.open_wait(1), Millis{5500});   // +10%
-  EXPECT_EQ(cb.open_wait(2), Millis{9500});   // 10 s * 0.95
+  CircuitBreaker cb(cfg, clock, draws);      // open_jitter 0.1
+  EXPECT_EQ(cb.open_wait(1), Millis{4500});  // -10%
+  EXPECT_EQ(cb.open_wait(1), Millis{5500});  // +10%
+  EXPECT_EQ(cb.open_wait(2), Millis{9500});  // 10 s * 0.95
   cfg.open_cap = Millis{20000};
   CircuitBreaker capped(cfg, clock, draws);
   EXPECT_EQ(capped.open_wait(9), Millis{18000});  // 0.0 draw: 20 s - 10%

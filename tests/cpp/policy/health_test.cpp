@@ -161,7 +161,7 @@ TEST_F(HealthTest, RecoveryRampsFivePercentToFull) {
 }
 
 TEST_F(HealthTest, RampBreachReopensWithALongerWait) {
-  breaker.consecutive_failures = 0;       // leave the judgement to the ramp
+  breaker.consecutive_failures = 0;  // leave the judgement to the ramp
   breaker.failure_rate_threshold = 100;
   auto& h = make();
   ASSERT_TRUE(h.try_acquire());
@@ -331,7 +331,8 @@ TEST_F(ProbedHealthTest, UnhealthyByProbesTakesTheTargetOutUntilTheyPass) {
   EXPECT_EQ(s.share, 0.0);
   EXPECT_NE(to_string(s).find(" probe=unhealthy"), std::string::npos);
   EXPECT_EQ(h.state(), BreakerState::closed);  // the breaker itself is untouched
-  EXPECT_TRUE(logged("closed->open: active probe: 3 consecutive failures (status 503)")) << ::testing::PrintToString(log);
+  EXPECT_TRUE(logged("closed->open: active probe: 3 consecutive failures (status 503)"))
+      << ::testing::PrintToString(log);
   clock.advance(seconds{3600});
   EXPECT_EQ(h.share(), 0.0);  // time alone brings nothing back
 }
@@ -414,7 +415,8 @@ TEST_F(ProbedHealthTest, DataPlanePassUnejectsAPassiveTripOntoTheRamp) {
   probe_pass(h, 1);  // resilience.md 8.7: a 1-token completion exercises the data plane
   EXPECT_EQ(h.state(), BreakerState::closed);
   EXPECT_EQ(h.share(), 0.05);
-  EXPECT_TRUE(logged("open->closed: active probe: pass; unejected by a data-plane probe")) << ::testing::PrintToString(log);
+  EXPECT_TRUE(logged("open->closed: active probe: pass; unejected by a data-plane probe"))
+      << ::testing::PrintToString(log);
   trip(h);  // a trip during that ramp waits longer, as after any recovery
   EXPECT_EQ(h.snapshot().attempts, 2);
 }
@@ -451,8 +453,9 @@ TEST_F(ProbedHealthTest, PathProbeRecoveryWhileOpenLeavesItToTheBreaker) {
   probe_pass(h, 2);
   EXPECT_EQ(h.state(), BreakerState::open);
   EXPECT_NE(h.available_at(), std::nullopt);
-  EXPECT_TRUE(logged("open->open: active probe: 2 consecutive passes (status 200); the breaker's own recovery brings "
-                     "it back"))
+  EXPECT_TRUE(
+      logged("open->open: active probe: 2 consecutive passes (status 200); the breaker's own recovery brings "
+             "it back"))
       << ::testing::PrintToString(log);
 }
 

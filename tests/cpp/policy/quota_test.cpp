@@ -247,8 +247,7 @@ TEST(QuotaTest, ConcurrencyCapHoldsUnderThreads) {
         if (!c.try_enter()) continue;
         int n = ++inside;
         int m = max_seen.load();
-        while (n > m && !max_seen.compare_exchange_weak(m, n)) {
-        }
+        while (n > m && !max_seen.compare_exchange_weak(m, n)) {}
         --inside;
         c.leave();
       }

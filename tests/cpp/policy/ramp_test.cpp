@@ -86,7 +86,7 @@ TEST_F(RampTest, NoMinimumRequestsAdvancesOnTime) {
 TEST_F(RampTest, FailureRateAtThresholdIsABreach) {
   Ramp r(cfg, clock);
   r.start();
-  EXPECT_EQ(feed(r, 19, 10), V::hold);  // not judged before 20 results
+  EXPECT_EQ(feed(r, 19, 10), V::hold);                           // not judged before 20 results
   EXPECT_EQ(r.on_result(false, Millis{100}, kSlow), V::breach);  // 10 of 20 = 50%
   EXPECT_EQ(r.reason(), "ramp breach at step 0 (5%): failure_rate 50% >= 50%");
   EXPECT_FALSE(r.ramping());

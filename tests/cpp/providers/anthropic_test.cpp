@@ -26,20 +26,40 @@ struct Case {
 TEST(AnthropicClassify, Table) {
   const std::vector<Case> cases = {
       {529, {}, err("overloaded_error", "Overloaded"), ErrorClass::retryable, "overloaded"},
-      {429, {{"retry-after", "3"}}, err("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
-       ErrorClass::rate_limited, "rate_limited"},
-      {400, {}, err("invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"), ErrorClass::fatal_request,
+      {429,
+       {{"retry-after", "3"}},
+       err("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
+       ErrorClass::rate_limited,
+       "rate_limited"},
+      {400,
+       {},
+       err("invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"),
+       ErrorClass::fatal_request,
        "context_length_exceeded"},
-      {400, {}, err("invalid_request_error", "input length and `max_tokens` exceed context limit: 190000 + 20000 > 200000"),
-       ErrorClass::fatal_request, "context_length_exceeded"},
-      {400, {}, err("invalid_request_error", "Your credit balance is too low to access the Anthropic API."),
-       ErrorClass::fatal_target, "quota"},
-      {400, {}, err("invalid_request_error", "messages: roles must alternate"), ErrorClass::fatal_request, "bad_request"},
+      {400,
+       {},
+       err("invalid_request_error", "input length and `max_tokens` exceed context limit: 190000 + 20000 > 200000"),
+       ErrorClass::fatal_request,
+       "context_length_exceeded"},
+      {400,
+       {},
+       err("invalid_request_error", "Your credit balance is too low to access the Anthropic API."),
+       ErrorClass::fatal_target,
+       "quota"},
+      {400,
+       {},
+       err("invalid_request_error", "messages: roles must alternate"),
+       ErrorClass::fatal_request,
+       "bad_request"},
       {401, {}, err("authentication_error", "invalid x-api-key"), ErrorClass::fatal_target, "auth"},
       {402, {}, err("billing_error", "billing"), ErrorClass::fatal_target, "quota"},
       {403, {}, err("permission_error", "no"), ErrorClass::fatal_target, "auth"},
       {404, {}, err("not_found_error", "model: claude-x"), ErrorClass::fatal_target, "not_found"},
-      {413, {}, err("request_too_large", "Request exceeds the maximum allowed number of bytes."), ErrorClass::fatal_request, "bad_request"},
+      {413,
+       {},
+       err("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+       ErrorClass::fatal_request,
+       "bad_request"},
       {500, {}, err("api_error", "Internal server error"), ErrorClass::retryable, "server_error"},
       {504, {}, err("timeout_error", "timeout"), ErrorClass::retryable, "server_error"},
       {502, {}, "<html>bad gateway</html>", ErrorClass::retryable, "server_error"},
@@ -61,8 +81,9 @@ TEST(AnthropicClassify, RateLimitHeadersNameTheExhaustedBudget) {
 }
 
 TEST(Anthropic, MalformedAnswersThrowTranslationErrorNamingTheProvider) {
-  for (std::string body : {"{not json", "[]", "{\"type\":\"message\"}", "{\"content\":[{\"type\":\"text\",\"text\":5}]}",
-                           "{\"content\":[7]}", "{\"type\":\"error\",\"error\":{\"type\":\"api_error\"}}"}) {
+  for (std::string body :
+       {"{not json", "[]", "{\"type\":\"message\"}", "{\"content\":[{\"type\":\"text\",\"text\":5}]}",
+        "{\"content\":[7]}", "{\"type\":\"error\",\"error\":{\"type\":\"api_error\"}}"}) {
     try {
       anthropic().chat_response({}, body);
       ADD_FAILURE() << "no throw for " << body;
@@ -101,7 +122,8 @@ TEST(Anthropic, HeadersAndDefaults) {
 
 TEST(Anthropic, TemperatureIsClampedWithAWarning) {
   std::vector<std::string> warnings;
-  json body = anthropic::request_body({{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"temperature", 2}}, false, warnings);
+  json body = anthropic::request_body({{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"temperature", 2}},
+                                      false, warnings);
   EXPECT_EQ(body["temperature"], 1.0);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("clamped to 1"), std::string::npos);
@@ -119,7 +141,8 @@ TEST(Anthropic, BadToolArgumentsAreRejectedClearly) {
   json req = {{"messages",
                {{{"role", "user"}, {"content", "x"}},
                 {{"role", "assistant"},
-                 {"tool_calls", {{{"id", "c1"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", "{oops"}}}}}}}}}};
+                 {"tool_calls",
+                  {{{"id", "c1"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", "{oops"}}}}}}}}}};
   try {
     anthropic::request_body(req, false, warnings);
     FAIL();

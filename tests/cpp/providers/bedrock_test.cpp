@@ -41,7 +41,9 @@ const std::map<std::string, std::string> kKeys = {{"AWS_ACCESS_KEY_ID", "AKIDEXA
                                                   {"AWS_REGION", "us-east-1"}};
 
 json hello(bool usage = false) {
-  json j = {{"model", "ignored"}, {"messages", {{{"role", "system"}, {"content", "Be brief"}}, {{"role", "user"}, {"content", "Say hello"}}}}};
+  json j = {
+      {"model", "ignored"},
+      {"messages", {{{"role", "system"}, {"content", "Be brief"}}, {{"role", "user"}, {"content", "Say hello"}}}}};
   if (usage) j["stream_options"] = {{"include_usage", true}};
   return j;
 }
@@ -56,12 +58,15 @@ TEST(Bedrock, SignsWithSigV4WhenThereIsNoApiKey) {
   Endpoint ep;
   ep.model = "anthropic.claude-3-5-sonnet-20240620-v1:0";
   const auto t = p->chat_request(ep, hello(), false, Timeouts{});
-  EXPECT_EQ(t.http.url, "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse");
+  EXPECT_EQ(
+      t.http.url,
+      "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse");
   EXPECT_FALSE(t.http.stream_body);
   EXPECT_EQ(header(t.http, "X-Amz-Date"), "20240115T083000Z");
   const std::string auth = header(t.http, "Authorization");
-  EXPECT_TRUE(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240115/us-east-1/bedrock/aws4_request, "
-                               "SignedHeaders=content-type;host;x-amz-date, Signature="))
+  EXPECT_TRUE(
+      auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240115/us-east-1/bedrock/aws4_request, "
+                       "SignedHeaders=content-type;host;x-amz-date, Signature="))
       << auth;
   EXPECT_EQ(header(t.http, "X-Amz-Security-Token"), "");
 }
@@ -76,8 +81,10 @@ TEST(Bedrock, StreamsAskForRawBodyPieces) {
   const auto t = p->chat_request(ep, hello(), true, Timeouts{});
   EXPECT_TRUE(t.http.stream_body);
   EXPECT_EQ(t.http.url, "https://bedrock-runtime.eu-west-3.amazonaws.com/model/amazon.nova-pro-v1%3A0/converse-stream");
-  EXPECT_NE(header(t.http, "Authorization").find("/eu-west-3/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"),
-            std::string::npos);
+  EXPECT_NE(
+      header(t.http, "Authorization")
+          .find("/eu-west-3/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"),
+      std::string::npos);
   EXPECT_EQ(header(t.http, "X-Amz-Security-Token"), "tok");
   EXPECT_TRUE(p->stream_translator(ep, hello())->wants_bytes());
 }
@@ -94,14 +101,16 @@ TEST(Bedrock, BearerApiKeys) {
 }
 
 TEST(Bedrock, CredentialsFromTheSharedFile) {
-  const auto p = make_provider(fixed({{"HOME", "/h"}, {"AWS_PROFILE", "work"}},
-                                     {{"/h/.aws/credentials", "[work]\naws_access_key_id=AKIDFILE\naws_secret_access_key=s\n"},
-                                      {"/h/.aws/config", "[profile work]\nregion = ap-northeast-1\n"}}));
+  const auto p =
+      make_provider(fixed({{"HOME", "/h"}, {"AWS_PROFILE", "work"}},
+                          {{"/h/.aws/credentials", "[work]\naws_access_key_id=AKIDFILE\naws_secret_access_key=s\n"},
+                           {"/h/.aws/config", "[profile work]\nregion = ap-northeast-1\n"}}));
   Endpoint ep;
   ep.model = "m";
   const auto t = p->chat_request(ep, hello(), false, Timeouts{});
   EXPECT_EQ(t.http.url, "https://bedrock-runtime.ap-northeast-1.amazonaws.com/model/m/converse");
-  EXPECT_NE(header(t.http, "Authorization").find("Credential=AKIDFILE/20240115/ap-northeast-1/bedrock/"), std::string::npos);
+  EXPECT_NE(header(t.http, "Authorization").find("Credential=AKIDFILE/20240115/ap-northeast-1/bedrock/"),
+            std::string::npos);
 }
 
 TEST(Bedrock, MissingCredentialsRegionOrModelAreClearErrors) {
@@ -114,7 +123,8 @@ TEST(Bedrock, MissingCredentialsRegionOrModelAreClearErrors) {
     EXPECT_NE(std::string(e.what()).find("no AWS credentials"), std::string::npos);
   }
   try {
-    make_provider(fixed({{"AWS_ACCESS_KEY_ID", "a"}, {"AWS_SECRET_ACCESS_KEY", "b"}}))->chat_request(ep, hello(), false, Timeouts{});
+    make_provider(fixed({{"AWS_ACCESS_KEY_ID", "a"}, {"AWS_SECRET_ACCESS_KEY", "b"}}))
+        ->chat_request(ep, hello(), false, Timeouts{});
     FAIL();
   } catch (const TranslationError& e) {
     EXPECT_EQ(e.parameter(), "region");
@@ -134,14 +144,17 @@ TEST(Bedrock, Classification) {
     std::string reason;
   };
   const std::vector<Case> cases = {
-      {429, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/", R"({"message":"Too many requests"})",
-       ErrorClass::rate_limited, "rate_limited"},
-      {429, "", R"({"__type":"com.amazon.bedrock#ModelNotReadyException","message":"not ready"})", ErrorClass::retryable, "overloaded"},
-      {400, "ValidationException", R"({"message":"Malformed input request"})", ErrorClass::fatal_request, "bad_request"},
+      {429, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+       R"({"message":"Too many requests"})", ErrorClass::rate_limited, "rate_limited"},
+      {429, "", R"({"__type":"com.amazon.bedrock#ModelNotReadyException","message":"not ready"})",
+       ErrorClass::retryable, "overloaded"},
+      {400, "ValidationException", R"({"message":"Malformed input request"})", ErrorClass::fatal_request,
+       "bad_request"},
       {400, "ValidationException", R"({"message":"Input is too long for requested model."})", ErrorClass::fatal_request,
        "context_length_exceeded"},
       {400, "ServiceQuotaExceededException", R"({"message":"quota"})", ErrorClass::rate_limited, "quota"},
-      {403, "AccessDeniedException", R"({"Message":"You don't have access to the model"})", ErrorClass::fatal_target, "auth"},
+      {403, "AccessDeniedException", R"({"Message":"You don't have access to the model"})", ErrorClass::fatal_target,
+       "auth"},
       {403, "UnrecognizedClientException", R"({"message":"The security token included in the request is invalid."})",
        ErrorClass::fatal_target, "auth"},
       {403, "", R"({"message":"Signature expired"})", ErrorClass::fatal_target, "auth"},
@@ -164,23 +177,29 @@ TEST(Bedrock, Classification) {
 }
 
 std::string frame(std::string_view type, const json& payload) {
-  return es::encode({{":event-type", std::string(type)}, {":content-type", "application/json"}, {":message-type", "event"}}, payload.dump());
+  return es::encode(
+      {{":event-type", std::string(type)}, {":content-type", "application/json"}, {":message-type", "event"}},
+      payload.dump());
 }
 
 std::string tool_stream() {
   return frame("messageStart", {{"role", "assistant"}}) +
          frame("contentBlockDelta", {{"contentBlockIndex", 0}, {"delta", {{"text", "Let me check."}}}}) +
          frame("contentBlockStop", {{"contentBlockIndex", 0}}) +
-         frame("contentBlockStart", {{"contentBlockIndex", 1}, {"start", {{"toolUse", {{"toolUseId", "tooluse_1"}, {"name", "get_weather"}}}}}}) +
+         frame("contentBlockStart", {{"contentBlockIndex", 1},
+                                     {"start", {{"toolUse", {{"toolUseId", "tooluse_1"}, {"name", "get_weather"}}}}}}) +
          frame("contentBlockDelta", {{"contentBlockIndex", 1}, {"delta", {{"toolUse", {{"input", "{\"city\":"}}}}}}) +
          frame("contentBlockDelta", {{"contentBlockIndex", 1}, {"delta", {{"toolUse", {{"input", "\"Paris\"}"}}}}}}) +
          frame("contentBlockStop", {{"contentBlockIndex", 1}}) + frame("messageStop", {{"stopReason", "tool_use"}}) +
-         frame("metadata", {{"usage", {{"inputTokens", 10}, {"outputTokens", 5}, {"totalTokens", 15}}}, {"metrics", {{"latencyMs", 100}}}});
+         frame("metadata", {{"usage", {{"inputTokens", 10}, {"outputTokens", 5}, {"totalTokens", 15}}},
+                            {"metrics", {{"latencyMs", 100}}}});
 }
 
-std::vector<std::string> feed(StreamTranslator& tr, const std::string& bytes, std::size_t step, std::optional<ErrorVerdict>& error) {
+std::vector<std::string> feed(StreamTranslator& tr, const std::string& bytes, std::size_t step,
+                              std::optional<ErrorVerdict>& error) {
   std::vector<std::string> chunks;
-  for (std::size_t at = 0; at < bytes.size() && !error; at += step) tr.on_bytes(std::string_view(bytes).substr(at, step), chunks, error);
+  for (std::size_t at = 0; at < bytes.size() && !error; at += step)
+    tr.on_bytes(std::string_view(bytes).substr(at, step), chunks, error);
   return chunks;
 }
 
@@ -212,18 +231,20 @@ TEST(BedrockStream, ExceptionFramesAreVerdicts) {
       {"modelStreamErrorException", "boom", ErrorClass::retryable, "server_error"},
       {"internalServerException", "boom", ErrorClass::retryable, "server_error"},
       {"serviceUnavailableException", "busy", ErrorClass::retryable, "overloaded"},
-      {"validationException", "Input is too long for requested model.", ErrorClass::fatal_request, "context_length_exceeded"},
-      {"validationException", "The model returned the following errors: context window exceeded", ErrorClass::fatal_request,
+      {"validationException", "Input is too long for requested model.", ErrorClass::fatal_request,
        "context_length_exceeded"},
+      {"validationException", "The model returned the following errors: context window exceeded",
+       ErrorClass::fatal_request, "context_length_exceeded"},
       {"validationException", "bad field", ErrorClass::fatal_request, "bad_request"},
   };
   for (const auto& [type, message, cls, reason] : cases) {
     auto tr = make_stream("m", false, "id");
     std::optional<ErrorVerdict> error;
-    const std::string bytes = frame("messageStart", {{"role", "assistant"}}) +
-                              es::encode({{":exception-type", type}, {":content-type", "application/json"}, {":message-type", "exception"}},
-                                         json{{"message", message}}.dump()) +
-                              frame("contentBlockDelta", {{"contentBlockIndex", 0}, {"delta", {{"text", "never"}}}});
+    const std::string bytes =
+        frame("messageStart", {{"role", "assistant"}}) +
+        es::encode({{":exception-type", type}, {":content-type", "application/json"}, {":message-type", "exception"}},
+                   json{{"message", message}}.dump()) +
+        frame("contentBlockDelta", {{"contentBlockIndex", 0}, {"delta", {{"text", "never"}}}});
     const auto chunks = feed(*tr, bytes, bytes.size(), error);
     ASSERT_TRUE(error) << type;
     EXPECT_EQ(error->cls, cls) << type;
@@ -240,14 +261,17 @@ TEST(BedrockStream, BadCrcOrJsonIsATranslationError) {
   std::optional<ErrorVerdict> error;
   EXPECT_THROW(feed(*tr, bytes, 5, error), TranslationError);
   auto tr2 = make_stream("m", false, "id");
-  const std::string bad_json = es::encode({{":event-type", "contentBlockDelta"}, {":message-type", "event"}}, "{not json");
+  const std::string bad_json =
+      es::encode({{":event-type", "contentBlockDelta"}, {":message-type", "event"}}, "{not json");
   EXPECT_THROW(feed(*tr2, bad_json, bad_json.size(), error), TranslationError);
 }
 
 TEST(BedrockStream, MalformedStopReasonIsRetryable) {
   auto tr = make_stream("m", false, "id");
   std::optional<ErrorVerdict> error;
-  feed(*tr, frame("messageStart", {{"role", "assistant"}}) + frame("messageStop", {{"stopReason", "malformed_tool_use"}}), 1000, error);
+  feed(*tr,
+       frame("messageStart", {{"role", "assistant"}}) + frame("messageStop", {{"stopReason", "malformed_tool_use"}}),
+       1000, error);
   ASSERT_TRUE(error);
   EXPECT_EQ(error->cls, ErrorClass::retryable);
 }
@@ -380,8 +404,11 @@ TEST_F(BedrockFake, CutStreamHasNoDone) {
 TEST_F(BedrockFake, ErrorBodies) {
   fp.script("m", {Fault::rate_limited(), Fault::unavailable(), Fault::context_length_exceeded(), Fault::unauthorized(),
                   Fault::server_error(500)});
-  const std::vector<std::pair<int, std::string>> expected = {
-      {429, "rate_limited"}, {503, "overloaded"}, {400, "context_length_exceeded"}, {401, "auth"}, {500, "server_error"}};
+  const std::vector<std::pair<int, std::string>> expected = {{429, "rate_limited"},
+                                                             {503, "overloaded"},
+                                                             {400, "context_length_exceeded"},
+                                                             {401, "auth"},
+                                                             {500, "server_error"}};
   for (const auto& [status, reason] : expected) {
     const auto c = test::fetch(client, p->chat_request(at("m"), hello(), false, Timeouts{}).http);
     ASSERT_EQ(c.status(), status);
@@ -395,7 +422,8 @@ TEST_F(BedrockFake, ErrorBodies) {
 
 TEST_F(BedrockFake, Embeddings) {
   const auto ep = at("amazon.titan-embed-text-v2:0");
-  const auto c = test::fetch(client, p->embeddings_request(ep, {{"input", "hello there"}, {"dimensions", 4}}, Timeouts{}).http);
+  const auto c =
+      test::fetch(client, p->embeddings_request(ep, {{"input", "hello there"}, {"dimensions", 4}}, Timeouts{}).http);
   ASSERT_EQ(c.status(), 200);
   std::string body;
   for (const auto& e : c.events) {

@@ -19,7 +19,9 @@ using testing::FakeProvider;
 using testing::Fault;
 
 json hello(bool usage = false) {
-  json j = {{"model", "ignored"}, {"messages", {{{"role", "system"}, {"content", "Be brief"}}, {{"role", "user"}, {"content", "Say hello"}}}}};
+  json j = {
+      {"model", "ignored"},
+      {"messages", {{{"role", "system"}, {"content", "Be brief"}}, {{"role", "user"}, {"content", "Say hello"}}}}};
   if (usage) j["stream_options"] = {{"include_usage", true}};
   return j;
 }
@@ -27,8 +29,10 @@ json hello(bool usage = false) {
 TEST(Cohere, Classification) {
   const std::vector<std::tuple<int, std::string, ErrorClass, std::string>> cases = {
       {429, R"({"message":"You are past the per minute request limit"})", ErrorClass::rate_limited, "rate_limited"},
-      {429, R"({"message":"You are using a Trial key, which is limited to 1000 API calls / month."})", ErrorClass::rate_limited, "quota"},
-      {400, R"({"message":"too many tokens: size limit exceeded by 1000 tokens."})", ErrorClass::fatal_request, "context_length_exceeded"},
+      {429, R"({"message":"You are using a Trial key, which is limited to 1000 API calls / month."})",
+       ErrorClass::rate_limited, "quota"},
+      {400, R"({"message":"too many tokens: size limit exceeded by 1000 tokens."})", ErrorClass::fatal_request,
+       "context_length_exceeded"},
       {400, R"({"message":"invalid request: unknown field"})", ErrorClass::fatal_request, "bad_request"},
       {422, R"({"message":"unprocessable"})", ErrorClass::fatal_request, "bad_request"},
       {401, R"({"message":"invalid api token"})", ErrorClass::fatal_target, "auth"},
@@ -126,14 +130,16 @@ TEST_F(CohereFake, StreamWithUsageAndNoStreamOptionsOnTheWire) {
   for (const auto& o : out) {
     if (o == "[DONE]") continue;
     const json j = json::parse(o);
-    if (!j["choices"].empty() && j["choices"][0]["delta"].contains("content")) text += j["choices"][0]["delta"]["content"].get<std::string>();
+    if (!j["choices"].empty() && j["choices"][0]["delta"].contains("content"))
+      text += j["choices"][0]["delta"]["content"].get<std::string>();
   }
   EXPECT_EQ(text, "Hello from command-r.");
   EXPECT_EQ(json::parse(out[out.size() - 2])["usage"]["completion_tokens"], 3);
 }
 
 TEST_F(CohereFake, ErrorEventAndBodies) {
-  fp.script("command-r", {Fault::error_event(1), Fault::rate_limited(), Fault::context_length_exceeded(), Fault::unauthorized()});
+  fp.script("command-r",
+            {Fault::error_event(1), Fault::rate_limited(), Fault::context_length_exceeded(), Fault::unauthorized()});
   const auto ep = at("command-r");
   auto tr = p.stream_translator(ep, hello());
   const auto c = test::fetch(client, p.chat_request(ep, hello(), true, Timeouts{}).http);
@@ -145,7 +151,8 @@ TEST_F(CohereFake, ErrorEventAndBodies) {
   ASSERT_TRUE(error);
   EXPECT_EQ(error->cls, ErrorClass::retryable);
   EXPECT_EQ(out.size(), 1u);  // the role chunk only
-  for (const auto& [status, reason] : std::vector<std::pair<int, std::string>>{{429, "rate_limited"}, {400, "context_length_exceeded"}, {401, "auth"}}) {
+  for (const auto& [status, reason] : std::vector<std::pair<int, std::string>>{
+           {429, "rate_limited"}, {400, "context_length_exceeded"}, {401, "auth"}}) {
     const auto r = test::fetch(client, p.chat_request(ep, hello(), false, Timeouts{}).http);
     ASSERT_EQ(r.status(), status);
     EXPECT_EQ(p.classify(status, {}, body_of(r)).reason, reason) << body_of(r);

@@ -24,7 +24,9 @@ using Result = testing::AdapterResult;
 namespace http = boost::beast::http;
 
 json hello(bool usage = false) {
-  json j = {{"model", "ignored"}, {"messages", {{{"role", "system"}, {"content", "Be brief"}}, {{"role", "user"}, {"content", "Say hello"}}}}};
+  json j = {
+      {"model", "ignored"},
+      {"messages", {{{"role", "system"}, {"content", "Be brief"}}, {{"role", "user"}, {"content", "Say hello"}}}}};
   if (usage) j["stream_options"] = {{"include_usage", true}};
   return j;
 }
@@ -87,7 +89,8 @@ TEST_F(Dialects, AnthropicErrorEventBeforeTheFirstToken) {
 }
 
 TEST_F(Dialects, AnthropicErrorBodies) {
-  fp.script("claude-test", {Fault::overloaded(), Fault::rate_limited(2.0), Fault::context_length_exceeded(), Fault::unauthorized()});
+  fp.script("claude-test",
+            {Fault::overloaded(), Fault::rate_limited(2.0), Fault::context_length_exceeded(), Fault::unauthorized()});
   const auto ep = at(fp, "claude-test");
   const std::vector<std::pair<int, std::string>> expected = {
       {529, "overloaded"}, {429, "rate_limited"}, {400, "context_length_exceeded"}, {401, "auth"}};
@@ -133,7 +136,8 @@ TEST_F(Dialects, GeminiStreamEndsWithoutTerminator) {
 }
 
 TEST_F(Dialects, GeminiErrorEventAndBodies) {
-  fp.script("gemini-test", {Fault::error_event(0), Fault::rate_limited(), Fault::context_length_exceeded(), Fault::unavailable()});
+  fp.script("gemini-test",
+            {Fault::error_event(0), Fault::rate_limited(), Fault::context_length_exceeded(), Fault::unavailable()});
   const auto ep = at(fp, "gemini-test", "/v1beta");
   const Streamed s = translate_stream(gemini, ep, hello(), exchange(fp, gemini, ep, hello(), true).body);
   ASSERT_TRUE(s.error);

@@ -17,7 +17,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 std::vector<json> cases() {
-  std::ifstream in(fs::path(__FILE__).parent_path().parent_path() / "fixtures/providers/bedrock/eventstream_frames.jsonl");
+  std::ifstream in(fs::path(__FILE__).parent_path().parent_path() /
+                   "fixtures/providers/bedrock/eventstream_frames.jsonl");
   std::vector<json> out;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty()) out.push_back(json::parse(line));
@@ -27,7 +28,8 @@ std::vector<json> cases() {
 
 std::string unhex(std::string_view h) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
@@ -49,9 +51,13 @@ json botocore_view(const Header& h) {
   switch (h.type) {
     case HeaderType::bool_true: return {h.name, true};
     case HeaderType::bool_false: return {h.name, false};
-    case HeaderType::byte: case HeaderType::int16: case HeaderType::int32: case HeaderType::int64:
+    case HeaderType::byte:
+    case HeaderType::int16:
+    case HeaderType::int32:
+    case HeaderType::int64:
     case HeaderType::timestamp: return {h.name, be_int(h.value)};
-    case HeaderType::bytes: case HeaderType::uuid: return {h.name, to_hex(h.value)};
+    case HeaderType::bytes:
+    case HeaderType::uuid: return {h.name, to_hex(h.value)};
     case HeaderType::string: return {h.name, h.value};
   }
   return nullptr;
@@ -78,7 +84,8 @@ json decode(const std::string& bytes, std::size_t step) {
   std::vector<Message> out;
   try {
     if (step == 0) d.feed(bytes, out);
-    for (std::size_t at = 0; step && at < bytes.size(); at += step) d.feed(std::string_view(bytes).substr(at, step), out);
+    for (std::size_t at = 0; step && at < bytes.size(); at += step)
+      d.feed(std::string_view(bytes).substr(at, step), out);
   } catch (const DecodeError& e) {
     return {{"error", e.what()}};
   }
@@ -174,7 +181,8 @@ TEST(EventStream, ImpossibleLengthsFail) {
 
 TEST(EventStream, HeaderLookupIsForStrings) {
   Message m;
-  m.headers = {{":event-type", HeaderType::string, "messageStop"}, {"n", HeaderType::int32, std::string("\0\0\0\1", 4)}};
+  m.headers = {{":event-type", HeaderType::string, "messageStop"},
+               {"n", HeaderType::int32, std::string("\0\0\0\1", 4)}};
   ASSERT_NE(m.header(":event-type"), nullptr);
   EXPECT_EQ(*m.header(":event-type"), "messageStop");
   EXPECT_EQ(m.header("n"), nullptr);

@@ -20,8 +20,9 @@ std::string err(int code, const std::string& status, const std::string& message,
 
 json quota(const std::string& quota_id, const std::string& delay) {
   return json::array({{{"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
-                       {"violations", {{{"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
-                                        {"quotaId", quota_id}}}}},
+                       {"violations",
+                        {{{"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
+                          {"quotaId", quota_id}}}}},
                       {{"@type", "type.googleapis.com/google.rpc.Help"}, {"links", json::array()}},
                       {{"@type", "type.googleapis.com/google.rpc.RetryInfo"}, {"retryDelay", delay}}});
 }
@@ -34,20 +35,32 @@ TEST(GeminiClassify, Table) {
     std::string reason;
   };
   const std::vector<Case> cases = {
-      {429, err(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota", quota("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "12s")),
+      {429,
+       err(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota",
+           quota("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "12s")),
        ErrorClass::rate_limited, "rate_limited"},
-      {429, err(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota", quota("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "50s")),
+      {429,
+       err(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota",
+           quota("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "50s")),
        ErrorClass::rate_limited, "quota"},
-      {400, err(400, "INVALID_ARGUMENT", "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576)."),
+      {400,
+       err(400, "INVALID_ARGUMENT",
+           "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576)."),
        ErrorClass::fatal_request, "context_length_exceeded"},
-      {400, err(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."), ErrorClass::fatal_target, "auth"},
-      {400, err(400, "FAILED_PRECONDITION", "User location is not supported for the API use."), ErrorClass::fatal_target, "bad_request"},
-      {400, err(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \"foo\""), ErrorClass::fatal_request, "bad_request"},
-      {403, err(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers"), ErrorClass::fatal_target, "auth"},
+      {400, err(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."), ErrorClass::fatal_target,
+       "auth"},
+      {400, err(400, "FAILED_PRECONDITION", "User location is not supported for the API use."),
+       ErrorClass::fatal_target, "bad_request"},
+      {400, err(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \"foo\""),
+       ErrorClass::fatal_request, "bad_request"},
+      {403, err(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers"), ErrorClass::fatal_target,
+       "auth"},
       {404, err(404, "NOT_FOUND", "models/gemini-9 is not found"), ErrorClass::fatal_target, "not_found"},
       {500, err(500, "INTERNAL", "An internal error has occurred."), ErrorClass::retryable, "server_error"},
-      {503, err(503, "UNAVAILABLE", "The model is overloaded. Please try again later."), ErrorClass::retryable, "overloaded"},
-      {504, err(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."), ErrorClass::retryable, "server_error"},
+      {503, err(503, "UNAVAILABLE", "The model is overloaded. Please try again later."), ErrorClass::retryable,
+       "overloaded"},
+      {504, err(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."), ErrorClass::retryable,
+       "server_error"},
   };
   for (const auto& c : cases) {
     const ErrorVerdict v = gemini_p().classify(c.status, {}, c.body);
@@ -70,7 +83,8 @@ TEST(Gemini, RetryDelayInTheBodyIsTheHint) {
 }
 
 TEST(Gemini, BlockedPromptIsAContentPolicyRequestError) {
-  const std::string body = R"({"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[]},"usageMetadata":{"promptTokenCount":3}})";
+  const std::string body =
+      R"({"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[]},"usageMetadata":{"promptTokenCount":3}})";
   try {
     gemini_p().chat_response({}, body);
     FAIL() << "no throw";
@@ -84,9 +98,10 @@ TEST(Gemini, BlockedPromptIsAContentPolicyRequestError) {
 }
 
 TEST(Gemini, MalformedAnswersThrowTranslationErrorNamingTheProvider) {
-  for (std::string body : {"{not json", "[1]", "{}", R"({"candidates":"x"})", R"({"candidates":[{"content":{"parts":[{"text":1}]}}]})",
-                           R"({"candidates":[{"content":{"parts":{"text":"x"}}}]})",
-                           R"({"candidates":[{"content":{"parts":[{"functionCall":{"args":{}}}]}}]})"}) {
+  for (std::string body :
+       {"{not json", "[1]", "{}", R"({"candidates":"x"})", R"({"candidates":[{"content":{"parts":[{"text":1}]}}]})",
+        R"({"candidates":[{"content":{"parts":{"text":"x"}}}]})",
+        R"({"candidates":[{"content":{"parts":[{"functionCall":{"args":{}}}]}}]})"}) {
     try {
       gemini_p().chat_response({}, body);
       ADD_FAILURE() << "no throw for " << body;
@@ -107,7 +122,8 @@ TEST(Gemini, UrlAndKeyHeader) {
   EXPECT_EQ(*find_header(plain.http.headers, "x-goog-api-key"), "AIza-test");
   EXPECT_EQ(plain.http.url.find("key="), std::string::npos);  // the key never goes into the URL (logs)
   auto stream = gemini_p().chat_request(ep, req, true, Timeouts{});
-  EXPECT_EQ(stream.http.url, "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+  EXPECT_EQ(stream.http.url,
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
   EXPECT_FALSE(gemini_p().supports_prefill());
 }
 
@@ -129,10 +145,13 @@ TEST(Gemini, StreamWithTwoCandidatesEndsWhenBothFinished) {
   auto tr = gemini_p().stream_translator(ep, {{"n", 2}});
   std::vector<std::string> chunks;
   std::optional<ErrorVerdict> error;
-  tr->on_sse("", R"({"candidates":[{"content":{"parts":[{"text":"a"}]},"index":0,"finishReason":"STOP"},{"content":{"parts":[{"text":"b"}]},"index":1}]})",
-             chunks, error);
+  tr->on_sse(
+      "",
+      R"({"candidates":[{"content":{"parts":[{"text":"a"}]},"index":0,"finishReason":"STOP"},{"content":{"parts":[{"text":"b"}]},"index":1}]})",
+      chunks, error);
   EXPECT_TRUE(std::find(chunks.begin(), chunks.end(), "[DONE]") == chunks.end());
-  tr->on_sse("", R"({"candidates":[{"content":{"parts":[{"text":"c"}]},"index":1,"finishReason":"MAX_TOKENS"}]})", chunks, error);
+  tr->on_sse("", R"({"candidates":[{"content":{"parts":[{"text":"c"}]},"index":1,"finishReason":"MAX_TOKENS"}]})",
+             chunks, error);
   ASSERT_FALSE(chunks.empty());
   EXPECT_EQ(chunks.back(), "[DONE]");
   EXPECT_EQ(json::parse(chunks[chunks.size() - 2])["choices"][0]["finish_reason"], "length");
@@ -145,18 +164,23 @@ TEST(GeminiEmbeddings, RequestIsOneBatchEmbedContentsRequestPerInput) {
   Endpoint ep;
   ep.api_key = Secret("test-key");
   ep.model = "models/gemini-embedding-001";
-  const auto tr = gemini_p().embeddings_request(
-      ep, {{"model", "x"}, {"input", {"first", "second"}}, {"dimensions", 256}, {"encoding_format", "base64"}, {"user", "u1"}},
-      Timeouts{});
+  const auto tr = gemini_p().embeddings_request(ep,
+                                                {{"model", "x"},
+                                                 {"input", {"first", "second"}},
+                                                 {"dimensions", 256},
+                                                 {"encoding_format", "base64"},
+                                                 {"user", "u1"}},
+                                                Timeouts{});
   EXPECT_EQ(tr.http.method, "POST");
-  EXPECT_EQ(tr.http.url, "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents");
+  EXPECT_EQ(tr.http.url,
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents");
   ASSERT_NE(find_header(tr.http.headers, "x-goog-api-key"), nullptr);
   EXPECT_EQ(*find_header(tr.http.headers, "x-goog-api-key"), "test-key");
   EXPECT_EQ(json::parse(tr.http.body), json::parse(R"({"requests":[
       {"model":"models/gemini-embedding-001","content":{"parts":[{"text":"first"}]},"outputDimensionality":256},
       {"model":"models/gemini-embedding-001","content":{"parts":[{"text":"second"}]},"outputDimensionality":256}]})"));
   EXPECT_EQ(tr.warnings, (std::vector<std::string>{"encoding_format base64 is not supported by gemini; floats returned",
-                                                    "user is not supported by gemini embeddings; dropped"}));
+                                                   "user is not supported by gemini embeddings; dropped"}));
   const auto one = gemini_p().embeddings_request(ep, {{"input", "just one"}, {"encoding_format", "float"}}, Timeouts{});
   EXPECT_EQ(json::parse(one.http.body)["requests"].size(), 1u);
   EXPECT_FALSE(json::parse(one.http.body)["requests"][0].contains("outputDimensionality"));
@@ -166,7 +190,8 @@ TEST(GeminiEmbeddings, RequestIsOneBatchEmbedContentsRequestPerInput) {
 TEST(GeminiEmbeddings, TokenArraysAndBadInputsAreRejectedNamingTheParameter) {
   Endpoint ep;
   ep.model = "gemini-embedding-001";
-  for (const json& input : {json::array({1, 2, 3}), json::array({json::array({1, 2})}), json::array(), json(42), json()}) {
+  for (const json& input :
+       {json::array({1, 2, 3}), json::array({json::array({1, 2})}), json::array(), json(42), json()}) {
     try {
       gemini_p().embeddings_request(ep, {{"input", input}}, Timeouts{});
       FAIL() << input;
@@ -186,7 +211,8 @@ TEST(GeminiEmbeddings, TokenArraysAndBadInputsAreRejectedNamingTheParameter) {
 TEST(GeminiEmbeddings, AnswerBecomesAnOpenAIEmbeddingList) {
   Endpoint ep;
   ep.model = "gemini-embedding-001";
-  const json out = json::parse(gemini_p().embeddings_response(ep, R"({"embeddings":[{"values":[0.5,-0.25]},{"values":[1,0]}]})"));
+  const json out =
+      json::parse(gemini_p().embeddings_response(ep, R"({"embeddings":[{"values":[0.5,-0.25]},{"values":[1,0]}]})"));
   EXPECT_EQ(out, json::parse(R"({"object":"list","model":"gemini-embedding-001",
       "data":[{"object":"embedding","index":0,"embedding":[0.5,-0.25]},{"object":"embedding","index":1,"embedding":[1,0]}],
       "usage":{"prompt_tokens":0,"total_tokens":0}})"));

@@ -57,8 +57,11 @@ json run_request(const Provider& p, const json& fx) {
   const TranslatedRequest t = p.chat_request(ep, openai, fx.value("stream", false), Timeouts{});
   json headers = json::object();
   for (const auto& h : t.http.headers) headers[h.name] = h.value;
-  return {{"method", t.http.method}, {"url", t.http.url}, {"headers", headers},
-          {"body", json::parse(t.http.body)}, {"warnings", t.warnings}};
+  return {{"method", t.http.method},
+          {"url", t.http.url},
+          {"headers", headers},
+          {"body", json::parse(t.http.body)},
+          {"warnings", t.warnings}};
 }
 
 json run_stream(const Provider& p, const json& fx, std::optional<ErrorVerdict>& error) {
@@ -88,7 +91,8 @@ TEST_P(Golden, Matches) {
   if (kind == "request") {
     actual = run_request(*p, fx);
   } else if (kind == "response") {
-    actual = strip_created(json::parse(p->chat_response(endpoint(fx.value("endpoint", json::object())), fx["body"].dump())));
+    actual =
+        strip_created(json::parse(p->chat_response(endpoint(fx.value("endpoint", json::object())), fx["body"].dump())));
   } else if (kind == "stream") {
     actual = run_stream(*p, fx, error);
   } else if (kind == "error") {
@@ -98,7 +102,8 @@ TEST_P(Golden, Matches) {
     } catch (const TranslationError& e) {
       EXPECT_EQ(e.provider(), fx["provider"]);
       EXPECT_EQ(e.parameter(), fx["expected_error"]["parameter"]);
-      EXPECT_NE(std::string(e.what()).find(fx["expected_error"]["message_contains"].get<std::string>()), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find(fx["expected_error"]["message_contains"].get<std::string>()),
+                std::string::npos)
           << e.what();
     }
     return;

@@ -19,9 +19,7 @@ using nlohmann::json;
 constexpr std::size_t kDepth = 300'000;  // 600 KB of brackets; ~70k levels were enough to crash
 
 // The JSON text of {"k": [[[...]]]} nested kDepth levels: spliced as text, never built as a value.
-std::string deep_object() {
-  return "{\"k\":" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
-}
+std::string deep_object() { return "{\"k\":" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}"; }
 
 // `json_text` with the marker string "DEEP" (quotes included) replaced by the deep value.
 std::string with_deep(const json& shape) {
@@ -46,25 +44,38 @@ struct Answer {
 std::vector<Answer> answers() {
   return {
       {"anthropic",
-       {{"id", "msg_1"}, {"type", "message"}, {"role", "assistant"}, {"model", "claude"},
+       {{"id", "msg_1"},
+        {"type", "message"},
+        {"role", "assistant"},
+        {"model", "claude"},
         {"content", {{{"type", "tool_use"}, {"id", "toolu_1"}, {"name", "f"}, {"input", "DEEP"}}}},
-        {"stop_reason", "tool_use"}, {"usage", {{"input_tokens", 1}, {"output_tokens", 1}}}}},
+        {"stop_reason", "tool_use"},
+        {"usage", {{"input_tokens", 1}, {"output_tokens", 1}}}}},
       {"gemini",
-       {{"candidates", {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}},
-                         {"finishReason", "STOP"}}}}}},
+       {{"candidates",
+         {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}},
+           {"finishReason", "STOP"}}}}}},
       {"vertex",
-       {{"candidates", {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}},
-                         {"finishReason", "STOP"}}}}}},
+       {{"candidates",
+         {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}},
+           {"finishReason", "STOP"}}}}}},
       {"bedrock",
-       {{"output", {{"message", {{"role", "assistant"},
-                                 {"content", {{{"toolUse", {{"toolUseId", "t1"}, {"name", "f"}, {"input", "DEEP"}}}}}}}}}},
-        {"stopReason", "tool_use"}, {"usage", {{"inputTokens", 1}, {"outputTokens", 1}, {"totalTokens", 2}}}}},
+       {{"output",
+         {{"message",
+           {{"role", "assistant"},
+            {"content", {{{"toolUse", {{"toolUseId", "t1"}, {"name", "f"}, {"input", "DEEP"}}}}}}}}}},
+        {"stopReason", "tool_use"},
+        {"usage", {{"inputTokens", 1}, {"outputTokens", 1}, {"totalTokens", 2}}}}},
       {"cohere",
        {{"id", "c1"}, {"finish_reason", "COMPLETE"}, {"message", {{"role", "assistant"}, {"content", "DEEP"}}}}},
       {"mistral",
-       {{"id", "x"}, {"object", "chat.completion"}, {"model", "m"},
-        {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", "hi"}, {"meta", "DEEP"}}},
-                      {"finish_reason", "stop"}}}}}},
+       {{"id", "x"},
+        {"object", "chat.completion"},
+        {"model", "m"},
+        {"choices",
+         {{{"index", 0},
+           {"message", {{"role", "assistant"}, {"content", "hi"}, {"meta", "DEEP"}}},
+           {"finish_reason", "stop"}}}}}},
   };
 }
 
@@ -96,10 +107,16 @@ TEST(HostileJson, DeepAnswersAreTranslationErrorsNamingTheProvider) {
 
 TEST(HostileJson, DeepStreamEventsAreTranslationErrors) {
   const std::vector<std::pair<std::string, json>> events = {
-      {"anthropic", {{"type", "content_block_start"}, {"index", 0},
-                     {"content_block", {{"type", "tool_use"}, {"id", "t"}, {"name", "f"}, {"input", "DEEP"}}}}},
-      {"gemini", {{"candidates", {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}}}}}}},
-      {"vertex", {{"candidates", {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}}}}}}},
+      {"anthropic",
+       {{"type", "content_block_start"},
+        {"index", 0},
+        {"content_block", {{"type", "tool_use"}, {"id", "t"}, {"name", "f"}, {"input", "DEEP"}}}}},
+      {"gemini",
+       {{"candidates",
+         {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}}}}}}},
+      {"vertex",
+       {{"candidates",
+         {{{"content", {{"role", "model"}, {"parts", {{{"functionCall", {{"name", "f"}, {"args", "DEEP"}}}}}}}}}}}}},
       {"cohere", {{"type", "content-delta"}, {"index", 0}, {"delta", "DEEP"}}},
       {"mistral", {{"id", "x"}, {"choices", {{{"index", 0}, {"delta", {{"content", "hi"}, {"meta", "DEEP"}}}}}}}},
   };
@@ -119,10 +136,11 @@ TEST(HostileJson, DeepStreamEventsAreTranslationErrors) {
 TEST(HostileJson, DeepBedrockStreamFrameIsATranslationError) {
   const Provider* p = find_provider("bedrock");
   auto tr = p->stream_translator(endpoint("m"), {{"messages", json::array()}});
-  const json shape = {{"contentBlockIndex", 0}, {"start", {{"toolUse", {{"toolUseId", "t"}, {"name", "f"}, {"input", "DEEP"}}}}}};
-  const std::string bytes =
-      eventstream::encode({{":event-type", "contentBlockStart"}, {":content-type", "application/json"}, {":message-type", "event"}},
-                          with_deep(shape));
+  const json shape = {{"contentBlockIndex", 0},
+                      {"start", {{"toolUse", {{"toolUseId", "t"}, {"name", "f"}, {"input", "DEEP"}}}}}};
+  const std::string bytes = eventstream::encode(
+      {{":event-type", "contentBlockStart"}, {":content-type", "application/json"}, {":message-type", "event"}},
+      with_deep(shape));
   std::vector<std::string> chunks;
   std::optional<ErrorVerdict> error;
   expect_refused("bedrock", [&] { tr->on_bytes(bytes, chunks, error); });
@@ -133,9 +151,10 @@ TEST(HostileJson, DeepBedrockStreamFrameIsATranslationError) {
 TEST(HostileJson, BedrockExceptionFramesWithHostilePayloads) {
   for (const std::string& payload : {deep_object(), std::string(100000, 'x'), std::string(R"({"message": 7})")}) {
     auto tr = find_provider("bedrock")->stream_translator(endpoint("m"), {{"messages", json::array()}});
-    const std::string bytes = eventstream::encode(
-        {{":exception-type", "throttlingException"}, {":content-type", "application/json"}, {":message-type", "exception"}},
-        payload);
+    const std::string bytes = eventstream::encode({{":exception-type", "throttlingException"},
+                                                   {":content-type", "application/json"},
+                                                   {":message-type", "exception"}},
+                                                  payload);
     std::vector<std::string> chunks;
     std::optional<ErrorVerdict> error;
     tr->on_bytes(bytes, chunks, error);
@@ -163,7 +182,8 @@ TEST(HostileJson, DeepToolArgumentsInTheRequestAreRefused) {
       {"messages",
        {{{"role", "user"}, {"content", "hi"}},
         {{"role", "assistant"},
-         {"tool_calls", {{{"id", "c1"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", deep_object()}}}}}}},
+         {"tool_calls",
+          {{{"id", "c1"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", deep_object()}}}}}}},
         {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", deep_object()}}}}};
   for (const auto* name : {"anthropic", "gemini", "bedrock"}) {
     try {

@@ -53,7 +53,8 @@ TEST(OpenAiCompat, DefaultBaseUrls) {
 TEST(OpenAiCompat, EmbeddingsForTheFamily) {
   Endpoint ep;
   ep.model = "text-embedding-3-small";
-  auto t = find_provider("openai")->embeddings_request(ep, {{"model", "text-embedding-3-small"}, {"input", "x"}}, Timeouts{});
+  auto t = find_provider("openai")->embeddings_request(ep, {{"model", "text-embedding-3-small"}, {"input", "x"}},
+                                                       Timeouts{});
   EXPECT_EQ(t.http.url, "https://api.openai.com/v1/embeddings");
   EXPECT_THROW(find_provider("anthropic")->embeddings_request(ep, json::object(), Timeouts{}), TranslationError);
 }
@@ -91,7 +92,8 @@ TEST(OpenAiCompat, MalformedAnswerNamesTheProvider) {
 }
 
 TEST(OpenAiCompat, MistralErrorFinishIsRetryable) {
-  const std::string body = R"({"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error"}]})";
+  const std::string body =
+      R"({"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error"}]})";
   try {
     find_provider("mistral")->chat_response({}, body);
     FAIL();
@@ -102,7 +104,8 @@ TEST(OpenAiCompat, MistralErrorFinishIsRetryable) {
 }
 
 TEST(OpenAiCompat, UntouchedAnswersAreForwardedByteForByte) {
-  const std::string body = R"({"id":"x",  "choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]})";
+  const std::string body =
+      R"({"id":"x",  "choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]})";
   EXPECT_EQ(find_provider("openai")->chat_response({}, body), body);
   auto tr = find_provider("openai")->stream_translator({}, json::object());
   std::vector<std::string> chunks;

@@ -57,7 +57,8 @@ TEST(PathSegment, GeminiModel) {
   EXPECT_EQ(gemini_url("../../admin"), "https://g.example/v1beta/models/..%2F..%2Fadmin:generateContent");
   EXPECT_EQ(gemini_url("x?key=evil"), "https://g.example/v1beta/models/x%3Fkey%3Devil:generateContent");
   EXPECT_EQ(gemini_url("a#b"), "https://g.example/v1beta/models/a%23b:generateContent");
-  EXPECT_EQ(gemini_url("a:streamGenerateContent"), "https://g.example/v1beta/models/a%3AstreamGenerateContent:generateContent");
+  EXPECT_EQ(gemini_url("a:streamGenerateContent"),
+            "https://g.example/v1beta/models/a%3AstreamGenerateContent:generateContent");
   EXPECT_EQ(gemini_url("a\r\nX: 1"), "https://g.example/v1beta/models/a%0D%0AX%3A%201:generateContent");
   EXPECT_THROW(gemini_url(".."), TranslationError);
   EXPECT_THROW(gemini_url("models/.."), TranslationError);

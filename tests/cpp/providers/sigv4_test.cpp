@@ -19,7 +19,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 std::vector<json> vectors() {
-  const fs::path path = fs::path(__FILE__).parent_path().parent_path() / "fixtures/providers/bedrock/sigv4_vectors.jsonl";
+  const fs::path path =
+      fs::path(__FILE__).parent_path().parent_path() / "fixtures/providers/bedrock/sigv4_vectors.jsonl";
   std::ifstream in(path);
   std::vector<json> out;
   for (std::string line; std::getline(in, line);) {
@@ -60,7 +61,9 @@ TEST(SigV4, MatchesBotocoreForEveryVector) {
       const std::string url = v["url"];
       const auto model_at = url.find("/model/");
       const std::string action = url.substr(url.rfind('/') + 1);
-      EXPECT_EQ(bedrock::model_url(url.substr(0, model_at), v["region"].get<std::string>(), v["model"].get<std::string>(), action), url);
+      EXPECT_EQ(bedrock::model_url(url.substr(0, model_at), v["region"].get<std::string>(),
+                                   v["model"].get<std::string>(), action),
+                url);
     }
   }
 }
@@ -127,7 +130,8 @@ constexpr const char* kCredentials =
 
 TEST(Credentials, EnvironmentWinsOverTheFile) {
   World w;
-  w.env = {{"HOME", "/h"}, {"AWS_ACCESS_KEY_ID", "AKIDENV"}, {"AWS_SECRET_ACCESS_KEY", "s"}, {"AWS_SESSION_TOKEN", "t"}};
+  w.env = {
+      {"HOME", "/h"}, {"AWS_ACCESS_KEY_ID", "AKIDENV"}, {"AWS_SECRET_ACCESS_KEY", "s"}, {"AWS_SESSION_TOKEN", "t"}};
   w.files = {{"/h/.aws/credentials", kCredentials}};
   const auto c = load_credentials(w.env_lookup(), w.file_reader());
   ASSERT_TRUE(c);

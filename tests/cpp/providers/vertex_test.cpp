@@ -71,8 +71,12 @@ std::string b64url_decode(std::string_view s) {
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : s) {
-    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
-            : c == '-' ? 62 : c == '_' ? 63 : -1;
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '-'             ? 62
+            : c == '_'             ? 63
+                                   : -1;
     EXPECT_GE(v, 0) << "not base64url: " << c;
     acc = (acc << 6) | static_cast<std::uint32_t>(v & 63);
     bits += 6;
@@ -101,15 +105,18 @@ struct Jwt {
 Jwt split(const std::string& jwt) {
   const auto d1 = jwt.find('.'), d2 = jwt.rfind('.');
   EXPECT_NE(d1, d2);
-  return {b64url_decode(jwt.substr(0, d1)), b64url_decode(jwt.substr(d1 + 1, d2 - d1 - 1)), b64url_decode(jwt.substr(d2 + 1)),
-          jwt.substr(0, d2)};
+  return {b64url_decode(jwt.substr(0, d1)), b64url_decode(jwt.substr(d1 + 1, d2 - d1 - 1)),
+          b64url_decode(jwt.substr(d2 + 1)), jwt.substr(0, d2)};
 }
 
 json key_file(const std::string& token_uri = "https://oauth2.googleapis.com/token",
               const std::string& email = "router@proj-1.iam.gserviceaccount.com") {
-  return {{"type", "service_account"},         {"project_id", "proj-1"},
-          {"private_key_id", "kid-0123456789"}, {"private_key", test_key().private_pem},
-          {"client_email", email},              {"client_id", "1234567890"},
+  return {{"type", "service_account"},
+          {"project_id", "proj-1"},
+          {"private_key_id", "kid-0123456789"},
+          {"private_key", test_key().private_pem},
+          {"client_email", email},
+          {"client_id", "1234567890"},
           {"token_uri", token_uri}};
 }
 
@@ -242,7 +249,8 @@ TEST(TokenAnswer, SuccessAndEachKindOfFailure) {
   EXPECT_EQ(ok.token->token.reveal(), "ya29.abc");
   EXPECT_EQ(ok.token->expires_at, now + 3599s);
 
-  auto grant = ga::read_token_answer(400, R"({"error":"invalid_grant","error_description":"Invalid JWT Signature."})", now);
+  auto grant =
+      ga::read_token_answer(400, R"({"error":"invalid_grant","error_description":"Invalid JWT Signature."})", now);
   ASSERT_TRUE(grant.error);
   EXPECT_EQ(grant.error->cls, ErrorClass::fatal_target);
   EXPECT_EQ(grant.error->reason, "auth");
@@ -277,7 +285,9 @@ class TokenCacheTest : public ::testing::Test {
  protected:
   ManualClock clock;
   ga::TokenCache cache{ga::parse_service_account(key_file().dump()), clock};
-  ga::AccessToken token(std::string value, Clock::duration life = 3600s) { return {Secret(std::move(value)), clock.now() + life}; }
+  ga::AccessToken token(std::string value, Clock::duration life = 3600s) {
+    return {Secret(std::move(value)), clock.now() + life};
+  }
 };
 
 TEST_F(TokenCacheTest, TwoWaitersOneFetch) {
@@ -389,18 +399,22 @@ TEST(VertexUrl, Shapes) {
   EXPECT_EQ(model_url(vertex_ep(), "gemini-2.5-flash", "generateContent"),
             "https://us-central1-aiplatform.googleapis.com/v1/projects/proj-1/locations/us-central1/publishers/google/"
             "models/gemini-2.5-flash:generateContent");
-  EXPECT_EQ(model_url(vertex_ep("", "europe-west4"), "gemini-2.0-flash-001", "streamGenerateContent?alt=sse"),
-            "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj-1/locations/europe-west4/publishers/google/"
-            "models/gemini-2.0-flash-001:streamGenerateContent?alt=sse");
+  EXPECT_EQ(
+      model_url(vertex_ep("", "europe-west4"), "gemini-2.0-flash-001", "streamGenerateContent?alt=sse"),
+      "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj-1/locations/europe-west4/publishers/google/"
+      "models/gemini-2.0-flash-001:streamGenerateContent?alt=sse");
   EXPECT_EQ(model_url(vertex_ep("", "global"), "gemini-2.5-pro", "generateContent"),
             "https://aiplatform.googleapis.com/v1/projects/proj-1/locations/global/publishers/google/models/"
             "gemini-2.5-pro:generateContent");
   EXPECT_EQ(model_url(vertex_ep("http://127.0.0.1:8080/"), "gemini-x", "batchEmbedContents"),
-            "http://127.0.0.1:8080/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-x:batchEmbedContents");
+            "http://127.0.0.1:8080/v1/projects/proj-1/locations/us-central1/publishers/google/models/"
+            "gemini-x:batchEmbedContents");
   EXPECT_EQ(model_url(vertex_ep("https://proxy.example/v1beta1"), "gemini-x", "generateContent"),
-            "https://proxy.example/v1beta1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-x:generateContent");
-  EXPECT_EQ(model_url(vertex_ep(), "projects/p2/locations/us-east1/endpoints/123", "generateContent"),
-            "https://us-central1-aiplatform.googleapis.com/v1/projects/p2/locations/us-east1/endpoints/123:generateContent");
+            "https://proxy.example/v1beta1/projects/proj-1/locations/us-central1/publishers/google/models/"
+            "gemini-x:generateContent");
+  EXPECT_EQ(
+      model_url(vertex_ep(), "projects/p2/locations/us-east1/endpoints/123", "generateContent"),
+      "https://us-central1-aiplatform.googleapis.com/v1/projects/p2/locations/us-east1/endpoints/123:generateContent");
   EXPECT_EQ(model_url(vertex_ep(), "publishers/google/models/gemini-2.5-flash@001", "generateContent"),
             "https://us-central1-aiplatform.googleapis.com/v1/projects/proj-1/locations/us-central1/publishers/google/"
             "models/gemini-2.5-flash@001:generateContent");
@@ -415,9 +429,11 @@ TEST(VertexUrl, Shapes) {
 }
 
 TEST(VertexProvider, ChatIsGeminiOnVertexWithABearerToken) {
-  const json req = {{"model", "gemini-2.5-flash"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"temperature", 0.5}};
+  const json req = {
+      {"model", "gemini-2.5-flash"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"temperature", 0.5}};
   const auto tr = vertex_p().chat_request(vertex_ep(), req, true, Timeouts{});
-  EXPECT_TRUE(tr.http.url.ends_with("/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse")) << tr.http.url;
+  EXPECT_TRUE(tr.http.url.ends_with("/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse"))
+      << tr.http.url;
   ASSERT_NE(find_header(tr.http.headers, "authorization"), nullptr);
   EXPECT_EQ(*find_header(tr.http.headers, "authorization"), "Bearer ya29.token");
   EXPECT_EQ(find_header(tr.http.headers, "x-goog-api-key"), nullptr);
@@ -440,7 +456,8 @@ TEST(VertexProvider, EmbeddingsForGeminiModelsOnly) {
   const auto tr = vertex_p().embeddings_request(ep, req, Timeouts{});
   EXPECT_TRUE(tr.http.url.ends_with("/models/gemini-embedding-001:batchEmbedContents")) << tr.http.url;
   EXPECT_EQ(json::parse(tr.http.body),
-            json::parse(R"({"requests":[{"content":{"parts":[{"text":"a"}]},"embedContentConfig":{"outputDimensionality":768}},
+            json::parse(
+                R"({"requests":[{"content":{"parts":[{"text":"a"}]},"embedContentConfig":{"outputDimensionality":768}},
                                          {"content":{"parts":[{"text":"b"}]},"embedContentConfig":{"outputDimensionality":768}}]})"));
   const json out = json::parse(vertex_p().embeddings_response(
       ep, R"({"embeddings":[{"values":[0.1,0.2]},{"values":[0.3,0.4]}],"usageMetadata":{"promptTokenCount":2}})"));
@@ -525,7 +542,8 @@ class VertexRouterTest : public ::testing::Test {
     auto call = router.send(r);
     Outcome o;
     auto until = Clock::now() + 15s;
-    while ((o.events.empty() || !o.events.back().terminal()) && Clock::now() < until) call->channel().wait(o.events, 1s);
+    while ((o.events.empty() || !o.events.back().terminal()) && Clock::now() < until)
+      call->channel().wait(o.events, 1s);
     o.log = call->route_log();
     o.served = call->served();
     return o;
@@ -556,9 +574,11 @@ TEST_F(VertexRouterTest, TheTokenIsFetchedOnceAndCachedForManyCalls) {
   EXPECT_NE(tokens[0].body.find("assertion="), std::string::npos);
   const auto calls = fp.attempts("gemini-x");
   ASSERT_EQ(calls.size(), 4u);
-  EXPECT_EQ(calls[0].target, "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-x:generateContent");
-  EXPECT_EQ(calls[1].target,
-            "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-x:streamGenerateContent?alt=sse");
+  EXPECT_EQ(calls[0].target,
+            "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-x:generateContent");
+  EXPECT_EQ(
+      calls[1].target,
+      "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-x:streamGenerateContent?alt=sse");
   for (std::size_t i = 0; i < calls.size(); ++i) EXPECT_EQ(bearer("gemini-x", i), "Bearer fake-token-1");
 }
 
@@ -618,7 +638,8 @@ TEST_F(VertexRouterTest, TheTokenIsRefreshedAfterExpiry) {
 }
 
 TEST_F(VertexRouterTest, ARefusedTokenFailsOverAndTheRouteLogNamesAuth) {
-  fp.set_default(kEmail, Fault::http_status(400));  // {"error":"invalid_grant","error_description":"Invalid JWT Signature."}
+  fp.set_default(kEmail,
+                 Fault::http_status(400));  // {"error":"invalid_grant","error_description":"Invalid JWT Signature."}
   Router router(config({vertex("v", "gemini-x"), gemini("g", "gemini-y")}), {}, nullptr, first());
   auto o = run(router);
   ASSERT_EQ(o.status(), 200) << o.text();
@@ -666,7 +687,7 @@ TEST_F(VertexRouterTest, A401FromVertexDropsTheTokenAndTheNextTargetFetchesANewO
   auto b = vertex("v2", "gemini-y");
   b.priority = 1;
   Router router(config({vertex("v1", "gemini-x"), b}), {}, nullptr, first());
-  ASSERT_EQ(run(router).status(), 200);  // token 1, cached
+  ASSERT_EQ(run(router).status(), 200);                         // token 1, cached
   fp.script("gemini-x", {Fault::ok(), Fault::unauthorized()});  // attempt 2: Vertex no longer accepts token 1
   auto o = run(router);
   ASSERT_EQ(o.status(), 200) << o.text();
@@ -730,11 +751,14 @@ TEST(FakeTokenEndpoint, ChecksTheGrantAndHandsOutNumberedTokens) {
   for (int n = 1; n <= 2; ++n) {
     auto [status, answer] = post(ga::token_request(sa, std::chrono::system_clock::now(), Timeouts{}).body);
     EXPECT_EQ(status, 200);
-    EXPECT_EQ(answer, json({{"access_token", "fake-token-" + std::to_string(n)}, {"expires_in", 3600}, {"token_type", "Bearer"}}));
+    EXPECT_EQ(
+        answer,
+        json({{"access_token", "fake-token-" + std::to_string(n)}, {"expires_in", 3600}, {"token_type", "Bearer"}}));
   }
   const std::string jwt = ga::signed_jwt(sa, ga::kCloudPlatformScope, std::chrono::system_clock::now()).reveal();
   EXPECT_EQ(post("grant_type=password&assertion=" + jwt).second["error"], "unsupported_grant_type");
-  EXPECT_EQ(post("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer").second["error"], "invalid_request");
+  EXPECT_EQ(post("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer").second["error"],
+            "invalid_request");
   auto [status, bad] = post("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c");
   EXPECT_EQ(status, 400);
   EXPECT_EQ(bad["error"], "invalid_grant");

@@ -60,7 +60,8 @@ class BalancingTest : public ::testing::Test {
   static Result finish(const std::shared_ptr<RoutedCall>& call) {
     Result o;
     auto until = Clock::now() + 10s;
-    while ((o.events.empty() || !o.events.back().terminal()) && Clock::now() < until) call->channel().wait(o.events, 1s);
+    while ((o.events.empty() || !o.events.back().terminal()) && Clock::now() < until)
+      call->channel().wait(o.events, 1s);
     o.log = call->route_log();
     o.served = call->served();
     return o;
@@ -135,8 +136,8 @@ TEST_F(BalancingTest, LatencyAwarePicksLeaveASlowTargetAndComeBackAfterRecovery)
       back = a >= 10;
     }
   }
-  EXPECT_TRUE(back) << "the recovered target did not get traffic back: a " << snap(router, "a").ewma_ms
-                    << " ms, b " << snap(router, "b").ewma_ms << " ms";
+  EXPECT_TRUE(back) << "the recovered target did not get traffic back: a " << snap(router, "a").ewma_ms << " ms, b "
+                    << snap(router, "b").ewma_ms << " ms";
 }
 
 TEST_F(BalancingTest, RateLimitAnswersArePenalisedLikeAHighLatency) {
@@ -153,7 +154,7 @@ TEST_F(BalancingTest, RateLimitAnswersArePenalisedLikeAHighLatency) {
   EXPECT_EQ(o.log[0].status, 429);
   EXPECT_EQ(o.served->target, "b");
   EXPECT_GE(snap(router, "a").ewma_ms, 4000.0);  // the 5 s synthetic sample, barely decayed
-  std::this_thread::sleep_for(100ms);           // the cooldown (Retry-After 50 ms) is over
+  std::this_thread::sleep_for(100ms);            // the cooldown (Retry-After 50 ms) is over
   int to_a = 0;
   for (int i = 0; i < 10; ++i) to_a += served_by(router) == "a";
   EXPECT_EQ(to_a, 0) << "a fast 429 must not attract traffic";
@@ -347,8 +348,10 @@ TEST_F(BalancingTest, StreamedAnswerCorrectsTheTokenEstimate) {
     r.model = "smart";
     r.stream = true;
     r.call.path = "/chat/completions";
-    r.call.body = std::string(R"({"model":"smart","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":5000)") +
-                  (usage ? R"(,"stream_options":{"include_usage":true}})" : "}");
+    r.call.body =
+        std::string(
+            R"({"model":"smart","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":5000)") +
+        (usage ? R"(,"stream_options":{"include_usage":true}})" : "}");
     return finish(router.send(r));
   };
   ASSERT_TRUE(stream(false).served);
@@ -380,7 +383,8 @@ TEST_F(BalancingTest, RateLimitHeadersSteerAwayBeforeA429) {
 
 TEST_F(BalancingTest, LowRemainingQuotaLowersTheShare) {
   Fault low = Fault::ok();
-  low.headers = {{"x-ratelimit-limit-requests", "100"}, {"x-ratelimit-remaining-requests", "5"},
+  low.headers = {{"x-ratelimit-limit-requests", "100"},
+                 {"x-ratelimit-remaining-requests", "5"},
                  {"x-ratelimit-reset-requests", "30s"}};
   fp.set_default("a", low);
   Router router(config({deployment("a"), deployment("b")}), {}, nullptr, first());

@@ -89,7 +89,8 @@ class EchoUpstream {
       if (head_end == std::string::npos || want != std::string::npos) continue;
       std::size_t length = 0;
       for (const char* name : {"Content-Length: ", "content-length: "})
-        if (auto at = req.find(name); at != std::string::npos && at < head_end) length = std::stoul(req.substr(at + 16));
+        if (auto at = req.find(name); at != std::string::npos && at < head_end)
+          length = std::stoul(req.substr(at + 16));
       want = head_end + 4 + length;
     }
     return req;

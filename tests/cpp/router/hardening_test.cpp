@@ -58,8 +58,10 @@ std::vector<HostileStream> hostile_streams() {
   auto openai = [&](const std::string& chunk) {
     out.push_back({"openai", "a", "/v1", ev, sse({"data: " + chunk, "data: [DONE]"})});
   };
-  openai(R"({"id":"x","object":"chat.completion.chunk","choices":[{"index":"0","delta":{"content":"hi"},"finish_reason":null}]})");
-  openai(R"({"id":"x","object":"chat.completion.chunk","choices":[{"index":null,"delta":{"content":"hi"},"finish_reason":"stop"}]})");
+  openai(
+      R"({"id":"x","object":"chat.completion.chunk","choices":[{"index":"0","delta":{"content":"hi"},"finish_reason":null}]})");
+  openai(
+      R"({"id":"x","object":"chat.completion.chunk","choices":[{"index":null,"delta":{"content":"hi"},"finish_reason":"stop"}]})");
   openai(R"({"id":"x","choices":{"0":{"index":0,"delta":{"content":"hi"}}}})");
   openai(R"({"id":"x","choices":[{"index":0,"delta":["content","hi"]}]})");
   openai(R"({"id":"x","choices":[{"index":0,"delta":"hi"}]})");
@@ -69,7 +71,8 @@ std::vector<HostileStream> hostile_streams() {
   openai(R"({"id":"x","choices":[null,7,"x"],"usage":{"total_tokens":"9"}})");
   auto anthropic = [&](const std::vector<std::string>& data) {
     std::vector<std::string> events;
-    for (const auto& d : data) events.push_back("event: " + nlohmann::json::parse(d).value("type", "x") + "\ndata: " + d);
+    for (const auto& d : data)
+      events.push_back("event: " + nlohmann::json::parse(d).value("type", "x") + "\ndata: " + d);
     out.push_back({"anthropic", "claude-x", "", ev, sse(events)});
   };
   anthropic({R"({"type":"message_start","message":null})"});
@@ -90,7 +93,8 @@ std::vector<HostileStream> hostile_streams() {
   gemini(R"({"candidates":[{"content":null,"finishReason":"STOP"}],"usageMetadata":{"totalTokenCount":"3"}})");
   auto cohere = [&](const std::vector<std::string>& data) {
     std::vector<std::string> events;
-    for (const auto& d : data) events.push_back("event: " + nlohmann::json::parse(d).value("type", "x") + "\ndata: " + d);
+    for (const auto& d : data)
+      events.push_back("event: " + nlohmann::json::parse(d).value("type", "x") + "\ndata: " + d);
     out.push_back({"cohere", "command-x", "", ev, sse(events)});
   };
   cohere({R"({"type":"message-start","id":7,"delta":"x"})",
@@ -99,10 +103,12 @@ std::vector<HostileStream> hostile_streams() {
           R"({"type":"message-end","delta":{"finish_reason":["COMPLETE"],"usage":"x"}})"});
   const std::string es = "application/vnd.amazon.eventstream";
   out.push_back({"bedrock", "b-model", "", es,
-                 bedrock_frames({{"messageStart", R"({"role":7})"}, {"contentBlockDelta", R"({"contentBlockIndex":"0","delta":"hi"})"}})});
+                 bedrock_frames({{"messageStart", R"({"role":7})"},
+                                 {"contentBlockDelta", R"({"contentBlockIndex":"0","delta":"hi"})"}})});
   out.push_back({"bedrock", "b-model", "", es,
                  bedrock_frames({{"contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":["hi"]}})"},
-                                 {"messageStop", R"({"stopReason":{"x":1}})"}, {"metadata", R"({"usage":[]})"}})});
+                                 {"messageStop", R"({"stopReason":{"x":1}})"},
+                                 {"metadata", R"({"usage":[]})"}})});
   return out;
 }
 
@@ -143,9 +149,12 @@ TEST_F(HardeningTest, WrongTypedErrorBodiesInEveryDialectStillFailOver) {
       R"({"message":{"text":1},"__type":["x"],"Message":null})",
       R"([{"error":{"code":503,"status":"UNAVAILABLE","details":[{"@type":7,"retryDelay":[]}]}}])",
       R"({"error":{"details":[null,{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":7}]}})"};
-  for (const auto& [provider, model, suffix] : std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"openai", "a", ""}, {"anthropic", "claude-x", ""}, {"gemini", "gemini-x", "/v1beta"},
-           {"cohere", "command-x", ""}, {"bedrock", "b-model", ""}}) {
+  for (const auto& [provider, model, suffix] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"openai", "a", ""},
+                                                                      {"anthropic", "claude-x", ""},
+                                                                      {"gemini", "gemini-x", "/v1beta"},
+                                                                      {"cohere", "command-x", ""},
+                                                                      {"bedrock", "b-model", ""}}) {
     for (const auto& body : bodies) {
       fp.reset();
       fp.set_default(model, Fault::http_status(503, {{"Retry-After", "soon"}}, body));
@@ -164,10 +173,11 @@ TEST_F(HardeningTest, WrongTypedErrorBodiesInEveryDialectStillFailOver) {
 }
 
 TEST_F(HardeningTest, AStringIndexBeforeTheFirstTokenStillLetsTheStreamCommit) {
-  fp.set_default("a", Fault::http_status(200, {{"Content-Type", "text/event-stream"}},
-                                         sse({R"(data: {"id":"x","choices":[{"index":"0","delta":{"content":"hi"}}]})",
-                                              R"(data: {"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})",
-                                              "data: [DONE]"})));
+  fp.set_default(
+      "a", Fault::http_status(
+               200, {{"Content-Type", "text/event-stream"}},
+               sse({R"(data: {"id":"x","choices":[{"index":"0","delta":{"content":"hi"}}]})",
+                    R"(data: {"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})", "data: [DONE]"})));
   Router router(config({deployment("smart", "a")}), {}, nullptr, first());
   auto o = run(router, request("smart", true), 5s);
   ASSERT_TRUE(o.ended());
@@ -253,9 +263,9 @@ TEST_F(HardeningTest, KeysAnUpstreamEchoesAreScrubbedEverywhere) {
     EchoUpstream echo([&](const std::string& req) {
       const std::string text = nlohmann::json(req).dump();  // the request, headers and URL included
       if (c.stream) {
-        return EchoUpstream::response(200, "text/event-stream",
-                                      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":" +
-                                          text + "}}\n\n");
+        return EchoUpstream::response(
+            200, "text/event-stream",
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":" + text + "}}\n\n");
       }
       return EchoUpstream::response(503, "application/json", "{\"error\":{\"message\":" + text + "}}",
                                     std::string("x-echo: ") + kKey + "\r\n");

@@ -186,10 +186,12 @@ TEST_F(RouterTest, AStreamThatEndsCleanlyBeforeItsFinishIsInterruptedNotASuccess
 }
 
 TEST_F(RouterTest, UsageCountsOfTheWrongTypeAreUnknownNotACrash) {
-  fp.set_default("a", Fault::http_status(200, {}, R"({"id":"x","object":"chat.completion","created":1,"model":"a",)"
-                                                   R"("choices":[{"index":0,"message":{"role":"assistant","content":"ok"},)"
-                                                   R"("finish_reason":"stop"}],)"
-                                                   R"("usage":{"prompt_tokens":null,"completion_tokens":"3","total_tokens":null}})"));
+  fp.set_default("a",
+                 Fault::http_status(200, {},
+                                    R"({"id":"x","object":"chat.completion","created":1,"model":"a",)"
+                                    R"("choices":[{"index":0,"message":{"role":"assistant","content":"ok"},)"
+                                    R"("finish_reason":"stop"}],)"
+                                    R"("usage":{"prompt_tokens":null,"completion_tokens":"3","total_tokens":null}})"));
   auto a = deployment("smart", "a");
   a.tpm = 1000;
   Router router(config({a}), {}, nullptr, first());
@@ -504,7 +506,7 @@ TEST_F(CrossProviderTest, RecoveryContinuesFromAnAssistantPrefillWhereTheTargetA
   EXPECT_EQ(last["role"], "assistant");  // the delivered text went as a prefill
   EXPECT_NE(last["content"].dump().find("one two three"), std::string::npos) << last.dump();
   const std::string text = o.content();
-  EXPECT_EQ(text.rfind("one two three", 0), 0u) << text;  // what was delivered first
+  EXPECT_EQ(text.rfind("one two three", 0), 0u) << text;        // what was delivered first
   EXPECT_NE(text.find("claude-x"), std::string::npos) << text;  // then only the continuation
 }
 

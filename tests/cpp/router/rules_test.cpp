@@ -27,9 +27,7 @@ class RulesTest : public RouterTest {
     c.fallbacks["smart"] = {"backup"};
     return c;
   }
-  static double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-  }
+  static double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 };
 
 TEST_F(RulesTest, AHalfOpenTrialIsOneAttemptThenTheCallFailsOverAtOnce) {

@@ -39,7 +39,8 @@ class Peer {
     std::string text(static_cast<const char*>(in_.data().data()), head);
     in_.consume(head);
     std::size_t length = 0;
-    if (auto at = lower(text).find("content-length:"); at != std::string::npos) length = std::stoul(text.substr(at + 15));
+    if (auto at = lower(text).find("content-length:"); at != std::string::npos)
+      length = std::stoul(text.substr(at + 15));
     while (in_.size() < length) {
       auto n = socket_.read_some(in_.prepare(length - in_.size()), ec);
       if (ec) return {};
@@ -129,7 +130,7 @@ class HostileServer {
 
 // Writes an SSE response head, then calls `more` until the client goes away or it returns "".
 inline HostileServer::Handler sse_stream(std::function<std::string(int round)> more, int status = 200,
-                                  std::string type = "text/event-stream") {
+                                         std::string type = "text/event-stream") {
   return [=](Peer& p, int) {
     if (p.read_request().empty()) return;
     if (!p.write("HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + type + "\r\n\r\n")) return;

@@ -25,7 +25,7 @@ struct Collected {
 
 // Starts `req`; events land in a Channel the caller can wait on.
 inline std::pair<std::shared_ptr<transport::Exchange>, std::shared_ptr<Channel>> start(transport::HttpClient& client,
-                                                                                        HttpRequest req) {
+                                                                                       HttpRequest req) {
   auto ch = std::make_shared<Channel>();
   auto ex = client.start(std::move(req), [ch](Event&& e) { ch->push(std::move(e)); });
   return {ex, ch};

@@ -37,8 +37,8 @@ struct TestPki {
     auto leaf = [&](const std::string& name, const std::string& san) {
       run("openssl req" + ec + "-keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".csr -subj /CN=" + name);
       std::ofstream(p.dir / (name + ".ext")) << "subjectAltName=" << san << "\n";
-      run("openssl x509 -req -in " + d + "/" + name + ".csr -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -days 2 -out " +
-          d + "/" + name + ".pem -extfile " + d + "/" + name + ".ext");
+      run("openssl x509 -req -in " + d + "/" + name + ".csr -CA " + d + "/ca.pem -CAkey " + d +
+          "/ca.key -CAcreateserial -days 2 -out " + d + "/" + name + ".pem -extfile " + d + "/" + name + ".ext");
     };
     leaf("good", "IP:127.0.0.1,DNS:localhost");
     leaf("wrong", "DNS:wrong.example");
@@ -49,7 +49,8 @@ struct TestPki {
 class TlsServer {
  public:
   TlsServer(const std::string& cert, const std::string& key, std::string body)
-      : ctx_(boost::asio::ssl::context::tls_server), acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}),
+      : ctx_(boost::asio::ssl::context::tls_server),
+        acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}),
         body_(std::move(body)) {
     ctx_.use_certificate_chain_file(cert);
     ctx_.use_private_key_file(key, boost::asio::ssl::context::pem);

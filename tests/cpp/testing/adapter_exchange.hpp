@@ -62,7 +62,8 @@ struct Streamed {
   std::string content() const {
     std::string out;
     for (const auto& c : chunks) {
-      if (!c["choices"].empty() && c["choices"][0]["delta"].contains("content") && c["choices"][0]["delta"]["content"].is_string()) {
+      if (!c["choices"].empty() && c["choices"][0]["delta"].contains("content") &&
+          c["choices"][0]["delta"]["content"].is_string()) {
         out += c["choices"][0]["delta"]["content"].get<std::string>();
       }
     }

@@ -149,7 +149,8 @@ TEST(FakeProvider, EmbeddingsModelsAzureAndBadJson) {
   auto e = json::parse(post(fp, "/v1/embeddings", R"({"model":"e","input":["a","b"],"dimensions":4})").res.body());
   ASSERT_EQ(e["data"].size(), 2u);
   EXPECT_EQ(e["data"][1]["embedding"].size(), 4u);
-  auto b64 = json::parse(post(fp, "/v1/embeddings", R"({"model":"e","input":"a","encoding_format":"base64"})").res.body());
+  auto b64 =
+      json::parse(post(fp, "/v1/embeddings", R"({"model":"e","input":"a","encoding_format":"base64"})").res.body());
   EXPECT_EQ(b64["data"][0]["embedding"].get<std::string>().size(), 44u);  // 8 floats = 32 bytes
 
   RawClient c(fp.port());
@@ -191,8 +192,8 @@ TEST(FakeProvider, RateLimitedWithRetryAfter) {
 
 TEST(FakeProvider, StatusHelpers) {
   FakeProvider fp;
-  fp.script("m", {Fault::overloaded(), Fault::unauthorized(), Fault::context_length_exceeded(),
-                  Fault::content_policy(), Fault::http_status(200, {}, "not json at all")});
+  fp.script("m", {Fault::overloaded(), Fault::unauthorized(), Fault::context_length_exceeded(), Fault::content_policy(),
+                  Fault::http_status(200, {}, "not json at all")});
   EXPECT_EQ(post(fp, "/v1/chat/completions", chat_body("m")).res.result_int(), 529);
   EXPECT_EQ(post(fp, "/v1/chat/completions", chat_body("m")).res.result_int(), 401);
   auto ctx = post(fp, "/v1/chat/completions", chat_body("m"));
@@ -384,7 +385,8 @@ TEST(FaultValue, EqualityAndPrintableForm) {
   EXPECT_EQ(Fault::ok(), Fault{});
   EXPECT_TRUE(Fault{}.healthy());
   EXPECT_FALSE(Fault::no_done().healthy());
-  EXPECT_EQ(to_string(Fault::rate_limited(1.0)), "Fault{status=429, headers=[Retry-After: 1], error_code=rate_limit_exceeded}");
+  EXPECT_EQ(to_string(Fault::rate_limited(1.0)),
+            "Fault{status=429, headers=[Retry-After: 1], error_code=rate_limit_exceeded}");
   EXPECT_EQ(to_string(Fault::cut(3)), "Fault{cut_after=3}");
 }
 

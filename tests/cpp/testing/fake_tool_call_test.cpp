@@ -30,8 +30,8 @@ struct Case {
   const char* provider;
   const char* suffix;  // appended to root_url() for the base URL
   const char* model;
-  int first_piece;     // the stream frame carrying the first piece of the arguments
-  bool whole_call;     // the dialect streams the call in one piece (Gemini)
+  int first_piece;  // the stream frame carrying the first piece of the arguments
+  bool whole_call;  // the dialect streams the call in one piece (Gemini)
 };
 
 std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.provider; }
@@ -41,15 +41,17 @@ const Case kCases[] = {
     {"anthropic", "", "claude-tool", 3, false},  // message_start, content_block_start, ping
     {"gemini", "/v1beta", "gemini-tool", 0, true},
     {"bedrock", "", "anthropic.claude-3-5-sonnet-20240620-v1:0", 2, false},  // messageStart, contentBlockStart
-    {"cohere", "", "command-tool", 2, false},                              // message-start, tool-call-start
+    {"cohere", "", "command-tool", 2, false},                                // message-start, tool-call-start
 };
 
 json ask(bool usage = false) {
   json j = {{"model", "ignored"},
             {"messages", {{{"role", "user"}, {"content", "Weather in Paris?"}}}},
-            {"tools", {{{"type", "function"},
-                        {"function", {{"name", "get_weather"},
-                                      {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}}}};
+            {"tools",
+             {{{"type", "function"},
+               {"function",
+                {{"name", "get_weather"},
+                 {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}}}};
   if (usage) j["stream_options"] = {{"include_usage", true}};
   return j;
 }
@@ -158,7 +160,7 @@ TEST_P(ToolCalls, StalledStreamHoldsTheConnection) {
   c.send(http::verb::post, t.http.url.substr(fp.root_url().size()), t.http.body, true, t.http.headers);
   std::string raw;
   EXPECT_EQ(c.read_raw(raw, 300ms), beast::error::timeout);  // still open, nothing more coming
-  EXPECT_NE(raw.find("get_weather"), std::string::npos);    // the call had started
+  EXPECT_NE(raw.find("get_weather"), std::string::npos);     // the call had started
   EXPECT_EQ(fp.attempts(ep.model).at(0).outcome, "stall:" + std::to_string(after));
 }
 

@@ -42,7 +42,8 @@ Stream start(HttpClient& client, const HostileServer& server, Millis idle = Mill
   r.url = server.url("/stream");
   r.timeouts.idle = idle;
   auto ch = s.channel;
-  s.exchange = client.start(r, [ch](Event&& e) { ch->push(std::move(e)); }, std::shared_ptr<FlowControl>(ch, ch.get()));
+  s.exchange = client.start(
+      r, [ch](Event&& e) { ch->push(std::move(e)); }, std::shared_ptr<FlowControl>(ch, ch.get()));
   return s;
 }
 

@@ -16,8 +16,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::HostileServer;
-using test::Peer;
 using test::http_response;
+using test::Peer;
 using test::sse_stream;
 using Kind = Event::Kind;
 
@@ -260,9 +260,8 @@ TEST(HostileUpstream, EndlessSseLineIsRefusedAtTheCap) {
 }
 
 TEST(HostileUpstream, HugeSseEventIsRefusedAtTheCap) {
-  HostileServer server(sse_stream([](int round) -> std::string {
-    return round < 2000 ? "data: " + std::string(1000, 'x') + "\n" : "";
-  }));
+  HostileServer server(sse_stream(
+      [](int round) -> std::string { return round < 2000 ? "data: " + std::string(1000, 'x') + "\n" : ""; }));
   ClientOptions o;
   o.max_sse_event_bytes = 100'000;
   HttpClient client(o);

@@ -15,8 +15,8 @@ namespace llmfailover::transport {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Fault;
 using testing::FakeProvider;
+using testing::Fault;
 using Kind = Event::Kind;
 
 HttpRequest chat(const FakeProvider& fp, const std::string& model, bool stream = false) {

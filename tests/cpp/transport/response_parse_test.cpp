@@ -30,8 +30,9 @@ TEST(ResponseParse, WholeBodyChunkedSseAndTruncation) {
   EXPECT_EQ(a[1].data, "hello");
   EXPECT_EQ(a[2].kind, Kind::end);
 
-  auto b = parse("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "7\r\ndata: a\r\n3\r\n\n\n\r\n0\r\n\r\n");
+  auto b = parse(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "7\r\ndata: a\r\n3\r\n\n\n\r\n0\r\n\r\n");
   ASSERT_EQ(b.size(), 3u);
   EXPECT_EQ(b[1].kind, Kind::sse);
   EXPECT_EQ(b[1].data, "a");
@@ -67,7 +68,8 @@ TEST(ResponseParse, OversizedHeadIsRefused) {
 TEST(ResponseParse, MutatedInputsEndOnce) {
   const std::string seeds[] = {
       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n7\r\ndata: a\r\n3\r\n\n\n\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n7\r\ndata: "
+      "a\r\n3\r\n\n\n\r\n0\r\n\r\n",
       "HTTP/1.1 503 X\r\nContent-Type: text/event-stream\r\n\r\ndata: x\n\n",
   };
   std::mt19937 rng(1234);
@@ -79,8 +81,12 @@ TEST(ResponseParse, MutatedInputsEndOnce) {
       std::size_t at = rng() % (s.size() + 1);
       switch (rng() % 3) {
         case 0: s.insert(at, 1, static_cast<char>(rng())); break;
-        case 1: if (at < s.size()) s.erase(at, 1); break;
-        default: if (at < s.size()) s[at] = static_cast<char>(rng()); break;
+        case 1:
+          if (at < s.size()) s.erase(at, 1);
+          break;
+        default:
+          if (at < s.size()) s[at] = static_cast<char>(rng());
+          break;
       }
     }
     auto events = parse(s, o, i % 2 == 0);

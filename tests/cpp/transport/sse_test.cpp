@@ -36,9 +36,7 @@ TEST(SseParser, CrLfAndLoneCrLineEnds) {
   expect_events("data: one\r\n\r\ndata: two\r\rdata: three\n\n", {{"", "one", ""}, {"", "two", ""}, {"", "three", ""}});
 }
 
-TEST(SseParser, CommentsAreIgnored) {
-  expect_events(": OPENROUTER PROCESSING\n\n:ping\ndata: x\n\n", {{"", "x", ""}});
-}
+TEST(SseParser, CommentsAreIgnored) { expect_events(": OPENROUTER PROCESSING\n\n:ping\ndata: x\n\n", {{"", "x", ""}}); }
 
 TEST(SseParser, MultiLineDataJoinsWithNewline) {
   expect_events("data: first\ndata: second\ndata\n\n", {{"", "first\nsecond\n", ""}});
@@ -53,12 +51,13 @@ TEST(SseParser, OnlyOneLeadingSpaceIsStripped) {
   expect_events("data:  two spaces\n\ndata:none\n\n", {{"", " two spaces", ""}, {"", "none", ""}});
 }
 
-TEST(SseParser, EventWithoutDataIsNotDispatched) {
-  expect_events("event: ping\n\ndata: real\n\n", {{"", "real", ""}});
-}
+TEST(SseParser, EventWithoutDataIsNotDispatched) { expect_events("event: ping\n\ndata: real\n\n", {{"", "real", ""}}); }
 
 TEST(SseParser, Utf8BomIsSkipped) {
-  expect_events("\xEF\xBB\xBF" "data: x\n\n", {{"", "x", ""}});
+  expect_events(
+      "\xEF\xBB\xBF"
+      "data: x\n\n",
+      {{"", "x", ""}});
 }
 
 TEST(SseParser, StreamCutBeforeBlankLineIsFlushedByFinish) {

@@ -77,9 +77,9 @@ struct BalancerConfig {
 };
 
 struct CandidateSpec {
-  double weight = 1.0;               // clamped to [0, 1e6]
-  int priority = 0;                  // tier: lower is used first
-  double input_price_per_mtok = 0;   // USD per million tokens (lowest_cost)
+  double weight = 1.0;              // clamped to [0, 1e6]
+  int priority = 0;                 // tier: lower is used first
+  double input_price_per_mtok = 0;  // USD per million tokens (lowest_cost)
   double output_price_per_mtok = 0;
   bool operator==(const CandidateSpec&) const = default;
 };
@@ -94,7 +94,7 @@ struct PickOptions {
 struct Pick {
   enum class Reason { strategy, reused, panic };
   std::size_t index = 0;
-  Reason reason = Reason::strategy;      // reused: an avoided candidate; panic: the panic rule
+  Reason reason = Reason::strategy;  // reused: an avoided candidate; panic: the panic rule
   bool operator==(const Pick&) const = default;
 };
 std::string_view to_string(Pick::Reason reason) noexcept;
@@ -103,8 +103,8 @@ std::string_view to_string(Pick::Reason reason) noexcept;
 struct Outcome {
   enum class Kind { success, failure, rate_limited, cancelled };
   Kind kind = Kind::success;
-  LatencySample latency;               // failure / rate_limited: latency.ttft = time until the error
-  std::optional<Millis> retry_after;   // rate_limited: the server's hint
+  LatencySample latency;              // failure / rate_limited: latency.ttft = time until the error
+  std::optional<Millis> retry_after;  // rate_limited: the server's hint
 
   static Outcome success(LatencySample sample) { return {Kind::success, sample, {}}; }
   static Outcome failure(Millis elapsed) { return {Kind::failure, {elapsed}, {}}; }
@@ -118,10 +118,10 @@ struct Outcome {
 struct CandidateState {
   double weight = 0, share = 0;
   int priority = 0;
-  bool available = false;              // effective weight > 0 now
+  bool available = false;  // effective weight > 0 now
   int in_flight = 0;
-  double ewma_ms = 0;                  // PeakEwma estimate now
-  double cost = 0;                     // PeakEwma cost now
+  double ewma_ms = 0;  // PeakEwma estimate now
+  double cost = 0;     // PeakEwma cost now
   std::optional<Clock::time_point> blocked_until, last_failure;
   bool operator==(const CandidateState&) const = default;
 };
@@ -131,8 +131,7 @@ std::string to_string(const CandidateState& state);
 class Balancer {
  public:
   // `clock` and `random` must outlive the Balancer.
-  Balancer(BalancerConfig cfg, const std::vector<CandidateSpec>& candidates, const TimeSource& clock,
-           Random& random);
+  Balancer(BalancerConfig cfg, const std::vector<CandidateSpec>& candidates, const TimeSource& clock, Random& random);
   ~Balancer();
   Balancer(const Balancer&) = delete;
   Balancer& operator=(const Balancer&) = delete;
@@ -147,7 +146,7 @@ class Balancer {
   void on_start(std::size_t i);
   void on_finish(std::size_t i, const Outcome& outcome);
 
-  void set_share(std::size_t i, double share);              // clamped to [0, 1]
+  void set_share(std::size_t i, double share);  // clamped to [0, 1]
   void set_weight(std::size_t i, double weight);
   // Unavailable until `until`, then back at its share. A time not after now lifts a block.
   void block_until(std::size_t i, Clock::time_point until);

@@ -73,7 +73,7 @@ struct BreakerMetrics {
   double slow_rate = -1;     // percent; -1 likewise
   int buffered = 0;          // calls in the window
   int failed = 0;
-  int slow = 0;              // slow successes and slow failures
+  int slow = 0;  // slow successes and slow failures
   int successes = 0;
   std::int64_t not_permitted = 0;  // rejected acquisitions in the current state's metrics
   bool operator==(const BreakerMetrics&) const = default;
@@ -190,14 +190,14 @@ class CircuitBreaker {
   std::int64_t not_permitted_ = 0;
   int attempts_ = 0;
   int consecutive_ = 0;
-  int permits_ = 0;                        // HALF_OPEN: permits left
-  Clock::time_point open_until_{};         // OPEN
+  int permits_ = 0;                                // HALF_OPEN: permits left
+  Clock::time_point open_until_{};                 // OPEN
   BreakerState resume_ = BreakerState::half_open;  // OPEN: the state after the wait
-  bool cooling_ = false;                   // OPEN: entered by cool_down()
-  Clock::time_point half_open_since_{};    // HALF_OPEN
-  bool failure_exceeded_ = false;          // METRICS_ONLY: event already published
+  bool cooling_ = false;                           // OPEN: entered by cool_down()
+  Clock::time_point half_open_since_{};            // HALF_OPEN
+  bool failure_exceeded_ = false;                  // METRICS_ONLY: event already published
   bool slow_exceeded_ = false;
-  std::vector<BreakerEvent> pending_;      // produced under the lock, delivered after it
+  std::vector<BreakerEvent> pending_;  // produced under the lock, delivered after it
   Listener listener_;
 };
 

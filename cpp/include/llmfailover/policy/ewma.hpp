@@ -57,21 +57,21 @@ std::string_view to_string(LatencyMetric metric) noexcept;
 std::optional<LatencyMetric> parse_latency_metric(std::string_view name) noexcept;
 
 struct EwmaConfig {
-  Millis decay{10000};               // tau; Finagle Balancers.p2cPeakEwma default
-  Millis default_rtt{1000};          // estimate before the first sample
-  Millis rate_limit_penalty{5000};   // minimum synthetic latency of a 429
-  Millis failure_penalty{5000};      // minimum synthetic latency of a failed attempt
-  Millis max_retry_after{300000};    // a longer Retry-After is clamped to this
+  Millis decay{10000};              // tau; Finagle Balancers.p2cPeakEwma default
+  Millis default_rtt{1000};         // estimate before the first sample
+  Millis rate_limit_penalty{5000};  // minimum synthetic latency of a 429
+  Millis failure_penalty{5000};     // minimum synthetic latency of a failed attempt
+  Millis max_retry_after{300000};   // a longer Retry-After is clamped to this
   LatencyMetric metric = LatencyMetric::ttft;
   bool operator==(const EwmaConfig&) const = default;
 };
 
 // What the router measured for one attempt that produced an answer.
 struct LatencySample {
-  Millis ttft{0};                    // to the first content token (or to the headers)
-  Millis total{0};                   // to the end of the answer; 0 = unknown (use ttft)
-  int output_tokens = -1;            // from the reported usage; < 0 = unknown
-  bool streamed = false;             // ttft is a real first token (not the response headers)
+  Millis ttft{0};          // to the first content token (or to the headers)
+  Millis total{0};         // to the end of the answer; 0 = unknown (use ttft)
+  int output_tokens = -1;  // from the reported usage; < 0 = unknown
+  bool streamed = false;   // ttft is a real first token (not the response headers)
   bool operator==(const LatencySample&) const = default;
 };
 

@@ -78,11 +78,11 @@ struct TargetSnapshot {
   double slow_rate = -1;
   int attempts = 0;
   std::optional<Clock::time_point> available_at;
-  int ramp_step = -1;        // -1 = not ramping
+  int ramp_step = -1;  // -1 = not ramping
   int consecutive_failures = 0;
   std::int64_t not_permitted = 0;
-  bool cooling = false;      // OPEN because of a rate-limit cooldown
-  std::string probe;         // "" = no active probes; else "unknown", "healthy" or "unhealthy"
+  bool cooling = false;  // OPEN because of a rate-limit cooldown
+  std::string probe;     // "" = no active probes; else "unknown", "healthy" or "unhealthy"
 
   bool operator==(const TargetSnapshot&) const = default;
 };
@@ -164,7 +164,7 @@ class TargetHealth {
   std::vector<Note> notes_;                        // for the listener, delivered after unlocking
   Listener listener_;
 
-  std::mutex events_mutex_;                        // leaf lock: the breaker's listener appends here
+  std::mutex events_mutex_;  // leaf lock: the breaker's listener appends here
   std::vector<BreakerEvent> breaker_events_;
 };
 

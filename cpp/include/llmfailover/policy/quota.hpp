@@ -66,7 +66,7 @@ TokenEstimate estimate_tokens(std::size_t message_chars, std::optional<int> max_
                               int default_output_tokens = kDefaultOutputTokens) noexcept;
 
 struct QuotaLimits {
-  int rpm = 0;             // 0 = no limit
+  int rpm = 0;  // 0 = no limit
   std::int64_t tpm = 0;
   bool operator==(const QuotaLimits&) const = default;
 };
@@ -131,7 +131,7 @@ struct RateLimitReading {
   Kind kind = Kind::requests;
   std::optional<std::int64_t> limit;
   std::int64_t remaining = 0;
-  std::optional<Millis> reset;   // from the time of the response
+  std::optional<Millis> reset;  // from the time of the response
   bool operator==(const RateLimitReading&) const = default;
 };
 

@@ -59,7 +59,8 @@ inline constexpr std::string_view kService = "bedrock";
 std::unique_ptr<Provider> make_provider(Options options = {});
 
 // https://bedrock-runtime.{region}.amazonaws.com/model/{encoded model}/{action} (or under base_url).
-std::string model_url(std::string_view base_url, std::string_view region, std::string_view model, std::string_view action);
+std::string model_url(std::string_view base_url, std::string_view region, std::string_view model,
+                      std::string_view action);
 
 // The Converse body for an OpenAI chat request; appends to `warnings`.
 nlohmann::json request_body(const nlohmann::json& openai_request, std::vector<std::string>& warnings);

@@ -26,7 +26,16 @@
 namespace llmfailover::providers::eventstream {
 
 enum class HeaderType : std::uint8_t {
-  bool_true = 0, bool_false = 1, byte = 2, int16 = 3, int32 = 4, int64 = 5, bytes = 6, string = 7, timestamp = 8, uuid = 9
+  bool_true = 0,
+  bool_false = 1,
+  byte = 2,
+  int16 = 3,
+  int32 = 4,
+  int64 = 5,
+  bytes = 6,
+  string = 7,
+  timestamp = 8,
+  uuid = 9
 };
 
 struct Header {

@@ -22,11 +22,11 @@ using Query = std::vector<std::pair<std::string, std::string>>;
 struct Upstream {
   enum class Kind { openai, azure };
   Kind kind = Kind::openai;
-  std::string base_url;          // openai: ".../v1"; azure: "https://X.openai.azure.com/openai[/deployments/D]"
-  std::string api_key;           // never printed
-  std::string organization;      // OpenAI-Organization
-  std::string project;           // OpenAI-Project
-  std::string api_version;       // azure: the api-version query parameter
+  std::string base_url;      // openai: ".../v1"; azure: "https://X.openai.azure.com/openai[/deployments/D]"
+  std::string api_key;       // never printed
+  std::string organization;  // OpenAI-Organization
+  std::string project;       // OpenAI-Project
+  std::string api_version;   // azure: the api-version query parameter
   Headers default_headers;
   Query default_query;
   bool operator==(const Upstream&) const = default;
@@ -35,11 +35,11 @@ struct Upstream {
 // One API call as the client asked for it.
 struct ApiCall {
   std::string method = "POST";
-  std::string path;              // "/chat/completions", "/embeddings", "/models"
-  std::string body;              // JSON, forwarded verbatim
-  Headers headers;               // per-request extra headers (override defaults)
-  Query query;                   // per-request extra query
-  std::string model;             // azure: the deployment when base_url names none
+  std::string path;   // "/chat/completions", "/embeddings", "/models"
+  std::string body;   // JSON, forwarded verbatim
+  Headers headers;    // per-request extra headers (override defaults)
+  Query query;        // per-request extra query
+  std::string model;  // azure: the deployment when base_url names none
 };
 
 // Kind from its name ("openai", "azure"); throws std::invalid_argument naming the bad value.

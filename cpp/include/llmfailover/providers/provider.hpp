@@ -31,25 +31,29 @@ namespace llmfailover::providers {
 
 // What one call needs to know about its target.
 struct Endpoint {
-  std::string base_url;        // provider default when empty
+  std::string base_url;  // provider default when empty
   Secret api_key;
-  std::string model;           // the provider's model id
-  std::string api_version;     // azure api-version, anthropic-version, ...
+  std::string model;        // the provider's model id
+  std::string api_version;  // azure api-version, anthropic-version, ...
   std::string organization;
-  std::string region;          // bedrock / vertex
-  std::string project;         // vertex
-  Headers headers;             // extra headers from the deployment
+  std::string region;   // bedrock / vertex
+  std::string project;  // vertex
+  Headers headers;      // extra headers from the deployment
 };
 
 class TranslationError : public std::runtime_error {
  public:
   TranslationError(std::string provider, std::string parameter, const std::string& message)
-      : std::runtime_error(provider + ": " + message), provider_(std::move(provider)), parameter_(std::move(parameter)) {}
+      : std::runtime_error(provider + ": " + message),
+        provider_(std::move(provider)),
+        parameter_(std::move(parameter)) {}
   // A well-formed answer that means an error (Gemini's promptFeedback.blockReason -> content_policy,
   // Mistral's finish_reason "error" -> retryable): the router uses `verdict` as if the provider had
   // answered with an error status.
   TranslationError(std::string provider, ErrorVerdict verdict)
-      : std::runtime_error(provider + ": " + verdict.message), provider_(std::move(provider)), verdict_(std::move(verdict)) {}
+      : std::runtime_error(provider + ": " + verdict.message),
+        provider_(std::move(provider)),
+        verdict_(std::move(verdict)) {}
   const std::string& provider() const noexcept { return provider_; }
   const std::string& parameter() const noexcept { return parameter_; }  // "" when not about one
   // Set only by the second constructor. Without one: thrown by chat_request it means "this provider

@@ -67,9 +67,9 @@ struct Signature {
 Signature sign(HttpRequest& request, const Credentials& credentials, const Scope& scope);
 
 // Building blocks (exposed for tests).
-std::string amz_date(std::chrono::system_clock::time_point t);  // 20240115T083000Z
+std::string amz_date(std::chrono::system_clock::time_point t);         // 20240115T083000Z
 std::string uri_encode(std::string_view text, std::string_view safe);  // RFC 3986 unreserved + `safe` pass
-std::string canonical_uri(std::string_view path);                     // normalised, then encoded again
+std::string canonical_uri(std::string_view path);                      // normalised, then encoded again
 std::string canonical_query(std::string_view query);
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes

@@ -55,22 +55,22 @@ struct Fault {
     close,        // clean close (FIN) without a response
   };
 
-  int status = 200;               // != 200: an error response instead of the normal reply
-  Headers headers;                // added to (or replacing) the response's headers
-  std::string body;               // verbatim body; "" = the dialect's body for `status`
-  std::string error_code;         // error body "code" ("" = the default for `status`)
-  std::string error_message;      // error body "message" ("" = the default for `status`)
+  int status = 200;                // != 200: an error response instead of the normal reply
+  Headers headers;                 // added to (or replacing) the response's headers
+  std::string body;                // verbatim body; "" = the dialect's body for `status`
+  std::string error_code;          // error body "code" ("" = the default for `status`)
+  std::string error_message;       // error body "message" ("" = the default for `status`)
   Millis delay_before_headers{0};  // also delays `action`
   Action action = Action::none;
   // Streaming (SSE) faults. Chunk indices count the stream's data events from 0, [DONE] excluded.
-  Millis first_token_delay{0};    // after the headers, before the first chunk
-  Millis chunk_delay{0};          // between two chunks
-  int stall_after = -1;           // send this many chunks, then nothing (connection left open)
-  int cut_after = -1;             // send this many chunks, then close with no terminator
-  int malformed_at = -1;          // this chunk is sent as "data: {not json"
-  int error_event_at = -1;        // this chunk is an error event; the stream then ends
-  bool omit_done = false;         // end cleanly but without "data: [DONE]"
-  bool chunked = true;            // false: no Content-Length, the stream ends when we close
+  Millis first_token_delay{0};         // after the headers, before the first chunk
+  Millis chunk_delay{0};               // between two chunks
+  int stall_after = -1;                // send this many chunks, then nothing (connection left open)
+  int cut_after = -1;                  // send this many chunks, then close with no terminator
+  int malformed_at = -1;               // this chunk is sent as "data: {not json"
+  int error_event_at = -1;             // this chunk is an error event; the stream then ends
+  bool omit_done = false;              // end cleanly but without "data: [DONE]"
+  bool chunked = true;                 // false: no Content-Length, the stream ends when we close
   std::optional<std::string> content;  // the reply text for this attempt
 
   // Non-streaming replies: cut_after >= 0 sends half the body (Content-Length promises all of it)
@@ -82,9 +82,9 @@ struct Fault {
   static Fault rate_limited(std::optional<double> retry_after_s = 1.0,
                             std::optional<Millis> retry_after_ms = std::nullopt);
   static Fault server_error(int status = 500);
-  static Fault unavailable();  // 503
-  static Fault overloaded();   // 529, Anthropic's "overloaded_error"
-  static Fault unauthorized();  // 401 invalid_api_key
+  static Fault unavailable();              // 503
+  static Fault overloaded();               // 529, Anthropic's "overloaded_error"
+  static Fault unauthorized();             // 401 invalid_api_key
   static Fault context_length_exceeded();  // 400 code context_length_exceeded
   static Fault content_policy();           // 400 code content_policy_violation
   static Fault reset_connection();
@@ -108,16 +108,16 @@ std::ostream& operator<<(std::ostream& os, const Fault& fault);
 
 // One request the server received, and what it did with it.
 struct AttemptRecord {
-  double time = 0;        // seconds since the provider started (its clock)
-  std::string model;      // "" when the request named none
-  int attempt = 0;        // 1-based, per model
+  double time = 0;    // seconds since the provider started (its clock)
+  std::string model;  // "" when the request named none
+  int attempt = 0;    // 1-based, per model
   std::string method;
-  std::string target;     // path + query as received
-  Headers headers;        // request headers, in order
-  std::string body;       // request body
-  bool stream = false;    // the request asked for SSE
+  std::string target;      // path + query as received
+  Headers headers;         // request headers, in order
+  std::string body;        // request body
+  bool stream = false;     // the request asked for SSE
   std::string request_id;  // the x-request-id we sent (or would have sent)
-  int status = 0;         // status sent (or planned); 0 for reset / close / no_response
+  int status = 0;          // status sent (or planned); 0 for reset / close / no_response
   // "ok", "status:429", "reset", "close", "no_response", "cut:3", "stall:2", "malformed:1",
   // "error_event:2", "no_done"; several stream faults are joined with ','.
   std::string outcome;
@@ -129,9 +129,9 @@ std::ostream& operator<<(std::ostream& os, const AttemptRecord& record);
 // FakeProvider's construction options (a namespace-level struct so `Options = {}` defaults work).
 struct FakeProviderOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;  // 0 = ephemeral; read it back with port()
-  unsigned threads = 1;    // io threads
-  unsigned reply_words = 3;  // default reply length in words (= stream content chunks)
+  std::uint16_t port = 0;             // 0 = ephemeral; read it back with port()
+  unsigned threads = 1;               // io threads
+  unsigned reply_words = 3;           // default reply length in words (= stream content chunks)
   unsigned embedding_dimensions = 8;  // unless the request sets "dimensions"
   std::vector<std::string> models = {"gpt-4o-mini", "gpt-4o", "text-embedding-3-small"};
   std::function<Clock::time_point()> clock;  // outage windows and record times; null = steady

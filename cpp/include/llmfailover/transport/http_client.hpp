@@ -52,7 +52,7 @@ namespace llmfailover::transport {
 
 struct TlsOptions {
   bool verify = true;
-  std::string ca_file;   // PEM bundle; empty = system default store
+  std::string ca_file;  // PEM bundle; empty = system default store
   bool operator==(const TlsOptions&) const = default;
 };
 
@@ -68,10 +68,10 @@ struct ClientOptions {
   unsigned io_threads = 1;
   TlsOptions tls;
   PoolLimits pool;
-  std::size_t max_body_bytes = 64 << 20;        // 64 MiB: a success body read whole; over it, body_too_large
-  std::size_t max_error_body_bytes = 1 << 20;   // 1 MiB: a 4xx/5xx body is truncated here (status kept)
-  std::size_t max_sse_line_bytes = 8 << 20;     // 8 MiB: one SSE line; over it, body_too_large
-  std::size_t max_sse_event_bytes = 16 << 20;   // 16 MiB: one SSE event's data; over it, body_too_large
+  std::size_t max_body_bytes = 64 << 20;       // 64 MiB: a success body read whole; over it, body_too_large
+  std::size_t max_error_body_bytes = 1 << 20;  // 1 MiB: a 4xx/5xx body is truncated here (status kept)
+  std::size_t max_sse_line_bytes = 8 << 20;    // 8 MiB: one SSE line; over it, body_too_large
+  std::size_t max_sse_event_bytes = 16 << 20;  // 16 MiB: one SSE event's data; over it, body_too_large
   // 64 KiB: a request head we send (request line + headers; each header value also at most
   // 65,000 bytes, Beast's field limit) and a response head we accept (else protocol_error).
   std::size_t max_header_bytes = 64 << 10;

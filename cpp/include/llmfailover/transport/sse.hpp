@@ -58,8 +58,8 @@ class SseParser {
   Callback on_event_;
   SseLimits limits_;
   std::string error_;
-  std::string partial_;      // bytes of an unfinished line
-  bool skip_lf_ = false;     // the previous chunk ended in CR: a leading LF belongs to it
+  std::string partial_;   // bytes of an unfinished line
+  bool skip_lf_ = false;  // the previous chunk ended in CR: a leading LF belongs to it
   bool bom_checked_ = false;
   SseEvent current_;
   bool has_data_ = false;

@@ -10,10 +10,10 @@
 namespace llmfailover::transport {
 
 struct Url {
-  bool tls = false;        // https
-  std::string host;        // without brackets for IPv6 literals
-  std::uint16_t port = 0;  // explicit or the scheme's default
-  std::string target;      // path + "?" + query, at least "/"
+  bool tls = false;                 // https
+  std::string host;                 // without brackets for IPv6 literals
+  std::uint16_t port = 0;           // explicit or the scheme's default
+  std::string target;               // path + "?" + query, at least "/"
   std::string origin() const;       // "https://host:port", the connection pool key
   std::string host_header() const;  // "host" or "host:port" when not the default
   bool operator==(const Url&) const = default;
