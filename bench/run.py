@@ -41,6 +41,7 @@ CLIENTS = ("llmfailover", "openai", "http.client")
 
 # --- measuring, inside one scenario subprocess ---------------------------------------------------
 
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[max(0, math.ceil(p / 100 * len(s)) - 1)] if s else float("nan")
@@ -49,8 +50,10 @@ def pct(values: list[float], p: float) -> float:
 def sync_client(kind: str, base_url: str) -> Any:
     if kind == "llmfailover":
         import llmfailover
+
         return llmfailover.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
     import openai
+
     return openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
 
 
@@ -83,6 +86,7 @@ def run_sequential(kind: str, port: int, n: int) -> dict[str, Any]:
 
         def one() -> None:
             client.chat.completions.create(model=MODEL, messages=MESSAGES).choices[0].message.content
+
     for _ in range(min(100, n)):
         one()
     lat = []
@@ -90,8 +94,7 @@ def run_sequential(kind: str, port: int, n: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         one()
         lat.append(time.perf_counter() - t0)
-    return {"n": n, "p50_us": pct(lat, 50) * 1e6, "p99_us": pct(lat, 99) * 1e6,
-            "rps": n / sum(lat)}
+    return {"n": n, "p50_us": pct(lat, 50) * 1e6, "p99_us": pct(lat, 99) * 1e6, "rps": n / sum(lat)}
 
 
 def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
@@ -100,9 +103,11 @@ def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         if kind == "llmfailover":
             import llmfailover
+
             client = llmfailover.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="bench", max_retries=0)
         else:
             import openai
+
             client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="bench", max_retries=0)
         lat: list[float] = []
         todo = [n]
@@ -123,8 +128,13 @@ def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
         await asyncio.gather(*(worker(True) for _ in range(inflight)))
         wall = time.perf_counter() - t0
         await client.close()
-        return {"n": n, "inflight": inflight, "rps": n / wall, "p50_ms": pct(lat, 50) * 1e3,
-                "p99_ms": pct(lat, 99) * 1e3}
+        return {
+            "n": n,
+            "inflight": inflight,
+            "rps": n / wall,
+            "p50_ms": pct(lat, 50) * 1e3,
+            "p99_ms": pct(lat, 99) * 1e3,
+        }
 
     return asyncio.run(main())
 
@@ -146,6 +156,7 @@ def run_stream(kind: str, port: int, n: int) -> dict[str, Any]:
 
         def chunks() -> Any:
             return client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+
     ttfc, per_chunk, counts = [], [], set()
     for i in range(n + min(10, n)):
         t0 = time.perf_counter()
@@ -160,8 +171,13 @@ def run_stream(kind: str, port: int, n: int) -> dict[str, Any]:
             ttfc.append(first - t0)
             per_chunk.append((end - first) / max(1, count - 1))
             counts.add(count)
-    return {"n": n, "chunks": sorted(counts), "ttfc_p50_us": pct(ttfc, 50) * 1e6,
-            "ttfc_p99_us": pct(ttfc, 99) * 1e6, "per_chunk_us": pct(per_chunk, 50) * 1e6}
+    return {
+        "n": n,
+        "chunks": sorted(counts),
+        "ttfc_p50_us": pct(ttfc, 50) * 1e6,
+        "ttfc_p99_us": pct(ttfc, 99) * 1e6,
+        "per_chunk_us": pct(per_chunk, 50) * 1e6,
+    }
 
 
 def run_threads(kind: str, port: int, n: int, threads: int) -> dict[str, Any]:
@@ -184,10 +200,12 @@ def run_threads(kind: str, port: int, n: int, threads: int) -> dict[str, Any]:
 
 def scenario_main(spec: dict[str, Any]) -> None:
     kind, port, n = spec["client"], spec["port"], spec["n"]
-    fn = {"sequential": lambda: run_sequential(kind, port, n),
-          "async": lambda: run_async(kind, port, n, spec["inflight"]),
-          "stream": lambda: run_stream(kind, port, n),
-          "threads": lambda: run_threads(kind, port, n, spec["threads"])}[spec["kind"]]
+    fn = {
+        "sequential": lambda: run_sequential(kind, port, n),
+        "async": lambda: run_async(kind, port, n, spec["inflight"]),
+        "stream": lambda: run_stream(kind, port, n),
+        "threads": lambda: run_threads(kind, port, n, spec["threads"]),
+    }[spec["kind"]]
     result = fn()
     result["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps(result))
@@ -195,14 +213,21 @@ def scenario_main(spec: dict[str, Any]) -> None:
 
 # --- orchestration ----------------------------------------------------------------------------
 
+
 def run_scenario(spec: dict[str, Any]) -> dict[str, Any]:
     label = f"{spec['kind']:<10} {spec['client']:<12} " + (
-        f"inflight={spec['inflight']}" if "inflight" in spec else f"threads={spec['threads']}" if "threads" in spec else "")
+        f"inflight={spec['inflight']}"
+        if "inflight" in spec
+        else f"threads={spec['threads']}"
+        if "threads" in spec
+        else ""
+    )
     print(f"  {label:<48}", end="", flush=True)
     t0 = time.monotonic()
     try:
-        p = subprocess.run([sys.executable, __file__, "--scenario", json.dumps(spec)],
-                           capture_output=True, text=True, timeout=300)
+        p = subprocess.run(
+            [sys.executable, __file__, "--scenario", json.dumps(spec)], capture_output=True, text=True, timeout=300
+        )
     except subprocess.TimeoutExpired:
         print("timed out")
         return {**spec, "error": "timed out after 300 s"}
@@ -219,14 +244,22 @@ def machine() -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
 
     def version(mod: str) -> str:
-        p = subprocess.run([sys.executable, "-c", f"import {mod}; print({mod}.__version__)"],
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            [sys.executable, "-c", f"import {mod}; print({mod}.__version__)"], capture_output=True, text=True
+        )
         return p.stdout.strip() if p.returncode == 0 else "not importable"
 
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1]
-    return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
-            "llmfailover": version("llmfailover"), "openai": version("openai"), "nginx": nginx,
-            "date": time.strftime("%Y-%m-%d %H:%M %Z"), "load": "%.2f %.2f %.2f" % os.getloadavg()}
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "llmfailover": version("llmfailover"),
+        "openai": version("openai"),
+        "nginx": nginx,
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "load": "%.2f %.2f %.2f" % os.getloadavg(),
+    }
 
 
 def fmt(v: Any, digits: int = 0) -> str:
@@ -242,34 +275,65 @@ def ratio(a: Any, b: Any) -> Any:
 
 
 def report(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Namespace) -> tuple[str, list[str]]:
-    out = [f"# llmfailover benchmark{' (--quick)' if args.quick else ''}", "",
-           f"Machine: {m['nproc']} CPUs, {m['cpu']}; Python {m['python']}; nginx {m['nginx']}; "
-           f"llmfailover {m['llmfailover']}, openai {m['openai']}; {m['date']}, load {m['load']}.",
-           "Upstream: one loopback nginx worker (keep-alive). Each row is its own subprocess.", "",
-           f"## Sequential, {args.n} requests", "",
-           "| client | p50 µs | p99 µs | req/s | peak RSS MiB |", "|---|---:|---:|---:|---:|"]
+    out = [
+        f"# llmfailover benchmark{' (--quick)' if args.quick else ''}",
+        "",
+        f"Machine: {m['nproc']} CPUs, {m['cpu']}; Python {m['python']}; nginx {m['nginx']}; "
+        f"llmfailover {m['llmfailover']}, openai {m['openai']}; {m['date']}, load {m['load']}.",
+        "Upstream: one loopback nginx worker (keep-alive). Each row is its own subprocess.",
+        "",
+        f"## Sequential, {args.n} requests",
+        "",
+        "| client | p50 µs | p99 µs | req/s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for c in CLIENTS:
         r = find(results, kind="sequential", client=c)
-        out.append(f"| {c} | {fmt(r.get('p50_us'))} | {fmt(r.get('p99_us'))} | {fmt(r.get('rps'))} | {fmt(r.get('rss_mib'), 1)} |")
-    out += ["", f"## Async, {args.async_n} requests", "",
-            "| client | in flight | req/s | p50 ms | p99 ms | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|"]
+        out.append(
+            f"| {c} | {fmt(r.get('p50_us'))} | {fmt(r.get('p99_us'))} | {fmt(r.get('rps'))} | {fmt(r.get('rss_mib'), 1)} |"
+        )
+    out += [
+        "",
+        f"## Async, {args.async_n} requests",
+        "",
+        "| client | in flight | req/s | p50 ms | p99 ms | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for inflight in args.inflight:
         for c in CLIENTS[:2]:
             r = find(results, kind="async", client=c, inflight=inflight)
-            out.append(f"| {c} | {inflight} | {fmt(r.get('rps'))} | {fmt(r.get('p50_ms'), 2)} | "
-                       f"{fmt(r.get('p99_ms'), 2)} | {fmt(r.get('rss_mib'), 1)} |")
-    out += ["", f"## Streaming, {args.streams} streams of 200 chunks", "",
-            "| client | first chunk p50 µs | first chunk p99 µs | per further chunk µs | peak RSS MiB |",
-            "|---|---:|---:|---:|---:|"]
+            out.append(
+                f"| {c} | {inflight} | {fmt(r.get('rps'))} | {fmt(r.get('p50_ms'), 2)} | "
+                f"{fmt(r.get('p99_ms'), 2)} | {fmt(r.get('rss_mib'), 1)} |"
+            )
+    out += [
+        "",
+        f"## Streaming, {args.streams} streams of 200 chunks",
+        "",
+        "| client | first chunk p50 µs | first chunk p99 µs | per further chunk µs | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for c in CLIENTS:
         r = find(results, kind="stream", client=c)
-        out.append(f"| {c} | {fmt(r.get('ttfc_p50_us'))} | {fmt(r.get('ttfc_p99_us'))} | "
-                   f"{fmt(r.get('per_chunk_us'), 1)} | {fmt(r.get('rss_mib'), 1)} |")
-    out += ["", f"## Threads sharing one sync client, {args.n} requests", "",
-            "| client | 1 thread req/s | 8 threads req/s | 8 / 1 |", "|---|---:|---:|---:|"]
+        out.append(
+            f"| {c} | {fmt(r.get('ttfc_p50_us'))} | {fmt(r.get('ttfc_p99_us'))} | "
+            f"{fmt(r.get('per_chunk_us'), 1)} | {fmt(r.get('rss_mib'), 1)} |"
+        )
+    out += [
+        "",
+        f"## Threads sharing one sync client, {args.n} requests",
+        "",
+        "| client | 1 thread req/s | 8 threads req/s | 8 / 1 |",
+        "|---|---:|---:|---:|",
+    ]
     for c in CLIENTS[:2]:
-        one, eight = find(results, kind="threads", client=c, threads=1), find(results, kind="threads", client=c, threads=8)
-        out.append(f"| {c} | {fmt(one.get('rps'))} | {fmt(eight.get('rps'))} | {fmt(ratio(eight.get('rps'), one.get('rps')), 2)} |")
+        one, eight = (
+            find(results, kind="threads", client=c, threads=1),
+            find(results, kind="threads", client=c, threads=8),
+        )
+        out.append(
+            f"| {c} | {fmt(one.get('rps'))} | {fmt(eight.get('rps'))} | {fmt(ratio(eight.get('rps'), one.get('rps')), 2)} |"
+        )
 
     seq = {c: find(results, kind="sequential", client=c).get("p50_us") for c in CLIENTS}
     a256 = {c: find(results, kind="async", client=c, inflight=256).get("rps") for c in CLIENTS[:2]}
@@ -321,7 +385,14 @@ def chart(results: list[dict[str, Any]], path: Path, args: argparse.Namespace) -
             cs.append(colors[c])
     bars(axes[0][1], labels, vals, "Async throughput by requests in flight", "req/s", cs)
     per = [find(results, kind="stream", client=c).get("per_chunk_us") for c in CLIENTS]
-    bars(axes[1][0], list(CLIENTS), per, "Streaming: cost per chunk (lower is better)", "µs", [colors[c] for c in CLIENTS])
+    bars(
+        axes[1][0],
+        list(CLIENTS),
+        per,
+        "Streaming: cost per chunk (lower is better)",
+        "µs",
+        [colors[c] for c in CLIENTS],
+    )
     labels, vals, cs = [], [], []
     for c in CLIENTS[:2]:
         for t in (1, 8):
@@ -329,8 +400,10 @@ def chart(results: list[dict[str, Any]], path: Path, args: argparse.Namespace) -
             vals.append(find(results, kind="threads", client=c, threads=t).get("rps"))
             cs.append(colors[c])
     bars(axes[1][1], labels, vals, "Sync client shared by 1 vs 8 threads", "req/s", cs)
-    fig.suptitle(f"llmfailover benchmark — {os.cpu_count()} CPUs, Python {platform.python_version()}"
-                 f"{' (quick)' if args.quick else ''}")
+    fig.suptitle(
+        f"llmfailover benchmark — {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"{' (quick)' if args.quick else ''}"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -339,8 +412,12 @@ def chart(results: list[dict[str, Any]], path: Path, args: argparse.Namespace) -
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small counts: a smoke run of every scenario")
-    ap.add_argument("--out", type=Path, help="where latest.md/.png go (default bench/results; "
-                    "with --quick a temp dir, so a smoke run never replaces real results)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="where latest.md/.png go (default bench/results; "
+        "with --quick a temp dir, so a smoke run never replaces real results)",
+    )
     ap.add_argument("--scenario", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.scenario:
@@ -358,8 +435,7 @@ def main() -> int:
 
     port = free_port()
     prefix = temp_dir("llmf-bench-nginx-")
-    nginx = start_nginx(BENCH / "nginx.conf.template", prefix, [port],
-                        PORT=port, FIXTURES=BENCH / "fixtures")
+    nginx = start_nginx(BENCH / "nginx.conf.template", prefix, [port], PORT=port, FIXTURES=BENCH / "fixtures")
     print(f"==> nginx on 127.0.0.1:{port}; running scenarios (each in its own process)")
     specs: list[dict[str, Any]] = []
     for c in CLIENTS:

@@ -28,7 +28,7 @@ import time
 from typing import Any, Optional
 
 from llmfailover import OpenAI, route_info  # the only change from `from openai import OpenAI`
-from llmfailover.testing import Fault, FakeProvider
+from llmfailover.testing import FakeProvider, Fault
 
 MODEL = "gpt-4o-mini"
 REPLY = "Failover keeps every request answered while the primary provider is down."
@@ -41,13 +41,19 @@ def config(primary: FakeProvider, backup: FakeProvider, hold: float) -> dict[str
     and waits ``hold`` seconds (default 5 s, doubling), the ramp holds each step as long (default
     30 s): quicker than the defaults so the whole story fits in seconds."""
     policy = {
-        "breaker": {"consecutive_failures": 3, "open_base": f"{hold:g}s", "open_cap": f"{hold:g}s",
-                    "half_open_permits": 1},
+        "breaker": {
+            "consecutive_failures": 3,
+            "open_base": f"{hold:g}s",
+            "open_cap": f"{hold:g}s",
+            "half_open_permits": 1,
+        },
         "ramp": {"steps": [0.5, 1], "step_hold": f"{hold:g}s", "step_min_requests": 2},
         "retry": {"backoff_base": "20ms", "backoff_cap": "100ms"},
     }
-    deps = [{"id": "primary", "model": MODEL, "base_url": primary.base_url, "api_key": "sk-primary", "priority": 0},
-            {"id": "backup", "model": MODEL, "base_url": backup.base_url, "api_key": "sk-backup", "priority": 1}]
+    deps = [
+        {"id": "primary", "model": MODEL, "base_url": primary.base_url, "api_key": "sk-primary", "priority": 0},
+        {"id": "backup", "model": MODEL, "base_url": backup.base_url, "api_key": "sk-backup", "priority": 1},
+    ]
     return {"groups": {"smart": {"deployments": deps, "policy": policy}}, "stream_recovery": "continue"}
 
 
@@ -105,8 +111,9 @@ def ask(client: OpenAI, stream: bool) -> dict[str, Any]:
     attempts = info.attempts if info else []
     out["served"] = info.served.deployment if info and info.served else None
     out["rescued"] = any(a.decision == "served_recovered" for a in attempts)
-    out["route"] = " -> ".join(f"{a.deployment} {a.status or a.error or ''}".strip() + f" ({a.decision})"
-                               for a in attempts)
+    out["route"] = " -> ".join(
+        f"{a.deployment} {a.status or a.error or ''}".strip() + f" ({a.decision})" for a in attempts
+    )
     out["whole"] = out["error"] is None and out.get("text") == REPLY
     if out["error"]:
         out["route"] += f"  !! {out['error'][:200]}"
@@ -133,8 +140,11 @@ class LineView:
         kind = "stream" if r["stream"] else "plain "
         what = "RESCUED stream" if r["rescued"] else (f"served by {r['served']}" if r["whole"] else "NOT ANSWERED")
         states = " ".join(f"{t}={describe(snaps[t])}" for t in TARGETS if t in snaps)
-        print(f"[{i + 1:3}/{n}] {kind} {what:<20} {r['seconds'] * 1000:6.0f} ms  breakers: {states:<36}"
-              f" route: {r['route']}", flush=True)
+        print(
+            f"[{i + 1:3}/{n}] {kind} {what:<20} {r['seconds'] * 1000:6.0f} ms  breakers: {states:<36}"
+            f" route: {r['route']}",
+            flush=True,
+        )
 
     def close(self) -> None:
         pass
@@ -154,7 +164,7 @@ class AnsiView(LineView):
         self.width = shutil.get_terminal_size().columns  # rows must not wrap: the redraw counts them
 
     def event(self, text: str) -> None:
-        self.log = (self.log + [f"\x1b[1m{text[:self.width - 4]}\x1b[0m"])[-4:]
+        self.log = (self.log + [f"\x1b[1m{text[: self.width - 4]}\x1b[0m"])[-4:]
 
     def request(self, i: int, n: int, r: dict[str, Any], snaps: dict[str, dict[str, Any]], phase: str) -> None:
         mark = "\x1b[36m◆\x1b[0m" if r["rescued"] else self.MARK.get(r["served"] if r["whole"] else None, "?")
@@ -163,12 +173,14 @@ class AnsiView(LineView):
             self.served[r["served"]] += 1
         if r["rescued"] or r["route"].count("->"):
             line = f"#{i + 1} {'stream' if r['stream'] else 'plain'}: {r['route']}"
-            self.log = (self.log + [line[:self.width - 4]])[-4:]
-        rows = [f"\x1b[1mllmfailover demo\x1b[0m  group smart: primary (priority 0) -> backup (priority 1)"
-                f"   phase: \x1b[1m{phase}\x1b[0m",
-                f"requests {i + 1:3}/{n}  " + "".join(self.marks[-max(10, self.width - 20):]),
-                "          \x1b[32m●\x1b[0m primary  \x1b[33m●\x1b[0m backup  \x1b[36m◆\x1b[0m rescued stream"
-                "  \x1b[31m✗\x1b[0m not answered"]
+            self.log = (self.log + [line[: self.width - 4]])[-4:]
+        rows = [
+            f"\x1b[1mllmfailover demo\x1b[0m  group smart: primary (priority 0) -> backup (priority 1)"
+            f"   phase: \x1b[1m{phase}\x1b[0m",
+            f"requests {i + 1:3}/{n}  " + "".join(self.marks[-max(10, self.width - 20) :]),
+            "          \x1b[32m●\x1b[0m primary  \x1b[33m●\x1b[0m backup  \x1b[36m◆\x1b[0m rescued stream"
+            "  \x1b[31m✗\x1b[0m not answered",
+        ]
         for t in TARGETS:
             s = snaps.get(t, {"state": "?", "share": 1})
             colour = self.STATE.get(s["state"], "")
@@ -249,9 +261,11 @@ def run(n: int, pace: float, view: LineView) -> int:
                 time.sleep(max(0.0, pace - (time.monotonic() - started)))
             snaps = breakers(client)
     served = {t: sum(a.outcome == "ok" for a in fp.attempts()) for t, fp in zip(TARGETS, (primary, backup))}
-    print(f"\n{answered}/{n} requests answered in full; upstream answers: "
-          f"primary {served['primary']}, backup {served['backup']}; breakers at the end: "
-          + ", ".join(f"{t} {describe(snaps[t])}" for t in TARGETS))
+    print(
+        f"\n{answered}/{n} requests answered in full; upstream answers: "
+        f"primary {served['primary']}, backup {served['backup']}; breakers at the end: "
+        + ", ".join(f"{t} {describe(snaps[t])}" for t in TARGETS)
+    )
     return 0 if answered == n else 1
 
 

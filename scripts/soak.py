@@ -78,8 +78,11 @@ def sample() -> dict:
         for line in f:
             key, _, value = line.partition(":")
             status[key] = value.strip()
-    return {"rss_mb": int(status["VmRSS"].split()[0]) / 1024, "fds": len(os.listdir("/proc/self/fd")),
-            "threads": int(status["Threads"])}
+    return {
+        "rss_mb": int(status["VmRSS"].split()[0]) / 1024,
+        "fds": len(os.listdir("/proc/self/fd")),
+        "threads": int(status["Threads"]),
+    }
 
 
 class Stats:
@@ -126,14 +129,18 @@ def make_clients(urls: dict, mod):
             "backup": {"deployments": [{"model": "ok", "base_url": urls["secondary"], "api_key": "sk-soak"}]},
         },
         "fallbacks": {"soak": ["backup"]},
-        "defaults": {"timeouts": {"connect": "1s", "first_token": "300ms", "idle": "300ms", "deadline": "5s"},
-                     "retry": {"max_attempts": 2, "backoff_base": "10ms", "backoff_cap": "50ms"},
-                     "breaker": {"open_base": "500ms", "open_cap": "2s"}},
+        "defaults": {
+            "timeouts": {"connect": "1s", "first_token": "300ms", "idle": "300ms", "deadline": "5s"},
+            "retry": {"max_attempts": 2, "backoff_base": "10ms", "backoff_cap": "50ms"},
+            "breaker": {"open_base": "500ms", "open_cap": "2s"},
+        },
     }
     plain = dict(base_url=urls["primary"], api_key="sk-soak", max_retries=1, timeout=2.0)
     return {
-        "plain": mod.OpenAI(**plain), "routed": mod.OpenAI(config=config),
-        "aplain": mod.AsyncOpenAI(**plain), "arouted": mod.AsyncOpenAI(config=config),
+        "plain": mod.OpenAI(**plain),
+        "routed": mod.OpenAI(config=config),
+        "aplain": mod.AsyncOpenAI(**plain),
+        "arouted": mod.AsyncOpenAI(config=config),
     }
 
 
@@ -212,8 +219,8 @@ def run_async(clients, stats, expected, stop, concurrency: int, seed: int) -> No
 def check(rows: list[dict], warm_index: int, args) -> list[str]:
     failures = []
     base = rows[warm_index]
-    tail = rows[warm_index + 1:]
-    tail = tail[-max(1, len(tail) // 4):] if tail else [rows[-1]]
+    tail = rows[warm_index + 1 :]
+    tail = tail[-max(1, len(tail) // 4) :] if tail else [rows[-1]]
     bounds = {"rss_mb": args.rss_growth_mb, "fds": args.fd_growth, "threads": args.thread_growth}
     for key, bound in bounds.items():
         growth = statistics.median(r[key] for r in tail) - base[key]
@@ -236,8 +243,12 @@ def main() -> int:
     ap.add_argument("--rss-growth-mb", type=float, default=32.0)
     ap.add_argument("--fd-growth", type=int, default=16)
     ap.add_argument("--thread-growth", type=int, default=4)
-    ap.add_argument("--hang-seconds", type=float, default=60.0,
-                    help="a call still running after this long is stuck (every call is bounded by 5 s time-outs)")
+    ap.add_argument(
+        "--hang-seconds",
+        type=float,
+        default=60.0,
+        help="a call still running after this long is stuck (every call is bounded by 5 s time-outs)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -245,24 +256,31 @@ def main() -> int:
         serve()
         return 0
 
-    import openai  # the error tree every failure must belong to
-
     import llmfailover
+    import openai  # the error tree every failure must belong to
     from llmfailover import StreamInterrupted
 
     expected = (openai.APIError, StreamInterrupted)
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     urls = json.loads(server.stdout.readline())
     clients = make_clients(urls, llmfailover)
     stats, stop = Stats(), threading.Event()
-    workers = [threading.Thread(target=sync_worker, args=(clients, stats, expected, stop, args.seed * 1000 + i),
-                                daemon=True) for i in range(args.threads)]
-    workers.append(threading.Thread(target=run_async, daemon=True,
-                                    args=(clients, stats, expected, stop, args.concurrency, args.seed * 7919)))
+    workers = [
+        threading.Thread(target=sync_worker, args=(clients, stats, expected, stop, args.seed * 1000 + i), daemon=True)
+        for i in range(args.threads)
+    ]
+    workers.append(
+        threading.Thread(
+            target=run_async, daemon=True, args=(clients, stats, expected, stop, args.concurrency, args.seed * 7919)
+        )
+    )
     warmup = args.warmup if args.warmup is not None else args.duration * 0.2
-    print(f"soak: {args.duration:.0f}s, sample every {args.interval:.0f}s, warm-up {warmup:.0f}s; "
-          f"{args.threads} sync threads, {args.concurrency} async tasks; pid {os.getpid()}")
+    print(
+        f"soak: {args.duration:.0f}s, sample every {args.interval:.0f}s, warm-up {warmup:.0f}s; "
+        f"{args.threads} sync threads, {args.concurrency} async tasks; pid {os.getpid()}"
+    )
     print(f"{'t (s)':>7} {'calls':>9} {'calls/s':>8} {'RSS MB':>8} {'fds':>5} {'threads':>7} {'stuck':>5}  outcomes")
     start = time.monotonic()
     for w in workers:
@@ -282,8 +300,11 @@ def main() -> int:
             rows.append(row)
             if now <= warmup:
                 warm_index = len(rows) - 1
-            print(f"{now:7.0f} {row['calls']:9d} {rate:8.0f} {row['rss_mb']:8.1f} {row['fds']:5d} "
-                  f"{row['threads']:7d} {row['stuck']:5d}  {top}", flush=True)
+            print(
+                f"{now:7.0f} {row['calls']:9d} {rate:8.0f} {row['rss_mb']:8.1f} {row['fds']:5d} "
+                f"{row['threads']:7d} {row['stuck']:5d}  {top}",
+                flush=True,
+            )
             server.stdin.write("reset\n")
             server.stdin.flush()
             if now >= args.duration:
@@ -309,18 +330,28 @@ def main() -> int:
 
     failures = check(rows, warm_index, args) + failures_at_exit
     if stuck:
-        failures.append(f"{sum(stuck.values())} calls still running after {args.hang_seconds:.0f}s (hung): "
-                        + ", ".join(f"{n} x {what}" for what, n in stuck.most_common()))
+        failures.append(
+            f"{sum(stuck.values())} calls still running after {args.hang_seconds:.0f}s (hung): "
+            + ", ".join(f"{n} x {what}" for what, n in stuck.most_common())
+        )
     with stats.lock:
         if stats.outcomes["UNEXPECTED"]:
-            failures.append(f"{stats.outcomes['UNEXPECTED']} calls ended in an exception outside the openai tree, "
-                            f"e.g. {stats.unexpected[:3]}")
+            failures.append(
+                f"{stats.outcomes['UNEXPECTED']} calls ended in an exception outside the openai tree, "
+                f"e.g. {stats.unexpected[:3]}"
+            )
         print("outcomes:", dict(stats.outcomes.most_common()))
     base = rows[warm_index]
-    print(f"after warm-up (t={base['t']:.0f}s): RSS {base['rss_mb']:.1f} MB, {base['fds']} fds, {base['threads']} threads; "
-          f"end: RSS {rows[-1]['rss_mb']:.1f} MB, {rows[-1]['fds']} fds, {rows[-1]['threads']} threads; "
-          f"{rows[-1]['calls']} calls in {rows[-1]['t']:.0f}s")
-    print("soak: FAIL: " + "; ".join(failures) if failures else "soak: PASS (RSS, fds and threads flat; calls kept completing)")
+    print(
+        f"after warm-up (t={base['t']:.0f}s): RSS {base['rss_mb']:.1f} MB, {base['fds']} fds, {base['threads']} threads; "
+        f"end: RSS {rows[-1]['rss_mb']:.1f} MB, {rows[-1]['fds']} fds, {rows[-1]['threads']} threads; "
+        f"{rows[-1]['calls']} calls in {rows[-1]['t']:.0f}s"
+    )
+    print(
+        "soak: FAIL: " + "; ".join(failures)
+        if failures
+        else "soak: PASS (RSS, fds and threads flat; calls kept completing)"
+    )
     sys.stdout.flush()
     # A hung call keeps its thread in the engine; do not wait for it at interpreter exit.
     os._exit(1 if failures else 0)

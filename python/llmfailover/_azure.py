@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from ._async_client import AsyncClientMixin
 from ._base import BaseClient
-from ._guard import check_url
 from ._client import ResourcesMixin, SyncClientMixin
+from ._guard import check_url
 from ._sentinels import is_given
 from .errors import OpenAIError
 

@@ -58,11 +58,23 @@ class EngineHandle:
     """The native engine and who owns it; ``close()`` is idempotent. A forked child that uses
     it gets a fresh engine (``_fork``)."""
 
-    def __init__(self, *, io_threads: int, verify: bool, ca_file: Optional[str],
-                 max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS) -> None:
+    def __init__(
+        self,
+        *,
+        io_threads: int,
+        verify: bool,
+        ca_file: Optional[str],
+        max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
         core = _native.core()
-        self._native = ForkSafe(lambda: core.Engine(io_threads=io_threads, verify=verify, ca_file=ca_file or "",
-                                                    max_connections_per_origin=max_connections_per_origin))
+        self._native = ForkSafe(
+            lambda: core.Engine(
+                io_threads=io_threads,
+                verify=verify,
+                ca_file=ca_file or "",
+                max_connections_per_origin=max_connections_per_origin,
+            )
+        )
         self.closed = False
 
     @property
@@ -175,8 +187,9 @@ class BaseClient:
         self._custom_headers = dict(default_headers or {})
         self._custom_query = dict(default_query or {})
         self._strict_response_validation = _strict_response_validation
-        self._option_problem = options_problem(self.api_key, self.organization, self.project,
-                                               _pairs(self._custom_headers))
+        self._option_problem = options_problem(
+            self.api_key, self.organization, self.project, _pairs(self._custom_headers)
+        )
         if http_client is not None:
             warnings.warn(
                 "llmfailover ignores http_client: requests go through its native engine "
@@ -187,8 +200,12 @@ class BaseClient:
         for name in ignored:
             if name not in ("websocket_base_url", "webhook_secret", "_enforce_credentials"):
                 raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {name!r}")
-        self._init_options = {"io_threads": io_threads, "verify": verify, "ca_file": ca_file,
-                              "max_connections_per_origin": max_connections_per_origin}
+        self._init_options = {
+            "io_threads": io_threads,
+            "verify": verify,
+            "ca_file": ca_file,
+            "max_connections_per_origin": max_connections_per_origin,
+        }
         self._owns_engine = _engine is None
         if _engine is None and config is not None:
             _engine = RouterHandle(config, **self._init_options)
@@ -292,11 +309,13 @@ class BaseClient:
         if "timeout" in changes and changes["timeout"] is None:
             kwargs["timeout"] = None  # explicit None: no time limit, as in openai
         kwargs["default_headers"] = (
-            dict(set_default_headers) if set_default_headers is not None
+            dict(set_default_headers)
+            if set_default_headers is not None
             else {**self._custom_headers, **(default_headers or {})}
         )
         kwargs["default_query"] = (
-            dict(set_default_query) if set_default_query is not None
+            dict(set_default_query)
+            if set_default_query is not None
             else {**self._custom_query, **(default_query or {})}
         )
         return type(self)(**kwargs, _engine=self._engine)
@@ -312,7 +331,7 @@ class BaseClient:
         for _name, value in auth:
             out.append(value)
             if value.startswith("Bearer "):
-                out.append(value[len("Bearer "):])
+                out.append(value[len("Bearer ") :])
         return tuple(s for s in out if s)
 
     def _request_for(self, spec: RequestSpec) -> Request:
@@ -349,16 +368,24 @@ class BaseClient:
 
     def _route(self, router: RouterHandle, spec: RequestSpec, auth: list[tuple[str, str]]) -> Any:
         if spec.method == "GET":  # models.list()/retrieve(): the configured groups, no upstream call
-            name = spec.path[len("/models/"):] if spec.path.startswith("/models/") else None
+            name = spec.path[len("/models/") :] if spec.path.startswith("/models/") else None
             return FinishedCall(synthetic_models(router.config.groups, name and unquote(name)))
         timeout = spec.timeout if spec.timeout_given or self.timeout != DEFAULT_TIMEOUT else None
         return router.send(
-            spec, auth + _pairs(self._custom_headers) + spec.headers, _pairs(self._custom_query) + spec.query,
+            spec,
+            auth + _pairs(self._custom_headers) + spec.headers,
+            _pairs(self._custom_query) + spec.query,
             deadline_of(timeout),
         )
 
     def _outcome(
-        self, spec: RequestSpec, call: Any, exchange: Exchange, *, raw: bool, started: float,
+        self,
+        spec: RequestSpec,
+        call: Any,
+        exchange: Exchange,
+        *,
+        raw: bool,
+        started: float,
         make_stream: Callable[[Any, Exchange, Optional[CallReport]], Any],
     ) -> Any:
         """The result of a call whose head (streams) or whole answer has arrived, or its error.
@@ -389,7 +416,9 @@ class BaseClient:
         if not raw:
             return parser()
         legacy = LegacyAPIResponse(
-            response=response, parser=parser, retries_taken=int(call.retries_taken),
+            response=response,
+            parser=parser,
+            retries_taken=int(call.retries_taken),
             elapsed=time.monotonic() - started,
         )
         return attach(legacy, info)

@@ -19,11 +19,31 @@ from ._streaming import WAIT_SLICE, Stream
 __all__ = ["OpenAI", "OpenAIRequired", "OPENAI_ONLY"]
 
 # openai-python's client resources that only openai's own code serves (openai 3.60 _client.py).
-OPENAI_ONLY = frozenset({
-    "completions", "files", "batches", "images", "audio", "moderations", "fine_tuning",
-    "vector_stores", "uploads", "containers", "conversations", "evals", "realtime", "webhooks", "videos",
-    "skills", "admin", "decisions", "content_provenance_checks", "safety", "live",
-})
+OPENAI_ONLY = frozenset(
+    {
+        "completions",
+        "files",
+        "batches",
+        "images",
+        "audio",
+        "moderations",
+        "fine_tuning",
+        "vector_stores",
+        "uploads",
+        "containers",
+        "conversations",
+        "evals",
+        "realtime",
+        "webhooks",
+        "videos",
+        "skills",
+        "admin",
+        "decisions",
+        "content_provenance_checks",
+        "safety",
+        "live",
+    }
+)
 
 
 class OpenAIRequired(AttributeError):

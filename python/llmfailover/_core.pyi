@@ -165,7 +165,13 @@ class Router:
     Raises ValueError for an inconsistent config (unknown groups in chains)."""
 
     def __init__(
-        self, config: Config, *, io_threads: int = 1, verify: bool = True, ca_file: str = "", user_agent: str = ...,
+        self,
+        config: Config,
+        *,
+        io_threads: int = 1,
+        verify: bool = True,
+        ca_file: str = "",
+        user_agent: str = ...,
         max_connections_per_origin: int = 256,
     ) -> None: ...
     def send(

@@ -69,7 +69,10 @@ class Exchange:
         if self.status is not None and self.status >= 400:
             content = self.content or b"".join(data for _, data in self.sse)
             return make_error(
-                self.request, status=self.status, headers=self.headers, content=content,
+                self.request,
+                status=self.status,
+                headers=self.headers,
+                content=content,
                 secrets=self._secrets,
             )
         if self.errc:

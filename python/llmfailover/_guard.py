@@ -62,8 +62,10 @@ def request_problem(extra_headers: list[tuple[str, str]], auth: list[tuple[str, 
     if problem:
         return f"extra_headers: {problem}"
     if auth and header_problem(auth):
-        return ("a credential (api_key, an Azure AD token, or what their provider returned) contains CR, LF or "
-                "NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)")
+        return (
+            "a credential (api_key, an Azure AD token, or what their provider returned) contains CR, LF or "
+            "NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)"
+        )
     return None
 
 

@@ -75,9 +75,7 @@ class Request:
 class Response:
     """A finished HTTP response: status, headers and (when read) the body."""
 
-    def __init__(
-        self, status_code: int, headers: Headers, request: Request, content: bytes = b""
-    ) -> None:
+    def __init__(self, status_code: int, headers: Headers, request: Request, content: bytes = b"") -> None:
         self.status_code = status_code
         self.headers = headers
         self.request = request

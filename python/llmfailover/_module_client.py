@@ -22,10 +22,20 @@ from ._client import OPENAI_ONLY
 
 __all__ = ["SETTINGS", "RESOURCES", "module_client"]
 
-SETTINGS = ("api_key", "organization", "project", "base_url", "timeout", "max_retries", "default_headers",
-            "default_query", "router_config")
-RESOURCES = frozenset({"chat", "embeddings", "models", "beta", "with_raw_response", "with_streaming_response"}
-                      | OPENAI_ONLY)
+SETTINGS = (
+    "api_key",
+    "organization",
+    "project",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "default_query",
+    "router_config",
+)
+RESOURCES = frozenset(
+    {"chat", "embeddings", "models", "beta", "with_raw_response", "with_streaming_response"} | OPENAI_ONLY
+)
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"values": None, "client": None}

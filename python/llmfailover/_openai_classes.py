@@ -50,8 +50,11 @@ _NATIVE_ATTRS = frozenset({"_engine", "_router", "_owns_engine", "_upstream", "_
 
 @functools.lru_cache(maxsize=None)
 def _params(fn: Any) -> frozenset[str]:
-    return frozenset(p.name for p in inspect.signature(fn).parameters.values()
-                     if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self")
+    return frozenset(
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"
+    )
 
 
 def _validate_response_format(value: Any) -> None:
@@ -152,8 +155,22 @@ class _AsyncChat(_OAAsyncChat):
 
 # --- the clients ---------------------------------------------------------------------------------
 
-_OURS = frozenset({"config", "degraded", "on_attempt", "on_retry", "on_failover", "on_breaker", "on_degraded",
-                   "io_threads", "verify", "ca_file", "max_connections_per_origin", "_engine"})
+_OURS = frozenset(
+    {
+        "config",
+        "degraded",
+        "on_attempt",
+        "on_retry",
+        "on_failover",
+        "on_breaker",
+        "on_degraded",
+        "io_threads",
+        "verify",
+        "ca_file",
+        "max_connections_per_origin",
+        "_engine",
+    }
+)
 
 
 @functools.lru_cache(maxsize=None)

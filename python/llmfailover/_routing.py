@@ -197,16 +197,28 @@ def deadline_of(timeout: Any) -> Optional[float]:
 class RouterHandle:
     """The native router and who owns it; ``close()`` is idempotent. Shared by client copies."""
 
-    def __init__(self, config: Any, *, io_threads: int, verify: bool, ca_file: Optional[str],
-                 max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS) -> None:
+    def __init__(
+        self,
+        config: Any,
+        *,
+        io_threads: int,
+        verify: bool,
+        ca_file: Optional[str],
+        max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
         from .config import ConfigError, load_config
 
         self.config = load_config(config)
         native, core = self.config._native, _native.core()
         try:
             self._native = ForkSafe(
-                lambda: core.Router(native, io_threads=io_threads, verify=verify, ca_file=ca_file or "",
-                                    max_connections_per_origin=max_connections_per_origin)
+                lambda: core.Router(
+                    native,
+                    io_threads=io_threads,
+                    verify=verify,
+                    ca_file=ca_file or "",
+                    max_connections_per_origin=max_connections_per_origin,
+                )
             )
         except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
             raise ConfigError(str(e)) from None
@@ -222,16 +234,23 @@ class RouterHandle:
             self.closed = True
             self._native.close()
 
-    def send(self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]],
-             deadline: Optional[float]) -> Any:
+    def send(
+        self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]], deadline: Optional[float]
+    ) -> Any:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         options = dict(spec.route or {})
         if deadline is not None:
             options.setdefault("deadline", deadline)
         return self.router.send(
-            spec.model, method=spec.method, path=spec.path, body=spec.body, headers=headers,
-            query=query, stream=spec.stream, **options,
+            spec.model,
+            method=spec.method,
+            path=spec.path,
+            body=spec.body,
+            headers=headers,
+            query=query,
+            stream=spec.stream,
+            **options,
         )
 
 
@@ -327,25 +346,40 @@ def synthetic_completion(text: str, model: str, *, stream: bool) -> list[Any]:
     """Call events for a chat answer with ``text`` (a degraded answer), as the engine yields them."""
     created = int(time.time())
     base = {"id": "llmfailover-degraded", "created": created, "model": model}
-    head = ("head", 200, [("content-type", "text/event-stream" if stream else "application/json"),
-                          ("x-llmfailover-degraded", "true")])
+    head = (
+        "head",
+        200,
+        [("content-type", "text/event-stream" if stream else "application/json"), ("x-llmfailover-degraded", "true")],
+    )
     if not stream:
         message = {"role": "assistant", "content": text, "refusal": None}
-        body = {**base, "object": "chat.completion",
-                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}]}
+        body = {
+            **base,
+            "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}],
+        }
         return [head, ("body", _dumps(body)), ("end",)]
 
     def chunk(delta: dict[str, Any], finish: Optional[str]) -> tuple[str, str, bytes, str]:
-        data = {**base, "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        data = {
+            **base,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         return ("sse", "", _dumps(data), "")
 
-    return [head, chunk({"role": "assistant", "content": text}, None), chunk({}, "stop"),
-            ("sse", "", b"[DONE]", ""), ("end",)]
+    return [
+        head,
+        chunk({"role": "assistant", "content": text}, None),
+        chunk({}, "stop"),
+        ("sse", "", b"[DONE]", ""),
+        ("end",),
+    ]
 
 
 def synthetic_models(groups: list[str], name: Optional[str] = None) -> list[Any]:
     """Call events for ``GET /models`` (``name`` None) or ``GET /models/{name}`` from the groups."""
+
     def model(g: str) -> dict[str, Any]:
         return {"id": g, "object": "model", "created": 0, "owned_by": "llmfailover"}
 
@@ -354,13 +388,21 @@ def synthetic_models(groups: list[str], name: Optional[str] = None) -> list[Any]
         return [json_head, ("body", _dumps({"object": "list", "data": [model(g) for g in groups]})), ("end",)]
     if name in groups:
         return [json_head, ("body", _dumps(model(name))), ("end",)]
-    error = {"error": {"message": f"The model '{name}' is not a configured group", "type": "invalid_request_error",
-                       "param": None, "code": "model_not_found"}}
+    error = {
+        "error": {
+            "message": f"The model '{name}' is not a configured group",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "model_not_found",
+        }
+    }
     return [("head", 404, [("content-type", "application/json")]), ("body", _dumps(error)), ("end",)]
 
 
 def degraded_events(
-    fn: Optional[Callable[[Exception, dict[str, Any]], str]], router: Optional[RouterHandle], spec: Any,
+    fn: Optional[Callable[[Exception, dict[str, Any]], str]],
+    router: Optional[RouterHandle],
+    spec: Any,
     exc: APIError,
 ) -> Optional[list[Any]]:
     """The events of a ``degraded=`` callable's chat answer for a failed call, or None to raise
@@ -380,8 +422,9 @@ def degraded_events(
         _log.exception("llmfailover: the degraded= callable raised; raising the call's error")
         return None
     if not isinstance(text, str):
-        _log.error("llmfailover: the degraded= callable returned %s, not str; raising the call's error",
-                   type(text).__name__)
+        _log.error(
+            "llmfailover: the degraded= callable returned %s, not str; raising the call's error", type(text).__name__
+        )
         return None
     return synthetic_completion(text, spec.model, stream=spec.stream)
 

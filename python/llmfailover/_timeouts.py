@@ -32,9 +32,7 @@ class Timeout:
         pool: Optional[float] = _UNSET,
     ) -> None:
         if isinstance(timeout, Timeout):
-            timeout, connect, read, write, pool = (
-                _UNSET, timeout.connect, timeout.read, timeout.write, timeout.pool
-            )
+            timeout, connect, read, write, pool = (_UNSET, timeout.connect, timeout.read, timeout.write, timeout.pool)
         default = None if timeout is _UNSET else timeout
         if timeout is _UNSET and _UNSET in (connect, read, write, pool):
             raise ValueError("Timeout needs a default, or all four of connect, read, write and pool")

@@ -41,10 +41,21 @@ __all__ = ["Transport", "AsyncTransport"]
 _WAIT_SLICE = 0.5  # seconds; bounded native waits let Ctrl-C through between slices
 # Hop-by-hop and framing headers (RFC 9110 section 7.6.1): the engine frames the body itself, and
 # sends no Accept-Encoding, as it does not decode compressed bodies.
-_DROP = frozenset({
-    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te",
-    "trailer", "proxy-connection", "proxy-authorization", "accept-encoding",
-})
+_DROP = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-connection",
+        "proxy-authorization",
+        "accept-encoding",
+    }
+)
 _CREDENTIALS = frozenset({"authorization", "api-key", "x-api-key"})  # router mode: targets bring keys
 _ROUTED_PATHS = ("/chat/completions", "/embeddings")
 _ERRC_TO_EXC = {
@@ -124,7 +135,10 @@ class _Pending:
         headers = [(k, v) for k, v in self.headers if k.lower() not in ("content-length", "transfer-encoding")]
         # The body is re-framed (and SSE re-serialised): a length from upstream would not match.
         return _module_of(self.request).Response(
-            self.status, headers=headers, stream=stream, extensions={"http_version": b"HTTP/1.1"},
+            self.status,
+            headers=headers,
+            stream=stream,
+            extensions={"http_version": b"HTTP/1.1"},
         )
 
 
@@ -176,15 +190,26 @@ class _Sender:
     """What both transports share: the native handle, and turning a request into a call."""
 
     def __init__(
-        self, config: Any = None, *, io_threads: int = 1, verify: bool = True, ca_file: Optional[str] = None,
-        max_retries: int = 2, max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS, _engine: Any = None,
+        self,
+        config: Any = None,
+        *,
+        io_threads: int = 1,
+        verify: bool = True,
+        ca_file: Optional[str] = None,
+        max_retries: int = 2,
+        max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
+        _engine: Any = None,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self._owns = _engine is None
         if _engine is None:
-            options = {"io_threads": io_threads, "verify": verify, "ca_file": ca_file,
-                       "max_connections_per_origin": max_connections_per_origin}
+            options = {
+                "io_threads": io_threads,
+                "verify": verify,
+                "ca_file": ca_file,
+                "max_connections_per_origin": max_connections_per_origin,
+            }
             _engine = RouterHandle(config, **options) if config is not None else EngineHandle(**options)
         self._handle = _engine
         self._max_retries = max_retries
@@ -218,8 +243,13 @@ class _Sender:
         if upstream is None:
             upstream = self._upstreams[origin] = _native.core().Upstream(provider="openai", base_url=origin)
         return self._handle.engine.send(
-            upstream, method=request.method, path=target, body=body or None, headers=headers,
-            timeouts=to_native(_timeout_of(request), _native.core().Timeouts), max_retries=self._max_retries,
+            upstream,
+            method=request.method,
+            path=target,
+            body=body or None,
+            headers=headers,
+            timeouts=to_native(_timeout_of(request), _native.core().Timeouts),
+            max_retries=self._max_retries,
         )
 
     def _route(self, request: Any, path: str, headers: list[tuple[str, str]], body: bytes) -> Any:
@@ -242,7 +272,11 @@ class _Sender:
             )
         # No deadline from httpx's read timeout: that bounds a gap, the router's deadline a call.
         return self._handle.router.send(
-            model, method=request.method, path=endpoint, body=body, headers=headers,
+            model,
+            method=request.method,
+            path=endpoint,
+            body=body,
+            headers=headers,
             stream=doc.get("stream") is True,  # type: ignore[union-attr]
         )
 

@@ -215,7 +215,9 @@ def _load_yaml(text: str) -> Any:
     try:
         import yaml
     except ImportError:
-        raise ImportError("reading a YAML config needs PyYAML: pip install pyyaml (or pass a JSON file or a dict)") from None
+        raise ImportError(
+            "reading a YAML config needs PyYAML: pip install pyyaml (or pass a JSON file or a dict)"
+        ) from None
     # libyaml's loader when there is one: faster, and it bounds nesting itself (1000 levels). The
     # pure-Python scanner takes time quadratic in flow nesting (100k levels: a minute): check first.
     loader_class = getattr(yaml, "CSafeLoader", None)

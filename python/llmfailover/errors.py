@@ -160,7 +160,12 @@ class StreamInterrupted(APIError):
     """
 
     def __init__(
-        self, message: str, request: Request, *, partial: str = "", cause: Optional["TransportError"] = None,
+        self,
+        message: str,
+        request: Request,
+        *,
+        partial: str = "",
+        cause: Optional["TransportError"] = None,
         route: "Optional[RouteInfo]" = None,
     ) -> None:
         super().__init__(message, request, body=None)

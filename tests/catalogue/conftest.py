@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from llmfailover.scorecard import Result, by_name, run_all
 
 
@@ -41,8 +40,10 @@ def catalogue(request: pytest.FixtureRequest) -> Catalogue:
 
     def progress(r: Result) -> None:
         if reporter is not None:
-            reporter.write_line(f"  [{time.monotonic() - started:5.1f} s] {r.scenario.name}: {r.verdict}, "
-                                f"target {'met' if r.met else 'missed'}")
+            reporter.write_line(
+                f"  [{time.monotonic() - started:5.1f} s] {r.scenario.name}: {r.verdict}, "
+                f"target {'met' if r.met else 'missed'}"
+            )
 
     if reporter is not None:
         reporter.write_line(f"\nrunning {len(names)} fault scenarios at once ...")

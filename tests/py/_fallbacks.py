@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from llmfailover.testing import FakeProvider
 
 POLICY: dict[str, Any] = {
@@ -19,8 +18,13 @@ POLICY: dict[str, Any] = {
 }
 BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 SERVICE_ACCOUNT = "router@proj-1.iam.gserviceaccount.com"
-MODELS = {"anthropic": "claude-x", "gemini": "gemini-x", "vertex": "gemini-v", "bedrock": BEDROCK_MODEL,
-          "cohere": "command-x"}
+MODELS = {
+    "anthropic": "claude-x",
+    "gemini": "gemini-x",
+    "vertex": "gemini-v",
+    "bedrock": BEDROCK_MODEL,
+    "cohere": "command-x",
+}
 
 
 def set_aws_keys(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,13 +41,22 @@ def rsa_private_pem() -> str:
     rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
     serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return str(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()).decode())
+    return str(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+    )
 
 
 def fallback_deployment(fp: FakeProvider, provider: str, tmp_path: Path) -> dict[str, Any]:
-    dep: dict[str, Any] = {"id": "b", "provider": provider, "model": MODELS[provider], "base_url": fp.root_url,
-                           "api_key": f"key-{provider}", "priority": 1}
+    dep: dict[str, Any] = {
+        "id": "b",
+        "provider": provider,
+        "model": MODELS[provider],
+        "base_url": fp.root_url,
+        "api_key": f"key-{provider}",
+        "priority": 1,
+    }
     if provider == "gemini":
         dep["base_url"] = f"{fp.root_url}/v1beta"
     elif provider == "bedrock":
@@ -51,10 +64,19 @@ def fallback_deployment(fp: FakeProvider, provider: str, tmp_path: Path) -> dict
         dep["region"] = "us-east-1"
     elif provider == "vertex":
         key_file = tmp_path / "service-account.json"  # its token_uri is the fake's OAuth endpoint
-        key_file.write_text(json.dumps({
-            "type": "service_account", "project_id": "proj-1", "private_key_id": "kid-1",
-            "private_key": rsa_private_pem(), "client_email": SERVICE_ACCOUNT, "client_id": "1",
-            "token_uri": f"{fp.root_url}/token"}))
+        key_file.write_text(
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": "proj-1",
+                    "private_key_id": "kid-1",
+                    "private_key": rsa_private_pem(),
+                    "client_email": SERVICE_ACCOUNT,
+                    "client_id": "1",
+                    "token_uri": f"{fp.root_url}/token",
+                }
+            )
+        )
         del dep["api_key"]
         dep.update(region="us-central1", credentials=str(key_file))
     return dep
@@ -63,5 +85,6 @@ def fallback_deployment(fp: FakeProvider, provider: str, tmp_path: Path) -> dict
 def failover_config(fp: FakeProvider, provider: str, tmp_path: Path) -> dict[str, Any]:
     """Group "smart": primary "a" (OpenAI format, model m-a) first, then the provider's fallback "b"."""
     primary = {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "key-a", "priority": 0}
-    return {"groups": {"smart": {"deployments": [primary, fallback_deployment(fp, provider, tmp_path)],
-                                 "policy": POLICY}}}
+    return {
+        "groups": {"smart": {"deployments": [primary, fallback_deployment(fp, provider, tmp_path)], "policy": POLICY}}
+    }

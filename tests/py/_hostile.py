@@ -36,17 +36,27 @@ Behaviour = Callable[[socket.socket, Req], bool]
 
 
 def completion(text: str = "hello", model: str = "ok") -> bytes:
-    return json.dumps({
-        "id": "chatcmpl-h", "object": "chat.completion", "created": 1, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }).encode()
+    return json.dumps(
+        {
+            "id": "chatcmpl-h",
+            "object": "chat.completion",
+            "created": 1,
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    ).encode()
 
 
 def sse_chunk(text: Optional[str], finish: Optional[str] = None, model: str = "ok") -> bytes:
     delta = {} if text is None else {"content": text}
-    obj = {"id": "chatcmpl-h", "object": "chat.completion.chunk", "created": 1, "model": model,
-           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    obj = {
+        "id": "chatcmpl-h",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     return b"data: " + json.dumps(obj).encode() + b"\n\n"
 
 
@@ -58,14 +68,26 @@ def chunked(data: bytes) -> bytes:
 
 
 def ok_response(body: bytes, status: str = "200 OK", extra: bytes = b"") -> bytes:
-    return (b"HTTP/1.1 " + status.encode() + b"\r\nContent-Type: application/json\r\n"
-            + b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body)
+    return (
+        b"HTTP/1.1 "
+        + status.encode()
+        + b"\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: %d\r\n" % len(body)
+        + extra
+        + b"\r\n"
+        + body
+    )
 
 
 def healthy(conn: socket.socket, req: Req) -> bool:
     if req.stream:
-        conn.sendall(SSE_HEAD + chunked(sse_chunk("hel") + sse_chunk("lo")) + chunked(sse_chunk(None, "stop"))
-                     + chunked(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        conn.sendall(
+            SSE_HEAD
+            + chunked(sse_chunk("hel") + sse_chunk("lo"))
+            + chunked(sse_chunk(None, "stop"))
+            + chunked(b"data: [DONE]\n\n")
+            + b"0\r\n\r\n"
+        )
     else:
         conn.sendall(ok_response(completion()))
     return True
@@ -115,7 +137,7 @@ def drip(data: bytes, every: float, limit: float = 4.0) -> Behaviour:
         i = 0
         try:
             while time.monotonic() < end:
-                conn.sendall(data[i % len(data):i % len(data) + 1])
+                conn.sendall(data[i % len(data) : i % len(data) + 1])
                 i += 1
                 time.sleep(every)
         except OSError:
@@ -128,8 +150,16 @@ def drip(data: bytes, every: float, limit: float = 4.0) -> Behaviour:
 def echo_key_error(conn: socket.socket, req: Req) -> bool:
     """A 401 whose message and body echo the Authorization header (as some proxies do)."""
     key = req.headers.get("authorization", "")
-    body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error",
-                                 "code": "invalid_api_key", "echo": key}}).encode()
+    body = json.dumps(
+        {
+            "error": {
+                "message": f"Incorrect API key provided: {key}",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+                "echo": key,
+            }
+        }
+    ).encode()
     conn.sendall(ok_response(body, "401 Unauthorized"))
     return True
 
@@ -166,18 +196,26 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "slow-loris-body": drip(b" ", 0.05),  # headers never end: a space at a time is still the head
     "bad-chunk-size": send_then(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n{}\r\n0\r\n\r\n"),
     "chunk-missing-crlf": send_then(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n"),
-    "huge-chunk-size": send_then(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n{}", "close"),
-    "overflow-chunk-size": send_then(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1" + b"0" * 40
-                                     + b"\r\n{}\r\n0\r\n\r\n"),
+    "huge-chunk-size": send_then(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n{}", "close"
+    ),
+    "overflow-chunk-size": send_then(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1" + b"0" * 40 + b"\r\n{}\r\n0\r\n\r\n"
+    ),
     "not-json-200": send_then(ok_response(b"<html>oops</html>"), "keep"),
     "wrong-types-200": send_then(ok_response(b'{"id": 5, "choices": "many", "usage": []}'), "keep"),
     "deep-json-200": send_then(ok_response(_DEEP), "keep"),
     "deep-json-500": send_then(ok_response(_DEEP, "500 Internal Server Error"), "keep"),
     "echo-key-401": echo_key_error,
     "delayed-ok": lambda conn, req: time.sleep(0.3) or healthy(conn, req),
-    "huge-retry-after": send_then(ok_response(b'{"error": {"message": "slow down"}}', "429 Too Many Requests",
-                                              b"Retry-After: 99999999999999999999\r\n"
-                                              b"Retry-After-Ms: 1e308\r\n"), "keep"),
+    "huge-retry-after": send_then(
+        ok_response(
+            b'{"error": {"message": "slow down"}}',
+            "429 Too Many Requests",
+            b"Retry-After: 99999999999999999999\r\nRetry-After-Ms: 1e308\r\n",
+        ),
+        "keep",
+    ),
     # SSE streams
     "sse-garbage": _stream(b"data: this is not json\n\n"),
     "sse-garbage-after-token": _stream(_FIRST, b"data: {{{{\n\n"),
@@ -187,26 +225,42 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "sse-silent-mid-stream": send_then(SSE_HEAD + chunked(_FIRST), "silent"),
     "sse-huge-line": _stream(b"data: " + b"x" * (16 << 20)),
     "sse-bad-chunking": send_then(SSE_HEAD + b"ZZ\r\ndata: {}\n\n\r\n0\r\n\r\n"),
-    "sse-wrong-types": _stream(b'data: {"id": 1, "choices": [{"index": 0, "delta": {"content": 5}}]}\n\n',
-                               b"data: [DONE]\n\n"),
-    "sse-string-index": _stream(b'data: {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",'
-                                b' "choices": [{"index": "0", "delta": {"content": "x"}, "finish_reason": null}]}\n\n',
-                                b"data: [DONE]\n\n"),
+    "sse-wrong-types": _stream(
+        b'data: {"id": 1, "choices": [{"index": 0, "delta": {"content": 5}}]}\n\n', b"data: [DONE]\n\n"
+    ),
+    "sse-string-index": _stream(
+        b'data: {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",'
+        b' "choices": [{"index": "0", "delta": {"content": "x"}, "finish_reason": null}]}\n\n',
+        b"data: [DONE]\n\n",
+    ),
     # framing that smuggles or that clients must tolerate (RFC 9112 §6.3, RFC 9110 §15.2)
-    "length-and-chunked": send_then(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                    + chunked(completion("te")) + b"0\r\n\r\n", "keep"),
-    "two-content-lengths": send_then(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 500\r\n\r\n"
-                                     + completion("dup"), "close"),
-    "http10-close-delimited": send_then(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
-                                        + completion("http10"), "close"),
-    "folded-header": send_then(b"HTTP/1.1 200 OK\r\nX-A: a\r\n  folded\r\nContent-Length: %d\r\n\r\n"
-                               % len(completion("fold")) + completion("fold"), "keep"),
+    "length-and-chunked": send_then(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked(completion("te"))
+        + b"0\r\n\r\n",
+        "keep",
+    ),
+    "two-content-lengths": send_then(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 500\r\n\r\n" + completion("dup"), "close"
+    ),
+    "http10-close-delimited": send_then(
+        b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + completion("http10"), "close"
+    ),
+    "folded-header": send_then(
+        b"HTTP/1.1 200 OK\r\nX-A: a\r\n  folded\r\nContent-Length: %d\r\n\r\n" % len(completion("fold"))
+        + completion("fold"),
+        "keep",
+    ),
     "interim-100": send_then(b"HTTP/1.1 100 Continue\r\n\r\n" + ok_response(completion("after100")), "keep"),
     "no-content-with-body": send_then(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello", "keep"),
     # after a complete response: bytes nobody asked for on a keep-alive connection
     "extra-response": send_then(ok_response(completion("first")) + ok_response(completion("SMUGGLED")), "keep"),
-    "length-shorter-than-body": send_then(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(completion()) - 1)
-                                          + completion() + ok_response(completion("SMUGGLED")), "keep"),
+    "length-shorter-than-body": send_then(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(completion()) - 1)
+        + completion()
+        + ok_response(completion("SMUGGLED")),
+        "keep",
+    ),
 }
 
 

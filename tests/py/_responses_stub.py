@@ -13,12 +13,30 @@ from typing import Any
 
 TEXT = "Hello from responses."
 RESPONSE: dict[str, Any] = {
-    "id": "resp_1", "object": "response", "created_at": 1700000000, "status": "completed", "model": "gpt-x",
-    "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
-                "content": [{"type": "output_text", "text": TEXT, "annotations": []}]}],
-    "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
-    "usage": {"input_tokens": 3, "output_tokens": 3, "total_tokens": 6,
-              "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
+    "id": "resp_1",
+    "object": "response",
+    "created_at": 1700000000,
+    "status": "completed",
+    "model": "gpt-x",
+    "output": [
+        {
+            "type": "message",
+            "id": "msg_1",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": TEXT, "annotations": []}],
+        }
+    ],
+    "parallel_tool_calls": True,
+    "tool_choice": "auto",
+    "tools": [],
+    "usage": {
+        "input_tokens": 3,
+        "output_tokens": 3,
+        "total_tokens": 6,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": 0},
+    },
 }
 
 
@@ -26,8 +44,13 @@ def _events() -> list[tuple[str, dict[str, Any]]]:
     words = TEXT.split(" ")
     deltas = [w if i == 0 else " " + w for i, w in enumerate(words)]
     out = [("response.created", {"response": {**RESPONSE, "status": "in_progress", "output": []}})]
-    out += [("response.output_text.delta", {"item_id": "msg_1", "output_index": 0, "content_index": 0,
-                                            "delta": d, "logprobs": []}) for d in deltas]
+    out += [
+        (
+            "response.output_text.delta",
+            {"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": d, "logprobs": []},
+        )
+        for d in deltas
+    ]
     out.append(("response.completed", {"response": RESPONSE}))
     return [(name, {"type": name, "sequence_number": i, **body}) for i, (name, body) in enumerate(out)]
 

@@ -59,8 +59,12 @@ class ServerProcess:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            cwd=cwd, start_new_session=True,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,
         )
 
     def log_text(self) -> str:
@@ -76,7 +80,8 @@ class ServerProcess:
                 self.stop()
                 raise RuntimeError(
                     f"{self.name} exited with {self.proc.returncode} before it was ready:\n"
-                    f"{' '.join(self.argv)}\n{self.log_text()[-4000:]}")
+                    f"{' '.join(self.argv)}\n{self.log_text()[-4000:]}"
+                )
             if ready():
                 return
             time.sleep(0.05)
@@ -107,6 +112,7 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 # --- Steady -------------------------------------------------------------------------------------
+
 
 def find_steady() -> Optional[list[str]]:
     """The native Steady binary (no node wrapper in between, so stop() reaches it), or None."""
@@ -155,9 +161,11 @@ def start_steady(workdir: Path, spec: Path = OPENAI_SPEC) -> Steady:
     if not spec.is_file():
         unavailable(f"the OpenAI spec is missing: {spec}")
     port = free_port()
-    steady = Steady("steady", argv + [
-        "--host", "127.0.0.1", "-p", str(port), "--log-format", "json",
-        "--no-color", str(spec)], workdir / "steady.log")
+    steady = Steady(
+        "steady",
+        argv + ["--host", "127.0.0.1", "-p", str(port), "--log-format", "json", "--no-color", str(spec)],
+        workdir / "steady.log",
+    )
     steady.base_url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -173,9 +181,11 @@ def start_steady(workdir: Path, spec: Path = OPENAI_SPEC) -> Steady:
 
 # --- nginx and TLS material ---------------------------------------------------------------------
 
+
 def find_nginx() -> Optional[str]:
     return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
 
 
 def render(template: Path, out: Path, **values: Any) -> Path:
@@ -185,7 +195,7 @@ def render(template: Path, out: Path, **values: Any) -> Path:
         text = text.replace(f"@@{key}@@", str(value))
     if "@@" in text:
         start = text.index("@@")
-        raise ValueError(f"{template}: no value for {text[start:text.index('@@', start + 2) + 2]}")
+        raise ValueError(f"{template}: no value for {text[start : text.index('@@', start + 2) + 2]}")
     out.write_text(text)
     return out
 
@@ -200,8 +210,9 @@ def start_nginx(conf_template: Path, prefix: Path, ports: list[int], **values: A
     # Workers of a root master drop to `nobody`, who cannot read a 0700 temp dir: stay root.
     user = "user root;" if os.geteuid() == 0 else ""
     conf = render(conf_template, prefix / "nginx.conf", PREFIX=prefix, USER=user, **values)
-    server = ServerProcess("nginx", [nginx, "-p", str(prefix), "-c", str(conf), "-e",
-                                     str(prefix / "error.log")], prefix / "stdout.log")
+    server = ServerProcess(
+        "nginx", [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")], prefix / "stdout.log"
+    )
 
     def listening() -> bool:
         return all(port_open(p) for p in ports)
@@ -230,21 +241,57 @@ def make_tls_material(directory: Path) -> dict[str, Path]:
     d = directory
     d.mkdir(parents=True, exist_ok=True)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=llmfailover test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=llmfailover test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=d,
+    )
     for name, san in (("server", "IP:127.0.0.1,DNS:localhost"), ("wrong", "DNS:wrong.invalid")):
         (d / f"{name}.ext").write_text(
             f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
             "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
+        )
         cn = "127.0.0.1" if name == "server" else "wrong.invalid"
         _openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}", cwd=d)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=d)
-    return {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key",
-            "wrong_cert": d / "wrong.pem", "wrong_key": d / "wrong.key"}
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            f"{name}.ext",
+            "-out",
+            f"{name}.pem",
+            cwd=d,
+        )
+    return {
+        "ca": d / "ca.pem",
+        "cert": d / "server.pem",
+        "key": d / "server.key",
+        "wrong_cert": d / "wrong.pem",
+        "wrong_key": d / "wrong.key",
+    }
 
 
 def temp_dir(prefix: str) -> Path:

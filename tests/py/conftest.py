@@ -52,8 +52,9 @@ def require_sdk(name: str) -> Any:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "needs_sdk(*modules): the test needs these importable modules (skip, or fail under "
-        "LLMFAILOVER_REQUIRE_SDKS=1)")
+        "markers",
+        "needs_sdk(*modules): the test needs these importable modules (skip, or fail under LLMFAILOVER_REQUIRE_SDKS=1)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before the fixtures, which may use the SDK
@@ -67,8 +68,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _clean_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start without the client environment variables (set them with monkeypatch)."""
     for name in (
-        "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_CUSTOM_HEADERS",
-        "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_AD_TOKEN", "OPENAI_API_VERSION",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+        "OPENAI_CUSTOM_HEADERS",
+        "AZURE_OPENAI_API_KEY",
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_AD_TOKEN",
+        "OPENAI_API_VERSION",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -77,8 +85,13 @@ def _clean_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class StubTimeouts:
-    def __init__(self, connect: float = 5.0, first_byte: Optional[float] = None,
-                 idle: Optional[float] = None, total: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        connect: float = 5.0,
+        first_byte: Optional[float] = None,
+        idle: Optional[float] = None,
+        total: Optional[float] = None,
+    ) -> None:
         self.connect, self.first_byte, self.idle, self.total = connect, first_byte, idle, total
 
     def __eq__(self, other: object) -> bool:

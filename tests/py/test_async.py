@@ -9,25 +9,35 @@ import threading
 import time
 from typing import Any
 
-import pytest
-
 import llmfailover
+import pytest
+from conftest import ok, sse
 from llmfailover import AsyncOpenAI, _async_io
 from llmfailover.testing import Fault
 
-from conftest import ok, sse
-
 KEY = "sk-async-secret-42"
 MSG = [{"role": "user", "content": "hi"}]
-COMPLETION = json.dumps({
-    "id": "c", "object": "chat.completion", "created": 1, "model": "m",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
-}).encode()
+COMPLETION = json.dumps(
+    {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+    }
+).encode()
 
 
 def chunk(text: str) -> bytes:
-    return json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                       "choices": [{"index": 0, "delta": {"content": text}}]}).encode()
+    return json.dumps(
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": text}}],
+        }
+    ).encode()
 
 
 # --- with the scripted stand-in ------------------------------------------------------------------
@@ -39,8 +49,9 @@ def test_stub_request_stream_raw_and_awaitable_key(stub_core: Any) -> None:
 
     async def main() -> None:
         c = AsyncOpenAI(api_key=key, base_url="http://stub/v1")
-        c._engine.engine.script.extend([[ok(COMPLETION)], [sse(chunk("a"), chunk("b"), b"[DONE]")],
-                                        [ok(COMPLETION, [("X-Request-Id", "r")])]])
+        c._engine.engine.script.extend(
+            [[ok(COMPLETION)], [sse(chunk("a"), chunk("b"), b"[DONE]")], [ok(COMPLETION, [("X-Request-Id", "r")])]]
+        )
         r = await c.chat.completions.create(model="m", messages=MSG)
         assert r.choices[0].message.content == "ok"
         stream = await c.chat.completions.create(model="m", messages=MSG, stream=True)
@@ -94,8 +105,9 @@ def test_async_stream_and_models(fp: Any) -> None:
     async def main() -> None:
         c = AsyncOpenAI(api_key=KEY, base_url=fp.base_url)
         text = []
-        stream = await c.chat.completions.create(model="m", messages=MSG, stream=True,
-                                                 stream_options={"include_usage": True})
+        stream = await c.chat.completions.create(
+            model="m", messages=MSG, stream=True, stream_options={"include_usage": True}
+        )
         async for part in stream:
             if not part.choices:
                 continue

@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import pytest
-
 from llmfailover import OpenAI, route_info
 from llmfailover.testing import FakeProvider, Fault
 
@@ -23,8 +22,14 @@ def config(fp: FakeProvider, a: dict[str, Any], policy: dict[str, Any] | None = 
     def dep(id_: str, model: str, **kw: Any) -> dict[str, Any]:
         return {"id": id_, "model": model, "base_url": fp.base_url, "api_key": f"key-{id_}", **kw}
 
-    return {"groups": {"smart": {"deployments": [dep("a", "m-a", weight=1e6, **a), dep("b", "m-b")],
-                                 "policy": {**POLICY, **(policy or {})}}}}
+    return {
+        "groups": {
+            "smart": {
+                "deployments": [dep("a", "m-a", weight=1e6, **a), dep("b", "m-b")],
+                "policy": {**POLICY, **(policy or {})},
+            }
+        }
+    }
 
 
 def snap(client: Any, target: str) -> dict[str, Any]:
@@ -36,14 +41,30 @@ def ask(client: Any) -> Any:
 
 
 def test_snapshot_has_balancing_fields(fp: FakeProvider) -> None:
-    cfg = config(fp, {"rpm": 10, "tpm": 10000, "max_concurrency": 4},
-                 {"balancer": {"strategy": "latency_p2c", "ewma_decay": "5s"}})
+    cfg = config(
+        fp,
+        {"rpm": 10, "tpm": 10000, "max_concurrency": 4},
+        {"balancer": {"strategy": "latency_p2c", "ewma_decay": "5s"}},
+    )
     with OpenAI(config=cfg) as client:
         ask(client)
         s = snap(client, "a")
-        for key in ("in_flight", "ewma_ms", "share", "balancer_share", "header_share", "requests_left",
-                    "tokens_left", "deployment_in_flight", "max_concurrency", "shed", "available", "cost",
-                    "strategy", "blocked_for_ms"):
+        for key in (
+            "in_flight",
+            "ewma_ms",
+            "share",
+            "balancer_share",
+            "header_share",
+            "requests_left",
+            "tokens_left",
+            "deployment_in_flight",
+            "max_concurrency",
+            "shed",
+            "available",
+            "cost",
+            "strategy",
+            "blocked_for_ms",
+        ):
             assert key in s, key
         assert s["strategy"] == "latency_p2c"
         assert s["requests_left"] == 9
@@ -78,14 +99,27 @@ def test_concurrency_cap_sheds_to_the_next_deployment(fp: FakeProvider) -> None:
 
 def test_balancer_policy_is_validated() -> None:
     with pytest.raises(ValueError, match="strategy"):
-        OpenAI(config={"groups": {"smart": {"deployments": [{"model": "m", "api_key": "k"}],
-                                            "policy": {"balancer": {"strategy": "fastest"}}}}})
+        OpenAI(
+            config={
+                "groups": {
+                    "smart": {
+                        "deployments": [{"model": "m", "api_key": "k"}],
+                        "policy": {"balancer": {"strategy": "fastest"}},
+                    }
+                }
+            }
+        )
 
 
 def test_active_probes_take_a_down_deployment_out_and_bring_it_back(fp: FakeProvider) -> None:
     events: list[dict[str, Any]] = []
-    probes = {"interval": "100ms", "timeout": "100ms", "interval_jitter_percent": 0,
-              "unhealthy_threshold": 2, "healthy_threshold": 1}
+    probes = {
+        "interval": "100ms",
+        "timeout": "100ms",
+        "interval_jitter_percent": 0,
+        "unhealthy_threshold": 2,
+        "healthy_threshold": 1,
+    }
     fp.outage("m-a", 1.0, Fault.unavailable())
     with OpenAI(config=config(fp, {"health_check": probes}), on_breaker=events.append) as client:
         until = time.monotonic() + 2

@@ -19,7 +19,6 @@ from collections import Counter
 from typing import Any, Sequence
 
 import pytest
-
 from llmfailover import NoTargetAvailable, OpenAI, route_info
 from llmfailover.testing import FakeProvider, Fault
 
@@ -92,12 +91,17 @@ def test_weighted_random_follows_the_weights(fp: FakeProvider) -> None:
 
 
 def test_round_robin_gives_exact_shares_in_every_period(fp: FakeProvider) -> None:
-    cfg = group(fp, {"id": "a", "weight": 1}, {"id": "b", "weight": 2}, {"id": "c", "weight": 7},
-                balancer={"strategy": "round_robin"})
+    cfg = group(
+        fp,
+        {"id": "a", "weight": 1},
+        {"id": "b", "weight": 2},
+        {"id": "c", "weight": 7},
+        balancer={"strategy": "round_robin"},
+    )
     with OpenAI(config=cfg) as client:
         order = [a.deployment for a in served(client, 100)]
     for start in range(0, 100, 10):  # smooth weighted round robin: every period of 10 is exact
-        assert Counter(order[start:start + 10]) == {"a": 1, "b": 2, "c": 7}, order[start:start + 10]
+        assert Counter(order[start : start + 10]) == {"a": 1, "b": 2, "c": 7}, order[start : start + 10]
     assert [r.model for r in fp.attempts()] == [f"m-{d}" for d in order]
 
 
@@ -122,9 +126,13 @@ def test_priority_tier_below_gets_nothing_while_the_tier_above_serves(fp: FakePr
 
 
 def test_lowest_cost_picks_the_cheapest_available(fp: FakeProvider) -> None:
-    cfg = group(fp, {"id": "big", "price": {"input": 3, "output": 15}},
-                {"id": "mini", "price": {"input": 0.15, "output": 0.6}},
-                {"id": "mid", "price": {"input": 1, "output": 4}}, balancer={"strategy": "lowest_cost"})
+    cfg = group(
+        fp,
+        {"id": "big", "price": {"input": 3, "output": 15}},
+        {"id": "mini", "price": {"input": 0.15, "output": 0.6}},
+        {"id": "mid", "price": {"input": 1, "output": 4}},
+        balancer={"strategy": "lowest_cost"},
+    )
     with OpenAI(config=cfg) as client:
         assert Counter(a.deployment for a in served(client, 50)) == {"mini": 50}
         fp.set_default("m-mini", Fault.unauthorized())
@@ -148,8 +156,9 @@ def test_keys_of_a_deployment_share_its_traffic(fp: FakeProvider) -> None:
     assert stat < CHI2_DF2_P001, observed
 
 
-@pytest.mark.parametrize("fault, locked", [(Fault.unauthorized(), "forced_open"),
-                                           (Fault.rate_limited(retry_after=30), "open")])
+@pytest.mark.parametrize(
+    "fault, locked", [(Fault.unauthorized(), "forced_open"), (Fault.rate_limited(retry_after=30), "open")]
+)
 def test_a_failing_key_is_set_aside_and_the_others_serve(fp: FakeProvider, fault: Fault, locked: str) -> None:
     """401: the key is forced open (10 min); 429: that key alone cools down for its Retry-After."""
     events: list[dict[str, Any]] = []

@@ -28,7 +28,8 @@ LIMIT = 60.0  # seconds for the whole child (it takes ~5 s: 8 rounds of ~0.4 s, 
 async def _round(client: object, rng: random.Random) -> tuple[int, int]:
     async def ask(i: int) -> str:
         r = await client.chat.completions.create(  # type: ignore[attr-defined]
-            model="slow", messages=[{"role": "user", "content": f"#{i}"}])
+            model="slow", messages=[{"role": "user", "content": f"#{i}"}]
+        )
         return str(r.choices[0].message.content)
 
     tasks, fate = [], {}
@@ -87,8 +88,13 @@ def _child(seed: int) -> None:
 def test_cancelling_a_third_of_more_than_a_pool_of_requests(seed: int) -> None:
     started = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, __file__, str(seed)], capture_output=True, text=True, timeout=LIMIT,
-                              env=dict(os.environ, PYTHONFAULTHANDLER="1"))
+        proc = subprocess.run(
+            [sys.executable, __file__, str(seed)],
+            capture_output=True,
+            text=True,
+            timeout=LIMIT,
+            env=dict(os.environ, PYTHONFAULTHANDLER="1"),
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"the child hung for {LIMIT:.0f}s")
     detail = f"rc {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"

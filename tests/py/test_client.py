@@ -11,29 +11,38 @@ import json
 import struct
 from typing import Any
 
-import pytest
-
 import llmfailover
-from llmfailover import NOT_GIVEN, OpenAI
-
+import pytest
 from conftest import ok, sse
+from llmfailover import NOT_GIVEN, OpenAI
 
 KEY = "sk-test-secret-0123456789"
 
 
 def completion(content: str = "hi", finish_reason: str = "stop") -> bytes:
-    return json.dumps({
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
-        "choices": [{"index": 0, "finish_reason": finish_reason,
-                     "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }).encode()
+    return json.dumps(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "m",
+            "choices": [
+                {"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": content}}
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    ).encode()
 
 
 def chunk(content: str | None, *, usage: bool = False) -> bytes:
     choices = [] if content is None else [{"index": 0, "delta": {"content": content}, "finish_reason": None}]
-    body: dict[str, Any] = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                            "choices": choices}
+    body: dict[str, Any] = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": choices,
+    }
     if usage:
         body["usage"] = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
     return json.dumps(body).encode()
@@ -64,16 +73,26 @@ def test_every_given_argument_is_forwarded_verbatim(client: OpenAI) -> None:
         theirs = {"seed": NOT_GIVEN, "user": llmfailover.omit, "n": llmfailover.not_given}
     script(client, ok(completion()))
     client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "hé"}], temperature=0.5,
-        top_p=NOT_GIVEN, **theirs,  # a parameter openai lacks goes in extra_body (else TypeError)
-        stop=None, extra_body={"temperature": 0.1, "vendor": True, "brand_new_param": {"nested": [1, 2]}},
-        extra_headers={"X-Trace": "t1", "X-Skip": NOT_GIVEN}, extra_query={"q": "1"}, timeout=7.5,
+        model="m",
+        messages=[{"role": "user", "content": "hé"}],
+        temperature=0.5,
+        top_p=NOT_GIVEN,
+        **theirs,  # a parameter openai lacks goes in extra_body (else TypeError)
+        stop=None,
+        extra_body={"temperature": 0.1, "vendor": True, "brand_new_param": {"nested": [1, 2]}},
+        extra_headers={"X-Trace": "t1", "X-Skip": NOT_GIVEN},
+        extra_query={"q": "1"},
+        timeout=7.5,
     )
     s = sent(client)
     assert (s["method"], s["path"], s["model"]) == ("POST", "/chat/completions", "m")
     assert json.loads(s["body"]) == {
-        "model": "m", "messages": [{"role": "user", "content": "hé"}], "temperature": 0.1,
-        "brand_new_param": {"nested": [1, 2]}, "stop": None, "vendor": True,
+        "model": "m",
+        "messages": [{"role": "user", "content": "hé"}],
+        "temperature": 0.1,
+        "brand_new_param": {"nested": [1, 2]},
+        "stop": None,
+        "vendor": True,
     }
     assert ("X-Trace", "t1") in s["headers"] and all(k != "X-Skip" for k, _ in s["headers"])
     assert s["query"] == [("q", "1")]
@@ -171,11 +190,34 @@ def test_with_options_shares_the_engine(client: OpenAI) -> None:
 
 def test_public_surface() -> None:
     expected = {
-        "OpenAI", "AsyncOpenAI", "AzureOpenAI", "AsyncAzureOpenAI", "Stream", "AsyncStream", "Timeout",
-        "NOT_GIVEN", "NotGiven", "not_given", "Omit", "omit", "__version__", "OpenAIError", "APIError",
-        "APIStatusError", "APIConnectionError", "APITimeoutError", "APIResponseValidationError",
-        "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError", "ConflictError",
-        "UnprocessableEntityError", "RateLimitError", "InternalServerError", "LlmFailoverError",
+        "OpenAI",
+        "AsyncOpenAI",
+        "AzureOpenAI",
+        "AsyncAzureOpenAI",
+        "Stream",
+        "AsyncStream",
+        "Timeout",
+        "NOT_GIVEN",
+        "NotGiven",
+        "not_given",
+        "Omit",
+        "omit",
+        "__version__",
+        "OpenAIError",
+        "APIError",
+        "APIStatusError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "APIResponseValidationError",
+        "BadRequestError",
+        "AuthenticationError",
+        "PermissionDeniedError",
+        "NotFoundError",
+        "ConflictError",
+        "UnprocessableEntityError",
+        "RateLimitError",
+        "InternalServerError",
+        "LlmFailoverError",
     }
     assert expected <= set(llmfailover.__all__)
     assert len(set(llmfailover.__all__)) == len(llmfailover.__all__)
@@ -207,8 +249,13 @@ def test_completion_result_and_request_id(client: OpenAI) -> None:
 
 @pytest.mark.parametrize(
     "status, cls",
-    [(400, "BadRequestError"), (401, "AuthenticationError"), (404, "NotFoundError"),
-     (429, "RateLimitError"), (500, "InternalServerError")],
+    [
+        (400, "BadRequestError"),
+        (401, "AuthenticationError"),
+        (404, "NotFoundError"),
+        (429, "RateLimitError"),
+        (500, "InternalServerError"),
+    ],
 )
 def test_error_statuses(client: OpenAI, status: int, cls: str) -> None:
     script(client, ok(b'{"error":{"message":"no","code":"c"}}', status=status))
@@ -228,8 +275,12 @@ def test_transport_errors(client: OpenAI) -> None:
 
 def test_embeddings_default_to_base64(client: OpenAI) -> None:
     vec = base64.b64encode(struct.pack("<3f", 0.5, -1.0, 2.0)).decode()
-    body = {"object": "list", "model": "e", "usage": {"prompt_tokens": 1, "total_tokens": 1},
-            "data": [{"object": "embedding", "index": 0, "embedding": vec}]}
+    body = {
+        "object": "list",
+        "model": "e",
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        "data": [{"object": "embedding", "index": 0, "embedding": vec}],
+    }
     script(client, ok(json.dumps(body).encode()))
     r = client.embeddings.create(model="e", input="x")
     assert json.loads(sent(client)["body"])["encoding_format"] == "base64"
@@ -241,8 +292,13 @@ def test_embeddings_default_to_base64(client: OpenAI) -> None:
 
 
 def test_models_list_page(client: OpenAI) -> None:
-    body = {"object": "list", "data": [{"id": "a", "object": "model", "created": 1, "owned_by": "o"},
-                                       {"id": "b", "object": "model", "created": 2, "owned_by": "o"}]}
+    body = {
+        "object": "list",
+        "data": [
+            {"id": "a", "object": "model", "created": 1, "owned_by": "o"},
+            {"id": "b", "object": "model", "created": 2, "owned_by": "o"},
+        ],
+    }
     script(client, ok(json.dumps(body).encode()))
     page = client.models.list()
     assert sent(client)["method"] == "GET" and sent(client)["body"] is None
@@ -255,8 +311,7 @@ def test_models_list_page(client: OpenAI) -> None:
 
 def test_stream_with_usage_chunk(client: OpenAI) -> None:
     script(client, sse(chunk("a"), chunk("b"), chunk(None, usage=True), b"[DONE]"))
-    stream = client.chat.completions.create(model="m", messages=[], stream=True,
-                                            stream_options={"include_usage": True})
+    stream = client.chat.completions.create(model="m", messages=[], stream=True, stream_options={"include_usage": True})
     assert isinstance(stream, llmfailover.Stream)
     assert ("Accept", "text/event-stream") in sent(client)["headers"]
     out, usage = [], None
@@ -270,7 +325,9 @@ def test_stream_with_usage_chunk(client: OpenAI) -> None:
 
 def test_stream_without_done_just_ends(client: OpenAI) -> None:
     script(client, sse(chunk("a")))
-    assert [c.choices[0].delta.content for c in client.chat.completions.create(model="m", messages=[], stream=True)] == ["a"]
+    assert [
+        c.choices[0].delta.content for c in client.chat.completions.create(model="m", messages=[], stream=True)
+    ] == ["a"]
 
 
 def test_stream_error_data_raises_api_error(client: OpenAI) -> None:
@@ -306,8 +363,13 @@ def test_closing_a_stream_cancels_the_call(client: OpenAI) -> None:
 
 
 def test_raw_response_langchain_style(client: OpenAI) -> None:
-    script(client, ok(completion("raw"), [("Content-Type", "application/json"), ("X-Request-ID", "req_r"),
-                                          ("x-ratelimit-remaining-requests", "9")]))
+    script(
+        client,
+        ok(
+            completion("raw"),
+            [("Content-Type", "application/json"), ("X-Request-ID", "req_r"), ("x-ratelimit-remaining-requests", "9")],
+        ),
+    )
     completions = client.chat.completions
     raw = completions.with_raw_response.create(**{"model": "m", "messages": [], "n": 1})
     assert raw.status_code == 200 and raw.request_id == "req_r" and raw.retries_taken == 0
@@ -358,9 +420,14 @@ def live(fp: Any) -> Any:
 
 
 def test_live_chat_forwards_the_body_unchanged(fp: Any, live: OpenAI) -> None:
-    r = live.chat.completions.create(model="m1", messages=MSG, temperature=NOT_GIVEN,
-                                     extra_body={"vendor_flag": True, "brand_new": {"a": [1]}}, extra_headers={"X-Trace": "t"},
-                                     extra_query={"q": "1"})
+    r = live.chat.completions.create(
+        model="m1",
+        messages=MSG,
+        temperature=NOT_GIVEN,
+        extra_body={"vendor_flag": True, "brand_new": {"a": [1]}},
+        extra_headers={"X-Trace": "t"},
+        extra_query={"q": "1"},
+    )
     assert r.choices[0].message.content and r.model
     (att,) = fp.attempts("m1")
     assert att.json() == {"messages": MSG, "model": "m1", "brand_new": {"a": [1]}, "vendor_flag": True}
@@ -370,8 +437,9 @@ def test_live_chat_forwards_the_body_unchanged(fp: Any, live: OpenAI) -> None:
 
 def test_live_stream_with_usage(fp: Any, live: OpenAI) -> None:
     text, usage = [], None
-    with live.chat.completions.create(model="m", messages=MSG, stream=True,
-                                      stream_options={"include_usage": True}) as stream:
+    with live.chat.completions.create(
+        model="m", messages=MSG, stream=True, stream_options={"include_usage": True}
+    ) as stream:
         for c in stream:
             if not c.choices:
                 usage = c.usage
@@ -407,8 +475,13 @@ def test_live_raw_response_langchain_style(fp: Any, live: OpenAI) -> None:
 
 @pytest.mark.parametrize(
     "status, cls",
-    [(400, "BadRequestError"), (401, "AuthenticationError"), (404, "NotFoundError"),
-     (429, "RateLimitError"), (500, "InternalServerError")],
+    [
+        (400, "BadRequestError"),
+        (401, "AuthenticationError"),
+        (404, "NotFoundError"),
+        (429, "RateLimitError"),
+        (500, "InternalServerError"),
+    ],
 )
 def test_live_error_classes(fp: Any, live: OpenAI, status: int, cls: str) -> None:
     fp.script("m", [Fault.status(status, error_message=f"nope {KEY}")])
@@ -474,8 +547,9 @@ def test_live_openai_types_and_exceptions(fp: Any, live: OpenAI) -> None:
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
     assert isinstance(live.chat.completions.create(model="m", messages=MSG), ChatCompletion)
-    assert all(isinstance(c, ChatCompletionChunk)
-               for c in live.chat.completions.create(model="m", messages=MSG, stream=True))
+    assert all(
+        isinstance(c, ChatCompletionChunk) for c in live.chat.completions.create(model="m", messages=MSG, stream=True)
+    )
     fp.script("m2", [Fault.rate_limited(retry_after=0.01)])
     try:
         live.chat.completions.create(model="m2", messages=MSG)
@@ -486,8 +560,7 @@ def test_live_openai_types_and_exceptions(fp: Any, live: OpenAI) -> None:
 
 
 def test_live_azure(fp: Any) -> None:
-    c = llmfailover.AzureOpenAI(api_key=KEY, api_version="2024-10-21", azure_endpoint=fp.root_url,
-                                max_retries=0)
+    c = llmfailover.AzureOpenAI(api_key=KEY, api_version="2024-10-21", azure_endpoint=fp.root_url, max_retries=0)
     assert c.chat.completions.create(model="dep1", messages=MSG).choices
     (att,) = fp.attempts()[-1:]
     assert att.target.startswith("/openai/deployments/dep1/chat/completions?api-version=2024-10-21")

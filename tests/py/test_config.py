@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from llmfailover import config as config_module
 from llmfailover.config import Config, ConfigError, load_config
 from llmfailover.errors import LlmFailoverError
@@ -203,18 +202,31 @@ def test_values_without_a_json_form_name_their_path() -> None:
 
 def test_secrets_never_shown(tmp_path: Path) -> None:
     data = {
-        "groups": {"smart": {"deployments": [
-            {"model": "m", "api_key": SECRET, "headers": {"Authorization": "Bearer " + SECRET}, "colour": SECRET},
-            {"model": "m", "api_key": "${KEY}", "base_url": f"https://user:{SECRET}@h.example/v1?key={SECRET}"},
-        ]}},
+        "groups": {
+            "smart": {
+                "deployments": [
+                    {
+                        "model": "m",
+                        "api_key": SECRET,
+                        "headers": {"Authorization": "Bearer " + SECRET},
+                        "colour": SECRET,
+                    },
+                    {"model": "m", "api_key": "${KEY}", "base_url": f"https://user:{SECRET}@h.example/v1?key={SECRET}"},
+                ]
+            }
+        },
     }
     config = load_config(data, env={"KEY": SECRET})
     shown = [repr(config), config.to_json(), str(config.deployments), str(config.warnings), repr(config._native)]
     assert all(SECRET not in text for text in shown)
     assert config.warnings == ["groups.smart.deployments[0].colour: unknown key, ignored"]
     assert config.deployments[1]["base_url"] == "https://***@h.example/v1?***"
-    for bad in ({"model": "m", "api_key": [SECRET, 1]}, {"model": "m", "weight": SECRET},
-                {"model": "m", "provider": SECRET}, {"model": "m", "base_url": SECRET}):
+    for bad in (
+        {"model": "m", "api_key": [SECRET, 1]},
+        {"model": "m", "weight": SECRET},
+        {"model": "m", "provider": SECRET},
+        {"model": "m", "base_url": SECRET},
+    ):
         with pytest.raises(ConfigError) as info:
             load_config(groups={"smart": {"deployments": [bad]}})
         assert SECRET not in str(info.value) and SECRET not in info.value.path
@@ -242,7 +254,12 @@ def test_argument_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 def test_public_names() -> None:
     assert config_module.__all__ == [
-        "MAX_CONFIG_BYTES", "MAX_CONFIG_NODES", "Config", "ConfigError", "load_config", "max_json_depth",
+        "MAX_CONFIG_BYTES",
+        "MAX_CONFIG_NODES",
+        "Config",
+        "ConfigError",
+        "load_config",
+        "max_json_depth",
         "set_max_json_depth",
     ]
     assert issubclass(ConfigError, ValueError)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from llmfailover import OpenAI, route_info
 from llmfailover import config as config_module
 from llmfailover.config import MAX_CONFIG_BYTES, ConfigError, load_config, max_json_depth, set_max_json_depth
@@ -114,8 +113,11 @@ def test_deep_yaml_is_a_config_error(tmp_path: Path, yaml_loader: str) -> None:
 
 def test_json_file_nested_a_million_levels(tmp_path: Path) -> None:
     deep = "[" * 1_000_000 + "]" * 1_000_000
-    path = write(tmp_path, "deep.json", '{"groups": {"g": {"deployments": [{"model": "m", "credentials": {"k": '
-                 + deep + "}}]}}}")
+    path = write(
+        tmp_path,
+        "deep.json",
+        '{"groups": {"g": {"deployments": [{"model": "m", "credentials": {"k": ' + deep + "}}]}}}",
+    )
     with Bounded(seconds=2, megabytes=20), pytest.raises(ConfigError) as e:
         load_config(path)
     assert str(e.value).startswith("JSON nested deeper than 256 levels at line 1, column ")
@@ -225,10 +227,10 @@ def fp() -> Iterator[FakeProvider]:
 DEEP = "[" * 200_000 + "]" * 200_000
 DEEP_ANSWERS = {
     "anthropic": '{"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "content": '
-                 '[{"type": "tool_use", "id": "t", "name": "f", "input": {"k": ' + DEEP + '}}], '
-                 '"stop_reason": "tool_use", "usage": {"input_tokens": 1, "output_tokens": 1}}',
+    '[{"type": "tool_use", "id": "t", "name": "f", "input": {"k": ' + DEEP + "}}], "
+    '"stop_reason": "tool_use", "usage": {"input_tokens": 1, "output_tokens": 1}}',
     "gemini": '{"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"name": "f", "args": '
-              '{"k": ' + DEEP + '}}}]}, "finishReason": "STOP"}]}',
+    '{"k": ' + DEEP + '}}}]}, "finishReason": "STOP"}]}',
 }
 
 
@@ -238,9 +240,16 @@ def test_a_deep_answer_fails_over_naming_the_provider(fp: FakeProvider, provider
     model = {"anthropic": "claude-x", "gemini": "gemini-x"}[provider]
     base = fp.root_url + ("/v1beta" if provider == "gemini" else "")
     fp.set_default(model, Fault(status=200, body=DEEP_ANSWERS[provider]))
-    config = {"groups": {"smart": {"deployments": [
-        {"id": "a", "provider": provider, "model": model, "base_url": base, "api_key": "k", "priority": 0},
-        {"id": "b", "model": "m-b", "base_url": fp.base_url, "api_key": "k", "priority": 1}]}}}
+    config = {
+        "groups": {
+            "smart": {
+                "deployments": [
+                    {"id": "a", "provider": provider, "model": model, "base_url": base, "api_key": "k", "priority": 0},
+                    {"id": "b", "model": "m-b", "base_url": fp.base_url, "api_key": "k", "priority": 1},
+                ]
+            }
+        }
+    }
     with OpenAI(config=config) as client:
         result = client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "hi"}])
         info = route_info(result)
@@ -255,16 +264,28 @@ def test_a_deep_answer_fails_over_naming_the_provider(fp: FakeProvider, provider
 def test_a_deep_stream_chunk_fails_over_before_the_first_token(fp: FakeProvider) -> None:
     """The router's inspector refuses the chunk (parse_json) instead of committing it and handing
     Python's json a value it cannot read (RecursionError)."""
-    chunk = {"id": "x", "object": "chat.completion.chunk", "model": "m-a",
-             "choices": [{"index": 0, "delta": {"content": "hi", "x": "DEEP"}}]}
+    chunk = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "model": "m-a",
+        "choices": [{"index": 0, "delta": {"content": "hi", "x": "DEEP"}}],
+    }
     sse = "data: " + json.dumps(chunk).replace('"DEEP"', DEEP) + "\n\ndata: [DONE]\n\n"
     fp.set_default("m-a", Fault(status=200, body=sse, headers={"content-type": "text/event-stream"}))
-    config = {"groups": {"smart": {"deployments": [
-        {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "k", "priority": 0},
-        {"id": "b", "model": "m-b", "base_url": fp.base_url, "api_key": "k", "priority": 1}]}}}
+    config = {
+        "groups": {
+            "smart": {
+                "deployments": [
+                    {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "k", "priority": 0},
+                    {"id": "b", "model": "m-b", "base_url": fp.base_url, "api_key": "k", "priority": 1},
+                ]
+            }
+        }
+    }
     with OpenAI(config=config) as client:
-        stream = client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "hi"}],
-                                                stream=True)
+        stream = client.chat.completions.create(
+            model="smart", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
         models = {c.model for c in stream}
         info = route_info(stream)
     assert models == {"m-b"}
@@ -277,8 +298,15 @@ def test_a_deep_stream_chunk_fails_over_before_the_first_token(fp: FakeProvider)
     [("../../admin", "..%2F..%2Fadmin"), ("x?key=evil", "x%3Fkey%3Devil"), ("a#b", "a%23b")],
 )
 def test_hostile_gemini_model_names_stay_one_path_segment(fp: FakeProvider, model: str, segment: str) -> None:
-    config = {"groups": {"g": {"deployments": [
-        {"provider": "gemini", "model": model, "base_url": fp.root_url + "/v1beta", "api_key": "k"}]}}}
+    config = {
+        "groups": {
+            "g": {
+                "deployments": [
+                    {"provider": "gemini", "model": model, "base_url": fp.root_url + "/v1beta", "api_key": "k"}
+                ]
+            }
+        }
+    }
     with OpenAI(config=config) as client:
         client.chat.completions.create(model="g", messages=[{"role": "user", "content": "hi"}])
     [attempt] = fp.attempts()
@@ -287,8 +315,15 @@ def test_hostile_gemini_model_names_stay_one_path_segment(fp: FakeProvider, mode
 
 
 def test_a_dot_dot_model_is_refused_before_sending(fp: FakeProvider) -> None:
-    config = {"groups": {"g": {"deployments": [
-        {"provider": "gemini", "model": "..", "base_url": fp.root_url + "/v1beta", "api_key": "k"}]}}}
+    config = {
+        "groups": {
+            "g": {
+                "deployments": [
+                    {"provider": "gemini", "model": "..", "base_url": fp.root_url + "/v1beta", "api_key": "k"}
+                ]
+            }
+        }
+    }
     with OpenAI(config=config) as client, pytest.raises(Exception) as e:
         client.chat.completions.create(model="g", messages=[{"role": "user", "content": "hi"}])
     assert "gemini" in str(e.value) and '".."' in str(e.value)

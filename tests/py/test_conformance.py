@@ -17,9 +17,8 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 import llmfailover
+import pytest
 from _servers import OPENAI_SPEC, Steady, start_steady
 
 MODEL = "gpt-4o-mini"
@@ -45,8 +44,11 @@ def client(steady: Steady) -> Iterator[Any]:
 
 
 def _errors(entry: dict[str, Any]) -> list[str]:
-    return [f"{d.get('code')} {d.get('requestPath')}: {d.get('message')}"
-            for d in entry.get("diagnostics", []) if d.get("severity") == "error"]
+    return [
+        f"{d.get('code')} {d.get('requestPath')}: {d.get('message')}"
+        for d in entry.get("diagnostics", [])
+        if d.get("severity") == "error"
+    ]
 
 
 @contextlib.contextmanager
@@ -83,25 +85,66 @@ def test_chat_many_params(steady: Steady, client: Any) -> None:
                 {"role": "developer", "content": "Answer in JSON."},
                 {"role": "system", "content": "Be brief."},
                 {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
-                {"role": "assistant", "content": None, "tool_calls": [{
-                    "id": "call_1", "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                        }
+                    ],
+                },
                 {"role": "tool", "tool_call_id": "call_1", "content": '{"temp_c": 21}'},
             ],
-            tools=[{"type": "function", "function": {
-                "name": "get_weather", "description": "Current weather for a city.", "strict": True,
-                "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                               "required": ["city"], "additionalProperties": False}}}],
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "get_weather",
+                        "description": "Current weather for a city.",
+                        "strict": True,
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"city": {"type": "string"}},
+                            "required": ["city"],
+                            "additionalProperties": False,
+                        },
+                    },
+                }
+            ],
             tool_choice={"type": "function", "function": {"name": "get_weather"}},
             parallel_tool_calls=False,
-            response_format={"type": "json_schema", "json_schema": {
-                "name": "weather", "strict": True,
-                "schema": {"type": "object", "properties": {"summary": {"type": "string"}},
-                           "required": ["summary"], "additionalProperties": False}}},
-            temperature=0.2, top_p=0.9, max_completion_tokens=64, n=1, stop=["\n\n"], seed=7,
-            presence_penalty=0.1, frequency_penalty=0.1, logit_bias={"50256": -100},
-            logprobs=True, top_logprobs=2, user="conformance-test", metadata={"suite": "steady"},
-            store=False, service_tier="auto", reasoning_effort="low",
+            response_format={
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "weather",
+                    "strict": True,
+                    "schema": {
+                        "type": "object",
+                        "properties": {"summary": {"type": "string"}},
+                        "required": ["summary"],
+                        "additionalProperties": False,
+                    },
+                },
+            },
+            temperature=0.2,
+            top_p=0.9,
+            max_completion_tokens=64,
+            n=1,
+            stop=["\n\n"],
+            seed=7,
+            presence_penalty=0.1,
+            frequency_penalty=0.1,
+            logit_bias={"50256": -100},
+            logprobs=True,
+            top_logprobs=2,
+            user="conformance-test",
+            metadata={"suite": "steady"},
+            store=False,
+            service_tier="auto",
+            reasoning_effort="low",
             extra_headers={"X-Request-Tag": "conformance"},
         )
     assert completion.object == "chat.completion"
@@ -111,8 +154,12 @@ def test_chat_stream(steady: Steady, client: Any) -> None:
     with steady_checks(steady, "POST", "/chat/completions"):
         # Steady picks SSE only when asked; it ends with `event: done` / `data: {}`, not [DONE].
         stream = client.chat.completions.create(
-            model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True},
-            extra_headers={"Accept": "text/event-stream"})
+            model=MODEL,
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_headers={"Accept": "text/event-stream"},
+        )
         chunks = [c for c in stream if getattr(c, "id", None)]
     assert chunks, "no chunks streamed"
     assert all(c.object == "chat.completion.chunk" for c in chunks)
@@ -121,8 +168,9 @@ def test_chat_stream(steady: Steady, client: Any) -> None:
 def test_embeddings(steady: Steady, client: Any) -> None:
     with steady_checks(steady, "POST", "/embeddings", count=2):
         one = client.embeddings.create(model="text-embedding-3-small", input="hello")
-        many = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"],
-                                        encoding_format="float", dimensions=256, user="u")
+        many = client.embeddings.create(
+            model="text-embedding-3-small", input=["a", "b"], encoding_format="float", dimensions=256, user="u"
+        )
     for result in (one, many):
         assert result.object == "list"
         assert all(e.object == "embedding" for e in result.data)
@@ -131,8 +179,12 @@ def test_embeddings(steady: Steady, client: Any) -> None:
 def test_validator_rejects_invalid_body(steady: Steady) -> None:
     """A raw invalid request, not through llmfailover: proves Steady really validates."""
     body = {"model": MODEL, "messages": MESSAGES, "temperature": "hot"}
-    req = urllib.request.Request(f"{steady.base_url}/chat/completions", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        f"{steady.base_url}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     before = len(steady.requests())
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=10)

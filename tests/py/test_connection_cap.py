@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 from llmfailover import OpenAI
 from llmfailover.testing import Fault
 

@@ -19,25 +19,33 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
-
+from _fallbacks import BEDROCK_MODEL, MODELS, failover_config, set_aws_keys
 from llmfailover import OpenAI, RouteInfo, route_info
 from llmfailover.testing import FakeProvider, Fault
-
-from _fallbacks import BEDROCK_MODEL, MODELS, failover_config, set_aws_keys
 
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="  # 1x1
 IMAGE_URL = f"data:image/png;base64,{PNG_B64}"
 PARAMETERS = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-WEATHER_TOOL = {"type": "function", "function": {
-    "name": "get_weather", "description": "The current weather in a city", "parameters": PARAMETERS}}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {"name": "get_weather", "description": "The current weather in a city", "parameters": PARAMETERS},
+}
 CONVERSATION: list[dict[str, Any]] = [
     {"role": "system", "content": "Be brief"},
-    {"role": "user", "content": [
-        {"type": "text", "text": "What is in this picture?"},
-        {"type": "image_url", "image_url": {"url": IMAGE_URL}},
-    ]},
-    {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
+    {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image_url", "image_url": {"url": IMAGE_URL}},
+        ],
+    },
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+        ],
+    },
     {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
     {"role": "user", "content": "Thanks, and the weather?"},
 ]
@@ -81,8 +89,9 @@ def check_anthropic(body: dict[str, Any]) -> None:
     assert last[0]["type"] == "tool_result" and last[0]["tool_use_id"] == tool_use["id"]
     assert text_of(last[0]["content"]) == "18C"
     assert last[1:] == [{"type": "text", "text": "Thanks, and the weather?"}]
-    assert body["tools"] == [{"name": "get_weather", "description": "The current weather in a city",
-                              "input_schema": PARAMETERS}]
+    assert body["tools"] == [
+        {"name": "get_weather", "description": "The current weather in a city", "input_schema": PARAMETERS}
+    ]
     assert body["max_tokens"] > 0  # required by Anthropic
 
 
@@ -98,32 +107,46 @@ def check_gemini(body: dict[str, Any]) -> None:
     assert isinstance(response["response"], dict) and "18C" in json.dumps(response["response"])
     assert last[1:] == [{"text": "Thanks, and the weather?"}]
     [declaration] = [d for t in body["tools"] for d in t.get("functionDeclarations", [])]
-    assert declaration == {"name": "get_weather", "description": "The current weather in a city",
-                           "parametersJsonSchema": PARAMETERS}
+    assert declaration == {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parametersJsonSchema": PARAMETERS,
+    }
 
 
 def check_bedrock(body: dict[str, Any]) -> None:
     assert body["system"] == [{"text": "Be brief"}]
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]  # Converse alternates
     first, call, last = (m["content"] for m in body["messages"])
-    assert first == [{"text": "What is in this picture?"},
-                     {"image": {"format": "png", "source": {"bytes": PNG_B64}}}]  # a blob is base64 in JSON
+    assert first == [
+        {"text": "What is in this picture?"},
+        {"image": {"format": "png", "source": {"bytes": PNG_B64}}},
+    ]  # a blob is base64 in JSON
     [tool_use] = [b["toolUse"] for b in call if "toolUse" in b]
     assert (tool_use["name"], tool_use["input"]) == ("get_weather", {"city": "Paris"})
     result = last[0]["toolResult"]
     assert result["toolUseId"] == tool_use["toolUseId"]
     assert result["content"] == [{"text": "18C"}]
     assert last[1:] == [{"text": "Thanks, and the weather?"}]
-    assert body["toolConfig"]["tools"] == [{"toolSpec": {
-        "name": "get_weather", "description": "The current weather in a city", "inputSchema": {"json": PARAMETERS}}}]
+    assert body["toolConfig"]["tools"] == [
+        {
+            "toolSpec": {
+                "name": "get_weather",
+                "description": "The current weather in a city",
+                "inputSchema": {"json": PARAMETERS},
+            }
+        }
+    ]
 
 
 def check_cohere(body: dict[str, Any]) -> None:
     system, user, call, tool, last = body["messages"]
     assert system == {"role": "system", "content": "Be brief"}
     assert user["role"] == "user"
-    assert user["content"] == [{"type": "text", "text": "What is in this picture?"},
-                               {"type": "image_url", "image_url": {"url": IMAGE_URL}}]
+    assert user["content"] == [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": IMAGE_URL}},
+    ]
     assert call["role"] == "assistant"
     [tool_call] = call["tool_calls"]
     assert (tool_call["id"], tool_call["type"], tool_call["function"]["name"]) == ("call_1", "function", "get_weather")
@@ -135,24 +158,32 @@ def check_cohere(body: dict[str, Any]) -> None:
 
 
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "anthropic": check_anthropic, "gemini": check_gemini, "vertex": check_gemini, "bedrock": check_bedrock,
+    "anthropic": check_anthropic,
+    "gemini": check_gemini,
+    "vertex": check_gemini,
+    "bedrock": check_bedrock,
     "cohere": check_cohere,
 }
 TARGETS = {
     "anthropic": ("/v1/messages", "/v1/messages"),
     "gemini": ("/v1beta/models/gemini-x:generateContent", "/v1beta/models/gemini-x:streamGenerateContent?alt=sse"),
-    "vertex": ("/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-v:generateContent",
-               "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-v:streamGenerateContent?alt=sse"),
-    "bedrock": (f"/model/{BEDROCK_MODEL.replace(':', '%3A')}/converse",
-                f"/model/{BEDROCK_MODEL.replace(':', '%3A')}/converse-stream"),
+    "vertex": (
+        "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-v:generateContent",
+        "/v1/projects/proj-1/locations/us-central1/publishers/google/models/gemini-v:streamGenerateContent?alt=sse",
+    ),
+    "bedrock": (
+        f"/model/{BEDROCK_MODEL.replace(':', '%3A')}/converse",
+        f"/model/{BEDROCK_MODEL.replace(':', '%3A')}/converse-stream",
+    ),
     "cohere": ("/v2/chat", "/v2/chat"),
 }
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 @pytest.mark.parametrize("provider", list(CHECKS))
-def test_failover_to_another_provider_keeps_the_conversation(fp: FakeProvider, tmp_path: Path, provider: str,
-                                                             stream: bool) -> None:
+def test_failover_to_another_provider_keeps_the_conversation(
+    fp: FakeProvider, tmp_path: Path, provider: str, stream: bool
+) -> None:
     """The 503 of the OpenAI primary fails over; the fallback gets system prompt, image, tool call,
     tool result and tools in its own dialect, and the answer (text, model, usage) is its own."""
     model = MODELS[provider]
@@ -215,7 +246,12 @@ def client_to(fp: FakeProvider, tmp_path: Path) -> Iterator[Callable[[str], Open
 @pytest.mark.parametrize("stream, fault, outcome, reason", FAILURES)
 @pytest.mark.parametrize("provider", ["anthropic", "gemini"])
 def test_the_caller_sees_a_complete_answer_and_nothing_of_the_failure(
-    fp: FakeProvider, client_to: Callable[[str], OpenAI], provider: str, stream: bool, fault: Fault, outcome: str,
+    fp: FakeProvider,
+    client_to: Callable[[str], OpenAI],
+    provider: str,
+    stream: bool,
+    fault: Fault,
+    outcome: str,
     reason: str,
 ) -> None:
     """A primary failing before its first token is invisible: no error, no byte of the primary,
@@ -225,8 +261,9 @@ def test_the_caller_sees_a_complete_answer_and_nothing_of_the_failure(
     client = client_to(provider)
     messages = [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Weather in Paris?"}]
     if stream:
-        s = client.chat.completions.create(model="smart", messages=messages, stream=True,
-                                           stream_options={"include_usage": True})
+        s = client.chat.completions.create(
+            model="smart", messages=messages, stream=True, stream_options={"include_usage": True}
+        )
         chunks = list(s)
         info = route_info(s)
         *content_chunks, usage_chunk = chunks

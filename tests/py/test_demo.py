@@ -15,9 +15,14 @@ DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
 
 def test_demo_answers_every_request_through_an_outage_and_a_cut_stream() -> None:
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-W", "error", str(DEMO), "--requests", "24", "--pace", "0.05"],
-                          capture_output=True, text=True, timeout=90, env=dict(os.environ, TERM="dumb"),
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(DEMO), "--requests", "24", "--pace", "0.05"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=dict(os.environ, TERM="dumb"),
+        stdin=subprocess.DEVNULL,
+    )
     took = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

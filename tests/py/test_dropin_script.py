@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from llmfailover.testing import Fault
-
 from conftest import HIDE_OPENAI
+from llmfailover.testing import Fault
 
 SCRIPT = Path(__file__).parent / "scripts" / "openai_demo.py"
 PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
@@ -36,11 +34,16 @@ def _run(script: Path, fp: Any, *, hide_openai: bool = False) -> str:
     fp.reset()
     fp.script("rate-limited", [Fault.rate_limited(retry_after=0.01)])
     fp.script("broken", [Fault.server_error(502)])
-    env = dict(os.environ, OPENAI_API_KEY="sk-demo-key", OPENAI_BASE_URL=fp.base_url,
-               PYTHONPATH=os.pathsep.join([str(PYTHON_DIR), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        OPENAI_API_KEY="sk-demo-key",
+        OPENAI_BASE_URL=fp.base_url,
+        PYTHONPATH=os.pathsep.join([str(PYTHON_DIR), os.environ.get("PYTHONPATH", "")]),
+    )
     code = (HIDE if hide_openai else "") + f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')"
-    proc = subprocess.run([sys.executable, "-W", "error", "-c", code], env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import llmfailover
+import pytest
 from llmfailover import errors
 from llmfailover._http import Headers, Request
 
@@ -129,9 +128,9 @@ def test_response_json_of_a_deep_body_raises_value_error() -> None:
 
 
 def test_deep_result_body_is_a_validation_error() -> None:
+    import pydantic
     from llmfailover._http import Response
     from llmfailover._response import parse_model
-    import pydantic
 
     class M(pydantic.BaseModel):
         id: str
@@ -142,9 +141,9 @@ def test_deep_result_body_is_a_validation_error() -> None:
 
 
 def test_deep_stream_chunk_is_a_validation_error_not_recursion() -> None:
+    import pydantic
     from llmfailover._exchange import Exchange
     from llmfailover._streaming import Stream
-    import pydantic
 
     class Chunk(pydantic.BaseModel):
         id: str

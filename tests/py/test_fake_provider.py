@@ -12,9 +12,8 @@ import threading
 import time
 from typing import Any, Iterator
 
-import pytest
-
 import llmfailover.testing as lt
+import pytest
 from llmfailover.testing import AttemptRecord, FakeProvider, Fault
 
 try:
@@ -178,8 +177,7 @@ def test_set_tool_call_scripts_the_answer(fp: FakeProvider) -> None:
     assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
     assert chat("other")["message"]["tool_calls"][0]["function"]["name"] == "lookup"
     fp.script("m", [Fault.ok(), Fault(content="It is sunny.")])  # attempt 2 of m (the next one): text
-    assert chat("m")["message"] == {"role": "assistant", "content": "It is sunny.", "refusal": None,
-                                    "annotations": []}
+    assert chat("m")["message"] == {"role": "assistant", "content": "It is sunny.", "refusal": None, "annotations": []}
     fp.reset()
     assert chat("m")["message"]["content"] == "Hello from m."
     for name, arguments in [("", "{}"), ("f", "[1, 2]"), ("f", "{not json")]:
@@ -315,8 +313,9 @@ def test_openai_sees_each_fault(client: Any, fp: FakeProvider, fault: Fault, err
 
 @needs_openai
 def test_openai_stream_faults(client: Any, fp: FakeProvider) -> None:
-    fp.script("m", [Fault.cut_after(1), Fault.error_event_at(1), Fault.malformed_at(1),
-                    Fault.no_done(), Fault.stall_after(1)])
+    fp.script(
+        "m", [Fault.cut_after(1), Fault.error_event_at(1), Fault.malformed_at(1), Fault.no_done(), Fault.stall_after(1)]
+    )
 
     def run(timeout: float = 2.0) -> list[str]:
         out: list[str] = []

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from llmfailover.testing import FakeProvider, Fault
-
 from _fallbacks import BEDROCK_MODEL, MODELS, POLICY, failover_config, fallback_deployment, set_aws_keys
+from llmfailover.testing import FakeProvider, Fault
 
 try:
     import openai
@@ -36,9 +34,14 @@ needs_boto3 = pytest.mark.needs_sdk("boto3", "botocore.config")
 TOOL = "get_weather"
 ARGS = {"city": "Paris", "unit": "celsius", "days": [1, 2]}
 ARGS_TEXT = json.dumps(ARGS)  # what the streams' pieces concatenate to
-WEATHER_TOOL = {"type": "function", "function": {
-    "name": TOOL, "description": "The weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": TOOL,
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
@@ -99,8 +102,9 @@ def test_openai_sdk_parses_the_tool_call(fp: FakeProvider, client: Any) -> None:
 @needs_openai
 def test_openai_sdk_streams_the_tool_call(fp: FakeProvider, client: Any) -> None:
     fp.set_tool_call("gpt-4o", TOOL, ARGS_TEXT)
-    with client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER_TOOL], stream=True,
-                                        stream_options={"include_usage": True}) as stream:
+    with client.chat.completions.create(
+        model="gpt-4o", messages=ASK, tools=[WEATHER_TOOL], stream=True, stream_options={"include_usage": True}
+    ) as stream:
         chunks = list(stream)
     [call] = accumulate(chunks).values()
     assert call["name"] == TOOL and call["type"] == "function" and call["id"].startswith("call_")
@@ -124,11 +128,12 @@ def test_openai_sdk_sees_a_cut_tool_call_stream_fail(fp: FakeProvider, client: A
 # --- boto3, Bedrock dialect --------------------------------------------------------------------
 
 
-
-
 def converse_args() -> dict:
-    return {"modelId": BEDROCK_MODEL, "messages": [{"role": "user", "content": [{"text": "Weather in Paris?"}]}],
-            "toolConfig": {"tools": [{"toolSpec": {"name": TOOL, "inputSchema": {"json": {"type": "object"}}}}]}}
+    return {
+        "modelId": BEDROCK_MODEL,
+        "messages": [{"role": "user", "content": [{"text": "Weather in Paris?"}]}],
+        "toolConfig": {"tools": [{"toolSpec": {"name": TOOL, "inputSchema": {"json": {"type": "object"}}}}]},
+    }
 
 
 @needs_boto3
@@ -165,8 +170,9 @@ PROVIDERS = list(MODELS)
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_failover_answer_is_the_fallbacks_tool_call(fp: FakeProvider, tmp_path: Path, provider: str,
-                                                    stream: bool) -> None:
+def test_failover_answer_is_the_fallbacks_tool_call(
+    fp: FakeProvider, tmp_path: Path, provider: str, stream: bool
+) -> None:
     from llmfailover import OpenAI, route_info
 
     model = MODELS[provider]
@@ -195,7 +201,10 @@ def test_failover_answer_is_the_fallbacks_tool_call(fp: FakeProvider, tmp_path: 
     assert call_id and call_type == "function"
     assert finish == ["tool_calls"] and content == ""
     assert usage is not None and usage.completion_tokens >= 2
-    assert info is not None and [(a.deployment, a.decision) for a in info.attempts] == [("a", "failover"), ("b", "served")]
+    assert info is not None and [(a.deployment, a.decision) for a in info.attempts] == [
+        ("a", "failover"),
+        ("b", "served"),
+    ]
     assert [r.outcome for r in fp.attempts("m-a")] == ["status:503"]
     [rec] = fp.attempts(model)
     assert (rec.stream, rec.outcome) == (stream, "ok")
@@ -214,9 +223,17 @@ def test_the_turn_after_the_tool_result_answers_text(fp: FakeProvider, tmp_path:
         first = client.chat.completions.create(model="smart", messages=ASK, tools=[WEATHER_TOOL])
         call = first.choices[0].message.tool_calls[0]
         history = ASK + [
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": call.id, "type": "function", "function": {"name": call.function.name,
-                                                                 "arguments": call.function.arguments}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.function.name, "arguments": call.function.arguments},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": call.id, "content": "18C"},
         ]
         second = client.chat.completions.create(model="smart", messages=history, tools=[WEATHER_TOOL])
@@ -226,16 +243,20 @@ def test_the_turn_after_the_tool_result_answers_text(fp: FakeProvider, tmp_path:
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "bedrock", "cohere"])
-def test_a_tool_call_stream_cut_inside_its_arguments_is_interrupted(fp: FakeProvider, tmp_path: Path,
-                                                                    provider: str) -> None:
+def test_a_tool_call_stream_cut_inside_its_arguments_is_interrupted(
+    fp: FakeProvider, tmp_path: Path, provider: str
+) -> None:
     """Half a tool call is never a success: the caller gets StreamInterrupted, not a finish."""
     from llmfailover import OpenAI, StreamInterrupted
 
     model = MODELS[provider]
     fp.set_tool_call(model, TOOL, ARGS_TEXT)
     fp.set_default(model, Fault.cut_after(5))  # after the call's start and a piece or two of its arguments
-    config = {"groups": {"smart": {"deployments": [{**fallback_deployment(fp, provider, tmp_path), "priority": 0}],
-                                   "policy": POLICY}}}
+    config = {
+        "groups": {
+            "smart": {"deployments": [{**fallback_deployment(fp, provider, tmp_path), "priority": 0}], "policy": POLICY}
+        }
+    }
     got: list[Any] = []
     with OpenAI(config=config) as client:
         stream = client.chat.completions.create(model="smart", messages=ASK, tools=[WEATHER_TOOL], stream=True)

@@ -19,9 +19,8 @@ import sys
 import time
 from typing import Any
 
-import pytest
-
 import _hostile
+import pytest
 from _hostile import HostileServer, Req, ok_response
 
 DEEP = 100_000
@@ -52,18 +51,29 @@ COHERE = {
 
 def _anthropic(case: str) -> bytes:
     if case == "tool-input-deep":
-        return ('{"id":"msg_1","type":"message","role":"assistant","model":"m","stop_reason":"tool_use",'
-                '"content":[{"type":"tool_use","id":"t1","name":"f","input":' + _deep() + "}],"
-                '"usage":{"input_tokens":1,"output_tokens":1}}').encode()
-    base = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
-            "usage": {"input_tokens": 1, "output_tokens": 1}}
+        return (
+            '{"id":"msg_1","type":"message","role":"assistant","model":"m","stop_reason":"tool_use",'
+            '"content":[{"type":"tool_use","id":"t1","name":"f","input":' + _deep() + "}],"
+            '"usage":{"input_tokens":1,"output_tokens":1}}'
+        ).encode()
+    base = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
     return json.dumps({**base, **ANTHROPIC[case]}).encode()
 
 
 def _gemini(case: str) -> bytes:
     if case == "args-deep":
-        return ('{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"f","args":'
-                + _deep() + '}}]},"finishReason":"STOP"}]}').encode()
+        return (
+            '{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"f","args":'
+            + _deep()
+            + '}}]},"finishReason":"STOP"}]}'
+        ).encode()
     return json.dumps(GEMINI[case]).encode()
 
 
@@ -87,18 +97,35 @@ def behaviour(provider: str, case: str) -> Any:
 
 
 def config(server: HostileServer, fake_url: str, provider: str, case: str) -> dict[str, Any]:
-    base = {"anthropic": server.base_url.removesuffix("/v1"), "gemini": server.base_url.removesuffix("/v1") + "/v1beta",
-            "cohere": server.base_url.removesuffix("/v1")}[provider]
-    policy = {"timeouts": {"first_token": "1s", "idle": "1s", "deadline": "5s"},
-              "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"}}
-    return {"groups": {
-        "g": {"deployments": [
-            {"id": "hostile", "provider": provider, "model": f"{provider}-{case}", "base_url": base,
-             "api_key": "k-hostile", "weight": 1e6, "priority": 0},
-            {"id": "fallback", "model": "fb", "base_url": fake_url, "api_key": "k-fb", "priority": 1}],
-              "policy": policy},
-        "h": {"deployments": [{"id": "healthy", "model": "ok", "base_url": server.base_url, "api_key": "k"}]},
-    }}
+    base = {
+        "anthropic": server.base_url.removesuffix("/v1"),
+        "gemini": server.base_url.removesuffix("/v1") + "/v1beta",
+        "cohere": server.base_url.removesuffix("/v1"),
+    }[provider]
+    policy = {
+        "timeouts": {"first_token": "1s", "idle": "1s", "deadline": "5s"},
+        "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"},
+    }
+    return {
+        "groups": {
+            "g": {
+                "deployments": [
+                    {
+                        "id": "hostile",
+                        "provider": provider,
+                        "model": f"{provider}-{case}",
+                        "base_url": base,
+                        "api_key": "k-hostile",
+                        "weight": 1e6,
+                        "priority": 0,
+                    },
+                    {"id": "fallback", "model": "fb", "base_url": fake_url, "api_key": "k-fb", "priority": 1},
+                ],
+                "policy": policy,
+            },
+            "h": {"deployments": [{"id": "healthy", "model": "ok", "base_url": server.base_url, "api_key": "k"}]},
+        }
+    }
 
 
 LENIENT = {("anthropic", "usage-wrong-types"), ("anthropic", "stop-reason-object")}  # valid text, odd metadata
@@ -122,18 +149,23 @@ def run_case(provider: str, case: str) -> None:
                 assert r.choices[0].message.content == "hello"
 
 
-@pytest.mark.parametrize("provider, case", [
-    pytest.param(p, c, id=f"{p}-{c}",
-                 marks=[pytest.mark.xfail(strict=True, reason=XFAIL[(p, c)])] if (p, c) in XFAIL else [])
-    for p, c in CASES
-])
+@pytest.mark.parametrize(
+    "provider, case",
+    [
+        pytest.param(
+            p, c, id=f"{p}-{c}", marks=[pytest.mark.xfail(strict=True, reason=XFAIL[(p, c)])] if (p, c) in XFAIL else []
+        )
+        for p, c in CASES
+    ],
+)
 def test_a_bad_answer_in_a_dialect_fails_over(provider: str, case: str) -> None:
     if (provider, case) not in XFAIL:  # cannot crash the process: in-process, fast
         return run_case(provider, case)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
     try:
-        proc = subprocess.run([sys.executable, __file__, provider, case], env=env, capture_output=True, text=True,
-                              timeout=30)
+        proc = subprocess.run(
+            [sys.executable, __file__, provider, case], env=env, capture_output=True, text=True, timeout=30
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{provider} {case}: the child hung for 30 s")
     assert proc.returncode == 0, f"rc {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"

@@ -21,13 +21,11 @@ import signal
 import time
 from typing import Any, Iterator
 
-import pytest
-
 import llmfailover
+import pytest
+from _hostile import HostileServer
 from llmfailover import APIConnectionError, AsyncOpenAI, AzureOpenAI, OpenAI, Timeout
 from llmfailover.testing import FakeProvider
-
-from _hostile import HostileServer
 
 SECRET = "sk-hostile-0123456789abcdef"
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -88,8 +86,13 @@ def test_crlf_in_extra_headers_is_refused_and_the_client_stays_usable(
 
 
 def routed(server: HostileServer, model: str = "ok") -> OpenAI:
-    return OpenAI(config={"groups": {"g": {"deployments": [
-        {"id": "a", "model": model, "base_url": server.base_url, "api_key": SECRET}]}}})
+    return OpenAI(
+        config={
+            "groups": {
+                "g": {"deployments": [{"id": "a", "model": model, "base_url": server.base_url, "api_key": SECRET}]}
+            }
+        }
+    )
 
 
 def test_crlf_in_routed_extra_headers_is_refused(server: HostileServer) -> None:
@@ -101,14 +104,23 @@ def test_crlf_in_routed_extra_headers_is_refused(server: HostileServer) -> None:
         assert ask(client, model="g").choices[0].message.content == "hello"
 
 
-@pytest.mark.parametrize("make", [
-    pytest.param(lambda url: OpenAI(api_key=SECRET, base_url=url + "\r\nX-Injected: 1"), id="base_url"),
-    pytest.param(lambda url: OpenAI(api_key=SECRET, base_url=url + "\n"), id="base_url-lf"),
-    pytest.param(lambda url: AzureOpenAI(api_key=SECRET, api_version="v", azure_endpoint=url + "\r\nX: 1"),
-                 id="azure_endpoint"),
-    pytest.param(lambda url: AzureOpenAI(api_key=SECRET, api_version="v", azure_endpoint=url,
-                                         azure_deployment="d\r\nX-Injected: 1"), id="azure_deployment"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda url: OpenAI(api_key=SECRET, base_url=url + "\r\nX-Injected: 1"), id="base_url"),
+        pytest.param(lambda url: OpenAI(api_key=SECRET, base_url=url + "\n"), id="base_url-lf"),
+        pytest.param(
+            lambda url: AzureOpenAI(api_key=SECRET, api_version="v", azure_endpoint=url + "\r\nX: 1"),
+            id="azure_endpoint",
+        ),
+        pytest.param(
+            lambda url: AzureOpenAI(
+                api_key=SECRET, api_version="v", azure_endpoint=url, azure_deployment="d\r\nX-Injected: 1"
+            ),
+            id="azure_deployment",
+        ),
+    ],
+)
 def test_crlf_in_a_url_is_refused_at_construction(server: HostileServer, make: Any) -> None:
     with pytest.raises(ValueError, match="Invalid non-printable ASCII character") as info:
         make(f"http://127.0.0.1:{server.port}")
@@ -195,9 +207,20 @@ def test_userinfo_in_base_url_shows_nowhere(
         ask(client, model="echo-key-401")
     with pytest.raises(APIConnectionError) as conn:
         ask(client, model="reset-before-head")
-    texts = [repr(client), repr(client._upstream), repr(raw), str(raw.url), raw.http_request.url,
-             str(status.value), status.value.request.url, repr(status.value.response.request),
-             conn.value.request.url, str(conn.value), str(conn.value.__cause__), caplog.text]
+    texts = [
+        repr(client),
+        repr(client._upstream),
+        repr(raw),
+        str(raw.url),
+        raw.http_request.url,
+        str(status.value),
+        status.value.request.url,
+        repr(status.value.response.request),
+        conn.value.request.url,
+        str(conn.value),
+        str(conn.value.__cause__),
+        caplog.text,
+    ]
     assert all("pa55" not in t and "word" not in t and "user:" not in t for t in texts), texts
     assert all(SECRET not in t for t in texts)
     assert client.base_url == url + "/"  # the option itself is still what was given
@@ -206,8 +229,11 @@ def test_userinfo_in_base_url_shows_nowhere(
 # --- durations: huge means no limit; NaN and negative are refused -------------------------------
 
 
-@pytest.mark.parametrize("timeout", [1e17, 1e308, math.inf, 10**400, Timeout(1e308), Timeout(None, connect=1e17),
-                                     Timeout(math.inf, connect=math.inf)], ids=repr)
+@pytest.mark.parametrize(
+    "timeout",
+    [1e17, 1e308, math.inf, 10**400, Timeout(1e308), Timeout(None, connect=1e17), Timeout(math.inf, connect=math.inf)],
+    ids=repr,
+)
 def test_a_huge_timeout_means_no_limit(server: HostileServer, timeout: Any) -> None:
     client = OpenAI(api_key=SECRET, base_url=server.base_url, max_retries=0)
     started = time.monotonic()
@@ -232,8 +258,9 @@ def test_a_huge_routed_timeout_means_no_limit(server: HostileServer, timeout: fl
         assert ask(client, model="g", extra_body=extra).choices[0].message.content == "hello"
 
 
-@pytest.mark.parametrize("timeout", [math.nan, -1.0, -math.inf, Timeout(1.0, connect=math.nan),
-                                     Timeout(None, connect=-3.0)], ids=repr)
+@pytest.mark.parametrize(
+    "timeout", [math.nan, -1.0, -math.inf, Timeout(1.0, connect=math.nan), Timeout(None, connect=-3.0)], ids=repr
+)
 def test_nan_and_negative_timeouts_raise_value_error_naming_it(server: HostileServer, timeout: Any) -> None:
     client = OpenAI(api_key=SECRET, base_url=server.base_url, max_retries=0)
     with pytest.raises(ValueError, match="timeout"):
@@ -292,8 +319,12 @@ FORK_WARNING = pytest.mark.filterwarnings("ignore:This process .* is multi-threa
 def test_a_forked_child_uses_the_parents_client(server: HostileServer) -> None:
     client = OpenAI(api_key=SECRET, base_url=server.base_url, max_retries=0, timeout=5.0)
     assert ask(client).choices[0].message.content == "hello"  # io thread running, a pooled connection
-    status = _in_child(lambda: ask(client).choices[0].message.content == "hello"
-                       and ask(client.with_options(max_retries=1)).choices[0].message.content == "hello")
+    status = _in_child(
+        lambda: (
+            ask(client).choices[0].message.content == "hello"
+            and ask(client.with_options(max_retries=1)).choices[0].message.content == "hello"
+        )
+    )
     assert status == 0
     assert ask(client).choices[0].message.content == "hello"  # the parent's engine is untouched
 
@@ -301,8 +332,9 @@ def test_a_forked_child_uses_the_parents_client(server: HostileServer) -> None:
 @FORK_WARNING
 def test_a_forked_child_uses_the_parents_routed_client() -> None:
     with FakeProvider() as fp:
-        config = {"groups": {"g": {"deployments": [{"id": "a", "model": "m", "base_url": fp.base_url,
-                                                   "api_key": SECRET}]}}}
+        config = {
+            "groups": {"g": {"deployments": [{"id": "a", "model": "m", "base_url": fp.base_url, "api_key": SECRET}]}}
+        }
         with OpenAI(config=config) as client:
             assert ask(client, model="g").choices[0].message.content.startswith("Hello")
 
@@ -337,8 +369,11 @@ def test_a_child_closing_the_parents_client_leaves_the_parent_working(server: Ho
 
 def test_a_routed_upstream_echoing_the_key_does_not_leak_it(server: HostileServer) -> None:
     heard: list[str] = []
-    config = {"groups": {"g": {"deployments": [{"id": "a", "model": "echo-key-401", "base_url": server.base_url,
-                                               "api_key": SECRET}]}}}
+    config = {
+        "groups": {
+            "g": {"deployments": [{"id": "a", "model": "echo-key-401", "base_url": server.base_url, "api_key": SECRET}]}
+        }
+    }
     with OpenAI(config=config, on_attempt=lambda *a, **k: heard.append(repr((a, k)))) as client:
         with pytest.raises(llmfailover.AuthenticationError) as info:
             ask(client, model="g")
@@ -354,6 +389,12 @@ def test_io_threads_are_bounded_plain_and_routed(server: HostileServer, io_threa
     with pytest.raises(ValueError, match="io_threads must be between 1 and 64"):
         OpenAI(api_key=SECRET, base_url=server.base_url, io_threads=io_threads)
     with pytest.raises(ValueError, match="io_threads must be between 1 and 64"):
-        OpenAI(config={"groups": {"g": {"deployments": [{"id": "a", "model": "ok", "base_url": server.base_url,
-                                                         "api_key": SECRET}]}}}, io_threads=io_threads)
+        OpenAI(
+            config={
+                "groups": {
+                    "g": {"deployments": [{"id": "a", "model": "ok", "base_url": server.base_url, "api_key": SECRET}]}
+                }
+            },
+            io_threads=io_threads,
+        )
     assert time.monotonic() - started < 2  # refused, not a million threads started

@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from _hostile import SSE_HEAD, HostileServer, Req
 
 # Under AddressSanitizer (scripts/sanitize.sh preloads its runtime) freed memory waits in a
 # quarantine and shadow memory grows with the heap, so RSS bounds say nothing there; these tests
 # run in the plain pytest steps of the test command.
-pytestmark = pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""),
-                                reason="RSS bounds are meaningless under ASan (quarantine, shadow memory)")
+pytestmark = pytest.mark.skipif(
+    "asan" in os.environ.get("LD_PRELOAD", ""),
+    reason="RSS bounds are meaningless under ASan (quarantine, shadow memory)",
+)
 
 MIB = 1 << 20
 SIZE = 64 * MIB
@@ -59,8 +60,10 @@ def huge_error(conn: socket.socket, req: Req) -> bool:
 
 
 FLOOD_EVENTS = 64_000  # ~70 MB of 1 KiB SSE events, written as fast as the socket takes them
-_EVENT = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,' \
-         b'"delta":{"content":"' + b"x" * 1000 + b'"},"finish_reason":null}]}\n\n'
+_EVENT = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+    b'"delta":{"content":"' + b"x" * 1000 + b'"},"finish_reason":null}]}\n\n'
+)
 
 
 def flood(conn: socket.socket, req: Req) -> bool:
@@ -158,8 +161,9 @@ def server() -> Iterator[HostileServer]:
 
 @pytest.mark.parametrize("model, error", [("huge-line", "APIConnectionError"), ("huge-error", "InternalServerError")])
 def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, error: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", CHILD, server.base_url, model], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, server.base_url, model], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["healthy"] == "hello"
@@ -170,8 +174,9 @@ def test_a_huge_answer_is_refused_at_a_cap(server: HostileServer, model: str, er
 @pytest.mark.parametrize("mode", ["plain", "routed"])
 def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer, tmp_path: Path, mode: str) -> None:
     done = tmp_path / "flood-progress"
-    proc = subprocess.run([sys.executable, "-c", SLOW_CHILD, server.base_url, str(done), mode], capture_output=True,
-                          text=True, timeout=90)
+    proc = subprocess.run(
+        [sys.executable, "-c", SLOW_CHILD, server.base_url, str(done), mode], capture_output=True, text=True, timeout=90
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["healthy"] == "hello" and report["count"] == FLOOD_EVENTS, report

@@ -27,9 +27,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-import pytest
-
 import llmfailover
+import pytest
+from _hostile import HostileServer
 from llmfailover import (
     APIConnectionError,
     APIResponseValidationError,
@@ -42,8 +42,6 @@ from llmfailover import (
     StreamInterrupted,
 )
 from llmfailover.testing import FakeProvider
-
-from _hostile import HostileServer
 
 KEY = "sk-hostile-key-0123456789"
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -111,8 +109,13 @@ CASES = [
     # as not JSON; either way a clear error (bounded memory is asserted by the transport's tests)
     Case("sse-huge-line", True, (APIConnectionError, APIResponseValidationError)),
     Case("sse-bad-chunking", True, APIConnectionError),
-    Case("sse-wrong-types", True, OK, xfail_routed="issue 10 hostile suite: a routed stream of wrong-typed chunks "
-         "ended by [DONE] is served as an empty success instead of failing over; router branch"),
+    Case(
+        "sse-wrong-types",
+        True,
+        OK,
+        xfail_routed="issue 10 hostile suite: a routed stream of wrong-typed chunks "
+        "ended by [DONE] is served as an empty success instead of failing over; router branch",
+    ),
     # "index": "0" is read leniently as index 0 (as openai's pydantic types do), never a hang
     Case("sse-string-index", True, OK, OK, isolate=("routed",)),
     # framing: smuggling vectors refused, legacy forms tolerated
@@ -132,17 +135,26 @@ RELAXED = {"timeouts": {"first_token": "10s", "idle": "10s", "deadline": "20s"}}
 
 
 def config(server: HostileServer, fp: FakeProvider, model: str) -> dict[str, Any]:
-    policy = {"timeouts": {"first_token": "300ms", "idle": "400ms", "deadline": "4s"},
-              "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"}}
+    policy = {
+        "timeouts": {"first_token": "300ms", "idle": "400ms", "deadline": "4s"},
+        "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"},
+    }
 
     def dep(id_: str, model: str, url: str, **kw: Any) -> dict[str, Any]:
         return {"id": id_, "model": model, "base_url": url, "api_key": KEY, **kw}
 
-    return {"groups": {
-        "g": {"deployments": [dep("hostile", model, server.base_url, weight=1e6, priority=0),
-                              dep("fallback", "fb", fp.base_url, priority=1)], "policy": policy},
-        "h": {"deployments": [dep("healthy", "ok", server.base_url)], "policy": RELAXED},
-    }}
+    return {
+        "groups": {
+            "g": {
+                "deployments": [
+                    dep("hostile", model, server.base_url, weight=1e6, priority=0),
+                    dep("fallback", "fb", fp.base_url, priority=1),
+                ],
+                "policy": policy,
+            },
+            "h": {"deployments": [dep("healthy", "ok", server.base_url)], "policy": RELAXED},
+        }
+    }
 
 
 def client_for(mode: str, server: HostileServer, fp: FakeProvider, model: str) -> Any:
@@ -231,8 +243,18 @@ def upstreams() -> Iterator[tuple[HostileServer, FakeProvider]]:
         yield server, fp
 
 
-ASYNC_CASES = {"reset-before-head", "silent", "garbage-status", "short-body-reset", "deep-json-500", "echo-key-401",
-               "sse-garbage-after-token", "sse-reset-mid-stream", "sse-silent-after-head", "sse-silent-mid-stream"}
+ASYNC_CASES = {
+    "reset-before-head",
+    "silent",
+    "garbage-status",
+    "short-body-reset",
+    "deep-json-500",
+    "echo-key-401",
+    "sse-garbage-after-token",
+    "sse-reset-mid-stream",
+    "sse-silent-after-head",
+    "sse-silent-mid-stream",
+}
 
 
 def _params() -> list[Any]:
@@ -260,11 +282,14 @@ def _isolated(case: Case, mode: str, limit: float = CHILD_LIMIT + 7) -> None:
     """Runs the case in a child interpreter: a crash or a hang fails this test, not the run."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
     try:
-        proc = subprocess.run([sys.executable, __file__, case.model, mode], env=env, capture_output=True,
-                              text=True, timeout=limit)
+        proc = subprocess.run(
+            [sys.executable, __file__, case.model, mode], env=env, capture_output=True, text=True, timeout=limit
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{mode} {case.model}: the process hung for {limit:.0f}s")
-    assert proc.returncode == 0, f"{mode} {case.model}: rc {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{mode} {case.model}: rc {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    )
 
 
 if __name__ == "__main__":  # a child of _isolated: python test_hostile_upstream.py <model> <mode>

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import llmfailover
+import pytest
 from _servers import FIXTURES, ServerProcess, free_port, make_tls_material, render, start_nginx
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -42,9 +41,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     prefix.mkdir()
     render(FIXTURES / "nginx_routes.conf.template", prefix / "routes.conf", FIXTURES=FIXTURES)
     port, wrong = free_port(), free_port()
-    nginx = start_nginx(FIXTURES / "nginx_tls.conf.template", prefix, [port, wrong],
-                        PORT=port, PORT_WRONG_HOST=wrong, CERT=tls["cert"], KEY=tls["key"],
-                        WRONG_CERT=tls["wrong_cert"], WRONG_KEY=tls["wrong_key"])
+    nginx = start_nginx(
+        FIXTURES / "nginx_tls.conf.template",
+        prefix,
+        [port, wrong],
+        PORT=port,
+        PORT_WRONG_HOST=wrong,
+        CERT=tls["cert"],
+        KEY=tls["key"],
+        WRONG_CERT=tls["wrong_cert"],
+        WRONG_KEY=tls["wrong_key"],
+    )
     try:
         yield TlsServer(port, wrong, tls["ca"], nginx)
     finally:
@@ -67,7 +74,8 @@ def test_chat_with_ca_file(server: TlsServer) -> None:
 def test_stream_with_ca_file(server: TlsServer) -> None:
     with make_client(server.url("/stream/v1"), ca_file=str(server.ca)) as client:
         stream = client.chat.completions.create(
-            model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True})
+            model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
         chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == STREAM_TEXT

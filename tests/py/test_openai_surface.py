@@ -12,9 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 import llmfailover
+import pytest
 from conftest import HIDE_OPENAI
 from llmfailover.testing import FakeProvider, Fault
 
@@ -44,8 +43,10 @@ def client(fp: FakeProvider) -> Iterator[Any]:
 
 def routed(fp: FakeProvider) -> dict[str, Any]:
     policy = {"retry": {"backoff_base": "10ms", "backoff_cap": "50ms"}}
-    deps = [{"id": i, "model": f"m-{i}", "base_url": fp.base_url, "api_key": f"key-{i}", "priority": p}
-            for i, p in (("a", 0), ("b", 1))]
+    deps = [
+        {"id": i, "model": f"m-{i}", "base_url": fp.base_url, "api_key": f"key-{i}", "priority": p}
+        for i, p in (("a", 0), ("b", 1))
+    ]
     return {"groups": {"smart": {"deployments": deps, "policy": policy}}}
 
 
@@ -54,8 +55,10 @@ def test_the_clients_are_openais_classes(fp: FakeProvider) -> None:
         (llmfailover.OpenAI(api_key="k", base_url=fp.base_url), openai.OpenAI),
         (llmfailover.AsyncOpenAI(api_key="k", base_url=fp.base_url), openai.AsyncOpenAI),
         (llmfailover.AzureOpenAI(api_key="k", api_version="v", azure_endpoint=fp.root_url), openai.AzureOpenAI),
-        (llmfailover.AsyncAzureOpenAI(api_key="k", api_version="v", azure_endpoint=fp.root_url),
-         openai.AsyncAzureOpenAI),
+        (
+            llmfailover.AsyncAzureOpenAI(api_key="k", api_version="v", azure_endpoint=fp.root_url),
+            openai.AsyncAzureOpenAI,
+        ),
     ]
     for ours, theirs in pairs:
         assert isinstance(ours, theirs)
@@ -107,7 +110,8 @@ def test_async_with_streaming_response_iterators(fp: FakeProvider) -> None:
             async with c.chat.completions.with_streaming_response.create(model="m", messages=MESSAGES) as r:
                 text = (await r.json())["choices"][0]["message"]["content"]
             async with c.chat.completions.with_streaming_response.create(
-                    model="m", messages=MESSAGES, stream=True) as r:
+                model="m", messages=MESSAGES, stream=True
+            ) as r:
                 lines = [x async for x in r.iter_lines() if x]
             fast = await c.chat.completions.create(model="m", messages=MESSAGES)
             assert fast.choices[0].message.content == text
@@ -167,7 +171,8 @@ def test_instructor_from_openai(client: Any, fp: FakeProvider) -> None:
     async def main() -> Any:
         async with llmfailover.AsyncOpenAI(api_key="k", base_url=fp.base_url) as ac:
             return await instructor.from_openai(ac).chat.completions.create(
-                model="m", messages=MESSAGES, response_model=Person)
+                model="m", messages=MESSAGES, response_model=Person
+            )
 
     again = asyncio.run(main())
     assert isinstance(again, Person) and (again.name, again.age) == ("Cy", 7)
@@ -175,8 +180,9 @@ def test_instructor_from_openai(client: Any, fp: FakeProvider) -> None:
 
 def test_azure_fast_path_and_openais_code_reach_the_deployment(fp: FakeProvider) -> None:
     fp.set_reply("dep", json.dumps({"name": "Az", "age": 1}))
-    with llmfailover.AzureOpenAI(api_key="az-key", api_version="2024-10-21", azure_endpoint=fp.root_url,
-                                 azure_deployment="dep") as c:
+    with llmfailover.AzureOpenAI(
+        api_key="az-key", api_version="2024-10-21", azure_endpoint=fp.root_url, azure_deployment="dep"
+    ) as c:
         assert c.chat.completions.create(model="dep", messages=MESSAGES).choices[0].message.content
         parsed = c.chat.completions.parse(model="dep", messages=MESSAGES, response_format=Person)
         assert parsed.choices[0].message.parsed == Person(name="Az", age=1)

@@ -12,9 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 import llmfailover
+import pytest
 from _responses_stub import TEXT, responses_upstream
 from conftest import HIDE_OPENAI
 from llmfailover._async_client import AsyncOpenAI as LookAlikeAsync
@@ -100,7 +99,8 @@ def test_module_level_client(fp: FakeProvider, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_module_level_client_reads_the_environment_and_router_config(
-        fp: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
     monkeypatch.setenv("OPENAI_BASE_URL", fp.base_url)
     llmfailover.chat.completions.create(model="m", messages=MESSAGES)
@@ -146,7 +146,8 @@ def test_async_streaming_response_iterators(fp: FakeProvider) -> None:
     async def main() -> tuple[list[str], str]:
         async with LookAlikeAsync(api_key="k", base_url=fp.base_url) as c:
             async with c.chat.completions.with_streaming_response.create(
-                    model="m", messages=MESSAGES, stream=True) as r:
+                model="m", messages=MESSAGES, stream=True
+            ) as r:
                 lines = [x async for x in r.iter_lines() if x]
             async with c.chat.completions.with_streaming_response.create(model="m", messages=MESSAGES) as r:
                 body = await r.json()
@@ -170,8 +171,13 @@ def test_look_alike_responses_create_and_stream() -> None:
 
         async def main() -> str:
             async with LookAlikeAsync(api_key="k", base_url=url) as ac:
-                return "".join([e.delta async for e in await ac.responses.create(
-                    model="gpt-x", input="Hi", stream=True) if e.type == "response.output_text.delta"])
+                return "".join(
+                    [
+                        e.delta
+                        async for e in await ac.responses.create(model="gpt-x", input="Hi", stream=True)
+                        if e.type == "response.output_text.delta"
+                    ]
+                )
 
         assert asyncio.run(main()) == TEXT
     assert events[0].type == "response.created" and events[-1].type == "response.completed"

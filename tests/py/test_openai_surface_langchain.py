@@ -11,9 +11,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 import llmfailover
+import pytest
 from _responses_stub import TEXT, responses_upstream
 from conftest import HIDE_OPENAI
 from llmfailover.testing import FakeProvider, Fault
@@ -36,8 +35,14 @@ def fp() -> Iterator[FakeProvider]:
 
 def chat_model(client: Any, aclient: Any, model: str = "m", **kw: Any) -> Any:
     return langchain_openai.ChatOpenAI(
-        model=model, api_key="unused", client=client.chat.completions, async_client=aclient.chat.completions,
-        root_client=client, root_async_client=aclient, max_retries=0, **kw,
+        model=model,
+        api_key="unused",
+        client=client.chat.completions,
+        async_client=aclient.chat.completions,
+        root_client=client,
+        root_async_client=aclient,
+        max_retries=0,
+        **kw,
     )
 
 
@@ -87,10 +92,13 @@ def test_with_structured_output_default_method_plain_and_streamed(llm: Any, fp: 
 
 def test_failover_under_langchain(fp: FakeProvider) -> None:
     fp.script("m-a", [Fault.status(500)] * 6)
-    deps = [{"id": i, "model": f"m-{i}", "base_url": fp.base_url, "api_key": f"key-{i}", "priority": p}
-            for i, p in (("a", 0), ("b", 1))]
-    config = {"groups": {"smart": {"deployments": deps,
-                                   "policy": {"retry": {"backoff_base": "10ms", "backoff_cap": "50ms"}}}}}
+    deps = [
+        {"id": i, "model": f"m-{i}", "base_url": fp.base_url, "api_key": f"key-{i}", "priority": p}
+        for i, p in (("a", 0), ("b", 1))
+    ]
+    config = {
+        "groups": {"smart": {"deployments": deps, "policy": {"retry": {"backoff_base": "10ms", "backoff_cap": "50ms"}}}}
+    }
     with llmfailover.OpenAI(config=config) as client:
         aclient = llmfailover.AsyncOpenAI(config=config)
         llm = chat_model(client, aclient, model="smart")
@@ -112,4 +120,6 @@ def test_use_responses_api() -> None:
             asyncio.run(aclient.close())
     assert msg.text == TEXT and streamed == TEXT
     assert [(s["path"], s["body"]["model"], bool(s["body"].get("stream"))) for s in seen] == [
-        ("/v1/responses", "gpt-x", False), ("/v1/responses", "gpt-x", True)]
+        ("/v1/responses", "gpt-x", False),
+        ("/v1/responses", "gpt-x", True),
+    ]

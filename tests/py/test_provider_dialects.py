@@ -15,7 +15,6 @@ import json
 from typing import Any, Iterator
 
 import pytest
-
 from llmfailover.testing import FakeProvider, Fault
 
 try:
@@ -57,7 +56,8 @@ def fp() -> Iterator[FakeProvider]:
 
 
 def test_a_missing_sdk_skips_but_fails_under_llmfailover_require_sdks(
-        monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     """scripts/test.sh's first run sets LLMFAILOVER_REQUIRE_SDKS=1, so an environment without an SDK
     cannot pass there by skipping the checks that the fake speaks its dialect."""
     import json
@@ -160,7 +160,11 @@ def test_anthropic_error_bodies(fp: FakeProvider, claude: Any, fault: Fault, err
     body = info.value.body
     assert body["type"] == "error"
     assert body["error"]["type"] in {
-        "overloaded_error", "rate_limit_error", "authentication_error", "invalid_request_error", "api_error"
+        "overloaded_error",
+        "rate_limit_error",
+        "authentication_error",
+        "invalid_request_error",
+        "api_error",
     }
     if fault.status == 400:
         assert "prompt is too long" in body["error"]["message"]
@@ -240,7 +244,8 @@ def test_gemini_rate_limit_body_carries_retry_delay(fp: FakeProvider, gemini: An
     fp.set_default(GEMINI, Fault.rate_limited())
     with pytest.raises(genai_errors.ClientError) as info:
         gemini.models.generate_content(
-            model=GEMINI, contents="hi",
+            model=GEMINI,
+            contents="hi",
             config=genai_types.GenerateContentConfig(http_options=genai_types.HttpOptions(retry_options=None)),
         )
     assert info.value.code == 429

@@ -30,7 +30,6 @@ import urllib.parse
 from typing import Any, Iterator
 
 import pytest
-
 from llmfailover.testing import FakeProvider, Fault
 
 try:
@@ -96,8 +95,6 @@ def test_eventstream_frames_still_decode_the_same_in_botocore() -> None:
 
 
 # --- Bedrock -------------------------------------------------------------------------------------
-
-
 
 
 def converse_args(**kw: Any) -> dict:
@@ -183,7 +180,9 @@ def test_bedrock_error_bodies(fp: FakeProvider, bedrock: Any, fault: Fault, code
 
 @needs_boto3
 def test_bedrock_invoke_model_embeddings(fp: FakeProvider, bedrock: Any) -> None:
-    r = bedrock.invoke_model(modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"inputText": "hi there", "dimensions": 4}))
+    r = bedrock.invoke_model(
+        modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"inputText": "hi there", "dimensions": 4})
+    )
     doc = json.loads(r["body"].read())
     assert len(doc["embedding"]) == 4 and doc["inputTextTokenCount"] == 2
 
@@ -203,7 +202,9 @@ def test_our_encoder_frames_decode_in_botocore(fp: FakeProvider) -> None:
     conn.close()
     messages = list(buf)
     assert [m.headers[":event-type"] for m in messages][0] == "messageStart"
-    assert all(m.headers[":message-type"] == "event" and m.headers[":content-type"] == "application/json" for m in messages)
+    assert all(
+        m.headers[":message-type"] == "event" and m.headers[":content-type"] == "application/json" for m in messages
+    )
     assert json.loads(messages[-1].payload)["usage"]["totalTokens"] == 5  # "Say hello" + "Hello from m:1."
 
 
@@ -219,7 +220,10 @@ def co(fp: FakeProvider) -> Iterator[Any]:
 
 
 def chat_args() -> dict:
-    return {"model": COMMAND, "messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Say hello"}]}
+    return {
+        "model": COMMAND,
+        "messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Say hello"}],
+    }
 
 
 @needs_cohere
@@ -284,7 +288,9 @@ def test_cohere_rejects_stream_options_like_the_real_api(fp: FakeProvider) -> No
 
 @needs_cohere
 def test_cohere_embed(co: Any) -> None:
-    r = co.embed(model="embed-v4.0", texts=["hello there", "bye"], input_type="search_document", embedding_types=["float"])
+    r = co.embed(
+        model="embed-v4.0", texts=["hello there", "bye"], input_type="search_document", embedding_types=["float"]
+    )
     assert len(r.embeddings.float_) == 2
     assert r.meta.billed_units.input_tokens == 3
 
@@ -293,8 +299,10 @@ def test_cohere_embed(co: Any) -> None:
 
 
 def failover_config(fp: FakeProvider, provider: str, model: str, **extra: Any) -> dict[str, Any]:
-    policy = {"timeouts": {"first_token": "2s", "idle": "2s", "deadline": "5s"},
-              "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"}}
+    policy = {
+        "timeouts": {"first_token": "2s", "idle": "2s", "deadline": "5s"},
+        "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"},
+    }
     primary = {"id": "a", "model": "m-a", "base_url": fp.base_url, "api_key": "key-a", "priority": 0}
     fallback = {"id": "b", "provider": provider, "model": model, "base_url": fp.root_url, "priority": 1, **extra}
     return {"groups": {"smart": {"deployments": [primary, fallback], "policy": policy}}}
@@ -308,8 +316,9 @@ def failover_config(fp: FakeProvider, provider: str, model: str, **extra: Any) -
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])
-def test_openai_primary_fails_over(fp: FakeProvider, monkeypatch: pytest.MonkeyPatch, provider: str, model: str,
-                                   extra: dict, stream: bool) -> None:
+def test_openai_primary_fails_over(
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch, provider: str, model: str, extra: dict, stream: bool
+) -> None:
     from llmfailover import OpenAI, route_info
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")  # Bedrock signs with SigV4 from the environment
@@ -319,8 +328,11 @@ def test_openai_primary_fails_over(fp: FakeProvider, monkeypatch: pytest.MonkeyP
     messages = [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Say hello"}]
     with OpenAI(config=failover_config(fp, provider, model, **extra)) as client:
         if stream:
-            chunks = list(client.chat.completions.create(model="smart", messages=messages, stream=True,
-                                                         stream_options={"include_usage": True}))
+            chunks = list(
+                client.chat.completions.create(
+                    model="smart", messages=messages, stream=True, stream_options={"include_usage": True}
+                )
+            )
             text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
             usage = chunks[-1].usage
         else:
@@ -340,16 +352,19 @@ def test_openai_primary_fails_over(fp: FakeProvider, monkeypatch: pytest.MonkeyP
 
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"
-AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(?P<date>\d{8})/us-east-1/bedrock/aws4_request, "
-                           r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})")
+AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(?P<date>\d{8})/us-east-1/bedrock/aws4_request, "
+    r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})"
+)
 
 
 @needs_boto3
 @pytest.mark.parametrize("session_token", [None, "FQoGZXIvYXdzE+token/with=="], ids=["keys", "session_token"])
 @pytest.mark.parametrize("stream", [False, True], ids=["converse", "converse_stream"])
 @pytest.mark.parametrize("model", [CLAUDE, ARN], ids=["model_id", "arn"])
-def test_the_routers_sigv4_signature_is_botocores(fp: FakeProvider, monkeypatch: pytest.MonkeyPatch, model: str,
-                                                  stream: bool, session_token: Any) -> None:
+def test_the_routers_sigv4_signature_is_botocores(
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch, model: str, stream: bool, session_token: Any
+) -> None:
     """The request the router sent, re-signed by botocore at the same instant, carries the same
     Authorization header: canonical path (``:`` and ``/`` of the model id double-encoded),
     headers, body hash and key derivation all agree, not just the fixture vectors."""
@@ -364,8 +379,13 @@ def test_the_routers_sigv4_signature_is_botocores(fp: FakeProvider, monkeypatch:
     else:
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
-    config = {"groups": {"smart": {"deployments": [
-        {"provider": "bedrock", "model": model, "base_url": fp.root_url, "region": "us-east-1"}]}}}
+    config = {
+        "groups": {
+            "smart": {
+                "deployments": [{"provider": "bedrock", "model": model, "base_url": fp.root_url, "region": "us-east-1"}]
+            }
+        }
+    }
     messages = [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Grüße, say hello"}]
     from llmfailover import OpenAI
 
@@ -389,8 +409,9 @@ def test_the_routers_sigv4_signature_is_botocores(fp: FakeProvider, monkeypatch:
 
     # botocore signs the headers the router signed, with the router's values (the Host it sent).
     headers = {name: rec.header(name) for name in signed}
-    request = AWSRequest(method=rec.method, url=f"http://{rec.header('host')}{rec.target}", data=rec.body,
-                         headers=headers)
+    request = AWSRequest(
+        method=rec.method, url=f"http://{rec.header('host')}{rec.target}", data=rec.body, headers=headers
+    )
     when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")  # SigV4Auth.add_auth signs "now"
     monkeypatch.setattr("botocore.auth.get_current_datetime", lambda *args, **kw: when)
     signer = SigV4Auth(Credentials("AKIDEXAMPLE", "secret", session_token), "bedrock", "us-east-1")
@@ -402,7 +423,8 @@ def test_the_routers_sigv4_signature_is_botocores(fp: FakeProvider, monkeypatch:
 
 
 def test_a_corrupt_event_stream_after_the_first_token_is_interrupted_not_a_success(
-        fp: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A Bedrock frame that fails its CRC cannot be resynchronised: the stream is broken there."""
     from llmfailover import OpenAI, StreamInterrupted
 
@@ -411,12 +433,20 @@ def test_a_corrupt_event_stream_after_the_first_token_is_interrupted_not_a_succe
     monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
     fp.set_reply(CLAUDE, "one two three four five")
     fp.set_default(CLAUDE, Fault.malformed(3))
-    config = {"groups": {"smart": {"deployments": [
-        {"provider": "bedrock", "model": CLAUDE, "base_url": fp.root_url, "region": "us-east-1"}]}}}
+    config = {
+        "groups": {
+            "smart": {
+                "deployments": [
+                    {"provider": "bedrock", "model": CLAUDE, "base_url": fp.root_url, "region": "us-east-1"}
+                ]
+            }
+        }
+    }
     text = ""
     with OpenAI(config=config) as client:
-        stream = client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "count"}],
-                                                stream=True)
+        stream = client.chat.completions.create(
+            model="smart", messages=[{"role": "user", "content": "count"}], stream=True
+        )
         with pytest.raises(StreamInterrupted) as info:
             for chunk in stream:
                 text += chunk.choices[0].delta.content or "" if chunk.choices else ""

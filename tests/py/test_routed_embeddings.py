@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from llmfailover import OpenAI, route_info
 from llmfailover.testing import FakeProvider, Fault
 
@@ -30,20 +29,30 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     "fallback, inputs, path, check_body",
     [
         # Titan embeds one text per InvokeModel call (a list is rejected naming `input`).
-        ({"provider": "bedrock", "model": "amazon.titan-embed-text-v2:0", "region": "us-east-1"}, "one",
-         "/model/amazon.titan-embed-text-v2%3A0/invoke",
-         lambda bodies: [b["inputText"] for b in bodies] == ["one"] and bodies[0]["dimensions"] == 4),
-        ({"provider": "bedrock", "model": "cohere.embed-english-v3", "region": "us-east-1"}, ["one", "two"],
-         "/model/cohere.embed-english-v3/invoke",
-         lambda bodies: [b["texts"] for b in bodies] == [["one", "two"]]),
-        ({"provider": "cohere", "model": "embed-v4.0", "api_key": "co-key"}, ["one", "two"],
-         "/v2/embed",
-         lambda bodies: bodies[0]["texts"] == ["one", "two"] and bodies[0]["output_dimension"] == 4),
+        (
+            {"provider": "bedrock", "model": "amazon.titan-embed-text-v2:0", "region": "us-east-1"},
+            "one",
+            "/model/amazon.titan-embed-text-v2%3A0/invoke",
+            lambda bodies: [b["inputText"] for b in bodies] == ["one"] and bodies[0]["dimensions"] == 4,
+        ),
+        (
+            {"provider": "bedrock", "model": "cohere.embed-english-v3", "region": "us-east-1"},
+            ["one", "two"],
+            "/model/cohere.embed-english-v3/invoke",
+            lambda bodies: [b["texts"] for b in bodies] == [["one", "two"]],
+        ),
+        (
+            {"provider": "cohere", "model": "embed-v4.0", "api_key": "co-key"},
+            ["one", "two"],
+            "/v2/embed",
+            lambda bodies: bodies[0]["texts"] == ["one", "two"] and bodies[0]["output_dimension"] == 4,
+        ),
     ],
     ids=["bedrock-titan", "bedrock-cohere", "cohere"],
 )
-def test_embeddings_fail_over_to_another_provider(fp: FakeProvider, aws_env: None, fallback: dict[str, Any],
-                                                  inputs: Any, path: str, check_body: Any) -> None:
+def test_embeddings_fail_over_to_another_provider(
+    fp: FakeProvider, aws_env: None, fallback: dict[str, Any], inputs: Any, path: str, check_body: Any
+) -> None:
     fp.set_default("emb-a", Fault.unavailable())
     kwargs: dict[str, Any] = {"dimensions": 4} if "cohere.embed" not in fallback["model"] else {}
     with OpenAI(config=config(fp, fallback)) as client:

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-import pytest
-
 import llmfailover
+import pytest
 from llmfailover import (
     APIConnectionError,
     APITimeoutError,
@@ -58,8 +57,10 @@ def make_config(fp: FakeProvider, pol: Optional[dict[str, Any]] = None, **top: A
 
     return {
         "groups": {
-            "smart": {"deployments": [dep("a", "m-a", weight=1e6, priority=0), dep("b", "m-b", priority=1)],
-                      "policy": pol},
+            "smart": {
+                "deployments": [dep("a", "m-a", weight=1e6, priority=0), dep("b", "m-b", priority=1)],
+                "policy": pol,
+            },
             "backup": {"deployments": [dep("c", "m-c")], "policy": pol},
             "solo": {"deployments": [dep("s", "m-s")], "policy": pol},
         },
@@ -109,7 +110,12 @@ def test_config_client_needs_no_key_and_reports_the_serving_model(client: OpenAI
     assert info is result._llmfailover and isinstance(info, RouteInfo)
     assert info.served is not None and isinstance(info.served, AttemptInfo)
     assert (info.served.target, info.served.deployment, info.served.model, info.served.provider, info.group) == (
-        "a", "a", "m-a", "openai", "smart")
+        "a",
+        "a",
+        "m-a",
+        "openai",
+        "smart",
+    )
     assert decisions(info) == [("a", "served")] and not info.degraded
     (seen,) = fp.attempts("m-a")
     assert seen.json()["model"] == "m-a"  # the group name is rewritten per deployment
@@ -352,13 +358,18 @@ def test_content_policy_surfaces_the_providers_reason(client: OpenAI, fp: FakePr
         ask(client)
     attempt = err.value.route.attempts[0]  # type: ignore[union-attr]
     assert (attempt.reason, attempt.decision, attempt.message) == (
-        "content_policy", "give_up", "Flagged: violence in message 1.")
+        "content_policy",
+        "give_up",
+        "Flagged: violence in message 1.",
+    )
     assert outcomes(fp) == [("m-a", "status:400")]
 
 
 def test_outage_window_then_ramp(fp: FakeProvider) -> None:
-    pol = policy(breaker={"consecutive_failures": 2, "open_base": "200ms", "open_jitter": 0, "half_open_permits": 1},
-                 ramp={"steps": [0.25, 1.0], "step_hold": "10s"})
+    pol = policy(
+        breaker={"consecutive_failures": 2, "open_base": "200ms", "open_jitter": 0, "half_open_permits": 1},
+        ramp={"steps": [0.25, 1.0], "step_hold": "10s"},
+    )
     client = OpenAI(config=make_config(fp, pol))
     fp.outage("m-s", 0.3)
     once = {"llmfailover": {"max_attempts": 1}}
@@ -391,8 +402,11 @@ def test_fallback_chain_across_groups(fp: FakeProvider) -> None:
 
 
 def test_budget_bounds_retries_over_many_failing_calls(fp: FakeProvider) -> None:
-    pol = policy(budget={"percent_can_retry": 0.2, "min_retries_per_sec": 0},
-                 breaker={"initial_state": "disabled"}, retry={"backoff_base": "1ms", "backoff_cap": "2ms"})
+    pol = policy(
+        budget={"percent_can_retry": 0.2, "min_retries_per_sec": 0},
+        breaker={"initial_state": "disabled"},
+        retry={"backoff_base": "1ms", "backoff_cap": "2ms"},
+    )
     client = OpenAI(config=make_config(fp, pol))
     fp.set_default("m-s", Fault.status(503))
     routes = []
@@ -432,8 +446,9 @@ def test_deadline_bounds_retries(fp: FakeProvider) -> None:
 
 
 def test_retry_spacing_is_full_jitter_within_bounds(fp: FakeProvider) -> None:
-    pol = policy(retry={"max_attempts": 5, "backoff_base": "40ms", "backoff_cap": "100ms"},
-                 breaker={"initial_state": "disabled"})
+    pol = policy(
+        retry={"max_attempts": 5, "backoff_base": "40ms", "backoff_cap": "100ms"}, breaker={"initial_state": "disabled"}
+    )
     client = OpenAI(config=make_config(fp, pol))
     fp.set_default("m-s", Fault.status(503))
     for _ in range(3):
@@ -581,16 +596,26 @@ def test_callbacks_run_on_the_calling_thread(fp: FakeProvider) -> None:
         return lambda *args: seen.append((name, args, threading.get_ident()))
 
     client = OpenAI(
-        config=make_config(fp), on_attempt=hook("attempt"), on_retry=hook("retry"),
-        on_failover=hook("failover"), on_breaker=hook("breaker"),
+        config=make_config(fp),
+        on_attempt=hook("attempt"),
+        on_retry=hook("retry"),
+        on_failover=hook("failover"),
+        on_breaker=hook("breaker"),
     )
     fp.script("m-a", [Fault.rate_limited(retry_after=None, retry_after_ms=5000)])
     fp.script("m-s", [Fault.status(503), Fault.ok()])
     ask(client)
     ask(client, "solo")
     names = [(name, args[0]["target"] if name == "breaker" else args[0].target) for name, args, _ in seen]
-    assert names == [("attempt", "a"), ("failover", "a"), ("attempt", "b"), ("breaker", "a"),
-                     ("attempt", "s"), ("retry", "s"), ("attempt", "s")]
+    assert names == [
+        ("attempt", "a"),
+        ("failover", "a"),
+        ("attempt", "b"),
+        ("breaker", "a"),
+        ("attempt", "s"),
+        ("retry", "s"),
+        ("attempt", "s"),
+    ]
     failed, to = next(args for name, args, _ in seen if name == "failover")
     assert (failed.decision, to.target) == ("failover", "b")
     assert {tid for *_, tid in seen} == {me}

@@ -9,10 +9,8 @@ import time
 from typing import Any
 
 import pytest
-
 from llmfailover import AsyncOpenAI, NoTargetAvailable, StreamInterrupted, route_info
 from llmfailover.testing import FakeProvider, Fault
-
 from test_router import MESSAGES, decisions, make_config, outcomes, policy
 
 

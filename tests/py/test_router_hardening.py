@@ -11,7 +11,6 @@ import threading
 from typing import Any, Iterator
 
 import pytest
-
 from llmfailover import APIStatusError, OpenAI
 
 KEY = "sk-live-0123456789abcdefSECRET"
@@ -63,8 +62,10 @@ def echo() -> Iterator[str]:
                 except OSError:
                     continue
                 body = json.dumps({"error": {"message": request, "type": "server_error"}}).encode()
-                head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                        f"Content-Length: {len(body)}\r\nx-echo: {KEY}\r\nConnection: close\r\n\r\n")
+                head = (
+                    f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nx-echo: {KEY}\r\nConnection: close\r\n\r\n"
+                )
                 try:
                     conn.sendall(head.encode() + body)
                 except OSError:
@@ -79,10 +80,14 @@ def echo() -> Iterator[str]:
 
 
 def _client(url: str) -> OpenAI:
-    config: dict[str, Any] = {"groups": {"solo": {
-        "deployments": [{"id": "s", "model": "m-s", "base_url": f"{url}/v1", "api_key": KEY}],
-        "policy": {"retry": {"max_attempts": 1}, "timeouts": {"first_token": "2s", "deadline": "5s"}},
-    }}}
+    config: dict[str, Any] = {
+        "groups": {
+            "solo": {
+                "deployments": [{"id": "s", "model": "m-s", "base_url": f"{url}/v1", "api_key": KEY}],
+                "policy": {"retry": {"max_attempts": 1}, "timeouts": {"first_token": "2s", "deadline": "5s"}},
+            }
+        }
+    }
     return OpenAI(config=config)
 
 
@@ -92,8 +97,12 @@ def test_an_echoed_key_never_reaches_the_caller(echo: str, stream: bool) -> None
     try:
         with pytest.raises(APIStatusError) as err:
             result = client.chat.completions.create(
-                model="solo", messages=[{"role": "user", "content": "hi"}], stream=stream,
-                extra_headers={"X-Custom-Auth": EXTRA}, extra_query={"key": QUERY_KEY})
+                model="solo",
+                messages=[{"role": "user", "content": "hi"}],
+                stream=stream,
+                extra_headers={"X-Custom-Auth": EXTRA},
+                extra_query={"key": QUERY_KEY},
+            )
             if stream:
                 list(result)
         e = err.value

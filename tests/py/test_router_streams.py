@@ -8,12 +8,10 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
-import pytest
-
 import llmfailover
+import pytest
 from llmfailover import APIError, OpenAI, StreamInterrupted, route_info
 from llmfailover.testing import FakeProvider, Fault
-
 from test_router import MESSAGES, decisions, healthy, make_config, outcomes
 
 
@@ -130,7 +128,9 @@ def test_raw_stream_headers_and_route(client: OpenAI, fp: FakeProvider) -> None:
 
 def test_stream_callbacks(fp: FakeProvider) -> None:
     seen: list[tuple[str, str]] = []
-    client = OpenAI(config=make_config(fp, stream_recovery="error"), on_attempt=lambda a: seen.append((a.target, a.decision)))
+    client = OpenAI(
+        config=make_config(fp, stream_recovery="error"), on_attempt=lambda a: seen.append((a.target, a.decision))
+    )
     fp.script("m-a", [Fault.malformed(0), Fault.cut(2).replace(chunk_delay=0.1)])
     s = stream(client)
     assert seen == [("a", "failover"), ("b", "served")]  # told at the commit

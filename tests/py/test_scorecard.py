@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from llmfailover.scorecard import PRIMARY, REPLY, Bench, Call, Checks, Scenario, by_name, run_one
 from llmfailover.scorecard.__main__ import main
 from llmfailover.testing import Fault

@@ -13,9 +13,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 import llmfailover
+import pytest
 from conftest import HIDE_OPENAI
 from llmfailover import AsyncTransport, Transport
 from llmfailover.testing import FakeProvider, Fault
@@ -202,8 +201,11 @@ def test_openai_sdk_over_the_transport(fp: FakeProvider) -> None:
     client = openai.OpenAI(api_key="sk-x", base_url=fp.base_url, http_client=http, max_retries=0)
     done = client.chat.completions.create(model="m", messages=MESSAGES)
     assert done.choices[0].message.content == "Hello from m."
-    text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
-        model="m", messages=MESSAGES, stream=True) if c.choices)
+    text = "".join(
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+        if c.choices
+    )
     assert text == "Hello from m."
     assert client.embeddings.create(model="e", input="x").data[0].embedding
     client.close()

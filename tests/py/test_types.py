@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import llmfailover
+import pytest
+from conftest import HIDE_OPENAI
 from llmfailover import types
 from llmfailover._compat import HAS_OPENAI, response_types
 from llmfailover._http import Headers, Request, Response
 from llmfailover._response import parse_model
 from llmfailover.types import _chat, _misc
-
-from conftest import HIDE_OPENAI
 
 COMPLETION = {
     "id": "chatcmpl-1",
@@ -27,15 +25,16 @@ COMPLETION = {
             "message": {
                 "role": "assistant",
                 "content": None,
-                "tool_calls": [
-                    {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}
-                ],
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}],
             },
         }
     ],
     "usage": {
-        "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7,
-        "prompt_tokens_details": {"cached_tokens": 1}, "completion_tokens_details": {"reasoning_tokens": 2},
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "total_tokens": 7,
+        "prompt_tokens_details": {"cached_tokens": 1},
+        "completion_tokens_details": {"reasoning_tokens": 2},
     },
     "x_provider_field": {"kept": True},
 }
@@ -63,7 +62,7 @@ def test_completion_shape_and_extras(cls: type) -> None:
     c = parse_model(cls, json.dumps(COMPLETION).encode(), _response([("X-Request-Id", "req_9")]))
     assert isinstance(c, cls)
     call = c.choices[0].message.tool_calls[0]
-    assert (call.id, call.function.name, call.function.arguments) == ("call_1", "f", "{\"a\":1}")
+    assert (call.id, call.function.name, call.function.arguments) == ("call_1", "f", '{"a":1}')
     assert c.usage.prompt_tokens_details.cached_tokens == 1
     assert c.usage.completion_tokens_details.reasoning_tokens == 2
     assert c.x_provider_field == {"kept": True}
@@ -91,7 +90,10 @@ def test_strict_validation_raises() -> None:
 @pytest.mark.parametrize("cls", [_chat.ChatCompletionChunk, types.ChatCompletionChunk])
 def test_chunks_including_azure_prelude(cls: type) -> None:
     chunk = {
-        "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
         "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hé"}, "finish_reason": None}],
     }
     parsed = parse_model(cls, json.dumps(chunk).encode(), _response())
@@ -103,8 +105,12 @@ def test_chunks_including_azure_prelude(cls: type) -> None:
 
 def test_own_embedding_and_model_types() -> None:
     e = _misc.CreateEmbeddingResponse.model_validate(
-        {"object": "list", "model": "e", "data": [{"object": "embedding", "index": 0, "embedding": [0.5]}],
-         "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+        {
+            "object": "list",
+            "model": "e",
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.5]}],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
     )
     assert e.data[0].embedding == [0.5]
     m = _misc.Model.model_validate({"id": "m", "created": 1, "object": "model", "owned_by": "me"})

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from llmfailover import OpenAI, route_info
 from llmfailover.testing import FakeProvider, Fault
 
@@ -36,32 +35,57 @@ POLICY: dict[str, Any] = {
 def rsa_key() -> tuple[str, str]:
     """(private PKCS#8 PEM, public SubjectPublicKeyInfo PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
 @pytest.fixture
 def key_file(fp: FakeProvider, rsa_key: tuple[str, str], tmp_path: Path) -> Path:
     path = tmp_path / "service-account.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "proj-1", "private_key_id": "kid-1",
-        "private_key": rsa_key[0], "client_email": EMAIL, "client_id": "1",
-        "token_uri": f"{fp.root_url}/token",
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "proj-1",
+                "private_key_id": "kid-1",
+                "private_key": rsa_key[0],
+                "client_email": EMAIL,
+                "client_id": "1",
+                "token_uri": f"{fp.root_url}/token",
+            }
+        )
+    )
     return path
 
 
 def vertex_dep(fp: FakeProvider, key_file: Path, **kw: Any) -> dict[str, Any]:
-    return {"id": "v", "provider": "vertex", "model": "gemini-x", "base_url": fp.root_url,
-            "region": "us-central1", "credentials": str(key_file), **kw}
+    return {
+        "id": "v",
+        "provider": "vertex",
+        "model": "gemini-x",
+        "base_url": fp.root_url,
+        "region": "us-central1",
+        "credentials": str(key_file),
+        **kw,
+    }
 
 
 def gemini_dep(fp: FakeProvider, model: str = "gemini-y", **kw: Any) -> dict[str, Any]:
-    return {"id": "g", "provider": "gemini", "model": model, "base_url": f"{fp.root_url}/v1beta",
-            "api_key": "test-key", **kw}
+    return {
+        "id": "g",
+        "provider": "gemini",
+        "model": model,
+        "base_url": f"{fp.root_url}/v1beta",
+        "api_key": "test-key",
+        **kw,
+    }
 
 
 def routed(*deployments: dict[str, Any]) -> dict[str, Any]:
@@ -106,9 +130,20 @@ def test_vertex_chat_and_stream_with_one_token(fp: FakeProvider, key_file: Path,
 
 
 def test_litellm_vertex_config(fp: FakeProvider, key_file: Path) -> None:
-    config = {"model_list": [{"model_name": "smart", "litellm_params": {
-        "model": "vertex_ai/gemini-x", "vertex_project": "proj-2", "vertex_location": "europe-west4",
-        "vertex_credentials": str(key_file), "api_base": fp.root_url}}]}
+    config = {
+        "model_list": [
+            {
+                "model_name": "smart",
+                "litellm_params": {
+                    "model": "vertex_ai/gemini-x",
+                    "vertex_project": "proj-2",
+                    "vertex_location": "europe-west4",
+                    "vertex_credentials": str(key_file),
+                    "api_base": fp.root_url,
+                },
+            }
+        ]
+    }
     with OpenAI(config=config) as client:
         result = client.chat.completions.create(model="smart", messages=MESSAGES)
     assert result.choices[0].message.content == "Hello from gemini-x."
@@ -139,7 +174,9 @@ def test_a_short_lived_token_is_refreshed(fp: FakeProvider, key_file: Path) -> N
         client.chat.completions.create(model="smart", messages=MESSAGES)
     assert len(fp.attempts(EMAIL)) == 2
     assert [c.header("authorization") for c in fp.attempts("gemini-x")] == [
-        "Bearer fake-token-short", "Bearer fake-token-2"]
+        "Bearer fake-token-short",
+        "Bearer fake-token-2",
+    ]
 
 
 def test_gemini_embeddings_through_the_drop_in_client(fp: FakeProvider) -> None:
@@ -154,9 +191,12 @@ def test_gemini_embeddings_through_the_drop_in_client(fp: FakeProvider) -> None:
     assert default.model == "gemini-embedding-001"
     first, second = fp.attempts("gemini-embedding-001")
     assert first.target == "/v1beta/models/gemini-embedding-001:batchEmbedContents"
-    assert first.json() == {"requests": [
-        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "one"}]}},
-        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "two"}]}}]}
+    assert first.json() == {
+        "requests": [
+            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "one"}]}},
+            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "two"}]}},
+        ]
+    }
     assert second.json()["requests"][0]["outputDimensionality"] == 4
     info = route_info(default)
     assert info is not None and info.served is not None
@@ -180,17 +220,27 @@ def test_google_genai_vertex_client_against_the_fake(fp: FakeProvider, key_file:
     from google import genai
     from google.genai import types as genai_types
     from google.oauth2 import service_account
+
     credentials = service_account.Credentials.from_service_account_file(
-        str(key_file), scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    client = genai.Client(vertexai=True, project="proj-1", location="us-central1", credentials=credentials,
-                          http_options=genai_types.HttpOptions(base_url=fp.root_url, timeout=5000))
+        str(key_file), scopes=["https://www.googleapis.com/auth/cloud-platform"]
+    )
+    client = genai.Client(
+        vertexai=True,
+        project="proj-1",
+        location="us-central1",
+        credentials=credentials,
+        http_options=genai_types.HttpOptions(base_url=fp.root_url, timeout=5000),
+    )
     try:
         res = client.models.generate_content(model="gemini-x", contents="Say hello")
         assert res.text == "Hello from gemini-x."
         chunks = list(client.models.generate_content_stream(model="gemini-x", contents="Say hello"))
         assert "".join(c.text or "" for c in chunks) == "Hello from gemini-x."
-        emb = client.models.embed_content(model="gemini-embedding-001", contents=["a", "b"],
-                                          config=genai_types.EmbedContentConfig(output_dimensionality=4))
+        emb = client.models.embed_content(
+            model="gemini-embedding-001",
+            contents=["a", "b"],
+            config=genai_types.EmbedContentConfig(output_dimensionality=4),
+        )
         assert emb.embeddings is not None and [len(e.values or []) for e in emb.embeddings] == [4, 4]
     finally:
         client.close()
@@ -204,11 +254,17 @@ def test_google_genai_gemini_api_embeddings_against_the_fake(fp: FakeProvider) -
     """The fake's Gemini API batchEmbedContents is what google-genai sends and parses."""
     from google import genai
     from google.genai import types as genai_types
-    client = genai.Client(api_key="test-key", http_options=genai_types.HttpOptions(
-        base_url=fp.root_url, api_version="v1beta", timeout=5000))
+
+    client = genai.Client(
+        api_key="test-key",
+        http_options=genai_types.HttpOptions(base_url=fp.root_url, api_version="v1beta", timeout=5000),
+    )
     try:
-        emb = client.models.embed_content(model="gemini-embedding-001", contents=["a", "b", "c"],
-                                          config=genai_types.EmbedContentConfig(output_dimensionality=3))
+        emb = client.models.embed_content(
+            model="gemini-embedding-001",
+            contents=["a", "b", "c"],
+            config=genai_types.EmbedContentConfig(output_dimensionality=3),
+        )
     finally:
         client.close()
     assert emb.embeddings is not None and [len(e.values or []) for e in emb.embeddings] == [3, 3, 3]

@@ -27,8 +27,11 @@ class Completions(Resource):
     def _create(self, params: dict[str, Any], raw: bool) -> Any:
         check_kwargs(params, "chat")
         spec = self._client._spec(
-            "POST", "/chat/completions", params,
-            parse=_parse_completion, chunk_cls=response_types()["ChatCompletionChunk"],
+            "POST",
+            "/chat/completions",
+            params,
+            parse=_parse_completion,
+            chunk_cls=response_types()["ChatCompletionChunk"],
         )
         return self._client._request(spec, raw=raw)
 

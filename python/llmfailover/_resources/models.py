@@ -34,7 +34,7 @@ class SyncPage(Generic[T]):
         yield self
 
     def to_dict(self) -> dict[str, Any]:
-        return {"object": self.object, "data": [getattr(m, "to_dict", lambda: m)() for m in self.data]}
+        return {"object": self.object, "data": [getattr(m, "to_dict", lambda m=m: m)() for m in self.data]}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(data={self.data!r}, object={self.object!r})"
@@ -88,9 +88,7 @@ class Models(Resource):
 
     def _list(self, params: dict[str, Any], raw: bool) -> Any:
         page_cls = AsyncPage if self._client._is_async else SyncPage
-        spec = self._client._spec(
-            "GET", "/models", params, parse=lambda r, s: _parse_page(r, s, page_cls=page_cls)
-        )
+        spec = self._client._spec("GET", "/models", params, parse=lambda r, s: _parse_page(r, s, page_cls=page_cls))
         return self._client._request(spec, raw=raw)
 
     def _retrieve(self, model: str, params: dict[str, Any], raw: bool) -> Any:
@@ -108,6 +106,3 @@ class AsyncModels(Models):
     async def retrieve(self, model: str, **params: Any) -> Any:  # type: ignore[override]
         """GET /models/{model} -> Model."""
         return await self._retrieve(model, params=params, raw=False)
-
-
-

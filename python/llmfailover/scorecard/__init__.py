@@ -15,5 +15,17 @@ from ._bench import BACKUP, PRIMARY, REPLY, Bench, Call
 from ._runner import Checks, Result, Scenario, run_all, run_one
 from ._scenarios import SCENARIOS, by_name
 
-__all__ = ["SCENARIOS", "by_name", "Scenario", "Result", "Checks", "run_one", "run_all", "Bench", "Call",
-           "REPLY", "PRIMARY", "BACKUP"]
+__all__ = [
+    "SCENARIOS",
+    "by_name",
+    "Scenario",
+    "Result",
+    "Checks",
+    "run_one",
+    "run_all",
+    "Bench",
+    "Call",
+    "REPLY",
+    "PRIMARY",
+    "BACKUP",
+]

@@ -50,8 +50,10 @@ def machine() -> str:
         pass
     load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"{when}, {os.cpu_count()} vCPUs ({cpu}){load}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{when}, {os.cpu_count()} vCPUs ({cpu}){load}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def plain_table(results: list[Result]) -> str:
@@ -85,12 +87,19 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"{s.name:32} {s.fault}")
         return 0
     started = time.monotonic()
-    print(f"running {len(scenarios)} fault scenarios at once, default policy, one healthy fallback ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"running {len(scenarios)} fault scenarios at once, default policy, one healthy fallback ...",
+        file=sys.stderr,
+        flush=True,
+    )
 
     def progress(r: Result) -> None:
-        print(f"  [{time.monotonic() - started:5.1f} s] {r.scenario.name}: {r.verdict}, "
-              f"target {'met' if r.met else 'missed'}", file=sys.stderr, flush=True)
+        print(
+            f"  [{time.monotonic() - started:5.1f} s] {r.scenario.name}: {r.verdict}, "
+            f"target {'met' if r.met else 'missed'}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     results = run_all(scenarios, on_result=progress, workers=args.jobs)
     ordered = [results[s.name] for s in scenarios]
@@ -98,8 +107,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     counts = {v: sum(r.verdict == v for r in ordered) for v in ("rescued", "clean error", "unsafe", "harness error")}
     met = sum(r.met for r in ordered)
     broken = f", {counts['harness error']} HARNESS ERRORS" if counts["harness error"] else ""
-    print(f"\n{counts['rescued']} rescued, {counts['clean error']} clean errors, {counts['unsafe']} unsafe{broken}; "
-          f"target met {met}/{len(ordered)}; {time.monotonic() - started:.0f} s in all")
+    print(
+        f"\n{counts['rescued']} rescued, {counts['clean error']} clean errors, {counts['unsafe']} unsafe{broken}; "
+        f"target met {met}/{len(ordered)}; {time.monotonic() - started:.0f} s in all"
+    )
     print(f"machine: {machine()}")
     return 1 if counts["harness error"] else 0
 

@@ -108,8 +108,10 @@ class Bench:
         if self.sibling:  # a second deployment of the same group, as a multi-region setup has
             main.append(dep("sibling", SIBLING))
         config: dict[str, Any] = {
-            "groups": {"main": {"deployments": main},
-                       "backup": {"deployments": [dep("backup", BACKUP, provider=self.backup_provider)]}},
+            "groups": {
+                "main": {"deployments": main},
+                "backup": {"deployments": [dep("backup", BACKUP, provider=self.backup_provider)]},
+            },
             "fallbacks": {"main": ["backup"]},
         }
         if self.stream_recovery:

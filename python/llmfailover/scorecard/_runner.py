@@ -86,8 +86,10 @@ class Result:
         return self.verdict == self.scenario.expect and not self.failed
 
     def explain(self) -> str:
-        lines = [f"{self.scenario.name}: {self.verdict} (expected {self.scenario.expect}) in {self.seconds:.1f} s, "
-                 f"attempts {self.attempts}"]
+        lines = [
+            f"{self.scenario.name}: {self.verdict} (expected {self.scenario.expect}) in {self.seconds:.1f} s, "
+            f"attempts {self.attempts}"
+        ]
         lines += [f"  target missed: {f}" for f in self.failed]
         lines += [f"  {self.note}"] if self.note else []
         lines += [f"  measured: {m}" for m in self.measured]
@@ -133,12 +135,21 @@ def run_one(s: Scenario) -> Result:
     bench.close()  # the client (and its event loop) once the call is over
     if hung:
         took = time.monotonic() - started
-        return Result(s, "unsafe", took, attempts, checks.failed, [], f"no answer after {s.limit:g} s (hung)",
-                      checks.notes)
+        return Result(
+            s, "unsafe", took, attempts, checks.failed, [], f"no answer after {s.limit:g} s (hung)", checks.notes
+        )
     if "crash" in box:  # the harness broke (a failed warm-up, a bug): not a verdict on the router
         crash = box["crash"]
-        return Result(s, "harness error", time.monotonic() - started, attempts, checks.failed, [],
-                      f"{type(crash).__name__}: {crash}", checks.notes)
+        return Result(
+            s,
+            "harness error",
+            time.monotonic() - started,
+            attempts,
+            checks.failed,
+            [],
+            f"{type(crash).__name__}: {crash}",
+            checks.notes,
+        )
     out = box["out"]
     calls = [out] if isinstance(out, Call) else list(out)  # type: ignore[arg-type]
     verdict, note = _verdict(s, calls)
@@ -146,8 +157,9 @@ def run_one(s: Scenario) -> Result:
     return Result(s, verdict, seconds, attempts, checks.failed, calls, note, checks.notes)
 
 
-def run_all(scenarios: Iterable[Scenario], *, on_result: Optional[Callable[[Result], None]] = None,
-            workers: int = 64) -> dict[str, Result]:
+def run_all(
+    scenarios: Iterable[Scenario], *, on_result: Optional[Callable[[Result], None]] = None, workers: int = 64
+) -> dict[str, Result]:
     """Runs every scenario at once (they mostly wait on sockets and timers); results by name."""
     scenarios = list(scenarios)
     results: dict[str, Result] = {}

@@ -54,8 +54,9 @@ def short_hint(status: int, hint: float, *, stream: bool, gap: str = "") -> Scen
         return call
 
     kind = "stream" if stream else "plain"
-    return Scenario(f"{status}-hint-{hint:g}s-{kind}", f"{status} Retry-After: {hint:g} s, then OK ({kind})", run,
-                    gap=gap)
+    return Scenario(
+        f"{status}-hint-{hint:g}s-{kind}", f"{status} Retry-After: {hint:g} s, then OK ({kind})", run, gap=gap
+    )
 
 
 def long_hint(hint: float) -> Scenario:
@@ -81,12 +82,17 @@ def rate_limited_sibling(hint: float) -> Scenario:
         ck.attempts(b.attempt_counts(), "primary", 0, 1)
         return call
 
-    return Scenario(f"429-hint-{hint:g}s-sibling", f"429 Retry-After: {hint:g} s, same group has a sibling",
-                    run, bench={"sibling": True})
+    return Scenario(
+        f"429-hint-{hint:g}s-sibling",
+        f"429 Retry-After: {hint:g} s, same group has a sibling",
+        run,
+        bench={"sibling": True},
+    )
 
 
-def persistent(fault: Fault, name: str, text: str, *, stream: bool, max_primary: int = 3,
-               bench: Optional[dict[str, object]] = None) -> Scenario:
+def persistent(
+    fault: Fault, name: str, text: str, *, stream: bool, max_primary: int = 3, bench: Optional[dict[str, object]] = None
+) -> Scenario:
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=stream)
         b.fp.set_default(PRIMARY, fault)
@@ -144,8 +150,7 @@ def silent_then_hangup(seconds: float, *, stream: bool, timeout: Optional[float]
     kind = "stream" if stream else "plain"
     extra = f", timeout={timeout:g}" if timeout else ""
     name = f"silent-{seconds:g}s-hangup-{kind}" + (f"-timeout{timeout:g}" if timeout else "")
-    return Scenario(name, f"silent {seconds:g} s, then hang-up ({kind}{extra})", run,
-                    limit=max(60.0, 3 * seconds + 20))
+    return Scenario(name, f"silent {seconds:g} s, then hang-up ({kind}{extra})", run, limit=max(60.0, 3 * seconds + 20))
 
 
 def silent_forever(*, warm: bool, limit_s: float, timeout: Optional[float] = None, gap: str = "") -> Scenario:
@@ -180,15 +185,29 @@ def slow_first_token(seconds: float, *, stream: bool, limit_s: float, gap: str =
         return call
 
     kind = "stream" if stream else "plain"
-    return Scenario(f"first-token-{seconds:g}s-{kind}", f"first token after {seconds:g} s ({kind}, warm primary)",
-                    run, gap=gap, limit=max(60.0, seconds + 30))
+    return Scenario(
+        f"first-token-{seconds:g}s-{kind}",
+        f"first token after {seconds:g} s ({kind}, warm primary)",
+        run,
+        gap=gap,
+        limit=max(60.0, seconds + 30),
+    )
 
 
 # --- breaks after the first token --------------------------------------------------------------
 
 
-def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str = "",
-               timeout: Optional[float] = None, whole: str = REPLY, use_async: bool = False) -> Scenario:
+def mid_stream(
+    fault: Fault,
+    name: str,
+    text: str,
+    *,
+    limit_s: float,
+    gap: str = "",
+    timeout: Optional[float] = None,
+    whole: str = REPLY,
+    use_async: bool = False,
+) -> Scenario:
 
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=True)
@@ -200,16 +219,26 @@ def mid_stream(fault: Fault, name: str, text: str, *, limit_s: float, gap: str =
         ck.within(call.elapsed, limit_s)
         return call
 
-    return Scenario(name, text, run, gap=gap, limit=max(60.0, limit_s + 30), whole=lambda c: c.text == whole,
-                    bench={"reply": whole, "use_async": use_async})
+    return Scenario(
+        name,
+        text,
+        run,
+        gap=gap,
+        limit=max(60.0, limit_s + 30),
+        whole=lambda c: c.text == whole,
+        bench={"reply": whole, "use_async": use_async},
+    )
 
 
 def cut_fallback_rejects_prefill() -> Scenario:
     # FakeProvider cannot refuse a prefill by itself (it answers whatever it is sent), so the
     # backup's first attempt, the recovery request, is scripted to refuse one, as Mistral does
     # for an assistant prefix it cannot continue; the restart that should follow is answered.
-    refuse = Fault.http_status(400, error_code="invalid_request_prefix",
-                               error_message="Assistant message with prefix=true is not supported here")
+    refuse = Fault.http_status(
+        400,
+        error_code="invalid_request_prefix",
+        error_message="Assistant message with prefix=true is not supported here",
+    )
 
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=True)
@@ -221,8 +250,12 @@ def cut_fallback_rejects_prefill() -> Scenario:
         ck.within(call.elapsed, 3.0)
         return call
 
-    return Scenario("cut-fallback-rejects-prefill", "stream cut; the fallback (mistral) rejects prefill",
-                    run, bench={"backup_provider": "mistral"})
+    return Scenario(
+        "cut-fallback-rejects-prefill",
+        "stream cut; the fallback (mistral) rejects prefill",
+        run,
+        bench={"backup_provider": "mistral"},
+    )
 
 
 def cut_fallback_words_differently() -> Scenario:
@@ -237,15 +270,21 @@ def cut_fallback_words_differently() -> Scenario:
         b.fp.script(PRIMARY, [Fault.cut(4)])
         call = b.ask(stream=True)
         ck.that(call.answered, f"no error (got {call.error_kind()})")
-        ck.that(call.text.startswith(delivered) and len(call.text) > len(delivered) + 10,
-                f"the delivered {delivered!r} continued (got {call.text!r})")
+        ck.that(
+            call.text.startswith(delivered) and len(call.text) > len(delivered) + 10,
+            f"the delivered {delivered!r} continued (got {call.text!r})",
+        )
         ck.that(call.finish == "stop", f"finish_reason stop (got {call.finish})")
         ck.within(call.elapsed, 3.0)
         return call
 
-    return Scenario("cut-fallback-words-differently", "stream cut; the fallback words its answer differently",
-                    run, bench={"backup_reply": other},
-                    whole=lambda c: c.text.startswith(delivered) and c.finish == "stop")
+    return Scenario(
+        "cut-fallback-words-differently",
+        "stream cut; the fallback words its answer differently",
+        run,
+        bench={"backup_reply": other},
+        whole=lambda c: c.text.startswith(delivered) and c.finish == "stop",
+    )
 
 
 def everything_down(primary: Fault, name: str, text: str, *words: str) -> Scenario:
@@ -299,8 +338,13 @@ def outage(seconds: float, every: float, *, return_within: float, gap: str = "")
         ck.that(most <= 1, f"at most one attempt per request on the down primary once its breaker opened (got {most})")
         return calls
 
-    return Scenario(f"outage-{seconds:g}s-trickle", f"primary down {seconds:g} s, a request every {every:g} s",
-                    run, gap=gap, limit=seconds + watch + 30)
+    return Scenario(
+        f"outage-{seconds:g}s-trickle",
+        f"primary down {seconds:g} s, a request every {every:g} s",
+        run,
+        gap=gap,
+        limit=seconds + watch + 30,
+    )
 
 
 # --- accounting --------------------------------------------------------------------------------
@@ -334,8 +378,13 @@ def _scenarios() -> list[Scenario]:
         once(Fault.server_error(500), "500-once", "500 once", **plain),
         persistent(Fault.unavailable(), "503-persistent-plain", "503 persistent (plain)", **plain),
         persistent(Fault.unavailable(), "503-persistent-stream", "503 persistent (stream)", **stream),
-        persistent(Fault.unavailable(), "503-persistent-async", "503 persistent (AsyncOpenAI, stream)", **stream,
-                   bench={"use_async": True}),
+        persistent(
+            Fault.unavailable(),
+            "503-persistent-async",
+            "503 persistent (AsyncOpenAI, stream)",
+            **stream,
+            bench={"use_async": True},
+        ),
         once(Fault.reset(), "reset-before-headers", "reset before headers (stream)", **stream),
         # max_attempts: the transport's re-send on a fresh connection (a pooled one closed unanswered)
         # counts as one of them.
@@ -352,17 +401,25 @@ def _scenarios() -> list[Scenario]:
         slow_first_token(20, stream=True, limit_s=12.0),
         slow_first_token(28, stream=False, limit_s=15.0),
         mid_stream(Fault.cut(4), "cut-mid-answer", "stream cut mid-answer", limit_s=3.0),
-        mid_stream(Fault.cut(10).replace(chunk_delay=0.1), "cut-late-slow", "stream cut late, slow chunks",
-                   limit_s=4.0),
-        mid_stream(Fault.cut(4), "cut-mid-answer-async", "stream cut mid-answer (AsyncOpenAI)", limit_s=3.0,
-                   use_async=True),
+        mid_stream(
+            Fault.cut(10).replace(chunk_delay=0.1), "cut-late-slow", "stream cut late, slow chunks", limit_s=4.0
+        ),
+        mid_stream(
+            Fault.cut(4), "cut-mid-answer-async", "stream cut mid-answer (AsyncOpenAI)", limit_s=3.0, use_async=True
+        ),
         once(Fault.cut(0), "cut-plain-body", "plain answer cut mid-body", **plain),
         # Pauses of 2.5 s between chunks, well under any idle limit: wait (or rescue), never cut.
-        mid_stream(Fault(chunk_delay=2.5), "stall-short", "stalls of 2.5 s between chunks", whole=SHORT,
-                   limit_s=(len(SHORT.split()) + 1) * 2.5 + 4),
+        mid_stream(
+            Fault(chunk_delay=2.5),
+            "stall-short",
+            "stalls of 2.5 s between chunks",
+            whole=SHORT,
+            limit_s=(len(SHORT.split()) + 1) * 2.5 + 4,
+        ),
         mid_stream(Fault.stall(4), "stall-long", "stall forever after 4 chunks (default idle 30 s)", limit_s=33.0),
-        mid_stream(Fault.stall(6), "stall-long-timeout20", "stall forever after 6 chunks, timeout=20",
-                   limit_s=20.0, timeout=20),
+        mid_stream(
+            Fault.stall(6), "stall-long-timeout20", "stall forever after 6 chunks, timeout=20", limit_s=20.0, timeout=20
+        ),
         mid_stream(Fault.malformed(0), "malformed-first-chunk", "malformed first chunk", limit_s=2.0),
         mid_stream(Fault.malformed(5), "malformed-mid-stream", "malformed chunk mid-stream", limit_s=3.0),
         mid_stream(Fault.no_done(), "no-done", "no [DONE] at the end", limit_s=2.0),
@@ -370,11 +427,18 @@ def _scenarios() -> list[Scenario]:
         bad_request(Fault.content_policy(), "content-filter", "content filter"),
         cut_fallback_rejects_prefill(),
         cut_fallback_words_differently(),
-        everything_down(Fault.unavailable(), "all-down-503", "no healthy target: primary and backup 503",
-                        "primary", "backup", "503"),
-        everything_down(Fault(delay_before_headers=2, action="close"), "all-down-silent",
-                        "no healthy target: primary silent 2 s then hang-up, backup 503",
-                        "primary", "silent", "backup", "503"),
+        everything_down(
+            Fault.unavailable(), "all-down-503", "no healthy target: primary and backup 503", "primary", "backup", "503"
+        ),
+        everything_down(
+            Fault(delay_before_headers=2, action="close"),
+            "all-down-silent",
+            "no healthy target: primary silent 2 s then hang-up, backup 503",
+            "primary",
+            "silent",
+            "backup",
+            "503",
+        ),
         outage(4, every=0.5, return_within=15),
         outage(55, every=2, return_within=15),
         accounting(stream=False),
@@ -394,4 +458,3 @@ def by_name(names: list[str]) -> list[Scenario]:
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     return [s for s in SCENARIOS if s.name in names]
-

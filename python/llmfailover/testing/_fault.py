@@ -98,12 +98,21 @@ class Fault:
 
         body = self.body.encode() if isinstance(self.body, str) else bytes(self.body)
         return core.Fault(
-            status=self.status, headers=list(self.headers), body=body, error_code=self.error_code,
-            error_message=self.error_message, delay_before_headers=float(self.delay_before_headers),
-            action=self.action, first_token_delay=float(self.first_token_delay),
-            chunk_delay=float(self.chunk_delay), stall_after=index(self.stall_after),
-            cut_after=index(self.cut_after), malformed_at=index(self.malformed_at),
-            error_event_at=index(self.error_event_at), omit_done=self.omit_done, chunked=self.chunked,
+            status=self.status,
+            headers=list(self.headers),
+            body=body,
+            error_code=self.error_code,
+            error_message=self.error_message,
+            delay_before_headers=float(self.delay_before_headers),
+            action=self.action,
+            first_token_delay=float(self.first_token_delay),
+            chunk_delay=float(self.chunk_delay),
+            stall_after=index(self.stall_after),
+            cut_after=index(self.cut_after),
+            malformed_at=index(self.malformed_at),
+            error_event_at=index(self.error_event_at),
+            omit_done=self.omit_done,
+            chunked=self.chunked,
             content=self.content,
         )
 
@@ -117,8 +126,9 @@ class Fault:
     @classmethod
     def rate_limited(cls, retry_after: Optional[float] = 1.0, retry_after_ms: Optional[float] = None) -> "Fault":
         """429 with ``Retry-After: <seconds>`` and/or ``retry-after-ms: <ms>`` (None omits it)."""
-        return cls.http_status(429, retry_after=retry_after, retry_after_ms=retry_after_ms,
-                               error_code="rate_limit_exceeded")
+        return cls.http_status(
+            429, retry_after=retry_after, retry_after_ms=retry_after_ms, error_code="rate_limit_exceeded"
+        )
 
     @classmethod
     def server_error(cls, status: int = 500) -> "Fault":
@@ -174,8 +184,14 @@ class Fault:
 
     @classmethod
     def http_status(
-        cls, code: int, *, retry_after: Optional[float] = None, retry_after_ms: Optional[float] = None,
-        headers: Optional[HeadersLike] = None, body: Union[str, bytes] = "", error_code: str = "",
+        cls,
+        code: int,
+        *,
+        retry_after: Optional[float] = None,
+        retry_after_ms: Optional[float] = None,
+        headers: Optional[HeadersLike] = None,
+        body: Union[str, bytes] = "",
+        error_code: str = "",
         error_message: str = "",
     ) -> "Fault":
         """A response with status ``code``; ``retry_after`` (s) / ``retry_after_ms`` add those headers.
@@ -214,9 +230,12 @@ class Fault:
 # the dataclass is built: its __init__ has captured the field defaults by then, and an instance's
 # field values live in its __dict__, which wins over these non-data descriptors. Type checkers see
 # the fields, so typed code may prefer the other spellings (http_status, cut, stall, ...).
-for _alias, _factory in (("status", "http_status"), ("cut_after", "cut"), ("stall_after", "stall"),
-                         ("malformed_at", "malformed"), ("error_event_at", "error_event")):
+for _alias, _factory in (
+    ("status", "http_status"),
+    ("cut_after", "cut"),
+    ("stall_after", "stall"),
+    ("malformed_at", "malformed"),
+    ("error_event_at", "error_event"),
+):
     setattr(Fault, _alias, vars(Fault)[_factory])
 del _alias, _factory
-
-

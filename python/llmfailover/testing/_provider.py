@@ -47,9 +47,19 @@ class AttemptRecord:
 
     @classmethod
     def _from_core(cls, r: Any) -> "AttemptRecord":
-        return cls(time=r.time, model=r.model, attempt=r.attempt, method=r.method, target=r.target,
-                   headers=tuple(r.headers), body=r.body, stream=r.stream, request_id=r.request_id,
-                   status=r.status, outcome=r.outcome)
+        return cls(
+            time=r.time,
+            model=r.model,
+            attempt=r.attempt,
+            method=r.method,
+            target=r.target,
+            headers=tuple(r.headers),
+            body=r.body,
+            stream=r.stream,
+            request_id=r.request_id,
+            status=r.status,
+            outcome=r.outcome,
+        )
 
 
 class FakeProvider:
@@ -85,8 +95,12 @@ class FakeProvider:
 
         self._core_module = _core
         self._fp = _core.FakeProvider(
-            host=host, port=port, threads=threads, reply_words=reply_words,
-            embedding_dimensions=embedding_dimensions, models=None if models is None else list(models),
+            host=host,
+            port=port,
+            threads=threads,
+            reply_words=reply_words,
+            embedding_dimensions=embedding_dimensions,
+            models=None if models is None else list(models),
         )
         self._closed = False
 

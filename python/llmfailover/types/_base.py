@@ -24,9 +24,7 @@ class BaseModel(pydantic.BaseModel):
         """Build without validation, nested models included (pydantic's ``model_construct`` is
         shallow). The fallback for responses that validation rejects, as in openai."""
         fields = cls.model_fields
-        built = {
-            k: _construct_value(fields[k].annotation, v) if k in fields else v for k, v in values.items()
-        }
+        built = {k: _construct_value(fields[k].annotation, v) if k in fields else v for k, v in values.items()}
         return cls.model_construct(_fields_set, **built)
 
     def to_dict(

@@ -46,8 +46,11 @@ class Response(BaseModel):
     def output_text(self) -> str:
         """The text of every ``output_text`` part of every message, joined (as openai's)."""
         return "".join(
-            part.text or "" for item in self.output if item.type == "message"
-            for part in item.content or () if part.type == "output_text"
+            part.text or ""
+            for item in self.output
+            if item.type == "message"
+            for part in item.content or ()
+            if part.type == "output_text"
         )
 
 
