@@ -28,6 +28,7 @@ class AsyncClientMixin:
     """The asyncio request driver, shared by ``AsyncOpenAI`` and ``AsyncAzureOpenAI``."""
 
     _is_async = True
+    _stream_cls: type[AsyncStream[Any]] = AsyncStream  # with openai installed, also an openai.AsyncStream
 
     async def _request(self: Any, spec: RequestSpec, *, raw: bool = False) -> Any:
         auth = await self._async_auth()
@@ -46,7 +47,7 @@ class AsyncClientMixin:
         strict = self._strict_response_validation
 
         def make_stream(call: Any, exchange: Exchange, report: Any) -> AsyncStream[Any]:
-            return AsyncStream(
+            return self._stream_cls(  # type: ignore[no-any-return]
                 waiter=waiter, call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict, report=report
             )
 

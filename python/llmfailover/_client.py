@@ -56,6 +56,7 @@ def _pump(call: Any, exchange: Exchange, *, until_head: bool) -> None:
 
 
 class SyncClientMixin:
+    _stream_cls: type[Stream[Any]] = Stream  # with openai installed, a subclass of openai.Stream too
     """The synchronous request driver, shared by ``OpenAI`` and ``AzureOpenAI``."""
 
     def _request(self: Any, spec: RequestSpec, *, raw: bool = False) -> Any:
@@ -74,7 +75,7 @@ class SyncClientMixin:
         strict = self._strict_response_validation
 
         def make_stream(call: Any, exchange: Exchange, report: Any) -> Stream[Any]:
-            return Stream(call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict, report=report)
+            return self._stream_cls(call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict, report=report)
 
         return self._outcome(spec, call, exchange, raw=raw, started=started, make_stream=make_stream)
 

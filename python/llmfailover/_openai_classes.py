@@ -38,7 +38,7 @@ from openai.resources.chat.completions import Completions as _OACompletions
 from openai.resources.embeddings import AsyncEmbeddings as _OAAsyncEmbeddings
 from openai.resources.embeddings import Embeddings as _OAEmbeddings
 
-from . import _async_client, _azure, _client
+from . import _async_client, _azure, _client, _streaming
 from ._timeouts import Timeout
 from ._transport import AsyncTransport, Transport
 
@@ -187,6 +187,18 @@ def _openai_timeout(value: Any) -> Any:
     return httpx2.Timeout(**value.as_dict()) if isinstance(value, Timeout) else value
 
 
+class Stream(_streaming.Stream[Any], openai.Stream[Any]):  # type: ignore[misc]
+    """The native chunk stream, also an ``openai.Stream`` so ``isinstance`` checks written for
+    openai hold; every method is the native one (openai's ``__init__`` is never called)."""
+
+
+class AsyncStream(_streaming.AsyncStream[Any], openai.AsyncStream[Any]):  # type: ignore[misc]
+    """The native async chunk stream, also an ``openai.AsyncStream``; ``aclose`` as openai's."""
+
+    async def aclose(self) -> None:
+        await self.close()
+
+
 class _Surface:
     """What the four classes share; ``_native_cls`` is the look-alike client on the same engine."""
 
@@ -204,6 +216,7 @@ class _Surface:
             names = _native_names(self._native_cls)
             native = self._native_cls(**{k: v for k, v in kwargs.items() if k in names or k not in oa_names})
         self._native = native
+        native._stream_cls = AsyncStream if self._is_async else Stream
         oa = {k: v for k, v in kwargs.items() if k in oa_names and k != "http_client"}
         oa["timeout"] = _openai_timeout(native.timeout)
         if native._router is not None:

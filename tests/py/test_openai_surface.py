@@ -72,12 +72,25 @@ def test_the_clients_are_openais_classes(fp: FakeProvider) -> None:
 def test_chat_and_embeddings_keep_the_native_fast_path(client: Any, fp: FakeProvider) -> None:
     stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
     assert isinstance(stream, llmfailover.Stream)  # the native stream, not openai's over httpx
+    assert isinstance(stream, openai.Stream)  # and still an openai.Stream for code that checks
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello from m."
     done = client.chat.completions.create(model="m", messages=MESSAGES)
     assert isinstance(done, openai.types.chat.ChatCompletion)
     assert client.embeddings.create(model="e", input="x").data[0].embedding
     # No openai request headers: the native path built these requests.
     assert all(a.header("x-stainless-lang") is None for a in fp.attempts())
+
+
+def test_async_native_stream_is_an_openai_async_stream(fp: FakeProvider) -> None:
+    async def main() -> str:
+        async with llmfailover.AsyncOpenAI(api_key="sk-test", base_url=fp.base_url, max_retries=0) as c:
+            stream = await c.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+            assert isinstance(stream, llmfailover.AsyncStream) and isinstance(stream, openai.AsyncStream)
+            text = "".join([ch.choices[0].delta.content or "" async for ch in stream if ch.choices])
+            await stream.aclose()  # openai's name for close(); idempotent
+            return text
+
+    assert asyncio.run(main()) == "Hello from m."
 
 
 def test_openais_own_helpers_run_over_the_transport(client: Any, fp: FakeProvider) -> None:
