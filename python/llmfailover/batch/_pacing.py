@@ -1,0 +1,161 @@
+"""Pacing (rpm/tpm from the router config) and the outage gate of a batch job.
+
+``Pacer`` spaces sends so a model group's requests and estimated tokens stay under the sum of its
+deployments' ``rpm``/``tpm`` (no pacing when a deployment of the group has no limit): the router
+would refuse the excess anyway (it enforces the same limits before sending), so pacing only keeps
+the job from spinning on refusals. ``OutageGate`` pauses a job whose requests all meet an outage:
+one request at a time probes, with exponential backoff, and the others wait until a probe succeeds
+(the breaker pattern's half-open probe, M. Nygard, "Release It!", 2nd ed., ch. 5).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
+
+__all__ = ["Pacer", "OutageGate", "DeadlineExceeded", "Stopped", "estimate_tokens"]
+
+Clock = Callable[[], float]
+
+
+class DeadlineExceeded(Exception):
+    """The request's deadline passed while it waited (for pacing or for a target to come back)."""
+
+
+class Stopped(Exception):
+    """The job is stopping (interrupted); the request goes back to pending."""
+
+
+def estimate_tokens(body: Mapping[str, Any]) -> int:
+    """A rough token count for tpm pacing: 4 bytes of JSON per token, plus the answer's cap."""
+    cap = body.get("max_completion_tokens") or body.get("max_tokens") or 0
+    return len(json.dumps(body, default=str)) // 4 + (cap if isinstance(cap, int) else 0)
+
+
+def group_limits(snapshot: list[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
+    """(rpm, tpm) per model group from ``client.router_snapshot()``; 0 means unlimited."""
+    per_dep: dict[tuple[str, str], tuple[float, float]] = {}
+    for row in snapshot:
+        key = (str(row.get("group")), str(row.get("deployment")))
+        per_dep[key] = (float(row.get("rpm") or 0), float(row.get("tpm") or 0))
+    limits: dict[str, tuple[float, float]] = {}
+    for (group, _), (rpm, tpm) in per_dep.items():
+        old = limits.get(group)
+        if old is None:
+            limits[group] = (max(rpm, 0.0), max(tpm, 0.0))
+        else:  # a deployment without a limit makes the group unlimited on that axis
+            limits[group] = (
+                old[0] + rpm if old[0] > 0 and rpm > 0 else 0.0,
+                old[1] + tpm if old[1] > 0 and tpm > 0 else 0.0,
+            )
+    return limits
+
+
+class Pacer:
+    """Spaces sends per group: the next send of a group may start 60/rpm s after the previous one,
+    and 60*tokens/tpm s after it for tokens. Thread-safe; ``wait`` sleeps outside the lock."""
+
+    def __init__(self, limits: Mapping[str, tuple[float, float]], clock: Clock = time.monotonic) -> None:
+        self._limits = dict(limits)
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def delay(self, group: str, tokens: int) -> float:
+        """Books a send now and returns how long to wait before it (0 when the group has no limits)."""
+        rpm, tpm = self._limits.get(group, (0.0, 0.0))
+        if rpm <= 0 and tpm <= 0:
+            return 0.0
+        spacing = max(60.0 / rpm if rpm > 0 else 0.0, 60.0 * tokens / tpm if tpm > 0 else 0.0)
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next.get(group, now))
+            self._next[group] = start + spacing
+        return start - now
+
+
+class OutageGate:
+    """Closed while targets answer. The first outage error opens it: from then on callers wait in
+    ``enter``, except one probe at a time, every ``backoff`` (doubling up to ``cap``); a success
+    closes it and wakes everyone. Thread-safe."""
+
+    def __init__(self, base: float = 0.25, cap: float = 8.0, clock: Clock = time.monotonic) -> None:
+        self._base, self._cap, self._clock = base, cap, clock
+        self._cond = threading.Condition()
+        self._down = False
+        self._probing = False
+        self._backoff = base
+        self._next_probe = 0.0
+        self._stopped = False
+        self.outages = 0  # times the gate opened (for the progress bar and tests)
+
+    @property
+    def down(self) -> bool:
+        return self._down
+
+    def enter(self, deadline: Optional[float]) -> bool:
+        """Waits until the request may be sent; True when it goes as the probe (call ``success``
+        or ``failure(probe=True)`` after it). Raises DeadlineExceeded or Stopped."""
+        with self._cond:
+            while True:
+                if self._stopped:
+                    raise Stopped()
+                now = self._clock()
+                if not self._down:
+                    return False
+                if not self._probing and now >= self._next_probe:
+                    self._probing = True
+                    return True
+                if deadline is not None and now >= deadline:
+                    raise DeadlineExceeded()
+                until = self._next_probe if not self._probing else now + self._cap
+                if deadline is not None:
+                    until = min(until, deadline)
+                self._cond.wait(max(until - now, 0.001))
+
+    def success(self) -> None:
+        with self._cond:
+            if self._down or self._probing:
+                self._down = self._probing = False
+                self._backoff = self._base
+                self._cond.notify_all()
+
+    def failure(self, probe: bool) -> None:
+        with self._cond:
+            now = self._clock()
+            if not self._down:
+                self._down = True
+                self.outages += 1
+                self._backoff = self._base
+                self._next_probe = now + self._backoff
+            elif probe:
+                self._backoff = min(self._backoff * 2, self._cap)
+                self._next_probe = now + self._backoff
+            if probe:
+                self._probing = False
+            self._cond.notify_all()
+
+    def release_probe(self) -> None:
+        """The probe ended without telling whether targets are back (e.g. a client error)."""
+        with self._cond:
+            self._probing = False
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleeps (for pacing) unless the job stops first."""
+        with self._cond:
+            end = self._clock() + seconds
+            while not self._stopped:
+                left = end - self._clock()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+            raise Stopped()

@@ -1,0 +1,343 @@
+"""Durable batch jobs (``llmfailover.batch``, ``python -m llmfailover batch``) against FakeProvider.
+
+Config: group "g" = deployments "a" (m-a) and "b" (m-b); short timeouts, backoff and breaker
+waits, so an outage of both is seen and left within a fraction of a second. The kill -9 test runs
+the command line in a child process and kills it when the fake has seen a third of the requests.
+Helpers (``make_config``, ``write_input``, ``read_output``) are imported by test_batch_redis.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Optional
+
+import llmfailover
+import pytest
+from llmfailover.batch import BatchInputError, BatchStateError
+from llmfailover.batch._records import write_jsonl
+from llmfailover.testing import FakeProvider, Fault
+
+SECRET = "sk-batch-secret-0123456789"
+POLICY = {
+    "timeouts": {"first_token": "500ms", "idle": "500ms", "deadline": "2s"},
+    "retry": {"backoff_base": "5ms", "backoff_cap": "20ms"},
+    "breaker": {"consecutive_failures": 2, "open_base": "100ms", "open_cap": "200ms"},
+}
+
+
+def make_config(fp: FakeProvider, models: tuple[str, ...] = ("m-a", "m-b"), **dep: Any) -> dict[str, Any]:
+    deployments = [{"id": m, "model": m, "base_url": fp.base_url, "api_key": f"{SECRET}-{m}", **dep} for m in models]
+    return {"groups": {"g": {"deployments": deployments, "policy": POLICY}}}
+
+
+def request(i: int, url: str = "/v1/chat/completions") -> dict[str, Any]:
+    body: dict[str, Any] = {"model": "g", "messages": [{"role": "user", "content": f"question {i}"}]}
+    if url == "/v1/embeddings":
+        body = {"model": "g", "input": f"text {i}"}
+    return {"custom_id": f"req-{i}", "method": "POST", "url": url, "body": body}
+
+
+def write_input(path: Path, n: int, extra_lines: Optional[dict[int, str]] = None) -> Path:
+    """``n`` chat requests req-0 .. req-(n-1); ``extra_lines`` puts raw text at those 1-based lines."""
+    lines = [json.dumps(request(i)) for i in range(n)]
+    for line, text in sorted((extra_lines or {}).items()):
+        lines.insert(line - 1, text)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_output(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def assert_exactly_once(records: list[dict[str, Any]], n: int) -> None:
+    counts = Counter(r["custom_id"] for r in records)
+    assert sorted(counts) == sorted(f"req-{i}" for i in range(n))
+    assert max(counts.values()) == 1, [c for c, k in counts.items() if k > 1][:5]
+
+
+def run(items: Any, fp: FakeProvider, tmp_path: Path, **kw: Any) -> llmfailover.batch.BatchResult:
+    kw.setdefault("config", make_config(fp))
+    kw.setdefault("output", tmp_path / "out.jsonl")
+    kw.setdefault("progress", False)
+    return llmfailover.batch(items, **kw)
+
+
+# --- inputs and outputs ---------------------------------------------------------------------------
+
+
+def test_jsonl_job_writes_openai_batch_records_in_input_order(tmp_path: Path) -> None:
+    with FakeProvider() as fp:
+        src = tmp_path / "in.jsonl"
+        src.write_text(
+            "".join(
+                json.dumps(request(i, u)) + "\n"
+                for i, u in enumerate(["/v1/chat/completions"] * 5 + ["/v1/embeddings"])
+            )
+        )
+        result = run(src, fp, tmp_path)
+    records = read_output(tmp_path / "out.jsonl")
+    assert [r["custom_id"] for r in records] == [f"req-{i}" for i in range(6)]
+    assert result.records == records and (result.succeeded, result.failed) == (6, 0)
+    first = records[0]
+    assert set(first) == {"id", "custom_id", "response", "error"} and first["error"] is None
+    assert first["response"]["status_code"] == 200 and first["response"]["request_id"]
+    assert first["response"]["body"]["object"] == "chat.completion"
+    assert records[5]["response"]["body"]["data"][0]["embedding"]
+    assert result.texts()[0].startswith("Hello from m-")
+    assert SECRET not in (tmp_path / "out.jsonl").read_text()
+    assert result.state == tmp_path / "out.jsonl.state.sqlite"
+
+
+def test_a_list_of_bodies_and_strings_run_in_order(tmp_path: Path) -> None:
+    with FakeProvider() as fp:
+        fp.set_reply("*", "same")
+        result = run(
+            ["one", {"messages": [{"role": "user", "content": "two"}]}, {"input": "three"}],
+            fp,
+            tmp_path,
+            model="g",
+            output=None,
+            state=False,
+        )
+        sent = [a.json() for a in fp.attempts()]
+    assert [r["custom_id"] for r in result.records] == ["request-0", "request-1", "request-2"]
+    assert result.texts()[:2] == ["same", "same"] and result.bodies()[2]["object"] == "list"
+    assert sorted(str(s.get("messages", s.get("input"))) for s in sent)[-1] == "three"
+    assert result.state is None and result.output is None
+
+
+def test_a_pandas_series_uses_its_index_as_custom_id(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    with FakeProvider() as fp:
+        result = run(pd.Series(["a", "b"], index=["x", "y"]), fp, tmp_path, model="g", output=None, state=False)
+    assert [r["custom_id"] for r in result.records] == ["x", "y"] and result.succeeded == 2
+
+
+def test_malformed_lines_are_reported_with_their_line_number_and_the_rest_runs(tmp_path: Path) -> None:
+    bad = {
+        3: "{not json",
+        5: "[1, 2]",
+        7: json.dumps({"method": "POST", "body": {}}),
+        9: json.dumps({**request(99), "url": "/v1/files"}),
+    }
+    src = write_input(tmp_path / "in.jsonl", 6, bad)
+    with FakeProvider() as fp:
+        result = run(src, fp, tmp_path)
+        assert len(fp.attempts()) == 6
+    assert [p.split(":")[0] for p in result.invalid_lines] == ["line 3", "line 5", "line 7"]
+    assert "not valid JSON" in result.invalid_lines[0] and "custom_id" in result.invalid_lines[2]
+    records = read_output(tmp_path / "out.jsonl")
+    assert len(records) == 10 and result.succeeded == 6
+    assert [r["error"]["line"] for r in records if r["custom_id"] is None] == [3, 5, 7]
+    files = [r for r in records if r["custom_id"] == "req-99"][0]
+    assert files["error"]["code"] == "invalid_request" and "/v1/files" in files["error"]["message"]
+
+
+def test_a_duplicate_custom_id_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    src = write_input(tmp_path / "in.jsonl", 5, {6: json.dumps(request(1))})
+    with FakeProvider() as fp:
+        with pytest.raises(BatchInputError, match=r"'req-1' appears twice \(line 2 and line 6\)"):
+            run(src, fp, tmp_path)
+        assert fp.attempts() == []
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.jsonl.state.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"concurrency": 0}, "concurrency must be"),
+        ({"request_deadline": -1}, "request_deadline must be"),
+        ({"config": None}, "exactly one of config= .* or client="),
+    ],
+)
+def test_bad_arguments_are_clear_errors(tmp_path: Path, kw: dict[str, Any], match: str) -> None:
+    with FakeProvider() as fp, pytest.raises(BatchInputError, match=match):
+        run([request(0)], fp, tmp_path, **kw)
+
+
+def test_client_errors_fail_only_their_request_with_the_upstream_error(tmp_path: Path) -> None:
+    with FakeProvider() as fp:
+        fp.set_default("m-x", Fault.http_status(400, error_message="bad prompt"))
+        started = time.monotonic()
+        result = run([request(i) for i in range(3)], fp, tmp_path, config=make_config(fp, ("m-x",)))
+        assert time.monotonic() - started < 5  # not buffered as an outage
+    assert result.failed == 3
+    r = result.records[0]
+    assert r["response"]["status_code"] == 400 and r["response"]["body"]["error"]["message"] == "bad prompt"
+
+
+def test_output_is_replaced_atomically(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("old\n")
+
+    def crashing() -> Any:
+        yield {"a": 1}
+        raise RuntimeError("crash while writing")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(out, crashing())
+    assert out.read_text() == "old\n" and os.listdir(tmp_path) == ["out.jsonl"]  # no temp file left
+
+
+# --- state file -----------------------------------------------------------------------------------
+
+
+def test_a_corrupt_state_file_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    state = tmp_path / "job.sqlite"
+    state.write_bytes(b"this is not a database" * 100)
+    with FakeProvider() as fp:
+        with pytest.raises(BatchStateError, match=rf"state file '{state}' is not a usable SQLite database"):
+            run([request(0)], fp, tmp_path, state=state)
+        assert fp.attempts() == []
+
+
+def test_a_locked_state_file_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    state = tmp_path / "job.sqlite"
+    holder = sqlite3.connect(state)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with FakeProvider() as fp:
+            started = time.monotonic()
+            with pytest.raises(BatchStateError, match=rf"state file '{state}' is locked by another process"):
+                run([request(0)], fp, tmp_path, state=state)
+            assert time.monotonic() - started < 10
+    finally:
+        holder.close()
+
+
+def test_a_state_file_of_another_input_is_refused(tmp_path: Path) -> None:
+    with FakeProvider() as fp:
+        run([request(0)], fp, tmp_path)
+        with pytest.raises(BatchStateError, match="belongs to a different input"):
+            run([request(1)], fp, tmp_path)
+
+
+def test_a_finished_job_run_again_sends_nothing(tmp_path: Path) -> None:
+    with FakeProvider() as fp:
+        first = run([request(i) for i in range(5)], fp, tmp_path)
+        again = run([request(i) for i in range(5)], fp, tmp_path)
+        assert len(fp.attempts()) == 5
+    assert again.records == first.records
+
+
+# --- outages --------------------------------------------------------------------------------------
+
+
+def test_an_outage_of_every_target_mid_job_pauses_and_the_job_finishes_after_recovery(tmp_path: Path) -> None:
+    n, outage = 300, 1.5
+    with FakeProvider() as fp:
+        result: dict[str, Any] = {}
+        job = threading.Thread(
+            target=lambda: result.update(r=run([request(i) for i in range(n)], fp, tmp_path, concurrency=4))
+        )
+        job.start()
+        deadline = time.monotonic() + 20
+        while len(fp.attempts()) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        down_at = time.monotonic()
+        fp.outage("m-a", outage)
+        fp.outage("m-b", outage)
+        job.join(timeout=40)
+        assert not job.is_alive()
+        log = fp.attempts()
+    failures = [a for a in log if a.status == 503]
+    assert failures, "the outage was not seen"
+    assert result["r"].succeeded == n and result["r"].failed == 0
+    assert_exactly_once(result["r"].records, n)
+    ok_after = [a for a in log if a.status == 200 and a.time > failures[-1].time]
+    assert ok_after, "nothing was served after the outage"
+    # Paused, not spinning: the fake saw far fewer failed attempts than an unpaced retry loop makes.
+    assert len(failures) < 200, len(failures)
+    assert time.monotonic() - down_at >= outage * 0.9
+
+
+def test_the_request_deadline_bounds_the_wait_through_an_outage(tmp_path: Path) -> None:
+    with FakeProvider() as fp:
+        fp.outage("m-a", 60)
+        fp.outage("m-b", 60)
+        started = time.monotonic()
+        result = run([request(i) for i in range(4)], fp, tmp_path, request_deadline=1.0)
+        elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 8, elapsed
+    assert result.failed == 4
+    err = result.records[0]["error"]
+    assert err["code"] == "deadline_exceeded" and "1 s" in err["message"] and SECRET not in err["message"]
+
+
+# --- kill -9 and resume ---------------------------------------------------------------------------
+
+
+def _cli(src: Path, cfg: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "llmfailover",
+        "batch",
+        str(src),
+        "--config",
+        str(cfg),
+        "--output",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
+
+
+def test_kill_9_mid_job_then_the_same_command_resumes_every_custom_id_exactly_once(tmp_path: Path) -> None:
+    n, concurrency = 2000, 16
+    src = write_input(tmp_path / "in.jsonl", n)
+    out, cfg = tmp_path / "out.jsonl", tmp_path / "router.json"
+    with FakeProvider(threads=2) as fp:
+        cfg.write_text(json.dumps(make_config(fp)))
+        child = subprocess.Popen(_cli(src, cfg, out, "--concurrency", str(concurrency)), stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 40
+        while len(fp.attempts()) < n // 3 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        assert child.returncode == -signal.SIGKILL, child.stderr.read() if child.stderr else ""
+        child.stderr.close()  # type: ignore[union-attr]
+        sent_before = len(fp.attempts())
+        assert not out.exists()  # the output is written only at the end
+        with closing(sqlite3.connect(out.with_name("out.jsonl.state.sqlite"))) as db:  # its lock died with it
+            states = dict(db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+        assert states.get("done", 0) > 0 and states.get("pending", 0) + states.get("in_flight", 0) > 0, states
+
+        again = subprocess.run(_cli(src, cfg, out), capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0, again.stderr
+        sent = len(fp.attempts())
+    records = read_output(out)
+    assert_exactly_once(records, n)
+    assert all(r["response"]["status_code"] == 200 for r in records)
+    # Resent at most what was in flight at the kill (the upstream may see those twice).
+    assert n <= sent <= n + concurrency, (sent_before, sent)
+    assert f"{n} succeeded, 0 failed" in again.stderr
+
+
+def test_the_command_line_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from llmfailover.__main__ import main
+
+    src = write_input(tmp_path / "in.jsonl", 2, {2: json.dumps(request(0))})
+    cfg = tmp_path / "router.json"
+    with FakeProvider() as fp:
+        cfg.write_text(json.dumps(make_config(fp)))
+        assert main(_cli(src, cfg, tmp_path / "out.jsonl")[3:]) == 2
+        assert "'req-0' appears twice (line 1 and line 2)" in capsys.readouterr().err
+        fp.set_default("m-b", Fault.http_status(400))
+        fp.set_default("m-a", Fault.http_status(400))
+        assert main(_cli(write_input(tmp_path / "in2.jsonl", 2), cfg, tmp_path / "out2.jsonl")[3:]) == 1
+        assert "0 succeeded, 2 failed (0 invalid lines)" in capsys.readouterr().err
+    assert main(["nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'nope'" in err and "batch" in err and "scorecard" in err
