@@ -97,6 +97,7 @@ def test_jsonl_job_writes_openai_batch_records_in_input_order(tmp_path: Path) ->
     assert result.texts()[0].startswith("Hello from m-")
     assert SECRET not in (tmp_path / "out.jsonl").read_text()
     assert result.state == tmp_path / "out.jsonl.state.sqlite"
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
 
 
 def test_a_list_of_bodies_and_strings_run_in_order(tmp_path: Path) -> None:

@@ -60,6 +60,13 @@ def is_success(record: dict[str, Any]) -> bool:
     return bool(response) and response.get("status_code") == 200
 
 
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777  # keep the mode of the file being replaced
+    except OSError:
+        return 0o644  # (reading the umask means setting it: os.umask is process-wide, not thread-safe)
+
+
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """Writes ``records`` to ``path`` atomically: a temp file in the same directory, fsync, rename.
 
@@ -69,6 +76,7 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes it 0600; the output is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for r in records:
                 f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")))
