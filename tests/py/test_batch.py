@@ -191,6 +191,61 @@ def test_output_is_replaced_atomically(tmp_path: Path) -> None:
     assert out.read_text() == "old\n" and os.listdir(tmp_path) == ["out.jsonl"]  # no temp file left
 
 
+def test_body_fields_the_client_does_not_know_are_sent_as_they_are(tmp_path: Path) -> None:
+    body = {"model": "g", "messages": [{"role": "user", "content": "x"}], "a_future_field": {"k": 1}, "seed": 7}
+    with FakeProvider() as fp:
+        result = run([{"custom_id": "c", "url": "/v1/chat/completions", "body": body}], fp, tmp_path, state=False)
+        sent = fp.attempts()[0].json()
+    assert result.succeeded == 1 and sent["a_future_field"] == {"k": 1} and sent["seed"] == 7
+
+
+def test_sends_are_paced_by_the_groups_rpm(tmp_path: Path) -> None:
+    with FakeProvider() as fp:  # two deployments of 600 rpm: 20 requests/s for the group
+        started = time.monotonic()
+        result = run([request(i) for i in range(21)], fp, tmp_path, config=make_config(fp, rpm=600), state=False)
+        elapsed = time.monotonic() - started
+        times = sorted(a.time for a in fp.attempts())
+    assert result.succeeded == 21
+    assert elapsed >= 0.95 and times[-1] - times[0] >= 0.9, (elapsed, times[-1] - times[0])
+
+
+def test_pacer_spaces_sends_by_rpm_and_tpm_with_an_injected_clock() -> None:
+    from llmfailover.batch._pacing import Pacer, group_limits
+
+    now = [100.0]
+    limits = group_limits(
+        [
+            {"group": "g", "deployment": "a", "rpm": 60, "tpm": 0},
+            {"group": "g", "deployment": "a", "rpm": 60, "tpm": 0},  # a second key of the same deployment
+            {"group": "g", "deployment": "b", "rpm": 60, "tpm": 0},
+            {"group": "t", "deployment": "c", "rpm": 0, "tpm": 6000},
+            {"group": "u", "deployment": "d", "rpm": 10, "tpm": 0},
+            {"group": "u", "deployment": "e", "rpm": 0, "tpm": 0},
+        ]
+    )
+    assert limits == {"g": (120.0, 0.0), "t": (0.0, 6000.0), "u": (0.0, 0.0)}
+    pacer = Pacer(limits, clock=lambda: now[0])
+    assert [pacer.delay("g", 10) for _ in range(3)] == [0.0, 0.5, 1.0]
+    assert [pacer.delay("t", 50) for _ in range(3)] == [0.0, 0.5, 1.0]  # 50 tokens at 100 tokens/s
+    assert pacer.delay("u", 10) == pacer.delay("u", 10) == 0.0
+    now[0] += 10
+    assert pacer.delay("g", 10) == 0.0  # idle time is not saved up into a burst
+
+
+def test_the_progress_bar_shows_rate_failovers_and_tokens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeProvider() as fp:
+        fp.set_default("m-a", Fault.server_error(500))
+        config = make_config(fp)
+        config["groups"]["g"]["deployments"][0]["weight"] = 1e6  # a first, then the failover to b
+        result = run([request(i) for i in range(5)], fp, tmp_path, config=config, progress=True, state=False)
+    err = capsys.readouterr().err
+    assert result.succeeded == 5
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "5/5" in last and "req/s" in last and "failed=0" in last, last
+    failovers = int(last.split("failovers=")[1].split(",")[0])
+    assert failovers >= 1 and "tokens=" in last, last
+
+
 # --- state file -----------------------------------------------------------------------------------
 
 

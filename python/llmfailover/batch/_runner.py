@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol
 
+from .._resources._params import allowed
 from .._routing import FAILOVER_DECISIONS, route_info
 from ..errors import APIConnectionError, APIStatusError
 from ._input import Item
@@ -78,16 +79,23 @@ def _body(result: Any) -> Any:
 
 
 def _send(client: Any, item: Item) -> Any:
-    body = dict(item.body)
     if item.url == "/v1/embeddings":
-        return client.embeddings.create(**body)
-    return client.chat.completions.create(**body)
+        return client.embeddings.create(**_kwargs("embeddings", item.body))
+    return client.chat.completions.create(**_kwargs("chat", item.body))
+
+
+def _kwargs(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` as keyword arguments of ``create``: fields it has no parameter for (newer API
+    fields than the installed openai knows) go in ``extra_body``, as the Batch API sends a body
+    as it is. Request options (timeout, extra_headers, ...) are not body fields: they go too."""
+    names = allowed(kind) - {"extra_headers", "extra_query", "extra_body", "timeout"}
+    known = {k: v for k, v in body.items() if k in names}
+    extra = {k: v for k, v in body.items() if k not in names}
+    return {**known, "extra_body": extra} if extra else known
 
 
 def call_one(client: Any, item: Item, gate: OutageGate, pacer: Pacer, deadline_s: Optional[float]) -> Outcome:
     """Sends ``item`` until it gets a final answer; outage errors wait at the gate (see module doc)."""
-    if item.problem:  # only reached through a store that keeps invalid items pending (never today)
-        return Outcome(error_record(item, "invalid_request", item.problem), ok=False)
     deadline = None if deadline_s is None else time.monotonic() + deadline_s
     group, tokens = str(item.body.get("model")), estimate_tokens(item.body)
     last: Optional[BaseException] = None
