@@ -28,6 +28,7 @@ def _tqdm_class() -> Optional[type]:
 class Progress:
     def __init__(self, total: int, totals: Any, *, enabled: bool, desc: str = "batch") -> None:
         self._bar: Any = None
+        self._paused = False
         cls = _tqdm_class() if enabled else None
         if cls is not None:
             self._bar = cls(
@@ -42,6 +43,9 @@ class Progress:
         self._set_postfix(totals, paused)
         if step > 0:
             self._bar.update(step)
+        elif paused != self._paused:  # nothing finishes while paused: show it now
+            self._bar.refresh()
+        self._paused = paused
 
     def _set_postfix(self, totals: Any, paused: bool) -> None:
         parts = {"failed": totals.failed, "failovers": totals.failovers}
