@@ -331,6 +331,20 @@ def test_the_request_deadline_bounds_the_wait_through_an_outage(tmp_path: Path) 
     assert err["code"] == "deadline_exceeded" and "1 s" in err["message"] and SECRET not in err["message"]
 
 
+def test_a_queue_behind_a_long_outage_fails_at_once_not_one_deadline_after_another(tmp_path: Path) -> None:
+    n, concurrency, deadline = 40, 2, 0.5
+    with FakeProvider() as fp:
+        fp.outage("m-a", 60)
+        fp.outage("m-b", 60)
+        started = time.monotonic()
+        result = run([request(i) for i in range(n)], fp, tmp_path, concurrency=concurrency, request_deadline=deadline)
+        elapsed = time.monotonic() - started
+    # Waiting out each request's deadline in turn would take n / concurrency * deadline = 10 s.
+    assert elapsed < 5, elapsed
+    assert result.failed == n and {r["error"]["code"] for r in result.records} == {"deadline_exceeded"}
+    assert "every target has been down for" in result.records[-1]["error"]["message"]
+
+
 # --- kill -9 and resume ---------------------------------------------------------------------------
 
 

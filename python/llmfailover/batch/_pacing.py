@@ -89,6 +89,7 @@ class OutageGate:
         self._probing = False
         self._backoff = base
         self._next_probe = 0.0
+        self._down_since = 0.0
         self._stopped = False
         self.outages = 0  # times the gate opened (for the progress bar and tests)
 
@@ -96,9 +97,12 @@ class OutageGate:
     def down(self) -> bool:
         return self._down
 
-    def enter(self, deadline: Optional[float]) -> bool:
+    def enter(self, deadline: Optional[float], patience: Optional[float] = None) -> bool:
         """Waits until the request may be sent; True when it goes as the probe (call ``success``
-        or ``failure(probe=True)`` after it). Raises DeadlineExceeded or Stopped."""
+        or ``failure(probe=True)`` after it). Raises Stopped, or DeadlineExceeded at ``deadline``
+        or at once when the gate has been open for ``patience`` s: with every target down that
+        long, each queued request would only wait out its own deadline in turn (a job of N
+        requests, C at a time, would take N/C deadlines to fail)."""
         with self._cond:
             while True:
                 if self._stopped:
@@ -110,7 +114,9 @@ class OutageGate:
                     self._probing = True
                     return True
                 if deadline is not None and now >= deadline:
-                    raise DeadlineExceeded()
+                    raise DeadlineExceeded("no target answered in time")
+                if patience is not None and now - self._down_since >= patience:
+                    raise DeadlineExceeded(f"every target has been down for {now - self._down_since:.0f} s")
                 until = self._next_probe if not self._probing else now + self._cap
                 if deadline is not None:
                     until = min(until, deadline)
@@ -128,6 +134,7 @@ class OutageGate:
             now = self._clock()
             if not self._down:
                 self._down = True
+                self._down_since = now
                 self.outages += 1
                 self._backoff = self._base
                 self._next_probe = now + self._backoff

@@ -101,11 +101,11 @@ def call_one(client: Any, item: Item, gate: OutageGate, pacer: Pacer, deadline_s
     last: Optional[BaseException] = None
     while True:
         try:
-            probe = gate.enter(deadline)
+            probe = gate.enter(deadline, deadline_s)
             gate.sleep(pacer.delay(group, tokens))
-        except DeadlineExceeded:
-            why = f"{type(last).__name__}: {last}" if last else "waiting for its turn"
-            msg = f"no target answered within the request deadline ({deadline_s:g} s); last error: {why}"
+        except DeadlineExceeded as e:
+            why = f"{type(last).__name__}: {last}" if last else "not sent"
+            msg = f"{e} (request deadline {deadline_s:g} s); last error: {why}"
             return Outcome(error_record(item, "deadline_exceeded", msg), ok=False)
         try:
             result = _send(client, item)
