@@ -395,6 +395,33 @@ def test_kill_9_mid_job_then_the_same_command_resumes_every_custom_id_exactly_on
     assert f"{n} succeeded, 0 failed" in again.stderr
 
 
+def test_ctrl_c_keeps_the_answers_in_and_puts_the_rest_back_to_pending(tmp_path: Path) -> None:
+    n = 400
+    src = write_input(tmp_path / "in.jsonl", n)
+    out, cfg = tmp_path / "out.jsonl", tmp_path / "router.json"
+    with FakeProvider(threads=2) as fp:
+        fp.set_default("*", Fault.slow_headers(0.02))
+        cfg.write_text(json.dumps(make_config(fp)))
+        child = subprocess.Popen(_cli(src, cfg, out, "--concurrency", "4"), stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 40
+        while len(fp.attempts()) < 40 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+        assert child.returncode == 130 and "run the same command again to resume" in err, err
+        with closing(sqlite3.connect(out.with_name("out.jsonl.state.sqlite"))) as db:
+            states = dict(db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+        assert "in_flight" not in states and states["done"] > 0 and states["pending"] > 0, states
+        assert main_in_process(_cli(src, cfg, out)) == 0
+    assert_exactly_once(read_output(out), n)
+
+
+def main_in_process(argv: list[str]) -> int:
+    from llmfailover.__main__ import main
+
+    return main(argv[3:])  # without "python -m llmfailover"
+
+
 def test_the_command_line_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from llmfailover.__main__ import main
 

@@ -3,7 +3,8 @@
 Running the same command again resumes the job (its state is ``OUTPUT.jsonl.state.sqlite``, or
 ``--state``). With ``--redis URL`` every process running the command shares the job. Exit status:
 0 when every request succeeded, 1 when some failed (their errors are in the output), 2 when the
-job could not run (bad arguments, a duplicate custom_id, an unusable state file or Redis).
+job could not run (bad arguments, a duplicate custom_id, an unusable state file or Redis), 130
+when interrupted (Ctrl-C: answers already in are kept, the rest wait for the next run).
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (BatchError, ConfigError) as e:
         print(f"python -m llmfailover batch: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("python -m llmfailover batch: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports it
     for problem in result.invalid_lines:
         print(f"{args.input}: {problem}", file=sys.stderr)
     print(

@@ -24,6 +24,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -120,11 +121,16 @@ class RedisStore:
 
     # --- the job's side ----------------------------------------------------------------------
 
-    def claim(self, n: int) -> list[Item]:
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
         try:
-            return self._claim(n)
+            yield
         except self._redis_error as e:
             raise BatchStateError(f"Redis at {self._url} failed: {type(e).__name__}: {e}") from None
+
+    def claim(self, n: int) -> list[Item]:
+        with self._guard():
+            return self._claim(n)
 
     def _claim(self, n: int) -> list[Item]:
         entries: list[tuple[bytes, Any]] = []
@@ -148,6 +154,8 @@ class RedisStore:
                 stale.append(entry_id)
                 continue
             idx = int(fields[b"i"])
+            if idx in self._held:  # our own entry, taken back after a missed heartbeat: in flight already
+                continue
             self._held[idx] = entry_id
             out.append(self.items[idx])
         if stale:
@@ -159,16 +167,17 @@ class RedisStore:
 
     def complete(self, item: Item, record: dict[str, Any], ok: bool, failovers: int, tokens: int, cost: Any) -> None:
         entry = json.dumps(_entry(record, ok, failovers, tokens, cost))
-        self._writes.append((item.index, self._held.pop(item.index), entry))
+        self._writes.append((item.index, self._held.pop(item.index, b""), entry))
         self.totals.add(ok, failovers, tokens, cost)
 
     def commit(self) -> None:
-        try:
+        with self._guard():
             if self._writes:
                 with self._r.pipeline(transaction=True) as p:
                     for idx, entry_id, entry in self._writes:
                         p.hsetnx(self._results, str(idx), entry)
-                        p.xack(self._stream, GROUP, entry_id)
+                        if entry_id:
+                            p.xack(self._stream, GROUP, entry_id)
                     p.execute()
                 self._writes = []
             now = time.monotonic()
@@ -177,18 +186,18 @@ class RedisStore:
                 if self._held:  # still working on these: reset their idle time (XCLAIM to ourselves)
                     self._r.xclaim(self._stream, GROUP, self._consumer, 0, list(self._held.values()), justid=True)
                 self._count_finished()
-        except self._redis_error as e:
-            raise BatchStateError(f"Redis at {self._url} failed: {type(e).__name__}: {e}") from None
 
     def all_finished(self) -> bool:
         self.commit()
-        return int(self._r.hlen(self._results)) >= self.total
+        with self._guard():
+            return int(self._r.hlen(self._results)) >= self.total
 
     def wait_for_work(self, timeout: float) -> None:
         time.sleep(min(timeout, 0.1))
 
     def records(self) -> Iterator[dict[str, Any]]:
-        fields = self._r.hgetall(self._results)
+        with self._guard():
+            fields = self._r.hgetall(self._results)
         for idx in sorted(int(k) for k in fields):
             yield json.loads(fields[str(idx).encode()])["record"]
 
