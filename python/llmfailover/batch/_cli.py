@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from ..config import ConfigError
 from . import DEFAULT_CONCURRENCY, DEFAULT_REQUEST_DEADLINE, BatchError, batch
 
 
-def _positive(kind: type) -> object:
-    def parse(text: str) -> object:
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:

@@ -65,8 +65,9 @@ def load_items(requests: Source, *, model: Optional[str] = None) -> list[Item]:
     if isinstance(requests, (str, os.PathLike)):
         items = _from_jsonl(Path(requests))
     elif _is_pandas(requests):
-        keys = [str(k) for k in requests.index]
-        items = [_from_value(i, v, keys[i], model) for i, v in enumerate(requests.tolist())]
+        series: Any = requests
+        keys = [str(k) for k in series.index]
+        items = [_from_value(i, v, keys[i], model) for i, v in enumerate(series.tolist())]
     elif isinstance(requests, Iterable) and not isinstance(requests, (bytes, Mapping)):
         items = [_from_value(i, v, None, model) for i, v in enumerate(requests)]
     else:

@@ -57,7 +57,7 @@ def item_error_record(item: Item) -> dict[str, Any]:
 
 def is_success(record: dict[str, Any]) -> bool:
     response = record.get("response")
-    return bool(response) and response.get("status_code") == 200
+    return isinstance(response, dict) and response.get("status_code") == 200
 
 
 def _file_mode(path: Path) -> int:

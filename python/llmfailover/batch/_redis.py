@@ -84,15 +84,15 @@ class RedisStore:
     def total(self) -> int:
         return len(self.items)
 
-    def _load(self, digest: str, watch_error: type) -> None:
+    def _load(self, digest: str, watch_error: type[Exception]) -> None:
         with self._r.pipeline() as p:
             while True:
                 try:
-                    p.watch(self._meta)
+                    p.watch(self._meta)  # type: ignore[no-untyped-call]
                     known = p.hget(self._meta, "digest")
                     if known is not None:
                         p.unwatch()
-                        if known.decode() != digest:
+                        if (known.decode() if isinstance(known, bytes) else known) != digest:
                             raise BatchStateError(
                                 f"the Redis job {self._meta[: -len(':meta')]!r} at {self._url} belongs to a "
                                 "different input (other requests); pass another --job name"
@@ -137,11 +137,11 @@ class RedisStore:
         now = time.monotonic()
         if now >= self._next_autoclaim:  # a dead worker's entries, idle for claim_idle
             self._next_autoclaim = now + min(self._claim_idle_ms / 2000, 1.0)
-            reply = self._r.xautoclaim(self._stream, GROUP, self._consumer, self._claim_idle_ms, "0-0", count=n)
+            reply: Any = self._r.xautoclaim(self._stream, GROUP, self._consumer, self._claim_idle_ms, "0-0", count=n)
             entries += reply[1]
         if len(entries) < n:
-            reply = self._r.xreadgroup(GROUP, self._consumer, {self._stream: ">"}, count=n - len(entries))
-            entries += reply[0][1] if reply else []
+            read: Any = self._r.xreadgroup(GROUP, self._consumer, {self._stream: ">"}, count=n - len(entries))
+            entries += read[0][1] if read else []
         if not entries:
             return []
         with self._r.pipeline(transaction=False) as p:
