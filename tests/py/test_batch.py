@@ -246,6 +246,32 @@ def test_the_progress_bar_shows_rate_failovers_and_tokens(tmp_path: Path, capsys
     assert failovers >= 1 and "tokens=" in last, last
 
 
+def test_a_plain_openai_client_works_too_and_its_outages_are_waited_out(tmp_path: Path) -> None:
+    openai = pytest.importorskip("openai")
+    with FakeProvider() as fp:
+        fp.script("m-p", [Fault.status(503), Fault.status(503), Fault.ok()])  # 503 is an outage: waited out
+        fp.set_default("m-q", Fault.status(404))  # a client error: that request fails
+        client = openai.OpenAI(base_url=fp.base_url, api_key=SECRET, max_retries=0)
+        items = [
+            {"custom_id": m, "url": "/v1/chat/completions", "body": {"model": m, "messages": []}}
+            for m in ("m-p", "m-q")
+        ]
+        result = llmfailover.batch(items, client=client, state=False, progress=False)
+        client.close()
+    assert [r["response"]["status_code"] for r in result.records] == [200, 404]
+
+
+def test_llmfailover_batch_is_callable_and_the_cli_dispatches_to_the_scorecard(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import llmfailover.batch as module
+    from llmfailover.__main__ import main
+
+    assert llmfailover.batch is module and callable(module) and module.BatchResult
+    assert main(["scorecard", "--list"]) == 0
+    assert "429" in capsys.readouterr().out
+
+
 # --- state file -----------------------------------------------------------------------------------
 
 
@@ -316,6 +342,23 @@ def test_an_outage_of_every_target_mid_job_pauses_and_the_job_finishes_after_rec
     # Paused, not spinning: the fake saw far fewer failed attempts than an unpaced retry loop makes.
     assert len(failures) < 200, len(failures)
     assert time.monotonic() - down_at >= outage * 0.9
+
+
+def test_an_outage_of_one_group_does_not_pause_another(tmp_path: Path) -> None:
+    with FakeProvider() as fp:
+        config = make_config(fp)
+        config["groups"]["h"] = {"deployments": [{"id": "h", "model": "m-h", "base_url": fp.base_url, "api_key": "k"}]}
+        fp.outage("m-a", 1.0)
+        fp.outage("m-b", 1.0)
+        items = [request(i) for i in range(4)]
+        items += [
+            {"custom_id": f"h-{i}", "url": "/v1/embeddings", "body": {"model": "h", "input": "x"}} for i in range(40)
+        ]
+        result = run(items, fp, tmp_path, config=config, concurrency=8, state=False)
+        served_h = [a.time for a in fp.attempts("m-h")]
+        first_ok_g = min(a.time for a in fp.attempts() if a.model != "m-h" and a.status == 200)
+    assert result.succeeded == 44
+    assert len(served_h) == 40 and max(served_h) < first_ok_g, (max(served_h), first_ok_g)
 
 
 def test_the_request_deadline_bounds_the_wait_through_an_outage(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from ._input import BatchError, BatchInputError, Item, fingerprint, load_items
-from ._pacing import OutageGate, Pacer, group_limits
+from ._pacing import Pacer, group_limits
 from ._progress import Progress
 from ._records import is_success, write_jsonl
 from ._runner import run_job
@@ -166,7 +166,6 @@ def _run(store: Any, client: Any, concurrency: int, deadline: Optional[float], p
             request_deadline=deadline,
             progress=bar,
             pacer=Pacer(limits),
-            gate=OutageGate(),
         )
     finally:
         bar.close()

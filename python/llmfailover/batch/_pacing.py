@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
-__all__ = ["Pacer", "OutageGate", "DeadlineExceeded", "Stopped", "estimate_tokens"]
+__all__ = ["Pacer", "OutageGate", "Gates", "DeadlineExceeded", "Stopped", "estimate_tokens"]
 
 Clock = Callable[[], float]
 
@@ -166,3 +166,33 @@ class OutageGate:
                     return
                 self._cond.wait(left)
             raise Stopped()
+
+
+class Gates:
+    """One ``OutageGate`` per model group: an outage of one group's targets pauses only its requests."""
+
+    def __init__(self, **gate_options: Any) -> None:
+        self._options = gate_options
+        self._gates: dict[str, OutageGate] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def get(self, group: str) -> OutageGate:
+        with self._lock:
+            gate = self._gates.get(group)
+            if gate is None:
+                gate = self._gates[group] = OutageGate(**self._options)
+                if self._stopped:
+                    gate.stop()
+            return gate
+
+    @property
+    def down(self) -> bool:
+        with self._lock:
+            return any(g.down for g in self._gates.values())
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for g in self._gates.values():
+                g.stop()

@@ -19,11 +19,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol
 
+from .._compat import openai_module
 from .._resources._params import allowed
 from .._routing import FAILOVER_DECISIONS, route_info
 from ..errors import APIConnectionError, APIStatusError
 from ._input import Item
-from ._pacing import DeadlineExceeded, OutageGate, Pacer, estimate_tokens
+from ._pacing import DeadlineExceeded, Gates, Pacer, estimate_tokens
 from ._progress import Progress
 from ._records import error_record, http_error_record, ok_record
 
@@ -54,10 +55,17 @@ class Store(Protocol):  # SqliteStore and RedisStore
     def wait_for_work(self, timeout: float) -> None: ...
 
 
+# Ours, and openai's own (a plain ``openai.OpenAI`` passed as ``client=``); ours derive from openai's.
+_oa = openai_module()
+_CONNECTION_ERRORS = (APIConnectionError, _oa.APIConnectionError) if _oa else (APIConnectionError,)
+_STATUS_ERRORS = (APIStatusError, _oa.APIStatusError) if _oa else (APIStatusError,)
+
+
 def _is_outage(e: BaseException) -> bool:
-    if isinstance(e, APIConnectionError):  # includes NoTargetAvailable and timeouts
+    if isinstance(e, _CONNECTION_ERRORS):  # includes NoTargetAvailable and timeouts
         return True
-    return isinstance(e, APIStatusError) and (e.status_code == 429 or e.status_code >= 500)
+    status = getattr(e, "status_code", 0) if isinstance(e, _STATUS_ERRORS) else 0
+    return status == 429 or status >= 500
 
 
 def _failovers(obj: Any) -> int:
@@ -94,10 +102,11 @@ def _kwargs(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     return {**known, "extra_body": extra} if extra else known
 
 
-def call_one(client: Any, item: Item, gate: OutageGate, pacer: Pacer, deadline_s: Optional[float]) -> Outcome:
-    """Sends ``item`` until it gets a final answer; outage errors wait at the gate (see module doc)."""
+def call_one(client: Any, item: Item, gates: Gates, pacer: Pacer, deadline_s: Optional[float]) -> Outcome:
+    """Sends ``item`` until it gets a final answer; outage errors wait at its group's gate (module doc)."""
     deadline = None if deadline_s is None else time.monotonic() + deadline_s
     group, tokens = str(item.body.get("model")), estimate_tokens(item.body)
+    gate = gates.get(group)
     last: Optional[BaseException] = None
     while True:
         try:
@@ -129,9 +138,9 @@ def call_one(client: Any, item: Item, gate: OutageGate, pacer: Pacer, deadline_s
 
 
 def _error_outcome(item: Item, e: BaseException) -> Outcome:
-    if isinstance(e, APIStatusError):
+    if isinstance(e, _STATUS_ERRORS):
         rid = getattr(e, "request_id", None)
-        record = http_error_record(item, e.status_code, e.body, rid)
+        record = http_error_record(item, getattr(e, "status_code", 0), getattr(e, "body", None), rid)
         return Outcome(record, ok=False, failovers=_failovers(e), cost=_cost(e))
     if isinstance(e, TypeError):  # a body field the client does not take
         return Outcome(error_record(item, "invalid_request", str(e)), ok=False)
@@ -146,17 +155,17 @@ def run_job(
     request_deadline: Optional[float],
     progress: Progress,
     pacer: Pacer,
-    gate: Optional[OutageGate] = None,
+    gates: Optional[Gates] = None,
 ) -> None:
     """Runs every pending item of ``store`` to a result, ``concurrency`` at a time."""
-    gate = gate or OutageGate()
+    gates = gates or Gates()
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="llmfailover-batch")
     inflight: dict[Future[Outcome], Item] = {}
     try:
         while True:
             if len(inflight) < concurrency:
                 for it in store.claim(concurrency - len(inflight)):
-                    inflight[pool.submit(call_one, client, it, gate, pacer, request_deadline)] = it
+                    inflight[pool.submit(call_one, client, it, gates, pacer, request_deadline)] = it
             if not inflight:
                 if store.all_finished():
                     break
@@ -167,9 +176,9 @@ def run_job(
                 out = f.result()
                 store.complete(inflight.pop(f), out.record, out.ok, out.failovers, out.tokens, out.cost)
             store.commit()
-            progress.update(store.totals, paused=gate.down)
+            progress.update(store.totals, paused=gates.down)
     except BaseException:
-        gate.stop()  # waiting workers return at once; those in a call finish it
+        gates.stop()  # waiting workers return at once; those in a call finish it
         pool.shutdown(wait=False, cancel_futures=True)
         _settle(store, inflight)
         raise
