@@ -160,6 +160,7 @@ def test_a_duplicate_custom_id_is_refused_before_anything_is_sent(tmp_path: Path
         ({"concurrency": 0}, "concurrency must be"),
         ({"request_deadline": -1}, "request_deadline must be"),
         ({"config": None}, "exactly one of config= .* or client="),
+        ({"redis": "redis://127.0.0.1:1", "state": "x.sqlite"}, "state= .* and redis= .* are exclusive"),
     ],
 )
 def test_bad_arguments_are_clear_errors(tmp_path: Path, kw: dict[str, Any], match: str) -> None:

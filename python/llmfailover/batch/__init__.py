@@ -99,6 +99,10 @@ def batch(
         raise BatchInputError(f"concurrency must be an integer from 1 to 1024, not {concurrency!r}")
     if request_deadline is not None and not request_deadline > 0:
         raise BatchInputError(f"request_deadline must be a positive number of seconds, not {request_deadline!r}")
+    if redis is not None and state not in (None, False):
+        raise BatchInputError(
+            "state= (a SQLite file) and redis= (a shared job) are exclusive: a Redis job keeps its state in Redis"
+        )
     if (config is None) == (client is None):
         raise BatchInputError("batch() needs exactly one of config= (a router config) or client= (a routed client)")
     items = load_items(requests, model=model)
