@@ -273,6 +273,31 @@ def test_llmfailover_batch_is_callable_and_the_cli_dispatches_to_the_scorecard(
     assert "429" in capsys.readouterr().out
 
 
+def test_cost_comes_from_the_route_info_when_the_router_prices_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from llmfailover import RouteInfo
+    from llmfailover.batch._progress import Progress
+    from llmfailover.batch._runner import _cost
+    from llmfailover.batch._store import Totals
+
+    def routed(cost: Any) -> Any:
+        info = RouteInfo(served=None)
+        info.cost = cost  # type: ignore[attr-defined]
+        return SimpleNamespace(_llmfailover=info)
+
+    assert _cost(routed(SimpleNamespace(usd=0.002, waste_usd=0.0005))) == pytest.approx(0.0025)
+    assert _cost(routed(SimpleNamespace(usd=None, waste_usd=0.0))) is None  # unknown price: tokens shown
+    assert _cost(routed(0.01)) == 0.01 and _cost(SimpleNamespace()) is None
+    totals = Totals()
+    totals.add(True, 1, 10, 0.0025)
+    totals.add(True, 0, 10, None)
+    bar = Progress(2, Totals(), enabled=True)
+    bar.update(totals, paused=True)
+    bar.close()
+    assert "cost=$0.0025" in capsys.readouterr().err
+
+
 # --- state file -----------------------------------------------------------------------------------
 
 

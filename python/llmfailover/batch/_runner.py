@@ -74,8 +74,15 @@ def _failovers(obj: Any) -> int:
 
 
 def _cost(obj: Any) -> Optional[float]:
-    cost = getattr(route_info(obj), "cost", None)  # set when the router knows prices
-    return float(cost) if isinstance(cost, (int, float)) else None
+    """USD from the route info when the router prices answers (``RouteInfo.cost``: a number, or a
+    ``Cost`` with ``usd`` and ``waste_usd``, billed attempts whose answer was not used); else None."""
+    cost = getattr(route_info(obj), "cost", None)
+    if isinstance(cost, (int, float)):
+        return float(cost)
+    usd, waste = getattr(cost, "usd", None), getattr(cost, "waste_usd", None) or 0.0
+    if usd is None and not waste:
+        return None
+    return float(usd or 0.0) + float(waste)
 
 
 def _body(result: Any) -> Any:
