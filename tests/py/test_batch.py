@@ -218,13 +218,15 @@ def test_pacer_spaces_sends_by_rpm_and_tpm_with_an_injected_clock() -> None:
         [
             {"group": "g", "deployment": "a", "rpm": 60, "tpm": 0},
             {"group": "g", "deployment": "a", "rpm": 60, "tpm": 0},  # a second key of the same deployment
-            {"group": "g", "deployment": "b", "rpm": 60, "tpm": 0},
+            {"group": "g", "deployment": "b", "rpm": 0, "key_rpm": 30},  # two keys of 30 rpm each
+            {"group": "g", "deployment": "b", "rpm": 0, "key_rpm": 30},
             {"group": "t", "deployment": "c", "rpm": 0, "tpm": 6000},
             {"group": "u", "deployment": "d", "rpm": 10, "tpm": 0},
             {"group": "u", "deployment": "e", "rpm": 0, "tpm": 0},
+            {"group": "v", "deployment": "f", "rpm": 100, "key_rpm": 20},  # capped by its one key
         ]
     )
-    assert limits == {"g": (120.0, 0.0), "t": (0.0, 6000.0), "u": (0.0, 0.0)}
+    assert limits == {"g": (120.0, 0.0), "t": (0.0, 6000.0), "u": (0.0, 0.0), "v": (20.0, 0.0)}
     pacer = Pacer(limits, clock=lambda: now[0])
     assert [pacer.delay("g", 10) for _ in range(3)] == [0.0, 0.5, 1.0]
     assert [pacer.delay("t", 50) for _ in range(3)] == [0.0, 0.5, 1.0]  # 50 tokens at 100 tokens/s

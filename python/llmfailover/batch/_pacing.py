@@ -35,17 +35,29 @@ def estimate_tokens(body: Mapping[str, Any]) -> int:
     return len(json.dumps(body, default=str)) // 4 + (cap if isinstance(cap, int) else 0)
 
 
+def _limit(deployment: float, keys: list[float]) -> float:
+    """One deployment's limit (0 = none): its own, or its keys' sum when every key has one, the
+    smaller when both apply."""
+    per_keys = sum(keys) if keys and all(k > 0 for k in keys) else 0.0
+    both = [x for x in (deployment, per_keys) if x > 0]
+    return min(both) if both else 0.0
+
+
 def group_limits(snapshot: list[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
-    """(rpm, tpm) per model group from ``client.router_snapshot()``; 0 means unlimited."""
-    per_dep: dict[tuple[str, str], tuple[float, float]] = {}
+    """(rpm, tpm) per model group from ``client.router_snapshot()`` (one row per deployment x key):
+    the sum over the group's deployments, 0 (unlimited) when one of them has no limit."""
+    deps: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in snapshot:
-        key = (str(row.get("group")), str(row.get("deployment")))
-        per_dep[key] = (float(row.get("rpm") or 0), float(row.get("tpm") or 0))
+        deps.setdefault((str(row.get("group")), str(row.get("deployment"))), []).append(row)
     limits: dict[str, tuple[float, float]] = {}
-    for (group, _), (rpm, tpm) in per_dep.items():
+    for (group, _), rows in deps.items():
+        rpm, tpm = (
+            _limit(float(rows[0].get(axis) or 0), [float(r.get(f"key_{axis}") or 0) for r in rows])
+            for axis in ("rpm", "tpm")
+        )
         old = limits.get(group)
         if old is None:
-            limits[group] = (max(rpm, 0.0), max(tpm, 0.0))
+            limits[group] = (rpm, tpm)
         else:  # a deployment without a limit makes the group unlimited on that axis
             limits[group] = (
                 old[0] + rpm if old[0] > 0 and rpm > 0 else 0.0,
