@@ -145,6 +145,14 @@ def test_malformed_lines_are_reported_with_their_line_number_and_the_rest_runs(t
     assert files["error"]["code"] == "invalid_request" and "/v1/files" in files["error"]["message"]
 
 
+def test_a_byte_order_mark_crlf_and_blank_lines_are_accepted(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + b"\r\n\r\n".join(json.dumps(request(i)).encode() for i in range(3)) + b"\r\n")
+    with FakeProvider() as fp:
+        result = run(src, fp, tmp_path, state=False)
+    assert result.succeeded == 3 and result.invalid_lines == []
+
+
 def test_a_duplicate_custom_id_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
     src = write_input(tmp_path / "in.jsonl", 5, {6: json.dumps(request(1))})
     with FakeProvider() as fp:
