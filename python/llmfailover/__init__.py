@@ -115,6 +115,8 @@ __all__ = [
     "RouteInfo",
     "AttemptInfo",
     "route_info",
+    # durable batch jobs (the subpackage is callable: llmfailover.batch(requests, config=...))
+    "batch",
     # sentinels
     "NOT_GIVEN",
     "NotGiven",
