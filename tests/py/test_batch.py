@@ -424,6 +424,23 @@ def test_a_queue_behind_a_long_outage_fails_at_once_not_one_deadline_after_anoth
     assert "every target has been down for" in result.records[-1]["error"]["message"]
 
 
+def test_retry_failed_runs_the_failed_requests_again_after_the_outage(tmp_path: Path) -> None:
+    items = [request(i) for i in range(6)] + ["not a request"]
+    with FakeProvider() as fp:
+        fp.outage("m-a", 60)
+        fp.outage("m-b", 60)
+        first = run(items, fp, tmp_path, request_deadline=0.3)
+        fp.reset()  # the targets are back
+        unchanged = run(items, fp, tmp_path)
+        assert fp.attempts() == []  # a finished job, failures included, is not sent again by default
+        again = run(items, fp, tmp_path, retry_failed=True)
+        assert len(fp.attempts()) == 6  # the failed requests, not the invalid entry
+    assert (first.failed, unchanged.failed, again.succeeded, again.failed) == (7, 7, 6, 1)
+    records = read_output(tmp_path / "out.jsonl")
+    assert_exactly_once([r for r in records if r["custom_id"] != "request-6"], 6)
+    assert records[-1]["error"]["code"] == "invalid_request"
+
+
 # --- kill -9 and resume ---------------------------------------------------------------------------
 
 
@@ -461,6 +478,7 @@ def test_kill_9_mid_job_then_the_same_command_resumes_every_custom_id_exactly_on
         assert not out.exists()  # the output is written only at the end
         with closing(sqlite3.connect(out.with_name("out.jsonl.state.sqlite"))) as db:  # its lock died with it
             states = dict(db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert states.get("done", 0) > 0 and states.get("pending", 0) + states.get("in_flight", 0) > 0, states
 
         again = subprocess.run(_cli(src, cfg, out), capture_output=True, text=True, timeout=60)

@@ -88,13 +88,15 @@ def batch(
     redis_prefix: str = "llmfailover:batch",
     job: Optional[str] = None,
     claim_idle: float = 30.0,
+    retry_failed: bool = False,
 ) -> BatchResult:
     """Runs ``requests`` through the router of ``config`` (or a routed ``client``); see the module doc.
 
     ``concurrency`` requests are in flight at once, paced by the config's rpm/tpm. A request that
     finds every target down waits (probing) until one is back or ``request_deadline`` seconds
     pass. Raises ``BatchInputError`` (e.g. a duplicate custom_id, before anything is sent) or
-    ``BatchStateError`` (a corrupt or locked state file, an unreachable Redis)."""
+    ``BatchStateError`` (a corrupt or locked state file, an unreachable Redis). ``retry_failed``
+    runs the requests a previous run of the job failed again (SQLite state only)."""
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or not 1 <= concurrency <= 1024:
         raise BatchInputError(f"concurrency must be an integer from 1 to 1024, not {concurrency!r}")
     if request_deadline is not None and not request_deadline > 0:
@@ -103,6 +105,8 @@ def batch(
         raise BatchInputError(
             "state= (a SQLite file) and redis= (a shared job) are exclusive: a Redis job keeps its state in Redis"
         )
+    if redis is not None and retry_failed:
+        raise BatchInputError("retry_failed= is for a SQLite job; a Redis job's answers are final")
     if (config is None) == (client is None):
         raise BatchInputError("batch() needs exactly one of config= (a router config) or client= (a routed client)")
     items = load_items(requests, model=model)
@@ -114,7 +118,7 @@ def batch(
 
         client = OpenAI(config=config)
     try:
-        store, where = _open_store(items, digest, out_path, state, redis, redis_prefix, job, claim_idle)
+        store, where = _open_store(items, digest, out_path, state, redis, redis_prefix, job, claim_idle, retry_failed)
         try:
             _run(store, client, concurrency, request_deadline, progress)
             records = list(store.records())
@@ -137,6 +141,7 @@ def _open_store(
     prefix: str,
     job: Optional[str],
     claim_idle: float,
+    retry_failed: bool,
 ) -> tuple[Any, Any]:
     if redis is not None:
         from ._redis import RedisStore
@@ -144,7 +149,7 @@ def _open_store(
         name = job or digest[:16]
         return RedisStore(redis, f"{prefix}:{name}", items, digest, claim_idle=claim_idle), redis
     if state is False:
-        return SqliteStore(Path(":memory:"), items, digest), None
+        return SqliteStore(Path(":memory:"), items, digest), None  # nothing to retry in a new one
     if state is None or state is True:
         if output is not None:
             path = output.with_name(output.name + ".state.sqlite")
@@ -153,7 +158,7 @@ def _open_store(
     else:
         path = Path(state)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(path, items, digest), path
+    return SqliteStore(path, items, digest, retry_failed=retry_failed), path
 
 
 def _run(store: Any, client: Any, concurrency: int, deadline: Optional[float], progress: bool) -> None:

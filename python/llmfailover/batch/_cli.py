@@ -52,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
         default=30.0,
         help="seconds after which a silent worker's requests are taken over (Redis; default: %(default)g)",
     )
+    p.add_argument("--retry-failed", action="store_true", help="run the requests an earlier run failed again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -71,6 +72,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             redis_prefix=args.redis_prefix,
             job=args.job,
             claim_idle=args.claim_idle,
+            retry_failed=args.retry_failed,
         )
     except (BatchError, ConfigError) as e:
         print(f"python -m llmfailover batch: error: {e}", file=sys.stderr)

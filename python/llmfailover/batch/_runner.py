@@ -181,7 +181,8 @@ def run_job(
             done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
             for f in done:
                 out = f.result()
-                store.complete(inflight.pop(f), out.record, out.ok, out.failovers, out.tokens, out.cost)
+                store.complete(inflight[f], out.record, out.ok, out.failovers, out.tokens, out.cost)
+                del inflight[f]  # after: an interrupt in between leaves it to _settle, not lost
             store.commit()
             progress.update(store.totals, paused=gates.down)
     except BaseException:

@@ -52,8 +52,9 @@ class Totals:
 
 
 class SqliteStore:
-    def __init__(self, path: Path, items: list[Item], fingerprint: str) -> None:
+    def __init__(self, path: Path, items: list[Item], fingerprint: str, *, retry_failed: bool = False) -> None:
         self.path = path
+        self._retry_failed = retry_failed
         self.items = items
         self.totals = Totals()
         self._db: Optional[sqlite3.Connection] = None
@@ -164,6 +165,13 @@ class SqliteStore:
         elif count != len(self.items):
             raise BatchStateError(f"state file {str(self.path)!r} has {count} requests, the input {len(self.items)}")
         db.execute("UPDATE items SET state = 'pending' WHERE state = 'in_flight'")
+        if self._retry_failed:  # failed requests run again (not the entries that cannot be sent)
+            sendable = [(it.index,) for it in self.items if not it.problem]
+            db.executemany(
+                "UPDATE items SET state = 'pending', record = NULL, failovers = 0, tokens = 0, cost = NULL "
+                "WHERE idx = ? AND state = 'failed'",
+                sendable,
+            )
         db.commit()
         pending = []
         for idx, state, failovers, tokens, cost in db.execute(
