@@ -237,6 +237,8 @@ def test_pacer_spaces_sends_by_rpm_and_tpm_with_an_injected_clock() -> None:
     assert pacer.delay("u", 10) == pacer.delay("u", 10) == 0.0
     now[0] += 10
     assert pacer.delay("g", 10) == 0.0  # idle time is not saved up into a burst
+    pacer.workers = 2  # two processes share the job: each takes half the rate
+    assert [pacer.delay("g", 10) for _ in range(3)] == [0.5, 1.5, 2.5]
 
 
 def test_the_progress_bar_shows_rate_failovers_and_tokens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

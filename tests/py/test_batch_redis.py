@@ -123,6 +123,23 @@ def test_a_finished_redis_job_run_again_sends_nothing(tmp_path: Path, redis_url:
     assert again.records == first.records == read_output(tmp_path / "b.jsonl")
 
 
+def test_workers_count_each_other_for_pacing(redis_url: str) -> None:
+    from llmfailover.batch._input import fingerprint, load_items
+    from llmfailover.batch._redis import RedisStore
+
+    items = load_items([request(i) for i in range(10)])
+    stores = [RedisStore(redis_url, "p:j", items, fingerprint(items), claim_idle=5) for _ in range(3)]
+    try:
+        for s in stores[:2]:
+            assert len(s.claim(3)) == 3
+        stores[0].commit()
+        assert stores[0].workers == 2  # the third has not read yet: not a consumer
+        assert stores[2].claim(3) and (stores[2].commit() or stores[2].workers) == 3
+    finally:
+        for s in stores:
+            s.close()
+
+
 def test_an_unreachable_redis_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -68,20 +68,22 @@ def group_limits(snapshot: list[Mapping[str, Any]]) -> dict[str, tuple[float, fl
 
 class Pacer:
     """Spaces sends per group: the next send of a group may start 60/rpm s after the previous one,
-    and 60*tokens/tpm s after it for tokens. Thread-safe; ``wait`` sleeps outside the lock."""
+    and 60*tokens/tpm s after it for tokens; ``workers`` processes sharing a job (Redis) each take
+    1/workers of that. Thread-safe; the caller sleeps, not the pacer."""
 
     def __init__(self, limits: Mapping[str, tuple[float, float]], clock: Clock = time.monotonic) -> None:
         self._limits = dict(limits)
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
         self._clock = clock
+        self.workers = 1  # set by the job from its store (live consumers of a Redis job)
 
     def delay(self, group: str, tokens: int) -> float:
         """Books a send now and returns how long to wait before it (0 when the group has no limits)."""
         rpm, tpm = self._limits.get(group, (0.0, 0.0))
         if rpm <= 0 and tpm <= 0:
             return 0.0
-        spacing = max(60.0 / rpm if rpm > 0 else 0.0, 60.0 * tokens / tpm if tpm > 0 else 0.0)
+        spacing = max(60.0 / rpm if rpm > 0 else 0.0, 60.0 * tokens / tpm if tpm > 0 else 0.0) * max(self.workers, 1)
         with self._lock:
             now = self._clock()
             start = max(now, self._next.get(group, now))

@@ -12,8 +12,8 @@ holds (XCLAIM ... JUSTID to itself). A worker killed with entries in flight stop
 is stored with HSETNX under the request's index (a second answer, from a worker thought dead, is
 dropped), and an entry whose result already exists is acknowledged without sending. The job is
 finished when ``:results`` has one field per input entry; each worker then writes the output.
-Pacing is per process (several workers together may send up to N times a group's rpm; the router's
-own per-process limits apply the same way).
+Pacing is shared: each worker takes 1/N of a group's rpm/tpm, N being the consumers seen within
+``claim_idle`` (counted every heartbeat; the routers' own limits stay per process).
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class RedisStore:
         self._redis_error = redis.RedisError
         self.items = items
         self.totals = Totals()
+        self.workers = 1  # live consumers of the job, counted every heartbeat
         self._url = redact_url(url)
         self._stream, self._results, self._meta = f"{key}:stream", f"{key}:results", f"{key}:meta"
         self._consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -186,6 +187,14 @@ class RedisStore:
                 if self._held:  # still working on these: reset their idle time (XCLAIM to ourselves)
                     self._r.xclaim(self._stream, GROUP, self._consumer, 0, list(self._held.values()), justid=True)
                 self._count_finished()
+                self._count_workers()
+
+    def _count_workers(self) -> None:
+        """Consumers seen within claim_idle (the rest are dead or done): the pacer's share."""
+        consumers: Any = self._r.xinfo_consumers(self._stream, GROUP)
+        live = {c["name"] for c in consumers if int(c.get("idle", 0)) < self._claim_idle_ms}
+        live.add(self._consumer.encode())
+        self.workers = len(live)
 
     def all_finished(self) -> bool:
         self.commit()

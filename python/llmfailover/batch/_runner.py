@@ -42,6 +42,7 @@ class Outcome:
 
 class Store(Protocol):  # SqliteStore and RedisStore
     totals: Any
+    workers: int  # processes sharing the job (the pacer gives each 1/workers of the limits)
 
     @property
     def total(self) -> int: ...
@@ -184,6 +185,7 @@ def run_job(
                 store.complete(inflight[f], out.record, out.ok, out.failovers, out.tokens, out.cost)
                 del inflight[f]  # after: an interrupt in between leaves it to _settle, not lost
             store.commit()
+            pacer.workers = store.workers
             progress.update(store.totals, paused=gates.down)
     except BaseException:
         gates.stop()  # waiting workers return at once; those in a call finish it

@@ -57,6 +57,7 @@ class SqliteStore:
         self._retry_failed = retry_failed
         self.items = items
         self.totals = Totals()
+        self.workers = 1  # the file is locked: one process runs the job
         self._db: Optional[sqlite3.Connection] = None
         try:
             self._db = self._open(fingerprint)
