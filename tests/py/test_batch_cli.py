@@ -110,6 +110,9 @@ def test_the_command_line_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtu
         fp.set_default("m-a", Fault.http_status(400))
         assert main(_cli(write_input(tmp_path / "in2.jsonl", 2), cfg, tmp_path / "out2.jsonl")[3:]) == 1
         assert "0 succeeded, 2 failed (0 invalid lines)" in capsys.readouterr().err
+    (tmp_path / "bad.yaml").write_text("groups: 3\n")
+    assert main(_cli(tmp_path / "in2.jsonl", tmp_path / "bad.yaml", tmp_path / "out3.jsonl")[3:]) == 2
+    assert f"error: config '{tmp_path / 'bad.yaml'}'" in capsys.readouterr().err
     assert main(["nope"]) == 2
     err = capsys.readouterr().err
     assert "unknown command 'nope'" in err and "batch" in err and "scorecard" in err

@@ -74,7 +74,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             claim_idle=args.claim_idle,
             retry_failed=args.retry_failed,
         )
-    except (BatchError, ConfigError) as e:
+    except ConfigError as e:  # its message names the place in the file
+        print(f"python -m llmfailover batch: error: config {args.config!r}: {e}", file=sys.stderr)
+        return 2
+    except BatchError as e:
         print(f"python -m llmfailover batch: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
