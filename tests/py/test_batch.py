@@ -92,6 +92,7 @@ def test_jsonl_job_writes_openai_batch_records_in_input_order(tmp_path: Path) ->
     assert records[5]["response"]["body"]["data"][0]["embedding"]
     assert result.texts()[0].startswith("Hello from m-")
     assert SECRET not in (tmp_path / "out.jsonl").read_text()
+    assert SECRET.encode() not in (tmp_path / "out.jsonl.state.sqlite").read_bytes()
     assert result.state == tmp_path / "out.jsonl.state.sqlite"
     assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
 
@@ -121,7 +122,9 @@ def test_a_pandas_series_uses_its_index_as_custom_id(tmp_path: Path) -> None:
     assert [r["custom_id"] for r in result.records] == ["x", "y"] and result.succeeded == 2
 
 
-def test_malformed_lines_are_reported_with_their_line_number_and_the_rest_runs(tmp_path: Path) -> None:
+def test_malformed_lines_are_reported_with_their_line_number_and_the_rest_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     bad = {
         3: "{not json",
         5: "[1, 2]",
@@ -137,6 +140,8 @@ def test_malformed_lines_are_reported_with_their_line_number_and_the_rest_runs(t
     records = read_output(tmp_path / "out.jsonl")
     assert len(records) == 10 and result.succeeded == 6
     assert [r["error"]["line"] for r in records if r["custom_id"] is None] == [3, 5, 7]
+    logged = [r.getMessage() for r in caplog.records if r.name == "llmfailover.batch"]
+    assert logged[0].startswith("batch input line 3: not valid JSON") and len(logged) == 4
     files = [r for r in records if r["custom_id"] == "req-99"][0]
     assert files["error"]["code"] == "invalid_request" and "/v1/files" in files["error"]["message"]
 

@@ -22,6 +22,7 @@ the job lives in a Redis stream instead, shared by every process that runs the s
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -39,6 +40,7 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_REQUEST_DEADLINE = 3600.0  # seconds a request may wait through outages before it fails
 
 PathLike = Union[str, "os.PathLike[str]"]
+_log = logging.getLogger("llmfailover.batch")
 
 
 class BatchResult:
@@ -110,6 +112,9 @@ def batch(
     if (config is None) == (client is None):
         raise BatchInputError("batch() needs exactly one of config= (a router config) or client= (a routed client)")
     items = load_items(requests, model=model)
+    for it in items:
+        if it.problem:  # reported now, not only in the result at the end; the rest runs
+            _log.warning("batch input %s: %s", it.where, it.problem.removeprefix(f"{it.where}: "))
     digest = fingerprint(items)
     out_path = Path(output) if output is not None else None
     own_client = client is None
