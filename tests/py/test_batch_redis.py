@@ -123,6 +123,44 @@ def test_a_finished_redis_job_run_again_sends_nothing(tmp_path: Path, redis_url:
     assert again.records == first.records == read_output(tmp_path / "b.jsonl")
 
 
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("redis://user:hunter2@h:6379/0", "redis://user:***@h:6379/0"),
+        ("rediss://:hunter2@h/1?ssl_cert_reqs=none", "rediss://:***@h/1?ssl_cert_reqs=none"),
+        ("unix:///run/r.sock?db=2&password=hunter2", "unix:///run/r.sock?db=2&password=***"),
+        ("redis://h:6379", "redis://h:6379"),
+    ],
+)
+def test_redis_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    from llmfailover.batch._redis import redact_url
+
+    assert redact_url(url) == shown
+
+
+def test_a_password_protected_redis_works_and_a_wrong_password_is_a_clear_error(tmp_path: Path) -> None:
+    sock = tmp_path / "auth.sock"
+    server = subprocess.Popen(
+        [str(REDIS_SERVER), "--port", "0", "--unixsocket", str(sock), "--save", "", "--requirepass", "hunter2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with FakeProvider() as fp:
+            kw: dict[str, Any] = {"config": make_config(fp), "progress": False}
+            ok = llmfailover.batch([request(0)], redis=f"unix://{sock}?password=hunter2", **kw)
+            assert ok.succeeded == 1
+            with pytest.raises(BatchStateError, match=r"password=\*\*\*") as info:
+                llmfailover.batch([request(0)], redis=f"unix://{sock}?password=wrong", **kw)
+        assert "wrong" not in str(info.value)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def test_workers_count_each_other_for_pacing(redis_url: str) -> None:
     from llmfailover.batch._input import fingerprint, load_items
     from llmfailover.batch._redis import RedisStore

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Optional
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ._input import Item
 from ._records import item_error_record
@@ -40,16 +40,21 @@ SOCKET_TIMEOUT_S = 10.0
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its password (redis://user:secret@host -> redis://user:***@host)."""
+    """``url`` without its password: in the user info (redis://user:secret@host) and in the query
+    (unix:///run/redis.sock?password=secret, redis-py's form for sockets)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable Redis URL>"
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[1]}"
+    query = "&".join(
+        f"{k}=***" if k.lower() == "password" else (f"{k}={v}" if sep else k)
+        for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    # Not urlunsplit: it drops the empty host of unix:///path.
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 class RedisStore:
