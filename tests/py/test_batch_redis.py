@@ -104,6 +104,7 @@ def test_three_workers_one_killed_answer_every_custom_id_exactly_once(tmp_path: 
         assert_exactly_once(records, n)
         assert all(rec["response"]["status_code"] == 200 for rec in records)
     assert r.xpending("llmfailover:batch:j:stream", "workers")["pending"] == 0
+    assert len(r.xinfo_consumers("llmfailover:batch:j:stream", "workers")) == 1  # the killed one; the others left
     r.close()
     assert n <= sent <= n + 4, sent  # at most the killed worker's in-flight requests were sent twice
 

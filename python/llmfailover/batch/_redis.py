@@ -216,6 +216,12 @@ class RedisStore:
             yield json.loads(fields[str(idx).encode()])["record"]
 
     def close(self) -> None:
+        try:  # leave the group if we hold nothing (XGROUP DELCONSUMER drops a consumer's pending entries)
+            pending: Any = self._r.xpending_range(self._stream, GROUP, "-", "+", 1, consumername=self._consumer)
+            if not pending:
+                self._r.xgroup_delconsumer(self._stream, GROUP, self._consumer)
+        except Exception:  # noqa: BLE001 - Redis gone: it keeps the name, harmless
+            pass
         try:
             self._r.close()
         except Exception:  # noqa: BLE001 - closing a broken connection
