@@ -153,7 +153,7 @@ def test_a_password_protected_redis_works_and_a_wrong_password_is_a_clear_error(
         with FakeProvider() as fp:
             kw: dict[str, Any] = {"config": make_config(fp), "progress": False}
             ok = llmfailover.batch([request(0)], redis=f"unix://{sock}?password=hunter2", **kw)
-            assert ok.succeeded == 1
+            assert ok.succeeded == 1 and ok.state == f"unix://{sock}?password=***"
             with pytest.raises(BatchStateError, match=r"password=\*\*\*") as info:
                 llmfailover.batch([request(0)], redis=f"unix://{sock}?password=wrong", **kw)
         assert "wrong" not in str(info.value)

@@ -21,7 +21,6 @@ the job lives in a Redis stream instead, shared by every process that runs the s
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -45,7 +44,8 @@ _log = logging.getLogger("llmfailover.batch")
 
 class BatchResult:
     """A finished job: ``records`` (OpenAI batch result records, input order), the counts, and
-    where the output and the state are. ``invalid_lines`` lists the input lines that were not
+    where the output and the state are (``state``: the SQLite path, the Redis URL without its
+    password, or None in memory). ``invalid_lines`` lists the input lines that were not
     requests (with their line numbers)."""
 
     def __init__(self, records: list[dict[str, Any]], items: list[Item], output: Optional[Path], state: Any) -> None:
@@ -149,17 +149,17 @@ def _open_store(
     retry_failed: bool,
 ) -> tuple[Any, Any]:
     if redis is not None:
-        from ._redis import RedisStore
+        from ._redis import RedisStore, redact_url
 
         name = job or digest[:16]
-        return RedisStore(redis, f"{prefix}:{name}", items, digest, claim_idle=claim_idle), redis
+        return RedisStore(redis, f"{prefix}:{name}", items, digest, claim_idle=claim_idle), redact_url(redis)
     if state is False:
         return SqliteStore(Path(":memory:"), items, digest), None  # nothing to retry in a new one
     if state is None or state is True:
         if output is not None:
             path = output.with_name(output.name + ".state.sqlite")
         else:
-            path = Path(f"llmfailover-batch-{hashlib.sha256(digest.encode()).hexdigest()[:12]}.sqlite")
+            path = Path(f"llmfailover-batch-{digest[:12]}.sqlite")
     else:
         path = Path(state)
     path.parent.mkdir(parents=True, exist_ok=True)
