@@ -75,6 +75,8 @@ def __getattr__(name: str) -> _Any:
 
         if name in ("Transport", "AsyncTransport"):  # imported on first use: they need httpx2 or httpx
             return getattr(import_module("._transport", __name__), name)
+        if name == "batch":  # the subpackage is callable: llmfailover.batch(requests, config=...)
+            return import_module(".batch", __name__)
         module_client = import_module("._module_client", __name__)
         if name in module_client.RESOURCES:
             return getattr(module_client.module_client(_sys.modules[__name__]), name)
@@ -113,6 +115,8 @@ __all__ = [
     "RouteInfo",
     "AttemptInfo",
     "route_info",
+    # durable batch jobs (the subpackage is callable: llmfailover.batch(requests, config=...))
+    "batch",
     # sentinels
     "NOT_GIVEN",
     "NotGiven",
