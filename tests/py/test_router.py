@@ -312,8 +312,10 @@ def test_silent_only_target_gives_a_timeout(client: OpenAI, fp: FakeProvider) ->
     fp.set_default("m-s", Fault.no_response())
     with pytest.raises(APITimeoutError) as err:
         ask(client, "solo")
-    assert decisions(err.value.route) == [("s", "give_up")]
-    assert outcomes(fp, "m-s") == ["no_response"]  # silent: not retried
+    assert decisions(err.value.route) == [("s", "give_up")]  # one attempt, not retried
+    # The fake logs an attempt once it has read the request; on a loaded machine the 300 ms
+    # first-token limit can end the call before that, so the fake may log none (never two).
+    assert outcomes(fp, "m-s") in (["no_response"], [])
 
 
 def test_401_forces_the_key_open(fp: FakeProvider) -> None:
