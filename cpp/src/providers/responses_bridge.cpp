@@ -302,7 +302,7 @@ json response_usage(const json& u) {
                        : none;
   const long long total = u.contains("total_tokens") ? count(u, "total_tokens") : in + out;
   return {{"input_tokens", in},
-          {"input_tokens_details", {{"cached_tokens", count(pd, "cached_tokens")}}},
+          {"input_tokens_details", {{"cached_tokens", count(pd, "cached_tokens")}, {"cache_write_tokens", 0}}},
           {"output_tokens", out},
           {"output_tokens_details", {{"reasoning_tokens", count(cd, "reasoning_tokens")}}},
           {"total_tokens", total}};
