@@ -140,8 +140,11 @@ void RoutedCallImpl::on_end(Deferred& later) {
   if (mode_ == Mode::body) {
     std::string answer;
     try {
-      answer = req_.call.path == "/embeddings" ? target_->provider->embeddings_response(target_->endpoint, body_buf_)
-                                               : target_->provider->chat_response(target_->endpoint, body_buf_);
+      if (req_.call.path == "/embeddings")
+        answer = target_->provider->embeddings_response(target_->endpoint, body_buf_);
+      else if (req_.call.path == "/chat/completions")
+        answer = target_->provider->chat_response(target_->endpoint, body_buf_);
+      else answer = openai_path_answer(std::move(body_buf_));  // routed_responses.cpp
     } catch (const providers::TranslationError& x) {
       // An answer that means an error, or one that does not fit the provider's schema: that
       // provider's fault, named.
