@@ -79,7 +79,7 @@ _ROUTED_PATHS = (
 # GET / DELETE /responses/{id}, POST /responses/{id}/cancel, GET /responses/{id}/input_items: no
 # model; the router sends them to the deployment that served that response.
 _STATEFUL = re.compile(r"/responses/(?!input_tokens$)[^/]+(?:/cancel|/input_items)?$")
-_FORM_MODEL = re.compile(rb'\r\nContent-Disposition: form-data; name="model"\r\n(?:[^\r\n]*\r\n)*\r\n([^\r\n]*)\r\n')
+_FORM_MODEL = re.compile(rb'\r\nContent-Disposition: form-data; name="model"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r\n]*)\r\n')
 _ERRC_TO_EXC = {
     "connect_timeout": "ConnectTimeout",
     "first_byte_timeout": "ReadTimeout",

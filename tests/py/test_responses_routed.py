@@ -298,3 +298,29 @@ def test_langchain_use_responses_api_fails_over(fp: FakeProvider, tmp_path: Path
     assert "Hello from claude-x." in str(streamed.content)
     client.close()
     asyncio.run(aclient.close())
+
+
+@needs_openai
+def test_openai_client_a_cut_responses_stream_is_an_error_naming_the_interruption(fp: FakeProvider) -> None:
+    import openai
+
+    fp.set_default("m-a", Fault.cut(6))  # two text deltas, then the connection closes
+    with llmfailover.OpenAI(config=native_config(fp)) as c:
+        got: list[str] = []
+        with pytest.raises(openai.APIConnectionError) as err:
+            for event in c.responses.create(model="smart", input="Hi", stream=True):
+                got.append(event.type)
+    assert "stream_interrupted" in str(err.value.__cause__) and "after 10 characters" in str(err.value.__cause__)
+    assert got.count("response.output_text.delta") == 2 and "response.completed" not in got
+
+
+@needs_openai
+def test_openai_client_audio_upload_goes_to_an_openai_deployment_with_its_model(fp: FakeProvider) -> None:
+    import openai
+
+    with llmfailover.OpenAI(config=native_config(fp)) as c:
+        with pytest.raises(openai.NotFoundError):  # the fake serves no audio; what matters is what it got
+            c.audio.transcriptions.create(model="smart", file=("a.wav", b"RIFF-model-bytes"))
+    for sent, name in zip(fp.attempts(), ("a", "b"), strict=True):  # a 404 is that deployment's: failed over
+        assert sent.target == "/v1/audio/transcriptions" and sent.header("authorization") == f"Bearer key-{name}"
+        assert f'name="model"\r\n\r\nm-{name}\r\n'.encode() in sent.body and b"RIFF-model-bytes" in sent.body
