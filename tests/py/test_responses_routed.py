@@ -324,3 +324,19 @@ def test_openai_client_audio_upload_goes_to_an_openai_deployment_with_its_model(
     for sent, name in zip(fp.attempts(), ("a", "b"), strict=True):  # a 404 is that deployment's: failed over
         assert sent.target == "/v1/audio/transcriptions" and sent.header("authorization") == f"Bearer key-{name}"
         assert f'name="model"\r\n\r\nm-{name}\r\n'.encode() in sent.body and b"RIFF-model-bytes" in sent.body
+
+
+def test_azure_takes_responses_natively_outside_its_deployments(fp: FakeProvider) -> None:
+    dep = {
+        "id": "az",
+        "provider": "azure",
+        "model": "m-az",
+        "base_url": fp.root_url,
+        "api_key": "key-az",
+        "api_version": "2025-03-01-preview",
+    }
+    with LookAlike(config={"groups": {"smart": {"deployments": [dep]}}}) as c:
+        assert c.responses.create(model="smart", input="Hi").output_text == "Hello from m-az."
+    (sent,) = fp.attempts()
+    assert sent.target == "/openai/responses?api-version=2025-03-01-preview" and sent.header("api-key") == "key-az"
+    assert sent.json()["model"] == "m-az"

@@ -311,6 +311,8 @@ class OpenAiDialect final : public Dialect {
       }
     } else if (path.starts_with("/v1/")) {
       path.remove_prefix(3);
+    } else if (path.starts_with("/openai/")) {  // Azure's paths outside a deployment (/openai/responses)
+      path.remove_prefix(7);
     }
     if (path == "/chat/completions" && method == "POST") req.kind = chat;
     else if (path == "/embeddings" && method == "POST") req.kind = embeddings;
