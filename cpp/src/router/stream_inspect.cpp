@@ -64,6 +64,11 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
   for (const auto& choice : *choices) {
     if (!choice.is_object()) continue;
     if (non_empty(choice, "finish_reason")) finished_ = true;
+    if (auto t = choice.find("text");
+        t != choice.end() && t->is_string() && !t->get_ref<const std::string&>().empty()) {
+      content_chars_ += t->get_ref<const std::string&>().size();  // a legacy /completions chunk
+      kind = ChunkKind::content;
+    }
     auto delta = choice.find("delta");
     if (delta == choice.end() || !delta->is_object()) continue;
     if (auto c = delta->find("content"); c != delta->end() && c->is_string()) {

@@ -273,6 +273,15 @@ TEST(ResponsesInspector, ReadsResponsesEvents) {
   EXPECT_EQ(in.text(), "Hi");
 }
 
+TEST(ResponsesInspector, LegacyCompletionChunksCommit) {
+  StreamInspector in;  // /completions streams choices[].text, no delta: the first text is the commit point
+  EXPECT_EQ(in.inspect(R"({"object":"text_completion","choices":[{"index":0,"text":"","finish_reason":null}]})"),
+            ChunkKind::meta);
+  EXPECT_EQ(in.inspect(R"({"object":"text_completion","choices":[{"index":0,"text":"Hi","finish_reason":null}]})"),
+            ChunkKind::content);
+  EXPECT_EQ(in.content_chars(), 2u);
+}
+
 TEST(ResponsesMultipart, ModelFieldReplaced) {
   const std::string body =
       "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nname=\"model\"\r\n"
