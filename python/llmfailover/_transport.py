@@ -296,7 +296,9 @@ class _Sender:
             path=endpoint,
             body=body,
             headers=headers,
-            query=list(request.url.params.multi_items()),
+            # input_items' pagination; other routed calls carry nothing in the query the targets need
+            # (an AzureOpenAI client's api-version is each Azure target's own).
+            query=[(k, v) for k, v in request.url.params.multi_items() if k != "api-version"] if stateful else [],
             stream=isinstance(doc, dict) and doc.get("stream") is True,
         )
 

@@ -270,10 +270,15 @@ def test_openai_client_pins_retrieve_to_the_deployment(fp: FakeProvider) -> None
         first = c.responses.create(model="smart", input="Hi")
         with pytest.raises(openai.NotFoundError):  # the fake keeps no responses: it answers 404
             c.responses.retrieve(first.id)
+        with pytest.raises(openai.NotFoundError):
+            c.responses.input_items.list(first.id, limit=5)
         with pytest.raises(openai.BadRequestError, match="does not know which"):
             c.responses.retrieve("resp_never_seen")
-    got = [r for r in fp.attempts() if r.method == "GET"]
-    assert [(r.target, r.header("authorization")) for r in got] == [(f"/v1/responses/{first.id}", "Bearer key-b")]
+    got = [(r.target, r.header("authorization")) for r in fp.attempts() if r.method == "GET"]
+    assert got == [
+        (f"/v1/responses/{first.id}", "Bearer key-b"),
+        (f"/v1/responses/{first.id}/input_items?limit=5", "Bearer key-b"),
+    ]
 
 
 @pytest.mark.needs_sdk("langchain_openai")
