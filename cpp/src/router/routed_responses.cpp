@@ -161,6 +161,8 @@ void RoutedCallImpl::learn_response_id() {
   learned_ = true;
   const std::string name(target_->provider->name());
   r_->affinity.remember(inspect_.response_id(), responses::native(name) ? target_->id : kBridged + name);
+  if (responses::native(name) && !inspect_.conversation_id().empty())
+    r_->affinity.remember(inspect_.conversation_id(), target_->id);
 }
 
 }  // namespace llmfailover

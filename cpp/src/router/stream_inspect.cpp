@@ -106,6 +106,8 @@ ChunkKind StreamInspector::inspect_event(const nlohmann::json& doc) {
   if (type == "error" || type == "response.failed") return ChunkKind::error;
   if (auto r = doc.find("response"); r != doc.end() && r->is_object()) {
     if (auto id = r->find("id"); id != r->end() && id->is_string()) response_id_ = id->get<std::string>();
+    if (auto c = r->find("conversation"); c != r->end() && c->is_object())
+      if (auto id = c->find("id"); id != c->end() && id->is_string()) conversation_id_ = id->get<std::string>();
     if (auto u = r->find("usage"); u != r->end() && u->is_object()) {
       const auto usage = read_usage(*u);
       usage_total_ = usage.total;

@@ -251,6 +251,9 @@ TEST(ResponsesInspector, ReadsResponsesEvents) {
   StreamInspector in(/*responses=*/true);
   EXPECT_EQ(in.inspect(R"({"type":"response.created","response":{"id":"resp_7","usage":null}})"), ChunkKind::meta);
   EXPECT_EQ(in.response_id(), "resp_7");
+  EXPECT_EQ(in.inspect(R"({"type":"response.in_progress","response":{"id":"resp_7","conversation":{"id":"conv_1"}}})"),
+            ChunkKind::meta);
+  EXPECT_EQ(in.conversation_id(), "conv_1");
   EXPECT_EQ(in.inspect(R"({"type":"response.output_item.added","item":{"type":"message"}})"), ChunkKind::meta);
   EXPECT_EQ(in.inspect(R"({"type":"response.output_text.delta","delta":""})"), ChunkKind::meta);
   EXPECT_EQ(in.inspect(R"({"type":"response.output_text.delta","delta":"Hi"})"), ChunkKind::content);
