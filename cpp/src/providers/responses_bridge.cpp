@@ -15,13 +15,23 @@ using nlohmann::json;
   throw TranslationError(std::string(provider), param, what + " is not supported by " + std::string(provider));
 }
 
+// obj[key] when it is a string, `fallback` when absent or null; any other type is no value the
+// Responses API has there: rejected naming the key.
+std::string text_field(std::string_view provider, const json& obj, const char* key, std::string fallback = "",
+                       const char* param = "input") {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (!it->is_string()) reject(provider, param, std::string("a '") + key + "' in " + param + " that is not a string");
+  return it->get<std::string>();
+}
+
 // A message's content: a string, or input_text / output_text / input_image / input_file parts.
 json chat_content(std::string_view provider, const json& content) {
   if (content.is_string() || content.is_null()) return content;
   if (!content.is_array()) reject(provider, "input", "a message content that is neither a string nor a list");
   json parts = json::array();
   for (const auto& p : content) {
-    const std::string type = p.is_object() ? p.value("type", "") : "";
+    const std::string type = p.is_object() ? text_field(provider, p, "type") : "";
     if (type == "input_text" || type == "output_text" || type == "text") {
       parts.push_back({{"type", "text"}, {"text", p.value("text", "")}});
     } else if (type == "refusal") {
@@ -53,16 +63,18 @@ std::string output_text(std::string_view provider, const json& output) {
 
 void add_input_item(std::string_view provider, const json& item, json& messages) {
   if (!item.is_object()) reject(provider, "input", "an input item that is not an object");
-  const std::string type = item.value("type", item.contains("role") ? "message" : "");
+  const std::string type = text_field(provider, item, "type", item.contains("role") ? "message" : "");
   if (type == "message") {
-    std::string role = item.value("role", "user");
+    std::string role = text_field(provider, item, "role", "user");
     if (role == "developer") role = "system";  // the chat dialects know system, not developer
     if (role != "system" && role != "user" && role != "assistant") reject(provider, "input", "the role '" + role + "'");
     messages.push_back({{"role", role}, {"content", chat_content(provider, item.value("content", json()))}});
   } else if (type == "function_call") {
-    json call = {{"id", item.value("call_id", item.value("id", ""))},
-                 {"type", "function"},
-                 {"function", {{"name", item.value("name", "")}, {"arguments", item.value("arguments", "{}")}}}};
+    json call = {
+        {"id", text_field(provider, item, "call_id", text_field(provider, item, "id"))},
+        {"type", "function"},
+        {"function",
+         {{"name", text_field(provider, item, "name")}, {"arguments", text_field(provider, item, "arguments", "{}")}}}};
     // Calls of one turn (and the text before them) are one assistant message in the chat form.
     if (messages.empty() || messages.back().value("role", "") != "assistant")
       messages.push_back({{"role", "assistant"}, {"content", nullptr}});
@@ -71,7 +83,7 @@ void add_input_item(std::string_view provider, const json& item, json& messages)
     last["tool_calls"].push_back(std::move(call));
   } else if (type == "function_call_output") {
     messages.push_back({{"role", "tool"},
-                        {"tool_call_id", item.value("call_id", "")},
+                        {"tool_call_id", text_field(provider, item, "call_id")},
                         {"content", output_text(provider, item.value("output", json("")))}});
   } else if (type == "item_reference") {
     reject(provider, "input", "an item_reference (it names an item stored by OpenAI)");
@@ -83,12 +95,12 @@ void add_input_item(std::string_view provider, const json& item, json& messages)
 }
 
 json chat_tools(std::string_view provider, const json& tools) {
-  if (!tools.is_array()) reject(provider, "tools", "tools that are not a list");
+  if (!tools.is_array()) reject(provider, "tools", "a 'tools' value that is not a list");
   json out = json::array();
   for (const auto& t : tools) {
-    const std::string type = t.is_object() ? t.value("type", "") : "";
+    const std::string type = t.is_object() ? text_field(provider, t, "type", "", "tools") : "";
     if (type != "function") reject(provider, "tools", "the built-in tool '" + type + "'");
-    json fn = {{"name", t.value("name", "")}};
+    json fn = {{"name", text_field(provider, t, "name", "", "tools")}};
     for (const char* k : {"description", "parameters", "strict"})
       if (t.contains(k) && !t[k].is_null()) fn[k] = t[k];
     out.push_back({{"type", "function"}, {"function", std::move(fn)}});
@@ -98,8 +110,9 @@ json chat_tools(std::string_view provider, const json& tools) {
 
 json chat_tool_choice(std::string_view provider, const json& choice) {
   if (choice.is_string()) return choice;
-  const std::string type = choice.is_object() ? choice.value("type", "") : "";
-  if (type == "function") return {{"type", "function"}, {"function", {{"name", choice.value("name", "")}}}};
+  const std::string type = choice.is_object() ? text_field(provider, choice, "type", "", "tool_choice") : "";
+  if (type == "function")
+    return {{"type", "function"}, {"function", {{"name", text_field(provider, choice, "name", "", "tool_choice")}}}};
   reject(provider, "tool_choice", "the tool_choice type '" + type + "'");
 }
 
@@ -108,13 +121,14 @@ void translate_text_format(std::string_view provider, const json& text, json& ou
   if (text.contains("verbosity"))
     warnings.push_back("text.verbosity is not supported by " + std::string(provider) + "; dropped");
   auto f = text.find("format");
-  if (f == text.end() || !f->is_object()) return;
-  const std::string type = f->value("type", "text");
+  if (f == text.end() || f->is_null()) return;
+  if (!f->is_object()) reject(provider, "text.format", "a text.format that is not an object");
+  const std::string type = text_field(provider, *f, "type", "text", "text.format");
   if (type == "text") return;
   if (type == "json_object") {
     out["response_format"] = {{"type", "json_object"}};
   } else if (type == "json_schema") {
-    json schema = {{"name", f->value("name", "response")}};
+    json schema = {{"name", text_field(provider, *f, "name", "response", "text.format")}};
     for (const char* k : {"schema", "strict", "description"})
       if (f->contains(k) && !(*f)[k].is_null()) schema[k] = (*f)[k];
     out["response_format"] = {{"type", "json_schema"}, {"json_schema", std::move(schema)}};

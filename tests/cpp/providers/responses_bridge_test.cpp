@@ -99,6 +99,11 @@ TEST(ResponsesBridgeRequest, WhatNoChatDialectExpressesIsNamed) {
       {{{"input", "x"}, {"background", true}}, "background"},
       {{{"input", {{{"type", "item_reference"}, {"id", "msg_1"}}}}}, "item_reference"},
       {{{"input", "x"}, {"text", {{"format", {{"type", "grammar"}}}}}}, "text format 'grammar'"},
+      {{{"input", "x"}, {"text", {{"format", "json"}}}}, "a text.format that is not an object"},
+      {{{"input", {{{"type", 5}}}}}, "a 'type' in input that is not a string"},
+      {{{"input", {{{"type", "function_call"}, {"call_id", "c"}, {"name", "f"}, {"arguments", {{"a", 1}}}}}}},
+       "a 'arguments' in input that is not a string"},
+      {{{"input", "x"}, {"tools", "x"}}, "a 'tools' value that is not a list"},
   };
   for (const auto& [request, feature] : cases) {
     try {
