@@ -301,6 +301,9 @@ def test_langchain_use_responses_api_fails_over(fp: FakeProvider, tmp_path: Path
     assert "Hello from claude-x." in str(llm.invoke("Hi").content)
     streamed = functools.reduce(operator.add, llm.stream("Hi"))
     assert "Hello from claude-x." in str(streamed.content)
+    fp.set_tool_call("claude-x", "get_weather", {"city": "Oslo"})
+    called = llm.bind_tools([{"type": "function", "function": {k: v for k, v in WEATHER.items() if k != "type"}}])
+    assert [(c["name"], c["args"]) for c in called.invoke("Weather?").tool_calls] == [("get_weather", {"city": "Oslo"})]
     client.close()
     asyncio.run(aclient.close())
 
