@@ -1,7 +1,8 @@
 // routed_call_impl.hpp (private) — one call through the router, shared by routed_call.cpp
 // (groups, picks, attempts and their requests), routed_events.cpp (events, timers, exception
-// safety), routed_outcome.cpp (decisions and what the caller gets) and routed_stream.cpp (the
-// stream commit point, interruption and recovery).
+// safety), routed_outcome.cpp (decisions and what the caller gets), routed_stream.cpp (the
+// stream commit point, interruption and recovery) and routed_responses.cpp (the Responses API and
+// the other OpenAI endpoints, and pinning stateful calls).
 //
 // Every entry point (sink event, timer, cancel) takes the call's lock, updates the state and
 // collects what must happen outside the lock (starting an exchange or a timer may run a sink at
