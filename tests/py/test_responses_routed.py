@@ -78,7 +78,7 @@ def test_native_deployment_takes_the_request_as_sent(fp: FakeProvider) -> None:
     assert sent.json() == {"model": "m-b", "input": "Hi", "instructions": "Be brief", "max_output_tokens": 20}
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "gemini", "bedrock", "cohere"])
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "vertex", "bedrock", "cohere"])
 def test_a_503_primary_fails_over_to_another_provider(fp: FakeProvider, provider: str, tmp_path: Path) -> None:
     fp.script("m-a", [Fault.unavailable()] * 6)
     with LookAlike(config=failover_config(fp, provider, tmp_path)) as c:
