@@ -187,6 +187,11 @@ def test_stateful_calls_stay_on_the_deployment_that_holds_the_state(fp: FakeProv
             c.responses.create(model="smart", input="x", previous_response_id="resp_unknown")
         free = c.responses.create(model="smart", input=[{"role": "user", "content": "Hi"}], store=False)
         assert deployments(route_info(free)) == [("a", "served")]
+        fp.set_default("m-b", Fault.unauthorized())  # b's key refused: b is out of service
+        with pytest.raises(llmfailover.AuthenticationError):
+            c.responses.create(model="smart", input="More?", previous_response_id=first.id)
+        with pytest.raises(llmfailover.NoTargetAvailable, match="only b holds the state this call needs"):
+            c.responses.create(model="smart", input="More?", previous_response_id=first.id)
 
 
 def test_a_bridged_response_has_no_state_to_continue(fp: FakeProvider, tmp_path: Path) -> None:

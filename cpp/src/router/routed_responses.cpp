@@ -97,6 +97,8 @@ bool RoutedCallImpl::pin_stateful() {
 }
 
 void RoutedCallImpl::restrict_to_pinned() {
+  // Said if the pinned target cannot take the call now (cooling down, at its cap): nothing else may.
+  note_skip("only " + pinned_->id + " holds the state this call needs, and it is never failed over");
   chain_ = {pinned_->group};
   if (Group* g = r_->group(pinned_->group))
     for (Target* t : g->targets)
