@@ -5,7 +5,9 @@
 
 Any httpx-based SDK (openai, anthropic, ...) then gets the engine's connection pools and retries
 (``Transport()``, each request to its own URL) or, with ``config=``, the failover router (chat
-completions and embeddings, routed by the body's ``model``). Both ``httpx`` and ``httpx2``
+completions, embeddings and the Responses API on every provider, and the OpenAI-family-only
+endpoints ``completions``, ``moderations``, ``images``, ``audio``: routed by the body's ``model``;
+``/responses/{id}`` calls go to the deployment that holds that response, see docs/responses.md). Both ``httpx`` and ``httpx2``
 (openai >= 3 and anthropic >= 2 use httpx2) are served: the response and exception classes are
 taken from the module of the request, and the transports subclass both modules' base classes.
 
@@ -27,6 +29,7 @@ or interrupted stream) from the byte stream, as an httpx transport does.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from typing import Any, AsyncIterator, Iterator, Optional
 
@@ -57,7 +60,26 @@ _DROP = frozenset(
     }
 )
 _CREDENTIALS = frozenset({"authorization", "api-key", "x-api-key"})  # router mode: targets bring keys
-_ROUTED_PATHS = ("/chat/completions", "/embeddings")
+# What the router routes, by the path's ending ("/v1/chat/completions" -> "/chat/completions");
+# /chat/completions before /completions, which it ends with.
+_ROUTED_PATHS = (
+    "/chat/completions",
+    "/embeddings",
+    "/responses",
+    "/responses/input_tokens",
+    "/completions",
+    "/moderations",
+    "/images/generations",
+    "/images/edits",
+    "/images/variations",
+    "/audio/speech",
+    "/audio/transcriptions",
+    "/audio/translations",
+)
+# GET / DELETE /responses/{id}, POST /responses/{id}/cancel, GET /responses/{id}/input_items: no
+# model; the router sends them to the deployment that served that response.
+_STATEFUL = re.compile(r"/responses/(?!input_tokens$)[^/]+(?:/cancel|/input_items)?$")
+_FORM_MODEL = re.compile(rb'\r\nContent-Disposition: form-data; name="model"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r\n]*)\r\n')
 _ERRC_TO_EXC = {
     "connect_timeout": "ConnectTimeout",
     "first_byte_timeout": "ReadTimeout",
@@ -253,31 +275,31 @@ class _Sender:
         )
 
     def _route(self, request: Any, path: str, headers: list[tuple[str, str]], body: bytes) -> Any:
-        import json
-
         from .errors import NoTargetAvailable
 
-        endpoint = next((p for p in _ROUTED_PATHS if path.endswith(p)), None)
-        try:
-            doc = json.loads(body) if endpoint and body else None
-        except ValueError:
-            doc = None
-        model = doc.get("model") if isinstance(doc, dict) else None
-        if endpoint is None or not isinstance(model, str):
+        stateful = _STATEFUL.search(path)
+        endpoint = stateful.group(0) if stateful else next((p for p in _ROUTED_PATHS if path.endswith(p)), None)
+        doc = _json_body(body) if endpoint and not stateful else None
+        model = doc.get("model") if isinstance(doc, dict) else _form_model(request, body) if endpoint else None
+        if endpoint is None or (not stateful and not isinstance(model, str)):
             what = f"{request.method} {path}" if endpoint is None else f"a {endpoint} body without a string 'model'"
             raise NoTargetAvailable(
-                message=f"llmfailover's router routes chat completions and embeddings by their 'model', "
-                f"not {what}; send it with a client that has a base_url instead",
+                message="llmfailover's router routes chat completions, embeddings, responses, completions, "
+                f"moderations, images and audio by their 'model', not {what}; send it with a client that has "
+                "a base_url instead",
                 request=request,
             )
         # No deadline from httpx's read timeout: that bounds a gap, the router's deadline a call.
         return self._handle.router.send(
-            model,
+            model or "",
             method=request.method,
             path=endpoint,
             body=body,
             headers=headers,
-            stream=doc.get("stream") is True,  # type: ignore[union-attr]
+            # input_items' pagination; other routed calls carry nothing in the query the targets need
+            # (an AzureOpenAI client's api-version is each Azure target's own).
+            query=[(k, v) for k, v in request.url.params.multi_items() if k != "api-version"] if stateful else [],
+            stream=isinstance(doc, dict) and doc.get("stream") is True,
         )
 
     def close(self) -> None:
@@ -287,6 +309,23 @@ class _Sender:
     def __repr__(self) -> str:
         mode = f"groups={self._handle.config.groups!r}" if self._routed else f"max_retries={self._max_retries}"
         return f"<{type(self).__name__} {mode}>"
+
+
+def _json_body(body: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(body) if body else None
+    except ValueError:  # not JSON: a multipart upload, or a bad body the router will refuse
+        return None
+
+
+def _form_model(request: Any, body: bytes) -> Optional[str]:
+    """The ``model`` field of a multipart/form-data body (audio uploads), if it has one."""
+    if b"multipart/form-data" not in request.headers.get("content-type", "").encode():
+        return None
+    found = _FORM_MODEL.search(body)
+    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 def _timeout_of(request: Any) -> Timeout:
@@ -299,8 +338,8 @@ def _timeout_of(request: Any) -> Timeout:
 class Transport(_Sender, *_bases("BaseTransport")):  # type: ignore[misc]
     """A synchronous httpx transport on the native engine (``config=`` for the failover router).
 
-    Arguments: ``config`` (a path, dict or ``Config``: route chat completions and embeddings by
-    model), ``io_threads``, ``verify``, ``ca_file``, ``max_connections_per_origin``, ``max_retries`` (engine retries with
+    Arguments: ``config`` (a path, dict or ``Config``: route chat completions, embeddings,
+    responses and the other model endpoints by model), ``io_threads``, ``verify``, ``ca_file``, ``max_connections_per_origin``, ``max_retries`` (engine retries with
     openai's rules when not routed; give 0 when the SDK above retries itself)."""
 
     def handle_request(self, request: Any) -> Any:

@@ -30,7 +30,7 @@ policy::TokenEstimate request_estimate(const nlohmann::json& body, const std::st
   if (auto it = body.find("messages"); it != body.end()) chars += text_chars(*it);
   if (auto it = body.find("input"); it != body.end()) chars += text_chars(*it);
   std::optional<int> max_tokens;
-  for (const char* key : {"max_completion_tokens", "max_tokens"})
+  for (const char* key : {"max_completion_tokens", "max_tokens", "max_output_tokens"})
     if (auto it = body.find(key); !max_tokens && it != body.end() && it->is_number_integer())
       max_tokens = static_cast<int>(std::clamp<std::int64_t>(it->get<std::int64_t>(), 0, 1 << 30));
   if (path == "/embeddings") max_tokens = 0;
@@ -61,6 +61,7 @@ void RoutedCallImpl::start() {
   Deferred later;
   {
     std::lock_guard lock(mutex_);
+    if (!pin_stateful()) return;
     Group* g = r_->group(req_.model);
     if (!g) {
       push_failure({Errc::no_target, "unknown model group '" + req_.model + "'", false});
@@ -69,6 +70,7 @@ void RoutedCallImpl::start() {
     const GroupPolicy& p = *g->policy;
     deadline_ = t0_ + bounded(req_.overrides.deadline.value_or(p.timeouts.deadline));  // no overflow for "no limit"
     chain_ = r_->chain(req_.model, req_.overrides);
+    if (pinned_) restrict_to_pinned();
     try {
       enter_group(0, later);
     } catch (const std::exception& x) {
@@ -385,8 +387,7 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
     tr = t.provider->chat_request(*ep, body, req_.stream, timeouts);
     if (req_.stream) translator_ = t.provider->stream_translator(*ep, body);
   } else {
-    throw providers::TranslationError(std::string(t.provider->name()), "",
-                                      "only chat completions and embeddings are routed, not " + req_.call.path);
+    tr = translate_openai_path(t, *ep, body, timeouts);  // routed_responses.cpp
   }
   for (const auto& w : tr.warnings) log_.back().message += (log_.back().message.empty() ? "" : "; ") + w;
   for (const auto& h : req_.call.headers) {

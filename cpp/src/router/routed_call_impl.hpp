@@ -1,7 +1,8 @@
 // routed_call_impl.hpp (private) — one call through the router, shared by routed_call.cpp
 // (groups, picks, attempts and their requests), routed_events.cpp (events, timers, exception
-// safety), routed_outcome.cpp (decisions and what the caller gets) and routed_stream.cpp (the
-// stream commit point, interruption and recovery).
+// safety), routed_outcome.cpp (decisions and what the caller gets), routed_stream.cpp (the
+// stream commit point, interruption and recovery) and routed_responses.cpp (the Responses API and
+// the other OpenAI endpoints, and pinning stateful calls).
 //
 // Every entry point (sink event, timer, cancel) takes the call's lock, updates the state and
 // collects what must happen outside the lock (starting an exchange or a timer may run a sink at
@@ -126,6 +127,23 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // The request in the target's dialect, with the caller's extra headers and query on top.
   HttpRequest translate(const Target& t, const Timeouts& timeouts);
 
+  // ---- the Responses API and the other OpenAI endpoints (routed_responses.cpp) -------------
+
+  // A call that depends on a response's server-side state (previous_response_id, conversation,
+  // /responses/{id}...) is pinned to the target that holds it, with no failover; false when the
+  // call already ended because no target is known to hold it.
+  bool pin_stateful();
+  // Only the pinned target is left (after the chain is set).
+  void restrict_to_pinned();
+  // /responses (natively, or bridged to the target's chat dialect) and the OpenAI-family-only
+  // endpoints (/completions, /moderations, /images/..., /audio/...).
+  providers::TranslatedRequest translate_openai_path(const Target& t, const providers::Endpoint& ep,
+                                                     nlohmann::json& body, const Timeouts& timeouts);
+  // The answer of such a call as the caller gets it (a bridged chat answer as a Response).
+  std::string openai_path_answer(std::string body);
+  // A native response's id (and conversation) -> this target, for the calls that follow.
+  void learn_response_id();
+
   // The target's provider cannot express this request (an unsupported parameter, a missing
   // setting): not the target's fault. Try the others; if none can, answer 400 naming it.
   void cannot_take(const providers::TranslationError& e, Deferred& later);
@@ -244,6 +262,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::vector<Event> pending_;
   StreamInspector inspect_;
   std::unique_ptr<providers::StreamTranslator> translator_;
+  Target* pinned_ = nullptr;          // a stateful Responses call: the target holding the state
+  bool learned_ = false;              // the attempt's response id is remembered
   std::set<const Target*> unusable_;  // their provider cannot express this request
   std::optional<Event> last_head_;
   std::string last_body_;

@@ -140,8 +140,11 @@ void RoutedCallImpl::on_end(Deferred& later) {
   if (mode_ == Mode::body) {
     std::string answer;
     try {
-      answer = req_.call.path == "/embeddings" ? target_->provider->embeddings_response(target_->endpoint, body_buf_)
-                                               : target_->provider->chat_response(target_->endpoint, body_buf_);
+      if (req_.call.path == "/embeddings")
+        answer = target_->provider->embeddings_response(target_->endpoint, body_buf_);
+      else if (req_.call.path == "/chat/completions")
+        answer = target_->provider->chat_response(target_->endpoint, body_buf_);
+      else answer = openai_path_answer(std::move(body_buf_));  // routed_responses.cpp
     } catch (const providers::TranslationError& x) {
       // An answer that means an error, or one that does not fit the provider's schema: that
       // provider's fault, named.
@@ -193,6 +196,9 @@ void RoutedCallImpl::on_error_answer(Deferred& later) {
   } catch (const std::exception&) {  // an error body with wrong-typed fields: the status still says what happened
     v = {status_class(status_), "status_" + std::to_string(status_), "HTTP " + std::to_string(status_)};
   }
+  // A stateful Responses call's 404 is about the id (deleted, expired, stored elsewhere), not the
+  // deployment: the caller's error, which must not put the target out of service.
+  if (pinned_ && status_ == 404) v.cls = ErrorClass::fatal_request;
   if (status_ == 401 && target_->tokens) target_->tokens->invalidate();  // refused: fetch a new one next time
   std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
   if (!hint) {

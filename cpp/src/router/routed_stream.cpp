@@ -52,6 +52,8 @@ void RoutedCallImpl::on_stream_error(const providers::ErrorVerdict& v, Deferred&
 
 void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
   ChunkKind kind = inspect_.inspect(e.data);
+  if (!inspect_.event_type().empty()) e.event = inspect_.event_type();  // Responses events are named
+  learn_response_id();
   if (mode_ == Mode::stream_pre && resuming_ &&
       (kind == ChunkKind::content || kind == ChunkKind::meta || kind == ChunkKind::done))
     return resume_chunk(std::move(e), kind, later);
@@ -59,7 +61,7 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
     if (kind == ChunkKind::malformed)
       return fail_answered({ErrorClass::retryable, "malformed_chunk", "the stream's first events were not valid JSON"},
                            later);
-    if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
+    if (kind == ChunkKind::error) return on_stream_error(inspect_.error_verdict(e.data), later);
     pending_.push_back(std::move(e));
     if (kind == ChunkKind::content) commit(later);
     return;
@@ -68,7 +70,7 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
   // A chunk that cannot be read after the commit point is text the caller would never get: the
   // stream is interrupted (then recovery applies), never finished as a truncated success.
   if (kind == ChunkKind::malformed) return interrupted("a chunk after the first token was not valid JSON", later);
-  if (kind == ChunkKind::error) return on_stream_error(providers::classify_stream_error(e.data), later);
+  if (kind == ChunkKind::error) return on_stream_error(inspect_.error_verdict(e.data), later);
   channel_.push(std::move(e));
 }
 
@@ -96,12 +98,15 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
                      " characters (" + cause + ")",
                  true};
   Target* next = nullptr;
-  if (r_->config.stream_recovery == "continue" && !resuming_) {
+  // A Responses stream is not recovered: its events name items and sequence numbers another
+  // attempt would number differently, so it ends with the StreamInterrupted error.
+  const bool recover = r_->config.stream_recovery == "continue" && req_.call.path == "/chat/completions";
+  if (recover && !resuming_) {
     std::set<const Target*> exclude = exhausted();
     exclude.insert(target_);
     next = pick_next(exclude);
   }
-  if (!next && (r_->config.stream_recovery != "continue" || resuming_ || chain_pos_ + 1 >= chain_.size())) {
+  if (!next && (!recover || resuming_ || chain_pos_ + 1 >= chain_.size())) {
     log_.back().decision = "interrupted";  // opted out, or nowhere to continue
     mode_ = Mode::done;
     return channel_.push(Event::failure(original));

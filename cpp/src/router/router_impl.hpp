@@ -21,6 +21,7 @@
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
 #include "probes.hpp"
+#include "response_affinity.hpp"
 #include "secrets.hpp"
 
 namespace llmfailover {
@@ -141,7 +142,8 @@ struct Router::Impl {
   std::map<const DeploymentConfig*, std::unique_ptr<DeploymentState>> deployments;
   std::map<std::string, Group> groups;
   Clock::time_point started;
-  SecretSet secrets;  // every configured key, and AWS credentials from the environment (secrets.hpp)
+  SecretSet secrets;          // every configured key, and AWS credentials from the environment (secrets.hpp)
+  ResponseAffinity affinity;  // Responses API ids -> the target holding their state
 
   std::mutex events_mutex;
   std::vector<RouterEvent> events;

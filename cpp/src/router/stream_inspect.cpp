@@ -33,12 +33,14 @@ Usage read_usage(const nlohmann::json& usage) {
   };
   Usage u;
   u.completion = count("completion_tokens");
+  if (!u.completion) u.completion = count("output_tokens");
   u.total = count("total_tokens");
-  if (!u.total) u.total = count("prompt_tokens").value_or(0) + u.completion.value_or(0);
+  if (!u.total) u.total = count("prompt_tokens").value_or(count("input_tokens").value_or(0)) + u.completion.value_or(0);
   return u;
 }
 
 ChunkKind StreamInspector::inspect(std::string_view data) {
+  if (responses_ && data == "[DONE]") return ChunkKind::meta;  // not the Responses API's end: completed is
   if (data == "[DONE]") {
     done_ = true;
     return ChunkKind::done;
@@ -48,6 +50,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     ++malformed_;
     return ChunkKind::malformed;
   }
+  if (responses_) return inspect_event(doc);
   if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
   if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
     const auto usage = read_usage(*u);
@@ -61,6 +64,11 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
   for (const auto& choice : *choices) {
     if (!choice.is_object()) continue;
     if (non_empty(choice, "finish_reason")) finished_ = true;
+    if (auto t = choice.find("text");
+        t != choice.end() && t->is_string() && !t->get_ref<const std::string&>().empty()) {
+      content_chars_ += t->get_ref<const std::string&>().size();  // a legacy /completions chunk
+      kind = ChunkKind::content;
+    }
     auto delta = choice.find("delta");
     if (delta == choice.end() || !delta->is_object()) continue;
     if (auto c = delta->find("content"); c != delta->end() && c->is_string()) {
@@ -83,6 +91,72 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
       kind = ChunkKind::content;
   }
   return kind;
+}
+
+ChunkKind StreamInspector::inspect_event(const nlohmann::json& doc) {
+  auto t = doc.find("type");
+  if (t == doc.end() && doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;  // chat-style
+  if (t == doc.end() || !t->is_string()) {
+    ++malformed_;
+    return ChunkKind::malformed;
+  }
+  const std::string& type = t->get_ref<const std::string&>();
+  event_type_ = type;
+  last_text_.clear();
+  if (type == "error" || type == "response.failed") return ChunkKind::error;
+  if (auto r = doc.find("response"); r != doc.end() && r->is_object()) {
+    if (auto id = r->find("id"); id != r->end() && id->is_string()) response_id_ = id->get<std::string>();
+    if (auto c = r->find("conversation"); c != r->end() && c->is_object())
+      if (auto id = c->find("id"); id != c->end() && id->is_string()) conversation_id_ = id->get<std::string>();
+    if (auto u = r->find("usage"); u != r->end() && u->is_object()) {
+      const auto usage = read_usage(*u);
+      usage_total_ = usage.total;
+      if (usage.completion) completion_tokens_ = usage.completion;
+    }
+  }
+  if (type == "response.completed" || type == "response.incomplete") {
+    finished_ = true;
+    return ChunkKind::meta;
+  }
+  if (type.size() > 6 && type.compare(type.size() - 6, 6, ".delta") == 0) {
+    auto d = doc.find("delta");
+    if (d == doc.end() || !d->is_string()) return ChunkKind::meta;  // audio and other non-text deltas
+    const auto& piece = d->get_ref<const std::string&>();
+    if (piece.empty()) return ChunkKind::meta;
+    if (type == "response.output_text.delta") {
+      content_chars_ += piece.size();
+      last_text_ = piece;
+      text_ += piece;
+    } else {
+      tool_chars_ += piece.size();
+    }
+    return ChunkKind::content;
+  }
+  if (type == "response.output_item.added") {
+    auto item = doc.find("item");
+    const std::string kind = item != doc.end() && item->is_object() ? item->value("type", "") : "";
+    if (!kind.empty() && kind != "message" && kind != "reasoning") return ChunkKind::content;  // a tool call
+  }
+  return ChunkKind::meta;
+}
+
+providers::ErrorVerdict StreamInspector::error_verdict(std::string_view data) const {
+  return responses_ ? classify_event_error(data) : providers::classify_stream_error(data);
+}
+
+providers::ErrorVerdict classify_event_error(std::string_view data) {
+  auto doc = parse_json(data);
+  if (!doc.is_object()) return providers::classify_stream_error(data);
+  nlohmann::json err = doc.contains("error") && doc["error"].is_object() ? doc["error"] : doc;
+  if (auto r = doc.find("response");
+      r != doc.end() && r->is_object() && r->contains("error") && (*r)["error"].is_object())
+    err = (*r)["error"];  // response.failed
+  if (err.contains("code") && err["code"].is_string() && !err.contains("type")) {
+    const std::string code = err["code"];  // the Responses API names its errors by code
+    if (code == "rate_limit_exceeded") err["type"] = "rate_limit_error";
+    else if (code.starts_with("invalid_") || code == "context_length_exceeded") err["type"] = "invalid_request_error";
+  }
+  return providers::classify_stream_error(nlohmann::json{{"error", err}}.dump());
 }
 
 std::string strip_content_prefix(std::string_view data, std::size_t n) {

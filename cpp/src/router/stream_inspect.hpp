@@ -1,6 +1,12 @@
-// stream_inspect.hpp (private) — reads OpenAI chat chunks just enough to find the commit point
-// (the first content token), errors and malformed events inside a 200 stream, and the end of the
-// answer; and builds the configured last-resort answer.
+// stream_inspect.hpp (private) — reads OpenAI chat chunks, or Responses API events, just enough to
+// find the commit point (the first content token), errors and malformed events inside a 200
+// stream, and the end of the answer; and builds the configured last-resort answer.
+//
+// Responses events (https://platform.openai.com/docs/api-reference/responses-streaming): content
+// is a non-empty "*.delta" (output text, refusal, function-call arguments, reasoning summary) or
+// an output item other than a message or reasoning being added (a tool call); the answer is
+// complete with response.completed or response.incomplete; "error" and response.failed are
+// errors; an event without a string "type" is malformed.
 // Cost: one JSON parse per chunk. Thread safety: one inspector per call, under its lock.
 #pragma once
 
@@ -23,11 +29,12 @@ enum class ChunkKind {
   content,    // carries text, a tool call or a refusal: the caller would see something
   meta,       // role-only, usage-only, empty choices, keep-alive
   done,       // data: [DONE]
-  error,      // {"error": {...}} inside the stream
+  error,      // {"error": {...}} inside the stream; Responses: "error", response.failed
   malformed,  // not JSON
 };
 
-// The counts of an OpenAI usage object; fields missing or not integers are unknown.
+// The counts of an OpenAI usage object (chat: prompt/completion_tokens; Responses:
+// input/output_tokens); fields missing or not integers are unknown.
 struct Usage {
   std::optional<std::int64_t> completion, total;  // total: total_tokens, else prompt + completion
 };
@@ -35,7 +42,16 @@ Usage read_usage(const nlohmann::json& usage);
 
 class StreamInspector {
  public:
+  StreamInspector() = default;
+  explicit StreamInspector(bool responses) : responses_(responses) {}
   ChunkKind inspect(std::string_view data);
+  // Responses: the response's id (from response.created and later events), "" before it.
+  const std::string& response_id() const noexcept { return response_id_; }
+  const std::string& conversation_id() const noexcept { return conversation_id_; }  // ... its conversation's
+  // Responses: the last event's type (its SSE event name), "" for chat chunks.
+  const std::string& event_type() const noexcept { return event_type_; }
+  // What an error chunk means (classify_stream_error, or classify_event_error for Responses).
+  providers::ErrorVerdict error_verdict(std::string_view data) const;
   bool finished() const noexcept { return finished_; }  // a choice reported its finish_reason
   bool done() const noexcept { return done_; }          // [DONE] arrived
   std::size_t content_chars() const noexcept { return content_chars_; }
@@ -49,11 +65,19 @@ class StreamInspector {
   std::size_t malformed() const noexcept { return malformed_; }
 
  private:
+  ChunkKind inspect_event(const nlohmann::json& doc);
+
+  bool responses_ = false;
+  std::string response_id_, conversation_id_, event_type_;
   bool finished_ = false, done_ = false;
   std::size_t content_chars_ = 0, tool_chars_ = 0, malformed_ = 0;
   std::optional<std::int64_t> usage_total_, completion_tokens_;
   std::string text_, last_text_;
 };
+
+// An error event of a Responses stream ("error", or response.failed's response.error) classified
+// as a chat stream's {"error": {...}} would be (providers::classify_stream_error).
+providers::ErrorVerdict classify_event_error(std::string_view data);
 
 // `data` (a chunk) with the first `n` bytes of choice 0's delta content removed.
 std::string strip_content_prefix(std::string_view data, std::size_t n);

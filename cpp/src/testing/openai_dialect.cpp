@@ -3,12 +3,15 @@
 // CreateChatCompletionStreamResponse, CreateEmbeddingResponse, ListModelsResponse, ErrorResponse.
 // A scripted tool call (ReplyContext::tool_call) answers as message.tool_calls / delta.tool_calls
 // with finish_reason tool_calls, instead of the text.
+// POST /responses answers through the Responses bridge (providers/responses_bridge.hpp): the
+// request as chat, the chat reply as a Response object or as Responses events.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
 
+#include "../providers/responses_bridge.hpp"
 #include "dialect.hpp"
 
 namespace llmfailover::testing::detail {
@@ -16,7 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-enum Kind : int { unknown = 0, chat, embeddings, models };
+enum Kind : int { unknown = 0, chat, embeddings, models, responses };
 
 constexpr std::string_view kFiller[] = {"This",     "is",  "a",    "deterministic", "reply", "from",    "the", "fake",
                                         "provider", "for", "your", "tests",         "and",   "nothing", "more"};
@@ -143,6 +146,39 @@ Reply chat_reply(const ParsedRequest& req, const json& body, const ReplyContext&
     last["choices"] = json::array();
     last["usage"] = usage(prompt, completion);
     r.frames.push_back(frame(last));
+  }
+  return r;
+}
+
+// The chat reply's chunks, passed to the bridge as a chat adapter's translator would.
+class ChatChunks final : public providers::StreamTranslator {
+ public:
+  void on_sse(std::string_view, std::string_view data, std::vector<std::string>& chunks,
+              std::optional<providers::ErrorVerdict>&) override {
+    chunks.emplace_back(data);
+  }
+};
+
+Reply responses_reply(const ParsedRequest& req, const json& body, const ReplyContext& ctx) {
+  std::vector<std::string> warnings;
+  json stateless = body;  // the fake keeps no state: a follow-up turn is answered as a new one
+  for (const char* k : {"previous_response_id", "conversation", "background", "prompt"}) stateless.erase(k);
+  const json chat = providers::responses::to_chat("openai", stateless, req.stream, warnings);
+  Reply r = chat_reply(req, chat, ctx);
+  if (!req.stream) {
+    r.body = providers::responses::to_response("openai", r.body, body);
+    return r;
+  }
+  auto bridge = providers::responses::bridge_stream("openai", std::make_unique<ChatChunks>(), body);
+  std::vector<std::string> events;
+  std::optional<providers::ErrorVerdict> error;
+  for (const auto& f : r.frames) {  // "data: {...}\n\n"
+    bridge->on_sse("", std::string_view(f).substr(6, f.size() - 8), events, error);
+  }
+  bridge->on_sse("", "[DONE]", events, error);
+  r.frames.clear();
+  for (const auto& e : events) {
+    r.frames.push_back("event: " + parse_json(e).value("type", "") + "\ndata: " + e + "\n\n");
   }
   return r;
 }
@@ -275,10 +311,13 @@ class OpenAiDialect final : public Dialect {
       }
     } else if (path.starts_with("/v1/")) {
       path.remove_prefix(3);
+    } else if (path.starts_with("/openai/")) {  // Azure's paths outside a deployment (/openai/responses)
+      path.remove_prefix(7);
     }
     if (path == "/chat/completions" && method == "POST") req.kind = chat;
     else if (path == "/embeddings" && method == "POST") req.kind = embeddings;
     else if (path == "/models" && method == "GET" && deployment.empty()) req.kind = models;
+    else if (path == "/responses" && method == "POST" && deployment.empty()) req.kind = responses;
     if (req.kind == unknown) {
       req.error_status = 404;
       req.error_message = "Invalid URL (" + std::string(method) + " " + std::string(target) + ")";
@@ -297,7 +336,8 @@ class OpenAiDialect final : public Dialect {
     if (req.model.empty()) {
       if (auto m = j.find("model"); m != j.end() && m->is_string()) req.model = m->get<std::string>();
     }
-    if (auto s = j.find("stream"); s != j.end() && s->is_boolean()) req.stream = s->get<bool>() && req.kind == chat;
+    if (auto s = j.find("stream"); s != j.end() && s->is_boolean())
+      req.stream = s->get<bool>() && (req.kind == chat || req.kind == responses);
     if (req.model.empty()) {
       req.error_status = 400;
       req.error_message = "you must provide a model parameter";
@@ -305,6 +345,10 @@ class OpenAiDialect final : public Dialect {
       req.error_status = 400;
       req.error_message = "Missing required parameter: 'messages'.";
       req.error_param = "messages";
+    } else if (req.kind == responses && !j.contains("input")) {
+      req.error_status = 400;
+      req.error_message = "Missing required parameter: 'input'.";
+      req.error_param = "input";
     } else if (req.kind == embeddings && embedding_inputs(j.value("input", json())).empty()) {
       req.error_status = 400;
       req.error_message = "'input' must be a string, or an array of strings or token arrays.";
@@ -324,6 +368,16 @@ class OpenAiDialect final : public Dialect {
       return r;
     }
     json body = parse_json(req.body);
+    if (req.kind == responses) {
+      try {
+        return responses_reply(req, body, ctx);
+      } catch (const providers::TranslationError& e) {  // what the real API would refuse too
+        Reply r;
+        r.status = 400;
+        r.body = error_body(400, "", e.what(), e.parameter());
+        return r;
+      }
+    }
     return req.kind == chat ? chat_reply(req, body, ctx) : embeddings_reply(req, body, ctx);
   }
 
