@@ -2,7 +2,8 @@
 // deadlines, per-target circuit breakers with gradual return, and stream safety.
 //
 // A call names a model group ("smart"). The router walks the group's targets (deployment x API
-// key) and then its fallback chain, deciding after each failure by its ErrorClass (error.hpp):
+// key) and then its fallback chain, deciding after each failure by its ErrorClass (error.hpp); the
+// decision is a pure, table-tested policy (policy/failover.hpp), which the call only carries out:
 //   transparent   retry at once, once, not charged to the budget
 //   retryable     retry (another target of the group first) after full-jitter backoff or the
 //                 server's hint, counted by the breaker; a retry is charged to the budget (below)

@@ -1,7 +1,6 @@
 // routed_call.cpp — one call through the router: groups, picks, attempts and their requests.
 // Events, timers and exception safety: routed_events.cpp; decisions and what the caller finally
 // gets: routed_outcome.cpp; the stream's commit point and recovery: routed_stream.cpp.
-#include "llmfailover/policy/backoff.hpp"
 #include "llmfailover/transport/url.hpp"
 #include "auth.hpp"
 #include "routed_call_impl.hpp"
@@ -244,18 +243,16 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   log_.push_back(rec);
 
   const auto& tp = policy().timeouts;
-  Millis first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
-  idle_ = bounded(req_.overrides.idle.value_or(tp.idle));
-  // Deadline-aware limits: while a fallback is left, one attempt may wait for its first token (or
-  // between chunks) at most half of the time left, so the fallback still has the other half.
-  if (fallback_left()) {
-    if (!req_.overrides.first_token && first_token.count() > 0)
-      if (auto normal = t->normal_ttft(req_.stream, kAdaptiveSamples))
-        first_token = std::clamp(*normal * kAdaptiveFactor, first_token / 4, first_token);
-    const Millis half = std::max(Millis{1}, std::chrono::floor<Millis>(deadline_ - attempt_start_) / 2);
-    if (first_token.count() == 0 || first_token > half) first_token = half;
-    if (idle_.count() == 0 || idle_ > half) idle_ = half;
-  }
+  policy::AttemptLimitFacts lf;
+  lf.first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
+  lf.first_token_override = req_.overrides.first_token.has_value();
+  lf.idle = bounded(req_.overrides.idle.value_or(tp.idle));
+  lf.normal_ttft = t->normal_ttft(req_.stream, policy::kAdaptiveSamples);
+  lf.fallback_left = fallback_left();
+  lf.time_left = deadline_ - attempt_start_;
+  const policy::AttemptLimits limits = policy::attempt_limits(lf);
+  const Millis first_token = limits.first_token;
+  idle_ = limits.idle;
   Timeouts timeouts;
   timeouts.connect = bounded(tp.connect);
   timeouts.first_byte = first_token;
