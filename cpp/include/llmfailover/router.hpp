@@ -47,6 +47,7 @@
 #include "llmfailover/config.hpp"
 #include "llmfailover/engine.hpp"
 #include "llmfailover/providers/openai.hpp"
+#include "llmfailover/transport/exchanger.hpp"
 #include "llmfailover/transport/http_client.hpp"
 
 namespace llmfailover {
@@ -143,6 +144,12 @@ class Router {
   // options.io_threads is not within 1..64 (path "io_threads").
   Router(RouterConfig config, transport::ClientOptions options = {}, std::shared_ptr<TimeSource> time = nullptr,
          std::shared_ptr<Random> random = nullptr);
+  // Over another transport (transport/exchanger.hpp): a simulated one runs calls, their waits and
+  // limits on a ManualClock shared with `time` (testing/sim_transport.hpp). `options` gives the
+  // calls' queue limits only. pool_stats() is empty then.
+  // Throws ConfigError when `transport` is null.
+  Router(std::shared_ptr<transport::Exchanger> transport, RouterConfig config, std::shared_ptr<TimeSource> time,
+         std::shared_ptr<Random> random = nullptr, transport::ClientOptions options = {});
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;

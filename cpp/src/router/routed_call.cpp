@@ -43,7 +43,7 @@ RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteReques
   body_ = parse_json(req_.call.body);
   est_ = request_estimate(body_, req_.call.path);
   // Backpressure: an exchange stops reading while the caller is behind on this channel.
-  const auto& o = r_->http->options();
+  const auto& o = r_->options;
   channel_.set_limits(o.max_queued_events, o.max_queued_bytes);
 }
 
@@ -292,10 +292,11 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
     // client runs pending timers early (HttpClient::shutdown): that is the close, which cancels
     // the exchange, never the limit (asio timers never fire before their expiry).
     later.push_back([self, first_token, epoch] {
-      const auto armed = Clock::now();
+      const auto armed = self->r_->http->now();
       auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch, armed, first_token] {
-        if (Clock::now() - armed < first_token) return;
-        if (auto call = weak.lock()) call->on_first_token_timeout(epoch);
+        auto call = weak.lock();
+        if (!call || call->r_->http->now() - armed < first_token) return;
+        call->on_first_token_timeout(epoch);
       });
       self->keep_timer(epoch, &RoutedCallImpl::ttft_timer_, std::move(timer));
     });
@@ -312,10 +313,11 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
   awaiting_token_ = true;
   const Millis left = std::max(Millis{0}, std::chrono::ceil<Millis>(deadline_ - r_->time->now()));
   later.push_back([self, left, epoch] {
-    const auto armed = Clock::now();
+    const auto armed = self->r_->http->now();
     auto timer = self->r_->http->schedule(left, [weak = self->weak_from_this(), epoch, armed, left] {
-      if (Clock::now() - armed < left) return;  // run early by a closing client: not the deadline
-      if (auto call = weak.lock()) call->on_token_deadline(epoch);
+      auto call = weak.lock();
+      if (!call || call->r_->http->now() - armed < left) return;  // run early by a closing client: not the deadline
+      call->on_token_deadline(epoch);
     });
     self->keep_timer(epoch, &RoutedCallImpl::token_timer_, std::move(timer));
   });
