@@ -273,5 +273,47 @@ TEST_F(VirtualCatalogue, TheFallbacksModelAndUsageAreReported) {
   }
 }
 
+// A primary down for `down` under a trickle of requests (one every `every`, or as soon as the last
+// ended), then healthy: every request is answered; the primary is not hammered while it is down
+// and serves again soon after it recovers (issue 11 "return after recovery"). The first call tries
+// it three times (0, 270, 790 ms: backoff 250 and 500 ms) before the backup; the second call's two
+// attempts are its 4th and 5th consecutive failures, which open its breaker for 5 s; then one
+// half-open trial (one attempt) per open wait, 10 s from the second on (the cap; no jitter at the
+// draw 0.5); the first trial after it recovered serves.
+TEST_F(VirtualCatalogue, APrimaryDownForSecondsOrAMinuteServesAgainSoonAfter) {
+  struct Case {
+    Millis down, every;
+    Ms during;    // the primary's attempts while it was down
+    Millis back;  // from its recovery to the first answer it served
+  };
+  for (auto c : {Case{4s, 500ms, {0ms, 270ms, 790ms, 810ms, 1080ms}, 2310ms},
+                 Case{20s, 1s, {0ms, 270ms, 790ms, 1000ms, 1270ms, 7000ms, 18000ms}, 9000ms},
+                 Case{55s, 2s, {0ms, 270ms, 790ms, 2000ms, 2270ms, 8000ms, 20000ms, 32000ms, 44000ms}, 1000ms}}) {
+    SCOPED_TRACE(std::to_string(c.down.count()) + " ms down");
+    sim = std::make_shared<SimTransport>(clock);
+    build(chain());
+    const Millis t0 = sim->elapsed();
+    int calls = 0, answered = 0;
+    std::optional<Millis> back;
+    while (sim->elapsed() - t0 < c.down + 30s) {
+      const Millis now = sim->elapsed() - t0;
+      sim->set_default("a", now < c.down ? SimReply::error(503, 20ms) : SimReply::answer("hi", 20ms));
+      auto o = call(false);
+      ++calls;
+      answered += o.status() == 200;
+      if (now >= c.down && !back && o.served && o.served->target == "primary") back = now - c.down;
+      if (o.took < c.every) sim->advance(c.every - o.took);
+    }
+    Ms during;
+    for (Millis t : since("a", t0))
+      if (t < c.down) during.push_back(t);
+    EXPECT_EQ(answered, calls);
+    EXPECT_EQ(during, c.during);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, c.back);
+    EXPECT_LE(*back, 15s);
+  }
+}
+
 }  // namespace
 }  // namespace llmfailover
