@@ -161,7 +161,7 @@ struct SimTransport::Core {
   std::map<std::string, std::deque<SimReply>> scripts;
   std::map<std::string, SimReply> defaults;
   std::vector<Attempt> log;
-  std::vector<std::weak_ptr<SimExchange>> live;
+  std::map<const SimExchange*, std::shared_ptr<SimExchange>> live;  // running: held as HttpClient holds them
   bool closed = false;
 };
 
@@ -227,6 +227,7 @@ class SimExchange final : public transport::Exchange, public std::enable_shared_
     done_ = true;
     if (wake_) core.queue.erase(*wake_);
     wake_.reset();
+    core.live.erase(this);  // may drop the last reference but the caller's
     return true;
   }
 
@@ -405,7 +406,7 @@ std::shared_ptr<transport::Exchange> SimTransport::start(HttpRequest request, tr
     reply = d->second;
   }
   auto ex = std::make_shared<SimExchange>(core_, std::move(request), std::move(sink), std::move(reply), clock_->now());
-  core_->live.push_back(ex);
+  core_->live.emplace(ex.get(), ex);
   ex->arm_locked(*core_);
   return ex;
 }
@@ -426,10 +427,11 @@ void SimTransport::shutdown() {
     for (auto& [key, entry] : core_->queue)  // ends already decided (a cancel's) still arrive
       if (entry.kind == Core::Kind::deliver) run.push_back(std::move(entry.fn));
     core_->queue.clear();  // timers are dropped, not run early
-    for (auto& weak : core_->live)
-      if (auto ex = weak.lock(); ex && ex->close_locked(*core_))
-        run.push_back([ex] { ex->deliver(Event::failure({Errc::cancelled, "the simulated transport closed", true})); });
+    auto live = std::move(core_->live);
     core_->live.clear();
+    for (auto& [key, ex] : live)
+      if (ex->close_locked(*core_))
+        run.push_back([ex] { ex->deliver(Event::failure({Errc::cancelled, "the simulated transport closed", true})); });
   }
   for (auto& fn : run) fn();
 }
