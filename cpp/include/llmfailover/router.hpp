@@ -2,7 +2,8 @@
 // deadlines, per-target circuit breakers with gradual return, and stream safety.
 //
 // A call names a model group ("smart"). The router walks the group's targets (deployment x API
-// key) and then its fallback chain, deciding after each failure by its ErrorClass (error.hpp):
+// key) and then its fallback chain, deciding after each failure by its ErrorClass (error.hpp); the
+// decision is a pure, table-tested policy (policy/failover.hpp), which the call only carries out:
 //   transparent   retry at once, once, not charged to the budget
 //   retryable     retry (another target of the group first) after full-jitter backoff or the
 //                 server's hint, counted by the breaker; a retry is charged to the budget (below)
@@ -46,6 +47,7 @@
 #include "llmfailover/config.hpp"
 #include "llmfailover/engine.hpp"
 #include "llmfailover/providers/openai.hpp"
+#include "llmfailover/transport/exchanger.hpp"
 #include "llmfailover/transport/http_client.hpp"
 
 namespace llmfailover {
@@ -142,6 +144,12 @@ class Router {
   // options.io_threads is not within 1..64 (path "io_threads").
   Router(RouterConfig config, transport::ClientOptions options = {}, std::shared_ptr<TimeSource> time = nullptr,
          std::shared_ptr<Random> random = nullptr);
+  // Over another transport (transport/exchanger.hpp): a simulated one runs calls, their waits and
+  // limits on a ManualClock shared with `time` (testing/sim_transport.hpp). `options` gives the
+  // calls' queue limits only. pool_stats() is empty then.
+  // Throws ConfigError when `transport` is null.
+  Router(std::shared_ptr<transport::Exchanger> transport, RouterConfig config, std::shared_ptr<TimeSource> time,
+         std::shared_ptr<Random> random = nullptr, transport::ClientOptions options = {});
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;

@@ -1,7 +1,6 @@
 // routed_call.cpp — one call through the router: groups, picks, attempts and their requests.
 // Events, timers and exception safety: routed_events.cpp; decisions and what the caller finally
 // gets: routed_outcome.cpp; the stream's commit point and recovery: routed_stream.cpp.
-#include "llmfailover/policy/backoff.hpp"
 #include "llmfailover/transport/url.hpp"
 #include "auth.hpp"
 #include "routed_call_impl.hpp"
@@ -44,7 +43,7 @@ RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteReques
   body_ = parse_json(req_.call.body);
   est_ = request_estimate(body_, req_.call.path);
   // Backpressure: an exchange stops reading while the caller is behind on this channel.
-  const auto& o = r_->http->options();
+  const auto& o = r_->options;
   channel_.set_limits(o.max_queued_events, o.max_queued_bytes);
 }
 
@@ -246,18 +245,16 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   log_.push_back(rec);
 
   const auto& tp = policy().timeouts;
-  Millis first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
-  idle_ = bounded(req_.overrides.idle.value_or(tp.idle));
-  // Deadline-aware limits: while a fallback is left, one attempt may wait for its first token (or
-  // between chunks) at most half of the time left, so the fallback still has the other half.
-  if (fallback_left()) {
-    if (!req_.overrides.first_token && first_token.count() > 0)
-      if (auto normal = t->normal_ttft(req_.stream, kAdaptiveSamples))
-        first_token = std::clamp(*normal * kAdaptiveFactor, first_token / 4, first_token);
-    const Millis half = std::max(Millis{1}, std::chrono::floor<Millis>(deadline_ - attempt_start_) / 2);
-    if (first_token.count() == 0 || first_token > half) first_token = half;
-    if (idle_.count() == 0 || idle_ > half) idle_ = half;
-  }
+  policy::AttemptLimitFacts lf;
+  lf.first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
+  lf.first_token_override = req_.overrides.first_token.has_value();
+  lf.idle = bounded(req_.overrides.idle.value_or(tp.idle));
+  lf.normal_ttft = t->normal_ttft(req_.stream, policy::kAdaptiveSamples);
+  lf.fallback_left = fallback_left();
+  lf.time_left = deadline_ - attempt_start_;
+  const policy::AttemptLimits limits = policy::attempt_limits(lf);
+  const Millis first_token = limits.first_token;
+  idle_ = limits.idle;
   Timeouts timeouts;
   timeouts.connect = bounded(tp.connect);
   timeouts.first_byte = first_token;
@@ -297,10 +294,11 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
     // client runs pending timers early (HttpClient::shutdown): that is the close, which cancels
     // the exchange, never the limit (asio timers never fire before their expiry).
     later.push_back([self, first_token, epoch] {
-      const auto armed = Clock::now();
+      const auto armed = self->r_->http->now();
       auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch, armed, first_token] {
-        if (Clock::now() - armed < first_token) return;
-        if (auto call = weak.lock()) call->on_first_token_timeout(epoch);
+        auto call = weak.lock();
+        if (!call || call->r_->http->now() - armed < first_token) return;
+        call->on_first_token_timeout(epoch);
       });
       self->keep_timer(epoch, &RoutedCallImpl::ttft_timer_, std::move(timer));
     });
@@ -317,10 +315,11 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
   awaiting_token_ = true;
   const Millis left = std::max(Millis{0}, std::chrono::ceil<Millis>(deadline_ - r_->time->now()));
   later.push_back([self, left, epoch] {
-    const auto armed = Clock::now();
+    const auto armed = self->r_->http->now();
     auto timer = self->r_->http->schedule(left, [weak = self->weak_from_this(), epoch, armed, left] {
-      if (Clock::now() - armed < left) return;  // run early by a closing client: not the deadline
-      if (auto call = weak.lock()) call->on_token_deadline(epoch);
+      auto call = weak.lock();
+      if (!call || call->r_->http->now() - armed < left) return;  // run early by a closing client: not the deadline
+      call->on_token_deadline(epoch);
     });
     self->keep_timer(epoch, &RoutedCallImpl::token_timer_, std::move(timer));
   });

@@ -1,8 +1,10 @@
 // routed_call_impl.hpp (private) — one call through the router, shared by routed_call.cpp
 // (groups, picks, attempts and their requests), routed_events.cpp (events, timers, exception
-// safety), routed_outcome.cpp (decisions and what the caller gets), routed_stream.cpp (the
-// stream commit point, interruption and recovery) and routed_responses.cpp (the Responses API and
-// the other OpenAI endpoints, and pinning stateful calls).
+// safety), routed_outcome.cpp (carrying out the failover decision, and what the caller gets),
+// routed_stream.cpp (the stream commit point, interruption and recovery) and routed_responses.cpp
+// (the Responses API and the other OpenAI endpoints, and pinning stateful calls). The call decides
+// nothing itself: what follows a failure is policy::decide() (policy/failover.hpp), the limits of
+// an attempt policy::attempt_limits().
 //
 // Every entry point (sink event, timer, cancel) takes the call's lock, updates the state and
 // collects what must happen outside the lock (starting an exchange or a timer may run a sink at
@@ -27,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llmfailover/policy/failover.hpp"
 #include "router_impl.hpp"
 #include "secrets.hpp"
 #include "stream_inspect.hpp"
@@ -52,20 +55,6 @@ struct Verdict {
 // huge value from timeout=inf) saturates at ten years instead of overflowing the clock's nanoseconds.
 inline constexpr Millis kForever{Millis::rep{10} * 365 * 24 * 3600 * 1000};
 inline Millis bounded(Millis d) { return std::clamp(d, Millis{0}, kForever); }
-
-// A connection that closes (or resets) before any response byte after at least this long was
-// silent, not flaky: the upstream took the request and sat on it, so the call does not spend its
-// time retrying there (issue 11, "silent targets"). A stale pooled connection fails within a
-// round trip; a fresh one refused or reset at once is retried as before.
-inline constexpr Millis kSilentAfter{1000};
-
-// Adaptive first-token limit (issue 11): a target that served at least kAdaptiveSamples calls of
-// this kind (stream / plain) is left, while a fallback remains, once it is kAdaptiveFactor times
-// slower than its own normal (Target::normal_ttft), never below a quarter of the configured
-// first_token nor above it. A model whose first tokens are normally slow (reasoning) keeps a long
-// limit, because the limit follows what it usually does. Not applied to a per-request override.
-inline constexpr std::size_t kAdaptiveSamples = 3;
-inline constexpr int kAdaptiveFactor = 10;
 
 inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -209,8 +198,17 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // fit the schema, a refused token): remembered as the answer the caller gets if nothing else is
   // left (verdict_answer), so it surfaces classified and naming the provider.
   void fail_answered(Verdict v, Deferred& later);
+  // Carries out policy::decide() for the failed attempt (failover.hpp's call order).
   void decide(const Verdict& v, Deferred& later);
-  void request_error(const Verdict& v, Deferred& later);
+  // What the policy reads about the current attempt; `v` for a failed attempt.
+  policy::FailoverFacts facts(policy::FailoverEvent event, const Verdict* v = nullptr) const;
+  // FailoverAction::pick: the balancer's offer (held until used or given back), written into `f`.
+  Target* offer(policy::FailoverFacts& f, bool exclude_failed);
+  void give_back(Target* offered);
+  // The failed target's permit and slot again, at once; false when refused (nothing held then).
+  bool readmit(Target* t);
+  // FailoverAction::switch_chain: the fatal request's own chain, once.
+  void switch_chain(policy::RequestChain kind, Deferred& later);
 
   // `acquire`: take the target's permit when the wait is over (it was cooling down meanwhile).
   void schedule_attempt(Target* t, Millis wait, Deferred& later, bool acquire = false);
@@ -238,7 +236,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   bool switched_chain_ = false;
   Group* group_ = nullptr;
   std::set<const Target*> tried_, transparent_used_;
-  // Not tried again in this call: a target that was silent (kSilentAfter), or whose half-open
+  // Not tried again in this call: a target that was silent (policy::kSilentAfter), or whose half-open
   // trial failed (a trial is one attempt; the call fails over at once).
   std::set<const Target*> spent_;
   bool trial_ = false;  // the current attempt is its target's half-open trial

@@ -229,8 +229,7 @@ void RoutedCallImpl::on_error(Error error, Deferred& later) {
   error.message = scrubbed(std::move(error.message));
   Verdict v{errc_class(error), std::string(to_string(error.code)), error.message};
   v.silent = error.code == Errc::first_byte_timeout;
-  if ((error.code == Errc::connection_closed || error.code == Errc::connection_reset) && mode_ == Mode::head &&
-      attempt_duration() >= kSilentAfter) {  // silent, then hung up: not a flaky connection
+  if (policy::silent_hangup(error.code, mode_ == Mode::head, r_->time->now() - attempt_start_)) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f", static_cast<double>(attempt_duration().count()) / 1000.0);
     v.silent = true;

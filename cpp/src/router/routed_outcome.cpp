@@ -1,9 +1,9 @@
 // routed_outcome.cpp — how a routed call's attempt ends (health, balancer and quota accounting),
-// the decision that follows (retry, failover, next group, the retry budget's rule), and what the
-// caller finally gets (the answer, the upstream's last error, the degraded answer, a cancel).
+// the failover decision carried out (policy::decide(), failover.hpp: permits, the balancer's
+// offer, the retry budget, waits), and what the caller finally gets (the answer, the upstream's
+// last error, the degraded answer, a cancel).
 #include <cstdio>
 
-#include "llmfailover/policy/backoff.hpp"
 #include "routed_call_impl.hpp"
 
 namespace llmfailover {
@@ -114,82 +114,118 @@ void RoutedCallImpl::fail_answered(Verdict v, Deferred& later) {
 }
 
 void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
+  using A = policy::FailoverAction;
   RouteAttempt& rec = log_.back();
   Target* t = target_;
-  if (v.cls == ErrorClass::ignored) {
-    rec.decision = "give_up";
-    return surface(later);
+  Target* next = nullptr;  // the balancer's offer, held until used or given back
+  policy::FailoverFacts f = facts(policy::FailoverEvent::attempt_failed, &v);
+  for (int round = 0; round < 4; ++round) {  // failover.hpp: at most four rounds
+    const policy::FailoverDecision d = policy::decide(f);
+    if (d.action != A::pick) rec.decision = std::string(d.log);
+    switch (d.action) {
+      case A::pick:
+        if (d.spend) spent_.insert(t);
+        next = offer(f, d.exclude_failed);
+        continue;
+      case A::retry_transparent:
+        if (readmit(t)) {
+          transparent_used_.insert(t);  // nothing reached the upstream: once more at once, free
+          --tries_[t];
+          return begin_attempt(t, 0, later);
+        }
+        f.same_refused = true;
+        continue;
+      case A::restart_without_prefill:
+        if (recover_again(std::string(d.log), later)) return;
+        f.same_refused = true;
+        continue;
+      case A::switch_chain: return switch_chain(f.own_chain, later);
+      case A::failover: return begin_attempt(next, 0, later);
+      case A::retry:
+      case A::retry_after:
+        if (group_->budget->try_withdraw()) {
+          if (d.action == A::retry) return schedule_attempt(next, d.wait, later);
+          give_back(next);
+          return schedule_attempt(t, d.wait, later, /*acquire=*/true);
+        }
+        f.budget_refused = true;
+        continue;
+      case A::next_group: give_back(next); return enter_group(chain_pos_ + 1, later);  // an untried group: free
+      case A::give_up: give_back(next); return surface(later);
+      case A::continuation_prompt:
+      case A::recover: break;  // not decisions on a failed attempt
+    }
+    break;
   }
-  // A fallback that refuses the assistant prefill of a recovery (Mistral's prefix, a model that
-  // cannot continue one) gets a restart that streams only the unseen rest.
-  if (v.cls == ErrorClass::fatal_request && resuming_ && prefill_ && !no_prefill_.count(t) &&
-      recover_again("restart_without_prefill", later))
-    return;
-  if (v.cls == ErrorClass::fatal_request) return request_error(v, later);
-  if (v.cls == ErrorClass::transparent && !transparent_used_.count(t) && t->health->try_acquire()) {
-    if (admit(t)) {
-      transparent_used_.insert(t);  // nothing reached the upstream: once more at once, free
-      --tries_[t];
-      rec.decision = "retry_transparent";
-      return begin_attempt(t, 0, later);
-    }
-    t->health->release();
-  }
-  // The retry budget (router.hpp): moving to a target this call has not tried is never a retry
-  // and never draws on it; going back to one it tried does, once the wait fits the deadline.
-  if (v.silent || trial_) spent_.insert(t);  // a silent target, a failed half-open trial: not again
-  std::set<const Target*> exclude = exhausted();
-  if (Target* next = pick_next(exclude)) {
-    if (!tries_.count(next)) {  // a fresh target: no reason to wait
-      rec.decision = "failover";
-      return begin_attempt(next, 0, later);
-    }
-    // Back to a target that failed already: its backoff applies (no tight loop across targets).
-    Millis wait = v.hint && next == t ? policy::pushback_wait(*v.hint, r_->random->uniform())
-                                      : policy::full_jitter(policy().retry, tries_[next], r_->random->uniform());
-    if (r_->time->now() + wait < deadline_) {
-      if (group_->budget->try_withdraw()) {
-        rec.decision = next == t ? "retry" : "failover";
-        return schedule_attempt(next, wait, later);
-      }
-      rec.decision = "budget_exhausted";
-    }
-    next->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
-    drop_held();
-  } else if ((v.cls == ErrorClass::rate_limited || v.cls == ErrorClass::retryable) && v.hint && !spent_.count(t) &&
-             tries_[t] < max_attempts() &&
-             (chain_pos_ + 1 >= chain_.size() || *v.hint <= policy().retry.max_hint_wait)) {
-    // No sibling can take it now. Prefer the requested model: a short hint (retry.max_hint_wait)
-    // is waited out on the same target before a fallback group (another model) is tried; with
-    // nothing else left any hint is, if that fits the deadline.
-    Millis wait = policy::pushback_wait(*v.hint, r_->random->uniform());
-    if (r_->time->now() + wait < deadline_) {
-      if (group_->budget->try_withdraw()) {
-        rec.decision = "retry_after";
-        return schedule_attempt(t, wait, later, /*acquire=*/true);
-      }
-      rec.decision = "budget_exhausted";
-    }
-  }
-  if (rec.decision.empty()) rec.decision = chain_pos_ + 1 < chain_.size() ? "next_group" : "give_up";
-  enter_group(chain_pos_ + 1, later);  // an untried group: free
+  give_back(next);
+  surface(later);
 }
 
-void RoutedCallImpl::request_error(const Verdict& v, Deferred& later) {
-  RouteAttempt& rec = log_.back();
-  const std::map<std::string, std::vector<std::string>>* chains = nullptr;
-  if (v.reason == "context_length_exceeded") chains = &r_->config.context_window_fallbacks;
-  if (v.reason == "content_policy") chains = &r_->config.content_policy_fallbacks;
-  if (chains && !switched_chain_) {
-    if (auto it = chains->find(group_->name); it != chains->end() && !it->second.empty()) {
-      switched_chain_ = true;  // a request error moves to its own chain, once
-      rec.decision = v.reason == "content_policy" ? "content_policy_fallback" : "context_window_fallback";
-      chain_ = it->second;
-      return enter_group(0, later);
-    }
+policy::FailoverFacts RoutedCallImpl::facts(policy::FailoverEvent event, const Verdict* v) const {
+  policy::FailoverFacts f;
+  f.event = event;
+  if (v) {
+    f.cls = v->cls;
+    f.silent = v->silent;
+    f.hint = v->hint;
+    const auto kind = policy::request_chain(v->reason);
+    const auto& chains = kind == policy::RequestChain::context_window ? r_->config.context_window_fallbacks
+                                                                      : r_->config.content_policy_fallbacks;
+    if (v->cls == ErrorClass::fatal_request && kind != policy::RequestChain::none && !switched_chain_)
+      if (auto it = chains.find(group_->name); it != chains.end() && !it->second.empty()) f.own_chain = kind;
   }
-  rec.decision = "give_up";
-  surface(later);
+  auto tries = tries_.find(target_);
+  f.tries = tries == tries_.end() ? 0 : tries->second;
+  f.max_attempts = max_attempts();
+  f.half_open_trial = trial_;
+  f.spent = spent_.count(target_) > 0;
+  f.transparent_used = transparent_used_.count(target_) > 0;
+  // A Responses stream is not recovered: its events name items and sequence numbers another
+  // attempt would number differently, so it ends with the StreamInterrupted error.
+  f.recovery = r_->config.stream_recovery == "continue" && req_.call.path == "/chat/completions";
+  f.resuming = resuming_;
+  f.prefill = prefill_;
+  f.continuation = continuation_;
+  f.later_group = chain_pos_ + 1 < chain_.size();
+  f.time_left = deadline_ - r_->time->now();
+  f.retry = policy().retry;
+  return f;
+}
+
+Target* RoutedCallImpl::offer(policy::FailoverFacts& f, bool exclude_failed) {
+  std::set<const Target*> exclude = exhausted();
+  if (exclude_failed) exclude.insert(target_);
+  Target* next = pick_next(exclude);
+  auto tries = next ? tries_.find(next) : tries_.end();
+  f.offer = !next ? policy::Offer::none : tries == tries_.end() ? policy::Offer::fresh : policy::Offer::tried;
+  f.offer_is_failed = next && next == target_;
+  f.offer_tries = tries == tries_.end() ? 0 : tries->second;
+  // A draw only where a wait may follow (back to a tried target, or a hint), so a call draws what
+  // it did before the policy moved out (SequenceRandom tests count the draws).
+  if (f.event == policy::FailoverEvent::attempt_failed && (f.offer == policy::Offer::tried || (!next && f.hint)))
+    f.jitter = r_->random->uniform();
+  return next;
+}
+
+void RoutedCallImpl::give_back(Target* offered) {
+  if (!offered) return;
+  offered->health->on_result(ErrorClass::ignored, Millis{0}, std::nullopt);  // give the permit back
+  drop_held();
+}
+
+bool RoutedCallImpl::readmit(Target* t) {
+  if (!t->health->try_acquire()) return false;
+  if (admit(t)) return true;
+  t->health->release();
+  return false;
+}
+
+void RoutedCallImpl::switch_chain(policy::RequestChain kind, Deferred& later) {
+  const auto& chains = kind == policy::RequestChain::context_window ? r_->config.context_window_fallbacks
+                                                                    : r_->config.content_policy_fallbacks;
+  switched_chain_ = true;  // a request error moves to its own chain, once
+  chain_ = chains.at(group_->name);
+  enter_group(0, later);
 }
 
 void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, bool acquire) {

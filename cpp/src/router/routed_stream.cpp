@@ -97,17 +97,18 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
                  "the stream from " + target_->id + " was interrupted after " + std::to_string(inspect_.text().size()) +
                      " characters (" + cause + ")",
                  true};
+  // policy::decide(): continue on another target or the next group, unless opted out
+  // (stream_recovery: error), already a recovery, or nowhere is left.
+  policy::FailoverFacts f = facts(policy::FailoverEvent::stream_cut);
   Target* next = nullptr;
-  // A Responses stream is not recovered: its events name items and sequence numbers another
-  // attempt would number differently, so it ends with the StreamInterrupted error.
-  const bool recover = r_->config.stream_recovery == "continue" && req_.call.path == "/chat/completions";
-  if (recover && !resuming_) {
-    std::set<const Target*> exclude = exhausted();
-    exclude.insert(target_);
-    next = pick_next(exclude);
+  policy::FailoverDecision d = policy::decide(f);
+  if (d.action == policy::FailoverAction::pick) {
+    next = offer(f, d.exclude_failed);
+    d = policy::decide(f);
   }
-  if (!next && (!recover || resuming_ || chain_pos_ + 1 >= chain_.size())) {
-    log_.back().decision = "interrupted";  // opted out, or nowhere to continue
+  if (d.action != policy::FailoverAction::recover) {
+    give_back(next);
+    log_.back().decision = std::string(d.log);  // "interrupted"
     mode_ = Mode::done;
     return channel_.push(Event::failure(original));
   }
@@ -116,7 +117,7 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
   // prefill (Provider::supports_prefill: Anthropic, Mistral) continues from the delivered text;
   // any other gets a clean restart whose delivered prefix must come back identically. Whatever
   // fails, the original error surfaces.
-  log_.back().decision = "recover";
+  log_.back().decision = std::string(d.log);
   original_error_ = original;
   delivered_ = inspect_.text();
   resuming_ = true;
@@ -135,7 +136,9 @@ void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
   std::size_t left = delivered_.size() - matched_;
   std::size_t same = std::min(left, piece.size());
   if (delivered_.compare(matched_, same, piece, 0, same) != 0) {
-    if (!continuation_ && recover_again("continuation_prompt", later)) return;
+    policy::FailoverFacts f = facts(policy::FailoverEvent::restart_differs);
+    policy::FailoverDecision d = policy::decide(f);  // once more with the continuation prompt
+    if (d.action == policy::FailoverAction::continuation_prompt && recover_again(std::string(d.log), later)) return;
     return give_up_recovery("the restarted answer differs from what was delivered", later);
   }
   matched_ += same;
@@ -161,11 +164,7 @@ bool RoutedCallImpl::recover_again(const std::string& decision, Deferred& later)
   }
   log_.back().decision = decision;
   mode_ = Mode::idle;
-  if (!t->health->try_acquire()) return false;
-  if (!admit(t)) {
-    t->health->release();
-    return false;
-  }
+  if (!readmit(t)) return false;
   --tries_[t];  // the same request asked differently, not a retry of a failure
   begin_attempt(t, 0, later);
   return true;

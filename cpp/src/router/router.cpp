@@ -86,12 +86,15 @@ transport::ClientOptions checked(transport::ClientOptions options) {
 
 }  // namespace
 
-Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions options, std::shared_ptr<TimeSource> time_source,
+Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
+                   std::shared_ptr<transport::Exchanger> transport, std::shared_ptr<TimeSource> time_source,
                    std::shared_ptr<Random> rng)
     : config(std::move(cfg)),
       time(time_source ? std::move(time_source) : std::make_shared<SteadyTimeSource>()),
       random(rng ? std::move(rng) : std::make_shared<SeededRandom>()),
-      http(std::make_shared<transport::HttpClient>(checked(std::move(options)))),
+      options(checked(std::move(client_options))),
+      client(transport ? nullptr : std::make_shared<transport::HttpClient>(options)),
+      http(transport ? std::move(transport) : client),
       started(time->now()),
       secrets(configured_secrets(config)) {
   for (const auto& name : config.groups()) {
@@ -323,8 +326,17 @@ void Router::Impl::record_event(RouterEvent event) {
 
 Router::Router(RouterConfig config, transport::ClientOptions options, std::shared_ptr<TimeSource> time,
                std::shared_ptr<Random> random)
-    : impl_(std::make_shared<Impl>(std::move(config), std::move(options), std::move(time), std::move(random))) {
+    : impl_(
+          std::make_shared<Impl>(std::move(config), std::move(options), nullptr, std::move(time), std::move(random))) {
   impl_->prober.start(impl_);  // holds the Impl weakly
+}
+
+Router::Router(std::shared_ptr<transport::Exchanger> transport, RouterConfig config, std::shared_ptr<TimeSource> time,
+               std::shared_ptr<Random> random, transport::ClientOptions options)
+    : impl_(std::make_shared<Impl>(std::move(config), std::move(options),
+                                   transport ? std::move(transport) : throw ConfigError("transport", "is null"),
+                                   std::move(time), std::move(random))) {
+  impl_->prober.start(impl_);
 }
 
 Router::~Router() { close(); }
@@ -406,7 +418,9 @@ std::vector<RouterEvent> Router::drain_events() {
   return out;
 }
 
-transport::PoolStats Router::pool_stats() const { return impl_->http->stats(); }
+transport::PoolStats Router::pool_stats() const {
+  return impl_->client ? impl_->client->stats() : transport::PoolStats{};
+}
 
 void Router::close() {
   impl_->prober.stop();  // first: shutdown() runs pending probe timers early, and they must find it stopped

@@ -111,8 +111,9 @@ struct Picked {
 };
 
 struct Router::Impl {
-  Impl(RouterConfig cfg, transport::ClientOptions options, std::shared_ptr<TimeSource> time,
-       std::shared_ptr<Random> random);
+  // `transport` null: an HttpClient with `options` (the router's own io threads).
+  Impl(RouterConfig cfg, transport::ClientOptions options, std::shared_ptr<transport::Exchanger> transport,
+       std::shared_ptr<TimeSource> time, std::shared_ptr<Random> random);
 
   // A target of `group` able to take a call now, never one in `exclude`, preferring those not in
   // `tried`, chosen by the group's Balancer (strategy, tiers, weight x share). Takes the target's
@@ -137,7 +138,9 @@ struct Router::Impl {
   RouterConfig config;
   std::shared_ptr<TimeSource> time;
   std::shared_ptr<Random> random;
-  std::shared_ptr<transport::HttpClient> http;
+  transport::ClientOptions options;               // queue limits for calls; the client's, when it is one
+  std::shared_ptr<transport::HttpClient> client;  // the real transport; null over another Exchanger
+  std::shared_ptr<transport::Exchanger> http;     // exchanges and timers (transport/exchanger.hpp)
   std::vector<std::unique_ptr<Target>> targets;
   std::map<const DeploymentConfig*, std::unique_ptr<DeploymentState>> deployments;
   std::map<std::string, Group> groups;

@@ -47,6 +47,7 @@
 #include <string>
 
 #include "llmfailover/http.hpp"
+#include "llmfailover/transport/exchanger.hpp"
 
 namespace llmfailover::transport {
 
@@ -89,35 +90,27 @@ struct PoolStats {
   std::size_t active = 0;              // connections carrying an exchange right now
 };
 
-// Handle on one running exchange.
-class Exchange {
- public:
-  virtual ~Exchange() = default;
-  virtual void cancel() = 0;  // ends the exchange with Errc::cancelled (no-op once it ended)
-  // Changes the idle limit from the next read on (e.g. tighter once a stream is committed).
-  virtual void set_idle_timeout(Millis idle) { (void)idle; }
-};
-
-using EventSink = std::function<void(Event&&)>;
-
-class HttpClient {
+// The router's transport seam (exchanger.hpp): exchanges, timers and their clock (steady).
+class HttpClient : public Exchanger {
  public:
   explicit HttpClient(ClientOptions options = {});
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   // `flow` (optional) is asked after each read's events whether the consumer is behind.
-  std::shared_ptr<Exchange> start(HttpRequest request, EventSink sink, std::shared_ptr<FlowControl> flow = nullptr);
+  std::shared_ptr<Exchange> start(HttpRequest request, EventSink sink,
+                                  std::shared_ptr<FlowControl> flow = nullptr) override;
   // Ends every exchange (sinks get `cancelled`) and joins the io threads; idempotent. Later
   // start() calls fail at once. Call with no Python lock held.
-  void shutdown();
+  void shutdown() override;
   PoolStats stats() const;
   const ClientOptions& options() const noexcept;
 
   // Runs `fn` on an io thread after `delay` unless the returned handle is cancelled first.
   // Used by the layers above for backoff waits, so no thread ever sleeps.
-  std::shared_ptr<Exchange> schedule(Millis delay, std::function<void()> fn);
+  std::shared_ptr<Exchange> schedule(Millis delay, std::function<void()> fn) override;
+  Clock::time_point now() const override { return Clock::now(); }
 
   struct Impl;
 

@@ -1,0 +1,153 @@
+// failover.cpp — the failover decision (policy/failover.hpp): one function per event, the rules in
+// the header's order.
+#include "llmfailover/policy/failover.hpp"
+
+#include <algorithm>
+
+#include "llmfailover/policy/backoff.hpp"
+
+namespace llmfailover::policy {
+
+namespace {
+
+using A = FailoverAction;
+
+FailoverDecision make(A action, std::string_view log, std::string_view rule, Millis wait = Millis{0}) {
+  FailoverDecision d;
+  d.action = action;
+  d.log = log;
+  d.rule = rule;
+  d.wait = wait;
+  return d;
+}
+
+// The chain's next group, or the last error at its end.
+FailoverDecision onward(const FailoverFacts& f, std::string_view log, std::string_view rule) {
+  return make(f.later_group ? A::next_group : A::give_up,
+              log.empty() ? (f.later_group ? "next_group" : "give_up") : log, rule);
+}
+
+bool fits(Millis wait, const FailoverFacts& f) { return wait < f.time_left; }
+
+// The offered target was tried already: its backoff (no tight loop across targets), or the hint
+// when it is the same target that gave one.
+FailoverDecision back_to_tried(const FailoverFacts& f) {
+  const bool same = f.offer_is_failed;
+  const Millis wait = f.hint && same ? pushback_wait(*f.hint, f.jitter) : full_jitter(f.retry, f.offer_tries, f.jitter);
+  if (!fits(wait, f)) return onward(f, "", "backoff");
+  if (f.budget_refused) return onward(f, "budget_exhausted", "backoff");
+  return make(A::retry, same ? "retry" : "failover", "backoff", wait);
+}
+
+// Nothing else in the group: prefer the requested model while the hint is short.
+FailoverDecision no_offer(const FailoverFacts& f) {
+  const bool spent = f.spent || f.silent || f.half_open_trial;
+  const bool hinted = (f.cls == ErrorClass::rate_limited || f.cls == ErrorClass::retryable) && f.hint;
+  if (hinted && !spent && f.tries < f.max_attempts && (!f.later_group || *f.hint <= f.retry.max_hint_wait)) {
+    const Millis wait = pushback_wait(*f.hint, f.jitter);
+    if (fits(wait, f)) {
+      if (f.budget_refused) return onward(f, "budget_exhausted", "hint");
+      return make(A::retry_after, "retry_after", "hint", wait);
+    }
+  }
+  return onward(f, "", hinted ? "hint" : "chain");  // a hint considered and declined names its rule
+}
+
+FailoverDecision attempt_failed(const FailoverFacts& f) {
+  if (f.cls == ErrorClass::ignored) return make(A::give_up, "give_up", "ignored");
+  if (f.cls == ErrorClass::fatal_request) {
+    if (f.resuming && f.prefill && !f.same_refused)
+      return make(A::restart_without_prefill, "restart_without_prefill", "prefill");
+    if (f.own_chain == RequestChain::context_window)
+      return make(A::switch_chain, "context_window_fallback", "own_chain");
+    if (f.own_chain == RequestChain::content_policy)
+      return make(A::switch_chain, "content_policy_fallback", "own_chain");
+    return make(A::give_up, "give_up", "own_chain");
+  }
+  if (f.cls == ErrorClass::transparent && !f.transparent_used && !f.same_refused)
+    return make(A::retry_transparent, "retry_transparent", "transparent");
+  switch (f.offer) {
+    case Offer::not_asked: {
+      FailoverDecision d = make(A::pick, "", f.silent ? "silent" : f.half_open_trial ? "trial" : "pick");
+      d.spend = f.silent || f.half_open_trial;
+      return d;
+    }
+    case Offer::fresh: return make(A::failover, "failover", "fresh");
+    case Offer::tried: return back_to_tried(f);
+    case Offer::none: break;
+  }
+  return no_offer(f);
+}
+
+FailoverDecision stream_cut(const FailoverFacts& f) {
+  if (!f.recovery || f.resuming) return make(A::give_up, "interrupted", "recovery");
+  if (f.offer == Offer::not_asked) {
+    FailoverDecision d = make(A::pick, "", "recovery");
+    d.exclude_failed = true;
+    return d;
+  }
+  if (f.offer != Offer::none || f.later_group) return make(A::recover, "recover", "recovery");
+  return make(A::give_up, "interrupted", "recovery");
+}
+
+}  // namespace
+
+std::string_view to_string(FailoverAction action) noexcept {
+  switch (action) {
+    case A::pick: return "pick";
+    case A::retry_transparent: return "retry_transparent";
+    case A::restart_without_prefill: return "restart_without_prefill";
+    case A::continuation_prompt: return "continuation_prompt";
+    case A::switch_chain: return "switch_chain";
+    case A::failover: return "failover";
+    case A::retry: return "retry";
+    case A::retry_after: return "retry_after";
+    case A::recover: return "recover";
+    case A::next_group: return "next_group";
+    case A::give_up: return "give_up";
+  }
+  return "?";
+}
+
+std::string describe(const FailoverDecision& d) {
+  std::string out(to_string(d.action));
+  if (d.draws_budget()) out += " after " + std::to_string(d.wait.count()) + " ms";
+  if (d.spend) out += ", spend";
+  if (d.exclude_failed) out += ", not the failed target";
+  out += " (rule " + std::string(d.rule) + ", log \"" + std::string(d.log) + "\")";
+  return out;
+}
+
+RequestChain request_chain(std::string_view reason) noexcept {
+  if (reason == "context_length_exceeded") return RequestChain::context_window;
+  if (reason == "content_policy") return RequestChain::content_policy;
+  return RequestChain::none;
+}
+
+FailoverDecision decide(const FailoverFacts& f) noexcept {
+  switch (f.event) {
+    case FailoverEvent::attempt_failed: return attempt_failed(f);
+    case FailoverEvent::stream_cut: return stream_cut(f);
+    case FailoverEvent::restart_differs:
+      if (!f.continuation && !f.same_refused) return make(A::continuation_prompt, "continuation_prompt", "recovery");
+      return make(A::give_up, "recovery_failed", "recovery");
+  }
+  return make(A::give_up, "give_up", "ignored");
+}
+
+AttemptLimits attempt_limits(const AttemptLimitFacts& f) noexcept {
+  AttemptLimits out{f.first_token, f.idle};
+  if (!f.fallback_left) return out;
+  if (!f.first_token_override && out.first_token.count() > 0 && f.normal_ttft)
+    out.first_token = std::clamp(*f.normal_ttft * kAdaptiveFactor, out.first_token / 4, out.first_token);
+  const Millis half = std::max(Millis{1}, std::chrono::floor<Millis>(f.time_left) / 2);
+  if (out.first_token.count() == 0 || out.first_token > half) out.first_token = half;
+  if (out.idle.count() == 0 || out.idle > half) out.idle = half;
+  return out;
+}
+
+bool silent_hangup(Errc code, bool before_head, Clock::duration waited) noexcept {
+  return (code == Errc::connection_closed || code == Errc::connection_reset) && before_head && waited >= kSilentAfter;
+}
+
+}  // namespace llmfailover::policy
