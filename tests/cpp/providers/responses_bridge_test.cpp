@@ -252,6 +252,40 @@ TEST(ResponsesBridgeStream, LengthIsIncompleteAndNoFinishIsNoEnd) {
   }
 }
 
+TEST(ResponsesBridgeStream, HostileChunksNeverCrash) {
+  // What a broken adapter or upstream could hand the bridge: each is translated, or throws an
+  // exception the router turns into a classified failure; none may crash or hang.
+  const std::vector<std::string> chunks = {
+      "{}",
+      "[]",
+      "null",
+      R"({"choices": 5})",
+      R"({"choices": [5, null, "x"]})",
+      R"({"choices": [{"index": "0", "delta": {"content": "x"}}]})",
+      R"({"choices": [{"delta": "text"}]})",
+      R"({"choices": [{"delta": {"content": 5, "refusal": [], "tool_calls": "x"}}]})",
+      R"({"choices": [{"delta": {"tool_calls": [5, {"index": "a"}, {"function": 7}, {"function": {"arguments": 3}}]}}]})",
+      R"({"choices": [{"delta": {"tool_calls": [{"index": 2, "id": 9, "function": {"name": null}}]}}]})",
+      R"({"id": 5, "created": "x", "model": [], "choices": [{"delta": {"content": "a"}, "finish_reason": 7}]})",
+      R"({"usage": {"prompt_tokens": "x", "completion_tokens": 1e308}})",
+      R"({"error": "boom"})",
+      "[DONE]",
+      "[DONE]",
+  };
+  for (std::size_t cut = 0; cut <= chunks.size(); ++cut) {
+    auto t = bridge_stream("anthropic", std::make_unique<Chunks>(), {{"model", "g"}, {"input", "x"}});
+    std::vector<std::string> out;
+    std::optional<ErrorVerdict> err;
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      try {
+        t->on_sse("", chunks[(i + cut) % chunks.size()], out, err);
+      } catch (const std::exception&) {  // the router's on_stream_piece catches these
+      }
+    }
+    for (const auto& e : out) EXPECT_TRUE(json::parse(e).contains("sequence_number"));
+  }
+}
+
 TEST(ResponsesInspector, ReadsResponsesEvents) {
   StreamInspector in(/*responses=*/true);
   EXPECT_EQ(in.inspect(R"({"type":"response.created","response":{"id":"resp_7","usage":null}})"), ChunkKind::meta);
