@@ -34,7 +34,17 @@ Usage read_usage(const nlohmann::json& usage) {
   Usage u;
   u.completion = count("completion_tokens");
   u.total = count("total_tokens");
-  if (!u.total) u.total = count("prompt_tokens").value_or(0) + u.completion.value_or(0);
+  u.prompt = count("prompt_tokens");
+  if (!u.total) u.total = u.prompt.value_or(0) + u.completion.value_or(0);
+  auto detail = [&](const char* object, const char* key) -> std::optional<std::int64_t> {
+    auto it = usage.find(object);
+    if (it == usage.end() || !it->is_object()) return std::nullopt;
+    auto v = it->find(key);
+    if (v == it->end() || !v->is_number_integer()) return std::nullopt;
+    return v->get<std::int64_t>();
+  };
+  u.cached = detail("prompt_tokens_details", "cached_tokens");
+  u.reasoning = detail("completion_tokens_details", "reasoning_tokens");
   return u;
 }
 
@@ -53,6 +63,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     const auto usage = read_usage(*u);
     usage_total_ = usage.total;
     if (usage.completion) completion_tokens_ = usage.completion;
+    usage_ = usage;
   }
   ChunkKind kind = ChunkKind::meta;
   last_text_.clear();
