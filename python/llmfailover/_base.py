@@ -398,6 +398,8 @@ class BaseClient:
         report = self._report_for(call)
         if report is not None:
             report.trace, spec.trace = spec.trace, None
+            tag = (spec.route or {}).get("tag")
+            report.tag = None if tag is None else (spec.model, tag)
         if not spec.stream or not exchange.has_head or exchange.status >= 400:  # type: ignore[operator]
             exc = exchange.failure()
             if exc is not None:

@@ -159,7 +159,9 @@ _OVERRIDES = {
     "first_token_timeout": "first_token",
     "idle_timeout": "idle",
     "max_attempts": "max_attempts",
+    "tag": "tag",  # a user tag (a tenant, ...) the call's cost is totalled under (llmfailover.metrics)
 }
+MAX_TAG_LENGTH = 64
 
 
 def parse_overrides(value: Any) -> dict[str, Any]:
@@ -181,6 +183,12 @@ def parse_overrides(value: Any) -> dict[str, Any]:
             out[name] = list(item)
         elif name == "max_attempts":
             out[name] = int(item)
+        elif name == "tag":
+            if not isinstance(item, str) or not 0 < len(item) <= MAX_TAG_LENGTH:
+                raise ValueError(
+                    f'extra_body["llmfailover"]["tag"] must be a string of 1 to {MAX_TAG_LENGTH} characters'
+                )
+            out[name] = item
         else:
             out[name] = seconds(item)
     return out
@@ -247,6 +255,7 @@ class RouterHandle:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         options = dict(spec.route or {})
+        options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
         if deadline is not None:
             options.setdefault("deadline", deadline)
         return self.router.send(
@@ -304,7 +313,7 @@ def _safe(name: str, fn: Optional[Callable[..., Any]], *args: Any) -> None:
 class CallReport:
     """One routed call's report: its ``RouteInfo`` and the callbacks for outcomes not yet told."""
 
-    __slots__ = ("_call", "_router", "_hooks", "_told", "_degraded_told", "degraded", "trace")
+    __slots__ = ("_call", "_router", "_hooks", "_told", "_degraded_told", "degraded", "trace", "tag", "_ended")
 
     def __init__(self, call: Any, router: RouterHandle, hooks: Hooks) -> None:
         self._call = call
@@ -314,6 +323,8 @@ class CallReport:
         self._degraded_told = False
         self.degraded = False  # set when Python built a degraded answer
         self.trace: Any = None  # the call's span (llmfailover.tracing), ended by end_trace()
+        self.tag: Optional[tuple[str, str]] = None  # (group asked, extra_body["llmfailover"]["tag"])
+        self._ended = False
 
     def info(self) -> RouteInfo:
         call = self._call
@@ -326,7 +337,11 @@ class CallReport:
         )
 
     def end_trace(self, info: Optional[RouteInfo], **outcome: Any) -> None:
-        """Ends the call's span, if traced (``outcome``: error=, result=, stream=; tracing.py)."""
+        """The call ended: its span ends, if traced (``outcome``: error=, result=, stream=;
+        tracing.py), and its cost is added to its tag's totals, if it has a tag."""
+        if self.tag is not None and not self._ended and info is not None:
+            self._ended = True
+            metrics.add_tag_cost(*self.tag, info.cost, served=info.served is not None)
         if self.trace is not None:
             trace, self.trace = self.trace, None
             trace.end(info, **outcome)

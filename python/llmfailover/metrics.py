@@ -30,6 +30,8 @@ the same labels from several routers are added up (a breaker state: the worst on
     llmfailover_time_to_first_token_seconds{<target>}  served attempts
     gen_ai_client_operation_duration_seconds{group,outcome}
     gen_ai_client_token_usage{<target>,gen_ai_token_type}
+    llmfailover_tag_requests_total / _tag_cost_usd_total / _tag_waste_usd_total{group,tag}
+                                                       calls with extra_body={"llmfailover": {"tag": ...}}
 
 ``<target>`` is group, deployment, provider, model, key ("key0", "key1": an index, never the
 key). Labels come from the config, so their number is bounded by it; past ``MAX_SERIES`` label
@@ -43,9 +45,20 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, Callable
 
-__all__ = ["register", "unregister", "start_http_server", "snapshots", "collect", "instrument_otel", "MAX_SERIES"]
+__all__ = [
+    "register",
+    "unregister",
+    "start_http_server",
+    "snapshots",
+    "collect",
+    "instrument_otel",
+    "tag_totals",
+    "MAX_SERIES",
+    "MAX_TAGS",
+]
 
 MAX_SERIES = 1000  # label sets per metric; more are added up as "other"
+MAX_TAGS = 1000  # (group, tag) pairs totalled; more are added up under tag "other"
 
 _routers: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _lock = threading.Lock()
@@ -56,6 +69,34 @@ def _track(handle: Any) -> None:
     """Called by each RouterHandle (``_routing.py``): its router is read at every scrape."""
     with _lock:
         _routers.add(handle)
+
+
+# User tags (extra_body={"llmfailover": {"tag": "tenant-a"}}): totalled in Python when a tagged
+# call ends (the native counters have no tag), per process. (group, tag) -> [calls, priced USD,
+# unpriced calls, waste USD].
+_tags: dict[tuple[str, str], list[float]] = {}
+
+
+def add_tag_cost(group: str, tag: str, cost: Any, *, served: bool) -> None:
+    """Adds a tagged call's cost (a ``llmfailover.cost.Cost`` or None) to its tag's totals;
+    ``served``: an upstream answered (an answer whose price is unknown counts as unpriced)."""
+    with _lock:
+        key = (group, tag)
+        if key not in _tags and len(_tags) >= MAX_TAGS:
+            key = (group, "other")
+        row = _tags.setdefault(key, [0, 0.0, 0, 0.0])
+        row[0] += 1
+        if cost is not None and cost.usd is not None:
+            row[1] += cost.usd
+        elif served:
+            row[2] += 1
+        row[3] += getattr(cost, "waste_usd", 0.0) or 0.0
+
+
+def tag_totals() -> dict[tuple[str, str], dict[str, float]]:
+    """Totals per (group, tag) since the process started: calls, cost_usd, unpriced, waste_usd."""
+    with _lock:
+        return {k: dict(zip(("calls", "cost_usd", "unpriced", "waste_usd"), v)) for k, v in _tags.items()}
 
 
 def snapshots() -> list[Any]:
@@ -191,6 +232,14 @@ def collect() -> list[_Family]:
                     _TARGET + ("gen_ai_token_type",),
                     _hist_merge,
                 ).add(key + (kind,), _hist(h))
+    for (group, tag), t in tag_totals().items():
+        fam("counter", "llmfailover_tag_requests", "Tagged calls ended", ("group", "tag")).add((group, tag), t["calls"])
+        fam("counter", "llmfailover_tag_cost_usd", "Cost of tagged calls, USD", ("group", "tag")).add(
+            (group, tag), t["cost_usd"]
+        )
+        fam("counter", "llmfailover_tag_waste_usd", "Waste of tagged calls, USD", ("group", "tag")).add(
+            (group, tag), t["waste_usd"]
+        )
     return list(f.values())
 
 

@@ -195,3 +195,25 @@ def test_otel_observable_instruments(fp: FakeProvider) -> None:
     ]
     assert opened == [1]
     provider.shutdown()
+
+
+def test_cost_totals_per_user_tag(fp: FakeProvider, registry: Any) -> None:
+    fp.set_default("m-a", Fault.unavailable())  # b (priced) answers
+    with OpenAI(config=outage_config(fp, group="tagged")) as client:
+        costs = []
+        for tag in ("tenant-a", "tenant-a", 'tenant "b"'):
+            r = client.chat.completions.create(
+                model="tagged", messages=MESSAGES, extra_body={"llmfailover": {"tag": tag}}
+            )
+            costs.append(route_info(r).cost.usd)
+        client.chat.completions.create(model="tagged", messages=MESSAGES)  # untagged: in no tag's total
+        with pytest.raises(ValueError, match="tag"):
+            client.chat.completions.create(model="tagged", messages=MESSAGES, extra_body={"llmfailover": {"tag": ""}})
+        assert all(fp_attempt.json().get("llmfailover") is None for fp_attempt in fp.attempts("gpt-4o-mini"))
+        f = scrape(registry)
+    totals = metrics.tag_totals()
+    assert totals[("tagged", "tenant-a")]["calls"] == 2
+    assert totals[("tagged", "tenant-a")]["cost_usd"] == pytest.approx(costs[0] + costs[1])
+    usd = value(f, "llmfailover_tag_cost_usd", "llmfailover_tag_cost_usd_total", group="tagged", tag='tenant "b"')
+    assert usd == pytest.approx(costs[2])
+    assert value(f, "llmfailover_tag_requests", "llmfailover_tag_requests_total", group="tagged", tag="tenant-a") == 2
