@@ -21,6 +21,8 @@ the same labels from several routers are added up (a breaker state: the worst on
     llmfailover_retry_budget_left{group}               retries the group's budget allows now
     llmfailover_quota_requests_left / _tokens_left{<target>}   (deployments with rpm / tpm only)
     llmfailover_in_flight{<target>}
+    llmfailover_target_share{<target>}                 health share: 0 open, the ramp's steps, 1 closed
+    llmfailover_ramp_step{<target>}                    the ramp's step (0 = 5%), -1 when not ramping
     llmfailover_cost_usd_total{<target>}               priced answers (llmfailover.cost)
     llmfailover_waste_usd_total{<target>}              billed attempts whose answer was not used
     llmfailover_unpriced_answers_total{<target>}       answers whose price is unknown
@@ -101,13 +103,18 @@ def tag_totals() -> dict[tuple[str, str], dict[str, float]]:
 
 def snapshots() -> list[Any]:
     """The native ``MetricsSnapshot`` of every live router."""
+    return [snap for snap, _ in _read_routers(targets=False)]
+
+
+def _read_routers(targets: bool = True) -> list[tuple[Any, list[dict[str, Any]]]]:
     with _lock:
         handles = list(_routers)
     out = []
     for h in handles:
         if not h.closed:
             try:
-                out.append(h.router.metrics())
+                router = h.router
+                out.append((router.metrics(), list(router.snapshot()) if targets else []))
             except (RuntimeError, ValueError):  # closed meanwhile
                 pass
     return out
@@ -155,7 +162,15 @@ def collect() -> list[_Family]:
         "stream_recoveries": "Streams cut after their first token and continued elsewhere",
         "budget_exhausted": "Retries the retry budget refused",
     }
-    for snap in snapshots():
+    for snap, targets in _read_routers():
+        for t in targets:  # the router's own snapshot: health share (breaker and ramp), ramp step
+            key = (t["group"], t["deployment"], t["provider"], t["model"], f"key{t['key_index']}")
+            fam(
+                "gauge", "llmfailover_target_share", "Health share now: 0 open, ramp steps, 1 closed", _TARGET, min
+            ).add(key, t["share"])
+            fam("gauge", "llmfailover_ramp_step", "The ramp's step (0 = 5%); -1 not ramping", _TARGET, max).add(
+                key, t["ramp_step"]
+            )
         for g in snap.groups:
             for outcome, n in zip(outcomes, g.requests):
                 fam("counter", "llmfailover_requests", "Routed calls by outcome", ("group", "outcome")).add(

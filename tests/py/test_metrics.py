@@ -89,6 +89,8 @@ def test_an_outage_scraped_from_a_real_endpoint(fp: FakeProvider, registry: Any)
     assert value(f, "llmfailover_breaker_state", "llmfailover_breaker_state", deployment="a", state="open") == 1
     assert value(f, "llmfailover_breaker_state", "llmfailover_breaker_state", deployment="a", state="closed") == 0
     assert value(f, "llmfailover_breaker_state", "llmfailover_breaker_state", deployment="b", state="closed") == 1
+    assert value(f, "llmfailover_target_share", "llmfailover_target_share", deployment="a") == 0
+    assert value(f, "llmfailover_target_share", "llmfailover_target_share", deployment="b") == 1
     trans = "llmfailover_breaker_transitions_total"
     assert value(f, "llmfailover_breaker_transitions", trans, deployment="a", state="open") == 1
     # Cost: b is priced by the bundled table, a served nothing.
