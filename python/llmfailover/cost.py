@@ -117,7 +117,7 @@ def prices_for(provider: str, model: str) -> Optional[dict[str, Any]]:
     for prefix in _PREFIXES.get(provider, ("",)) + ("",):
         entry = table.get(prefix + model)
         if entry is not None and _number(entry.get("input")) is not None and _number(entry.get("output")) is not None:
-            out = {k: _number(entry.get(k)) for k in ("input", "output", "cached_input", "reasoning")}
+            out: dict[str, Any] = {k: _number(entry.get(k)) for k in ("input", "output", "cached_input", "reasoning")}
             out["source"] = "litellm:" + prefix + model
             return out
     return None

@@ -45,7 +45,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 __all__ = [
     "register",
@@ -123,7 +123,9 @@ def _read_routers(targets: bool = True) -> list[tuple[Any, list[dict[str, Any]]]
 class _Family:
     """One metric's samples by label values, added up across routers, bounded by MAX_SERIES."""
 
-    def __init__(self, kind: str, name: str, doc: str, labels: tuple[str, ...], merge: Callable[..., Any] = None):
+    def __init__(
+        self, kind: str, name: str, doc: str, labels: tuple[str, ...], merge: Optional[Callable[..., Any]] = None
+    ):
         self.kind, self.name, self.doc, self.labels = kind, name, doc, labels
         self.values: dict[tuple[str, ...], Any] = {}
         self.merge = merge or (lambda a, b: a + b)

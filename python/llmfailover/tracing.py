@@ -61,10 +61,11 @@ class _Tracing:
 
         self.trace, self.propagate = trace, propagate
         self.provider = tracer_provider  # None: the global one, looked up per call (set any time)
-        self.tracer = tracer_provider.get_tracer("llmfailover") if tracer_provider is not None else None
+        self.tracer: Any = tracer_provider.get_tracer("llmfailover") if tracer_provider is not None else None
         self.record_content = record_content
         self.global_provider: Any = None  # the global provider self.tracer came from
-        self.duration = self.tokens = None
+        self.duration: Any = None
+        self.tokens: Any = None
         if meter_provider is not None:
             meter = meter_provider.get_meter("llmfailover")
             self.duration = meter.create_histogram(
