@@ -135,3 +135,20 @@ def test_off_means_no_header_and_no_span(fp: FakeProvider) -> None:
         client.chat.completions.create(model="traced", messages=MESSAGES)
     (seen,) = fp.attempts("m-a")
     assert seen.header("traceparent") is None
+
+
+def test_without_opentelemetry_nothing_is_imported_and_no_header(
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "opentelemetry" or m.startswith("opentelemetry.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # import opentelemetry -> ImportError
+    monkeypatch.setattr(tracing, "_state", None)
+    monkeypatch.setattr(tracing, "_resolved", False)  # the automatic set-up runs again, and fails
+    with OpenAI(config=config(fp)) as client:
+        r = client.chat.completions.create(model="traced", messages=MESSAGES)
+    assert route_info(r).served is not None and not tracing.enabled()
+    (seen,) = fp.attempts("m-a")
+    assert seen.header("traceparent") is None
