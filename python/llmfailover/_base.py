@@ -25,7 +25,7 @@ from . import _native, tracing
 from ._exchange import Exchange
 from ._fork import ForkSafe
 from ._guard import check_url, hide_userinfo, options_problem, request_problem
-from ._http import Request, Response
+from ._http import Headers, Request, Response
 from ._response import LegacyAPIResponse
 from ._routing import (
     DEFAULT_MAX_CONNECTIONS,
@@ -423,6 +423,10 @@ class BaseClient:
             parser = lambda: attach(spec.parse(response, strict), info)  # noqa: E731
         if report is not None and not spec.stream:
             if raw:
+                if info is not None and info.cost is not None and info.cost.usd is not None:
+                    # The answer's cost as a header of the raw response (a stream's is not known yet).
+                    items = response.headers.multi_items() + [("x-llmfailover-cost-usd", f"{info.cost.usd:.9f}")]
+                    response.headers = Headers(items)
                 report.end_trace(info)
             else:
                 result = parser()

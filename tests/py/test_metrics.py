@@ -219,3 +219,16 @@ def test_cost_totals_per_user_tag(fp: FakeProvider, registry: Any) -> None:
     usd = value(f, "llmfailover_tag_cost_usd", "llmfailover_tag_cost_usd_total", group="tagged", tag='tenant "b"')
     assert usd == pytest.approx(costs[2])
     assert value(f, "llmfailover_tag_requests", "llmfailover_tag_requests_total", group="tagged", tag="tenant-a") == 2
+
+
+def test_raw_responses_carry_the_cost_header(fp: FakeProvider) -> None:
+    fp.set_default("m-a", Fault.unavailable())  # b (priced) answers
+    with OpenAI(config=outage_config(fp, group="raw")) as client:
+        raw = client.chat.completions.with_raw_response.create(model="raw", messages=MESSAGES)
+        r = raw.parse()
+        assert float(raw.headers["x-llmfailover-cost-usd"]) == pytest.approx(route_info(r).cost.usd, abs=1e-9)
+        fp.set_default("m-a", Fault.ok())  # a: no known price, no header (never 0)
+        fp.set_default("gpt-4o-mini", Fault.ok())
+    with OpenAI(config=outage_config(fp, group="raw")) as client:
+        raw = client.chat.completions.with_raw_response.create(model="raw", messages=MESSAGES)
+        assert raw.headers.get("x-llmfailover-cost-usd") is None
