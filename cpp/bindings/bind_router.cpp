@@ -66,7 +66,8 @@ void bind_router(py::module_& m) {
                                for (const auto& a : c.route_log()) out.append(attempt_dict(a));
                                return out;
                              })
-      .def_property_readonly("degraded", &RoutedCall::degraded);
+      .def_property_readonly("degraded", &RoutedCall::degraded)
+      .def_property_readonly("cost", &RoutedCall::cost);  // bind_metrics.cpp
 
   py::class_<RouterHandle>(m, "Router")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
@@ -180,6 +181,9 @@ void bind_router(py::module_& m) {
              return out;
            })
       .def("pool_stats", [](RouterHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
+      .def("metrics", [](RouterHandle& h) { return h.get().metrics(); })  // bind_metrics.cpp
+      .def("set_prices", [](RouterHandle& h, const std::string& deployment,
+                            const metrics::Prices& p) { return h.get().set_prices(deployment, p); })
       .def("close",
            [](RouterHandle& h) {
              std::unique_ptr<Router> router = std::move(h.router);

@@ -60,8 +60,9 @@ inline std::chrono::milliseconds to_millis_or_forever(double seconds, const char
   return to_millis(seconds, name, allow_zero).value_or(kForever);
 }
 
-void bind_engine(pybind11::module_& m);  // bind_engine.cpp: Timeouts, Upstream, Engine, Call, Notifier
-void bind_fake(pybind11::module_& m);    // bind_fake.cpp: FakeProvider and its scripting
-void bind_config(pybind11::module_& m);  // bind_config.cpp: parse_config, Config, ConfigError
-void bind_router(pybind11::module_& m);  // bind_router.cpp: Router, RoutedCall
+void bind_engine(pybind11::module_& m);   // bind_engine.cpp: Timeouts, Upstream, Engine, Call, Notifier
+void bind_fake(pybind11::module_& m);     // bind_fake.cpp: FakeProvider and its scripting
+void bind_config(pybind11::module_& m);   // bind_config.cpp: parse_config, Config, ConfigError
+void bind_metrics(pybind11::module_& m);  // bind_metrics.cpp: MetricsSnapshot, Prices, CallCost
+void bind_router(pybind11::module_& m);   // bind_router.cpp: Router, RoutedCall
 }  // namespace llmfailover::bindings

@@ -11,5 +11,6 @@ PYBIND11_MODULE(_core, m) {
   llmfailover::bindings::bind_engine(m);
   llmfailover::bindings::bind_fake(m);
   llmfailover::bindings::bind_config(m);
+  llmfailover::bindings::bind_metrics(m);
   llmfailover::bindings::bind_router(m);  // after engine (Call) and config (Config)
 }

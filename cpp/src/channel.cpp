@@ -11,6 +11,13 @@ void Channel::push(Event event) {
     std::lock_guard lock(mutex_);
     if (finished_) return;
     finished_ = event.terminal();
+    if (finished_ && finish_hook_) {
+      auto hook = std::exchange(finish_hook_, nullptr);
+      try {
+        hook();
+      } catch (...) {  // an observer's failure never loses the event
+      }
+    }
     stats_.bytes += event.data.size();
     events_.push_back(std::move(event));
     stats_.events = events_.size();
@@ -98,6 +105,11 @@ void Channel::cancel() {
   if (hook) hook();
   if (resume) resume();
   push(Event::failure({Errc::cancelled, "cancelled by the caller", false}));
+}
+
+void Channel::on_finish(std::function<void()> fn) {
+  std::lock_guard lock(mutex_);
+  if (!finished_) finish_hook_ = std::move(fn);
 }
 
 void Channel::on_cancel(std::function<void()> fn) {

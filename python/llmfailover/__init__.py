@@ -7,6 +7,9 @@ Results are openai's own types when ``openai`` is installed (else look-alikes fr
 
 Failover: ``OpenAI(config="router.yaml")`` routes by model group through the native router;
 ``route_info(result)`` (or ``result._llmfailover``, ``error.route``) shows what was tried.
+
+Observability: ``llmfailover.metrics`` (Prometheus collector, OpenTelemetry instruments),
+``llmfailover.tracing`` (OpenTelemetry spans), ``route_info(result).cost`` (``llmfailover.cost``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys as _sys
 from typing import Any as _Any
 from typing import Optional as _Optional
 
-from . import types
+from . import cost, metrics, tracing, types
 from ._base import LlmFailoverWarning
 from ._compat import HAS_OPENAI as _HAS_OPENAI
 from ._response import LegacyAPIResponse
@@ -117,6 +120,10 @@ __all__ = [
     "route_info",
     # durable batch jobs (the subpackage is callable: llmfailover.batch(requests, config=...))
     "batch",
+    # observability (Prometheus / OpenTelemetry metrics, tracing, cost)
+    "metrics",
+    "tracing",
+    "cost",
     # sentinels
     "NOT_GIVEN",
     "NotGiven",

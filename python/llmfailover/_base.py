@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import unquote
 
-from . import _native
+from . import _native, tracing
 from ._exchange import Exchange
 from ._fork import ForkSafe
 from ._guard import check_url, hide_userinfo, options_problem, request_problem
-from ._http import Request, Response
+from ._http import Headers, Request, Response
 from ._response import LegacyAPIResponse
 from ._routing import (
     DEFAULT_MAX_CONNECTIONS,
@@ -104,6 +104,7 @@ class RequestSpec:
     params: Optional[dict[str, Any]] = None  # the JSON body as a dict (what a degraded= callable gets)
     route: Optional[dict[str, Any]] = None  # extra_body["llmfailover"] as Router.send() keywords
     timeout_given: bool = False  # `timeout` came with the request (not the client's)
+    trace: Any = None  # the routed call's span (llmfailover.tracing), when traced
 
 
 def _json_default(value: Any) -> Any:
@@ -371,9 +372,11 @@ class BaseClient:
             name = spec.path[len("/models/") :] if spec.path.startswith("/models/") else None
             return FinishedCall(synthetic_models(router.config.groups, name and unquote(name)))
         timeout = spec.timeout if spec.timeout_given or self.timeout != DEFAULT_TIMEOUT else None
+        headers = auth + _pairs(self._custom_headers) + spec.headers
+        spec.trace = tracing.begin(spec.method, spec.path, spec.model, spec.params, headers)  # adds traceparent
         return router.send(
             spec,
-            auth + _pairs(self._custom_headers) + spec.headers,
+            headers,
             _pairs(self._custom_query) + spec.query,
             deadline_of(timeout),
         )
@@ -393,6 +396,10 @@ class BaseClient:
         Routed calls: the result carries ``_llmfailover`` and an error ``.route``; the callbacks
         hear the outcome; a ``degraded=`` callable may answer instead of the error."""
         report = self._report_for(call)
+        if report is not None:
+            report.trace, spec.trace = spec.trace, None
+            tag = (spec.route or {}).get("tag")
+            report.tag = None if tag is None else (spec.model, tag)
         if not spec.stream or not exchange.has_head or exchange.status >= 400:  # type: ignore[operator]
             exc = exchange.failure()
             if exc is not None:
@@ -401,6 +408,7 @@ class BaseClient:
                 exc.route = report.flush()
                 events = degraded_events(self._degraded, self._router, spec, exc)
                 if events is None:
+                    report.end_trace(exc.route, error=exc)
                     raise exc
                 report.degraded = True
                 call, exchange = FinishedCall(events), Exchange(exchange.request)
@@ -413,6 +421,17 @@ class BaseClient:
             parser: Any = lambda: stream  # noqa: E731
         else:
             parser = lambda: attach(spec.parse(response, strict), info)  # noqa: E731
+        if report is not None and not spec.stream:
+            if raw:
+                if info is not None and info.cost is not None and info.cost.usd is not None:
+                    # The answer's cost as a header of the raw response (a stream's is not known yet).
+                    items = response.headers.multi_items() + [("x-llmfailover-cost-usd", f"{info.cost.usd:.9f}")]
+                    response.headers = Headers(items)
+                report.end_trace(info)
+            else:
+                result = parser()
+                report.end_trace(info, result=result)
+                return result
         if not raw:
             return parser()
         legacy = LegacyAPIResponse(

@@ -24,9 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from . import _native
+from . import _native, metrics
 from ._fork import ForkSafe
 from ._timeouts import seconds
+from .cost import Cost, install_prices
 from .errors import APIError, BadRequestError, TransportError, UnprocessableEntityError
 
 __all__ = [
@@ -121,6 +122,7 @@ class RouteInfo:
     served: Optional[AttemptInfo]
     attempts: list[AttemptInfo] = field(default_factory=list)
     degraded: bool = False
+    cost: Optional[Cost] = None  # what the answer cost (llmfailover.cost); complete once the call ended
 
     @property
     def group(self) -> Optional[str]:
@@ -157,7 +159,9 @@ _OVERRIDES = {
     "first_token_timeout": "first_token",
     "idle_timeout": "idle",
     "max_attempts": "max_attempts",
+    "tag": "tag",  # a user tag (a tenant, ...) the call's cost is totalled under (llmfailover.metrics)
 }
+MAX_TAG_LENGTH = 64
 
 
 def parse_overrides(value: Any) -> dict[str, Any]:
@@ -179,6 +183,12 @@ def parse_overrides(value: Any) -> dict[str, Any]:
             out[name] = list(item)
         elif name == "max_attempts":
             out[name] = int(item)
+        elif name == "tag":
+            if not isinstance(item, str) or not 0 < len(item) <= MAX_TAG_LENGTH:
+                raise ValueError(
+                    f'extra_body["llmfailover"]["tag"] must be a string of 1 to {MAX_TAG_LENGTH} characters'
+                )
+            out[name] = item
         else:
             out[name] = seconds(item)
     return out
@@ -210,19 +220,24 @@ class RouterHandle:
 
         self.config = load_config(config)
         native, core = self.config._native, _native.core()
+        deployments = self.config.deployments
         try:
             self._native = ForkSafe(
-                lambda: core.Router(
-                    native,
-                    io_threads=io_threads,
-                    verify=verify,
-                    ca_file=ca_file or "",
-                    max_connections_per_origin=max_connections_per_origin,
+                lambda: install_prices(  # the bundled price table (llmfailover.cost)
+                    core.Router(
+                        native,
+                        io_threads=io_threads,
+                        verify=verify,
+                        ca_file=ca_file or "",
+                        max_connections_per_origin=max_connections_per_origin,
+                    ),
+                    deployments,
                 )
             )
         except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
             raise ConfigError(str(e)) from None
         self.closed = False
+        metrics._track(self)  # read at each scrape (llmfailover.metrics)
 
     @property
     def router(self) -> Any:
@@ -240,6 +255,7 @@ class RouterHandle:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         options = dict(spec.route or {})
+        options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
         if deadline is not None:
             options.setdefault("deadline", deadline)
         return self.router.send(
@@ -297,7 +313,7 @@ def _safe(name: str, fn: Optional[Callable[..., Any]], *args: Any) -> None:
 class CallReport:
     """One routed call's report: its ``RouteInfo`` and the callbacks for outcomes not yet told."""
 
-    __slots__ = ("_call", "_router", "_hooks", "_told", "_degraded_told", "degraded")
+    __slots__ = ("_call", "_router", "_hooks", "_told", "_degraded_told", "degraded", "trace", "tag", "_ended")
 
     def __init__(self, call: Any, router: RouterHandle, hooks: Hooks) -> None:
         self._call = call
@@ -306,6 +322,9 @@ class CallReport:
         self._told: set[tuple[int, str]] = set()
         self._degraded_told = False
         self.degraded = False  # set when Python built a degraded answer
+        self.trace: Any = None  # the call's span (llmfailover.tracing), ended by end_trace()
+        self.tag: Optional[tuple[str, str]] = None  # (group asked, extra_body["llmfailover"]["tag"])
+        self._ended = False
 
     def info(self) -> RouteInfo:
         call = self._call
@@ -314,7 +333,18 @@ class CallReport:
             served=None if served is None else AttemptInfo.from_native(served),
             attempts=[AttemptInfo.from_native(a) for a in call.route_log],
             degraded=bool(call.degraded) or self.degraded,
+            cost=Cost.from_native(call.cost),
         )
+
+    def end_trace(self, info: Optional[RouteInfo], **outcome: Any) -> None:
+        """The call ended: its span ends, if traced (``outcome``: error=, result=, stream=;
+        tracing.py), and its cost is added to its tag's totals, if it has a tag."""
+        if self.tag is not None and not self._ended and info is not None:
+            self._ended = True
+            metrics.add_tag_cost(*self.tag, info.cost, served=info.served is not None)
+        if self.trace is not None:
+            trace, self.trace = self.trace, None
+            trace.end(info, **outcome)
 
     def flush(self) -> RouteInfo:
         """The current ``RouteInfo``, after telling the callbacks what they have not heard yet."""
@@ -331,8 +361,11 @@ class CallReport:
             elif a.decision in FAILOVER_DECISIONS and i + 1 < len(attempts):
                 _safe("on_failover", h.on_failover, a, attempts[i + 1])
         if not self._router.closed:
-            for event in self._router.router.drain_events():
+            events = self._router.router.drain_events()
+            for event in events:
                 _safe("on_breaker", h.on_breaker, event)
+            if events and self.trace is not None:
+                self.trace.breaker(events)
         if info.degraded and not self._degraded_told:
             self._degraded_told = True
             _safe("on_degraded", h.on_degraded, info)

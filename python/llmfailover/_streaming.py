@@ -108,6 +108,7 @@ class _StreamBase(Generic[T]):
             self._call.cancel()
         if self._report is not None and report:
             self._route = self._report.flush()
+            self._report.end_trace(self._route, error=self._exchange.failure(), stream=True)
 
     def __del__(self) -> None:
         try:

@@ -44,6 +44,10 @@ class Channel : public FlowControl {
   void cancel();
   // Producer's cancellation hook; runs at once if cancel() already happened.
   void on_cancel(std::function<void()> fn);
+  // Runs once, inside the push() of the first terminal event, before a consumer can see it (so a
+  // router's metrics count a call before its caller learns it ended); on the pushing thread with
+  // this channel's lock held: it must not call back into the channel. Set before the first push.
+  void on_finish(std::function<void()> fn);
 
   bool cancelled() const;
   bool finished() const;  // a terminal event was pushed
@@ -65,6 +69,7 @@ class Channel : public FlowControl {
   std::deque<Event> events_;
   std::function<void()> notify_;
   std::function<void()> cancel_hook_;
+  std::function<void()> finish_hook_;
   std::function<void()> resume_;  // a paused producer's wake-up
   std::size_t max_events_ = 0, max_bytes_ = 0;
   QueueStats stats_;

@@ -46,6 +46,7 @@
 #include "llmfailover/clock.hpp"
 #include "llmfailover/config.hpp"
 #include "llmfailover/engine.hpp"
+#include "llmfailover/metrics.hpp"
 #include "llmfailover/providers/openai.hpp"
 #include "llmfailover/transport/exchanger.hpp"
 #include "llmfailover/transport/http_client.hpp"
@@ -136,6 +137,8 @@ class RoutedCall : public Call {
   virtual std::optional<RouteAttempt> served() const = 0;
   virtual std::vector<RouteAttempt> route_log() const = 0;
   virtual bool degraded() const = 0;  // the answer is the configured last-resort one
+  // What the answer cost (metrics.hpp); complete once the call has ended.
+  virtual metrics::CallCost cost() const = 0;
 };
 
 class Router {
@@ -159,6 +162,11 @@ class Router {
   std::vector<TargetSnapshot> snapshot() const;
   transport::PoolStats pool_stats() const;  // of the router's HTTP client, every origin
   std::vector<RouterEvent> drain_events();
+  // Counters and histograms per target and group (metrics.hpp), read now (routed_metrics.cpp).
+  metrics::Snapshot metrics() const;
+  // The prices of every target of `deployment` (USD per token); call before the first send().
+  // False when no deployment has that id.
+  bool set_prices(const std::string& deployment, const metrics::Prices& prices);
   void close();
 
   struct Impl;

@@ -57,6 +57,7 @@ void RoutedCallImpl::start() {
   channel_.on_cancel([weak = weak_from_this()] {
     if (auto self = weak.lock()) self->cancel_from_caller();
   });
+  channel_.on_finish([this] { meter_end(); });  // the channel is ours: `this` outlives it
   Deferred later;
   {
     std::lock_guard lock(mutex_);

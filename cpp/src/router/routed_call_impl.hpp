@@ -69,6 +69,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<RouteAttempt> served() const override;
   std::vector<RouteAttempt> route_log() const override;
   bool degraded() const override;
+  metrics::CallCost cost() const override;
 
  private:
   enum class Mode { idle, head, error_body, body, stream_pre, stream_live, done };
@@ -171,6 +172,13 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::string scrubbed(std::string text) const;
   void on_error(Error error, Deferred& later);
   void on_first_token_timeout(std::uint64_t epoch);
+
+  // ---- metrics (routed_metrics.cpp) -------------------------------------------------------
+  void meter_attempt(ErrorClass cls);  // from end_attempt (lock held)
+  // Counts the call, once: from the channel's push of its terminal event (every push is made
+  // with the lock held) or from the caller's cancel (lock held).
+  void meter_end();
+  metrics::CallCost cost_locked() const;
 
   // ---- outcomes -----------------------------------------------------------------------------
 
@@ -283,6 +291,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<policy::Outcome> live_outcome_;  // a live stream's outcome, given at its end
   std::optional<policy::LatencySample> sample_;  // the served answer's measurement
   std::string next_pick_, next_skipped_;         // for the next attempt's log entry
+  std::optional<Usage> answer_usage_;            // a plain answer's usage (a stream's is in inspect_)
+  std::atomic<bool> metered_{false};             // meter_end() counted the call (read without the lock by
+                                                 // the channel's cancel event)
   Channel channel_;
   mutable std::mutex mutex_;
 };

@@ -162,6 +162,7 @@ void RoutedCallImpl::on_end(Deferred& later) {
     if (auto doc = parse_json(answer); doc.is_object()) {
       if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
         const Usage usage = read_usage(*u);
+        answer_usage_ = usage;
         if (usage.completion)
           sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
         correct_quota(usage.total.value_or(0));

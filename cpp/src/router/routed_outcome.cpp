@@ -10,6 +10,7 @@ namespace llmfailover {
 
 void RoutedCallImpl::end_attempt(ErrorClass cls, std::optional<Millis> hint) {
   log_.back().elapsed_ms = ms(r_->time->now() - attempt_start_);
+  meter_attempt(cls);
   Millis elapsed = attempt_duration();
   if (permit_) {
     target_->health->on_result(cls, elapsed, hint);
@@ -369,6 +370,7 @@ void RoutedCallImpl::cancel_from_caller() {
     else release_slot();
     disarm(later);
     mode_ = Mode::done;
+    meter_end();  // counted now: the channel's own cancel event is pushed without this call's lock
     if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   }
   run(later);

@@ -135,6 +135,7 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
             std::string kind = why.starts_with("active probe") ? "probe" : "breaker";  // policy/health.hpp
             record_event(
                 {kind, target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
+            metrics::note_transition(target->meters, from, to);
             sync(*target);  // the balancer learns of every state change and ramp step: no polling at pick
           });
       g.targets.push_back(t.get());
@@ -171,6 +172,7 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
   check(config.fallbacks, "fallbacks");
   check(config.context_window_fallbacks, "context_window_fallbacks");
   check(config.content_policy_fallbacks, "content_policy_fallbacks");
+  init_metrics(*this);
 }
 
 Group* Router::Impl::group(const std::string& name) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "llmfailover/metrics.hpp"
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/budget.hpp"
 #include "llmfailover/policy/quota.hpp"
@@ -56,7 +57,8 @@ struct Target {
   std::unique_ptr<policy::RateWindow> key_window;  // set when key_limits has one
   std::atomic<Clock::rep> quota_block{0};          // rpm / tpm full until (time_since_epoch)
   struct Group* owner = nullptr;
-  std::size_t index = 0;  // in owner->targets and its balancer
+  std::size_t index = 0;                      // in owner->targets and its balancer
+  metrics::TargetCounters* meters = nullptr;  // in Router::Impl::metrics (routed_metrics.cpp)
 
   // Its normal time to the first token (issue 11, adaptive first-token limit): the median of the
   // last kTtftKept attempts it served, one ring for streams (to the first content token) and one
@@ -89,6 +91,7 @@ struct Group {
   const GroupPolicy* policy = nullptr;
   std::unique_ptr<policy::RetryBudget> budget;
   std::unique_ptr<policy::Balancer> balancer;  // candidates in `targets` order
+  metrics::GroupCounters* meters = nullptr;    // in Router::Impl::metrics (routed_metrics.cpp)
 };
 
 // The places a request was counted in before it was sent: the deployment's rpm / tpm window and
@@ -150,9 +153,13 @@ struct Router::Impl {
 
   std::mutex events_mutex;
   std::vector<RouterEvent> events;
+  metrics::Registry metrics;  // counters per target and group (metrics.hpp)
 
   Prober prober;  // active health probes (probes.hpp); last, so it goes first
 };
+
+// Makes the metrics slots of every target and group, with the config's prices (routed_metrics.cpp).
+void init_metrics(Router::Impl& router);
 
 // Builds and starts one call (routed_call.cpp).
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request);

@@ -35,7 +35,20 @@ Usage read_usage(const nlohmann::json& usage) {
   u.completion = count("completion_tokens");
   if (!u.completion) u.completion = count("output_tokens");
   u.total = count("total_tokens");
-  if (!u.total) u.total = count("prompt_tokens").value_or(count("input_tokens").value_or(0)) + u.completion.value_or(0);
+  u.prompt = count("prompt_tokens");
+  if (!u.prompt) u.prompt = count("input_tokens");  // the Responses API's name
+  if (!u.total) u.total = u.prompt.value_or(0) + u.completion.value_or(0);
+  auto detail = [&](const char* object, const char* key) -> std::optional<std::int64_t> {
+    auto it = usage.find(object);
+    if (it == usage.end() || !it->is_object()) return std::nullopt;
+    auto v = it->find(key);
+    if (v == it->end() || !v->is_number_integer()) return std::nullopt;
+    return v->get<std::int64_t>();
+  };
+  u.cached = detail("prompt_tokens_details", "cached_tokens");
+  u.reasoning = detail("completion_tokens_details", "reasoning_tokens");
+  if (!u.cached) u.cached = detail("input_tokens_details", "cached_tokens");  // Responses API names
+  if (!u.reasoning) u.reasoning = detail("output_tokens_details", "reasoning_tokens");
   return u;
 }
 
@@ -56,6 +69,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     const auto usage = read_usage(*u);
     usage_total_ = usage.total;
     if (usage.completion) completion_tokens_ = usage.completion;
+    usage_ = usage;
   }
   ChunkKind kind = ChunkKind::meta;
   last_text_.clear();

@@ -37,6 +37,9 @@ enum class ChunkKind {
 // input/output_tokens); fields missing or not integers are unknown.
 struct Usage {
   std::optional<std::int64_t> completion, total;  // total: total_tokens, else prompt + completion
+  // For cost (metrics.hpp): prompt_tokens, prompt_tokens_details.cached_tokens,
+  // completion_tokens_details.reasoning_tokens.
+  std::optional<std::int64_t> prompt, cached, reasoning;
 };
 Usage read_usage(const nlohmann::json& usage);
 
@@ -60,8 +63,9 @@ class StreamInspector {
   std::int64_t estimated_output_tokens() const noexcept { return static_cast<std::int64_t>((output_chars() + 3) / 4); }
   std::optional<std::int64_t> usage_total() const noexcept { return usage_total_; }  // a chunk's usage.total_tokens
   std::optional<std::int64_t> completion_tokens() const noexcept { return completion_tokens_; }
-  const std::string& text() const noexcept { return text_; }            // choice 0's content so far
-  const std::string& last_text() const noexcept { return last_text_; }  // ... of the last chunk
+  const std::optional<Usage>& usage() const noexcept { return usage_; }  // the last usage a chunk reported
+  const std::string& text() const noexcept { return text_; }             // choice 0's content so far
+  const std::string& last_text() const noexcept { return last_text_; }   // ... of the last chunk
   std::size_t malformed() const noexcept { return malformed_; }
 
  private:
@@ -72,6 +76,7 @@ class StreamInspector {
   bool finished_ = false, done_ = false;
   std::size_t content_chars_ = 0, tool_chars_ = 0, malformed_ = 0;
   std::optional<std::int64_t> usage_total_, completion_tokens_;
+  std::optional<Usage> usage_;
   std::string text_, last_text_;
 };
 

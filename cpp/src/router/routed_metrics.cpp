@@ -1,0 +1,159 @@
+// routed_metrics.cpp — the router's metrics hooks and what they read (metrics.hpp): one at an
+// attempt's end (end_attempt), one at the call's end (its terminal event, or its cancel), the call's
+// cost, the slots made with the router, and Router::metrics() / set_prices().
+#include <algorithm>
+#include <string_view>
+
+#include "routed_call_impl.hpp"
+
+namespace llmfailover {
+
+namespace {
+
+constexpr std::string_view kRetries[] = {"retry", "retry_transparent", "retry_after"};
+constexpr std::string_view kFailovers[] = {
+    "failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback", "recover"};
+
+bool any_of(std::string_view x, std::span<const std::string_view> set) {
+  return std::find(set.begin(), set.end(), x) != set.end();
+}
+
+bool served_decision(std::string_view d) { return d == "served" || d == "served_recovered"; }
+// A stream cut after its first token: the provider billed what it sent.
+bool wasted_decision(std::string_view d) { return d == "recover" || d == "interrupted"; }
+
+constexpr double kPerMillion = 1e-6;
+
+// The call's target with this id: the current one or one it tried.
+const Target* tried_target(const std::set<const Target*>& tried, const Target* current, const std::string& id) {
+  if (current && current->id == id) return current;
+  for (const Target* t : tried)
+    if (t->id == id) return t;
+  return nullptr;
+}
+
+}  // namespace
+
+void init_metrics(Router::Impl& r) {
+  for (auto& [name, g] : r.groups) g.meters = &r.metrics.add_group(name);
+  for (auto& t : r.targets) {
+    const DeploymentConfig& d = *t->deployment;
+    metrics::TargetLabels l{t->group, t->id, d.id, d.provider, d.model, "key" + std::to_string(t->key_index)};
+    t->meters = &r.metrics.add_target(std::move(l));
+    if (d.input_price_per_mtok > 0 || d.output_price_per_mtok > 0) {  // the config's price (0, 0 = none given)
+      metrics::Prices& p = t->meters->prices;
+      p.input = d.input_price_per_mtok * kPerMillion;
+      p.output = d.output_price_per_mtok * kPerMillion;
+      p.source = "config";
+    }
+  }
+}
+
+void RoutedCallImpl::meter_attempt(ErrorClass cls) {
+  metrics::TargetCounters* m = target_ ? target_->meters : nullptr;
+  if (!m || log_.empty()) return;
+  const double seconds = log_.back().elapsed_ms / 1000.0;  // a stream's attempt ends at its first token
+  std::optional<double> ttft;
+  if (cls == ErrorClass::none) ttft = req_.stream ? seconds : std::max(0.0, log_.back().first_byte_ms) / 1000.0;
+  metrics::record_attempt(*m, static_cast<std::size_t>(cls), seconds, ttft);
+}
+
+metrics::CallCost RoutedCallImpl::cost() const {
+  std::lock_guard lock(mutex_);
+  return cost_locked();
+}
+
+metrics::CallCost RoutedCallImpl::cost_locked() const {
+  metrics::CallCost c;
+  const RouteAttempt* served = nullptr;
+  for (const auto& a : log_)
+    if (served_decision(a.decision)) served = &a;
+  auto find = [&](const std::string& id) { return tried_target(tried_, target_, id); };
+  // Waste: the prompt (estimated) and what was streamed before the cut (characters / 4).
+  for (const auto& a : log_) {
+    if (!wasted_decision(a.decision)) continue;
+    ++c.wasted_attempts;
+    const Target* t = find(a.target);
+    const std::int64_t out = static_cast<std::int64_t>(delivered_.empty() ? inspect_.estimated_output_tokens()
+                                                                          : (delivered_.size() + 3) / 4);
+    if (auto w = t && t->meters ? metrics::price(t->meters->prices, {est_.input, out, 0, 0}) : std::nullopt)
+      c.waste_usd += w->total;
+  }
+  if (!served) {
+    c.unknown_reason = degraded_ ? "a degraded answer: no upstream served it" : "no answer was served";
+    return c;
+  }
+  const Target* t = find(served->target);
+  c.deployment = served->deployment;
+  c.target = served->target;
+  const std::optional<Usage>& u = req_.stream ? inspect_.usage() : answer_usage_;
+  if (u && (u->prompt || u->completion)) {
+    c.usage_known = true;
+    c.usage = {u->prompt.value_or(0), u->completion.value_or(0), u->cached.value_or(0), u->reasoning.value_or(0)};
+  } else if (req_.stream) {  // no usage chunk (stream_options.include_usage unset): estimated
+    c.usage = {est_.input, inspect_.estimated_output_tokens(), 0, 0};
+  } else {
+    c.unknown_reason = "the answer reported no usage";
+    return c;
+  }
+  if (t && t->meters) c.cost = metrics::price(t->meters->prices, c.usage);
+  if (!c.cost)
+    c.unknown_reason = "no price known for model '" + served->model + "' (deployment '" + served->deployment +
+                       "'): give the deployment a price in the config";
+  return c;
+}
+
+void RoutedCallImpl::meter_end() {
+  if (metered_.exchange(true)) return;  // counted already (a cancel, then the channel's cancel event)
+  Group* asked = r_->group(req_.model);
+  metrics::GroupCounters& g = asked && asked->meters ? *asked->meters : r_->metrics.other();
+  metrics::CallRecord rec;
+  for (const auto& a : log_) {
+    if (served_decision(a.decision)) rec.outcome = metrics::CallOutcome::ok;
+    if (any_of(a.decision, kRetries)) ++rec.retries;
+    else if (any_of(a.decision, kFailovers)) ++rec.failovers;
+    if (a.decision == "recover") ++rec.stream_recoveries;
+    if (a.decision == "budget_exhausted") ++rec.budget_exhausted;
+  }
+  if (degraded_) rec.outcome = metrics::CallOutcome::degraded;
+  else if (rec.outcome != metrics::CallOutcome::ok && !log_.empty() && log_.back().decision == "cancelled")
+    rec.outcome = metrics::CallOutcome::cancelled;
+  rec.seconds = ms(r_->time->now() - t0_) / 1000.0;
+  const metrics::CallCost c = cost_locked();
+  const Target* served = tried_target(tried_, target_, c.target);
+  metrics::record_call(g, served ? served->meters : nullptr, rec, c);
+}
+
+metrics::Snapshot Router::metrics() const {
+  metrics::Snapshot out;
+  const std::vector<TargetSnapshot> now = snapshot();  // same order as impl_->targets
+  for (std::size_t i = 0; i < impl_->targets.size(); ++i) {
+    const Target& t = *impl_->targets[i];
+    metrics::TargetSnapshot s = metrics::snapshot_of(*t.meters);
+    s.state = now[i].state;
+    s.in_flight = now[i].in_flight;
+    s.requests_left = now[i].requests_left;
+    s.tokens_left = now[i].tokens_left;
+    out.targets.push_back(std::move(s));
+  }
+  for (const auto& name : impl_->config.groups()) {  // the config's order
+    const Group& g = impl_->groups.at(name);
+    metrics::GroupSnapshot s = metrics::snapshot_of(*g.meters);
+    s.retry_budget_left = g.budget->balance();
+    out.groups.push_back(std::move(s));
+  }
+  out.groups.push_back(metrics::snapshot_of(impl_->metrics.other()));
+  return out;
+}
+
+bool Router::set_prices(const std::string& deployment, const metrics::Prices& prices) {
+  bool found = false;
+  for (auto& t : impl_->targets) {
+    if (t->deployment->id != deployment) continue;
+    t->meters->prices = prices;
+    found = true;
+  }
+  return found;
+}
+
+}  // namespace llmfailover
