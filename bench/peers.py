@@ -318,14 +318,18 @@ def run_stream_memory(spec: dict[str, Any]) -> dict[str, Any]:
     import asyncio
 
     n, client_kind = spec["streams"], spec["client"]
-    base_url = f"http://127.0.0.1:{spec['port']}/stream/v1"
+    base_url = f"http://127.0.0.1:{spec['port']}/slow/v1"  # trickled, as a model writes
 
     async def main() -> dict[str, Any]:
         if client_kind == "llmfailover":
             import llmfailover
 
             client: Any = llmfailover.AsyncOpenAI(
-                base_url=base_url, api_key="bench", max_retries=0, max_connections_per_origin=n
+                base_url=base_url,
+                api_key="bench",
+                max_retries=0,
+                timeout=600,  # 10,000 connects at once overflow the listen backlog: SYN retries take seconds
+                max_connections_per_origin=n,
             )
         else:
             import httpx
