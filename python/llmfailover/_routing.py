@@ -144,12 +144,12 @@ class RouteInfo:
         return self.served.group if self.served else None
 
     @classmethod
-    def lazy(cls, report: "CallReport") -> "RouteInfo":
-        """A RouteInfo read from the native call on first use: a call whose report nobody reads
+    def lazy(cls, source: Any, degraded: bool) -> "RouteInfo":
+        """A RouteInfo built from ``source.info()`` on first use: a call whose report nobody reads
         pays nothing for it (issue 14: ~35 us per routed call went to building it)."""
         info = cls.__new__(cls)
-        info.__dict__["_source"] = report
-        info.degraded = report.is_degraded()  # a class-level default: __getattr__ never sees it
+        info.__dict__["_source"] = source
+        info.degraded = degraded  # a class-level default: __getattr__ never sees it
         return info
 
     def __getattr__(self, name: str) -> Any:  # only for attributes not set yet: a lazy one's fields
@@ -353,21 +353,26 @@ class CallReport:
         self.degraded = False  # set when Python built a degraded answer
 
     def info(self) -> RouteInfo:
-        call = self._call
-        served = call.served
-        return RouteInfo(
-            served=None if served is None else AttemptInfo.from_native(served),
-            attempts=[AttemptInfo.from_native(a) for a in call.route_log],
-            degraded=self.is_degraded(),
-        )
+        return _route_of(self._call, self.is_degraded())
 
     def is_degraded(self) -> bool:
         return bool(self._call.degraded) or self.degraded
 
     def result_info(self) -> RouteInfo:
         """The RouteInfo to attach to an answer: told to the callbacks now if the client has any,
-        else built only when something reads it."""
-        return self.flush() if self._hooks.any else RouteInfo.lazy(self)
+        else built only when something reads it, from a copy of the route of a call that has
+        ended (the answer then keeps no reference to the call, its request or the router)."""
+        if self._hooks.any:
+            return self.flush()
+        degraded = self.is_degraded()
+        capture = getattr(self._call, "capture", None)
+        if capture is not None and self._call.finished:
+            return RouteInfo.lazy(_Captured(capture(), degraded), degraded)
+        return RouteInfo.lazy(self, degraded)
+
+    def live_info(self) -> RouteInfo:
+        """A RouteInfo read from the (possibly still running) call when first used."""
+        return RouteInfo.lazy(self, self.is_degraded())
 
     def flush(self) -> RouteInfo:
         """The current ``RouteInfo``, after telling the callbacks what they have not heard yet."""
@@ -390,6 +395,28 @@ class CallReport:
             self._degraded_told = True
             _safe("on_degraded", h.on_degraded, info)
         return info
+
+
+def _route_of(native: Any, degraded: bool) -> RouteInfo:
+    served = native.served
+    return RouteInfo(
+        served=None if served is None else AttemptInfo.from_native(served),
+        attempts=[AttemptInfo.from_native(a) for a in native.route_log],
+        degraded=degraded,
+    )
+
+
+class _Captured:
+    """An ended call's route as the native RouteCapture copied it (``RoutedCall.capture()``)."""
+
+    __slots__ = ("_capture", "_degraded")
+
+    def __init__(self, capture: Any, degraded: bool) -> None:
+        self._capture = capture
+        self._degraded = degraded
+
+    def info(self) -> RouteInfo:
+        return _route_of(self._capture, self._degraded)
 
 
 # --- answers built in Python ---------------------------------------------------------------

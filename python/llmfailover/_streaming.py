@@ -42,7 +42,7 @@ class _StreamBase(Generic[T]):
         self._finished = False
         self._report = report
         self._partial: list[str] = []
-        self._route: Optional[RouteInfo] = RouteInfo.lazy(report) if report is not None else None
+        self._route: Optional[RouteInfo] = report.live_info() if report is not None else None
 
     @property
     def _llmfailover(self) -> Optional[RouteInfo]:

@@ -9,23 +9,22 @@ import pickle
 from typing import Any, Iterator
 
 import pytest
-from llmfailover import BadRequestError, OpenAI, RouteInfo, route_info
-from llmfailover._routing import CallReport
+from llmfailover import BadRequestError, OpenAI, RouteInfo, _routing, route_info
 from llmfailover.testing import FakeProvider, Fault
 from test_router import MESSAGES, ask, decisions, make_config
 
 
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts CallReport.info() calls: each one reads the native route log into Python."""
+    """Counts route builds: each one converts the native route log into Python objects."""
     count = [0]
-    real = CallReport.info
+    real = _routing._route_of
 
-    def counted(self: CallReport) -> RouteInfo:
+    def counted(native: Any, degraded: bool) -> RouteInfo:
         count[0] += 1
-        return real(self)
+        return real(native, degraded)
 
-    monkeypatch.setattr(CallReport, "info", counted)
+    monkeypatch.setattr(_routing, "_route_of", counted)
     return count
 
 
@@ -82,3 +81,25 @@ def test_a_failed_calls_route_is_on_the_error(fp: FakeProvider) -> None:
     route = caught.value.route
     assert isinstance(route, RouteInfo) and decisions(route) == [("s", "give_up")]
     assert route.attempts[0].status == 400
+
+
+def test_an_answer_keeps_no_reference_to_the_native_call(client: OpenAI) -> None:
+    """A lazy report of an ended call holds a copy of its route, not the call (whose request,
+    parsed body and router would otherwise live as long as the answer)."""
+    import gc
+
+    from llmfailover import _native
+
+    routed_call = _native.core().RoutedCall
+    result = ask(client)
+    seen, todo = set(), [result._llmfailover]
+    for _ in range(4):  # a few levels: info -> source -> its attributes -> ...
+        nxt = []
+        for obj in todo:
+            for ref in gc.get_referents(obj):
+                if id(ref) not in seen and not isinstance(ref, type):
+                    seen.add(id(ref))
+                    assert not isinstance(ref, routed_call), "the answer keeps the native call alive"
+                    nxt.append(ref)
+        todo = nxt
+    assert decisions(route_info(result)) == [("a", "served")]
