@@ -100,7 +100,7 @@ def run_sequential(kind: str, port: int, n: int) -> dict[str, Any]:
     return {"n": n, "p50_us": pct(lat, 50) * 1e6, "p99_us": pct(lat, 99) * 1e6, "rps": n / sum(lat)}
 
 
-def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
+def run_async(kind: str, port: int, n: int, inflight: int, gateway_port: int = 0) -> dict[str, Any]:
     import asyncio
 
     async def main() -> dict[str, Any]:
@@ -119,7 +119,11 @@ def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
         else:
             import openai
 
-            client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+            headers = {}
+            if kind == "portkey":  # the openai SDK through the gateway sidecar
+                headers = {"x-portkey-provider": "openai", "x-portkey-custom-host": base_url}
+                base_url = f"http://127.0.0.1:{gateway_port}/v1"
+            client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0, default_headers=headers)
         create = router.acompletion if client is None else client.chat.completions.create
         lat: list[float] = []
         todo = [n]
@@ -224,7 +228,7 @@ def scenario_main(spec: dict[str, Any]) -> None:
         return
     fn = {
         "sequential": lambda: run_sequential(kind, port, n),
-        "async": lambda: run_async(kind, port, n, spec["inflight"]),
+        "async": lambda: run_async(kind, port, n, spec["inflight"], spec.get("gateway_port", 0)),
         "stream": lambda: run_stream(kind, port, n),
         "threads": lambda: run_threads(kind, port, n, spec["threads"]),
     }[spec["kind"]]
@@ -327,7 +331,7 @@ def report(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
         "|---|---:|---:|---:|---:|---:|",
     ]
     for inflight in args.inflight:
-        for c in [*CLIENTS[:2], "litellm"] if inflight == 256 else CLIENTS[:2]:
+        for c in [*CLIENTS[:2], "litellm", "portkey"] if inflight == 256 else CLIENTS[:2]:
             r = find(results, kind="async", client=c, inflight=inflight)
             out.append(
                 f"| {c} | {inflight} | {fmt(r.get('rps'))} | {fmt(r.get('p50_ms'), 2)} | "
@@ -460,7 +464,8 @@ def main() -> int:
     for inflight in args.inflight:
         for c in CLIENTS[:2]:
             specs.append({"kind": "async", "client": c, "n": args.async_n, "inflight": inflight})
-    specs.append({"kind": "async", "client": "litellm", "n": min(args.async_n, 1000), "inflight": 256})
+    for peer in ("litellm", "portkey"):
+        specs.append({"kind": "async", "client": peer, "n": min(args.async_n, 1000), "inflight": 256})
     for c in CLIENTS:
         specs.append({"kind": "stream", "client": c, "n": args.streams})
     for c in CLIENTS[:2]:
@@ -474,12 +479,11 @@ def main() -> int:
     try:
         results = []
         for s in specs:
-            if s["client"] == "litellm" and peers.peer_missing("litellm"):
-                results.append({**s, "error": peers.peer_missing("litellm")})
+            if peers.peer_missing(s["client"]) or (s["client"] == "portkey" and gateway is None):
+                results.append({**s, "error": peers.peer_missing(s["client"]) or "the gateway did not start"})
             else:
-                results.append(
-                    run_scenario({**s, "port": port}, peers.BENCH_PYTHON if s["client"] == "litellm" else "")
-                )
+                python = peers.BENCH_PYTHON if s["client"] == "litellm" else ""
+                results.append(run_scenario({**s, "port": port, "gateway_port": gateway_port}, python))
         for c, streams in (("llmfailover", args.memory_streams), ("openai", min(args.memory_streams, 1000))):
             results.append(run_scenario({"kind": "stream_memory", "client": c, "streams": streams, "port": port}))
         base = {"port": port, "gateway_port": gateway_port, "dead_port": dead_port}
