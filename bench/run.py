@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import chart  # bench/chart.py
+import peers  # bench/peers.py: the placed rows and the peers (LiteLLM, Portkey)
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -97,18 +100,31 @@ def run_sequential(kind: str, port: int, n: int) -> dict[str, Any]:
     return {"n": n, "p50_us": pct(lat, 50) * 1e6, "p99_us": pct(lat, 99) * 1e6, "rps": n / sum(lat)}
 
 
-def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
+def run_async(kind: str, port: int, n: int, inflight: int, gateway_port: int = 0) -> dict[str, Any]:
     import asyncio
 
     async def main() -> dict[str, Any]:
+        base_url = f"http://127.0.0.1:{port}/v1"
         if kind == "llmfailover":
             import llmfailover
 
-            client = llmfailover.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="bench", max_retries=0)
+            client = llmfailover.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+        elif kind == "litellm":  # its Router in-process (bench/setup.sh's venv)
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            from litellm import Router
+
+            params = {"model": f"openai/{MODEL}", "api_base": base_url, "api_key": "bench"}
+            router = Router(model_list=[{"model_name": MODEL, "litellm_params": params}], num_retries=0)
+            client = None
         else:
             import openai
 
-            client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="bench", max_retries=0)
+            headers = {}
+            if kind == "portkey":  # the openai SDK through the gateway sidecar
+                headers = {"x-portkey-provider": "openai", "x-portkey-custom-host": base_url}
+                base_url = f"http://127.0.0.1:{gateway_port}/v1"
+            client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0, default_headers=headers)
+        create = router.acompletion if client is None else client.chat.completions.create
         lat: list[float] = []
         todo = [n]
 
@@ -116,7 +132,7 @@ def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
             while todo[0] > 0:
                 todo[0] -= 1
                 t0 = time.perf_counter()
-                r = await client.chat.completions.create(model=MODEL, messages=MESSAGES)
+                r = await create(model=MODEL, messages=MESSAGES)
                 r.choices[0].message.content
                 if record:
                     lat.append(time.perf_counter() - t0)
@@ -127,7 +143,8 @@ def run_async(kind: str, port: int, n: int, inflight: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(True) for _ in range(inflight)))
         wall = time.perf_counter() - t0
-        await client.close()
+        if client is not None:
+            await client.close()
         return {
             "n": n,
             "inflight": inflight,
@@ -158,7 +175,9 @@ def run_stream(kind: str, port: int, n: int) -> dict[str, Any]:
             return client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
 
     ttfc, per_chunk, counts = [], [], set()
+    cpu, chunks_timed = 0.0, 0
     for i in range(n + min(10, n)):
+        cpu0 = peers.cpu_seconds()
         t0 = time.perf_counter()
         first = None
         count = 0
@@ -168,6 +187,8 @@ def run_stream(kind: str, port: int, n: int) -> dict[str, Any]:
                 first = time.perf_counter()
         end = time.perf_counter()
         if i >= min(10, n):  # the first ones are warm-up
+            cpu += peers.cpu_seconds() - cpu0
+            chunks_timed += count
             ttfc.append(first - t0)
             per_chunk.append((end - first) / max(1, count - 1))
             counts.add(count)
@@ -177,6 +198,7 @@ def run_stream(kind: str, port: int, n: int) -> dict[str, Any]:
         "ttfc_p50_us": pct(ttfc, 50) * 1e6,
         "ttfc_p99_us": pct(ttfc, 99) * 1e6,
         "per_chunk_us": pct(per_chunk, 50) * 1e6,
+        "cpu_per_chunk_us": cpu / max(1, chunks_timed) * 1e6,  # all threads, the stream's head included
     }
 
 
@@ -199,10 +221,14 @@ def run_threads(kind: str, port: int, n: int, threads: int) -> dict[str, Any]:
 
 
 def scenario_main(spec: dict[str, Any]) -> None:
-    kind, port, n = spec["client"], spec["port"], spec["n"]
+    kind, port, n = spec["client"], spec["port"], spec.get("n", 0)
+    if spec["kind"] in ("placed", "stream_memory"):
+        fn = peers.run_placed if spec["kind"] == "placed" else peers.run_stream_memory
+        print(json.dumps(fn(spec)))
+        return
     fn = {
         "sequential": lambda: run_sequential(kind, port, n),
-        "async": lambda: run_async(kind, port, n, spec["inflight"]),
+        "async": lambda: run_async(kind, port, n, spec["inflight"], spec.get("gateway_port", 0)),
         "stream": lambda: run_stream(kind, port, n),
         "threads": lambda: run_threads(kind, port, n, spec["threads"]),
     }[spec["kind"]]
@@ -214,19 +240,24 @@ def scenario_main(spec: dict[str, Any]) -> None:
 # --- orchestration ----------------------------------------------------------------------------
 
 
-def run_scenario(spec: dict[str, Any]) -> dict[str, Any]:
+def run_scenario(spec: dict[str, Any], python: str = "") -> dict[str, Any]:
     label = f"{spec['kind']:<10} {spec['client']:<12} " + (
         f"inflight={spec['inflight']}"
         if "inflight" in spec
         else f"threads={spec['threads']}"
         if "threads" in spec
+        else f"{spec['placement']} round {spec['round'] + 1}"
+        if "placement" in spec
         else ""
     )
     print(f"  {label:<48}", end="", flush=True)
     t0 = time.monotonic()
     try:
         p = subprocess.run(
-            [sys.executable, __file__, "--scenario", json.dumps(spec)], capture_output=True, text=True, timeout=300
+            [python or sys.executable, __file__, "--scenario", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     except subprocess.TimeoutExpired:
         print("timed out")
@@ -300,7 +331,7 @@ def report(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
         "|---|---:|---:|---:|---:|---:|",
     ]
     for inflight in args.inflight:
-        for c in CLIENTS[:2]:
+        for c in [*CLIENTS[:2], "litellm", "portkey"] if inflight == 256 else CLIENTS[:2]:
             r = find(results, kind="async", client=c, inflight=inflight)
             out.append(
                 f"| {c} | {inflight} | {fmt(r.get('rps'))} | {fmt(r.get('p50_ms'), 2)} | "
@@ -310,14 +341,14 @@ def report(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
         "",
         f"## Streaming, {args.streams} streams of 200 chunks",
         "",
-        "| client | first chunk p50 µs | first chunk p99 µs | per further chunk µs | peak RSS MiB |",
-        "|---|---:|---:|---:|---:|",
+        "| client | first chunk p50 µs | first chunk p99 µs | per further chunk µs | CPU µs per chunk | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for c in CLIENTS:
         r = find(results, kind="stream", client=c)
         out.append(
             f"| {c} | {fmt(r.get('ttfc_p50_us'))} | {fmt(r.get('ttfc_p99_us'))} | "
-            f"{fmt(r.get('per_chunk_us'), 1)} | {fmt(r.get('rss_mib'), 1)} |"
+            f"{fmt(r.get('per_chunk_us'), 1)} | {fmt(r.get('cpu_per_chunk_us'), 1)} | {fmt(r.get('rss_mib'), 1)} |"
         )
     out += [
         "",
@@ -336,77 +367,64 @@ def report(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
         )
 
     seq = {c: find(results, kind="sequential", client=c).get("p50_us") for c in CLIENTS}
-    a256 = {c: find(results, kind="async", client=c, inflight=256).get("rps") for c in CLIENTS[:2]}
+    a256 = {c: find(results, kind="async", client=c, inflight=256).get("rps") for c in (*CLIENTS[:2], "litellm")}
+    st = {c: find(results, kind="stream", client=c) for c in CLIENTS}
     thr = {t: find(results, kind="threads", client="llmfailover", threads=t).get("rps") for t in (1, 8)}
+    placed_lines, placed_targets = peers.placed_report(results, list(peers.PLACEMENTS))
+    out += [
+        "",
+        "## Concurrent streams from one AsyncOpenAI (each past its first chunk, held open)",
+        "",
+        "| client | streams | KiB per stream | open all, s |",
+        "|---|---:|---:|---:|",
+    ]
+    for c in CLIENTS[:2]:
+        r = find(results, kind="stream_memory", client=c)
+        out.append(f"| {c} | {fmt(r.get('streams'))} | {fmt(r.get('kib_per_stream'), 1)} | {fmt(r.get('open_s'), 1)} |")
+    mem = find(results, kind="stream_memory", client="llmfailover")
+    out += [
+        "",
+        f"## Sequential by placement: {args.n} requests a row, {args.rounds} interleaved rounds (median; p50 spread)",
+        "",
+        "one: every thread on one vCPU; apart: the caller on one vCPU, the other threads on the other; "
+        "free: no pinning. CPU per request is the process's user+system time over all its threads.",
+        "",
+        *placed_lines,
+    ]
     targets = [
         ("sequential p50: llmfailover ≥5x faster than openai.OpenAI", ratio(seq["openai"], seq["llmfailover"]), 5.0),
         ("sequential p50: llmfailover no slower than http.client", ratio(seq["http.client"], seq["llmfailover"]), 1.0),
-        ("async 256 in flight: throughput ≥5x openai.AsyncOpenAI", ratio(a256["llmfailover"], a256["openai"]), 5.0),
+        ("async 256 in flight: throughput ≥30x openai.AsyncOpenAI", ratio(a256["llmfailover"], a256["openai"]), 30.0),
+        ("async 256 in flight: throughput ≥50x LiteLLM's Router", ratio(a256["llmfailover"], a256["litellm"]), 50.0),
+        (
+            "streaming CPU per chunk no more than http.client + json",
+            ratio(st["http.client"].get("cpu_per_chunk_us"), st["llmfailover"].get("cpu_per_chunk_us")),
+            1.0,
+        ),
+        (
+            "streaming first chunk within 10 % of http.client",
+            ratio(st["http.client"].get("ttfc_p50_us"), st["llmfailover"].get("ttfc_p50_us")),
+            1 / 1.1,
+        ),
         ("8 threads ≥1.6x one thread (sync llmfailover)", ratio(thr[8], thr[1]), 1.6),
     ]
+    if mem:  # goal < 0: at most 32 KiB
+        placed_targets.append((f"KiB per stream, {mem['streams']:,} concurrent streams", mem["kib_per_stream"], -32.0))
     out += ["", "## Targets", "", "| target | measured | result |", "|---|---:|---|"]
     verdicts = []
-    for name, value, need in targets:
-        verdict = "n/a" if value is None else "PASS" if value >= need else "FAIL"
+    for name, value, need in targets + placed_targets:
+        bad = value is None or (isinstance(value, float) and math.isnan(value))
+        ok = not bad and (value <= -need if need < 0 else value >= need)
+        verdict = "n/a" if bad else "PASS" if ok else "FAIL"
         verdicts.append(verdict)
-        out.append(f"| {name} | {'n/a' if value is None else f'{value:.2f}x'} | {verdict} |")
+        unit = " KiB" if "KiB" in name else " µs"
+        shown = "n/a" if bad else f"{value:+.1f}{unit}" if need < 0 else f"{value:.2f}x"
+        out.append(f"| {name} | {shown} | {verdict} |")
     errors = [r for r in results if "error" in r]
     if errors:
         out += ["", "## Scenarios that failed", ""]
         out += [f"- {r['kind']} {r['client']}: {r['error']}" for r in errors]
     return "\n".join(out) + "\n", verdicts
-
-
-def chart(results: list[dict[str, Any]], path: Path, args: argparse.Namespace) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colors = {"llmfailover": "#2a7ab0", "openai": "#999999", "http.client": "#d08c2a"}
-    short = {"llmfailover": "llmf", "openai": "openai"}
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
-
-    def bars(ax: Any, labels: list[str], values: list[Any], title: str, unit: str, cs: list[str]) -> None:
-        vals = [v if v is not None and not math.isnan(v) else 0 for v in values]
-        ax.bar(labels, vals, color=cs)
-        for i, v in enumerate(values):
-            ax.text(i, vals[i], fmt(v, 1 if (v or 0) < 100 else 0), ha="center", va="bottom", fontsize=8)
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(unit)
-
-    seq = [find(results, kind="sequential", client=c).get("p50_us") for c in CLIENTS]
-    bars(axes[0][0], list(CLIENTS), seq, "Sequential p50 latency (lower is better)", "µs", [colors[c] for c in CLIENTS])
-    labels, vals, cs = [], [], []
-    for inflight in args.inflight:
-        for c in CLIENTS[:2]:
-            labels.append(f"{short[c]}\n{inflight}")
-            vals.append(find(results, kind="async", client=c, inflight=inflight).get("rps"))
-            cs.append(colors[c])
-    bars(axes[0][1], labels, vals, "Async throughput by requests in flight", "req/s", cs)
-    per = [find(results, kind="stream", client=c).get("per_chunk_us") for c in CLIENTS]
-    bars(
-        axes[1][0],
-        list(CLIENTS),
-        per,
-        "Streaming: cost per chunk (lower is better)",
-        "µs",
-        [colors[c] for c in CLIENTS],
-    )
-    labels, vals, cs = [], [], []
-    for c in CLIENTS[:2]:
-        for t in (1, 8):
-            labels.append(f"{short[c]}\n{t} thr")
-            vals.append(find(results, kind="threads", client=c, threads=t).get("rps"))
-            cs.append(colors[c])
-    bars(axes[1][1], labels, vals, "Sync client shared by 1 vs 8 threads", "req/s", cs)
-    fig.suptitle(
-        f"llmfailover benchmark — {os.cpu_count()} CPUs, Python {platform.python_version()}"
-        f"{' (quick)' if args.quick else ''}"
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main() -> int:
@@ -418,6 +436,8 @@ def main() -> int:
         help="where latest.md/.png go (default bench/results; "
         "with --quick a temp dir, so a smoke run never replaces real results)",
     )
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the interleaved placed rows (default 3)")
+    ap.add_argument("--only-placed", action="store_true", help="only the sequential rows per placement (and peers)")
     ap.add_argument("--scenario", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.scenario:
@@ -427,6 +447,7 @@ def main() -> int:
     args.async_n = 600 if args.quick else 3000
     args.streams = 20 if args.quick else 300
     args.inflight = [1, 16, 256]
+    args.memory_streams = 500 if args.quick else 10_000
     if args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="llmf-bench-quick-")) if args.quick else BENCH / "results"
 
@@ -443,15 +464,36 @@ def main() -> int:
     for inflight in args.inflight:
         for c in CLIENTS[:2]:
             specs.append({"kind": "async", "client": c, "n": args.async_n, "inflight": inflight})
+    for peer in ("litellm", "portkey"):
+        specs.append({"kind": "async", "client": peer, "n": min(args.async_n, 1000), "inflight": 256})
     for c in CLIENTS:
         specs.append({"kind": "stream", "client": c, "n": args.streams})
     for c in CLIENTS[:2]:
         for t in (1, 8):
             specs.append({"kind": "threads", "client": c, "n": args.n, "threads": t})
+    if args.only_placed:
+        specs = []
     t0 = time.monotonic()
+    gateway_port, dead_port = free_port(), free_port()  # nothing listens on dead_port
+    gateway = peers.start_gateway(gateway_port)
     try:
-        results = [run_scenario({**s, "port": port}) for s in specs]
+        results = []
+        for s in specs:
+            if peers.peer_missing(s["client"]) or (s["client"] == "portkey" and gateway is None):
+                results.append({**s, "error": peers.peer_missing(s["client"]) or "the gateway did not start"})
+            else:
+                python = peers.BENCH_PYTHON if s["client"] == "litellm" else ""
+                results.append(run_scenario({**s, "port": port, "gateway_port": gateway_port}, python))
+        for c, streams in (("llmfailover", args.memory_streams), ("openai", min(args.memory_streams, 1000))):
+            results.append(run_scenario({"kind": "stream_memory", "client": c, "streams": streams, "port": port}))
+        base = {"port": port, "gateway_port": gateway_port, "dead_port": dead_port}
+        results += peers.interleaved(
+            run_scenario, base, peers.PLACED_CLIENTS, list(peers.PLACEMENTS), args.rounds, args.n
+        )
     finally:
+        if gateway is not None:
+            gateway.kill()
+            gateway.wait()
         nginx.stop()
         shutil.rmtree(prefix, ignore_errors=True)
     m = machine()
@@ -459,7 +501,7 @@ def main() -> int:
     text += f"\nTotal bench time {time.monotonic() - t0:.0f} s. Command: `python bench/run.py{' --quick' if args.quick else ''}`.\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.md").write_text(text)
-    chart(results, args.out / "latest.png", args)
+    chart.chart(results, args.out / "latest.png", args.quick, find)
     print()
     print(text)
     print(f"==> wrote {args.out / 'latest.md'} and {args.out / 'latest.png'}")

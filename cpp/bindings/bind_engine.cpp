@@ -236,11 +236,13 @@ void bind_engine(py::module_& m) {
               std::optional<Millis> slice =
                   timeout ? to_millis(std::max(0.0, *timeout), "wait timeout", true) : std::nullopt;
               if (slice) until = Clock::now() + *slice;
-              // until_end: one crossing of the binding for a whole non-streaming response.
+              // until_end: one crossing of the binding, and one wake-up, for a whole non-streaming
+              // response (Channel::wait_end); a paused producer's events are taken on the way.
               do {
                 std::optional<Millis> left;
                 if (until) left = std::max(Millis{0}, std::chrono::duration_cast<Millis>(*until - Clock::now()));
-                if (!c.channel().wait(events, left)) break;
+                bool got = until_end ? c.channel().wait_end(events, left) : c.channel().wait(events, left);
+                if (!got || (until && left->count() == 0)) break;
               } while (until_end && !events.back().terminal());
             }
             return events_to_python(events);

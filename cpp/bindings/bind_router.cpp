@@ -42,6 +42,23 @@ std::optional<Millis> seconds(const std::optional<double>& s, const char* name) 
   return to_millis_or_forever(*s, name);
 }
 
+// A finished call's route, copied out of it: a lazy report holds this, not the call (whose
+// request, parsed body and router would otherwise live as long as the answer).
+struct RouteCapture {
+  std::vector<RouteAttempt> log;
+  std::optional<RouteAttempt> served;
+  bool degraded = false;
+  metrics::CallCost cost;
+};
+
+py::object served_dict(const std::optional<RouteAttempt>& s) { return s ? py::object(attempt_dict(*s)) : py::none(); }
+
+py::list log_list(const std::vector<RouteAttempt>& log) {
+  py::list out;
+  for (const auto& a : log) out.append(attempt_dict(a));
+  return out;
+}
+
 struct RouterHandle {
   std::unique_ptr<Router> router;
   Router& get() {
@@ -53,21 +70,20 @@ struct RouterHandle {
 }  // namespace
 
 void bind_router(py::module_& m) {
+  py::class_<RouteCapture, std::shared_ptr<RouteCapture>>(m, "RouteCapture")
+      .def_property_readonly("served", [](const RouteCapture& c) { return served_dict(c.served); })
+      .def_property_readonly("route_log", [](const RouteCapture& c) { return log_list(c.log); })
+      .def_readonly("degraded", &RouteCapture::degraded)
+      .def_readonly("cost", &RouteCapture::cost);
+
   py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(m, "RoutedCall")
-      .def_property_readonly("served",
-                             [](const RoutedCall& c) -> py::object {
-                               auto s = c.served();
-                               if (!s) return py::none();
-                               return attempt_dict(*s);
-                             })
-      .def_property_readonly("route_log",
-                             [](const RoutedCall& c) {
-                               py::list out;
-                               for (const auto& a : c.route_log()) out.append(attempt_dict(a));
-                               return out;
-                             })
+      .def_property_readonly("served", [](const RoutedCall& c) { return served_dict(c.served()); })
+      .def_property_readonly("route_log", [](const RoutedCall& c) { return log_list(c.route_log()); })
       .def_property_readonly("degraded", &RoutedCall::degraded)
-      .def_property_readonly("cost", &RoutedCall::cost);  // bind_metrics.cpp
+      .def_property_readonly("cost", &RoutedCall::cost)  // bind_metrics.cpp
+      .def("capture", [](const RoutedCall& c) {
+        return std::make_shared<RouteCapture>(RouteCapture{c.route_log(), c.served(), c.degraded(), c.cost()});
+      });
 
   py::class_<RouterHandle>(m, "Router")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,

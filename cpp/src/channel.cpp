@@ -7,6 +7,7 @@ namespace llmfailover {
 
 void Channel::push(Event event) {
   std::function<void()> notify;
+  bool wake;
   {
     std::lock_guard lock(mutex_);
     if (finished_) return;
@@ -24,23 +25,43 @@ void Channel::push(Event event) {
     stats_.peak_events = std::max(stats_.peak_events, stats_.events);
     stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.bytes);
     notify = notify_;
+    wake = finished_ || event_waiters_ > 0;
   }
-  ready_.notify_all();
+  if (wake) ready_.notify_all();
   if (notify) notify();
+}
+
+template <class Ready>
+bool Channel::wait_for(std::unique_lock<std::mutex>& lock, std::optional<Millis> max_wait, Ready ready) {
+  // Saturating: a huge max_wait means forever, not a wrapped-round instant in the past.
+  Clock::time_point until = max_wait ? deadline_after(*max_wait) : Clock::time_point::max();
+  if (until == Clock::time_point::max()) {
+    ready_.wait(lock, ready);
+    return true;
+  }
+  return ready_.wait_until(lock, until, ready);
 }
 
 bool Channel::wait(std::vector<Event>& out, std::optional<Millis> max_wait) {
   std::function<void()> resume;
   {
     std::unique_lock lock(mutex_);
-    auto has_events = [this] { return !events_.empty(); };
-    // Saturating: a huge max_wait means forever, not a wrapped-round instant in the past.
-    Clock::time_point until = max_wait ? deadline_after(*max_wait) : Clock::time_point::max();
-    if (until != Clock::time_point::max()) {
-      if (!ready_.wait_until(lock, until, has_events)) return false;
-    } else {
-      ready_.wait(lock, has_events);
-    }
+    ++event_waiters_;
+    bool ready = wait_for(lock, max_wait, [this] { return !events_.empty(); });
+    --event_waiters_;
+    if (!ready) return false;
+    resume = take_all(out);
+  }
+  if (resume) resume();
+  return true;
+}
+
+bool Channel::wait_end(std::vector<Event>& out, std::optional<Millis> max_wait) {
+  std::function<void()> resume;
+  {
+    std::unique_lock lock(mutex_);
+    wait_for(lock, max_wait, [this] { return finished_ || resume_; });
+    if (events_.empty()) return false;
     resume = take_all(out);
   }
   if (resume) resume();
@@ -75,6 +96,7 @@ bool Channel::pause_if_behind(std::function<void()> resume) {
   if (!behind || cancelled_ || finished_) return false;
   resume_ = std::move(resume);
   ++stats_.pauses;
+  ready_.notify_all();  // a wait_end() consumer must take events now, or the producer stays paused
   return true;
 }
 

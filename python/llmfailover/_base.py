@@ -413,7 +413,7 @@ class BaseClient:
                 report.degraded = True
                 call, exchange = FinishedCall(events), Exchange(exchange.request)
                 exchange.feed(call.poll())
-        info = None if report is None else report.flush()
+        info = None if report is None else report.result_info()
         strict = self._strict_response_validation
         response = exchange.response()
         if spec.stream:

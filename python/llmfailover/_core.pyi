@@ -144,6 +144,16 @@ def parse_config(json_text: str, env: Optional[Mapping[str, str]] = None) -> Con
 def max_json_depth() -> int: ...
 def set_max_json_depth(depth: int) -> None: ...
 
+class RouteCapture:
+    """A copy of an ended routed call's route (``RoutedCall.capture()``): what a lazy report holds."""
+
+    @property
+    def served(self) -> Optional[dict[str, Any]]: ...
+    @property
+    def route_log(self) -> list[dict[str, Any]]: ...
+    @property
+    def degraded(self) -> bool: ...
+
 class RoutedCall(Call):
     """A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,
     target, deployment, provider, model, key_index, status, error, error_class, reason, message,
@@ -159,6 +169,7 @@ class RoutedCall(Call):
     @property
     def degraded(self) -> bool:
         """The answer is the config's degraded_answer."""
+    def capture(self) -> RouteCapture: ...
 
 class Router:
     """The failover engine over a Config (see cpp/include/llmfailover/router.hpp).

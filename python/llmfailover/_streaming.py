@@ -42,7 +42,7 @@ class _StreamBase(Generic[T]):
         self._finished = False
         self._report = report
         self._partial: list[str] = []
-        self._route: Optional[RouteInfo] = report.info() if report is not None else None
+        self._route: Optional[RouteInfo] = report.live_info() if report is not None else None
 
     @property
     def _llmfailover(self) -> Optional[RouteInfo]:
@@ -107,7 +107,7 @@ class _StreamBase(Generic[T]):
         if not self._exchange.done and not self._call.finished:
             self._call.cancel()
         if self._report is not None and report:
-            self._route = self._report.flush()
+            self._route = self._report.result_info()
             self._report.end_trace(self._route, error=self._exchange.failure(), stream=True)
 
     def __del__(self) -> None:

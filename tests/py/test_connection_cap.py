@@ -41,3 +41,15 @@ def test_concurrent_requests_open_at_most_the_cap(fp: Any, routed: bool, cap: in
 def test_a_cap_below_one_is_refused(bad: int) -> None:
     with pytest.raises(ValueError, match="max_connections_per_origin"):
         OpenAI(api_key="k", base_url="http://127.0.0.1:9", max_connections_per_origin=bad)
+
+
+def test_the_default_cap_follows_the_open_file_limit() -> None:
+    """Half RLIMIT_NOFILE within 256..4096 (issue 14: a fixed 256 ran 1,000 streams in waves)."""
+    import resource
+
+    from llmfailover._routing import DEFAULT_MAX_CONNECTIONS
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    expected = 4096 if soft == resource.RLIM_INFINITY else max(256, min(4096, soft // 2))
+    assert DEFAULT_MAX_CONNECTIONS == expected
+    assert DEFAULT_MAX_CONNECTIONS > 256 or soft < 1024

@@ -32,6 +32,11 @@ class Channel : public FlowControl {
   // Consumer side. Moves every pending event into `out`; waits up to `max_wait` (forever when
   // nullopt) for the first one. Returns false on time-out with nothing taken.
   bool wait(std::vector<Event>& out, std::optional<Millis> max_wait);
+  // Like wait(), but sleeps until the terminal event is queued (or the producer pauses behind the
+  // high-water marks, so a large body cannot stall it), then takes everything: a non-streamed
+  // call wakes its consumer once instead of once per event (issue 14: head, body and end were
+  // three futex wake-ups and context switches). On time-out it takes what is pending, if any.
+  bool wait_end(std::vector<Event>& out, std::optional<Millis> max_wait);
   // Non-blocking variant of wait().
   void poll(std::vector<Event>& out);
 
@@ -72,11 +77,14 @@ class Channel : public FlowControl {
   std::function<void()> finish_hook_;
   std::function<void()> resume_;  // a paused producer's wake-up
   std::size_t max_events_ = 0, max_bytes_ = 0;
+  int event_waiters_ = 0;  // consumers in wait(): woken by every push; wait_end() only by the last
   QueueStats stats_;
   bool cancelled_ = false;
   bool finished_ = false;
 
   std::function<void()> take_all(std::vector<Event>& out);  // under mutex_; returns resume_ to run
+  template <class Ready>
+  bool wait_for(std::unique_lock<std::mutex>& lock, std::optional<Millis> max_wait, Ready ready);
 };
 
 }  // namespace llmfailover
