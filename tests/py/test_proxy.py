@@ -253,3 +253,22 @@ def test_copy_with_a_new_http_client_warns_instead_of_dropping_it(fp: FakeProvid
     with client(fp.base_url) as c, httpx2.Client() as other:
         with pytest.warns(llmfailover.LlmFailoverWarning, match="new http_client"):
             c.with_options(http_client=other)
+
+
+def test_async_client_and_transport_use_the_environment(
+    fp: FakeProvider, proxy: LocalProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("HTTP_PROXY", proxy.url())
+
+    async def main() -> None:
+        async with llmfailover.AsyncOpenAI(base_url=fp.base_url, api_key="k", max_retries=0) as c:
+            stream = await c.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+            assert [chunk async for chunk in stream]
+        transport = llmfailover.AsyncTransport(max_retries=0)
+        async with httpx2.AsyncClient(transport=transport, base_url=fp.base_url) as http:
+            assert (await http.get("/models")).status_code == 200
+
+    asyncio.run(main())
+    assert [h.split(" ")[0] for h in proxy.heads] == ["POST", "GET"]
