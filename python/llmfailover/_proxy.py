@@ -146,8 +146,8 @@ _IGNORED_IF_SET = ("auth", "event_hooks", "cookies", "params", "headers", "base_
 def http_client_options(client: Any) -> dict[str, Any]:
     """What llmfailover takes from an httpx ``http_client``: its proxies (``proxy``) and, when it
     does not verify certificates, ``verify=False``. Everything else it sets (a custom transport,
-    auth, event hooks, cookies, params, headers, base_url) cannot be honoured by the native
-    engine: one ``LlmFailoverWarning`` names those parts."""
+    other CA certificates, auth, event hooks, cookies, params, headers, base_url) cannot be
+    honoured by the native engine: one ``LlmFailoverWarning`` names those parts."""
     out: dict[str, Any] = {}
     proxies = _proxies_of(client)
     if proxies is not None:
@@ -164,6 +164,8 @@ def http_client_options(client: Any) -> dict[str, Any]:
         reference = type(client)()
     except Exception:  # a subclass that needs arguments: compare against nothing
         reference = None
+    if reference is not None and _trusts_other_cas(context, reference):
+        ignored.append("verify (its CA certificates: pass ca_file= instead)")
     for name in _IGNORED_IF_SET:
         value = getattr(client, name, None)
         if reference is not None and _same(value, getattr(reference, name, None)):
@@ -183,6 +185,16 @@ def http_client_options(client: Any) -> dict[str, Any]:
             stacklevel=4,
         )
     return out
+
+
+def _trusts_other_cas(context: Any, reference: Any) -> bool:
+    """The client's SSL context verifies against other CAs than a default one does (verify=<bundle>)."""
+    default = getattr(getattr(getattr(reference, "_transport", None), "_pool", None), "_ssl_context", None)
+    if not isinstance(context, ssl.SSLContext) or not isinstance(default, ssl.SSLContext):
+        return False
+    if context.verify_mode == ssl.CERT_NONE:
+        return False  # verify=False, honoured
+    return bool(context.get_ca_certs(binary_form=True) != default.get_ca_certs(binary_form=True))
 
 
 def _same(a: Any, b: Any) -> bool:

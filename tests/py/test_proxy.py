@@ -272,3 +272,12 @@ def test_async_client_and_transport_use_the_environment(
 
     asyncio.run(main())
     assert [h.split(" ")[0] for h in proxy.heads] == ["POST", "GET"]
+
+
+def test_http_client_ca_certificates_are_named_not_dropped(server: TlsServer) -> None:  # noqa: F811
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(server.ca))
+    with httpx2.Client(verify=context) as http_client:
+        with pytest.warns(llmfailover.LlmFailoverWarning, match="CA certificates: pass ca_file="):
+            client(server.url(), http_client=http_client).close()
