@@ -233,6 +233,9 @@ class HttpExchange final : public Task {
     detail::prepare_tls_connection(ssl, url_.host);
     auto [hec] = co_await conn_->tls->async_handshake(ssl::stream_base::client, use_tuple);
     if (!hec) co_return Error{};
+    if (!cancelled_ && hec == beast::error::timeout && proxy_)  // the tunnel is up: the target is slow
+      co_return fail(
+          timed_out(Phase::connect, give_up, "in the TLS handshake with " + origin_ + " through " + proxy_->display()));
     if (cancelled_ || hec == beast::error::timeout) co_return fail(map_error(hec, Phase::connect, give_up, false));
     std::string why = hec.message();
     if (long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) why = X509_verify_cert_error_string(verify);

@@ -147,6 +147,19 @@ INSTANTIATE_TEST_SUITE_P(
                       Misbehaviour{TestProxy::Mode::garbage, Errc::connect_failed, "not HTTP"},
                       Misbehaviour{TestProxy::Mode::silent, Errc::connect_timeout, "answer CONNECT"}));
 
+TEST(Proxy, ATargetSilentInTheTlsHandshakeIsAConnectTimeoutNamingBoth) {
+  test::HostileServer mute([](test::Peer& p, int) { p.read_request(); });  // takes the hello, says nothing
+  TestProxy proxy;
+  HttpClient client(via(proxy.url()));
+  auto t0 = Clock::now();
+  auto c = get(client, "https://127.0.0.1:" + std::to_string(parse_url(mute.url())->port) + "/", 300ms);
+  EXPECT_LT(Clock::now() - t0, 3s);
+  ASSERT_EQ(c.last().error.code, Errc::connect_timeout) << message_of(c);
+  EXPECT_NE(c.last().error.message.find("TLS handshake with https://127.0.0.1"), std::string::npos) << message_of(c);
+  EXPECT_NE(c.last().error.message.find("through http://127.0.0.1:" + std::to_string(proxy.port())), std::string::npos)
+      << message_of(c);
+}
+
 TEST(Proxy, AnUnreachableProxyIsNamed) {
   unsigned short dead;
   {
