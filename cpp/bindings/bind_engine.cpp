@@ -149,6 +149,29 @@ struct EngineHandle {
 }  // namespace
 
 void bind_engine(py::module_& m) {
+  // Proxy settings cross as one value; a proxy URL never comes back out (it may hold a password).
+  py::class_<transport::ProxyOptions>(m, "ProxyOptions")
+      .def(py::init([](std::string http, std::string https, std::string no_proxy) {
+             transport::ProxyOptions o{std::move(http), std::move(https), std::move(no_proxy)};
+             try {
+               transport::ProxyRoutes check(o);
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+             return o;
+           }),
+           py::kw_only(), py::arg("http") = "", py::arg("https") = "", py::arg("no_proxy") = "");
+  // "http://host:port" of a proxy URL (no credentials); ValueError starting with `name` when malformed.
+  m.def(
+      "check_proxy_url",
+      [](const std::string& url, const std::string& name) {
+        try {
+          return transport::parse_proxy_url(url, name).display();
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      },
+      py::arg("url"), py::arg("name"));
   py::class_<Timeouts>(m, "Timeouts")
       .def(py::init([](double connect, std::optional<double> first_byte, std::optional<double> idle,
                        std::optional<double> total) {
@@ -269,13 +292,14 @@ void bind_engine(py::module_& m) {
 
   py::class_<EngineHandle>(m, "Engine")
       .def(py::init([](long long io_threads, bool verify, const std::string& ca_file, long long max_connections,
-                       const std::string& user_agent) {
+                       const std::string& user_agent, const transport::ProxyOptions& proxy) {
              transport::ClientOptions o;
              o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
              o.pool.max_per_origin = checked_max_connections(max_connections);
              o.user_agent = user_agent;
+             o.proxy = proxy;
              try {
                return EngineHandle{std::make_unique<Engine>(std::move(o))};
              } catch (const std::invalid_argument& e) {
@@ -284,7 +308,8 @@ void bind_engine(py::module_& m) {
            }),
            py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true, py::arg("ca_file") = "",
            py::arg("max_connections_per_origin") = 256,
-           py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION)
+           py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
+           py::arg("proxy") = transport::ProxyOptions{})
       .def(
           "send",
           [](EngineHandle& h, const Upstream& upstream, const std::string& method, const std::string& path,

@@ -87,13 +87,14 @@ void bind_router(py::module_& m) {
 
   py::class_<RouterHandle>(m, "Router")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
-                       const std::string& user_agent, long long max_connections) {
+                       const std::string& user_agent, long long max_connections, const transport::ProxyOptions& proxy) {
              transport::ClientOptions o;
              o.pool.max_per_origin = checked_max_connections(max_connections);
              o.io_threads = checked_io_threads(io_threads);
              o.tls.verify = verify;
              o.tls.ca_file = ca_file;
              o.user_agent = user_agent;
+             o.proxy = proxy;
              try {
                return RouterHandle{std::make_unique<Router>(config, std::move(o))};
              } catch (const ConfigError& e) {
@@ -104,7 +105,7 @@ void bind_router(py::module_& m) {
            }),
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
            py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
-           py::arg("max_connections_per_origin") = 256)
+           py::arg("max_connections_per_origin") = 256, py::arg("proxy") = transport::ProxyOptions{})
       .def(
           "send",
           [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,

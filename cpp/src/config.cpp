@@ -64,9 +64,9 @@ void parse_key_limits(const Node& n, DeploymentConfig& d) {
 // `health_check` is read by parse_groups, after the group's policy it is layered on.
 DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::size_t index) {
   n.expect_object().check_keys(
-      {"id",      "provider", "model",   "base_url",    "api_key", "api_version",     "organization",
-       "headers", "weight",   "tags",    "region",      "price",   "max_concurrency", "rpm",
-       "tpm",     "priority", "project", "credentials", "key_rpm", "key_tpm",         "health_check"});
+      {"id",      "provider",    "model",   "base_url", "api_key",         "api_version", "organization", "headers",
+       "weight",  "tags",        "region",  "price",    "max_concurrency", "rpm",         "tpm",          "priority",
+       "project", "credentials", "key_rpm", "key_tpm",  "health_check",    "proxy"});
   DeploymentConfig d;
   d.group = group;
   d.id = group + "#" + std::to_string(index);
@@ -99,6 +99,7 @@ DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::
   if (auto v = n.get("rpm")) d.rpm = v->as_int(0, 1 << 30);
   if (auto v = n.get("tpm")) d.tpm = v->as_int(0, 1 << 30);
   if (auto v = n.get("priority")) d.priority = v->as_int(-1000000, 1000000);
+  if (auto v = n.get("proxy")) d.proxy = parse_proxy(*v);
   return d;
 }
 
@@ -129,10 +130,15 @@ void parse_groups(const Node& groups, RouterConfig& c) {
 
 RouterConfig parse_native(const Node& root) {
   root.check_keys({"groups", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks",
-                   "defaults", "degraded_answer", "stream_recovery", "routing_strategy"});
+                   "defaults", "degraded_answer", "stream_recovery", "routing_strategy", "proxy"});
   RouterConfig c;
   if (auto d = root.get("defaults")) c.defaults = parse_policy(*d, GroupPolicy{});
   parse_groups(root.require("groups"), c);
+  if (auto p = root.get("proxy")) {  // the default of every deployment without its own
+    Secret proxy = parse_proxy(*p);
+    for (auto& d : c.deployments)
+      if (!d.proxy) d.proxy = proxy;
+  }
   const auto groups = c.groups();
   if (auto f = root.get("fallbacks")) parse_chain_map(*f, groups, c.fallbacks, nullptr);
   if (auto f = root.get("context_window_fallbacks")) parse_chain_map(*f, groups, c.context_window_fallbacks, nullptr);

@@ -119,6 +119,9 @@ std::string normalize_url(const Node& at, std::string url);
 std::vector<Secret> parse_keys(const Node& node, std::vector<KeyLimits>* limits = nullptr);
 // Vertex service-account credentials: a path, a JSON text, or an inline object (kept as its JSON text).
 Secret parse_credentials(const Node& node);
+// `proxy`: "" (direct) or an http:// proxy URL (transport/proxy.hpp), checked here so a typo is a
+// ConfigError naming the key; the message never quotes the URL (it may hold a password).
+Secret parse_proxy(const Node& node);
 Headers parse_headers(const Node& node);
 void add_deployment(RouterConfig& config, DeploymentConfig d, const Node& at);  // fails at `at` on a taken id
 

@@ -1,6 +1,7 @@
 // config_dump.cpp — dump_config: a RouterConfig as JSON in llmfailover's schema, secrets redacted.
 // parse_config reads the dump back to an equal config, except that keys read back as "***".
 #include "config_detail.hpp"
+#include "llmfailover/transport/proxy.hpp"
 
 namespace llmfailover {
 
@@ -126,6 +127,8 @@ Json dump_deployment(const DeploymentConfig& d) {
   out["tpm"] = d.tpm;
   out["priority"] = d.priority;
   if (d.health_check) out["health_check"] = dump_health_check(*d.health_check);
+  // The proxy's host and port only: its userinfo is a credential (parse_proxy checked the URL).
+  if (d.proxy) out["proxy"] = d.proxy->empty() ? "" : transport::parse_proxy_url(d.proxy->reveal(), "proxy").display();
   return out;
 }
 

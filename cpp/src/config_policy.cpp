@@ -5,6 +5,7 @@
 
 #include "config_detail.hpp"
 #include "llmfailover/policy/balancer.hpp"
+#include "llmfailover/transport/proxy.hpp"
 
 namespace llmfailover::config_detail {
 
@@ -265,6 +266,17 @@ std::string normalize_url(const Node& at, std::string url) {
   if (!url.starts_with("http://") && !url.starts_with("https://")) at.fail("expected an http:// or https:// URL");
   while (url.size() > 8 && url.back() == '/') url.pop_back();
   return url;
+}
+
+Secret parse_proxy(const Node& node) {
+  std::string url = node.as_string();
+  if (url.empty()) return Secret{};
+  try {
+    (void)transport::parse_proxy_url(url, "proxy");
+  } catch (const std::invalid_argument& e) {
+    node.fail(std::string(e.what()).substr(std::string_view("proxy: ").size()));
+  }
+  return Secret{std::move(url)};
 }
 
 std::vector<Secret> parse_keys(const Node& node, std::vector<KeyLimits>* limits) {

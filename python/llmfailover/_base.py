@@ -26,6 +26,7 @@ from ._exchange import Exchange
 from ._fork import ForkSafe
 from ._guard import check_url, hide_userinfo, options_problem, request_problem
 from ._http import Headers, Request, Response
+from ._proxy import LlmFailoverWarning, http_client_options, proxy_options
 from ._response import LegacyAPIResponse
 from ._routing import (
     DEFAULT_MAX_CONNECTIONS,
@@ -50,10 +51,6 @@ DEFAULT_MAX_RETRIES = 2
 _PER_REQUEST = ("extra_headers", "extra_query", "extra_body", "timeout")
 
 
-class LlmFailoverWarning(UserWarning):
-    """An openai argument that llmfailover accepts but cannot honour (e.g. ``http_client``)."""
-
-
 class EngineHandle:
     """The native engine and who owns it; ``close()`` is idempotent. A forked child that uses
     it gets a fresh engine (``_fork``)."""
@@ -65,16 +62,18 @@ class EngineHandle:
         verify: bool,
         ca_file: Optional[str],
         max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
+        proxy: Any = None,
     ) -> None:
         core = _native.core()
-        self._native = ForkSafe(
-            lambda: core.Engine(
-                io_threads=io_threads,
-                verify=verify,
-                ca_file=ca_file or "",
-                max_connections_per_origin=max_connections_per_origin,
-            )
-        )
+        options = {
+            "io_threads": io_threads,
+            "verify": verify,
+            "ca_file": ca_file or "",
+            "max_connections_per_origin": max_connections_per_origin,
+        }
+        if proxy is not None:
+            options["proxy"] = proxy
+        self._native = ForkSafe(lambda: core.Engine(**options))
         self.closed = False
 
     @property
@@ -155,6 +154,8 @@ class BaseClient:
         verify: bool = True,
         ca_file: Optional[str] = None,
         max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
+        proxy: Any = None,
+        trust_env: bool = True,
         config: Any = None,
         degraded: Optional[Callable[[Exception, dict[str, Any]], str]] = None,
         on_attempt: Optional[Callable[..., Any]] = None,
@@ -191,22 +192,17 @@ class BaseClient:
         self._option_problem = options_problem(
             self.api_key, self.organization, self.project, _pairs(self._custom_headers)
         )
-        if http_client is not None:
-            warnings.warn(
-                "llmfailover ignores http_client: requests go through its native engine "
-                "(use verify= / ca_file= for TLS settings)",
-                LlmFailoverWarning,
-                stacklevel=3,
-            )
         for name in ignored:
             if name not in ("websocket_base_url", "webhook_secret", "_enforce_credentials"):
                 raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {name!r}")
-        self._init_options = {
+        self._init_options: dict[str, Any] = {
             "io_threads": io_threads,
             "verify": verify,
             "ca_file": ca_file,
             "max_connections_per_origin": max_connections_per_origin,
         }
+        if _engine is None:  # a copy shares its engine, proxies included
+            self._init_options.update(engine_proxy(proxy, trust_env, http_client))
         self._owns_engine = _engine is None
         if _engine is None and config is not None:
             _engine = RouterHandle(config, **self._init_options)
@@ -304,7 +300,7 @@ class BaseClient:
             raise ValueError("The `default_headers` and `set_default_headers` arguments are mutually exclusive")
         if default_query is not None and set_default_query is not None:
             raise ValueError("The `default_query` and `set_default_query` arguments are mutually exclusive")
-        changes.pop("http_client", None)
+        warn_copy_http_client(changes.pop("http_client", None))
         kwargs = self._copy_kwargs()
         kwargs.update({k: v for k, v in changes.items() if is_given(v) and v is not None})
         if "timeout" in changes and changes["timeout"] is None:
@@ -532,3 +528,27 @@ def _dumps(obj: Any) -> bytes:
 def _with_trailing_slash(url: str) -> str:
     path, sep, query = url.partition("?")
     return url if path.endswith("/") else path + "/" + sep + query
+
+
+def engine_proxy(proxy: Any, trust_env: bool, http_client: Any) -> dict[str, Any]:
+    """The engine's ``proxy`` (and ``verify=False`` from an httpx client that does not verify):
+    ``proxy=`` first, else ``http_client``'s proxies, else the environment (``trust_env``), as
+    httpx decides (``_proxy``)."""
+    if http_client is not None:
+        options = http_client_options(http_client)
+        if proxy is not None:
+            options["proxy"] = proxy_options(proxy)
+        return options
+    return {"proxy": proxy_options(proxy, trust_env=trust_env)}
+
+
+def warn_copy_http_client(http_client: Any) -> None:
+    """``copy(http_client=...)``: a copy shares its client's engine (and proxies), so the new
+    httpx client cannot be honoured; said once, never dropped silently."""
+    if http_client is not None and is_given(http_client):
+        warnings.warn(
+            "llmfailover: copy()/with_options() cannot take a new http_client (the copy shares this "
+            "client's native engine); build a new client with http_client= instead",
+            LlmFailoverWarning,
+            stacklevel=3,
+        )

@@ -86,6 +86,15 @@ class Call:
         """One dict per attempt: attempt, url, status, error, error_class, started_ms,
         elapsed_ms, waited_ms (backoff before it), retry_after_ms (what the upstream asked)."""
 
+class ProxyOptions:
+    """HTTP proxies of an Engine or Router (cpp/include/llmfailover/transport/proxy.hpp); ValueError
+    naming the setting for a malformed URL. The URLs never come back out (they may hold passwords)."""
+
+    def __init__(self, *, http: str = "", https: str = "", no_proxy: str = "") -> None: ...
+
+def check_proxy_url(url: str, name: str) -> str:
+    """``http://host:port`` of a proxy URL; ValueError starting with ``name`` when malformed."""
+
 class Engine:
     def __init__(
         self,
@@ -95,6 +104,7 @@ class Engine:
         ca_file: str = "",
         max_connections_per_origin: int = 256,
         user_agent: str = ...,
+        proxy: ProxyOptions = ...,
     ) -> None: ...
     def send(
         self,
@@ -184,6 +194,7 @@ class Router:
         ca_file: str = "",
         user_agent: str = ...,
         max_connections_per_origin: int = 256,
+        proxy: ProxyOptions = ...,
     ) -> None: ...
     def send(
         self,

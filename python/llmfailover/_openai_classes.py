@@ -39,6 +39,7 @@ from openai.resources.embeddings import AsyncEmbeddings as _OAAsyncEmbeddings
 from openai.resources.embeddings import Embeddings as _OAEmbeddings
 
 from . import _async_client, _azure, _client, _streaming
+from ._base import warn_copy_http_client
 from ._timeouts import Timeout
 from ._transport import AsyncTransport, Transport
 
@@ -168,6 +169,8 @@ _OURS = frozenset(
         "verify",
         "ca_file",
         "max_connections_per_origin",
+        "proxy",
+        "trust_env",
         "_engine",
     }
 )
@@ -270,6 +273,7 @@ class _Surface:
         arguments)."""
         oa_names = _params(self._openai_cls.copy)
         names = _native_names(self._native_cls)
+        warn_copy_http_client(changes.pop("http_client", None))  # openai's half would bypass the engine
         native = self._native.copy(**{k: v for k, v in changes.items() if k in names and k != "http_client"})
         token = _COPYING.set(native)
         try:

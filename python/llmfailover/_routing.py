@@ -256,6 +256,7 @@ class RouterHandle:
         verify: bool,
         ca_file: Optional[str],
         max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
+        proxy: Any = None,
     ) -> None:
         from .config import ConfigError, load_config
 
@@ -271,6 +272,7 @@ class RouterHandle:
                         verify=verify,
                         ca_file=ca_file or "",
                         max_connections_per_origin=max_connections_per_origin,
+                        **({} if proxy is None else {"proxy": proxy}),  # a deployment's own `proxy:` wins
                     ),
                     deployments,
                 )

@@ -35,6 +35,7 @@ from typing import Any, AsyncIterator, Iterator, Optional
 
 from ._async_io import CallWaiter
 from ._base import EngineHandle
+from ._proxy import proxy_options
 from ._routing import DEFAULT_MAX_CONNECTIONS, RouterHandle
 from ._sse import serialise_sse
 from ._timeouts import Timeout, to_native
@@ -220,6 +221,8 @@ class _Sender:
         ca_file: Optional[str] = None,
         max_retries: int = 2,
         max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
+        proxy: Any = None,
+        trust_env: bool = True,
         _engine: Any = None,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -231,6 +234,7 @@ class _Sender:
                 "verify": verify,
                 "ca_file": ca_file,
                 "max_connections_per_origin": max_connections_per_origin,
+                "proxy": proxy_options(proxy, trust_env=trust_env),
             }
             _engine = RouterHandle(config, **options) if config is not None else EngineHandle(**options)
         self._handle = _engine
@@ -339,8 +343,11 @@ class Transport(_Sender, *_bases("BaseTransport")):  # type: ignore[misc]
     """A synchronous httpx transport on the native engine (``config=`` for the failover router).
 
     Arguments: ``config`` (a path, dict or ``Config``: route chat completions, embeddings,
-    responses and the other model endpoints by model), ``io_threads``, ``verify``, ``ca_file``, ``max_connections_per_origin``, ``max_retries`` (engine retries with
-    openai's rules when not routed; give 0 when the SDK above retries itself)."""
+    responses and the other model endpoints by model), ``io_threads``, ``verify``, ``ca_file``,
+    ``max_connections_per_origin``, ``max_retries`` (engine retries with openai's rules when not
+    routed; give 0 when the SDK above retries itself), ``proxy`` (an http:// proxy URL for every
+    request) and ``trust_env`` (default True: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are
+    read as httpx reads them; an httpx client given ``transport=`` does not mount proxies itself)."""
 
     def handle_request(self, request: Any) -> Any:
         call = self._send(request, request.read())

@@ -77,6 +77,8 @@ def _clean_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AZURE_OPENAI_ENDPOINT",
         "AZURE_OPENAI_AD_TOKEN",
         "OPENAI_API_VERSION",
+        # proxies: the clients read them as httpx does (tests set them with monkeypatch)
+        *(name for s in ("http", "https", "all", "no") for name in (f"{s}_proxy", f"{s.upper()}_PROXY")),
     ):
         monkeypatch.delenv(name, raising=False)
 

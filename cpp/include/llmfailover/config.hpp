@@ -166,6 +166,9 @@ struct DeploymentConfig {
   int rpm = 0;              // 0 = unlimited
   int tpm = 0;
   int priority = 0;  // tier: lower is tried first (LiteLLM `order`); equal = one tier
+  // `proxy:` of the deployment (or the config's top level): an http:// proxy URL, "" = direct;
+  // unset = the client's proxy (HTTP(S)_PROXY / NO_PROXY). May hold a password: a Secret.
+  std::optional<Secret> proxy;
   bool operator==(const DeploymentConfig&) const = default;
 };
 

@@ -52,6 +52,9 @@ struct HttpRequest {
   Timeouts timeouts;
   std::optional<Clock::time_point> deadline;  // overall deadline for the caller; tighter of this and timeouts.total
   bool stream_body = false;                   // deliver a non-SSE body in pieces as it arrives (binary event streams)
+  // The HTTP proxy for this request: nullopt = the client's ClientOptions::proxy (with its
+  // NO_PROXY list); "" = direct; else an http:// proxy URL (transport/proxy.hpp).
+  std::optional<std::string> proxy;
   bool operator==(const HttpRequest&) const = default;
 };
 

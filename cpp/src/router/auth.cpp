@@ -108,6 +108,7 @@ void ensure_token(Router::Impl& r, Target& t, const Timeouts& timeouts, ga::Toke
   HttpRequest request;
   try {
     request = ga::token_request(cache->account(), std::chrono::system_clock::now(), limits);
+    if (t.deployment->proxy) request.proxy = t.deployment->proxy->reveal();  // the token host too
   } catch (const std::invalid_argument& e) {
     return cache->fail({ErrorClass::fatal_target, "auth", std::string("access token: ") + e.what()});
   }

@@ -197,6 +197,7 @@ void Prober::send(Router::Impl& r, Slot& s, const std::optional<Secret>& token) 
                       r.ms_since_start(r.time->now())});
     return finish(r, s, ErrorClass::ignored, e.what());
   }
+  if (t.deployment->proxy) request.proxy = t.deployment->proxy->reveal();
   const bool data_plane = s.cfg.path.empty();
   auto answer = std::make_shared<Answer>();
   auto sink = [weak = router_, slot = &s, answer, data_plane](Event&& e) {

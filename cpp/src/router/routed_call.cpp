@@ -279,6 +279,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
                        later);
   }
   http.deadline = deadline_;
+  if (t->deployment->proxy) http.proxy = t->deployment->proxy->reveal();
   secrets_.add_from_request(http);
   if (ticket_target_ == t) ticket_sent_ = true;
   t->rate->on_send(est_);

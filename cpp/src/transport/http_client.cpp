@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "connection_pool.hpp"
+#include "proxy_tunnel.hpp"
 #include "shard.hpp"
 #include "tls.hpp"
 #include "request_check.hpp"
@@ -57,6 +58,7 @@ struct HttpClient::Impl {
   std::mutex shutdown_mutex;
   std::atomic<bool> closed{false};
   ssl::context tls_ctx;
+  ProxyRoutes proxies;
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<std::size_t> next{0};
 };
@@ -137,6 +139,7 @@ class HttpExchange final : public Task {
     if (refused_) co_return finish(Event::failure(std::move(refused_)));
     url_ = *parse_url(request_.url);  // check_request() parsed it already
     origin_ = url_.origin();
+    if (Error e = choose_proxy()) co_return finish(Event::failure(std::move(e)));
     deadline_ = request_.deadline;
     if (request_.timeouts.total.count() > 0) deadline_ = earliest(deadline_after(request_.timeouts.total), deadline_);
 
@@ -159,13 +162,13 @@ class HttpExchange final : public Task {
     Clock::time_point give_up = earliest(deadline_after(request_.timeouts.connect), deadline_);
     for (;;) {
       if (cancelled_) co_return Acquired{false, {Errc::cancelled, "cancelled by the caller", false}};
-      if ((conn_ = pool.take_idle(origin_))) {
+      if ((conn_ = pool.take_idle(pool_key_))) {
         pool.count_reuse();
         co_return Acquired{false, {}};
       }
-      if (pool.reserve(origin_)) {
+      if (pool.reserve(pool_key_)) {
         Error e = co_await connect(give_up);
-        if (e) pool.drop(origin_);
+        if (e) pool.drop(pool_key_);
         else pool.count_open();
         co_return Acquired{true, std::move(e)};
       }
@@ -173,11 +176,11 @@ class HttpExchange final : public Task {
       // out: woken, cancelled, timed out or closing. A wake-up it got but will not use (it timed
       // out or was cancelled at the same moment) goes on to the next waiter, else it is lost.
       slot_timer_.expires_at(give_up);
-      pool.wait_for_slot(origin_, &slot_timer_);
+      pool.wait_for_slot(pool_key_, &slot_timer_);
       auto [ec] = co_await slot_timer_.async_wait(use_tuple);
-      bool woken = !pool.forget_waiter(origin_, &slot_timer_);
+      bool woken = !pool.forget_waiter(pool_key_, &slot_timer_);
       bool gives_up = !ec || cancelled_ || shard_.stopping;
-      if (gives_up && woken) pool.pass_wake(origin_);
+      if (gives_up && woken) pool.pass_wake(pool_key_);
       if (!ec)
         co_return Acquired{false, timed_out(Phase::connect, give_up, "waiting for a free connection to " + origin_)};
     }
@@ -186,7 +189,7 @@ class HttpExchange final : public Task {
   // Opens conn_ (TCP, then TLS for https) within `give_up`.
   asio::awaitable<Error> connect(Clock::time_point give_up) {
     conn_ = std::make_unique<Connection>();
-    conn_->origin = origin_;
+    conn_->origin = pool_key_;
     conn_->plain = std::make_unique<beast::tcp_stream>(shard_.ioc);
     auto fail = [&](Error e) {
       conn_.reset();
@@ -201,19 +204,28 @@ class HttpExchange final : public Task {
     guard.async_wait([self = std::static_pointer_cast<HttpExchange>(shared_from_this())](beast::error_code ec) {
       if (!ec && self->resolver_) self->resolver_->cancel();
     });
-    auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, std::to_string(url_.port), use_tuple);
+    const std::string& host = proxy_ ? proxy_->host : url_.host;
+    const std::uint16_t port = proxy_ ? proxy_->port : url_.port;
+    auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
     guard.cancel();
     resolver_ = nullptr;
     if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
-    if (rec == asio::error::operation_aborted)
-      co_return fail(timed_out(Phase::connect, give_up, "resolving " + url_.host));
-    if (rec) co_return fail({Errc::resolve_failed, "cannot resolve " + url_.host + ": " + rec.message(), false});
+    if (rec == asio::error::operation_aborted) co_return fail(timed_out(Phase::connect, give_up, "resolving " + host));
+    if (rec) {
+      std::string what = proxy_ ? "the proxy host " + host : host;
+      co_return fail({Errc::resolve_failed, "cannot resolve " + what + ": " + rec.message(), false});
+    }
 
     expire(*conn_->plain, give_up);
     auto [cec, ep] = co_await conn_->plain->async_connect(endpoints, use_tuple);
     if (cec) co_return fail(map_error(cec, Phase::connect, give_up, false));
     conn_->plain->socket().set_option(tcp::no_delay(true));
     if (!url_.tls) co_return Error{};
+    if (proxy_) {
+      Error e = co_await detail::open_tunnel(*conn_->plain, *proxy_, url_, give_up, client_.options);
+      if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
+      if (e) co_return fail(std::move(e));
+    }
 
     conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), client_.tls_ctx);
     conn_->plain.reset();
@@ -221,6 +233,9 @@ class HttpExchange final : public Task {
     detail::prepare_tls_connection(ssl, url_.host);
     auto [hec] = co_await conn_->tls->async_handshake(ssl::stream_base::client, use_tuple);
     if (!hec) co_return Error{};
+    if (!cancelled_ && hec == beast::error::timeout && proxy_)  // the tunnel is up: the target is slow
+      co_return fail(
+          timed_out(Phase::connect, give_up, "in the TLS handshake with " + origin_ + " through " + proxy_->display()));
     if (cancelled_ || hec == beast::error::timeout) co_return fail(map_error(hec, Phase::connect, give_up, false));
     std::string why = hec.message();
     if (long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
@@ -234,11 +249,17 @@ class HttpExchange final : public Task {
     auto verb = http::string_to_verb(request_.method);
     if (verb == http::verb::unknown) msg.method_string(request_.method);
     else msg.method(verb);
-    msg.target(url_.target);
     msg.version(11);
     msg.set(http::field::host, url_.host_header());
     msg.set(http::field::user_agent, client_.options.user_agent);
     for (const auto& h : request_.headers) msg.set(h.name, h.value);
+    if (proxy_ && !url_.tls) {  // forwarded by the proxy: absolute form (RFC 9112 section 3.2.2)
+      msg.target("http://" + url_.host_header() + url_.target);
+      msg.erase(http::field::proxy_authorization);  // only ours reaches the proxy
+      if (!proxy_->authorization.empty()) msg.set(http::field::proxy_authorization, proxy_->authorization);
+    } else {
+      msg.target(url_.target);
+    }
     msg.keep_alive(true);
     msg.body() = request_.body;
     if (!request_.body.empty() || request_.method == "POST" || request_.method == "PUT") msg.prepare_payload();
@@ -354,7 +375,7 @@ class HttpExchange final : public Task {
 
   Error map_error(beast::error_code ec, Phase phase, Clock::time_point bound, bool sent) const {
     if (cancelled_) return {Errc::cancelled, "cancelled by the caller", sent};
-    const std::string& where = origin_;
+    const std::string where = phase == Phase::connect && proxy_ ? "the proxy " + proxy_->display() : origin_;
     if (ec == beast::error::timeout) {
       Error e = timed_out(phase, bound,
                           phase == Phase::connect      ? "connecting to " + where
@@ -367,6 +388,24 @@ class HttpExchange final : public Task {
     if (phase == Phase::connect)
       return {Errc::connect_failed, "cannot connect to " + where + ": " + ec.message(), false};
     return detail::read_error(ec, where, sent);
+  }
+
+  // The proxy for this exchange (the request's own, or the client's routes) and the pool key:
+  // connections are shared per (proxy, origin), the proxy's credentials included (not printed).
+  Error choose_proxy() {
+    pool_key_ = origin_;
+    if (request_.proxy && request_.proxy->empty()) return {};
+    if (request_.proxy) {
+      try {
+        proxy_ = parse_proxy_url(*request_.proxy, "the request's proxy");
+      } catch (const std::invalid_argument& e) {
+        return {Errc::bad_request, std::string("invalid request: ") + e.what(), false};
+      }
+    } else if (const ProxyUrl* p = client_.proxies.for_target(url_)) {
+      proxy_ = *p;
+    }
+    if (proxy_) pool_key_ = origin_ + " via " + proxy_->display() + " " + proxy_->authorization;
+    return {};
   }
 
   void retire_stale(bool& stale) {
@@ -382,7 +421,7 @@ class HttpExchange final : public Task {
   void release_broken() {
     if (!conn_) return;
     conn_->close();
-    shard_.pool.drop(origin_);
+    shard_.pool.drop(pool_key_);
     conn_.reset();
   }
 
@@ -419,6 +458,8 @@ class HttpExchange final : public Task {
   Error refused_;  // check_request()'s verdict, delivered on the io thread like any other end
   Url url_;
   std::string origin_;
+  std::optional<ProxyUrl> proxy_;
+  std::string pool_key_;  // origin_, or origin_ + the proxy (may hold its credentials: never printed)
   std::optional<Clock::time_point> deadline_;
   Clock::time_point expiry_{};
   std::unique_ptr<Connection> conn_;
@@ -434,7 +475,8 @@ class HttpExchange final : public Task {
 
 }  // namespace
 
-HttpClient::Impl::Impl(ClientOptions o) : options(std::move(o)), tls_ctx(ssl::context::tls_client) {
+HttpClient::Impl::Impl(ClientOptions o)
+    : options(std::move(o)), tls_ctx(ssl::context::tls_client), proxies(options.proxy) {
   detail::configure_tls_context(tls_ctx, options.tls);
   unsigned n = std::max(1u, options.io_threads);
   PoolLimits per_shard = options.pool;

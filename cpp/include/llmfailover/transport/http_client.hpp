@@ -36,6 +36,11 @@
 // TLS: certificate and hostname verification on by default against the system CA store (or
 // TlsOptions::ca_file), SNI always sent.
 //
+// Proxies (ClientOptions::proxy, or HttpRequest::proxy for one request; transport/proxy.hpp):
+// http:// targets are forwarded in absolute form, https:// targets go through a CONNECT tunnel
+// opened within the connect timeout, then TLS to the target host. Connections are pooled per
+// (proxy, origin). Errors before the tunnel name the proxy (never its credentials).
+//
 // Thread safety: start(), stats() and the Exchange handle are safe from any thread; the sink is
 // called on io threads, one exchange's calls strictly in order. shutdown() (or destruction) stops
 // the io threads and ends outstanding exchanges with a `cancelled` error.
@@ -48,6 +53,7 @@
 
 #include "llmfailover/http.hpp"
 #include "llmfailover/transport/exchanger.hpp"
+#include "llmfailover/transport/proxy.hpp"
 
 namespace llmfailover::transport {
 
@@ -81,6 +87,7 @@ struct ClientOptions {
   std::size_t max_queued_events = 1024;
   std::size_t max_queued_bytes = 8 << 20;
   std::string user_agent = "llmfailover";
+  ProxyOptions proxy;  // none by default; malformed URLs make the constructor throw invalid_argument
 };
 
 struct PoolStats {

@@ -1,0 +1,76 @@
+// proxy.hpp — which HTTP proxy (if any) carries a request, and what the proxy URL says.
+//
+// ProxyOptions is the client's setting, as httpx and curl take it from HTTP_PROXY, HTTPS_PROXY
+// and NO_PROXY: one proxy URL for http:// targets, one for https:// targets, and a bypass list.
+// ProxyRoutes compiles it once (parse errors throw std::invalid_argument naming the setting,
+// never its value: a proxy URL may carry a password) and answers per target URL.
+//
+// How the client uses a proxy (http_client.hpp):
+//   http://  target: the request goes to the proxy with its target in absolute form
+//                    (RFC 9112 section 3.2.2) and Proxy-Authorization when the URL has userinfo.
+//   https:// target: a CONNECT tunnel (RFC 9110 section 9.3.6) within the connect timeout, then
+//                    TLS through it with SNI and verification of the TARGET host.
+// Only http:// proxies: an https:// proxy URL (TLS to the proxy) and socks are refused clearly.
+//
+// NO_PROXY (curl's and httpx's rules): entries split on commas and spaces, case-insensitive;
+//   "*"                every host;
+//   "example.com"      that host and its subdomains (a leading "." or "*." is the same);
+//   "example.com:8443" only that port;
+//   "10.0.0.0/8", "::1/128", "127.0.0.1"  an IP literal target inside the network (or equal).
+//
+// Thread safety: plain values; ProxyRoutes is immutable after construction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmfailover::transport {
+
+struct Url;
+
+struct ProxyOptions {
+  std::string http;      // proxy URL for http:// targets ("" = direct)
+  std::string https;     // proxy URL for https:// targets ("" = direct)
+  std::string no_proxy;  // bypass list (see above)
+  bool operator==(const ProxyOptions&) const = default;
+};
+
+// A parsed proxy URL. `authorization` is a credential: never print it.
+struct ProxyUrl {
+  std::string host;  // without brackets for IPv6 literals
+  std::uint16_t port = 80;
+  std::string authorization;    // "Basic <base64(user:password)>" from the userinfo, or ""
+  std::string display() const;  // "http://host:port": what messages name (no credentials)
+  bool operator==(const ProxyUrl&) const = default;
+};
+
+// "http://[user[:password]@]host[:port][/]" (a URL without a scheme is taken as http://, as curl
+// and httpx do). Throws std::invalid_argument starting with `name` and saying what is wrong,
+// never quoting the URL.
+ProxyUrl parse_proxy_url(std::string_view url, std::string_view name);
+
+class ProxyRoutes {
+ public:
+  ProxyRoutes() = default;
+  explicit ProxyRoutes(const ProxyOptions& options);  // throws std::invalid_argument
+  // The proxy for `target`, or nullptr for a direct connection.
+  const ProxyUrl* for_target(const Url& target) const;
+  bool empty() const noexcept { return !http_ && !https_; }
+
+ private:
+  struct Bypass {
+    std::string host;  // lower case, no leading dot; "*" = all
+    std::optional<std::uint16_t> port;
+    std::vector<unsigned char> net;  // CIDR: network address bytes (4 or 16), empty otherwise
+    unsigned prefix = 0;
+  };
+  bool bypassed(const Url& target) const;
+
+  std::optional<ProxyUrl> http_, https_;
+  std::vector<Bypass> bypass_;
+};
+
+}  // namespace llmfailover::transport
