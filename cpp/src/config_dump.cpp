@@ -53,6 +53,8 @@ Json dump_policy(const GroupPolicy& p) {
   Json out;
   out["timeouts"] = {{"connect", format_duration(t.connect)},
                      {"first_token", format_duration(t.first_token)},
+                     {"first_token_factor", t.first_token_factor},
+                     {"first_token_samples", t.first_token_samples},
                      {"idle", format_duration(t.idle)},
                      {"deadline", format_duration(t.deadline)}};
   out["retry"] = {{"max_attempts", r.max_attempts},

@@ -38,9 +38,11 @@ void check_order(const Node& obj, std::string_view small_key, Millis small, std:
 }
 
 void parse_timeouts(const Node& n, TimeoutPolicy& t) {
-  n.check_keys({"connect", "first_token", "idle", "deadline"});
+  n.check_keys({"connect", "first_token", "idle", "deadline", "first_token_factor", "first_token_samples"});
   set(n, "connect", t.connect, duration(Millis{1}));
   set(n, "first_token", t.first_token, duration());
+  set(n, "first_token_factor", t.first_token_factor, number(0, 1000));
+  set(n, "first_token_samples", t.first_token_samples, integer(1, 8));
   set(n, "idle", t.idle, duration());
   set(n, "deadline", t.deadline, duration());
 }

@@ -90,7 +90,14 @@ def test_yaml_file(tmp_path: Path) -> None:
     assert config.stream_recovery == "continue"
     assert config.routing_strategy == "simple-shuffle"
     smart = config.policy_for("smart")
-    assert smart["timeouts"] == {"connect": "5s", "first_token": "10s", "idle": "20s", "deadline": "1m"}
+    assert smart["timeouts"] == {
+        "connect": "5s",
+        "first_token": "10s",
+        "first_token_factor": 10,
+        "first_token_samples": 3,
+        "idle": "20s",
+        "deadline": "1m",
+    }
     assert smart["retry"]["max_attempts"] == 2
     assert config.policy_for("cheap")["breaker"]["consecutive_failures"] == 3
     assert config.policy_for("cheap")["retry"]["max_attempts"] == 3

@@ -41,6 +41,11 @@ struct TimeoutPolicy {
   Millis first_token{30000};  // request sent -> first response byte (headers) / first content token
   Millis idle{30000};         // between stream chunks
   Millis deadline{300000};    // the whole call: every attempt, wait and fallback
+  // Adaptive first-token limit (issue 11; policy::attempt_limits): while a fallback remains, a
+  // target that served first_token_samples answers of the kind is left once it is
+  // first_token_factor times slower than its recent median, within [first_token / 4, first_token].
+  double first_token_factor = 10;  // 0 = off
+  int first_token_samples = 3;     // 1..8 (the last 8 are kept)
   bool operator==(const TimeoutPolicy&) const = default;
 };
 

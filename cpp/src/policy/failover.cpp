@@ -138,8 +138,11 @@ FailoverDecision decide(const FailoverFacts& f) noexcept {
 AttemptLimits attempt_limits(const AttemptLimitFacts& f) noexcept {
   AttemptLimits out{f.first_token, f.idle};
   if (!f.fallback_left) return out;
-  if (!f.first_token_override && out.first_token.count() > 0 && f.normal_ttft)
-    out.first_token = std::clamp(*f.normal_ttft * kAdaptiveFactor, out.first_token / 4, out.first_token);
+  if (!f.first_token_override && out.first_token.count() > 0 && f.normal_ttft && f.factor > 0) {
+    const double scaled = static_cast<double>(f.normal_ttft->count()) * f.factor;  // no overflow: capped first
+    const Millis adapted{static_cast<Millis::rep>(std::min(scaled, static_cast<double>(out.first_token.count())))};
+    out.first_token = std::clamp(adapted, out.first_token / 4, out.first_token);
+  }
   const Millis half = std::max(Millis{1}, std::chrono::floor<Millis>(f.time_left) / 2);
   if (out.first_token.count() == 0 || out.first_token > half) out.first_token = half;
   if (out.idle.count() == 0 || out.idle > half) out.idle = half;

@@ -250,7 +250,8 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   lf.first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
   lf.first_token_override = req_.overrides.first_token.has_value();
   lf.idle = bounded(req_.overrides.idle.value_or(tp.idle));
-  lf.normal_ttft = t->normal_ttft(req_.stream, policy::kAdaptiveSamples);
+  lf.normal_ttft = t->normal_ttft(req_.stream, static_cast<std::size_t>(std::max(1, tp.first_token_samples)));
+  lf.factor = tp.first_token_factor;
   lf.fallback_left = fallback_left();
   lf.time_left = deadline_ - attempt_start_;
   const policy::AttemptLimits limits = policy::attempt_limits(lf);

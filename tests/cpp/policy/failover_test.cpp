@@ -401,7 +401,7 @@ struct LimitRow {
 };
 
 AttemptLimitFacts limits(Millis first_token, Millis idle, bool fallback, Clock::duration left,
-                         std::optional<Millis> normal = std::nullopt, bool override_ft = false) {
+                         std::optional<Millis> normal = std::nullopt, bool override_ft = false, double factor = 10) {
   AttemptLimitFacts f;
   f.first_token = first_token;
   f.idle = idle;
@@ -409,6 +409,7 @@ AttemptLimitFacts limits(Millis first_token, Millis idle, bool fallback, Clock::
   f.time_left = left;
   f.normal_ttft = normal;
   f.first_token_override = override_ft;
+  f.factor = factor;
   return f;
 }
 
@@ -439,7 +440,12 @@ INSTANTIATE_TEST_SUITE_P(
                       LimitRow{"adaptive_then_half", limits(30s, 30s, true, 16s, 1200ms), 8s, 8s},
                       LimitRow{"override_not_adapted", limits(30s, 30s, true, 600s, 20ms, true), 30s, 30s},
                       LimitRow{"no_samples_not_adapted", limits(30s, 30s, true, 600s), 30s, 30s},
-                      LimitRow{"adaptive_needs_a_fallback", limits(30s, 30s, false, 600s, 20ms), 30s, 30s}),
+                      LimitRow{"adaptive_needs_a_fallback", limits(30s, 30s, false, 600s, 20ms), 30s, 30s},
+                      LimitRow{"factor_zero_is_off", limits(30s, 30s, true, 600s, 20ms, false, 0), 30s, 30s},
+                      LimitRow{"factor_four", limits(30s, 30s, true, 600s, 2500ms, false, 4), 10s, 30s},
+                      LimitRow{"factor_fractional", limits(30s, 30s, true, 600s, 8s, false, 1.5), 12s, 30s},
+                      LimitRow{"huge_normal_no_overflow", limits(30s, 30s, true, 600s, Millis::max() / 2, false, 1000),
+                               30s, 30s}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(FailoverPolicy, SilentHangupNeedsASecondOfSilenceBeforeTheHead) {

@@ -315,5 +315,32 @@ TEST_F(VirtualCatalogue, APrimaryDownForSecondsOrAMinuteServesAgainSoonAfter) {
   }
 }
 
+// timeouts.first_token_factor / first_token_samples: the adaptive limit follows its config; 0 is
+// off (the configured 30 s only), a larger sample count keeps it off until enough answers.
+TEST_F(VirtualCatalogue, TheAdaptiveLimitFollowsItsConfig) {
+  struct Case {
+    double factor;
+    int samples;
+    Millis leaves;  // when the fallback is tried (a's first token would come at 20 s)
+  };
+  // 100 ms normal: x10 -> 1 s, raised to the floor 7.5 s; x100 -> 10 s; off -> 30 s (never: served at 20 s).
+  for (auto c : {Case{10, 3, 7500ms}, Case{100, 3, 10s}, Case{0, 3, 0ms}, Case{10, 4, 0ms}}) {
+    SCOPED_TRACE(std::to_string(c.factor) + " x, " + std::to_string(c.samples) + " samples");
+    sim = std::make_shared<SimTransport>(clock);
+    auto cfg = chain();
+    cfg.defaults.timeouts.first_token_factor = c.factor;
+    cfg.defaults.timeouts.first_token_samples = c.samples;
+    build(cfg);
+    warm(true);  // three answers at 100 ms
+    sim->script("a", {words(20s, 10ms)});
+    sim->set_default("b", words());
+    const Millis t0 = sim->elapsed();
+    auto o = call(true);
+    ASSERT_EQ(o.status(), 200);
+    EXPECT_EQ(o.content(), all_words());
+    EXPECT_EQ(since("b", t0), c.leaves.count() ? Ms{c.leaves} : Ms{});
+  }
+}
+
 }  // namespace
 }  // namespace llmfailover

@@ -281,5 +281,25 @@ TEST_F(RulesTest, TheFinalErrorSummarisesTheRoute) {
   EXPECT_TRUE(nlohmann::json::parse(body, nullptr, false).is_object()) << body;
 }
 
+TEST_F(RulesTest, TheAdaptiveLimitsKeysParseDumpAndRefuseBadValues) {
+  const std::string head = R"({"groups": {"g": {"deployments": [{"model": "m", "base_url": "http://127.0.0.1:1"}]}},
+                               "defaults": {"timeouts": )";
+  auto c = parse_config(head + R"({"first_token_factor": 4.5, "first_token_samples": 6}}})");
+  EXPECT_EQ(c.defaults.timeouts.first_token_factor, 4.5);
+  EXPECT_EQ(c.defaults.timeouts.first_token_samples, 6);
+  auto again = parse_config(dump_config(c));
+  EXPECT_EQ(again.defaults.timeouts, c.defaults.timeouts);
+  EXPECT_EQ(parse_config(head + "{}}}").defaults.timeouts.first_token_factor, 10);
+  for (auto bad : {R"({"first_token_factor": -1})", R"({"first_token_factor": "x"})", R"({"first_token_samples": 0})",
+                   R"({"first_token_samples": 9})"}) {
+    try {
+      parse_config(head + bad + "}}");
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("defaults.timeouts.first_token_"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace llmfailover

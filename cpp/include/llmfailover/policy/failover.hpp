@@ -54,12 +54,6 @@ namespace llmfailover::policy {
 // uses the same second.
 inline constexpr Millis kSilentAfter{1000};
 
-// Adaptive first-token limit (issue 11): a target that served at least kAdaptiveSamples calls of
-// the kind (stream / plain) is left, while a fallback remains, once it is kAdaptiveFactor times
-// slower than its own normal, never below a quarter of the configured first_token nor above it.
-inline constexpr std::size_t kAdaptiveSamples = 3;
-inline constexpr int kAdaptiveFactor = 10;
-
 enum class FailoverEvent : std::uint8_t {
   attempt_failed,   // an attempt ended without an answer (a stream: before its commit point)
   stream_cut,       // a committed stream broke: cut, stalled, an unreadable chunk, an error event
@@ -151,17 +145,18 @@ struct AttemptLimitFacts {
   Millis first_token{0};              // configured, or the request's override (0 = none)
   bool first_token_override = false;  // the request set it: never adapted
   Millis idle{0};                     // configured or overridden (0 = none)
-  std::optional<Millis> normal_ttft;  // the target's normal (kAdaptiveSamples or more answers)
-  bool fallback_left = false;         // an untried target of the group, or a later group
-  Clock::duration time_left{0};       // until the call's deadline
+  std::optional<Millis> normal_ttft;  // the target's normal (timeouts.first_token_samples answers or more)
+  double factor = TimeoutPolicy{}.first_token_factor;  // timeouts.first_token_factor (0: not adapted)
+  bool fallback_left = false;                          // an untried target of the group, or a later group
+  Clock::duration time_left{0};                        // until the call's deadline
 };
 struct AttemptLimits {
   Millis first_token{0}, idle{0};
   bool operator==(const AttemptLimits&) const = default;
 };
-// While a fallback is left: the first-token limit follows the target's normal (x kAdaptiveFactor,
-// within [first_token / 4, first_token]), and neither limit exceeds half of the time left, so the
-// fallback still has the other half. Without a fallback the configured limits stand.
+// While a fallback is left: the first-token limit follows the target's normal (x factor, within
+// [first_token / 4, first_token]: a reasoning model whose normal is slow keeps a long limit), and neither limit exceeds
+// half of the time left, so the fallback still has the other half. Without a fallback the configured limits stand.
 AttemptLimits attempt_limits(const AttemptLimitFacts& facts) noexcept;
 
 // A connection closed or reset before the response head after kSilentAfter or more: silent.
