@@ -10,8 +10,8 @@ namespace llmfailover::bindings {
 
 namespace {
 
-py::dict attempt_dict(const RouteAttempt& a) {
-  py::dict d;
+Record attempt_dict(const RouteAttempt& a) {
+  Record d;
   d["attempt"] = a.attempt;
   d["group"] = a.group;
   d["target"] = a.target;
@@ -53,22 +53,35 @@ struct RouterHandle {
 }  // namespace
 
 void bind_router(py::module_& m) {
-  py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(m, "RoutedCall")
-      .def_property_readonly("served",
-                             [](const RoutedCall& c) -> py::object {
-                               auto s = c.served();
-                               if (!s) return py::none();
-                               return attempt_dict(*s);
-                             })
-      .def_property_readonly("route_log",
-                             [](const RoutedCall& c) {
-                               py::list out;
-                               for (const auto& a : c.route_log()) out.append(attempt_dict(a));
-                               return out;
-                             })
-      .def_property_readonly("degraded", &RoutedCall::degraded);
+  py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(
+      m, "RoutedCall",
+      "A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,\n"
+      "target, deployment, provider, model, key_index, status, error, error_class, reason, message,\n"
+      "decision (served, retry, retry_transparent, failover, next_group, context_window_fallback,\n"
+      "content_policy_fallback, budget_exhausted, interrupted, give_up), started_ms, first_byte_ms,\n"
+      "elapsed_ms, waited_ms, retry_after_ms, pick, skipped, replayed. Successful heads carry\n"
+      "x-llmfailover-target, -deployment, -model and -attempts headers.")
+      .def_property_readonly(
+          "served",
+          [](const RoutedCall& c) -> std::optional<Record> {
+            auto s = c.served();
+            if (!s) return std::nullopt;
+            return attempt_dict(*s);
+          },
+          "The attempt that answered (None until one did).")
+      .def_property_readonly(
+          "route_log",
+          [](const RoutedCall& c) {
+            Records out;
+            for (const auto& a : c.route_log()) out.append(attempt_dict(a));
+            return out;
+          },
+          "Every attempt so far, in order.")
+      .def_property_readonly("degraded", &RoutedCall::degraded, "The answer is the config's degraded_answer.");
 
-  py::class_<RouterHandle>(m, "Router")
+  py::class_<RouterHandle>(m, "Router",
+                           "The failover engine over a Config (cpp/include/llmfailover/router.hpp).\n"
+                           "Raises ValueError for an inconsistent config (unknown groups in chains).")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
                        const std::string& user_agent, long long max_connections) {
              transport::ClientOptions o;
@@ -116,69 +129,80 @@ void bind_router(py::module_& m) {
           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
           py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
           py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
-          py::arg("max_attempts") = py::none())
-      .def("has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); })
-      .def("snapshot",
-           [](RouterHandle& h) {
-             py::list out;
-             for (const auto& s : h.get().snapshot()) {
-               py::dict d;
-               d["target"] = s.target;
-               d["group"] = s.group;
-               d["deployment"] = s.deployment;
-               d["model"] = s.model;
-               d["provider"] = s.provider;
-               d["key_index"] = s.key_index;
-               d["state"] = s.state;
-               d["probe"] = s.probe;
-               d["ramp_step"] = s.ramp_step;
-               d["cooling"] = s.cooling;
-               d["share"] = s.share;
-               d["failure_rate"] = s.failure_rate;
-               d["slow_rate"] = s.slow_rate;
-               d["in_flight"] = s.in_flight;
-               d["available_in_ms"] = s.available_in_ms;
-               d["strategy"] = s.strategy;
-               d["balancer_share"] = s.balancer_share;
-               d["available"] = s.available;
-               d["weight"] = s.weight;
-               d["priority"] = s.priority;
-               d["pick_share"] = s.pick_share;
-               d["blocked_for_ms"] = s.blocked_for_ms;
-               d["ewma_ms"] = s.ewma_ms;
-               d["cost"] = s.cost;
-               d["balancer_in_flight"] = s.balancer_in_flight;
-               d["header_share"] = s.header_share;
-               d["deployment_in_flight"] = s.deployment_in_flight;
-               d["max_concurrency"] = s.max_concurrency;
-               d["shed"] = s.shed;
-               d["rpm"] = s.rpm;
-               d["tpm"] = s.tpm;
-               d["requests_left"] = s.requests_left;
-               d["tokens_left"] = s.tokens_left;
-               d["key_rpm"] = s.key_rpm;
-               d["key_tpm"] = s.key_tpm;
-               d["key_requests_left"] = s.key_requests_left;
-               d["key_tokens_left"] = s.key_tokens_left;
-               out.append(d);
-             }
-             return out;
-           })
-      .def("drain_events",
-           [](RouterHandle& h) {
-             py::list out;
-             for (const auto& e : h.get().drain_events()) {
-               py::dict d;
-               d["kind"] = e.kind;
-               d["target"] = e.target;
-               d["from"] = e.from;
-               d["to"] = e.to;
-               d["reason"] = e.reason;
-               d["time_ms"] = e.time_ms;
-               out.append(d);
-             }
-             return out;
-           })
+          py::arg("max_attempts") = py::none(),
+          "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
+      .def(
+          "has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); },
+          py::arg("name"))
+      .def(
+          "snapshot",
+          [](RouterHandle& h) {
+            Records out;
+            for (const auto& s : h.get().snapshot()) {
+              Record d;
+              d["target"] = s.target;
+              d["group"] = s.group;
+              d["deployment"] = s.deployment;
+              d["model"] = s.model;
+              d["provider"] = s.provider;
+              d["key_index"] = s.key_index;
+              d["state"] = s.state;
+              d["probe"] = s.probe;
+              d["ramp_step"] = s.ramp_step;
+              d["cooling"] = s.cooling;
+              d["share"] = s.share;
+              d["failure_rate"] = s.failure_rate;
+              d["slow_rate"] = s.slow_rate;
+              d["in_flight"] = s.in_flight;
+              d["available_in_ms"] = s.available_in_ms;
+              d["strategy"] = s.strategy;
+              d["balancer_share"] = s.balancer_share;
+              d["available"] = s.available;
+              d["weight"] = s.weight;
+              d["priority"] = s.priority;
+              d["pick_share"] = s.pick_share;
+              d["blocked_for_ms"] = s.blocked_for_ms;
+              d["ewma_ms"] = s.ewma_ms;
+              d["cost"] = s.cost;
+              d["balancer_in_flight"] = s.balancer_in_flight;
+              d["header_share"] = s.header_share;
+              d["deployment_in_flight"] = s.deployment_in_flight;
+              d["max_concurrency"] = s.max_concurrency;
+              d["shed"] = s.shed;
+              d["rpm"] = s.rpm;
+              d["tpm"] = s.tpm;
+              d["requests_left"] = s.requests_left;
+              d["tokens_left"] = s.tokens_left;
+              d["key_rpm"] = s.key_rpm;
+              d["key_tpm"] = s.key_tpm;
+              d["key_requests_left"] = s.key_requests_left;
+              d["key_tokens_left"] = s.key_tokens_left;
+              out.append(d);
+            }
+            return out;
+          },
+          "Per target: target, group, deployment, model, provider, key_index, state, probe (\"\" without\n"
+          "active probes, else \"unknown\", \"healthy\" or \"unhealthy\"), ramp_step, cooling (open for a\n"
+          "429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and the balancing\n"
+          "and quota fields (docs/balancing.md).")
+      .def(
+          "drain_events",
+          [](RouterHandle& h) {
+            Records out;
+            for (const auto& e : h.get().drain_events()) {
+              Record d;
+              d["kind"] = e.kind;
+              d["target"] = e.target;
+              d["from"] = e.from;
+              d["to"] = e.to;
+              d["reason"] = e.reason;
+              d["time_ms"] = e.time_ms;
+              out.append(d);
+            }
+            return out;
+          },
+          "Breaker state changes and active probe changes since the last drain: kind (\"breaker\" or\n"
+          "\"probe\"), target, from, to, reason, time_ms.")
       .def("pool_stats", [](RouterHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
       .def("close",
            [](RouterHandle& h) {
@@ -188,7 +212,9 @@ void bind_router(py::module_& m) {
            })
       // In a forked child: the router's io threads do not exist here and the locks they held may
       // stay locked, so it is leaked on purpose rather than destroyed (python/llmfailover/_fork.py).
-      .def("abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); })
+      .def(
+          "abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); },
+          "Forked child only: drops the router without destroying it (its threads are gone).")
       .def_property_readonly("closed", [](const RouterHandle& h) { return !h.router; });
 }
 
