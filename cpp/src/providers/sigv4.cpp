@@ -197,7 +197,7 @@ Signature sign(HttpRequest& request, const Credentials& creds, const Scope& scop
   const auto q = target.find('?');
   std::string canonical_headers;
   for (const auto& [name, value] : signed_headers) {
-    canonical_headers += name + ":" + value + "\n";
+    canonical_headers.append(name).append(":").append(value).append("\n");
     if (!s.signed_headers.empty()) s.signed_headers += ';';
     s.signed_headers += name;
   }
