@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lint: the habits the test command enforces (scripts/test.sh runs this as its "lint" step).
 #
-#   bash scripts/lint.sh                 check everything; exit 1 on any finding
+#   bash scripts/lint.sh                 every check (clang-tidy: on the changed units, see below);
+#                                        exit 1 on any finding
 #   bash scripts/lint.sh --fix           apply the formatters (clang-format, ruff format, ruff's safe
 #                                        fixes) and regenerate python/llmfailover/_core.pyi, then check
 #   bash scripts/lint.sh --tidy-base REF clang-tidy on the units REF..worktree changed (or whose
