@@ -43,9 +43,7 @@ def sse_text(events: list) -> bytes:
 
 def frame(headers: list[tuple[str, str]], payload: bytes) -> bytes:
     """One AWS event-stream message with string headers (eventstream.hpp's layout)."""
-    hdr = b"".join(
-        bytes([len(n)]) + n.encode() + b"\x07" + struct.pack(">H", len(v)) + v.encode() for n, v in headers
-    )
+    hdr = b"".join(bytes([len(n)]) + n.encode() + b"\x07" + struct.pack(">H", len(v)) + v.encode() for n, v in headers)
     total = 16 + len(hdr) + len(payload)
     prelude = struct.pack(">II", total, len(hdr))
     prelude += struct.pack(">I", zlib.crc32(prelude))
@@ -98,11 +96,22 @@ def provider_seeds(c: Corpus) -> None:
     # Error bodies, for classify / retry hints / the OpenAI classifiers.
     errors = [
         {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
-        {"error": {"message": "maximum context length is 8192 tokens", "type": "invalid_request_error",
-                   "code": "context_length_exceeded"}},
+        {
+            "error": {
+                "message": "maximum context length is 8192 tokens",
+                "type": "invalid_request_error",
+                "code": "context_length_exceeded",
+            }
+        },
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-        {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota",
-                   "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}]}},
+        {
+            "error": {
+                "code": 429,
+                "status": "RESOURCE_EXHAUSTED",
+                "message": "quota",
+                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}],
+            }
+        },
         {"message": "Too many requests"},
     ]
     for i, body in enumerate(errors):
@@ -111,9 +120,18 @@ def provider_seeds(c: Corpus) -> None:
             c.add("fuzz_provider", bytes([p, CLASSIFY, 29 + i, i & 1]) + raw)
         c.add("fuzz_provider", bytes([3, RETRY_HINT, 0, 0]) + raw)
         c.add("fuzz_provider", bytes([0, OPENAI_ERRORS, 29, 0]) + raw)
-    c.add("fuzz_provider", bytes([0, EMBEDDINGS, 0, 0]) + json.dumps(
-        {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
-         "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}}).encode())
+    c.add(
+        "fuzz_provider",
+        bytes([0, EMBEDDINGS, 0, 0])
+        + json.dumps(
+            {
+                "object": "list",
+                "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                "model": "m",
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
+        ).encode(),
+    )
     c.add("fuzz_provider", bytes([3, EMBEDDINGS, 0, 0]) + b'{"embeddings": [{"values": [0.1, 0.2]}]}')
 
 
@@ -129,7 +147,7 @@ def http_response(body: bytes, *, chunked: bool, sse: bool, status: str = "200 O
     head = f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
     if chunked:
         step = 37
-        parts = [body[i:i + step] for i in range(0, len(body), step)]
+        parts = [body[i : i + step] for i in range(0, len(body), step)]
         payload = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
         return bytes([0x45]) + (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + payload
     return bytes([0x07]) + (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
@@ -139,18 +157,33 @@ def http_seeds(c: Corpus) -> None:
     body = b'{"id":"c1","object":"chat.completion","choices":[]}'
     c.add("fuzz_http_response", http_response(body, chunked=False, sse=False))
     c.add("fuzz_http_response", http_response(body, chunked=True, sse=False, status="429 Too Many Requests"))
-    c.add("fuzz_http_response", bytes([0x3F]) + b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
-          b"Content-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: {}\n\ndata: [DONE]\n\n")
-    c.add("fuzz_http_response", bytes([0x00]) + b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
-          b"Content-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n\r\n")
-    c.add("fuzz_http_response", bytes([0x07]) + b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-          b"Content-Type: text/event-stream\r\n\r\n5;ext=1\r\ndata:\r\n0\r\nTrailer: x\r\n\r\n")
+    c.add(
+        "fuzz_http_response",
+        bytes([0x3F]) + b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+        b"Content-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: {}\n\ndata: [DONE]\n\n",
+    )
+    c.add(
+        "fuzz_http_response",
+        bytes([0x00]) + b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
+        b"Content-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n\r\n",
+    )
+    c.add(
+        "fuzz_http_response",
+        bytes([0x07]) + b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: text/event-stream\r\n\r\n5;ext=1\r\ndata:\r\n0\r\nTrailer: x\r\n\r\n",
+    )
 
 
 def sse_seeds(c: Corpus) -> None:
-    for text in [b"\xef\xbb\xbfdata: bom\n\n", b"data: a\r\ndata: b\r\n\r\n", b"data: cr\rdata: only\r\r",
-                 b": comment\nevent: e\nid: 7\nretry: 1500\ndata: x\n\n", b"data\n\ndata:\n\ndata: no end",
-                 b"id: a\x00b\ndata: nul\n\n", b"retry: 12x\nretry: -1\ndata: [DONE]\n\n"]:
+    for text in [
+        b"\xef\xbb\xbfdata: bom\n\n",
+        b"data: a\r\ndata: b\r\n\r\n",
+        b"data: cr\rdata: only\r\r",
+        b": comment\nevent: e\nid: 7\nretry: 1500\ndata: x\n\n",
+        b"data\n\ndata:\n\ndata: no end",
+        b"id: a\x00b\ndata: nul\n\n",
+        b"retry: 12x\nretry: -1\ndata: [DONE]\n\n",
+    ]:
         for split in SPLITS:
             c.add("fuzz_sse", bytes([split]) + text)
 
@@ -180,16 +213,23 @@ def regressions() -> None:
     double in a config. (The issue's 1M-deep config is 2 MB, too big to keep.)"""
     depth = 100_000
     nested = "[" * depth + "]" * depth
-    tool_use = ('{"id":"m","type":"message","role":"assistant","model":"c","stop_reason":"tool_use",'
-                '"usage":{"input_tokens":1,"output_tokens":1},"content":[{"type":"tool_use","id":"t","name":"f",'
-                '"input":{"a":' + nested + '}}]}')
-    function_call = ('{"candidates":[{"index":0,"finishReason":"STOP","content":{"role":"model","parts":'
-                     '[{"functionCall":{"name":"f","args":{"a":' + nested + '}}}]}}]}')
+    tool_use = (
+        '{"id":"m","type":"message","role":"assistant","model":"c","stop_reason":"tool_use",'
+        '"usage":{"input_tokens":1,"output_tokens":1},"content":[{"type":"tool_use","id":"t","name":"f",'
+        '"input":{"a":' + nested + "}}]}"
+    )
+    function_call = (
+        '{"candidates":[{"index":0,"finishReason":"STOP","content":{"role":"model","parts":'
+        '[{"functionCall":{"name":"f","args":{"a":' + nested + "}}}]}}]}"
+    )
     files = {
         "fuzz_provider/regression-issue10-item2-anthropic-deep-tool-input": bytes([2, CHAT, 0, 0]) + tool_use.encode(),
-        "fuzz_provider/regression-issue10-item2-gemini-deep-function-args": bytes([3, CHAT, 0, 0]) + function_call.encode(),
+        "fuzz_provider/regression-issue10-item2-gemini-deep-function-args": bytes([3, CHAT, 0, 0])
+        + function_call.encode(),
     }
-    files["fuzz_config/regression-number-overflow"] = b'{"groups": {"a": {"deployments": [{"model": "m", "weight": 1e999}]}}}\n'
+    files["fuzz_config/regression-number-overflow"] = (
+        b'{"groups": {"a": {"deployments": [{"model": "m", "weight": 1e999}]}}}\n'
+    )
     for name, data in files.items():
         path = ROOT / "fuzz/corpus" / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ STEADY_VERSION=0.22.2 # keep in sync with tests/py/_servers.py
 DEB_PACKAGES=(libboost1.81-dev libssl-dev nlohmann-json3-dev libgtest-dev cmake ninja-build g++ ccache
               nginx-light openssl curl
               clang-14 libclang-rt-14-dev # clang + compiler-rt: libFuzzer and the sanitizer builds (scripts/sanitize.sh)
+              clang-format-14 clang-tidy-14 # scripts/lint.sh (ruff, mypy, pybind11-stubgen: the test extra)
               redis-server)               # the batch jobs' Redis Streams backend (tests/py/test_batch_redis.py)
 BUILD_DIR=build/py
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project, after scripts/setup.sh:
+#   0. lint (scripts/lint.sh): clang-format, ruff, mypy, the _core.pyi drift check, clang-tidy
 #   1. the GoogleTest binary, through ctest, in the scikit-build build dir (build/py)
 #   2. pytest over tests/py (includes the Steady conformance and nginx TLS end-to-end tests)
 #   3. pytest over tests/py again with LLMFAILOVER_HIDE_OPENAI=1 (the openai package hidden)
@@ -30,6 +31,16 @@ steps=() statuses=() times=()
 record() { # name status seconds
   steps+=("$1") statuses+=("$2") times+=("$3")
 }
+
+# --- 0. lint -----------------------------------------------------------------------------------
+# A finding fails the run (fix formatting with `bash scripts/lint.sh --fix`). clang-tidy checks only
+# the units whose code or headers changed since a clean check (scripts/tidy.py's cache);
+# LLMF_LINT_ARGS passes arguments, e.g. "--tidy-base origin/main".
+log "lint (scripts/lint.sh)"
+start=$SECONDS
+# shellcheck disable=SC2086 # LLMF_LINT_ARGS is a list of words
+bash scripts/lint.sh ${LLMF_LINT_ARGS:-}
+record "lint" "$([[ $? == 0 ]] && echo PASS || echo FAIL)" $((SECONDS - start))
 
 # --- 1. C++ unit tests --------------------------------------------------------------------------
 log "ctest (GoogleTest) in build/py"

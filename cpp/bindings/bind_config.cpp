@@ -44,8 +44,8 @@ py::object to_python(const Json& j) {
 
 Json dump(const RouterConfig& c) { return parse_json<Json>(dump_config(c)); }
 
-py::list deployments(const RouterConfig& c) {
-  py::list out;
+Records deployments(const RouterConfig& c) {
+  Records out;
   auto groups = dump(c)["groups"];
   for (const auto& d : c.deployments)
     for (const auto& item : groups[d.group]["deployments"])
@@ -57,7 +57,7 @@ py::list deployments(const RouterConfig& c) {
   return out;
 }
 
-py::dict policy_for(const RouterConfig& c, const std::string& group) {
+Record policy_for(const RouterConfig& c, const std::string& group) {
   RouterConfig one;
   one.defaults = c.policy_for(group);
   return to_python(dump(one)["defaults"]);
@@ -69,6 +69,8 @@ void bind_config(py::module_& m) {
   PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> error_type;
   error_type.call_once_and_store_result(
       [&]() { return py::object(py::exception<ConfigError>(m, "ConfigError", PyExc_ValueError)); });
+  error_type.get_stored().attr("__doc__") =
+      "A bad config (a ValueError); its ``path`` (str) names the place in the document.";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -82,7 +84,7 @@ void bind_config(py::module_& m) {
 
   py::class_<RouterConfig>(m, "Config", "A parsed router config (llmfailover schema; secrets redacted on output)")
       .def_property_readonly("groups", &RouterConfig::groups)
-      .def_property_readonly("deployments", &deployments)
+      .def_property_readonly("deployments", &deployments, "One dict per deployment, its group included; no secret")
       .def_readonly("warnings", &RouterConfig::warnings)
       .def_readonly("fallbacks", &RouterConfig::fallbacks)
       .def_readonly("context_window_fallbacks", &RouterConfig::context_window_fallbacks)
@@ -93,8 +95,8 @@ void bind_config(py::module_& m) {
       .def_readonly("routing_strategy", &RouterConfig::routing_strategy)
       .def("policy_for", &policy_for, py::arg("group"), "The group's policy (its own, else the defaults)")
       .def("to_json", &dump_config, "The config in llmfailover's schema, secrets redacted")
-      .def(
-          "__eq__", [](const RouterConfig& a, const RouterConfig& b) { return a == b; }, py::is_operator())
+      .def("__eq__", &value_equals<RouterConfig>, py::arg("other"))
+      .def("__hash__", [](const RouterConfig& c) { return std::hash<std::string>{}(dump_config(c)); })
       .def("__repr__", [](const RouterConfig& c) {
         return "<_core.Config groups=" + std::to_string(c.groups().size()) +
                " deployments=" + std::to_string(c.deployments.size()) +

@@ -3,7 +3,6 @@
 // Arguments become C++ values while the GIL is held; the GIL is released only around waits and
 // shutdown; io threads reach Python only through the Notifier's eventfd, never through objects.
 #include <pybind11/functional.h>
-#include <pybind11/operators.h>
 #include <pybind11/stl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -101,6 +100,13 @@ Headers to_headers(const std::vector<std::pair<std::string, std::string>>& pairs
   return h;
 }
 
+// One event as the stub types it (the module docstring, module.cpp, says which comes when).
+namespace pt = py::typing;
+using PyEvent = pt::Union<pt::Tuple<py::str, py::int_, HeaderList>, pt::Tuple<py::str, py::bytes>,
+                          pt::Tuple<py::str, py::str, py::bytes, py::str>, pt::Tuple<py::str>,
+                          pt::Tuple<py::str, py::str, py::str>>;
+using PyEvents = pt::List<PyEvent>;
+
 py::object event_to_python(Event& e) {
   switch (e.kind) {
     case Event::Kind::head: {
@@ -117,14 +123,14 @@ py::object event_to_python(Event& e) {
   return py::none();
 }
 
-py::list events_to_python(std::vector<Event>& events) {
-  py::list out(events.size());
+PyEvents events_to_python(std::vector<Event>& events) {
+  PyEvents out(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) out[i] = event_to_python(events[i]);
   return out;
 }
 
-py::dict attempt_to_python(const AttemptRecord& a) {
-  py::dict d;
+Record attempt_to_python(const AttemptRecord& a) {
+  Record d;
   d["attempt"] = a.attempt;
   d["url"] = a.url;
   d["status"] = a.status;
@@ -172,7 +178,10 @@ void bind_engine(py::module_& m) {
         }
       },
       py::arg("url"), py::arg("name"));
-  py::class_<Timeouts>(m, "Timeouts")
+  py::class_<Timeouts>(m, "Timeouts",
+                       "Per-attempt limits in seconds; None means no limit (connect always has one). Values of\n"
+                       "1e9 s or more (inf included) saturate to no limit (connect: ~31.7 years); NaN, zero and\n"
+                       "negatives raise ValueError naming the limit.")
       .def(py::init([](double connect, std::optional<double> first_byte, std::optional<double> idle,
                        std::optional<double> total) {
              Timeouts t;
@@ -188,14 +197,23 @@ void bind_engine(py::module_& m) {
       .def_property_readonly("first_byte", [](const Timeouts& t) { return seconds_or_none(t.first_byte); })
       .def_property_readonly("idle", [](const Timeouts& t) { return seconds_or_none(t.idle); })
       .def_property_readonly("total", [](const Timeouts& t) { return seconds_or_none(t.total); })
-      .def(py::self == py::self)
+      .def("__eq__", &value_equals<Timeouts>, py::arg("other"))
+      .def("__hash__",
+           [](const Timeouts& t) {
+             std::size_t h = 0;
+             for (Millis ms : {t.connect, t.first_byte, t.idle, t.total})
+               h = h * 1000003u ^ std::hash<long long>{}(ms.count());
+             return h;
+           })
       .def("__repr__", [](const Timeouts& t) {
         auto f = [](Millis ms) { return ms.count() ? std::to_string(ms.count() / 1000.0) : std::string("None"); };
         return "Timeouts(connect=" + f(t.connect) + ", first_byte=" + f(t.first_byte) + ", idle=" + f(t.idle) +
                ", total=" + f(t.total) + ")";
       });
 
-  py::class_<Upstream>(m, "Upstream")
+  py::class_<Upstream>(m, "Upstream",
+                       "One OpenAI-compatible endpoint (provider \"openai\" or \"azure\") with its credentials.\n"
+                       "The key never appears in repr.")
       .def(py::init([](const std::string& provider, const std::string& base_url, const std::string& api_key,
                        const std::string& organization, const std::string& project, const std::string& api_version,
                        const std::string& azure_deployment,
@@ -242,13 +260,14 @@ void bind_engine(py::module_& m) {
                "', base_url='" + without_userinfo(u.base_url) + "')";
       });
 
-  py::class_<Notifier, std::shared_ptr<Notifier>>(m, "Notifier")
+  py::class_<Notifier, std::shared_ptr<Notifier>>(
+      m, "Notifier", "An eventfd an event loop watches; drain() returns the tokens of calls with new events.")
       .def(py::init<>())
       .def("fileno", &Notifier::fileno)
       .def("drain", &Notifier::drain)
       .def("close", &Notifier::close);
 
-  py::class_<Call, std::shared_ptr<Call>>(m, "Call")
+  py::class_<Call, std::shared_ptr<Call>>(m, "Call", "One request in flight; its events in order (module docstring).")
       .def(
           "wait",
           [](Call& c, std::optional<double> timeout, bool until_end) {
@@ -270,27 +289,37 @@ void bind_engine(py::module_& m) {
             }
             return events_to_python(events);
           },
-          py::arg("timeout") = py::none(), py::arg("until_end") = false)
-      .def("poll",
-           [](Call& c) {
-             std::vector<Event> events;
-             c.channel().poll(events);
-             return events_to_python(events);
-           })
+          py::arg("timeout") = py::none(), py::arg("until_end") = false,
+          "Blocks (GIL released) until at least one event (with `until_end`: until the terminal\n"
+          "event), or `timeout` seconds; returns what arrived ([] on time-out).")
+      .def(
+          "poll",
+          [](Call& c) {
+            std::vector<Event> events;
+            c.channel().poll(events);
+            return events_to_python(events);
+          },
+          "The events that arrived, without waiting ([] if none).")
       .def("cancel", [](Call& c) { c.cancel(); })
-      .def("set_notify",
-           [](Call& c, std::shared_ptr<Notifier> n, std::uint64_t token) {
-             c.channel().set_notify([n = std::move(n), token] { n->post(token); });
-           })
+      .def(
+          "set_notify",
+          [](Call& c, std::shared_ptr<Notifier> n, std::uint64_t token) {
+            c.channel().set_notify([n = std::move(n), token] { n->post(token); });
+          },
+          py::arg("notifier"), py::arg("token"), "Posts `token` to `notifier` whenever events arrive.")
       .def_property_readonly("finished", [](Call& c) { return c.channel().finished(); })
       .def_property_readonly("retries_taken", &Call::retries_taken)
-      .def_property_readonly("attempts", [](Call& c) {
-        py::list out;
-        for (const auto& a : c.attempts()) out.append(attempt_to_python(a));
-        return out;
-      });
+      .def_property_readonly(
+          "attempts",
+          [](Call& c) {
+            Records out;
+            for (const auto& a : c.attempts()) out.append(attempt_to_python(a));
+            return out;
+          },
+          "One dict per attempt: attempt, url, status, error, error_message, error_class, started_ms,\n"
+          "elapsed_ms, waited_ms (backoff before it), retry_after_ms (what the upstream asked).");
 
-  py::class_<EngineHandle>(m, "Engine")
+  py::class_<EngineHandle>(m, "Engine", "The plain client's engine: one upstream per call, openai-python's retries.")
       .def(py::init([](long long io_threads, bool verify, const std::string& ca_file, long long max_connections,
                        const std::string& user_agent, const transport::ProxyOptions& proxy) {
              transport::ClientOptions o;
@@ -309,7 +338,7 @@ void bind_engine(py::module_& m) {
            py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true, py::arg("ca_file") = "",
            py::arg("max_connections_per_origin") = 256,
            py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
-           py::arg("proxy") = transport::ProxyOptions{})
+           py::arg_v("proxy", transport::ProxyOptions{}, "ProxyOptions()"))
       .def(
           "send",
           [](EngineHandle& h, const Upstream& upstream, const std::string& method, const std::string& path,
@@ -327,7 +356,10 @@ void bind_engine(py::module_& m) {
           },
           py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = Query{},
-          py::arg("model") = "", py::arg("timeouts") = Timeouts{}, py::arg("max_retries") = 2)
+          py::arg("model") = "", py::arg_v("timeouts", Timeouts{}, "Timeouts()"), py::arg("max_retries") = 2,
+          "Starts a request with openai-python's retry rules (408/409/429/5xx, timeouts and\n"
+          "connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise\n"
+          "min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once.")
       .def("pool_stats", [](EngineHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
       .def("close",
            [](EngineHandle& h) {
@@ -336,7 +368,9 @@ void bind_engine(py::module_& m) {
              engine.reset();
            })
       // In a forked child: leaked on purpose, never destroyed (see bind_router.cpp, _fork.py).
-      .def("abandon", [](EngineHandle& h) { static_cast<void>(h.engine.release()); })
+      .def(
+          "abandon", [](EngineHandle& h) { static_cast<void>(h.engine.release()); },
+          "Forked child only: drops the engine without destroying it (its threads are gone).")
       .def_property_readonly("closed", [](const EngineHandle& h) { return !h.engine; });
 }
 

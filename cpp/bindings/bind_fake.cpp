@@ -39,8 +39,8 @@ Headers to_headers(const StrPairs& pairs) {
 }
 
 // Header bytes are not always UTF-8; latin-1 round-trips any byte.
-py::list from_headers(const Headers& headers) {
-  py::list out;
+HeaderList from_headers(const Headers& headers) {
+  HeaderList out;
   for (const auto& h : headers) {
     out.append(py::make_tuple(
         py::reinterpret_steal<py::str>(PyUnicode_DecodeLatin1(h.name.data(), h.name.size(), nullptr)),
@@ -99,8 +99,8 @@ void bind_fault(py::module_& m) {
       .def_readonly("omit_done", &Fault::omit_done)
       .def_readonly("chunked", &Fault::chunked)
       .def_readonly("content", &Fault::content)
-      .def(
-          "__eq__", [](const Fault& a, const Fault& b) { return a == b; }, py::is_operator())
+      .def("__eq__", &value_equals<Fault>, py::arg("other"))
+      .def("__hash__", [](const Fault& f) { return std::hash<std::string>{}(testing::to_string(f)); })
       .def("__repr__", [](const Fault& f) { return testing::to_string(f); });
 }
 
@@ -160,7 +160,9 @@ void bind_provider(py::module_& m) {
       .def("set_default", &FakeProvider::set_default, py::arg("model"), py::arg("fault"))
       .def("set_reply", &FakeProvider::set_reply, py::arg("model"), py::arg("content"))
       // std::invalid_argument (empty name, arguments not a JSON object) arrives as ValueError.
-      .def("set_tool_call", &FakeProvider::set_tool_call, py::arg("model"), py::arg("name"), py::arg("arguments"))
+      .def("set_tool_call", &FakeProvider::set_tool_call, py::arg("model"), py::arg("name"), py::arg("arguments"),
+           "The model's chat answer becomes a call of tool `name` with `arguments` (JSON text of an\n"
+           "object) in each dialect's shape; ValueError for an empty name or other JSON.")
       .def(
           "outage",
           [](FakeProvider& fp, std::string model, double seconds, std::optional<Fault> fault) {

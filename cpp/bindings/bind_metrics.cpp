@@ -48,7 +48,13 @@ void bind_metrics(py::module_& m) {
       .def_readonly("cached_input", &Prices::cached_input)
       .def_readonly("reasoning", &Prices::reasoning)
       .def_readonly("source", &Prices::source)
-      .def("__eq__", [](const Prices& a, const Prices& b) { return a == b; });
+      .def("__eq__", &value_equals<Prices>, py::arg("other"))
+      .def("__hash__", [](const Prices& p) {
+        std::size_t h = std::hash<std::string>{}(p.source);
+        for (const auto& v : {p.input, p.output, p.cached_input, p.reasoning})
+          h = h * 1000003u ^ (v ? std::hash<double>{}(*v) : 0x9e3779b9u);
+        return h;
+      });
 
   py::class_<TokenUsage>(m, "TokenUsage")
       .def_readonly("input", &TokenUsage::input)

@@ -10,8 +10,8 @@ namespace llmfailover::bindings {
 
 namespace {
 
-py::dict attempt_dict(const RouteAttempt& a) {
-  py::dict d;
+Record attempt_dict(const RouteAttempt& a) {
+  Record d;
   d["attempt"] = a.attempt;
   d["group"] = a.group;
   d["target"] = a.target;
@@ -51,10 +51,13 @@ struct RouteCapture {
   metrics::CallCost cost;
 };
 
-py::object served_dict(const std::optional<RouteAttempt>& s) { return s ? py::object(attempt_dict(*s)) : py::none(); }
+std::optional<Record> served_dict(const std::optional<RouteAttempt>& s) {
+  if (!s) return std::nullopt;
+  return attempt_dict(*s);
+}
 
-py::list log_list(const std::vector<RouteAttempt>& log) {
-  py::list out;
+Records log_list(const std::vector<RouteAttempt>& log) {
+  Records out;
   for (const auto& a : log) out.append(attempt_dict(a));
   return out;
 }
@@ -70,22 +73,38 @@ struct RouterHandle {
 }  // namespace
 
 void bind_router(py::module_& m) {
-  py::class_<RouteCapture, std::shared_ptr<RouteCapture>>(m, "RouteCapture")
+  py::class_<RouteCapture, std::shared_ptr<RouteCapture>>(m, "RouteCapture",
+                                                          "A finished call's route, copied out of it.")
       .def_property_readonly("served", [](const RouteCapture& c) { return served_dict(c.served); })
       .def_property_readonly("route_log", [](const RouteCapture& c) { return log_list(c.log); })
       .def_readonly("degraded", &RouteCapture::degraded)
       .def_readonly("cost", &RouteCapture::cost);
 
-  py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(m, "RoutedCall")
-      .def_property_readonly("served", [](const RoutedCall& c) { return served_dict(c.served()); })
-      .def_property_readonly("route_log", [](const RoutedCall& c) { return log_list(c.route_log()); })
-      .def_property_readonly("degraded", &RoutedCall::degraded)
-      .def_property_readonly("cost", &RoutedCall::cost)  // bind_metrics.cpp
-      .def("capture", [](const RoutedCall& c) {
-        return std::make_shared<RouteCapture>(RouteCapture{c.route_log(), c.served(), c.degraded(), c.cost()});
-      });
+  py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(
+      m, "RoutedCall",
+      "A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,\n"
+      "target, deployment, provider, model, key_index, status, error, error_class, reason, message,\n"
+      "decision (served, retry, retry_transparent, failover, next_group, context_window_fallback,\n"
+      "content_policy_fallback, budget_exhausted, interrupted, give_up), started_ms, first_byte_ms,\n"
+      "elapsed_ms, waited_ms, retry_after_ms, pick, skipped, replayed. Successful heads carry\n"
+      "x-llmfailover-target, -deployment, -model and -attempts headers.")
+      .def_property_readonly(
+          "served", [](const RoutedCall& c) { return served_dict(c.served()); },
+          "The attempt that answered (None until one did).")
+      .def_property_readonly(
+          "route_log", [](const RoutedCall& c) { return log_list(c.route_log()); }, "Every attempt so far, in order.")
+      .def_property_readonly("degraded", &RoutedCall::degraded, "The answer is the config's degraded_answer.")
+      .def_property_readonly("cost", &RoutedCall::cost, "What the answer cost (bind_metrics.cpp).")
+      .def(
+          "capture",
+          [](const RoutedCall& c) {
+            return std::make_shared<RouteCapture>(RouteCapture{c.route_log(), c.served(), c.degraded(), c.cost()});
+          },
+          "A copy of the route of a finished call (what a lazy report holds).");
 
-  py::class_<RouterHandle>(m, "Router")
+  py::class_<RouterHandle>(m, "Router",
+                           "The failover engine over a Config (cpp/include/llmfailover/router.hpp).\n"
+                           "Raises ValueError for an inconsistent config (unknown groups in chains).")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
                        const std::string& user_agent, long long max_connections, const transport::ProxyOptions& proxy) {
              transport::ClientOptions o;
@@ -105,7 +124,7 @@ void bind_router(py::module_& m) {
            }),
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
            py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
-           py::arg("max_connections_per_origin") = 256, py::arg("proxy") = transport::ProxyOptions{})
+           py::arg("max_connections_per_origin") = 256, py::arg_v("proxy", transport::ProxyOptions{}, "ProxyOptions()"))
       .def(
           "send",
           [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
@@ -134,69 +153,80 @@ void bind_router(py::module_& m) {
           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
           py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
           py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
-          py::arg("max_attempts") = py::none())
-      .def("has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); })
-      .def("snapshot",
-           [](RouterHandle& h) {
-             py::list out;
-             for (const auto& s : h.get().snapshot()) {
-               py::dict d;
-               d["target"] = s.target;
-               d["group"] = s.group;
-               d["deployment"] = s.deployment;
-               d["model"] = s.model;
-               d["provider"] = s.provider;
-               d["key_index"] = s.key_index;
-               d["state"] = s.state;
-               d["probe"] = s.probe;
-               d["ramp_step"] = s.ramp_step;
-               d["cooling"] = s.cooling;
-               d["share"] = s.share;
-               d["failure_rate"] = s.failure_rate;
-               d["slow_rate"] = s.slow_rate;
-               d["in_flight"] = s.in_flight;
-               d["available_in_ms"] = s.available_in_ms;
-               d["strategy"] = s.strategy;
-               d["balancer_share"] = s.balancer_share;
-               d["available"] = s.available;
-               d["weight"] = s.weight;
-               d["priority"] = s.priority;
-               d["pick_share"] = s.pick_share;
-               d["blocked_for_ms"] = s.blocked_for_ms;
-               d["ewma_ms"] = s.ewma_ms;
-               d["cost"] = s.cost;
-               d["balancer_in_flight"] = s.balancer_in_flight;
-               d["header_share"] = s.header_share;
-               d["deployment_in_flight"] = s.deployment_in_flight;
-               d["max_concurrency"] = s.max_concurrency;
-               d["shed"] = s.shed;
-               d["rpm"] = s.rpm;
-               d["tpm"] = s.tpm;
-               d["requests_left"] = s.requests_left;
-               d["tokens_left"] = s.tokens_left;
-               d["key_rpm"] = s.key_rpm;
-               d["key_tpm"] = s.key_tpm;
-               d["key_requests_left"] = s.key_requests_left;
-               d["key_tokens_left"] = s.key_tokens_left;
-               out.append(d);
-             }
-             return out;
-           })
-      .def("drain_events",
-           [](RouterHandle& h) {
-             py::list out;
-             for (const auto& e : h.get().drain_events()) {
-               py::dict d;
-               d["kind"] = e.kind;
-               d["target"] = e.target;
-               d["from"] = e.from;
-               d["to"] = e.to;
-               d["reason"] = e.reason;
-               d["time_ms"] = e.time_ms;
-               out.append(d);
-             }
-             return out;
-           })
+          py::arg("max_attempts") = py::none(),
+          "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
+      .def(
+          "has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); },
+          py::arg("name"))
+      .def(
+          "snapshot",
+          [](RouterHandle& h) {
+            Records out;
+            for (const auto& s : h.get().snapshot()) {
+              Record d;
+              d["target"] = s.target;
+              d["group"] = s.group;
+              d["deployment"] = s.deployment;
+              d["model"] = s.model;
+              d["provider"] = s.provider;
+              d["key_index"] = s.key_index;
+              d["state"] = s.state;
+              d["probe"] = s.probe;
+              d["ramp_step"] = s.ramp_step;
+              d["cooling"] = s.cooling;
+              d["share"] = s.share;
+              d["failure_rate"] = s.failure_rate;
+              d["slow_rate"] = s.slow_rate;
+              d["in_flight"] = s.in_flight;
+              d["available_in_ms"] = s.available_in_ms;
+              d["strategy"] = s.strategy;
+              d["balancer_share"] = s.balancer_share;
+              d["available"] = s.available;
+              d["weight"] = s.weight;
+              d["priority"] = s.priority;
+              d["pick_share"] = s.pick_share;
+              d["blocked_for_ms"] = s.blocked_for_ms;
+              d["ewma_ms"] = s.ewma_ms;
+              d["cost"] = s.cost;
+              d["balancer_in_flight"] = s.balancer_in_flight;
+              d["header_share"] = s.header_share;
+              d["deployment_in_flight"] = s.deployment_in_flight;
+              d["max_concurrency"] = s.max_concurrency;
+              d["shed"] = s.shed;
+              d["rpm"] = s.rpm;
+              d["tpm"] = s.tpm;
+              d["requests_left"] = s.requests_left;
+              d["tokens_left"] = s.tokens_left;
+              d["key_rpm"] = s.key_rpm;
+              d["key_tpm"] = s.key_tpm;
+              d["key_requests_left"] = s.key_requests_left;
+              d["key_tokens_left"] = s.key_tokens_left;
+              out.append(d);
+            }
+            return out;
+          },
+          "Per target: target, group, deployment, model, provider, key_index, state, probe (\"\" without\n"
+          "active probes, else \"unknown\", \"healthy\" or \"unhealthy\"), ramp_step, cooling (open for a\n"
+          "429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and the balancing\n"
+          "and quota fields (docs/balancing.md).")
+      .def(
+          "drain_events",
+          [](RouterHandle& h) {
+            Records out;
+            for (const auto& e : h.get().drain_events()) {
+              Record d;
+              d["kind"] = e.kind;
+              d["target"] = e.target;
+              d["from"] = e.from;
+              d["to"] = e.to;
+              d["reason"] = e.reason;
+              d["time_ms"] = e.time_ms;
+              out.append(d);
+            }
+            return out;
+          },
+          "Breaker state changes and active probe changes since the last drain: kind (\"breaker\" or\n"
+          "\"probe\"), target, from, to, reason, time_ms.")
       .def("pool_stats", [](RouterHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
       .def("metrics", [](RouterHandle& h) { return h.get().metrics(); })  // bind_metrics.cpp
       .def("set_prices", [](RouterHandle& h, const std::string& deployment,
@@ -209,7 +239,9 @@ void bind_router(py::module_& m) {
            })
       // In a forked child: the router's io threads do not exist here and the locks they held may
       // stay locked, so it is leaked on purpose rather than destroyed (python/llmfailover/_fork.py).
-      .def("abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); })
+      .def(
+          "abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); },
+          "Forked child only: drops the router without destroying it (its threads are gone).")
       .def_property_readonly("closed", [](const RouterHandle& h) { return !h.router; });
 }
 

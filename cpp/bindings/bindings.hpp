@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +15,26 @@
 #include "llmfailover/transport/http_client.hpp"
 
 namespace llmfailover::bindings {
+
+// Types for the signatures pybind11 writes into docstrings, which pybind11-stubgen turns into
+// python/llmfailover/_core.pyi (scripts/stubgen.sh): `list[dict[str, typing.Any]]` rather than `list`.
+// AnyValue is a py::object named `typing.Any` there (pybind11 names py::object `object`).
+class AnyValue : public pybind11::object {
+ public:
+  using object::object;
+};
+using Record = pybind11::typing::Dict<pybind11::str, AnyValue>;  // one attempt, snapshot row, event
+using Records = pybind11::typing::List<Record>;
+using HeaderList = pybind11::typing::List<pybind11::typing::Tuple<pybind11::str, pybind11::str>>;
+using PoolStatsDict = pybind11::typing::Dict<pybind11::str, pybind11::int_>;
+
+// __eq__ of a bound value type, taking any object as Python's data model (and a type checker
+// reading the stub) expects: False for another type. Each such type defines a __hash__ that
+// agrees with it (equal values hash alike), so values work as set members and dict keys.
+template <typename T>
+bool value_equals(const T& a, const pybind11::object& other) {
+  return pybind11::isinstance<T>(other) && a == other.cast<const T&>();
+}
 
 // Durations cross the binding as float seconds; every one goes through to_millis (one helper).
 // Casting a double beyond the integer's range is undefined behaviour ([conv.fpint]): 1e17 s or
@@ -35,8 +56,8 @@ inline std::optional<std::chrono::milliseconds> to_millis(double seconds, const 
 
 // io threads of an Engine or a Router: each is an OS thread, so a typo must not ask for millions.
 // The connection pool's counters, as the Python side reads them (Engine and Router alike).
-inline pybind11::dict pool_stats_dict(const transport::PoolStats& s) {
-  pybind11::dict d;
+inline PoolStatsDict pool_stats_dict(const transport::PoolStats& s) {
+  PoolStatsDict d;
   d["connections_opened"] = s.connections_opened;
   d["reused"] = s.reused;
   d["idle"] = s.idle;
@@ -66,3 +87,8 @@ void bind_config(pybind11::module_& m);   // bind_config.cpp: parse_config, Conf
 void bind_metrics(pybind11::module_& m);  // bind_metrics.cpp: MetricsSnapshot, Prices, CallCost
 void bind_router(pybind11::module_& m);   // bind_router.cpp: Router, RoutedCall
 }  // namespace llmfailover::bindings
+
+template <>
+struct pybind11::detail::handle_type_name<llmfailover::bindings::AnyValue> {
+  static constexpr auto name = const_name("typing.Any");
+};

@@ -106,13 +106,13 @@ Channel::QueueStats Channel::queue_stats() const {
 }
 
 void Channel::set_notify(std::function<void()> fn) {
-  bool pending;
+  std::function<void()> now;  // events already queued: notify once, outside the lock
   {
     std::lock_guard lock(mutex_);
-    notify_ = fn;
-    pending = !events_.empty();
+    notify_ = std::move(fn);
+    if (!events_.empty()) now = notify_;
   }
-  if (pending && fn) fn();
+  if (now) now();
 }
 
 void Channel::cancel() {
@@ -135,13 +135,14 @@ void Channel::on_finish(std::function<void()> fn) {
 }
 
 void Channel::on_cancel(std::function<void()> fn) {
-  bool run_now;
   {
     std::lock_guard lock(mutex_);
-    run_now = cancelled_;
-    if (!run_now) cancel_hook_ = std::move(fn);
+    if (!cancelled_) {
+      cancel_hook_ = std::move(fn);
+      return;
+    }
   }
-  if (run_now && fn) fn();
+  if (fn) fn();  // already cancelled: run it now, outside the lock
 }
 
 bool Channel::cancelled() const {

@@ -128,9 +128,8 @@ std::optional<Millis> parse_duration_text(std::string_view text) {
     auto unit = text.substr(0, unit_len);
     text.remove_prefix(unit_len);
     double scale = 0;
-    if (unit.empty() && bare_number_allowed && text.empty()) scale = 1000;  // "30" = seconds
+    if (unit == "s" || (unit.empty() && bare_number_allowed && text.empty())) scale = 1000;  // "30" = seconds
     else if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
     else if (unit == "m") scale = 60'000;
     else if (unit == "h") scale = 3'600'000;
     else return std::nullopt;

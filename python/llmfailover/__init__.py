@@ -15,6 +15,7 @@ Observability: ``llmfailover.metrics`` (Prometheus collector, OpenTelemetry inst
 from __future__ import annotations
 
 import sys as _sys
+import typing as _typing
 from typing import Any as _Any
 from typing import Optional as _Optional
 
@@ -48,7 +49,9 @@ from .errors import (
     UnprocessableEntityError,
 )
 
-if _HAS_OPENAI:  # subclasses of openai's clients: every resource, through the native engine
+# Type checkers see openai's subclasses (what a program with openai installed gets); the look-alikes
+# have the same surface for the resources they implement.
+if _typing.TYPE_CHECKING or _HAS_OPENAI:  # subclasses of openai's clients: every resource, through the native engine
     from ._openai_classes import AsyncAzureOpenAI, AsyncOpenAI, AzureOpenAI, OpenAI
 else:  # the look-alikes: chat.completions, embeddings and models
     from ._async_client import AsyncOpenAI

@@ -242,7 +242,7 @@ class BaseClient:
         check_url("base_url", str(url))
         self._base_url = _with_trailing_slash(str(url))
         self._upstream = self._make_upstream()
-        self._urls: dict[tuple[str, str], str] = {}  # request URLs for errors and raw responses
+        self._urls = {}  # the cached URLs were the old base's
 
     @property
     def default_headers(self) -> dict[str, str]:
@@ -348,10 +348,10 @@ class BaseClient:
         problem = self._option_problem or request_problem(spec.headers, auth)
         if problem:  # as openai: h11 refuses the request, which surfaces as a connection error
             raise APIConnectionError(message=f"Connection error: {problem}.", request=request)
-        router = self._router
-        if router is not None:
-            return self._route(router, spec, auth)
-        return self._engine.engine.send(
+        engine = self._engine
+        if isinstance(engine, RouterHandle):
+            return self._route(engine, spec, auth)
+        return engine.engine.send(
             self._upstream,
             method=spec.method,
             path=spec.path,

@@ -75,7 +75,10 @@ class SyncClientMixin:
         strict = self._strict_response_validation
 
         def make_stream(call: Any, exchange: Exchange, report: Any) -> Stream[Any]:
-            return self._stream_cls(call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict, report=report)
+            stream: Stream[Any] = self._stream_cls(
+                call=call, exchange=exchange, cast_to=spec.chunk_cls, strict=strict, report=report
+            )
+            return stream
 
         return self._outcome(spec, call, exchange, raw=raw, started=started, make_stream=make_stream)
 

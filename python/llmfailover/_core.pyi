@@ -1,4 +1,5 @@
-"""Type stubs for the native extension ``llmfailover._core`` (private; use the public API).
+"""
+llmfailover native core (private: use the llmfailover package).
 
 Events returned by ``Call.wait``/``Call.poll`` are tuples, in this order for one call:
   ("head", status: int, headers: list[tuple[str, str]])      exactly once, first
@@ -13,40 +14,77 @@ stream_error; from a ``Router`` also stream_interrupted (a committed stream brok
 success) and no_target (nothing available; the message says why).
 """
 
-from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+from __future__ import annotations
 
-__version__: str
+import collections.abc
+import typing
 
-Event = Union[
-    Tuple[str, int, list[tuple[str, str]]],
-    Tuple[str, bytes],
-    Tuple[str, str, bytes, str],
-    Tuple[str],
-    Tuple[str, str, str],
+__all__: list[str] = [
+    "AttemptRecord",
+    "BREAKER_STATES",
+    "CALL_OUTCOMES",
+    "Call",
+    "CallCost",
+    "Config",
+    "ConfigError",
+    "CostBreakdown",
+    "ERROR_CLASSES",
+    "Engine",
+    "FakeProvider",
+    "Fault",
+    "GroupMetrics",
+    "HistogramSnapshot",
+    "MetricsSnapshot",
+    "Notifier",
+    "Prices",
+    "ProxyOptions",
+    "RouteCapture",
+    "RoutedCall",
+    "Router",
+    "TargetLabels",
+    "TargetMetrics",
+    "Timeouts",
+    "TokenUsage",
+    "Upstream",
+    "check_proxy_url",
+    "max_json_depth",
+    "parse_config",
+    "set_max_json_depth",
 ]
 
-class Timeouts:
-    """Per-attempt limits in seconds; None means no limit (connect always has one). Values of
-    1e9 s or more (inf included) saturate to no limit (connect: ~31.7 years); NaN, zero and
-    negatives raise ValueError naming the limit."""
+class ProxyOptions:
+    def __init__(self, *, http: str = "", https: str = "", no_proxy: str = "") -> None: ...
 
-    connect: float
-    first_byte: Optional[float]
-    idle: Optional[float]
-    total: Optional[float]
+class Timeouts:
+    """
+    Per-attempt limits in seconds; None means no limit (connect always has one). Values of
+    1e9 s or more (inf included) saturate to no limit (connect: ~31.7 years); NaN, zero and
+    negatives raise ValueError naming the limit.
+    """
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __hash__(self) -> int: ...
     def __init__(
         self,
-        connect: float = 5.0,
-        first_byte: Optional[float] = None,
-        idle: Optional[float] = None,
-        total: Optional[float] = None,
+        connect: typing.SupportsFloat | typing.SupportsIndex = 5.0,
+        first_byte: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        idle: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        total: typing.SupportsFloat | typing.SupportsIndex | None = None,
     ) -> None: ...
+    def __repr__(self) -> str: ...
+    @property
+    def connect(self) -> float: ...
+    @property
+    def first_byte(self) -> float | None: ...
+    @property
+    def idle(self) -> float | None: ...
+    @property
+    def total(self) -> float | None: ...
 
 class Upstream:
-    """One OpenAI-compatible endpoint with its credentials. The key never appears in repr."""
-
-    provider: str  # "openai" or "azure"
-    base_url: str
+    """
+    One OpenAI-compatible endpoint (provider "openai" or "azure") with its credentials.
+    The key never appears in repr.
+    """
     def __init__(
         self,
         *,
@@ -57,259 +95,576 @@ class Upstream:
         project: str = "",
         api_version: str = "",
         azure_deployment: str = "",
-        default_headers: Sequence[tuple[str, str]] = (),
-        default_query: Sequence[tuple[str, str]] = (),
+        default_headers: collections.abc.Sequence[tuple[str, str]] = [],
+        default_query: collections.abc.Sequence[tuple[str, str]] = [],
     ) -> None: ...
-    def url_for(self, path: str, query: Sequence[tuple[str, str]] = (), model: str = "") -> str: ...
+    def __repr__(self) -> str: ...
+    def url_for(self, path: str, query: collections.abc.Sequence[tuple[str, str]] = [], model: str = "") -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
 
 class Notifier:
-    """An eventfd an event loop watches; drain() returns the tokens of calls with new events."""
-
+    """
+    An eventfd an event loop watches; drain() returns the tokens of calls with new events.
+    """
     def __init__(self) -> None: ...
-    def fileno(self) -> int: ...
-    def drain(self) -> list[int]: ...
     def close(self) -> None: ...
+    def drain(self) -> list[int]: ...
+    def fileno(self) -> int: ...
 
 class Call:
-    def wait(self, timeout: Optional[float] = None, until_end: bool = False) -> list[Event]:
-        """Blocks (GIL released) until at least one event (with `until_end`: until the terminal
-        event), or `timeout` seconds; returns what arrived ([] on time-out)."""
-    def poll(self) -> list[Event]: ...
+    """
+    One request in flight; its events in order (module docstring).
+    """
     def cancel(self) -> None: ...
-    def set_notify(self, notifier: Notifier, token: int) -> None: ...
+    def poll(
+        self,
+    ) -> list[
+        tuple[str, int, list[tuple[str, str]]]
+        | tuple[str, bytes]
+        | tuple[str, str, bytes, str]
+        | tuple[str]
+        | tuple[str, str, str]
+    ]:
+        """
+        The events that arrived, without waiting ([] if none).
+        """
+    def set_notify(self, notifier: Notifier, token: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Posts `token` to `notifier` whenever events arrive.
+        """
+    def wait(
+        self, timeout: typing.SupportsFloat | typing.SupportsIndex | None = None, until_end: bool = False
+    ) -> list[
+        tuple[str, int, list[tuple[str, str]]]
+        | tuple[str, bytes]
+        | tuple[str, str, bytes, str]
+        | tuple[str]
+        | tuple[str, str, str]
+    ]:
+        """
+        Blocks (GIL released) until at least one event (with `until_end`: until the terminal
+        event), or `timeout` seconds; returns what arrived ([] on time-out).
+        """
+    @property
+    def attempts(self) -> list[dict[str, typing.Any]]:
+        """
+        One dict per attempt: attempt, url, status, error, error_message, error_class, started_ms,
+        elapsed_ms, waited_ms (backoff before it), retry_after_ms (what the upstream asked).
+        """
     @property
     def finished(self) -> bool: ...
     @property
     def retries_taken(self) -> int: ...
-    @property
-    def attempts(self) -> list[dict[str, object]]:
-        """One dict per attempt: attempt, url, status, error, error_class, started_ms,
-        elapsed_ms, waited_ms (backoff before it), retry_after_ms (what the upstream asked)."""
-
-class ProxyOptions:
-    """HTTP proxies of an Engine or Router (cpp/include/llmfailover/transport/proxy.hpp); ValueError
-    naming the setting for a malformed URL. The URLs never come back out (they may hold passwords)."""
-
-    def __init__(self, *, http: str = "", https: str = "", no_proxy: str = "") -> None: ...
-
-def check_proxy_url(url: str, name: str) -> str:
-    """``http://host:port`` of a proxy URL; ValueError starting with ``name`` when malformed."""
 
 class Engine:
+    """
+    The plain client's engine: one upstream per call, openai-python's retries.
+    """
     def __init__(
         self,
         *,
-        io_threads: int = 1,
+        io_threads: typing.SupportsInt | typing.SupportsIndex = 1,
         verify: bool = True,
         ca_file: str = "",
-        max_connections_per_origin: int = 256,
-        user_agent: str = ...,
+        max_connections_per_origin: typing.SupportsInt | typing.SupportsIndex = 256,
+        user_agent: str = "llmfailover/0.1.0",
         proxy: ProxyOptions = ...,
     ) -> None: ...
+    def abandon(self) -> None:
+        """
+        Forked child only: drops the engine without destroying it (its threads are gone).
+        """
+    def close(self) -> None: ...
+    def pool_stats(self) -> dict[str, int]: ...
     def send(
         self,
         upstream: Upstream,
         *,
         method: str,
         path: str,
-        body: Optional[bytes] = None,
-        headers: Sequence[tuple[str, str]] = (),
-        query: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        headers: collections.abc.Sequence[tuple[str, str]] = [],
+        query: collections.abc.Sequence[tuple[str, str]] = [],
         model: str = "",
         timeouts: Timeouts = ...,
-        max_retries: int = 2,
+        max_retries: typing.SupportsInt | typing.SupportsIndex = 2,
     ) -> Call:
-        """Starts a request with openai-python's retry rules (408/409/429/5xx, timeouts and
+        """
+        Starts a request with openai-python's retry rules (408/409/429/5xx, timeouts and
         connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise
-        min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once."""
-    def pool_stats(self) -> dict[str, int]: ...
-    def close(self) -> None: ...
-    def abandon(self) -> None:
-        """Forked child only: drops the engine without destroying it (its threads are gone)."""
+        min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once.
+        """
+    @property
+    def closed(self) -> bool: ...
+
+class Fault:
+    """
+    One attempt's fault (C++ value; use llmfailover.testing.Fault).
+    """
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __init__(
+        self,
+        *,
+        status: typing.SupportsInt | typing.SupportsIndex = 200,
+        headers: collections.abc.Sequence[tuple[str, str]] = [],
+        body: str = "",
+        error_code: str = "",
+        error_message: str = "",
+        delay_before_headers: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+        action: str = "none",
+        first_token_delay: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+        chunk_delay: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+        stall_after: typing.SupportsInt | typing.SupportsIndex = -1,
+        cut_after: typing.SupportsInt | typing.SupportsIndex = -1,
+        malformed_at: typing.SupportsInt | typing.SupportsIndex = -1,
+        error_event_at: typing.SupportsInt | typing.SupportsIndex = -1,
+        omit_done: bool = False,
+        chunked: bool = True,
+        content: str | None = None,
+    ) -> None: ...
+    def __repr__(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def chunk_delay(self) -> float: ...
+    @property
+    def chunked(self) -> bool: ...
+    @property
+    def content(self) -> str | None: ...
+    @property
+    def cut_after(self) -> int: ...
+    @property
+    def delay_before_headers(self) -> float: ...
+    @property
+    def error_code(self) -> str: ...
+    @property
+    def error_event_at(self) -> int: ...
+    @property
+    def error_message(self) -> str: ...
+    @property
+    def first_token_delay(self) -> float: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+    @property
+    def malformed_at(self) -> int: ...
+    @property
+    def omit_done(self) -> bool: ...
+    @property
+    def stall_after(self) -> int: ...
+    @property
+    def status(self) -> int: ...
+
+class AttemptRecord:
+    """
+    One request the fake provider received.
+    """
+    def __repr__(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def stream(self) -> bool: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def time(self) -> float: ...
+
+class FakeProvider:
+    """
+    The fault-injecting fake provider (use llmfailover.testing.FakeProvider).
+    """
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: typing.SupportsInt | typing.SupportsIndex = 0,
+        threads: typing.SupportsInt | typing.SupportsIndex = 1,
+        reply_words: typing.SupportsInt | typing.SupportsIndex = 3,
+        embedding_dimensions: typing.SupportsInt | typing.SupportsIndex = 8,
+        models: collections.abc.Sequence[str] | None = None,
+    ) -> None: ...
+    def attempts(self, model: str | None = None) -> list[AttemptRecord]: ...
+    def outage(
+        self, model: str, seconds: typing.SupportsFloat | typing.SupportsIndex, fault: Fault | None = None
+    ) -> None: ...
+    def reset(self) -> None: ...
+    def script(self, model: str, faults: collections.abc.Sequence[Fault]) -> None: ...
+    def set_default(self, model: str, fault: Fault) -> None: ...
+    def set_reply(self, model: str, content: str) -> None: ...
+    def set_tool_call(self, model: str, name: str, arguments: str) -> None:
+        """
+        The model's chat answer becomes a call of tool `name` with `arguments` (JSON text of an
+        object) in each dialect's shape; ValueError for an empty name or other JSON.
+        """
+    def stop(self) -> None: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def root_url(self) -> str: ...
 
 class ConfigError(ValueError):
-    """A bad config; ``path`` names the place in the document."""
-
-    path: str
+    """
+    A bad config (a ValueError); its ``path`` (str) names the place in the document.
+    """
 
 class Config:
-    """A parsed router config (llmfailover schema; secrets redacted on output)."""
+    """
+    A parsed router config (llmfailover schema; secrets redacted on output)
+    """
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __repr__(self) -> str: ...
+    def policy_for(self, group: str) -> dict[str, typing.Any]:
+        """
+        The group's policy (its own, else the defaults)
+        """
+    def to_json(self) -> str:
+        """
+        The config in llmfailover's schema, secrets redacted
+        """
+    @property
+    def content_policy_fallbacks(self) -> dict[str, list[str]]: ...
+    @property
+    def context_window_fallbacks(self) -> dict[str, list[str]]: ...
+    @property
+    def default_fallbacks(self) -> list[str]: ...
+    @property
+    def degraded_answer(self) -> str | None: ...
+    @property
+    def deployments(self) -> list[dict[str, typing.Any]]:
+        """
+        One dict per deployment, its group included; no secret
+        """
+    @property
+    def fallbacks(self) -> dict[str, list[str]]: ...
+    @property
+    def groups(self) -> list[str]: ...
+    @property
+    def routing_strategy(self) -> str: ...
+    @property
+    def stream_recovery(self) -> str: ...
+    @property
+    def warnings(self) -> list[str]: ...
 
-    groups: list[str]
-    deployments: list[dict[str, Any]]
-    warnings: list[str]
-    fallbacks: dict[str, list[str]]
-    context_window_fallbacks: dict[str, list[str]]
-    content_policy_fallbacks: dict[str, list[str]]
-    default_fallbacks: list[str]
-    degraded_answer: Optional[str]
-    stream_recovery: str
-    routing_strategy: str
-    def policy_for(self, group: str) -> dict[str, Any]: ...
-    def to_json(self) -> str: ...
+class HistogramSnapshot:
+    def __repr__(self) -> str: ...
+    @property
+    def bounds(self) -> list[float]: ...
+    @property
+    def buckets(self) -> list[int]:
+        """
+        per bucket (not cumulative); the last is +Inf
+        """
+    @property
+    def count(self) -> int: ...
+    @property
+    def sum(self) -> float: ...
 
-def parse_config(json_text: str, env: Optional[Mapping[str, str]] = None) -> Config:
-    """Parse a config (llmfailover schema, or LiteLLM when it has model_list); raises ConfigError."""
+class Prices:
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __init__(
+        self,
+        *,
+        input: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        output: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        cached_input: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        reasoning: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        source: str = "",
+    ) -> None: ...
+    @property
+    def cached_input(self) -> float | None: ...
+    @property
+    def input(self) -> float | None: ...
+    @property
+    def output(self) -> float | None: ...
+    @property
+    def reasoning(self) -> float | None: ...
+    @property
+    def source(self) -> str: ...
 
-def max_json_depth() -> int: ...
-def set_max_json_depth(depth: int) -> None: ...
+class TokenUsage:
+    @property
+    def cached(self) -> int: ...
+    @property
+    def input(self) -> int: ...
+    @property
+    def output(self) -> int: ...
+    @property
+    def reasoning(self) -> int: ...
+
+class CostBreakdown:
+    @property
+    def cached(self) -> float: ...
+    @property
+    def input(self) -> float: ...
+    @property
+    def output(self) -> float: ...
+    @property
+    def reasoning(self) -> float: ...
+    @property
+    def total(self) -> float: ...
+
+class CallCost:
+    @property
+    def cost(self) -> CostBreakdown | None: ...
+    @property
+    def deployment(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def unknown_reason(self) -> str: ...
+    @property
+    def usage(self) -> TokenUsage: ...
+    @property
+    def usage_known(self) -> bool: ...
+    @property
+    def waste_usd(self) -> float: ...
+    @property
+    def wasted_attempts(self) -> int: ...
+
+class TargetLabels:
+    @property
+    def deployment(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+
+class TargetMetrics:
+    @property
+    def attempt_duration(self) -> HistogramSnapshot: ...
+    @property
+    def attempts(self) -> list[int]:
+        """
+        by error class, in ERROR_CLASSES order
+        """
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def input_tokens(self) -> HistogramSnapshot: ...
+    @property
+    def labels(self) -> TargetLabels: ...
+    @property
+    def output_tokens(self) -> HistogramSnapshot: ...
+    @property
+    def priced(self) -> int: ...
+    @property
+    def prices(self) -> Prices: ...
+    @property
+    def requests_left(self) -> int: ...
+    @property
+    def served(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def time_to_first_token(self) -> HistogramSnapshot: ...
+    @property
+    def tokens_cached(self) -> int: ...
+    @property
+    def tokens_input(self) -> int: ...
+    @property
+    def tokens_left(self) -> int: ...
+    @property
+    def tokens_output(self) -> int: ...
+    @property
+    def tokens_reasoning(self) -> int: ...
+    @property
+    def transitions(self) -> list[int]:
+        """
+        breaker transitions by the state entered, in BREAKER_STATES order
+        """
+    @property
+    def unpriced(self) -> int: ...
+    @property
+    def waste_usd(self) -> float: ...
+
+class GroupMetrics:
+    @property
+    def budget_exhausted(self) -> int: ...
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def duration(self) -> list[HistogramSnapshot]:
+        """
+        by outcome, in CALL_OUTCOMES order
+        """
+    @property
+    def failovers(self) -> int: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def requests(self) -> list[int]:
+        """
+        by outcome, in CALL_OUTCOMES order
+        """
+    @property
+    def retries(self) -> int: ...
+    @property
+    def retry_budget_left(self) -> float: ...
+    @property
+    def stream_recoveries(self) -> int: ...
+    @property
+    def waste_usd(self) -> float: ...
+
+class MetricsSnapshot:
+    @property
+    def groups(self) -> list[GroupMetrics]: ...
+    @property
+    def targets(self) -> list[TargetMetrics]: ...
 
 class RouteCapture:
-    """A copy of an ended routed call's route (``RoutedCall.capture()``): what a lazy report holds."""
-
+    """
+    A finished call's route, copied out of it.
+    """
     @property
-    def served(self) -> Optional[dict[str, Any]]: ...
-    @property
-    def route_log(self) -> list[dict[str, Any]]: ...
+    def cost(self) -> CallCost: ...
     @property
     def degraded(self) -> bool: ...
+    @property
+    def route_log(self) -> list[dict[str, typing.Any]]: ...
+    @property
+    def served(self) -> dict[str, typing.Any] | None: ...
 
 class RoutedCall(Call):
-    """A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,
+    """
+    A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,
     target, deployment, provider, model, key_index, status, error, error_class, reason, message,
     decision (served, retry, retry_transparent, failover, next_group, context_window_fallback,
     content_policy_fallback, budget_exhausted, interrupted, give_up), started_ms, first_byte_ms,
-    elapsed_ms, waited_ms, retry_after_ms. Successful heads carry x-llmfailover-target,
-    -deployment, -model and -attempts headers."""
-
+    elapsed_ms, waited_ms, retry_after_ms, pick, skipped, replayed. Successful heads carry
+    x-llmfailover-target, -deployment, -model and -attempts headers.
+    """
+    def capture(self) -> RouteCapture:
+        """
+        A copy of the route of a finished call (what a lazy report holds).
+        """
     @property
-    def served(self) -> Optional[dict[str, Any]]: ...
-    @property
-    def route_log(self) -> list[dict[str, Any]]: ...
+    def cost(self) -> CallCost:
+        """
+        What the answer cost (bind_metrics.cpp).
+        """
     @property
     def degraded(self) -> bool:
-        """The answer is the config's degraded_answer."""
-    def capture(self) -> RouteCapture: ...
+        """
+        The answer is the config's degraded_answer.
+        """
+    @property
+    def route_log(self) -> list[dict[str, typing.Any]]:
+        """
+        Every attempt so far, in order.
+        """
+    @property
+    def served(self) -> dict[str, typing.Any] | None:
+        """
+        The attempt that answered (None until one did).
+        """
 
 class Router:
-    """The failover engine over a Config (see cpp/include/llmfailover/router.hpp).
-    Raises ValueError for an inconsistent config (unknown groups in chains)."""
-
+    """
+    The failover engine over a Config (cpp/include/llmfailover/router.hpp).
+    Raises ValueError for an inconsistent config (unknown groups in chains).
+    """
     def __init__(
         self,
         config: Config,
         *,
-        io_threads: int = 1,
+        io_threads: typing.SupportsInt | typing.SupportsIndex = 1,
         verify: bool = True,
         ca_file: str = "",
-        user_agent: str = ...,
-        max_connections_per_origin: int = 256,
+        user_agent: str = "llmfailover/0.1.0",
+        max_connections_per_origin: typing.SupportsInt | typing.SupportsIndex = 256,
         proxy: ProxyOptions = ...,
     ) -> None: ...
+    def abandon(self) -> None:
+        """
+        Forked child only: drops the router without destroying it (its threads are gone).
+        """
+    def close(self) -> None: ...
+    def drain_events(self) -> list[dict[str, typing.Any]]:
+        """
+        Breaker state changes and active probe changes since the last drain: kind ("breaker" or
+        "probe"), target, from, to, reason, time_ms.
+        """
+    def has_group(self, name: str) -> bool: ...
+    def metrics(self) -> MetricsSnapshot: ...
+    def pool_stats(self) -> dict[str, int]: ...
     def send(
         self,
         model: str,
         *,
         method: str,
         path: str,
-        body: Optional[bytes] = None,
-        headers: Sequence[tuple[str, str]] = (),
-        query: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        headers: collections.abc.Sequence[tuple[str, str]] = [],
+        query: collections.abc.Sequence[tuple[str, str]] = [],
         stream: bool = False,
-        fallbacks: Optional[Sequence[str]] = None,
-        deadline: Optional[float] = None,
-        first_token: Optional[float] = None,
-        idle: Optional[float] = None,
-        max_attempts: Optional[int] = None,
+        fallbacks: collections.abc.Sequence[str] | None = None,
+        deadline: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        first_token: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        idle: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        max_attempts: typing.SupportsInt | typing.SupportsIndex | None = None,
     ) -> RoutedCall:
-        """Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once."""
-    def has_group(self, name: str) -> bool: ...
-    def snapshot(self) -> list[dict[str, Any]]:
-        """Per target: target, group, deployment, model, provider, key_index, state, probe
-        ("" without active probes, else "unknown", "healthy" or "unhealthy"), ramp_step, cooling
-        (open for a 429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and
-        the balancing and quota fields (docs/balancing.md)."""
-    def pool_stats(self) -> dict[str, int]: ...
-    def drain_events(self) -> list[dict[str, Any]]:
-        """Breaker state changes and active probe changes since the last drain: kind ("breaker" or
-        "probe"), target, from, to, reason, time_ms."""
-    def close(self) -> None: ...
-    def abandon(self) -> None:
-        """Forked child only: drops the router without destroying it (its threads are gone)."""
+        """
+        Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.
+        """
+    def set_prices(self, arg0: str, arg1: Prices) -> bool: ...
+    def snapshot(self) -> list[dict[str, typing.Any]]:
+        """
+        Per target: target, group, deployment, model, provider, key_index, state, probe ("" without
+        active probes, else "unknown", "healthy" or "unhealthy"), ramp_step, cooling (open for a
+        429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and the balancing
+        and quota fields (docs/balancing.md).
+        """
     @property
     def closed(self) -> bool: ...
 
-# --- the fake provider (public wrapper: llmfailover.testing) ------------------------------------
+def check_proxy_url(url: str, name: str) -> str: ...
+def max_json_depth() -> int:
+    """
+    The nesting limit of every JSON document the core parses
+    """
 
-class Fault:
-    """One attempt's fault (times in seconds); llmfailover.testing.Fault builds these."""
+def parse_config(json_text: str, env: collections.abc.Mapping[str, str] | None = None) -> Config:
+    """
+    Parse a config (llmfailover schema, or LiteLLM when it has model_list). `env` replaces the process environment for os.environ/NAME and ${NAME} references.
+    """
 
-    def __init__(
-        self,
-        *,
-        status: int = 200,
-        headers: Sequence[tuple[str, str]] = (),
-        body: Union[str, bytes] = "",
-        error_code: str = "",
-        error_message: str = "",
-        delay_before_headers: float = 0.0,
-        action: str = "none",
-        first_token_delay: float = 0.0,
-        chunk_delay: float = 0.0,
-        stall_after: int = -1,
-        cut_after: int = -1,
-        malformed_at: int = -1,
-        error_event_at: int = -1,
-        omit_done: bool = False,
-        chunked: bool = True,
-        content: Optional[str] = None,
-    ) -> None: ...
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    error_code: str
-    error_message: str
-    delay_before_headers: float
-    action: str
-    first_token_delay: float
-    chunk_delay: float
-    stall_after: int
-    cut_after: int
-    malformed_at: int
-    error_event_at: int
-    omit_done: bool
-    chunked: bool
-    content: Optional[str]
+def set_max_json_depth(depth: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Set the nesting limit (1..10000) for parses that start afterwards; ValueError outside it
+    """
 
-class AttemptRecord:
-    time: float
-    model: str
-    attempt: int
-    method: str
-    target: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    stream: bool
-    request_id: str
-    status: int
-    outcome: str
-
-class FakeProvider:
-    """See cpp/include/llmfailover/testing/fake_provider.hpp."""
-
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        threads: int = 1,
-        reply_words: int = 3,
-        embedding_dimensions: int = 8,
-        models: Optional[Sequence[str]] = None,
-    ) -> None: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def root_url(self) -> str: ...
-    @property
-    def base_url(self) -> str: ...
-    def script(self, model: str, faults: Sequence[Fault]) -> None: ...
-    def set_default(self, model: str, fault: Fault) -> None: ...
-    def set_reply(self, model: str, content: str) -> None: ...
-    def set_tool_call(self, model: str, name: str, arguments: str) -> None:
-        """The model's chat answer becomes a call of tool `name` with `arguments` (JSON text of an
-        object) in each dialect's shape; ValueError for an empty name or other JSON."""
-    def outage(self, model: str, seconds: float, fault: Optional[Fault] = None) -> None: ...
-    def attempts(self, model: Optional[str] = None) -> list[AttemptRecord]: ...
-    def reset(self) -> None: ...
-    def stop(self) -> None: ...
+BREAKER_STATES: tuple = ("closed", "open", "half_open")
+CALL_OUTCOMES: tuple = ("ok", "error", "degraded", "cancelled")
+ERROR_CLASSES: tuple = ("none", "transparent", "retryable", "rate_limited", "fatal_target", "fatal_request", "ignored")
+__version__: str = "0.1.0"

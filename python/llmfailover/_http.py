@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar, Union, overload
 
 __all__ = ["Headers", "Request", "Response"]
+
+_T = TypeVar("_T")
 
 
 class Headers(Mapping[str, str]):
@@ -41,6 +43,10 @@ class Headers(Mapping[str, str]):
         lower = key.lower()
         return [v for k, v in self._items if k.lower() == lower]
 
+    @overload
+    def get(self, key: str) -> Optional[str]: ...
+    @overload
+    def get(self, key: str, default: Union[str, _T]) -> Union[str, _T]: ...
     def get(self, key: str, default: Any = None) -> Any:
         return self._lookup().get(key.lower(), default)
 

@@ -113,7 +113,7 @@ class _Fast:
 class _Completions(_Fast, _OACompletions):
     _resource, _required = "chat", ("messages", "model")
 
-    def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    def create(self, **kwargs: Any) -> Any:
         done, result = self._dispatch(kwargs)
         return result if done else super().create(**kwargs)
 
@@ -121,7 +121,7 @@ class _Completions(_Fast, _OACompletions):
 class _AsyncCompletions(_Fast, _OAAsyncCompletions):
     _resource, _required = "chat", ("messages", "model")
 
-    async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create(self, **kwargs: Any) -> Any:
         done, result = self._dispatch(kwargs)
         return await result if done else await super().create(**kwargs)
 
@@ -129,7 +129,7 @@ class _AsyncCompletions(_Fast, _OAAsyncCompletions):
 class _Embeddings(_Fast, _OAEmbeddings):
     _resource, _required = "embeddings", ("input", "model")
 
-    def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    def create(self, **kwargs: Any) -> Any:
         done, result = self._dispatch(kwargs)
         return result if done else super().create(**kwargs)
 
@@ -137,7 +137,7 @@ class _Embeddings(_Fast, _OAEmbeddings):
 class _AsyncEmbeddings(_Fast, _OAAsyncEmbeddings):
     _resource, _required = "embeddings", ("input", "model")
 
-    async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create(self, **kwargs: Any) -> Any:
         done, result = self._dispatch(kwargs)
         return await result if done else await super().create(**kwargs)
 
@@ -234,11 +234,17 @@ class _Surface:
 
     @cached_property
     def chat(self) -> Any:
-        return (_AsyncChat if self._is_async else _Chat)(self)
+        if isinstance(self, openai.AsyncOpenAI):
+            return _AsyncChat(self)
+        assert isinstance(self, openai.OpenAI)  # each class below is one of the two
+        return _Chat(self)
 
     @cached_property
     def embeddings(self) -> Any:
-        return (_AsyncEmbeddings if self._is_async else _Embeddings)(self)
+        if isinstance(self, openai.AsyncOpenAI):
+            return _AsyncEmbeddings(self)
+        assert isinstance(self, openai.OpenAI)
+        return _Embeddings(self)
 
     @cached_property
     def models(self) -> Any:

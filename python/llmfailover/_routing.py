@@ -343,7 +343,7 @@ class Hooks:
     @property
     def any(self) -> bool:
         """Whether any callback is set."""
-        return self.__dict__["_any"]
+        return bool(self.__dict__["_any"])
 
     def as_kwargs(self) -> dict[str, Any]:
         """The callbacks as client keyword arguments (for copies)."""

@@ -22,6 +22,11 @@ _UNSET: Any = object()
 class Timeout:
     """``Timeout(600, connect=5.0)``, ``Timeout(None)``, ``Timeout(connect=2, read=30, write=30, pool=5)``."""
 
+    connect: Optional[float]
+    read: Optional[float]
+    write: Optional[float]
+    pool: Optional[float]
+
     def __init__(
         self,
         timeout: Union[float, "Timeout", None] = _UNSET,
@@ -31,10 +36,12 @@ class Timeout:
         write: Optional[float] = _UNSET,
         pool: Optional[float] = _UNSET,
     ) -> None:
+        default: Optional[float] = None
         if isinstance(timeout, Timeout):
-            timeout, connect, read, write, pool = (_UNSET, timeout.connect, timeout.read, timeout.write, timeout.pool)
-        default = None if timeout is _UNSET else timeout
-        if timeout is _UNSET and _UNSET in (connect, read, write, pool):
+            connect, read, write, pool = timeout.connect, timeout.read, timeout.write, timeout.pool
+        elif timeout is not _UNSET:
+            default = timeout
+        elif _UNSET in (connect, read, write, pool):
             raise ValueError("Timeout needs a default, or all four of connect, read, write and pool")
         self.connect = default if connect is _UNSET else connect
         self.read = default if read is _UNSET else read

@@ -229,7 +229,7 @@ class _Sender:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self._owns = _engine is None
         if _engine is None:
-            options = {
+            options: dict[str, Any] = {
                 "io_threads": io_threads,
                 "verify": verify,
                 "ca_file": ca_file,

@@ -167,7 +167,8 @@ def load_config(
 
 def max_json_depth() -> int:
     """The nesting limit of every JSON document the core parses (answers, stream events, configs)."""
-    return _native.core().max_json_depth()
+    depth: int = _native.core().max_json_depth()
+    return depth
 
 
 def set_max_json_depth(depth: int) -> None:

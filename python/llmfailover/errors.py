@@ -206,7 +206,7 @@ class InternalServerError(*_bases("InternalServerError", APIStatusError)):  # ty
     pass
 
 
-_BY_STATUS: dict[int, type] = {
+_BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,

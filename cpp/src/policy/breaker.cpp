@@ -365,10 +365,8 @@ CircuitBreaker::Outcome CircuitBreaker::evaluate_locked() {
       "failure_rate " + pct(o.m.failure_rate) + (o.failure_over ? " >= " : " < ") + pct(cfg.failure_rate_threshold);
   std::string sr =
       "slow_call_rate " + pct(o.m.slow_rate) + (o.slow_over ? " >= " : " < ") + pct(cfg.slow_call_rate_threshold);
-  if (o.failure_over && o.slow_over) o.reason = fr + ", " + sr;
-  else if (o.failure_over) o.reason = fr;
-  else if (o.slow_over) o.reason = sr;
-  else o.reason = fr + ", " + sr;
+  if (o.failure_over != o.slow_over) o.reason = o.failure_over ? fr : sr;  // the one rate over its threshold
+  else o.reason = fr + ", " + sr;                                          // both over, or neither: both
   return o;
 }
 

@@ -120,7 +120,7 @@ bool Ramp::breached_locked() {
 }
 
 Ramp::Verdict Ramp::advance_locked(Clock::time_point now) {
-  auto next = static_cast<std::size_t>(step_ + 1);
+  auto next = static_cast<std::size_t>(step_) + 1;
   if (next >= cfg_.steps.size() || cfg_.steps[next] >= 1.0) {
     reason_ = "ramp finished (100%)";
     ramping_ = false;

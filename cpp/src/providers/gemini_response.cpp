@@ -149,7 +149,7 @@ class Stream final : public StreamTranslator {
     if (done_) return;
     const json r = parse_answer("gemini", data);
     if (r.contains("error")) {
-      const json e = r["error"];
+      const json& e = r["error"];
       const int code = e.is_object() ? e.value("code", 500) : 500;
       error = classify(code, data);
       return;

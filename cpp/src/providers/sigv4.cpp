@@ -145,7 +145,10 @@ std::string canonical_query(std::string_view query) {
   }
   std::sort(pairs.begin(), pairs.end());
   std::string out;
-  for (const auto& [k, v] : pairs) out += (out.empty() ? "" : "&") + k + "=" + v;
+  for (const auto& [k, v] : pairs) {
+    if (!out.empty()) out += '&';
+    out.append(k).append("=").append(v);
+  }
   return out;
 }
 
@@ -194,8 +197,9 @@ Signature sign(HttpRequest& request, const Credentials& creds, const Scope& scop
   const auto q = target.find('?');
   std::string canonical_headers;
   for (const auto& [name, value] : signed_headers) {
-    canonical_headers += name + ":" + value + "\n";
-    s.signed_headers += (s.signed_headers.empty() ? "" : ";") + name;
+    canonical_headers.append(name).append(":").append(value).append("\n");
+    if (!s.signed_headers.empty()) s.signed_headers += ';';
+    s.signed_headers += name;
   }
   s.canonical_request = request.method + "\n" + canonical_uri(target.substr(0, q)) + "\n" +
                         canonical_query(q == std::string_view::npos ? "" : target.substr(q + 1)) + "\n" +

@@ -45,7 +45,7 @@ std::string read_key_file(const std::string& where, const std::string& path) {
 
 // The key file's text, and where it came from (for messages).
 std::string credentials_text(const DeploymentConfig& d, const std::string& where, const EnvLookup& env) {
-  const std::string given = trimmed(d.credentials.reveal());
+  std::string given = trimmed(d.credentials.reveal());  // not const: returned by move
   if (given.starts_with("{")) return given;
   if (!given.empty()) return read_key_file(where, given);
   auto path = env("GOOGLE_APPLICATION_CREDENTIALS");

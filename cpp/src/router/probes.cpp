@@ -19,7 +19,7 @@ struct Prober::Slot {
 
 namespace {
 
-constexpr std::size_t kMaxBody = 64 * 1024;  // enough to classify an error answer
+constexpr std::size_t kMaxBody = std::size_t{64} * 1024;  // enough to classify an error answer
 
 // One probe's response as it arrives.
 struct Answer {

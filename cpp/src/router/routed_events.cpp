@@ -46,6 +46,7 @@ void RoutedCallImpl::on_event(std::uint64_t epoch, Event&& e) {
 }
 
 void RoutedCallImpl::run(Deferred& later) {
+  // NOLINTNEXTLINE(modernize-loop-convert): by index, which stays valid if an action appends to later
   for (std::size_t i = 0; i < later.size(); ++i) {
     std::string what;
     try {

@@ -230,8 +230,8 @@ std::vector<std::pair<std::string, int>> embedding_inputs(const json& input) {
       out.emplace_back(x.get<std::string>(), std::max(1, count_words(x.get_ref<const std::string&>())));
     else if (x.is_array()) out.emplace_back(x.dump(), static_cast<int>(x.size()));
   };
-  if (input.is_string()) one(input);
-  else if (input.is_array() && !input.empty() && input[0].is_number()) one(input);
+  if (input.is_string() || (input.is_array() && !input.empty() && input[0].is_number()))
+    one(input);  // one text, or one array of tokens
   else if (input.is_array())
     for (const auto& x : input) one(x);
   return out;

@@ -50,7 +50,7 @@ constexpr int kMaxInterimResponses = 16;
 
 struct HttpClient::Impl {
   explicit Impl(ClientOptions o);
-  ~Impl();
+  ~Impl();  // NOLINT(bugprone-exception-escape): see the definition
   Shard& next_shard() { return *shards[next.fetch_add(1, std::memory_order_relaxed) % shards.size()]; }
   void shutdown();
 
@@ -365,7 +365,7 @@ class HttpExchange final : public Task {
     };
   }
 
-  Error timed_out(Phase phase, Clock::time_point bound, std::string what) const {
+  Error timed_out(Phase phase, Clock::time_point bound, const std::string& what) const {
     if (deadline_ && bound >= *deadline_) return {Errc::deadline_exceeded, "deadline exceeded while " + what, false};
     Errc code = phase == Phase::connect      ? Errc::connect_timeout
                 : phase == Phase::first_byte ? Errc::first_byte_timeout
@@ -485,7 +485,9 @@ HttpClient::Impl::Impl(ClientOptions o)
   for (auto& s : shards) s->thread = std::thread([shard = s.get()] { detail::run_io(shard->ioc); });
 }
 
-HttpClient::Impl::~Impl() { shutdown(); }
+// If stopping the io threads throws (std::system_error from join), std::terminate is the right end:
+// swallowing it would leave threads running on a destroyed client.
+HttpClient::Impl::~Impl() { shutdown(); }  // NOLINT(bugprone-exception-escape)
 
 void HttpClient::Impl::shutdown() {
   std::lock_guard lock(shutdown_mutex);

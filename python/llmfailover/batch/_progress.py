@@ -19,7 +19,7 @@ def _tqdm_class() -> Optional[type]:
         with warnings.catch_warnings():
             # In Jupyter without ipywidgets tqdm.auto warns and falls back to text: text is fine.
             warnings.simplefilter("ignore")
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
     except ImportError:
         return None
     return tqdm  # type: ignore[no-any-return]

@@ -19,7 +19,7 @@ import concurrent.futures
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Sequence, Union
+from typing import Callable, Iterable, Optional, Sequence, Union, cast
 
 from ._bench import REPLY, Bench, Call, is_clean_error
 
@@ -150,8 +150,8 @@ def run_one(s: Scenario) -> Result:
             f"{type(crash).__name__}: {crash}",
             checks.notes,
         )
-    out = box["out"]
-    calls = [out] if isinstance(out, Call) else list(out)  # type: ignore[arg-type]
+    out = cast(Outcome, box["out"])  # what s.run returned
+    calls = [out] if isinstance(out, Call) else list(out)
     verdict, note = _verdict(s, calls)
     seconds = calls[-1].elapsed if isinstance(out, Call) else max(c.elapsed for c in calls)
     return Result(s, verdict, seconds, attempts, checks.failed, calls, note, checks.notes)

@@ -14,7 +14,7 @@ tokens after 3, 5, 20 and 28 s, outages of 4 and 55 s), so no rule can be tuned 
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Optional, TypedDict
 
 from ..testing import Fault
 from ._bench import BACKUP, PRIMARY, REPLY, Bench, Call
@@ -366,8 +366,13 @@ def accounting(*, stream: bool) -> Scenario:
     return Scenario(f"accounting-{kind}", f"accounting: model and usage of the fallback ({kind})", run)
 
 
+class _Mode(TypedDict):
+    stream: bool
+
+
 def _scenarios() -> list[Scenario]:
-    plain, stream = {"stream": False}, {"stream": True}
+    plain: _Mode = {"stream": False}
+    stream: _Mode = {"stream": True}
     return [
         short_hint(429, 1, **plain),
         short_hint(429, 2, **stream),

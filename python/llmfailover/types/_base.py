@@ -20,7 +20,7 @@ class BaseModel(pydantic.BaseModel):
     _request_id: Optional[str] = None
 
     @classmethod
-    def construct(cls, _fields_set: Optional[set[str]] = None, **values: Any) -> Any:  # type: ignore[override]
+    def construct(cls, _fields_set: Optional[set[str]] = None, **values: Any) -> Any:
         """Build without validation, nested models included (pydantic's ``model_construct`` is
         shallow). The fallback for responses that validation rejects, as in openai."""
         fields = cls.model_fields

@@ -58,8 +58,8 @@ class DecodeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr std::size_t kMaxHeadersLength = 128 * 1024;
-inline constexpr std::size_t kMaxPayloadLength = 24 * 1024 * 1024;
+inline constexpr std::size_t kMaxHeadersLength = std::size_t{128} * 1024;
+inline constexpr std::size_t kMaxPayloadLength = std::size_t{24} * 1024 * 1024;
 
 // CRC-32 as zlib/gzip compute it (polynomial 0x04C11DB7, reflected).
 std::uint32_t crc32(std::string_view bytes) noexcept;
