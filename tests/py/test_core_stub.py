@@ -38,10 +38,13 @@ def test_stub_names_every_public_member_of_the_module():
     tree = ast.parse(STUB.read_text())
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    constants = {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
     for name in dir(_core):
         if name.startswith("_"):
             continue
-        assert name in classes or name in functions, f"_core.{name} is missing from _core.pyi (run scripts/stubgen.sh)"
+        assert name in classes or name in functions or name in constants, (
+            f"_core.{name} is missing from _core.pyi (run scripts/stubgen.sh)"
+        )
     for name, node in classes.items():
         members = {m.name for m in node.body if isinstance(m, ast.FunctionDef)}
         public = {m for m in vars(getattr(_core, name)) if not m.startswith("_")}
