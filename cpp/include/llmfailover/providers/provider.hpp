@@ -22,10 +22,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "llmfailover/config.hpp"
 #include "llmfailover/http.hpp"
 #include "llmfailover/json.hpp"
 #include "llmfailover/providers/openai.hpp"
+#include "llmfailover/secret.hpp"
 
 namespace llmfailover::providers {
 
