@@ -72,7 +72,7 @@ FakeProvider::Impl::Plan FakeProvider::Impl::plan(const std::string& model) {
     p.content = *p.fault.content;
     return p;
   }
-  for (const std::string key : {model, std::string("*")}) {
+  for (const std::string& key : {model, std::string("*")}) {
     if (auto c = tool_calls.find(key); c != tool_calls.end()) {
       p.tool_call = c->second;
       return p;
