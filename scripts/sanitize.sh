@@ -66,11 +66,15 @@ configure() { # kind
     ;;
   *) die "unknown build '$kind' (asan or tsan)" ;;
   esac
-  [[ -f $dir/build.ninja ]] && return 0
+  args+=(-DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only"
+         -DLLMFAILOVER_BUILD_TESTS=ON -DLLMFAILOVER_WERROR=ON)
+  # Configured once; again when these arguments change (a build dir from before keeps none of a new flag).
+  local stamp=$dir/.llmf-configure-args
+  [[ -f $dir/build.ninja && "$(cat "$stamp" 2>/dev/null)" == "${args[*]}" ]] && return 0
   log "configuring $dir"
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DLLMFAILOVER_BUILD_TESTS=ON "${args[@]}" \
-    >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; die "cmake configure of $dir failed"; }
+  cmake -S . -B "$dir" -G Ninja "${args[@]}" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log" >&2; die "cmake configure of $dir failed"; }
+  echo "${args[*]}" >"$stamp"
 }
 
 build() { # kind

@@ -132,7 +132,7 @@ log "building llmfailover into $BUILD_DIR (-j$CMAKE_BUILD_PARALLEL_LEVEL, ccache
 start=$SECONDS
 if ! $PY -m pip install -v --no-build-isolation --no-deps -e . \
   -Cbuild-dir="$BUILD_DIR" -Ccmake.define.LLMFAILOVER_BUILD_TESTS=ON \
-  -Ccmake.define.LLMFAILOVER_BUILD_BENCH=ON >"$build_log" 2>&1; then
+  -Ccmake.define.LLMFAILOVER_BUILD_BENCH=ON -Ccmake.define.LLMFAILOVER_WERROR=ON >"$build_log" 2>&1; then
   echo "---- last 150 lines of $build_log ----" >&2
   tail -n 150 "$build_log" >&2
   die "building llmfailover failed (full log: $REPO/$build_log)"

@@ -26,12 +26,12 @@ py::object to_python(const Json& j) {
     case Json::value_t::object: {
       py::dict d;
       for (auto it = j.begin(); it != j.end(); ++it) d[py::str(it.key())] = to_python(it.value());
-      return std::move(d);
+      return d;  // C++20: an implicit move into py::object
     }
     case Json::value_t::array: {
       py::list l;
       for (const auto& item : j) l.append(to_python(item));
-      return std::move(l);
+      return l;
     }
     case Json::value_t::string: return py::str(j.get<std::string>());
     case Json::value_t::boolean: return py::bool_(j.get<bool>());

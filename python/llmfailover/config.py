@@ -8,7 +8,7 @@
     config.to_dict()                      # llmfailover's schema, secrets redacted
 
 Validation, environment references (``os.environ/NAME``, ``${NAME}``) and the LiteLLM mapping all
-happen in the native core (``cpp/src/config*.cpp``), so an error names the exact path in the user's
+happen in the native core (``cpp/src/config/``), so an error names the exact path in the user's
 file, e.g. ``model_list[2].litellm_params.api_base``. Python only turns YAML into JSON. The schema
 and the LiteLLM table are in ``docs/config.md``. No message, repr or dump shows a secret.
 

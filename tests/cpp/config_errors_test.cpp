@@ -36,7 +36,9 @@ void expect_error(const Bad& bad, const Vars& vars = {}) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.path(), bad.path) << e.what();
     EXPECT_NE(std::string(e.what()).find(bad.message), std::string::npos) << e.what();
-    if (!bad.path.empty()) EXPECT_EQ(std::string(e.what()).rfind(bad.path + ": ", 0), 0u) << e.what();
+    if (!bad.path.empty()) {
+      EXPECT_EQ(std::string(e.what()).rfind(bad.path + ": ", 0), 0u) << e.what();
+    }
   }
 }
 

@@ -106,7 +106,9 @@ TEST(ConfigHardening, CrLfAndNulAreRefusedWhereTheyWouldReachTheWire) {
     EXPECT_TRUE(what.find("CR, LF or NUL") != std::string::npos || what.find("header name") != std::string::npos)
         << c.fields << " -> " << what;
     EXPECT_EQ(what.find(kSecret), std::string::npos) << what;
-    if (c.path.find("[\"headers\"]") == std::string::npos) EXPECT_EQ(e.path(), c.path) << c.fields << " -> " << what;
+    if (c.path.find("[\"headers\"]") == std::string::npos) {
+      EXPECT_EQ(e.path(), c.path) << c.fields << " -> " << what;
+    }
   }
   // The model (a path segment for Gemini, Vertex, Azure, Bedrock) and group names too.
   EXPECT_EQ(error_of(R"({"groups": {"g": {"deployments": [{"model": "m\r\n"}]}}})").path(), d + ".model");

@@ -70,6 +70,25 @@ TEST(Config, MinimalConfigTakesEveryDefault) {
   EXPECT_FALSE(c.degraded_answer);
 }
 
+// A provider is known to the parser through the registry alone (providers/registry.cpp): cerebras
+// was added there and nowhere in config*.cpp.
+TEST(Config, ProviderFromTheRegistry) {
+  auto c = parse(R"({"groups": {"g": {"deployments": [{"provider": "cerebras", "model": "llama-3.3-70b"}]}}})");
+  ASSERT_EQ(c.deployments.size(), 1u);
+  EXPECT_EQ(c.deployments[0].provider, "cerebras");
+  EXPECT_TRUE(c.deployments[0].base_url.empty());  // the registry's default at request time
+  auto l = parse(R"({"model_list": [{"model_name": "g", "litellm_params": {"model": "cerebras/llama-3.3-70b"}}]})");
+  EXPECT_EQ(l.deployments[0].provider, "cerebras");
+  EXPECT_EQ(l.deployments[0].model, "llama-3.3-70b");
+  try {
+    parse(R"({"groups": {"g": {"deployments": [{"provider": "cerebrass", "model": "m"}]}}})");
+    FAIL() << "an unknown provider parsed";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown provider (supported: openai, azure"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cerebras"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Config, ExampleDeployments) {
   auto c = parse(kExample, kVars);
   EXPECT_TRUE(c.warnings.empty()) << c.warnings[0];

@@ -7,14 +7,16 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <random>
 #include <vector>
 
-#include "llmfailover/http.hpp"
-
 namespace llmfailover {
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
 
 class TimeSource {
  public:

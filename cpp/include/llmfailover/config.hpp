@@ -18,22 +18,16 @@
 #include <vector>
 
 #include "llmfailover/http.hpp"
+#include "llmfailover/policy/backoff.hpp"
+#include "llmfailover/policy/balancer.hpp"
+#include "llmfailover/policy/breaker.hpp"
+#include "llmfailover/policy/budget.hpp"
+#include "llmfailover/policy/failover.hpp"
+#include "llmfailover/policy/probe.hpp"
+#include "llmfailover/policy/ramp.hpp"
+#include "llmfailover/secret.hpp"
 
 namespace llmfailover {
-
-// A credential. Compares and copies like a string but never prints its value.
-class Secret {
- public:
-  Secret() = default;
-  explicit Secret(std::string value) : value_(std::move(value)) {}
-  const std::string& reveal() const noexcept { return value_; }
-  bool empty() const noexcept { return value_.empty(); }
-  std::string redacted() const { return value_.empty() ? "" : "***"; }
-  bool operator==(const Secret&) const = default;
-
- private:
-  std::string value_;
-};
 
 // Per-attempt and per-call time limits of a group. Zero = no limit (except connect).
 struct TimeoutPolicy {
@@ -44,87 +38,9 @@ struct TimeoutPolicy {
   // Adaptive first-token limit (issue 11; policy::attempt_limits): while a fallback remains, a
   // target that served first_token_samples answers of the kind is left once it is
   // first_token_factor times slower than its recent median, within [first_token / 4, first_token].
-  double first_token_factor = 10;  // 0 = off
-  int first_token_samples = 3;     // 1..8 (the last 8 are kept)
+  double first_token_factor = policy::kDefaultFirstTokenFactor;  // 0 = off
+  int first_token_samples = 3;                                   // 1..8 (the last 8 are kept)
   bool operator==(const TimeoutPolicy&) const = default;
-};
-
-struct RetryPolicyConfig {
-  int max_attempts = 3;      // per target, including the first; hard cap 5
-  Millis backoff_base{500};  // full jitter: U(0, min(cap, base * 2^(n-1)))
-  Millis backoff_cap{20000};
-  Millis max_retry_after{300000};  // a server hint above this is ignored
-  // Prefer the requested model: a 429/503 whose Retry-After is at most this (and fits the
-  // deadline) is waited out on the same group (a sibling at once, else the same target after the
-  // hint) before a fallback group is tried; a longer hint falls back at once.
-  Millis max_hint_wait{5000};
-  bool operator==(const RetryPolicyConfig&) const = default;
-};
-
-struct BudgetPolicyConfig {
-  double percent_can_retry = 0.2;  // Finagle RetryBudget
-  double min_retries_per_sec = 10;
-  Millis ttl{10000};
-  bool operator==(const BudgetPolicyConfig&) const = default;
-};
-
-struct BreakerPolicyConfig {
-  enum class Window { count_based, time_based };
-  Window window = Window::time_based;
-  int window_size = 60;  // calls, or seconds
-  int minimum_calls = 10;
-  double failure_rate_threshold = 50;     // percent, >=
-  double slow_call_rate_threshold = 100;  // percent, >=
-  Millis slow_call_duration{30000};
-  int consecutive_failures = 5;  // 0 = off
-  Millis open_base{5000};        // open wait = base * multiplier^(attempts-1), capped, jittered
-  double open_multiplier = 2.0;
-  Millis open_cap{10000};     // small: a recovered target is back within ~15 s under light traffic
-  double open_jitter = 0.1;   // +- fraction
-  int half_open_permits = 1;  // a half-open trial is one attempt
-  Millis max_wait_in_half_open{60000};
-  Millis fatal_target_open{600000};      // 401/403: forced open this long
-  std::string initial_state = "closed";  // closed | disabled | metrics_only | forced_open
-  bool operator==(const BreakerPolicyConfig&) const = default;
-};
-
-struct RampPolicyConfig {
-  std::vector<double> steps{0.05, 0.25, 0.50, 1.00};
-  Millis step_hold{30000};
-  int step_min_requests = 20;
-  double failure_rate_threshold = 50;
-  double slow_call_rate_threshold = 100;
-  bool operator==(const RampPolicyConfig&) const = default;
-};
-
-// How a group picks its target (docs/balancing.md; policy/balancer.hpp).
-struct BalancerPolicyConfig {
-  std::string strategy;                 // "" = RouterConfig::routing_strategy; else weighted_random |
-                                        // round_robin | least_in_flight | latency_p2c | lowest_cost
-                                        // (or a LiteLLM routing_strategy name)
-  bool fail_fast = false;               // no panic pick when nothing is available
-  Millis ewma_decay{10000};             // latency_p2c: peak-EWMA decay (tau)
-  Millis default_rtt{1000};             // latency_p2c: estimate before the first sample
-  Millis rate_limit_penalty{5000};      // latency_p2c: minimum synthetic latency of a 429
-  Millis failure_penalty{5000};         // latency_p2c: minimum synthetic latency of a failure
-  std::string latency_metric = "ttft";  // ttft | per_output_token
-  double active_request_bias = 1.0;     // least_in_flight
-  bool operator==(const BalancerPolicyConfig&) const = default;
-};
-
-// Opt-in active health probes of each target (deployment x key) of a group (docs/balancing.md;
-// policy/probe.hpp). Semantics follow Envoy's HealthCheck (resilience.md 2.6, 8.7).
-struct HealthCheckConfig {
-  bool enabled = false;
-  Millis interval{30000};
-  double interval_jitter_percent = 10;  // each wait is interval + U(0, interval * pct / 100)
-  Millis timeout{5000};
-  int unhealthy_threshold = 3;  // consecutive failed probes -> taken out
-  int healthy_threshold = 2;    // consecutive passing probes -> back through the ramp
-  std::string path;             // "" = a real 1-token completion; else a GET of this path
-                                // relative to the deployment's base_url (e.g. "/models")
-  std::string prompt = "ping";  // the 1-token completion's user message
-  bool operator==(const HealthCheckConfig&) const = default;
 };
 
 // Everything that can be set per model group (and overridden per request where noted).
@@ -205,10 +121,6 @@ class ConfigError : public std::invalid_argument {
  private:
   std::string path_;
 };
-
-// Looks up an environment variable; nullopt when unset. Default: std::getenv.
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-EnvLookup process_env();
 
 // Limits of parse_config (docs/config.md "Limits"): a config of more than kMaxConfigBytes, or nested
 // deeper than max_json_depth() (json.hpp, 256 by default), is a ConfigError naming the line and

@@ -61,6 +61,17 @@ struct Error {
   bool operator==(const Error&) const = default;
 };
 
+// What an error answer means for failover (each provider's classify, providers/provider.hpp).
+// `reason` is a stable word the router acts on ("context_length_exceeded", "content_policy",
+// "rate_limited", "quota", "overloaded", "auth", "not_found", "bad_request", "server_error",
+// "stream_error_event"); `message` is the provider's own text (never credentials).
+struct ErrorVerdict {
+  ErrorClass cls = ErrorClass::none;
+  std::string reason;
+  std::string message;
+  bool operator==(const ErrorVerdict&) const = default;
+};
+
 // Class of a local-origin failure.
 ErrorClass errc_class(const Error& error) noexcept;
 // Class of an HTTP status answered by the upstream (2xx -> none).

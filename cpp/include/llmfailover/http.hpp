@@ -17,12 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "llmfailover/clock.hpp"
 #include "llmfailover/error.hpp"
 
 namespace llmfailover {
-
-using Clock = std::chrono::steady_clock;
-using Millis = std::chrono::milliseconds;
 
 struct Header {
   std::string name;

@@ -20,10 +20,6 @@ std::string messages_url(const std::string& base) {
   return url + "/messages";
 }
 
-long long now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // Which anthropic-ratelimit-* budget is exhausted ("" when the headers do not say).
 std::string exhausted_limit(const Headers& headers) {
   for (std::string_view kind : {"requests", "tokens", "input-tokens", "output-tokens"}) {
@@ -54,13 +50,7 @@ class AnthropicProvider final : public Provider {
                  {"Content-Type", "application/json"},
                  {"anthropic-version", ep.api_version.empty() ? std::string(kDefaultVersion) : ep.api_version}};
     if (!ep.api_key.empty()) h.headers.push_back({"x-api-key", ep.api_key.reveal()});
-    for (const auto& extra : ep.headers) {
-      bool replaced = false;
-      for (auto& existing : h.headers) {
-        if (iequals(existing.name, extra.name)) existing.value = extra.value, replaced = true;
-      }
-      if (!replaced) h.headers.push_back(extra);
-    }
+    merge_headers(h.headers, ep.headers);
     return out;
   }
 
@@ -87,8 +77,6 @@ class AnthropicProvider final : public Provider {
     }
     return v;
   }
-
-  bool supports_prefill() const override { return true; }
 };
 
 }  // namespace

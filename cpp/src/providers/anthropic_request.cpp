@@ -16,8 +16,7 @@ constexpr std::string_view kName = "anthropic";
 }
 
 json image_block(const json& part) {
-  const json& iu = part.contains("image_url") ? part["image_url"] : json();
-  const std::string url = iu.is_object() ? iu.value("url", "") : iu.is_string() ? iu.get<std::string>() : "";
+  const std::string url = image_url_of(part);
   if (auto d = parse_data_url(url)) {
     return {{"type", "image"}, {"source", {{"type", "base64"}, {"media_type", d->media_type}, {"data", d->data}}}};
   }
@@ -37,25 +36,13 @@ json file_block(const json& part) {
 // OpenAI user/assistant content -> Anthropic content blocks (empty text is skipped: Anthropic rejects it).
 json blocks(const json& content) {
   json out = json::array();
-  if (content.is_null()) return out;
-  if (content.is_string()) {
-    if (!content.get_ref<const std::string&>().empty()) out.push_back({{"type", "text"}, {"text", content}});
-    return out;
-  }
-  if (!content.is_array()) reject("messages", "message content must be a string or an array of parts");
-  for (const auto& part : content) {
-    const std::string type = part.is_object() ? part.value("type", "") : "";
-    if (type == "text" || type == "refusal") {
-      std::string text = content_text(kName, json::array({part}));
-      if (!text.empty()) out.push_back({{"type", "text"}, {"text", std::move(text)}});
-    } else if (type == "image_url") {
-      out.push_back(image_block(part));
-    } else if (type == "file") {
-      out.push_back(file_block(part));
-    } else {
-      reject("messages", "content part type '" + type + "' is not supported by anthropic");
-    }
-  }
+  for_each_content_part(kName, content, [&](const ContentPart& p) {
+    if (p.type == "text") out.push_back({{"type", "text"}, {"text", p.text}});
+    else if (p.type == "image_url") out.push_back(image_block(p.part));
+    else if (p.type == "file") out.push_back(file_block(p.part));
+    else return false;
+    return true;
+  });
   return out;
 }
 

@@ -13,10 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-long long now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::vector<std::string> embedding_inputs(const json& input) {
   std::vector<std::string> out;
   if (input.is_string()) out.push_back(input.get<std::string>());
@@ -110,8 +106,6 @@ class BedrockProvider final : public Provider {
     return bedrock::classify(status, headers, body);
   }
 
-  bool supports_prefill() const override { return true; }
-
  private:
   static std::string model_of(const Endpoint& ep, const json& request) {
     std::string model = ep.model.empty() ? request.value("model", "") : ep.model;
@@ -135,13 +129,7 @@ class BedrockProvider final : public Provider {
     h.timeouts = timeouts;
     h.body = std::move(body);
     h.headers = {{"Content-Type", "application/json"}};
-    for (const auto& extra : ep.headers) {
-      bool replaced = false;
-      for (auto& existing : h.headers) {
-        if (iequals(existing.name, extra.name)) existing.value = extra.value, replaced = true;
-      }
-      if (!replaced) h.headers.push_back(extra);
-    }
+    merge_headers(h.headers, ep.headers);
     std::string bearer = ep.api_key.reveal();
     if (bearer.empty()) bearer = options_.env("AWS_BEARER_TOKEN_BEDROCK").value_or("");
     if (!bearer.empty()) {

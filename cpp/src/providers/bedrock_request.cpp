@@ -58,8 +58,7 @@ std::string document_name(std::string filename, int n) {
 }
 
 json image_block(const json& part) {
-  const json& iu = part.contains("image_url") ? part["image_url"] : json();
-  const std::string url = iu.is_object() ? iu.value("url", "") : iu.is_string() ? iu.get<std::string>() : "";
+  const std::string url = image_url_of(part);
   auto d = parse_data_url(url);
   if (!d) reject("messages", "image_url must be a base64 data: URL for bedrock (it takes image bytes, not URLs)");
   return {{"image", {{"format", image_format(d->media_type)}, {"source", {{"bytes", d->data}}}}}};
@@ -78,25 +77,13 @@ json document_block(const json& part, int& documents) {
 // OpenAI user/assistant content -> Converse content blocks (empty text is skipped: Converse rejects it).
 json blocks(const json& content, int& documents) {
   json out = json::array();
-  if (content.is_null()) return out;
-  if (content.is_string()) {
-    if (!content.get_ref<const std::string&>().empty()) out.push_back({{"text", content}});
-    return out;
-  }
-  if (!content.is_array()) reject("messages", "message content must be a string or an array of parts");
-  for (const auto& part : content) {
-    const std::string type = part.is_object() ? part.value("type", "") : "";
-    if (type == "text" || type == "refusal") {
-      std::string text = content_text(kName, json::array({part}));
-      if (!text.empty()) out.push_back({{"text", std::move(text)}});
-    } else if (type == "image_url") {
-      out.push_back(image_block(part));
-    } else if (type == "file") {
-      out.push_back(document_block(part, documents));
-    } else {
-      reject("messages", "content part type '" + type + "' is not supported by bedrock");
-    }
-  }
+  for_each_content_part(kName, content, [&](const ContentPart& p) {
+    if (p.type == "text") out.push_back({{"text", p.text}});
+    else if (p.type == "image_url") out.push_back(image_block(p.part));
+    else if (p.type == "file") out.push_back(document_block(p.part, documents));
+    else return false;
+    return true;
+  });
   return out;
 }
 

@@ -15,10 +15,6 @@ bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
 
-long long now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string api_url(const std::string& base, std::string_view path) {
   std::string url = base.empty() ? std::string(kDefaultBaseUrl) : base;
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -105,13 +101,7 @@ class CohereProvider final : public Provider {
     h.body = std::move(body);
     h.headers = {{"Accept", stream ? "text/event-stream" : "application/json"}, {"Content-Type", "application/json"}};
     if (!ep.api_key.empty()) h.headers.push_back({"Authorization", "Bearer " + ep.api_key.reveal()});
-    for (const auto& extra : ep.headers) {
-      bool replaced = false;
-      for (auto& existing : h.headers) {
-        if (iequals(existing.name, extra.name)) existing.value = extra.value, replaced = true;
-      }
-      if (!replaced) h.headers.push_back(extra);
-    }
+    merge_headers(h.headers, ep.headers);
     return h;
   }
 };

@@ -19,19 +19,23 @@ json user_content(const json& content) {
   if (content.is_string()) return content;
   if (!content.is_array()) reject("messages", "message content must be a string or an array of parts");
   json out = json::array();
-  for (const auto& part : content) {
-    const std::string type = part.is_object() ? part.value("type", "") : "";
-    if (type == "text" || type == "refusal") {
-      out.push_back({{"type", "text"}, {"text", content_text(kName, json::array({part}))}});
-    } else if (type == "image_url") {
-      const json& iu = part.contains("image_url") ? part["image_url"] : json();
-      json image = {{"url", iu.is_object() ? iu.value("url", "") : iu.is_string() ? iu.get<std::string>() : ""}};
-      if (iu.is_object() && iu.contains("detail")) image["detail"] = iu["detail"];
-      out.push_back({{"type", "image_url"}, {"image_url", std::move(image)}});
-    } else {
-      reject("messages", "content part type '" + type + "' is not supported by cohere");
-    }
-  }
+  const bool skip_empty_text = false;  // Cohere takes an empty text part; the others reject one
+  for_each_content_part(
+      kName, content,
+      [&](const ContentPart& p) {
+        if (p.type == "text") {
+          out.push_back({{"type", "text"}, {"text", p.text}});
+        } else if (p.type == "image_url") {
+          json image = {{"url", image_url_of(p.part)}};
+          if (const auto iu = p.part.find("image_url"); iu != p.part.end() && iu->is_object() && iu->contains("detail"))
+            image["detail"] = (*iu)["detail"];
+          out.push_back({{"type", "image_url"}, {"image_url", std::move(image)}});
+        } else {
+          return false;
+        }
+        return true;
+      },
+      skip_empty_text);
   return out;
 }
 

@@ -37,10 +37,6 @@ bool per_day_quota(const json& doc) {
   return false;
 }
 
-long long now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string model_path(std::string model) {
   if (model.starts_with("models/")) model.erase(0, 7);
   return model;
@@ -161,13 +157,7 @@ HttpRequest json_post(std::string url, std::string body, const Timeouts& timeout
   h.body = std::move(body);
   h.headers = {{"Accept", std::string(accept)}, {"Content-Type", "application/json"}};
   if (auth) h.headers.push_back(std::move(*auth));
-  for (const auto& x : extra) {
-    bool replaced = false;
-    for (auto& existing : h.headers) {
-      if (iequals(existing.name, x.name)) existing.value = x.value, replaced = true;
-    }
-    if (!replaced) h.headers.push_back(x);
-  }
+  merge_headers(h.headers, extra);
   return h;
 }
 

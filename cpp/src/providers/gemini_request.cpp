@@ -44,35 +44,24 @@ json media_part(const std::string& url, std::string_view fallback_mime) {
 
 json parts(const json& content) {
   json out = json::array();
-  if (content.is_null()) return out;
-  if (content.is_string()) {
-    if (!content.get_ref<const std::string&>().empty()) out.push_back({{"text", content}});
-    return out;
-  }
-  if (!content.is_array()) reject("messages", "message content must be a string or an array of parts");
-  for (const auto& part : content) {
-    const std::string type = part.is_object() ? part.value("type", "") : "";
-    if (type == "text" || type == "refusal") {
-      std::string text = content_text(kName, json::array({part}));
-      if (!text.empty()) out.push_back({{"text", std::move(text)}});
-    } else if (type == "image_url") {
-      const json& iu = part.contains("image_url") ? part["image_url"] : json();
-      out.push_back(media_part(iu.is_object()   ? iu.value("url", "")
-                               : iu.is_string() ? iu.get<std::string>()
-                                                : "",
-                               "image/jpeg"));
-    } else if (type == "input_audio") {
-      const json a = part.value("input_audio", json::object());
+  for_each_content_part(kName, content, [&](const ContentPart& p) {
+    if (p.type == "text") {
+      out.push_back({{"text", p.text}});
+    } else if (p.type == "image_url") {
+      out.push_back(media_part(image_url_of(p.part), "image/jpeg"));
+    } else if (p.type == "input_audio") {
+      const json a = p.part.value("input_audio", json::object());
       out.push_back(
           {{"inlineData", {{"mimeType", "audio/" + a.value("format", "wav")}, {"data", a.value("data", "")}}}});
-    } else if (type == "file") {
-      const json f = part.value("file", json::object());
+    } else if (p.type == "file") {
+      const json f = p.part.value("file", json::object());
       if (!f.contains("file_data")) reject("messages", "file parts need file_data (file_id is OpenAI-only)");
       out.push_back(media_part(f.value("file_data", ""), "application/pdf"));
     } else {
-      reject("messages", "content part type '" + type + "' is not supported by gemini");
+      return false;
     }
-  }
+    return true;
+  });
   return out;
 }
 

@@ -94,10 +94,6 @@ Translated translate_parts(const json& candidate, std::string_view response_id, 
   return t;
 }
 
-long long now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 json usage(const json& u) {

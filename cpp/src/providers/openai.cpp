@@ -19,16 +19,6 @@ bool azure_deployment_path(std::string_view path) {
   return false;
 }
 
-void set_header(Headers& headers, std::string name, std::string value) {
-  for (auto& h : headers) {
-    if (iequals(h.name, name)) {
-      h.value = std::move(value);
-      return;
-    }
-  }
-  headers.push_back({std::move(name), std::move(value)});
-}
-
 }  // namespace
 
 Upstream::Kind upstream_kind(std::string_view name) {

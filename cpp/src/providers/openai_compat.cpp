@@ -14,7 +14,6 @@ using nlohmann::json;
 
 struct Quirks {
   std::string_view name;
-  std::string_view default_base_url;  // "" = the endpoint must name one (azure)
   Upstream::Kind kind = Upstream::Kind::openai;
   bool short_tool_ids = false;            // mistral: ids of 9 alphanumerics
   bool random_seed = false;               // mistral: seed is spelled random_seed
@@ -24,30 +23,18 @@ struct Quirks {
   std::vector<std::string_view> dropped;  // rejected upstream with a 400: dropped with a warning
 };
 
+// Members without quirks (openai, together, openrouter, ...) need no row: their default base URL
+// and key variables are in the registry (registry.cpp).
 // Sources: drop_in.md 4.0/4.6; console.groq.com/docs/openai ("not supported ... will result in a
 // 400": logprobs, logit_bias, top_logprobs; n must be 1); docs.mistral.ai API reference.
 const std::vector<Quirks>& family() {
   static const std::vector<Quirks> rows = [] {
     std::vector<Quirks> v;
-    v.push_back({"openai", "https://api.openai.com/v1"});
-    v.push_back({"azure", "", Upstream::Kind::azure});
-    v.push_back({"groq",
-                 "https://api.groq.com/openai/v1",
-                 Upstream::Kind::openai,
-                 false,
-                 false,
-                 false,
-                 false,
-                 true,
-                 {"logprobs", "top_logprobs", "logit_bias"}});
-    v.push_back({"together", "https://api.together.xyz/v1"});
-    v.push_back({"openrouter", "https://openrouter.ai/api/v1"});
-    v.push_back({"vllm", "http://localhost:8000/v1"});
-    v.push_back({"ollama", "http://localhost:11434/v1"});
-    v.push_back({"mistral", "https://api.mistral.ai/v1", Upstream::Kind::openai, true, true, true, true});
-    v.push_back({"deepseek", "https://api.deepseek.com/v1", Upstream::Kind::openai, false, false, false, true});
-    v.push_back({"fireworks", "https://api.fireworks.ai/inference/v1"});
-    v.push_back({"xai", "https://api.x.ai/v1"});
+    v.push_back({"azure", Upstream::Kind::azure});
+    v.push_back(
+        {"groq", Upstream::Kind::openai, false, false, false, false, true, {"logprobs", "top_logprobs", "logit_bias"}});
+    v.push_back({"mistral", Upstream::Kind::openai, true, true, true, true});
+    v.push_back({"deepseek", Upstream::Kind::openai, false, false, false, true});
     return v;
   }();
   return rows;
@@ -193,7 +180,7 @@ class CompatStream final : public StreamTranslator {
 
 class CompatProvider final : public Provider {
  public:
-  explicit CompatProvider(const Quirks& q) : q_(q) {}
+  CompatProvider(Quirks q, const ProviderInfo& info) : q_(std::move(q)), info_(info) {}
   std::string_view name() const override { return q_.name; }
 
   TranslatedRequest chat_request(const Endpoint& ep, const json& request, bool stream,
@@ -228,6 +215,7 @@ class CompatProvider final : public Provider {
 
   TranslatedRequest embeddings_request(const Endpoint& ep, const json& request,
                                        const Timeouts& timeouts) const override {
+    if (!info_.capabilities.embeddings) return Provider::embeddings_request(ep, request, timeouts);  // refuses
     TranslatedRequest out;
     out.http = build_request(upstream(ep), ApiCall{"POST", "/embeddings", request.dump(), {}, {}, ep.model}, timeouts);
     return out;
@@ -240,15 +228,12 @@ class CompatProvider final : public Provider {
   ErrorVerdict classify(int status, const Headers&, std::string_view body) const override {
     return classify_response(status, body);
   }
-  bool supports_prefill() const override {
-    return q_.name == "mistral";
-  }  // "prefix": true on the last assistant message
 
  private:
   Upstream upstream(const Endpoint& ep) const {
     Upstream u;
     u.kind = q_.kind;
-    u.base_url = ep.base_url.empty() ? std::string(q_.default_base_url) : ep.base_url;
+    u.base_url = ep.base_url.empty() ? std::string(info_.default_base_url) : ep.base_url;
     if (u.base_url.empty())
       throw TranslationError(std::string(q_.name), "base_url", std::string(q_.name) + " needs a base_url");
     u.api_key = ep.api_key.reveal();
@@ -258,21 +243,25 @@ class CompatProvider final : public Provider {
     return u;
   }
 
-  const Quirks& q_;
+  const Quirks q_;
+  const ProviderInfo& info_;  // the registry's entry: default base URL, capabilities
 };
 
 }  // namespace
 
 std::unique_ptr<Provider> make_openai_compat(std::string_view name) {
+  const ProviderInfo* info = find_provider_info(name);
+  if (!info || info->adapter != kOpenAiCompatible) return nullptr;
   for (const auto& q : family()) {
-    if (q.name == name) return std::make_unique<CompatProvider>(q);
+    if (q.name == info->name) return std::make_unique<CompatProvider>(q, *info);
   }
-  return nullptr;
+  return std::make_unique<CompatProvider>(Quirks{info->name}, *info);  // no quirks: the body as sent
 }
 
 std::vector<std::string> openai_compat_names() {
   std::vector<std::string> out;
-  for (const auto& q : family()) out.emplace_back(q.name);
+  for (const auto& info : provider_registry())
+    if (info.adapter == kOpenAiCompatible) out.emplace_back(info.name);
   return out;
 }
 

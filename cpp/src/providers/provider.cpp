@@ -1,6 +1,7 @@
 // provider.cpp — Provider's default members and the small helpers every adapter shares.
 #include "llmfailover/providers/provider.hpp"
 
+#include "llmfailover/providers/registry.hpp"
 #include "llmfailover/providers/sigv4.hpp"
 
 namespace llmfailover::providers {
@@ -13,6 +14,11 @@ TranslatedRequest Provider::embeddings_request(const Endpoint&, const json&, con
 
 std::string Provider::embeddings_response(const Endpoint&, std::string_view) const {
   throw TranslationError(std::string(name()), "", "embeddings are not supported by " + std::string(name()));
+}
+
+bool Provider::supports_prefill() const {
+  const ProviderInfo* info = find_provider_info(name());
+  return info && info->capabilities.prefill;
 }
 
 std::optional<DataUrl> parse_data_url(std::string_view url) {

@@ -1,5 +1,6 @@
-// registry.cpp — provider name -> Provider. One line per provider: add yours to kFactories.
-#include <functional>
+// registry.cpp — every provider llmfailover speaks, one entry each (registry.hpp). To add an
+// OpenAI-compatible provider: one entry below with compat(); quirks, if any, go in openai_compat.cpp.
+#include "llmfailover/providers/registry.hpp"
 
 #include "llmfailover/providers/anthropic.hpp"
 #include "llmfailover/providers/bedrock.hpp"
@@ -11,61 +12,188 @@
 namespace llmfailover::providers {
 namespace {
 
-struct Factory {
-  std::string_view name;
-  std::function<std::unique_ptr<Provider>()> make;
-};
+constexpr std::string_view kCompat = kOpenAiCompatible;
 
 std::function<std::unique_ptr<Provider>()> compat(std::string_view name) {
   return [name] { return make_openai_compat(name); };
 }
 
-const std::vector<Factory>& factories() {
-  static const std::vector<Factory> kFactories = {
-      {"openai", compat("openai")},
-      {"azure", compat("azure")},
-      {"groq", compat("groq")},
-      {"together", compat("together")},
-      {"openrouter", compat("openrouter")},
-      {"vllm", compat("vllm")},
-      {"ollama", compat("ollama")},
-      {"mistral", compat("mistral")},
-      {"deepseek", compat("deepseek")},
-      {"fireworks", compat("fireworks")},
-      {"xai", compat("xai")},
-      {"anthropic", anthropic::make_provider},
-      {"gemini", gemini::make_provider},
-      {"vertex", vertex::make_provider},
-      {"bedrock", [] { return bedrock::make_provider(); }},
-      {"cohere", cohere::make_provider},
+// Key variables: what each provider's own SDK reads (openai-python OPENAI_API_KEY, anthropic-sdk
+// ANTHROPIC_API_KEY, google-genai GEMINI_API_KEY then GOOGLE_API_KEY, cohere CO_API_KEY, ...).
+// An OpenAI-compatible entry needs no factory: compat(name) is filled in below.
+std::vector<ProviderInfo> build() {
+  const Capabilities embed{.embeddings = true};
+  const Capabilities responses{.embeddings = true, .responses = true};
+  std::vector<ProviderInfo> v = {
+      {.name = "openai",
+       .adapter = kCompat,
+       .default_base_url = "https://api.openai.com/v1",
+       .key_env = {"OPENAI_API_KEY"},
+       .capabilities = responses},
+      {.name = "azure",
+       .adapter = kCompat,
+       .aliases = {"azure_openai"},
+       .key_env = {"AZURE_OPENAI_API_KEY"},
+       .capabilities = responses},
+      {.name = "groq",
+       .adapter = kCompat,
+       .default_base_url = "https://api.groq.com/openai/v1",
+       .key_env = {"GROQ_API_KEY"},
+       .capabilities = embed},
+      {.name = "together",
+       .adapter = kCompat,
+       .aliases = {"together_ai"},
+       .default_base_url = "https://api.together.xyz/v1",
+       .key_env = {"TOGETHER_API_KEY"},
+       .capabilities = embed},
+      {.name = "openrouter",
+       .adapter = kCompat,
+       .default_base_url = "https://openrouter.ai/api/v1",
+       .key_env = {"OPENROUTER_API_KEY"},
+       .capabilities = embed},
+      {.name = "vllm",
+       .adapter = kCompat,
+       .aliases = {"hosted_vllm"},
+       .default_base_url = "http://localhost:8000/v1",
+       .capabilities = embed},
+      {.name = "ollama", .adapter = kCompat, .default_base_url = "http://localhost:11434/v1", .capabilities = embed},
+      {.name = "mistral",
+       .adapter = kCompat,
+       .default_base_url = "https://api.mistral.ai/v1",
+       .key_env = {"MISTRAL_API_KEY"},
+       .capabilities = {.prefill = true, .embeddings = true}},
+      {.name = "deepseek",
+       .adapter = kCompat,
+       .default_base_url = "https://api.deepseek.com/v1",
+       .key_env = {"DEEPSEEK_API_KEY"},
+       .capabilities = embed},
+      {.name = "fireworks",
+       .adapter = kCompat,
+       .aliases = {"fireworks_ai"},
+       .default_base_url = "https://api.fireworks.ai/inference/v1",
+       .key_env = {"FIREWORKS_API_KEY"},
+       .capabilities = embed},
+      {.name = "xai",
+       .adapter = kCompat,
+       .default_base_url = "https://api.x.ai/v1",
+       .key_env = {"XAI_API_KEY"},
+       .capabilities = embed},
+      // https://inference-docs.cerebras.ai/resources/openai (the base URL; the cerebras-cloud-sdk
+      // reads CEREBRAS_API_KEY). It serves no embeddings.
+      {.name = "cerebras",
+       .adapter = kCompat,
+       .default_base_url = "https://api.cerebras.ai/v1",
+       .key_env = {"CEREBRAS_API_KEY"}},
+      {.name = "anthropic",
+       .adapter = "Messages API",
+       .default_base_url = anthropic::kDefaultBaseUrl,
+       .key_env = {"ANTHROPIC_API_KEY"},
+       .capabilities = {.prefill = true},
+       .make = anthropic::make_provider},
+      {.name = "gemini",
+       .adapter = "generateContent / batchEmbedContents",
+       .default_base_url = gemini::kDefaultBaseUrl,
+       .key_env = {"GEMINI_API_KEY", "GOOGLE_API_KEY"},
+       .capabilities = embed,
+       .make = gemini::make_provider},
+      {.name = "vertex",
+       .adapter = "generateContent / batchEmbedContents (Gemini's body)",
+       .aliases = {"vertex_ai"},
+       .capabilities = embed,
+       .credential = CredentialSource::service_account,
+       .make = vertex::make_provider},
+      {.name = "bedrock",
+       .adapter = "Converse / ConverseStream",
+       .capabilities = {.prefill = true, .embeddings = true},
+       .credential = CredentialSource::sigv4,
+       .make = [] { return bedrock::make_provider(); }},
+      {.name = "cohere",
+       .adapter = "v2 Chat / v2 Embed",
+       .default_base_url = cohere::kDefaultBaseUrl,
+       .key_env = {"CO_API_KEY", "COHERE_API_KEY"},
+       .capabilities = embed,
+       .make = cohere::make_provider},
   };
-  return kFactories;
+  for (auto& info : v)
+    if (!info.make && info.adapter == kCompat) info.make = compat(info.name);
+  return v;
 }
 
-struct Registry {
-  std::vector<std::pair<std::string, std::unique_ptr<Provider>>> providers;
-  Registry() {
-    for (const auto& f : factories()) providers.emplace_back(std::string(f.name), f.make());
+struct Instances {
+  std::vector<std::unique_ptr<Provider>> providers;  // parallel to provider_registry()
+  Instances() {
+    for (const auto& info : provider_registry()) providers.push_back(info.make());
   }
 };
 
-const Registry& registry() {
-  static const Registry r;  // built once, thread-safe (C++11 magic statics); Providers are immutable
+const Instances& instances() {
+  static const Instances r;  // built once, thread-safe (C++11 magic statics); Providers are immutable
   return r;
+}
+
+std::size_t index_of(std::string_view name) {
+  const auto& all = provider_registry();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].name == name) return i;
+    for (auto alias : all[i].aliases)
+      if (alias == name) return i;
+  }
+  return all.size();
+}
+
+std::string code_list(const std::vector<std::string_view>& items, std::string_view none) {
+  std::string out;
+  for (auto s : items) out += (out.empty() ? "`" : ", `") + std::string(s) + "`";
+  return out.empty() ? std::string(none) : out;
 }
 
 }  // namespace
 
-const Provider* find_provider(std::string_view name) {
-  for (const auto& [n, p] : registry().providers) {
-    if (n == name) return p.get();
+std::string_view to_string(CredentialSource source) noexcept {
+  switch (source) {
+    case CredentialSource::api_key: return "api_key";
+    case CredentialSource::sigv4: return "sigv4";
+    case CredentialSource::service_account: return "service_account";
   }
-  return nullptr;
+  return "?";
+}
+
+const std::vector<ProviderInfo>& provider_registry() {
+  static const std::vector<ProviderInfo> registry = build();
+  return registry;
+}
+
+const ProviderInfo* find_provider_info(std::string_view name) {
+  auto i = index_of(name);
+  return i < provider_registry().size() ? &provider_registry()[i] : nullptr;
+}
+
+const Provider* find_provider(std::string_view name) {
+  auto i = index_of(name);
+  return i < provider_registry().size() ? instances().providers[i].get() : nullptr;
 }
 
 std::vector<std::string> provider_names() {
   std::vector<std::string> out;
-  for (const auto& [n, p] : registry().providers) out.push_back(n);
+  for (const auto& info : provider_registry()) out.emplace_back(info.name);
+  return out;
+}
+
+std::string provider_table_markdown() {
+  std::string out =
+      "| name | adapter | aliases | default base URL | key when none is configured | credential | prefill | "
+      "embeddings | Responses API |\n|---|---|---|---|---|---|---|---|---|\n";
+  auto yes = [](bool b) { return b ? "yes" : "no"; };
+  for (const auto& p : provider_registry()) {
+    std::string url =
+        p.default_base_url.empty()
+            ? (p.credential == CredentialSource::api_key ? "none (required)" : "from `region` / `project` (below)")
+            : "`" + std::string(p.default_base_url) + "`";
+    out += "| `" + std::string(p.name) + "` | " + std::string(p.adapter) + " | " + code_list(p.aliases, "") + " | " +
+           url + " | " + code_list(p.key_env, "none") + " | " + std::string(to_string(p.credential)) + " | " +
+           yes(p.capabilities.prefill) + " | " + yes(p.capabilities.embeddings) + " | " +
+           yes(p.capabilities.responses) + " |\n";
+  }
   return out;
 }
 

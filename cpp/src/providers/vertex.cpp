@@ -14,10 +14,6 @@ using nlohmann::json;
 
 constexpr std::string_view kName = "vertex";
 
-long long now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // Gemini's translation names "gemini" in its errors; on this provider they name "vertex".
 template <class F>
 auto as_vertex(F&& f) -> decltype(f()) {

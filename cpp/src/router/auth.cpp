@@ -72,7 +72,8 @@ void deliver_failure(const std::shared_ptr<ga::TokenCache>& cache, const Error& 
 
 std::shared_ptr<ga::TokenCache> prepare_auth(const DeploymentConfig& d, providers::Endpoint& endpoint,
                                              const TimeSource& clock, TokenCaches& caches, const EnvLookup& env) {
-  if (d.provider != "vertex") return nullptr;
+  const auto* info = providers::find_provider_info(d.provider);
+  if (!info || info->credential != providers::CredentialSource::service_account) return nullptr;
   if (d.credentials.empty() && !d.api_keys.empty()) {  // a ready access token (gcloud auth print-access-token)
     check_project(d, endpoint);
     return nullptr;

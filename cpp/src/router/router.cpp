@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "auth.hpp"
+#include "llmfailover/providers/registry.hpp"
 #include "llmfailover/providers/sigv4.hpp"
 #include "router_impl.hpp"
 
@@ -13,24 +14,12 @@ namespace llmfailover {
 
 namespace {
 
-// Where a deployment's key comes from when the config names none (what each provider's SDK reads).
+// Where a deployment's key comes from when the config names none: the registry's key variables.
 std::optional<std::string> default_key(const std::string& provider) {
-  static const std::map<std::string, std::vector<const char*>> vars = {{"openai", {"OPENAI_API_KEY"}},
-                                                                       {"azure", {"AZURE_OPENAI_API_KEY"}},
-                                                                       {"anthropic", {"ANTHROPIC_API_KEY"}},
-                                                                       {"gemini", {"GEMINI_API_KEY", "GOOGLE_API_KEY"}},
-                                                                       {"cohere", {"CO_API_KEY", "COHERE_API_KEY"}},
-                                                                       {"mistral", {"MISTRAL_API_KEY"}},
-                                                                       {"groq", {"GROQ_API_KEY"}},
-                                                                       {"together", {"TOGETHER_API_KEY"}},
-                                                                       {"openrouter", {"OPENROUTER_API_KEY"}},
-                                                                       {"deepseek", {"DEEPSEEK_API_KEY"}},
-                                                                       {"fireworks", {"FIREWORKS_API_KEY"}},
-                                                                       {"xai", {"XAI_API_KEY"}}};
-  auto it = vars.find(provider);
-  if (it == vars.end()) return std::nullopt;
-  for (const char* name : it->second)
-    if (const char* v = std::getenv(name); v && *v) return std::string(v);
+  const auto* info = providers::find_provider_info(provider);
+  if (!info) return std::nullopt;
+  for (auto name : info->key_env)
+    if (const char* v = std::getenv(std::string(name).c_str()); v && *v) return std::string(v);
   return std::nullopt;
 }
 
@@ -60,7 +49,8 @@ SecretSet configured_secrets(const RouterConfig& config) {
   bool bedrock = false;
   for (const auto& d : config.deployments) {
     for (const auto& k : d.api_keys) out.add(k.reveal());
-    bedrock = bedrock || d.provider == "bedrock";
+    const auto* info = providers::find_provider_info(d.provider);
+    bedrock = bedrock || (info && info->credential == providers::CredentialSource::sigv4);
   }
   if (bedrock) {
     const EnvLookup env = process_env();

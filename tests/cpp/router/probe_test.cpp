@@ -114,7 +114,9 @@ TEST_F(RouterProbeTest, ADownDeploymentIsTakenOutBeforeUsersReachItAndComesBackT
   for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(router), "b");
   for (const auto& r : fp.attempts("a")) EXPECT_TRUE(is_probe(r)) << "a user request reached a: " << r;
   for (const auto& r : fp.attempts("b"))
-    if (!is_probe(r)) EXPECT_EQ(r.status, 200);
+    if (!is_probe(r)) {
+      EXPECT_EQ(r.status, 200);
+    }
 
   // The outage ends: two passing probes, then the ramp's first step.
   ASSERT_TRUE(eventually([&] { return snap(router, "a").probe == "healthy"; }));

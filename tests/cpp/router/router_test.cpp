@@ -114,7 +114,9 @@ TEST_F(RouterTest, SilentTargetIsNotRetried) {
     auto o = run(router, "smart");
     ASSERT_EQ(o.status(), 200);
     for (auto& a : o.log)
-      if (a.model == "a") EXPECT_EQ(a.decision, "failover");
+      if (a.model == "a") {
+        EXPECT_EQ(a.decision, "failover");
+      }
   }
   for (const auto& rec : fp.attempts("a")) EXPECT_EQ(rec.outcome, "no_response");
 }
@@ -398,7 +400,9 @@ TEST_F(CrossProviderTest, OpenAIPrimaryFailsOverToAnthropic) {
     EXPECT_EQ(o.served->provider, "anthropic");
     EXPECT_NE(o.text().find(stream ? "chat.completion.chunk" : "\"chat.completion\""), std::string::npos) << o.text();
     EXPECT_NE(o.text().find(stream ? " claude-x." : "Hello from claude-x"), std::string::npos) << o.text();
-    if (stream) EXPECT_NE(o.text().find("[DONE]"), std::string::npos);
+    if (stream) {
+      EXPECT_NE(o.text().find("[DONE]"), std::string::npos);
+    }
   }
   auto seen = fp.attempts("claude-x");
   ASSERT_EQ(seen.size(), 2u);

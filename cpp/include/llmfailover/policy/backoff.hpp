@@ -16,9 +16,25 @@
 #include <optional>
 #include <string_view>
 
-#include "llmfailover/config.hpp"
 #include "llmfailover/http.hpp"
 #include "llmfailover/policy/retry.hpp"
+
+namespace llmfailover {
+
+// The settings of this policy as a config gives them (config.hpp composes them into GroupPolicy).
+struct RetryPolicyConfig {
+  int max_attempts = 3;      // per target, including the first; hard cap 5
+  Millis backoff_base{500};  // full jitter: U(0, min(cap, base * 2^(n-1)))
+  Millis backoff_cap{20000};
+  Millis max_retry_after{300000};  // a server hint above this is ignored
+  // Prefer the requested model: a 429/503 whose Retry-After is at most this (and fits the
+  // deadline) is waited out on the same group (a sibling at once, else the same target after the
+  // hint) before a fallback group is tried; a longer hint falls back at once.
+  Millis max_hint_wait{5000};
+  bool operator==(const RetryPolicyConfig&) const = default;
+};
+
+}  // namespace llmfailover
 
 namespace llmfailover::policy {
 

@@ -57,6 +57,25 @@
 #include "llmfailover/clock.hpp"
 #include "llmfailover/policy/ewma.hpp"
 
+namespace llmfailover {
+
+// How a group picks its target (docs/balancing.md; policy/balancer.hpp).
+struct BalancerPolicyConfig {
+  std::string strategy;                 // "" = RouterConfig::routing_strategy; else weighted_random |
+                                        // round_robin | least_in_flight | latency_p2c | lowest_cost
+                                        // (or a LiteLLM routing_strategy name)
+  bool fail_fast = false;               // no panic pick when nothing is available
+  Millis ewma_decay{10000};             // latency_p2c: peak-EWMA decay (tau)
+  Millis default_rtt{1000};             // latency_p2c: estimate before the first sample
+  Millis rate_limit_penalty{5000};      // latency_p2c: minimum synthetic latency of a 429
+  Millis failure_penalty{5000};         // latency_p2c: minimum synthetic latency of a failure
+  std::string latency_metric = "ttft";  // ttft | per_output_token
+  double active_request_bias = 1.0;     // least_in_flight
+  bool operator==(const BalancerPolicyConfig&) const = default;
+};
+
+}  // namespace llmfailover
+
 namespace llmfailover::policy {
 
 enum class Strategy { weighted_random, round_robin, least_in_flight, latency_p2c, lowest_cost };

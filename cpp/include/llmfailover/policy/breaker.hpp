@@ -46,7 +46,31 @@
 #include <vector>
 
 #include "llmfailover/clock.hpp"
-#include "llmfailover/config.hpp"
+
+namespace llmfailover {
+
+// The settings of this policy as a config gives them (config.hpp composes them into GroupPolicy).
+struct BreakerPolicyConfig {
+  enum class Window { count_based, time_based };
+  Window window = Window::time_based;
+  int window_size = 60;  // calls, or seconds
+  int minimum_calls = 10;
+  double failure_rate_threshold = 50;     // percent, >=
+  double slow_call_rate_threshold = 100;  // percent, >=
+  Millis slow_call_duration{30000};
+  int consecutive_failures = 5;  // 0 = off
+  Millis open_base{5000};        // open wait = base * multiplier^(attempts-1), capped, jittered
+  double open_multiplier = 2.0;
+  Millis open_cap{10000};     // small: a recovered target is back within ~15 s under light traffic
+  double open_jitter = 0.1;   // +- fraction
+  int half_open_permits = 1;  // a half-open trial is one attempt
+  Millis max_wait_in_half_open{60000};
+  Millis fatal_target_open{600000};      // 401/403: forced open this long
+  std::string initial_state = "closed";  // closed | disabled | metrics_only | forced_open
+  bool operator==(const BreakerPolicyConfig&) const = default;
+};
+
+}  // namespace llmfailover
 
 namespace llmfailover::policy {
 

@@ -31,7 +31,18 @@
 #include <mutex>
 
 #include "llmfailover/clock.hpp"
-#include "llmfailover/config.hpp"
+
+namespace llmfailover {
+
+// The settings of this policy as a config gives them (config.hpp composes them into GroupPolicy).
+struct BudgetPolicyConfig {
+  double percent_can_retry = 0.2;  // Finagle RetryBudget
+  double min_retries_per_sec = 10;
+  Millis ttl{10000};
+  bool operator==(const BudgetPolicyConfig&) const = default;
+};
+
+}  // namespace llmfailover
 
 namespace llmfailover::policy {
 

@@ -42,7 +42,7 @@
 #include <string>
 #include <string_view>
 
-#include "llmfailover/config.hpp"
+#include "llmfailover/policy/backoff.hpp"
 #include "llmfailover/error.hpp"
 #include "llmfailover/http.hpp"
 
@@ -141,14 +141,15 @@ std::string describe(const FailoverDecision& d);
 FailoverDecision decide(const FailoverFacts& facts) noexcept;
 
 // An attempt's first-token and idle limits (issue 11, deadline-aware and adaptive limits).
+inline constexpr double kDefaultFirstTokenFactor = 10;  // timeouts.first_token_factor (config.hpp)
 struct AttemptLimitFacts {
-  Millis first_token{0};              // configured, or the request's override (0 = none)
-  bool first_token_override = false;  // the request set it: never adapted
-  Millis idle{0};                     // configured or overridden (0 = none)
-  std::optional<Millis> normal_ttft;  // the target's normal (timeouts.first_token_samples answers or more)
-  double factor = TimeoutPolicy{}.first_token_factor;  // timeouts.first_token_factor (0: not adapted)
-  bool fallback_left = false;                          // an untried target of the group, or a later group
-  Clock::duration time_left{0};                        // until the call's deadline
+  Millis first_token{0};                     // configured, or the request's override (0 = none)
+  bool first_token_override = false;         // the request set it: never adapted
+  Millis idle{0};                            // configured or overridden (0 = none)
+  std::optional<Millis> normal_ttft;         // the target's normal (timeouts.first_token_samples answers or more)
+  double factor = kDefaultFirstTokenFactor;  // timeouts.first_token_factor (0: not adapted)
+  bool fallback_left = false;                // an untried target of the group, or a later group
+  Clock::duration time_left{0};              // until the call's deadline
 };
 struct AttemptLimits {
   Millis first_token{0}, idle{0};

@@ -63,7 +63,6 @@
 #include <vector>
 
 #include "llmfailover/clock.hpp"
-#include "llmfailover/config.hpp"
 #include "llmfailover/error.hpp"
 #include "llmfailover/policy/breaker.hpp"
 #include "llmfailover/policy/probe.hpp"

@@ -38,8 +38,26 @@
 #include <string_view>
 
 #include "llmfailover/clock.hpp"
-#include "llmfailover/config.hpp"
 #include "llmfailover/error.hpp"
+
+namespace llmfailover {
+
+// Opt-in active health probes of each target (deployment x key) of a group (docs/balancing.md;
+// policy/probe.hpp). Semantics follow Envoy's HealthCheck (resilience.md 2.6, 8.7).
+struct HealthCheckConfig {
+  bool enabled = false;
+  Millis interval{30000};
+  double interval_jitter_percent = 10;  // each wait is interval + U(0, interval * pct / 100)
+  Millis timeout{5000};
+  int unhealthy_threshold = 3;  // consecutive failed probes -> taken out
+  int healthy_threshold = 2;    // consecutive passing probes -> back through the ramp
+  std::string path;             // "" = a real 1-token completion; else a GET of this path
+                                // relative to the deployment's base_url (e.g. "/models")
+  std::string prompt = "ping";  // the 1-token completion's user message
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+
+}  // namespace llmfailover
 
 namespace llmfailover::policy {
 

@@ -22,9 +22,23 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llmfailover/clock.hpp"
-#include "llmfailover/config.hpp"
+
+namespace llmfailover {
+
+// The settings of this policy as a config gives them (config.hpp composes them into GroupPolicy).
+struct RampPolicyConfig {
+  std::vector<double> steps{0.05, 0.25, 0.50, 1.00};
+  Millis step_hold{30000};
+  int step_min_requests = 20;
+  double failure_rate_threshold = 50;
+  double slow_call_rate_threshold = 100;
+  bool operator==(const RampPolicyConfig&) const = default;
+};
+
+}  // namespace llmfailover
 
 namespace llmfailover::policy {
 

@@ -36,9 +36,9 @@
 #include <vector>
 
 #include "llmfailover/clock.hpp"
-#include "llmfailover/config.hpp"
 #include "llmfailover/http.hpp"
 #include "llmfailover/providers/openai.hpp"
+#include "llmfailover/secret.hpp"
 
 namespace llmfailover::providers::google_auth {
 

@@ -51,16 +51,8 @@ std::string url_for(const Upstream& upstream, std::string_view path, const Query
 // The HTTP request for `call` (URL, auth, content-type, accept, identification headers).
 HttpRequest build_request(const Upstream& upstream, const ApiCall& call, const Timeouts& timeouts);
 
-// What an error answer means for failover. `reason` is a stable word the router acts on
-// ("context_length_exceeded", "content_policy", "rate_limited", "quota", "overloaded", "auth",
-// "not_found", "bad_request", "server_error", "stream_error_event"); `message` is the provider's
-// own text (never credentials).
-struct ErrorVerdict {
-  ErrorClass cls = ErrorClass::none;
-  std::string reason;
-  std::string message;
-  bool operator==(const ErrorVerdict&) const = default;
-};
+// ErrorVerdict lives in error.hpp; this name stays for code that spells it providers::ErrorVerdict.
+using llmfailover::ErrorVerdict;
 
 // An error status with its body (OpenAI and Azure shapes: {"error": {message, type, code}}).
 ErrorVerdict classify_response(int status, std::string_view body);

@@ -20,11 +20,15 @@
 #include <vector>
 
 #include "llmfailover/providers/provider.hpp"
+#include "llmfailover/providers/registry.hpp"
 
 namespace llmfailover::providers {
 
-// A member of the family by name ("openai", "azure", "groq", "together", "openrouter", "vllm",
-// "ollama", "mistral", "deepseek", "fireworks", "xai"); nullptr when `name` is not one.
+// The registry's adapter name of the family (ProviderInfo::adapter).
+inline constexpr std::string_view kOpenAiCompatible = "OpenAI-compatible";
+
+// A member of the family by name or alias: a registry entry whose adapter is kOpenAiCompatible
+// ("openai", "azure", "groq", "together", ...); nullptr when `name` is not one.
 std::unique_ptr<Provider> make_openai_compat(std::string_view name);
 
 // The family's names, in registry order.

@@ -22,10 +22,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "llmfailover/config.hpp"
 #include "llmfailover/http.hpp"
 #include "llmfailover/json.hpp"
+#include "llmfailover/providers/common.hpp"
 #include "llmfailover/providers/openai.hpp"
+#include "llmfailover/providers/registry.hpp"
+#include "llmfailover/secret.hpp"
 
 namespace llmfailover::providers {
 
@@ -115,8 +117,9 @@ class Provider {
     (void)body;
     return std::nullopt;
   }
-  // Accepts an assistant message as a prefix to continue (stream recovery by prefill).
-  virtual bool supports_prefill() const { return false; }
+  // Accepts an assistant message as a prefix to continue (stream recovery by prefill): the
+  // registry's capability of name() (registry.hpp).
+  bool supports_prefill() const;
 };
 
 // ---- helpers shared by the adapters (provider.cpp) ----------------------------------------------
@@ -162,11 +165,5 @@ bool include_usage(const nlohmann::json& openai_request);
 // An OpenAI `usage` object from the three counts (+ prompt_tokens_details.cached_tokens and
 // completion_tokens_details.reasoning_tokens when non-zero).
 nlohmann::json openai_usage(long long prompt, long long completion, long long cached = 0, long long reasoning = 0);
-
-// The provider registered under `name` ("openai", "azure", "anthropic", "gemini", "vertex",
-// "bedrock", "cohere", "mistral", "groq", "together", "openrouter", "vllm", "ollama", ...);
-// nullptr when unknown.
-const Provider* find_provider(std::string_view name);
-std::vector<std::string> provider_names();
 
 }  // namespace llmfailover::providers

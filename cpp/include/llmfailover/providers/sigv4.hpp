@@ -32,8 +32,8 @@
 #include <utility>
 #include <vector>
 
-#include "llmfailover/config.hpp"
 #include "llmfailover/http.hpp"
+#include "llmfailover/secret.hpp"
 
 namespace llmfailover::providers::sigv4 {
 

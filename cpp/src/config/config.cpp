@@ -24,13 +24,6 @@ std::vector<std::string> RouterConfig::groups() const {
   return out;
 }
 
-EnvLookup process_env() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    return v ? std::optional<std::string>(v) : std::nullopt;
-  };
-}
-
 namespace config_detail {
 
 void add_deployment(RouterConfig& config, DeploymentConfig d, const Node& at) {

@@ -112,7 +112,8 @@ std::vector<std::string> parse_chain(const Node& node, const std::vector<std::st
 // {group: [groups]}; a "*" key goes to `wildcard` when given (LiteLLM's default_fallbacks form).
 void parse_chain_map(const Node& node, const std::vector<std::string>& groups,
                      std::map<std::string, std::vector<std::string>>& out, std::vector<std::string>* wildcard);
-std::string check_provider(const Node& at, const std::string& provider);  // openai | azure, else error
+// The registry's name of `provider` (aliases mapped); an unknown one fails at `at`.
+std::string check_provider(const Node& at, const std::string& provider);
 std::string normalize_url(const Node& at, std::string url);
 // A string or a list of strings; with `limits`, list items may also be {key, rpm, tpm} objects and
 // *limits gets one entry per key when any of them has a limit.

@@ -6,6 +6,7 @@
 #include "config_detail.hpp"
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/transport/proxy.hpp"
+#include "llmfailover/providers/registry.hpp"
 
 namespace llmfailover::config_detail {
 
@@ -217,50 +218,18 @@ void parse_chain_map(const Node& node, const std::vector<std::string>& groups,
   }
 }
 
+// LiteLLM providers llmfailover has no adapter for: a config naming one hears "not supported yet".
 // Only names from this list are quoted back: whatever else is in the field may be a misplaced key.
-constexpr std::string_view kKnownProviders[] = {"anthropic",
-                                                "azure_ai",
-                                                "bedrock",
-                                                "cohere",
-                                                "databricks",
-                                                "deepseek",
-                                                "fireworks_ai",
-                                                "gemini",
-                                                "groq",
-                                                "hosted_vllm",
-                                                "huggingface",
-                                                "mistral",
-                                                "ollama",
-                                                "openrouter",
-                                                "perplexity",
-                                                "sagemaker",
-                                                "text-completion-openai",
-                                                "together_ai",
-                                                "vertex_ai",
-                                                "vllm",
-                                                "watsonx",
-                                                "xai"};
-
-// LiteLLM's provider names -> ours; the router rejects a name no adapter is registered for.
-constexpr std::pair<std::string_view, std::string_view> kAliases[] = {{"together_ai", "together"},
-                                                                      {"fireworks_ai", "fireworks"},
-                                                                      {"hosted_vllm", "vllm"},
-                                                                      {"vertex_ai", "vertex"},
-                                                                      {"azure_openai", "azure"}};
-constexpr std::string_view kSupported[] = {"openai", "azure",    "anthropic", "gemini",   "vertex",     "bedrock",
-                                           "cohere", "mistral",  "groq",      "together", "openrouter", "vllm",
-                                           "ollama", "deepseek", "fireworks", "xai"};
+constexpr std::string_view kKnownUnsupported[] = {"azure_ai",  "databricks", "huggingface",           "perplexity",
+                                                  "sagemaker", "watsonx",    "text-completion-openai"};
 
 std::string check_provider(const Node& at, const std::string& provider) {
-  std::string name = provider;
-  for (auto [alias, ours] : kAliases)
-    if (name == alias) name = ours;
-  if (std::find(std::begin(kSupported), std::end(kSupported), name) != std::end(kSupported)) return name;
-  auto known = std::find(std::begin(kKnownProviders), std::end(kKnownProviders), provider);
-  auto what = known != std::end(kKnownProviders) ? "provider '" + provider + "' is not supported yet"
-                                                 : std::string("unknown provider");
+  if (const auto* info = providers::find_provider_info(provider)) return std::string(info->name);  // aliases too
+  auto known = std::find(std::begin(kKnownUnsupported), std::end(kKnownUnsupported), provider);
+  auto what = known != std::end(kKnownUnsupported) ? "provider '" + provider + "' is not supported yet"
+                                                   : std::string("unknown provider");
   std::string list;
-  for (auto s : kSupported) list += (list.empty() ? "" : ", ") + std::string(s);
+  for (const auto& name : providers::provider_names()) list += (list.empty() ? "" : ", ") + name;
   at.fail(what + " (supported: " + list + "). OpenAI-compatible servers work as provider openai with a base_url");
 }
 
