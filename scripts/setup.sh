@@ -23,7 +23,8 @@ STEADY_VERSION=0.22.2 # keep in sync with tests/py/_servers.py
 DEB_PACKAGES=(libboost1.81-dev libssl-dev nlohmann-json3-dev libgtest-dev cmake ninja-build g++ ccache
               nginx-light openssl curl
               clang-14 libclang-rt-14-dev # clang + compiler-rt: libFuzzer and the sanitizer builds (scripts/sanitize.sh)
-              redis-server)               # the batch jobs' Redis Streams backend (tests/py/test_batch_redis.py)
+              redis-server                # the batch jobs' Redis Streams backend (tests/py/test_batch_redis.py)
+              libhiredis-dev)             # the exact cache's Redis backend (cpp/src/cache/redis_cache.cpp)
 BUILD_DIR=build/py
 
 log() { echo "==> $*"; }
