@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "llmfailover/cache/router_cache.hpp"
 #include "llmfailover/router.hpp"
 
 namespace py = pybind11;
@@ -42,8 +43,13 @@ std::optional<Millis> seconds(const std::optional<double>& s, const char* name) 
   return to_millis_or_forever(*s, name);
 }
 
+struct CacheSettings {
+  std::map<std::string, cache::CacheConfig> groups;
+};
+
 struct RouterHandle {
   std::unique_ptr<Router> router;
+  std::shared_ptr<cache::RouterCache> cache;  // null when no group caches
   Router& get() {
     if (!router) throw py::value_error("the client is closed");
     return *router;
@@ -66,11 +72,35 @@ void bind_router(py::module_& m) {
                                for (const auto& a : c.route_log()) out.append(attempt_dict(a));
                                return out;
                              })
-      .def_property_readonly("degraded", &RoutedCall::degraded);
+      .def_property_readonly("degraded", &RoutedCall::degraded)
+      .def_property_readonly("cache_hit", [](const RoutedCall& c) {
+        auto s = c.served();  // a replayed answer's one log entry (cache/router_cache.hpp)
+        return s && s->decision == "cache_hit";
+      });
+
+  py::class_<CacheSettings>(m, "CacheSettings").def_property_readonly("groups", [](const CacheSettings& s) {
+    std::vector<std::string> out;
+    for (const auto& [g, c] : s.groups) out.push_back(g);
+    return out;
+  });
+  m.def(
+      "parse_cache_config",
+      [](const std::string& json_text, std::optional<std::map<std::string, std::string>> env) {
+        EnvLookup lookup = process_env();
+        if (env)
+          lookup = [vars = std::move(*env)](const std::string& name) -> std::optional<std::string> {
+            auto it = vars.find(name);
+            return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+          };
+        return CacheSettings{cache::parse_cache_config(json_text, lookup)};
+      },
+      py::arg("json_text"), py::arg("env") = py::none(),
+      "The `cache` objects of a config parse_config accepted (cache/cache_config.hpp).");
 
   py::class_<RouterHandle>(m, "Router")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
-                       const std::string& user_agent, long long max_connections) {
+                       const std::string& user_agent, long long max_connections,
+                       const std::optional<CacheSettings>& cache) {
              transport::ClientOptions o;
              o.pool.max_per_origin = checked_max_connections(max_connections);
              o.io_threads = checked_io_threads(io_threads);
@@ -78,7 +108,10 @@ void bind_router(py::module_& m) {
              o.tls.ca_file = ca_file;
              o.user_agent = user_agent;
              try {
-               return RouterHandle{std::make_unique<Router>(config, std::move(o))};
+               static SteadyTimeSource clock;
+               std::shared_ptr<cache::RouterCache> answers;
+               if (cache) answers = cache::RouterCache::make(cache->groups, clock);
+               return RouterHandle{std::make_unique<Router>(config, std::move(o)), std::move(answers)};
              } catch (const ConfigError& e) {
                throw py::value_error(e.what());
              } catch (const std::invalid_argument& e) {
@@ -87,14 +120,14 @@ void bind_router(py::module_& m) {
            }),
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
            py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
-           py::arg("max_connections_per_origin") = 256)
+           py::arg("max_connections_per_origin") = 256, py::arg("cache") = py::none())
       .def(
           "send",
           [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
              const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
              std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-             std::optional<int> max_attempts) {
+             std::optional<int> max_attempts, bool cache, const std::string& cache_namespace) {
             RouteRequest r;
             r.model = model;
             r.call.method = method;
@@ -110,13 +143,17 @@ void bind_router(py::module_& m) {
             if (max_attempts && (*max_attempts < 1 || *max_attempts > 5))
               throw py::value_error("max_attempts must be between 1 and 5");
             r.overrides.max_attempts = max_attempts;
-            return h.get().send(std::move(r));
+            Router& router = h.get();
+            if (!h.cache) return router.send(std::move(r));
+            py::gil_scoped_release release;  // a Redis lookup may wait up to its timeout
+            return h.cache->route(std::move(r), cache, cache_namespace,
+                                  [&router](RouteRequest req) { return router.send(std::move(req)); });
           },
           py::arg("model"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
           py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
           py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
-          py::arg("max_attempts") = py::none())
+          py::arg("max_attempts") = py::none(), py::arg("cache") = true, py::arg("cache_namespace") = "")
       .def("has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); })
       .def("snapshot",
            [](RouterHandle& h) {
@@ -183,12 +220,17 @@ void bind_router(py::module_& m) {
       .def("close",
            [](RouterHandle& h) {
              std::unique_ptr<Router> router = std::move(h.router);
+             h.cache.reset();
              py::gil_scoped_release release;
              router.reset();
            })
       // In a forked child: the router's io threads do not exist here and the locks they held may
       // stay locked, so it is leaked on purpose rather than destroyed (python/llmfailover/_fork.py).
-      .def("abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); })
+      .def("abandon",
+           [](RouterHandle& h) {
+             static_cast<void>(h.router.release());
+             if (h.cache) static_cast<void>(new std::shared_ptr<cache::RouterCache>(std::move(h.cache)));
+           })
       .def_property_readonly("closed", [](const RouterHandle& h) { return !h.router; });
 }
 

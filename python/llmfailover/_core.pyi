@@ -141,6 +141,15 @@ class Config:
 def parse_config(json_text: str, env: Optional[Mapping[str, str]] = None) -> Config:
     """Parse a config (llmfailover schema, or LiteLLM when it has model_list); raises ConfigError."""
 
+class CacheSettings:
+    """The groups' exact caches of a config (cpp/include/llmfailover/cache/cache_config.hpp)."""
+
+    @property
+    def groups(self) -> list[str]: ...
+
+def parse_cache_config(json_text: str, env: Optional[Mapping[str, str]] = None) -> CacheSettings:
+    """The `cache` objects of a config parse_config accepted; raises ConfigError."""
+
 def max_json_depth() -> int: ...
 def set_max_json_depth(depth: int) -> None: ...
 
@@ -159,6 +168,9 @@ class RoutedCall(Call):
     @property
     def degraded(self) -> bool:
         """The answer is the config's degraded_answer."""
+    @property
+    def cache_hit(self) -> bool:
+        """The answer came from the exact cache (no upstream attempt)."""
 
 class Router:
     """The failover engine over a Config (see cpp/include/llmfailover/router.hpp).
@@ -173,6 +185,7 @@ class Router:
         ca_file: str = "",
         user_agent: str = ...,
         max_connections_per_origin: int = 256,
+        cache: Optional[CacheSettings] = None,
     ) -> None: ...
     def send(
         self,
@@ -189,6 +202,8 @@ class Router:
         first_token: Optional[float] = None,
         idle: Optional[float] = None,
         max_attempts: Optional[int] = None,
+        cache: bool = True,
+        cache_namespace: str = "",
     ) -> RoutedCall:
         """Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once."""
     def has_group(self, name: str) -> bool: ...

@@ -17,6 +17,7 @@ Every decision (which target, retry or fail over, when a stream commits) is take
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -116,11 +117,13 @@ _ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(AttemptInfo))
 @dataclass
 class RouteInfo:
     """What a routed call did: the attempt that ``served`` the answer (None when none did or the
-    answer is a degraded one), every attempt in order, and whether the answer is ``degraded``."""
+    answer is a degraded one), every attempt in order, whether the answer is ``degraded``, and
+    whether it came from the exact cache (``cache_hit``: no upstream attempt; README "Caching")."""
 
     served: Optional[AttemptInfo]
     attempts: list[AttemptInfo] = field(default_factory=list)
     degraded: bool = False
+    cache_hit: bool = False
 
     @property
     def group(self) -> Optional[str]:
@@ -128,7 +131,8 @@ class RouteInfo:
         return self.served.group if self.served else None
 
     def __str__(self) -> str:
-        return "; ".join(str(a) for a in self.attempts) + (" [degraded]" if self.degraded else "")
+        tail = (" [degraded]" if self.degraded else "") + (" [cache hit]" if self.cache_hit else "")
+        return "; ".join(str(a) for a in self.attempts) + tail
 
 
 def route_info(obj: Any) -> Optional[RouteInfo]:
@@ -157,6 +161,7 @@ _OVERRIDES = {
     "first_token_timeout": "first_token",
     "idle_timeout": "idle",
     "max_attempts": "max_attempts",
+    "cache": "cache",
 }
 
 
@@ -179,9 +184,19 @@ def parse_overrides(value: Any) -> dict[str, Any]:
             out[name] = list(item)
         elif name == "max_attempts":
             out[name] = int(item)
+        elif name == "cache":
+            if not isinstance(item, bool):
+                raise TypeError(f'extra_body["llmfailover"]["cache"] must be True or False, not {item!r}')
+            out[name] = item
         else:
             out[name] = seconds(item)
     return out
+
+
+def cache_namespace(api_key: str) -> str:
+    """The cache namespace of a caller's API key: answers cached for one key are never served to
+    another (README "Caching"). A SHA-256 digest, so the key itself is never kept."""
+    return "key:" + hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def deadline_of(timeout: Any) -> Optional[float]:
@@ -218,6 +233,7 @@ class RouterHandle:
                     verify=verify,
                     ca_file=ca_file or "",
                     max_connections_per_origin=max_connections_per_origin,
+                    cache=self.config._cache,
                 )
             )
         except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
@@ -235,11 +251,18 @@ class RouterHandle:
             self._native.close()
 
     def send(
-        self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]], deadline: Optional[float]
+        self,
+        spec: Any,
+        headers: list[tuple[str, str]],
+        query: list[tuple[str, str]],
+        deadline: Optional[float],
+        api_key: str = "",
     ) -> Any:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         options = dict(spec.route or {})
+        if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
+            options["cache_namespace"] = cache_namespace(api_key)
         if deadline is not None:
             options.setdefault("deadline", deadline)
         return self.router.send(
@@ -314,6 +337,7 @@ class CallReport:
             served=None if served is None else AttemptInfo.from_native(served),
             attempts=[AttemptInfo.from_native(a) for a in call.route_log],
             degraded=bool(call.degraded) or self.degraded,
+            cache_hit=bool(getattr(call, "cache_hit", False)),
         )
 
     def flush(self) -> RouteInfo:
