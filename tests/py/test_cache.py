@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from llmfailover import OpenAI, StreamInterrupted, route_info
+from llmfailover import BadRequestError, OpenAI, StreamInterrupted, route_info
 from llmfailover.config import ConfigError
 from llmfailover.testing import FakeProvider, Fault
 from test_router import MESSAGES, make_config
@@ -112,7 +112,7 @@ def test_errors_are_never_stored(fp: FakeProvider) -> None:
     fp.set_default("m-s", Fault.status(400))
     with client(fp) as c:
         for _ in range(2):
-            with pytest.raises(Exception):
+            with pytest.raises(BadRequestError):
                 c.chat.completions.create(model="solo", messages=MESSAGES)
         assert len(fp.attempts("m-s")) == 2
 
