@@ -114,7 +114,9 @@ std::unique_ptr<RouterCache> RouterCache::make(const std::map<std::string, Cache
                                                const TimeSource& time) {
   auto out = std::make_unique<RouterCache>();
   std::vector<std::pair<CacheConfig, std::shared_ptr<Store>>> shared;
-  for (const auto& [group, c] : groups) {
+  for (const auto& entry : groups) {
+    const std::string& group = entry.first;
+    const CacheConfig& c = entry.second;  // not a structured binding: clang 14 cannot capture one
     if (!c.enabled) continue;
     // Groups with one config share one store (the group is part of every key).
     auto it = std::find_if(shared.begin(), shared.end(), [&](const auto& s) { return s.first == c; });
