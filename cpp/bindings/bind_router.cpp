@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "llmfailover/cache/router_cache.hpp"
 #include "llmfailover/router.hpp"
 
 namespace py = pybind11;
@@ -62,8 +63,13 @@ Records log_list(const std::vector<RouteAttempt>& log) {
   return out;
 }
 
+struct CacheSettings {
+  std::map<std::string, cache::CacheConfig> groups;
+};
+
 struct RouterHandle {
   std::unique_ptr<Router> router;
+  std::shared_ptr<cache::RouterCache> cache;  // null when no group caches
   Router& get() {
     if (!router) throw py::value_error("the client is closed");
     return *router;
@@ -100,13 +106,40 @@ void bind_router(py::module_& m) {
           [](const RoutedCall& c) {
             return std::make_shared<RouteCapture>(RouteCapture{c.route_log(), c.served(), c.degraded(), c.cost()});
           },
-          "A copy of the route of a finished call (what a lazy report holds).");
+          "A copy of the route of a finished call (what a lazy report holds).")
+      .def_property_readonly(
+          "cache_hit",
+          [](const RoutedCall& c) {
+            auto s = c.served();  // a replayed answer's one log entry (cache/router_cache.hpp)
+            return s && s->decision == "cache_hit";
+          },
+          "The answer was replayed from the exact cache (no upstream attempt).");
+
+  py::class_<CacheSettings>(m, "CacheSettings").def_property_readonly("groups", [](const CacheSettings& s) {
+    std::vector<std::string> out;
+    for (const auto& [g, c] : s.groups) out.push_back(g);
+    return out;
+  });
+  m.def(
+      "parse_cache_config",
+      [](const std::string& json_text, std::optional<std::map<std::string, std::string>> env) {
+        EnvLookup lookup = process_env();
+        if (env)
+          lookup = [vars = std::move(*env)](const std::string& name) -> std::optional<std::string> {
+            auto it = vars.find(name);
+            return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+          };
+        return CacheSettings{cache::parse_cache_config(json_text, lookup)};
+      },
+      py::arg("json_text"), py::arg("env") = py::none(),
+      "The `cache` objects of a config parse_config accepted (cache/cache_config.hpp).");
 
   py::class_<RouterHandle>(m, "Router",
                            "The failover engine over a Config (cpp/include/llmfailover/router.hpp).\n"
                            "Raises ValueError for an inconsistent config (unknown groups in chains).")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
-                       const std::string& user_agent, long long max_connections, const transport::ProxyOptions& proxy) {
+                       const std::string& user_agent, long long max_connections, const transport::ProxyOptions& proxy,
+                       const std::optional<CacheSettings>& cache) {
              transport::ClientOptions o;
              o.pool.max_per_origin = checked_max_connections(max_connections);
              o.io_threads = checked_io_threads(io_threads);
@@ -115,7 +148,10 @@ void bind_router(py::module_& m) {
              o.user_agent = user_agent;
              o.proxy = proxy;
              try {
-               return RouterHandle{std::make_unique<Router>(config, std::move(o))};
+               static SteadyTimeSource clock;
+               std::shared_ptr<cache::RouterCache> answers;
+               if (cache) answers = cache::RouterCache::make(cache->groups, clock);
+               return RouterHandle{std::make_unique<Router>(config, std::move(o)), std::move(answers)};
              } catch (const ConfigError& e) {
                throw py::value_error(e.what());
              } catch (const std::invalid_argument& e) {
@@ -124,14 +160,15 @@ void bind_router(py::module_& m) {
            }),
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
            py::arg("ca_file") = "", py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
-           py::arg("max_connections_per_origin") = 256, py::arg_v("proxy", transport::ProxyOptions{}, "ProxyOptions()"))
+           py::arg("max_connections_per_origin") = 256, py::arg_v("proxy", transport::ProxyOptions{}, "ProxyOptions()"),
+           py::arg("cache") = py::none())
       .def(
           "send",
           [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
              const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
              std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-             std::optional<int> max_attempts) {
+             std::optional<int> max_attempts, bool cache, const std::string& cache_namespace) {
             RouteRequest r;
             r.model = model;
             r.call.method = method;
@@ -147,13 +184,17 @@ void bind_router(py::module_& m) {
             if (max_attempts && (*max_attempts < 1 || *max_attempts > 5))
               throw py::value_error("max_attempts must be between 1 and 5");
             r.overrides.max_attempts = max_attempts;
-            return h.get().send(std::move(r));
+            Router& router = h.get();
+            if (!h.cache) return router.send(std::move(r));
+            py::gil_scoped_release release;  // a Redis lookup may wait up to its timeout
+            return h.cache->route(std::move(r), cache, cache_namespace,
+                                  [&router](RouteRequest req) { return router.send(std::move(req)); });
           },
           py::arg("model"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
           py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
           py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
-          py::arg("max_attempts") = py::none(),
+          py::arg("max_attempts") = py::none(), py::arg("cache") = true, py::arg("cache_namespace") = "",
           "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
       .def(
           "has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); },
@@ -234,13 +275,18 @@ void bind_router(py::module_& m) {
       .def("close",
            [](RouterHandle& h) {
              std::unique_ptr<Router> router = std::move(h.router);
+             h.cache.reset();
              py::gil_scoped_release release;
              router.reset();
            })
       // In a forked child: the router's io threads do not exist here and the locks they held may
       // stay locked, so it is leaked on purpose rather than destroyed (python/llmfailover/_fork.py).
       .def(
-          "abandon", [](RouterHandle& h) { static_cast<void>(h.router.release()); },
+          "abandon",
+          [](RouterHandle& h) {
+            static_cast<void>(h.router.release());
+            if (h.cache) static_cast<void>(new std::shared_ptr<cache::RouterCache>(std::move(h.cache)));
+          },
           "Forked child only: drops the router without destroying it (its threads are gone).")
       .def_property_readonly("closed", [](const RouterHandle& h) { return !h.router; });
 }

@@ -375,6 +375,7 @@ class BaseClient:
             headers,
             _pairs(self._custom_query) + spec.query,
             deadline_of(timeout),
+            api_key=auth[0][1] if auth else self.api_key,
         )
 
     def _outcome(

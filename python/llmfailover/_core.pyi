@@ -23,6 +23,7 @@ __all__: list[str] = [
     "AttemptRecord",
     "BREAKER_STATES",
     "CALL_OUTCOMES",
+    "CacheSettings",
     "Call",
     "CallCost",
     "Config",
@@ -48,6 +49,7 @@ __all__: list[str] = [
     "Upstream",
     "check_proxy_url",
     "max_json_depth",
+    "parse_cache_config",
     "parse_config",
     "set_max_json_depth",
 ]
@@ -569,6 +571,11 @@ class RoutedCall(Call):
         A copy of the route of a finished call (what a lazy report holds).
         """
     @property
+    def cache_hit(self) -> bool:
+        """
+        The answer was replayed from the exact cache (no upstream attempt).
+        """
+    @property
     def cost(self) -> CallCost:
         """
         What the answer cost (bind_metrics.cpp).
@@ -589,6 +596,10 @@ class RoutedCall(Call):
         The attempt that answered (None until one did).
         """
 
+class CacheSettings:
+    @property
+    def groups(self) -> list[str]: ...
+
 class Router:
     """
     The failover engine over a Config (cpp/include/llmfailover/router.hpp).
@@ -604,6 +615,7 @@ class Router:
         user_agent: str = "llmfailover/0.1.0",
         max_connections_per_origin: typing.SupportsInt | typing.SupportsIndex = 256,
         proxy: ProxyOptions = ...,
+        cache: CacheSettings | None = None,
     ) -> None: ...
     def abandon(self) -> None:
         """
@@ -633,6 +645,8 @@ class Router:
         first_token: typing.SupportsFloat | typing.SupportsIndex | None = None,
         idle: typing.SupportsFloat | typing.SupportsIndex | None = None,
         max_attempts: typing.SupportsInt | typing.SupportsIndex | None = None,
+        cache: bool = True,
+        cache_namespace: str = "",
     ) -> RoutedCall:
         """
         Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.
@@ -652,6 +666,11 @@ def check_proxy_url(url: str, name: str) -> str: ...
 def max_json_depth() -> int:
     """
     The nesting limit of every JSON document the core parses
+    """
+
+def parse_cache_config(json_text: str, env: collections.abc.Mapping[str, str] | None = None) -> CacheSettings:
+    """
+    The `cache` objects of a config parse_config accepted (cache/cache_config.hpp).
     """
 
 def parse_config(json_text: str, env: collections.abc.Mapping[str, str] | None = None) -> Config:

@@ -17,6 +17,7 @@ Every decision (which target, retry or fail over, when a stream commits) is take
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -133,7 +134,8 @@ _ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(AttemptInfo))
 @dataclass
 class RouteInfo:
     """What a routed call did: the attempt that ``served`` the answer (None when none did or the
-    answer is a degraded one), every attempt in order, and whether the answer is ``degraded``."""
+    answer is a degraded one), every attempt in order, whether the answer is ``degraded``, and
+    whether it came from the exact cache (``cache_hit``: no upstream attempt; README "Caching")."""
 
     served: Optional[AttemptInfo]
     attempts: list[AttemptInfo] = field(default_factory=list)
@@ -146,6 +148,11 @@ class RouteInfo:
     def group(self) -> Optional[str]:
         """The group that served the answer (after fallbacks, not necessarily the one asked for)."""
         return self.served.group if self.served else None
+
+    @property
+    def cache_hit(self) -> bool:
+        """The answer was replayed from the exact cache: its one attempt is the cache's."""
+        return self.served is not None and self.served.decision == "cache_hit"
 
     @classmethod
     def lazy(cls, source: Any, degraded: bool) -> "RouteInfo":
@@ -168,7 +175,8 @@ class RouteInfo:
         return {f: getattr(self, f) for f in _ROUTE_FIELDS}
 
     def __str__(self) -> str:
-        return "; ".join(str(a) for a in self.attempts) + (" [degraded]" if self.degraded else "")
+        tail = (" [degraded]" if self.degraded else "") + (" [cache hit]" if self.cache_hit else "")
+        return "; ".join(str(a) for a in self.attempts) + tail
 
 
 _ROUTE_FIELDS = ("served", "attempts", "degraded", "cost")
@@ -201,6 +209,7 @@ _OVERRIDES = {
     "idle_timeout": "idle",
     "max_attempts": "max_attempts",
     "tag": "tag",  # a user tag (a tenant, ...) the call's cost is totalled under (llmfailover.metrics)
+    "cache": "cache",
 }
 MAX_TAG_LENGTH = 64
 
@@ -230,9 +239,19 @@ def parse_overrides(value: Any) -> dict[str, Any]:
                     f'extra_body["llmfailover"]["tag"] must be a string of 1 to {MAX_TAG_LENGTH} characters'
                 )
             out[name] = item
+        elif name == "cache":
+            if not isinstance(item, bool):
+                raise TypeError(f'extra_body["llmfailover"]["cache"] must be True or False, not {item!r}')
+            out[name] = item
         else:
             out[name] = seconds(item)
     return out
+
+
+def cache_namespace(api_key: str) -> str:
+    """The cache namespace of a caller's API key: answers cached for one key are never served to
+    another (README "Caching"). A SHA-256 digest, so the key itself is never kept."""
+    return "key:" + hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def deadline_of(timeout: Any) -> Optional[float]:
@@ -273,6 +292,7 @@ class RouterHandle:
                         ca_file=ca_file or "",
                         max_connections_per_origin=max_connections_per_origin,
                         **({} if proxy is None else {"proxy": proxy}),  # a deployment's own `proxy:` wins
+                        cache=self.config._cache,
                     ),
                     deployments,
                 )
@@ -293,12 +313,19 @@ class RouterHandle:
             self._native.close()
 
     def send(
-        self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]], deadline: Optional[float]
+        self,
+        spec: Any,
+        headers: list[tuple[str, str]],
+        query: list[tuple[str, str]],
+        deadline: Optional[float],
+        api_key: str = "",
     ) -> Any:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         options = dict(spec.route or {})
         options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
+        if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
+            options["cache_namespace"] = cache_namespace(api_key)
         if deadline is not None:
             options.setdefault("deadline", deadline)
         return self.router.send(

@@ -66,10 +66,11 @@ class ConfigError(LlmFailoverError, ValueError):
 class Config:
     """A parsed, validated router config. Read-only; secrets never appear in its output."""
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_cache")
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: Any, cache: Any = None) -> None:
         self._native = native  # _core.Config, handed to the router as it is
+        self._cache = cache  # _core.CacheSettings: the groups' exact caches (README "Caching")
 
     @property
     def groups(self) -> list[str]:
@@ -188,7 +189,7 @@ def _parse(text: str, env: Optional[Mapping[str, str]]) -> Config:
     core = _native.core()
     vars_ = None if env is None else {str(k): str(v) for k, v in env.items()}
     try:
-        return Config(core.parse_config(text, vars_))
+        return Config(core.parse_config(text, vars_), core.parse_cache_config(text, vars_))
     except core.ConfigError as e:
         raise ConfigError(str(e), getattr(e, "path", "")) from None
 

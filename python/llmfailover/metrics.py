@@ -27,7 +27,7 @@ the same labels from several routers are added up (a breaker state: the worst on
     llmfailover_waste_usd_total{<target>}              billed attempts whose answer was not used
     llmfailover_unpriced_answers_total{<target>}       answers whose price is unknown
     llmfailover_tokens_total{<target>,type}            input, output, cached, reasoning
-    llmfailover_cache_hits_total / _misses_total{group}   always 0: there is no cache yet
+    llmfailover_cache_hits_total / _misses_total{group}   always 0 for now: the exact cache does not feed them yet
     llmfailover_attempt_duration_seconds{<target>}     to the attempt's outcome (a stream's first token)
     llmfailover_time_to_first_token_seconds{<target>}  served attempts
     gen_ai_client_operation_duration_seconds{group,outcome}
@@ -182,7 +182,7 @@ def collect() -> list[_Family]:
                 fam("counter", f"llmfailover_{attr}", doc, ("group",)).add((g.group,), getattr(g, attr))
             for attr in ("cache_hits", "cache_misses"):
                 fam(
-                    "counter", f"llmfailover_{attr}", "Cache lookups (0: llmfailover has no cache yet)", ("group",)
+                    "counter", f"llmfailover_{attr}", "Cache lookups (not fed by the exact cache yet: 0)", ("group",)
                 ).add((g.group,), 0)
             if g.retry_budget_left >= 0:
                 fam("gauge", "llmfailover_retry_budget_left", "Retries the budget allows now", ("group",), min).add(

@@ -270,4 +270,4 @@ def test_public_names() -> None:
         "set_max_json_depth",
     ]
     assert issubclass(ConfigError, ValueError)
-    assert Config.__slots__ == ("_native",)
+    assert Config.__slots__ == ("_native", "_cache")

@@ -176,7 +176,8 @@ void expect_group(const Node& at, const std::string& name, const std::vector<std
 }  // namespace
 
 GroupPolicy parse_policy(const Node& node, const GroupPolicy& base) {
-  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp", "balancer", "health_check"});
+  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp", "balancer", "health_check",
+                   "cache"});  // `cache` is read by cache/cache_config.cpp
   GroupPolicy p = base;
   if (auto n = node.get("timeouts")) parse_timeouts(*n, p.timeouts);
   if (auto n = node.get("retry")) parse_retry(*n, p.retry);

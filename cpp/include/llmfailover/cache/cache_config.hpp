@@ -1,0 +1,28 @@
+// cache_config.hpp — the `cache` objects of a config (docs/config.md "Cache"): at the top level
+// (every group), in `defaults` and in a group's `policy`, each layered on the one before.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "llmfailover/config.hpp"
+
+namespace llmfailover::cache {
+
+struct CacheConfig {
+  bool enabled = false;
+  std::string type = "memory";  // or "redis"
+  Millis ttl{600'000};
+  std::size_t max_bytes = std::size_t{64} << 20;  // memory: the whole cache; redis: one answer
+  std::string url;                                // redis: redis://[[user]:password@]host[:port][/db] or unix:///path
+  Millis timeout{50};                             // redis: connect and per-command limit
+  bool operator==(const CacheConfig&) const = default;
+};
+
+// The cache of each group that has one, from the config text parse_config accepted (llmfailover's
+// schema; a LiteLLM config has none). Throws ConfigError naming the path, as parse_config does.
+std::map<std::string, CacheConfig> parse_cache_config(const std::string& json_text,
+                                                      const EnvLookup& env = process_env());
+
+}  // namespace llmfailover::cache

@@ -1,0 +1,97 @@
+// cache_config.cpp — the `cache` object of the config (top level or a group's policy;
+// docs/config.md "cache").
+#include <cctype>
+#include <cmath>
+
+#include "../config/config_detail.hpp"
+#include "llmfailover/cache/cache_config.hpp"
+#include "llmfailover/cache/redis_cache.hpp"
+#include "llmfailover/json.hpp"
+
+namespace llmfailover::cache {
+
+using config_detail::Json;
+using config_detail::Node;
+
+namespace {
+
+constexpr double kMaxCacheBytes = double(std::size_t{1} << 40);  // 1 TiB: anything larger is a typo
+
+// A number of bytes, or a string "<number><unit>" with unit B, KB, MB, GB (powers of 1000) or
+// KiB, MiB, GiB (powers of 1024): "64MiB", "500KB", "1048576".
+std::size_t parse_bytes(const Node& n) {
+  if (!n.json().is_string()) return static_cast<std::size_t>(n.as_number(1, kMaxCacheBytes));
+  const std::string text = n.as_string();
+  std::size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  std::string unit = text.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  double scale = 0;
+  for (auto [name, s] : {std::pair{"", 1.0},
+                         {"B", 1.0},
+                         {"KB", 1e3},
+                         {"MB", 1e6},
+                         {"GB", 1e9},
+                         {"KiB", 1024.0},
+                         {"MiB", 1048576.0},
+                         {"GiB", 1073741824.0}})
+    if (unit == name) scale = s;
+  double value = 0;
+  try {
+    value = i ? std::stod(text.substr(0, i)) : -1;
+  } catch (const std::exception&) {
+    value = -1;
+  }
+  if (scale == 0 || !(value > 0) || value * scale > kMaxCacheBytes)
+    n.fail("expected a size such as 64MiB, 500KB or a number of bytes (1 B to 1 TiB), not '" + text + "'");
+  return static_cast<std::size_t>(value * scale);
+}
+
+}  // namespace
+
+CacheConfig parse_cache(const Node& node, const CacheConfig& base) {
+  node.expect_object().check_keys({"enabled", "type", "ttl", "max_bytes", "url", "timeout"});
+  CacheConfig c = base;
+  c.enabled = true;  // a cache object turns it on unless it says otherwise
+  if (auto n = node.get("enabled")) c.enabled = n->as_bool();
+  if (auto n = node.get("type")) c.type = n->as_enum({"memory", "redis"});
+  if (auto n = node.get("ttl")) {
+    c.ttl = n->as_duration(Millis{1});
+    if (c.ttl <= Millis{0}) n->fail("expected a positive duration");
+  }
+  if (auto n = node.get("max_bytes")) c.max_bytes = parse_bytes(*n);
+  if (auto n = node.get("url")) {
+    c.url = n->as_string();
+    std::string why;
+    if (!cache::parse_redis_url(c.url, &why)) n->fail(why);
+  }
+  if (auto n = node.get("timeout")) {
+    c.timeout = n->as_duration(Millis{1});
+    if (c.timeout > Millis{5000}) n->fail("expected at most 5s: a cache must never hold a request up for long");
+  }
+  if (c.type == "redis" && c.url.empty()) node.fail("type: redis needs a url (redis://host:port)");
+  return c;
+}
+
+std::map<std::string, CacheConfig> parse_cache_config(const std::string& json_text, const EnvLookup& env) {
+  std::map<std::string, CacheConfig> out;
+  const Json doc = parse_json<Json>(json_text, nullptr);
+  if (!doc.is_object() || doc.contains("model_list")) return out;
+  config_detail::Reader reader{env, {}};
+  Node root(doc, "", reader);
+  CacheConfig base;
+  if (auto d = root.get("defaults"))
+    if (auto n = d->get("cache")) base = parse_cache(*n, base);
+  if (auto n = root.get("cache")) base = parse_cache(*n, base);
+  auto groups = root.get("groups");
+  if (!groups) return out;
+  for (const auto& [name, g] : groups->members()) {
+    CacheConfig c = base;
+    if (auto p = g.get("policy"))
+      if (auto n = p->get("cache")) c = parse_cache(*n, base);
+    if (c.enabled) out[name] = c;
+  }
+  return out;
+}
+
+}  // namespace llmfailover::cache
