@@ -429,9 +429,11 @@ void SimTransport::shutdown() {
     core_->queue.clear();  // timers are dropped, not run early
     auto live = std::move(core_->live);
     core_->live.clear();
-    for (auto& [key, ex] : live)
+    for (auto& entry : live) {  // not a structured binding: clang 14 cannot capture one
+      auto ex = entry.second;
       if (ex->close_locked(*core_))
         run.push_back([ex] { ex->deliver(Event::failure({Errc::cancelled, "the simulated transport closed", true})); });
+    }
   }
   for (auto& fn : run) fn();
 }

@@ -153,7 +153,7 @@ TEST_F(VirtualStreams, AFallbackThatRefusesThePrefillGetsARestart) {
     EXPECT_EQ(o.content(), all_words());
     const Millis cut = 100ms + 50ms * static_cast<int>(k - 1);
     EXPECT_EQ(sim->times("b"), (Ms{cut, cut + 30ms}));  // the restart at once, no backoff
-    const auto& first = sim->attempts()[1].request.body;
+    const std::string first = sim->attempts()[1].request.body;  // a copy: attempts() returns by value
     EXPECT_NE(first.find(R"("prefix":true)"), std::string::npos) << first;  // Mistral's prefill
     EXPECT_EQ(o.log[1].decision, "restart_without_prefill");
     EXPECT_EQ(o.log[2].decision, "served_recovered");
@@ -171,7 +171,7 @@ TEST_F(VirtualStreams, AFallbackThatWordsItDifferentlyGetsAContinuationPrompt) {
   EXPECT_EQ(o.content(), all_words());
   EXPECT_EQ(sim->times("b"), (Ms{200ms, 300ms}));  // cut at 200 ms; the first differing word at +100 ms
   EXPECT_EQ(o.log[1].decision, "continuation_prompt");
-  const auto& asked = sim->attempts()[2].request.body;
+  const std::string asked = sim->attempts()[2].request.body;
   EXPECT_NE(asked.find("Continue your answer"), std::string::npos) << asked;
 }
 
