@@ -105,7 +105,7 @@ SimReply SimReply::answer(std::string text, Millis at) {
   return r;
 }
 
-SimReply SimReply::error(int status, Millis at, Headers headers, std::string code) {
+SimReply SimReply::error(int status, Millis at, Headers headers, const std::string& code) {
   headers.insert(headers.begin(), {"content-type", "application/json"});
   const char* type = status == 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error";
   nlohmann::json doc = {{"error",

@@ -152,8 +152,8 @@ TEST_F(VirtualStreams, AFallbackThatRefusesThePrefillGetsARestart) {
     ASSERT_EQ(o.status(), 200);
     EXPECT_EQ(o.content(), all_words());
     const Millis cut = 100ms + 50ms * static_cast<int>(k - 1);
-    EXPECT_EQ(sim->times("b"), (Ms{cut, cut + 30ms}));  // the restart at once, no backoff
-    const std::string first = sim->attempts()[1].request.body;  // a copy: attempts() returns by value
+    EXPECT_EQ(sim->times("b"), (Ms{cut, cut + 30ms}));                      // the restart at once, no backoff
+    const std::string first = sim->attempts()[1].request.body;              // a copy: attempts() returns by value
     EXPECT_NE(first.find(R"("prefix":true)"), std::string::npos) << first;  // Mistral's prefill
     EXPECT_EQ(o.log[1].decision, "restart_without_prefill");
     EXPECT_EQ(o.log[2].decision, "served_recovered");

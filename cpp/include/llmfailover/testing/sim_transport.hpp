@@ -64,7 +64,7 @@ struct SimReply {
   // A plain OpenAI chat answer with `text` (usage: 10 prompt tokens, one per word), whole at `at`.
   static SimReply answer(std::string text, Millis at = Millis{0});
   // An OpenAI error answer: `status`, its headers, {"error": {"message", "type", "code"}}.
-  static SimReply error(int status, Millis at = Millis{0}, Headers headers = {}, std::string code = "");
+  static SimReply error(int status, Millis at = Millis{0}, Headers headers = {}, const std::string& code = "");
   // An OpenAI chat stream: the head at `head_at`, then the words (one chunk each, a space after
   // every word but the last) from `first` on, `gap` apart; then the finish chunk with usage,
   // [DONE] and the end with the last word. Steps: head, role, one per word, finish, [DONE], end.
