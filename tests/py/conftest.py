@@ -23,6 +23,7 @@ import sys
 from typing import Any, Optional
 
 import pytest
+from _redis import redis_url  # noqa: F401 (a fixture for every test file: a throw-away redis-server)
 
 if os.environ.get("LLMFAILOVER_HIDE_OPENAI") == "1":
 

@@ -7,52 +7,23 @@ socket in tmp_path (no TCP port at all), and skips with the reason when the bina
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import llmfailover
 import pytest
+from _redis import REDIS_MARK, REDIS_SERVER
 from llmfailover.batch import BatchStateError
 from llmfailover.testing import FakeProvider, Fault
 from test_batch import assert_exactly_once, make_config, read_output, request, write_input
 
-REDIS_SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None, reason="redis-server is not installed (scripts/setup.sh installs Debian's redis-server)"
-)
+pytestmark = REDIS_MARK
 redis = pytest.importorskip("redis", reason="redis-py is not installed (the 'batch' and 'test' extras have it)")
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    sock = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        [str(REDIS_SERVER), "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"unix://{sock}"
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis.from_url(url).ping():
-                    break
-            except redis.RedisError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _worker(src: Path, cfg: Path, out: Path, url: str) -> subprocess.Popen[bytes]:

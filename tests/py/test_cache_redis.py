@@ -7,49 +7,21 @@ socket in tmp_path, as tests/py/test_batch_redis.py does; skipped with the reaso
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from _redis import REDIS_MARK
 from llmfailover import OpenAI, route_info
 from llmfailover.testing import FakeProvider
 from test_router import MESSAGES, make_config
 
-REDIS_SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None, reason="redis-server is not installed (scripts/setup.sh installs Debian's redis-server)"
-)
+pytestmark = REDIS_MARK
 redis = pytest.importorskip("redis", reason="redis-py is not installed (the 'test' extra has it)")
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    sock = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        [str(REDIS_SERVER), "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"unix://{sock}"
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis.from_url(url).ping():
-                    break
-            except redis.RedisError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def config(fp: FakeProvider, url: str, **cache: Any) -> dict[str, Any]:
