@@ -118,7 +118,7 @@ py::object event_to_python(Event& e) {
     case Event::Kind::body: return py::make_tuple("body", py::bytes(e.data));
     case Event::Kind::sse: return py::make_tuple("sse", e.event, py::bytes(e.data), e.id);
     case Event::Kind::end: return py::make_tuple("end");
-    case Event::Kind::error: return py::make_tuple("error", std::string(to_string(e.error.code)), e.error.message);
+    case Event::Kind::error: return py::make_tuple("error", e.error.code, e.error.message);
   }
   return py::none();
 }

@@ -229,7 +229,7 @@ class BaseClient:
             raise OpenAIError("router_snapshot() needs a client built with config=")
         if router.closed:
             raise RuntimeError("Cannot read the router, as the client has been closed.")
-        return list(router.router.snapshot())
+        return router.snapshot_rows()
 
     # --- configuration -------------------------------------------------------------------------
 
