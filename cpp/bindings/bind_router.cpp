@@ -218,7 +218,8 @@ void bind_router(py::module_& m) {
 
   py::class_<RouterHandle>(m, "Router",
                            "The failover engine over a Config (cpp/include/llmfailover/router.hpp).\n"
-                           "Raises ValueError for an inconsistent config (unknown groups in chains).")
+                           "Raises ConfigError (a ValueError) for an inconsistent config (unknown groups in\n"
+                           "chains), ValueError naming the argument for a bad io_threads or connection cap.")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
                        const std::string& user_agent, long long max_connections, const transport::ProxyOptions& proxy,
                        const std::optional<CacheSettings>& cache) {
@@ -234,10 +235,10 @@ void bind_router(py::module_& m) {
                std::shared_ptr<cache::RouterCache> answers;
                if (cache) answers = cache::RouterCache::make(cache->groups, clock);
                return RouterHandle{std::make_unique<Router>(config, std::move(o)), std::move(answers)};
-             } catch (const ConfigError& e) {
-               throw py::value_error(e.what());
+             } catch (const ConfigError&) {
+               throw;  // _core.ConfigError (bind_config.cpp)
              } catch (const std::invalid_argument& e) {
-               throw py::value_error(e.what());
+               throw ConfigError("", e.what());  // an inconsistency the parser could not see
              }
            }),
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,

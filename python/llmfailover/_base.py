@@ -185,7 +185,7 @@ class BaseClient:
         check_url("base_url", str(base_url))
         self._base_url = _with_trailing_slash(str(base_url))
         self.timeout = DEFAULT_TIMEOUT if not is_given(timeout) else timeout
-        self.max_retries = int(max_retries)
+        self.max_retries = _native.core().checked_max_retries(int(max_retries))  # 0..1e6, else ValueError
         self._custom_headers = dict(default_headers or {})
         self._custom_query = dict(default_query or {})
         self._strict_response_validation = _strict_response_validation

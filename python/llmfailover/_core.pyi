@@ -54,7 +54,11 @@ __all__: list[str] = [
     "Timeouts",
     "TokenUsage",
     "Upstream",
+    "check_base_url",
     "check_proxy_url",
+    "check_url_characters",
+    "checked_max_retries",
+    "header_problem",
     "max_json_depth",
     "parse_cache_config",
     "parse_config",
@@ -852,7 +856,8 @@ class CacheSettings:
 class Router:
     """
     The failover engine over a Config (cpp/include/llmfailover/router.hpp).
-    Raises ValueError for an inconsistent config (unknown groups in chains).
+    Raises ConfigError (a ValueError) for an inconsistent config (unknown groups in
+    chains), ValueError naming the argument for a bad io_threads or connection cap.
     """
     def __init__(
         self,
@@ -908,7 +913,27 @@ class Router:
     @property
     def closed(self) -> bool: ...
 
+def check_base_url(field: str, url: str) -> None:
+    """
+    Raises ValueError for a URL with a control character or not http(s).
+    """
+
 def check_proxy_url(url: str, name: str) -> str: ...
+def check_url_characters(field: str, url: str) -> None:
+    """
+    Raises ValueError naming `field` for a URL (part) with a control character (as httpx).
+    """
+
+def checked_max_retries(max_retries: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    max_retries itself, or ValueError when it is outside 0..1000000.
+    """
+
+def header_problem(name: str, value: str) -> str | None:
+    """
+    Why a header cannot be sent (names the header, never shows the value), or None (RFC 9110).
+    """
+
 def max_json_depth() -> int:
     """
     The nesting limit of every JSON document the core parses

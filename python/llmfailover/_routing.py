@@ -317,8 +317,8 @@ class RouterHandle:
                     deployments,
                 )
             )
-        except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
-            raise ConfigError(str(e)) from None
+        except core.ConfigError as e:  # an inconsistent config the parser could not see (chains, ...)
+            raise ConfigError(str(e), getattr(e, "path", "")) from None
         self.closed = False
         metrics._track(self)  # read at each scrape (llmfailover.metrics)
 

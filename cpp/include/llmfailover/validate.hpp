@@ -45,9 +45,12 @@ int checked_max_retries(long long n);
 // A routed call's attempts override (extra_body llmfailover.max_attempts): 1..5.
 int checked_max_attempts(long long n);
 
-// An http:// or https:// URL without control characters (httpx refuses those too: "Invalid
-// non-printable ASCII character in URL"). The message shows the URL without its userinfo.
+// An http:// or https:// URL without control characters, refused with httpx's words ("Invalid
+// non-printable ASCII character in <field>, '\r' at position 5."). Messages show the URL without
+// its userinfo.
 void check_base_url(std::string_view field, std::string_view url);
+// Only the control characters (a URL part: an Azure endpoint, a deployment name).
+void check_url_characters(std::string_view field, std::string_view url);
 
 // Why a header cannot be sent, naming the header but never showing its value, else nullopt:
 // a name that is not an RFC 9110 §5.6.2 token, or a value with CR, LF or NUL (§5.5: a CR or LF

@@ -71,16 +71,31 @@ int checked_max_attempts(long long n) {
   return static_cast<int>(n);
 }
 
-void check_base_url(std::string_view field, std::string_view url) {
-  for (std::size_t i = 0; i < url.size(); ++i) {
-    auto c = static_cast<unsigned char>(url[i]);
-    if (c < 0x20 || c == 0x7f) {
+// A control character as Python's repr() shows it ('\r', '\x00'), as httpx's message does.
+static std::string char_repr(unsigned char c) {
+  switch (c) {
+    case '\t': return "'\\t'";
+    case '\n': return "'\\n'";
+    case '\r': return "'\\r'";
+    default: {
       char code[8];
-      std::snprintf(code, sizeof code, "\\x%02x", c);
-      refuse(field,
-             std::string(" has a non-printable ASCII character (") + code + ") at position " + std::to_string(i));
+      std::snprintf(code, sizeof code, "'\\x%02x'", c);
+      return code;
     }
   }
+}
+
+void check_url_characters(std::string_view field, std::string_view url) {
+  for (std::size_t i = 0; i < url.size(); ++i) {
+    auto c = static_cast<unsigned char>(url[i]);
+    if (c < 0x20 || c == 0x7f)  // httpx: "Invalid non-printable ASCII character in URL, '\r' at position 5."
+      throw InvalidArgument("Invalid non-printable ASCII character in " + std::string(field) + ", " + char_repr(c) +
+                            " at position " + std::to_string(i) + ".");
+  }
+}
+
+void check_base_url(std::string_view field, std::string_view url) {
+  check_url_characters(field, url);
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
     refuse(field, " must start with http:// or https://, got '" + without_userinfo(url) + "'");
 }
