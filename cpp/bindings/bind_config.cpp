@@ -130,6 +130,10 @@ void bind_config(py::module_& m) {
       "check_url_characters",
       [](const std::string& field, const std::string& url) { check_url_characters(field, url); }, py::arg("field"),
       py::arg("url"), "Raises ValueError naming `field` for a URL (part) with a control character (as httpx).");
+  m.def(
+      "check_seconds",
+      [](const std::string& field, double seconds) { static_cast<void>(checked_seconds(seconds, field)); },
+      py::arg("field"), py::arg("seconds"), "Raises ValueError naming `field` for a NaN, zero or negative duration.");
   m.def("checked_max_retries", &checked_max_retries, py::arg("max_retries"),
         "max_retries itself, or ValueError when it is outside 0..1000000.");
   m.def("max_json_depth", &max_json_depth, "The nesting limit of every JSON document the core parses");

@@ -56,6 +56,7 @@ __all__: list[str] = [
     "Upstream",
     "check_base_url",
     "check_proxy_url",
+    "check_seconds",
     "check_url_characters",
     "checked_max_retries",
     "header_problem",
@@ -919,6 +920,11 @@ def check_base_url(field: str, url: str) -> None:
     """
 
 def check_proxy_url(url: str, name: str) -> str: ...
+def check_seconds(field: str, seconds: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    Raises ValueError naming `field` for a NaN, zero or negative duration.
+    """
+
 def check_url_characters(field: str, url: str) -> None:
     """
     Raises ValueError naming `field` for a URL (part) with a control character (as httpx).

@@ -17,13 +17,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Optional
+from typing import Any, Optional
 
 from ._native import core
 
-__all__ = ["check_url", "header_problem", "options_problem", "request_problem", "hide_userinfo"]
+__all__ = ["check_int", "check_url", "header_problem", "options_problem", "request_problem", "hide_userinfo"]
 
 _USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # up to the last @ of the authority
+
+
+def check_int(name: str, value: Any) -> int:
+    """``value`` when it is an int (bool included, as openai's max_retries check), else TypeError
+    naming ``name``: checked before crossing, where pybind11's own message would list every argument.
+    The range is the core's (validate.hpp)."""
+    if not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
 
 
 def check_url(name: str, url: str) -> None:

@@ -206,7 +206,7 @@ class StubCore:
     Engine = StubEngine
     __version__ = "stub"
     # The core's validation (validate.hpp) is the real one, set by stub_core: the clients ask it.
-    VALIDATION = ("header_problem", "check_url_characters", "checked_max_retries")
+    VALIDATION = ("header_problem", "check_url_characters", "checked_max_retries", "check_seconds")
 
 
 @pytest.fixture
