@@ -26,6 +26,40 @@ std::optional<E> optional_word(const std::string& word, std::optional<E> (*parse
   return word_of(parse(word), word, what);
 }
 
+// A record class's FIELDS (its properties in definition order: the def_readonly calls are the one
+// list) and read access by name, so row["state"] / attempt.get("provider") read like the dicts
+// these records were before (code written against those keeps working).
+template <typename C>
+void add_field_access(C& c) {
+  py::list fields;
+  py::object property = py::module_::import("builtins").attr("property");
+  for (auto item : c.attr("__dict__").attr("items")()) {
+    auto pair = item.template cast<py::tuple>();
+    if (py::isinstance(pair[1], property)) fields.append(pair[0]);
+  }
+  c.attr("FIELDS") = py::tuple(fields);
+  auto lookup = [](const py::object& self, const std::string& field) -> std::optional<AnyValue> {
+    py::tuple known = self.attr("FIELDS");
+    for (auto f : known)
+      if (f.cast<std::string>() == field)
+        return py::reinterpret_steal<AnyValue>(py::object(self.attr(field.c_str())).release());
+    return std::nullopt;
+  };
+  c.def(
+      "__getitem__",
+      [lookup](const py::object& self, const std::string& field) -> AnyValue {
+        if (auto v = lookup(self, field)) return *v;
+        throw py::key_error(field);
+      },
+      py::arg("field"), "record['field'] is record.field (KeyError for a name not in FIELDS).");
+  c.def(
+      "get",
+      [lookup](const py::object& self, const std::string& field, const py::object& fallback) -> AnyValue {
+        return lookup(self, field).value_or(py::reinterpret_borrow<AnyValue>(fallback));
+      },
+      py::arg("field"), py::arg("default") = py::none(), "record.field, or `default` for a name not in FIELDS.");
+}
+
 void bind_attempt(py::module_& m) {
   bind_str_enum<Decision>(m, "Decision",
                           "What the router did after an attempt (cpp/include/llmfailover/decision.hpp).\n"
@@ -35,10 +69,10 @@ void bind_attempt(py::module_& m) {
   bind_str_enum<ErrorClass>(m, "ErrorClass",
                             "The class the failover policy acts on (cpp/include/llmfailover/error.hpp).",
                             all_error_classes());
-  py::class_<RouteAttempt>(m, "Attempt",
-                           "One attempt of a routed call (router.hpp RouteAttempt); times in ms since the\n"
-                           "call started, first_byte_ms and retry_after_ms -1 when absent.")
-      .def_readonly("attempt", &RouteAttempt::attempt)
+  py::class_<RouteAttempt> c(m, "Attempt",
+                             "One attempt of a routed call (router.hpp RouteAttempt); times in ms since the\n"
+                             "call started, first_byte_ms and retry_after_ms -1 when absent.");
+  c.def_readonly("attempt", &RouteAttempt::attempt)
       .def_readonly("group", &RouteAttempt::group)
       .def_readonly("target", &RouteAttempt::target)
       .def_readonly("deployment", &RouteAttempt::deployment)
@@ -67,6 +101,7 @@ void bind_attempt(py::module_& m) {
       .def_readonly("pick", &RouteAttempt::pick)
       .def_readonly("skipped", &RouteAttempt::skipped)
       .def_readonly("replayed", &RouteAttempt::replayed);
+  add_field_access(c);
 }
 
 // One row of Router.snapshot(); row["field"] reads like the dicts it replaces.
@@ -113,24 +148,7 @@ void bind_target_snapshot(py::module_& m) {
       .def_readonly("key_tpm", &S::key_tpm)
       .def_readonly("key_requests_left", &S::key_requests_left)
       .def_readonly("key_tokens_left", &S::key_tokens_left);
-  // The fields, in order, from the properties just defined (one list: the calls above).
-  py::list fields;
-  py::object property = py::module_::import("builtins").attr("property");
-  for (auto item : c.attr("__dict__").attr("items")()) {
-    auto pair = item.cast<py::tuple>();
-    if (py::isinstance(pair[1], property)) fields.append(pair[0]);
-  }
-  c.attr("FIELDS") = py::tuple(fields);
-  c.def(
-      "__getitem__",
-      [](const py::object& self, const std::string& field) -> AnyValue {
-        py::tuple known = self.attr("FIELDS");
-        for (auto f : known)
-          if (f.cast<std::string>() == field)
-            return py::reinterpret_steal<AnyValue>(py::object(self.attr(field.c_str())).release());
-        throw py::key_error(field);
-      },
-      py::arg("field"), "row['state'] is row.state (the dict rows of earlier versions read alike).");
+  add_field_access(c);
 }
 
 // None: the config's value; inf or beyond kForeverSeconds: no limit (saturated to kForever).

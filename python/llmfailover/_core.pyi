@@ -628,6 +628,38 @@ class Attempt:
     One attempt of a routed call (router.hpp RouteAttempt); times in ms since the
     call started, first_byte_ms and retry_after_ms -1 when absent.
     """
+
+    FIELDS: typing.ClassVar[tuple] = (
+        "attempt",
+        "group",
+        "target",
+        "deployment",
+        "provider",
+        "model",
+        "key_index",
+        "status",
+        "error",
+        "error_class",
+        "reason",
+        "message",
+        "decision",
+        "started_ms",
+        "first_byte_ms",
+        "elapsed_ms",
+        "waited_ms",
+        "retry_after_ms",
+        "pick",
+        "skipped",
+        "replayed",
+    )
+    def __getitem__(self, field: str) -> typing.Any:
+        """
+        record['field'] is record.field (KeyError for a name not in FIELDS).
+        """
+    def get(self, field: str, default: typing.Any = None) -> typing.Any:
+        """
+        record.field, or `default` for a name not in FIELDS.
+        """
     @property
     def attempt(self) -> int: ...
     @property
@@ -725,7 +757,11 @@ class TargetSnapshot:
     )
     def __getitem__(self, field: str) -> typing.Any:
         """
-        row['state'] is row.state (the dict rows of earlier versions read alike).
+        record['field'] is record.field (KeyError for a name not in FIELDS).
+        """
+    def get(self, field: str, default: typing.Any = None) -> typing.Any:
+        """
+        record.field, or `default` for a name not in FIELDS.
         """
     @property
     def available(self) -> bool: ...

@@ -132,7 +132,10 @@ class AttemptInfo:
 
     @classmethod
     def from_native(cls, a: Any) -> "AttemptInfo":
-        """From a native ``_core.Attempt`` (whose ``error`` and ``error_class`` are None when absent)."""
+        """From a native ``_core.Attempt`` (whose ``error`` and ``error_class`` are None when absent),
+        or a mapping with some of the fields (an attempt built in Python)."""
+        if isinstance(a, Mapping):
+            return cls(**{f: a[f] for f in _ATTEMPT_FIELDS if f in a})
         values = {f: getattr(a, f) for f in _ATTEMPT_FIELDS}
         values["error"] = values["error"] or ""
         values["error_class"] = values["error_class"] or ""

@@ -13,7 +13,7 @@ import pickle
 from typing import Any, Callable
 
 import pytest
-from llmfailover import APIConnectionError, OpenAI, errors, route_info
+from llmfailover import APIConnectionError, OpenAI, _routing, errors, route_info
 from llmfailover._routing import AttemptInfo
 from llmfailover.testing import FakeProvider, Fault
 from test_router import ask, make_config
@@ -32,7 +32,7 @@ def test_decisions_are_str_valued_enum_members() -> None:
 
 def test_attempt_fields_are_the_bound_class_fields() -> None:
     bound = {n for n, v in vars(_core.Attempt).items() if isinstance(v, property)}
-    assert bound == {f.name for f in dataclasses.fields(AttemptInfo)}  # no hand-kept copy to drift
+    assert bound == set(_core.Attempt.FIELDS) == {f.name for f in dataclasses.fields(AttemptInfo)}  # no drift
 
 
 def test_the_error_table_names_only_native_codes() -> None:
@@ -150,3 +150,21 @@ def test_huge_timeouts_mean_no_limit_alike(fp: FakeProvider, timeout: float) -> 
     for make in (_plain, _routed):
         with make(fp, max_retries=0) as client:
             assert ask(client, timeout=timeout).choices[0].message.content
+
+
+def test_native_attempts_read_like_the_dicts_they_were(fp: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+    real = _routing._route_of
+    monkeypatch.setattr(_routing, "_route_of", lambda native, degraded: seen.append(native) or real(native, degraded))
+    with OpenAI(config=make_config(fp)) as client:
+        info = route_info(ask(client))
+        assert info is not None and info.served is not None
+    served = seen[-1].served
+    assert isinstance(served, _core.Attempt)
+    assert served["provider"] == served.get("provider") == served.provider == info.served.provider
+    assert served.get("no_such_field", 1) == 1
+    with pytest.raises(KeyError):
+        served["no_such_field"]
+    # an attempt built in Python (a cache's replayed answer) is still a mapping of some fields
+    built = {"attempt": 1, "group": "g", "target": "t", "deployment": "d", "provider": "p", "model": "m"}
+    assert AttemptInfo.from_native({**built, "decision": "cache_hit"}).decision == "cache_hit"
