@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import logging
+import operator
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ class AttemptInfo:
         or a mapping with some of the fields (an attempt built in Python)."""
         if isinstance(a, Mapping):
             return cls(**{f: a[f] for f in _ATTEMPT_FIELDS if f in a})
-        values = {f: getattr(a, f) for f in _ATTEMPT_FIELDS}
+        values = dict(zip(_ATTEMPT_FIELDS, _read_attempt(a)))
         values["error"] = values["error"] or ""
         values["error_class"] = values["error_class"] or ""
         return cls(**values)
@@ -152,6 +153,14 @@ class AttemptInfo:
 
 
 _ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(AttemptInfo))
+_read_attempt = operator.attrgetter(*_ATTEMPT_FIELDS)  # every field in one C-level call
+
+
+@functools.lru_cache(maxsize=None)
+def _record_reader(name: str) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """A bound record class's ``FIELDS`` and a getter of all of them at once."""
+    fields: tuple[str, ...] = getattr(_native.core(), name).FIELDS
+    return fields, operator.attrgetter(*fields)
 
 
 @dataclass
@@ -338,8 +347,8 @@ class RouterHandle:
     def snapshot_rows(self) -> list[dict[str, Any]]:
         """``Router.snapshot()`` as dicts (the public ``router_snapshot()`` form), one key per
         ``_core.TargetSnapshot.FIELDS`` entry: the binding's field list is the only one."""
-        fields = _native.core().TargetSnapshot.FIELDS
-        return [{f: getattr(s, f) for f in fields} for s in self.router.snapshot()]
+        fields, read = _record_reader("TargetSnapshot")
+        return [dict(zip(fields, read(s))) for s in self.router.snapshot()]
 
     def send(
         self,
