@@ -151,7 +151,7 @@ void bind_target_snapshot(py::module_& m) {
   add_field_access(c);
 }
 
-// None: the config's value; inf or beyond kForeverSeconds: no limit (saturated to kForever).
+// None: the config's value; inf or beyond kNoLimitSeconds: no limit (saturated to kNoLimit, validate.hpp).
 std::optional<Millis> seconds(const std::optional<double>& s, const char* name) {
   if (!s) return std::nullopt;
   return to_millis_or_forever(*s, name);

@@ -55,7 +55,7 @@ inline PoolStatsDict pool_stats_dict(const transport::PoolStats& s) {
   return d;
 }
 
-// A duration where "no limit" has no encoding of its own: saturated to kForever.
+// A duration where "no limit" has no encoding of its own: saturated to kNoLimit (validate.hpp).
 inline std::chrono::milliseconds to_millis_or_forever(double seconds, const char* name, bool allow_zero = false) {
   return checked_seconds_or_no_limit(seconds, name, allow_zero);
 }
