@@ -24,6 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
   echo "stubgen.sh: pybind11-stubgen failed for llmfailover._core" >&2
   exit 1
 }
+# The str-valued enums as the typing spec writes enum members (scripts/stub_enums.py).
+"$PY" scripts/stub_enums.py "$tmp/llmfailover/_core.pyi"
 # Formatted as if it were the file in the tree (ruff reads pyproject.toml through the name).
 .venv/bin/ruff check --fix-only --quiet --stdin-filename "$STUB" <"$tmp/llmfailover/_core.pyi" |
   .venv/bin/ruff format --quiet --stdin-filename "$STUB" - >"$tmp/_core.pyi"

@@ -117,6 +117,25 @@ void bind_config(py::module_& m) {
       py::arg("json_text"), py::arg("env") = py::none(),
       "Parse a config (llmfailover schema, or LiteLLM when it has model_list). `env` replaces the "
       "process environment for os.environ/NAME and ${NAME} references.");
+  // The checks both Python clients ask rather than repeat (llmfailover/validate.hpp): a bad value
+  // raises ValueError naming the field (InvalidArgument is a std::invalid_argument).
+  m.def(
+      "header_problem", [](const std::string& name, const std::string& value) { return header_problem(name, value); },
+      py::arg("name"), py::arg("value"),
+      "Why a header cannot be sent (names the header, never shows the value), or None (RFC 9110).");
+  m.def(
+      "check_base_url", [](const std::string& field, const std::string& url) { check_base_url(field, url); },
+      py::arg("field"), py::arg("url"), "Raises ValueError for a URL with a control character or not http(s).");
+  m.def(
+      "check_url_characters",
+      [](const std::string& field, const std::string& url) { check_url_characters(field, url); }, py::arg("field"),
+      py::arg("url"), "Raises ValueError naming `field` for a URL (part) with a control character (as httpx).");
+  m.def(
+      "check_seconds",
+      [](const std::string& field, double seconds) { static_cast<void>(checked_seconds(seconds, field)); },
+      py::arg("field"), py::arg("seconds"), "Raises ValueError naming `field` for a NaN, zero or negative duration.");
+  m.def("checked_max_retries", &checked_max_retries, py::arg("max_retries"),
+        "max_retries itself, or ValueError when it is outside 0..1000000.");
   m.def("max_json_depth", &max_json_depth, "The nesting limit of every JSON document the core parses");
   m.def("set_max_json_depth", &set_max_json_depth, py::arg("depth"),
         "Set the nesting limit (1..10000) for parses that start afterwards; ValueError outside it");

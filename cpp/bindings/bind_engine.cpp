@@ -93,8 +93,7 @@ Headers to_headers(const std::vector<std::pair<std::string, std::string>>& pairs
   Headers h;
   h.reserve(pairs.size());
   for (auto& [k, v] : pairs) {
-    if (k.find_first_of("\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos)
-      throw py::value_error("invalid header '" + k + "': names and values may not contain CR or LF");
+    check_header("headers", k, v);  // validate.hpp
     h.push_back({k, v});
   }
   return h;
@@ -118,7 +117,7 @@ py::object event_to_python(Event& e) {
     case Event::Kind::body: return py::make_tuple("body", py::bytes(e.data));
     case Event::Kind::sse: return py::make_tuple("sse", e.event, py::bytes(e.data), e.id);
     case Event::Kind::end: return py::make_tuple("end");
-    case Event::Kind::error: return py::make_tuple("error", std::string(to_string(e.error.code)), e.error.message);
+    case Event::Kind::error: return py::make_tuple("error", e.error.code, e.error.message);
   }
   return py::none();
 }
@@ -225,9 +224,7 @@ void bind_engine(py::module_& m) {
              } catch (const std::invalid_argument& e) {
                throw py::value_error(e.what());
              }
-             if (base_url.rfind("http://", 0) != 0 && base_url.rfind("https://", 0) != 0)
-               throw py::value_error("base_url must start with http:// or https://, got '" +
-                                     without_userinfo(base_url) + "'");
+             check_base_url("base_url", base_url);  // validate.hpp
              u.base_url = base_url;
              if (!azure_deployment.empty()) {
                while (!u.base_url.empty() && u.base_url.back() == '/') u.base_url.pop_back();
@@ -343,7 +340,7 @@ void bind_engine(py::module_& m) {
           "send",
           [](EngineHandle& h, const Upstream& upstream, const std::string& method, const std::string& path,
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
-             const Query& query, const std::string& model, const Timeouts& timeouts, int max_retries) {
+             const Query& query, const std::string& model, const Timeouts& timeouts, long long max_retries) {
             providers::ApiCall call;
             call.method = method;
             call.path = path;
@@ -351,8 +348,7 @@ void bind_engine(py::module_& m) {
             call.headers = to_headers(headers);
             call.query = query;
             call.model = model;
-            if (max_retries < 0) throw py::value_error("max_retries must be >= 0");
-            return h.get().send(upstream, call, timeouts, max_retries);
+            return h.get().send(upstream, call, timeouts, checked_max_retries(max_retries));
           },
           py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = Query{},

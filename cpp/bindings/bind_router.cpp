@@ -11,33 +11,147 @@ namespace llmfailover::bindings {
 
 namespace {
 
-Record attempt_dict(const RouteAttempt& a) {
-  Record d;
-  d["attempt"] = a.attempt;
-  d["group"] = a.group;
-  d["target"] = a.target;
-  d["deployment"] = a.deployment;
-  d["provider"] = a.provider;
-  d["model"] = a.model;
-  d["key_index"] = a.key_index;
-  d["status"] = a.status;
-  d["error"] = a.error;
-  d["error_class"] = a.error_class;
-  d["reason"] = a.reason;
-  d["message"] = a.message;
-  d["decision"] = a.decision;
-  d["started_ms"] = a.started_ms;
-  d["first_byte_ms"] = a.first_byte_ms;
-  d["elapsed_ms"] = a.elapsed_ms;
-  d["waited_ms"] = a.waited_ms;
-  d["retry_after_ms"] = a.retry_after_ms;
-  d["pick"] = a.pick;
-  d["skipped"] = a.skipped;
-  d["replayed"] = a.replayed;
-  return d;
+// A route log word the router wrote that decision.hpp does not list: a programming error (the
+// enum is the one list), reported rather than handed to Python as a string nobody compares.
+template <typename E>
+E word_of(std::optional<E> e, const std::string& word, const char* what) {
+  if (!e) throw std::logic_error(std::string("route log ") + what + " '" + word + "' is not in decision.hpp");
+  return *e;
 }
 
-// None: the config's value; inf or beyond kForeverSeconds: no limit (saturated to kForever).
+// "" (no error / no outcome yet) crosses as None; a word, as its enum member.
+template <typename E>
+std::optional<E> optional_word(const std::string& word, std::optional<E> (*parse)(std::string_view), const char* what) {
+  if (word.empty()) return std::nullopt;
+  return word_of(parse(word), word, what);
+}
+
+// A record class's FIELDS (its properties in definition order: the def_readonly calls are the one
+// list) and read access by name, so row["state"] / attempt.get("provider") read like the dicts
+// these records were before (code written against those keeps working).
+template <typename C>
+void add_field_access(C& c) {
+  py::list fields;
+  py::object property = py::module_::import("builtins").attr("property");
+  for (auto item : c.attr("__dict__").attr("items")()) {
+    auto pair = item.template cast<py::tuple>();
+    if (py::isinstance(pair[1], property)) fields.append(pair[0]);
+  }
+  c.attr("FIELDS") = py::tuple(fields);
+  auto lookup = [](const py::object& self, const std::string& field) -> std::optional<AnyValue> {
+    py::tuple known = self.attr("FIELDS");
+    for (auto f : known)
+      if (f.cast<std::string>() == field)
+        return py::reinterpret_steal<AnyValue>(py::object(self.attr(field.c_str())).release());
+    return std::nullopt;
+  };
+  c.def(
+      "__getitem__",
+      [lookup](const py::object& self, const std::string& field) -> AnyValue {
+        if (auto v = lookup(self, field)) return *v;
+        throw py::key_error(field);
+      },
+      py::arg("field"), "record['field'] is record.field (KeyError for a name not in FIELDS).");
+  c.def(
+      "get",
+      [lookup](const py::object& self, const std::string& field, const py::object& fallback) -> AnyValue {
+        return lookup(self, field).value_or(py::reinterpret_borrow<AnyValue>(fallback));
+      },
+      py::arg("field"), py::arg("default") = py::none(), "record.field, or `default` for a name not in FIELDS.");
+}
+
+void bind_attempt(py::module_& m) {
+  bind_str_enum<Decision>(m, "Decision",
+                          "What the router did after an attempt (cpp/include/llmfailover/decision.hpp).\n"
+                          "Members are str: Decision.failover == 'failover'; pending == '' (no outcome yet).",
+                          all_decisions());
+  bind_str_enum<Errc>(m, "Errc", "A local-origin failure code (cpp/include/llmfailover/error.hpp Errc).", all_errcs());
+  bind_str_enum<ErrorClass>(m, "ErrorClass",
+                            "The class the failover policy acts on (cpp/include/llmfailover/error.hpp).",
+                            all_error_classes());
+  py::class_<RouteAttempt> c(m, "Attempt",
+                             "One attempt of a routed call (router.hpp RouteAttempt); times in ms since the\n"
+                             "call started, first_byte_ms and retry_after_ms -1 when absent.");
+  c.def_readonly("attempt", &RouteAttempt::attempt)
+      .def_readonly("group", &RouteAttempt::group)
+      .def_readonly("target", &RouteAttempt::target)
+      .def_readonly("deployment", &RouteAttempt::deployment)
+      .def_readonly("provider", &RouteAttempt::provider)
+      .def_readonly("model", &RouteAttempt::model)
+      .def_readonly("key_index", &RouteAttempt::key_index)
+      .def_readonly("status", &RouteAttempt::status)
+      .def_property_readonly(
+          "error", [](const RouteAttempt& a) { return optional_word<Errc>(a.error, parse_errc, "error"); },
+          "The local failure (None when the upstream answered).")
+      .def_property_readonly(
+          "error_class",
+          [](const RouteAttempt& a) {
+            return optional_word<ErrorClass>(a.error_class, parse_error_class, "error_class");
+          },
+          "None until the attempt has an outcome.")
+      .def_readonly("reason", &RouteAttempt::reason)
+      .def_readonly("message", &RouteAttempt::message)
+      .def_property_readonly(
+          "decision", [](const RouteAttempt& a) { return word_of(parse_decision(a.decision), a.decision, "decision"); })
+      .def_readonly("started_ms", &RouteAttempt::started_ms)
+      .def_readonly("first_byte_ms", &RouteAttempt::first_byte_ms)
+      .def_readonly("elapsed_ms", &RouteAttempt::elapsed_ms)
+      .def_readonly("waited_ms", &RouteAttempt::waited_ms)
+      .def_readonly("retry_after_ms", &RouteAttempt::retry_after_ms)
+      .def_readonly("pick", &RouteAttempt::pick)
+      .def_readonly("skipped", &RouteAttempt::skipped)
+      .def_readonly("replayed", &RouteAttempt::replayed);
+  add_field_access(c);
+}
+
+// One row of Router.snapshot(); row["field"] reads like the dicts it replaces.
+void bind_target_snapshot(py::module_& m) {
+  using S = TargetSnapshot;
+  py::class_<S> c(m, "TargetSnapshot",
+                  "One target's state (router.hpp TargetSnapshot): probe is \"\" without active probes, else\n"
+                  "\"unknown\", \"healthy\" or \"unhealthy\"; cooling: open for a 429's cooldown; the balancing\n"
+                  "and quota fields are docs/balancing.md's.");
+  c.def_readonly("target", &S::target)
+      .def_readonly("group", &S::group)
+      .def_readonly("deployment", &S::deployment)
+      .def_readonly("model", &S::model)
+      .def_readonly("provider", &S::provider)
+      .def_readonly("key_index", &S::key_index)
+      .def_readonly("state", &S::state)
+      .def_readonly("probe", &S::probe)
+      .def_readonly("ramp_step", &S::ramp_step)
+      .def_readonly("cooling", &S::cooling)
+      .def_readonly("share", &S::share)
+      .def_readonly("failure_rate", &S::failure_rate)
+      .def_readonly("slow_rate", &S::slow_rate)
+      .def_readonly("in_flight", &S::in_flight)
+      .def_readonly("available_in_ms", &S::available_in_ms)
+      .def_readonly("strategy", &S::strategy)
+      .def_readonly("balancer_share", &S::balancer_share)
+      .def_readonly("available", &S::available)
+      .def_readonly("weight", &S::weight)
+      .def_readonly("priority", &S::priority)
+      .def_readonly("pick_share", &S::pick_share)
+      .def_readonly("blocked_for_ms", &S::blocked_for_ms)
+      .def_readonly("ewma_ms", &S::ewma_ms)
+      .def_readonly("cost", &S::cost)
+      .def_readonly("balancer_in_flight", &S::balancer_in_flight)
+      .def_readonly("header_share", &S::header_share)
+      .def_readonly("deployment_in_flight", &S::deployment_in_flight)
+      .def_readonly("max_concurrency", &S::max_concurrency)
+      .def_readonly("shed", &S::shed)
+      .def_readonly("rpm", &S::rpm)
+      .def_readonly("tpm", &S::tpm)
+      .def_readonly("requests_left", &S::requests_left)
+      .def_readonly("tokens_left", &S::tokens_left)
+      .def_readonly("key_rpm", &S::key_rpm)
+      .def_readonly("key_tpm", &S::key_tpm)
+      .def_readonly("key_requests_left", &S::key_requests_left)
+      .def_readonly("key_tokens_left", &S::key_tokens_left);
+  add_field_access(c);
+}
+
+// None: the config's value; inf or beyond kNoLimitSeconds: no limit (saturated to kNoLimit, validate.hpp).
 std::optional<Millis> seconds(const std::optional<double>& s, const char* name) {
   if (!s) return std::nullopt;
   return to_millis_or_forever(*s, name);
@@ -51,17 +165,6 @@ struct RouteCapture {
   bool degraded = false;
   metrics::CallCost cost;
 };
-
-std::optional<Record> served_dict(const std::optional<RouteAttempt>& s) {
-  if (!s) return std::nullopt;
-  return attempt_dict(*s);
-}
-
-Records log_list(const std::vector<RouteAttempt>& log) {
-  Records out;
-  for (const auto& a : log) out.append(attempt_dict(a));
-  return out;
-}
 
 struct CacheSettings {
   std::map<std::string, cache::CacheConfig> groups;
@@ -79,26 +182,23 @@ struct RouterHandle {
 }  // namespace
 
 void bind_router(py::module_& m) {
+  bind_attempt(m);
+  bind_target_snapshot(m);
   py::class_<RouteCapture, std::shared_ptr<RouteCapture>>(m, "RouteCapture",
                                                           "A finished call's route, copied out of it.")
-      .def_property_readonly("served", [](const RouteCapture& c) { return served_dict(c.served); })
-      .def_property_readonly("route_log", [](const RouteCapture& c) { return log_list(c.log); })
+      .def_readonly("served", &RouteCapture::served)
+      .def_readonly("route_log", &RouteCapture::log)
       .def_readonly("degraded", &RouteCapture::degraded)
       .def_readonly("cost", &RouteCapture::cost);
 
   py::class_<RoutedCall, Call, std::shared_ptr<RoutedCall>>(
       m, "RoutedCall",
-      "A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,\n"
-      "target, deployment, provider, model, key_index, status, error, error_class, reason, message,\n"
-      "decision (served, retry, retry_transparent, failover, next_group, context_window_fallback,\n"
-      "content_policy_fallback, budget_exhausted, interrupted, give_up), started_ms, first_byte_ms,\n"
-      "elapsed_ms, waited_ms, retry_after_ms, pick, skipped, replayed. Successful heads carry\n"
-      "x-llmfailover-target, -deployment, -model and -attempts headers.")
+      "A call through the Router; ``served`` and ``route_log`` are Attempt records. Successful heads\n"
+      "carry x-llmfailover-target, -deployment, -model and -attempts headers.")
       .def_property_readonly(
-          "served", [](const RoutedCall& c) { return served_dict(c.served()); },
-          "The attempt that answered (None until one did).")
+          "served", [](const RoutedCall& c) { return c.served(); }, "The attempt that answered (None until one did).")
       .def_property_readonly(
-          "route_log", [](const RoutedCall& c) { return log_list(c.route_log()); }, "Every attempt so far, in order.")
+          "route_log", [](const RoutedCall& c) { return c.route_log(); }, "Every attempt so far, in order.")
       .def_property_readonly("degraded", &RoutedCall::degraded, "The answer is the config's degraded_answer.")
       .def_property_readonly("cost", &RoutedCall::cost, "What the answer cost (bind_metrics.cpp).")
       .def(
@@ -111,7 +211,7 @@ void bind_router(py::module_& m) {
           "cache_hit",
           [](const RoutedCall& c) {
             auto s = c.served();  // a replayed answer's one log entry (cache/router_cache.hpp)
-            return s && s->decision == "cache_hit";
+            return s && parse_decision(s->decision) == Decision::cache_hit;
           },
           "The answer was replayed from the exact cache (no upstream attempt).");
 
@@ -136,7 +236,8 @@ void bind_router(py::module_& m) {
 
   py::class_<RouterHandle>(m, "Router",
                            "The failover engine over a Config (cpp/include/llmfailover/router.hpp).\n"
-                           "Raises ValueError for an inconsistent config (unknown groups in chains).")
+                           "Raises ConfigError (a ValueError) for an inconsistent config (unknown groups in\n"
+                           "chains), ValueError naming the argument for a bad io_threads or connection cap.")
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
                        const std::string& user_agent, long long max_connections, const transport::ProxyOptions& proxy,
                        const std::optional<CacheSettings>& cache) {
@@ -152,10 +253,10 @@ void bind_router(py::module_& m) {
                std::shared_ptr<cache::RouterCache> answers;
                if (cache) answers = cache::RouterCache::make(cache->groups, clock);
                return RouterHandle{std::make_unique<Router>(config, std::move(o)), std::move(answers)};
-             } catch (const ConfigError& e) {
-               throw py::value_error(e.what());
+             } catch (const ConfigError&) {
+               throw;  // _core.ConfigError (bind_config.cpp)
              } catch (const std::invalid_argument& e) {
-               throw py::value_error(e.what());
+               throw ConfigError("", e.what());  // an inconsistency the parser could not see
              }
            }),
            py::arg("config"), py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true,
@@ -168,22 +269,23 @@ void bind_router(py::module_& m) {
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
              const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
              std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-             std::optional<int> max_attempts, bool cache, const std::string& cache_namespace) {
+             std::optional<long long> max_attempts, bool cache, const std::string& cache_namespace) {
             RouteRequest r;
             r.model = model;
             r.call.method = method;
             r.call.path = path;
             if (body) r.call.body = std::string(*body);
-            for (const auto& [k, v] : headers) r.call.headers.push_back({k, v});
+            for (const auto& [k, v] : headers) {
+              check_header("headers", k, v);  // the plain client's Engine::send refuses them too
+              r.call.headers.push_back({k, v});
+            }
             r.call.query = query;
             r.stream = stream;
             r.overrides.fallbacks = std::move(fallbacks);
             r.overrides.deadline = seconds(deadline, "timeout");
             r.overrides.first_token = seconds(first_token, "first_token_timeout");
             r.overrides.idle = seconds(idle, "idle_timeout");
-            if (max_attempts && (*max_attempts < 1 || *max_attempts > 5))
-              throw py::value_error("max_attempts must be between 1 and 5");
-            r.overrides.max_attempts = max_attempts;
+            if (max_attempts) r.overrides.max_attempts = checked_max_attempts(*max_attempts);
             Router& router = h.get();
             if (!h.cache) return router.send(std::move(r));
             py::gil_scoped_release release;  // a Redis lookup may wait up to its timeout
@@ -200,56 +302,8 @@ void bind_router(py::module_& m) {
           "has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); },
           py::arg("name"))
       .def(
-          "snapshot",
-          [](RouterHandle& h) {
-            Records out;
-            for (const auto& s : h.get().snapshot()) {
-              Record d;
-              d["target"] = s.target;
-              d["group"] = s.group;
-              d["deployment"] = s.deployment;
-              d["model"] = s.model;
-              d["provider"] = s.provider;
-              d["key_index"] = s.key_index;
-              d["state"] = s.state;
-              d["probe"] = s.probe;
-              d["ramp_step"] = s.ramp_step;
-              d["cooling"] = s.cooling;
-              d["share"] = s.share;
-              d["failure_rate"] = s.failure_rate;
-              d["slow_rate"] = s.slow_rate;
-              d["in_flight"] = s.in_flight;
-              d["available_in_ms"] = s.available_in_ms;
-              d["strategy"] = s.strategy;
-              d["balancer_share"] = s.balancer_share;
-              d["available"] = s.available;
-              d["weight"] = s.weight;
-              d["priority"] = s.priority;
-              d["pick_share"] = s.pick_share;
-              d["blocked_for_ms"] = s.blocked_for_ms;
-              d["ewma_ms"] = s.ewma_ms;
-              d["cost"] = s.cost;
-              d["balancer_in_flight"] = s.balancer_in_flight;
-              d["header_share"] = s.header_share;
-              d["deployment_in_flight"] = s.deployment_in_flight;
-              d["max_concurrency"] = s.max_concurrency;
-              d["shed"] = s.shed;
-              d["rpm"] = s.rpm;
-              d["tpm"] = s.tpm;
-              d["requests_left"] = s.requests_left;
-              d["tokens_left"] = s.tokens_left;
-              d["key_rpm"] = s.key_rpm;
-              d["key_tpm"] = s.key_tpm;
-              d["key_requests_left"] = s.key_requests_left;
-              d["key_tokens_left"] = s.key_tokens_left;
-              out.append(d);
-            }
-            return out;
-          },
-          "Per target: target, group, deployment, model, provider, key_index, state, probe (\"\" without\n"
-          "active probes, else \"unknown\", \"healthy\" or \"unhealthy\"), ramp_step, cooling (open for a\n"
-          "429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and the balancing\n"
-          "and quota fields (docs/balancing.md).")
+          "snapshot", [](RouterHandle& h) { return h.get().snapshot(); },
+          "One TargetSnapshot per target (breaker state, probes, ramp, balancing and quota fields).")
       .def(
           "drain_events",
           [](RouterHandle& h) {

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "llmfailover/transport/http_client.hpp"
+#include "llmfailover/validate.hpp"
+#include "str_enum.hpp"
 
 namespace llmfailover::bindings {
 
@@ -36,25 +38,13 @@ bool value_equals(const T& a, const pybind11::object& other) {
   return pybind11::isinstance<T>(other) && a == other.cast<const T&>();
 }
 
-// Durations cross the binding as float seconds; every one goes through to_millis (one helper).
-// Casting a double beyond the integer's range is undefined behaviour ([conv.fpint]): 1e17 s or
-// inf used to become a garbage (often negative) count, so a call timed out at once. Values at or
-// beyond kForeverSeconds (~31.7 years; inf included) saturate to nullopt, "no limit": the caller
-// maps that to its own encoding (0 in Timeouts, kForever where a finite value is needed).
-// NaN and negatives (and 0 unless allow_zero) raise ValueError naming the argument.
-inline constexpr double kForeverSeconds = 1e9;
-inline constexpr std::chrono::milliseconds kForever{static_cast<long long>(kForeverSeconds * 1000)};
-
+// Durations cross the binding as float seconds; every one goes through to_millis, which is the
+// base layer's checked_seconds (validate.hpp: NaN, negatives and 0 refused naming the argument,
+// inf and beyond kNoLimitSeconds saturated to "no limit").
 inline std::optional<std::chrono::milliseconds> to_millis(double seconds, const char* name, bool allow_zero = false) {
-  if (std::isnan(seconds) || seconds < 0 || (!allow_zero && seconds == 0))
-    throw pybind11::value_error(std::string(name) + (allow_zero ? " must be >= 0 seconds" : " must be > 0 seconds") +
-                                " (or None for no limit), got " + std::to_string(seconds));
-  if (seconds >= kForeverSeconds) return std::nullopt;
-  auto ms = std::chrono::milliseconds{std::llround(seconds * 1000.0)};
-  return allow_zero ? ms : std::max(std::chrono::milliseconds{1}, ms);
+  return checked_seconds(seconds, name, allow_zero);
 }
 
-// io threads of an Engine or a Router: each is an OS thread, so a typo must not ask for millions.
 // The connection pool's counters, as the Python side reads them (Engine and Router alike).
 inline PoolStatsDict pool_stats_dict(const transport::PoolStats& s) {
   PoolStatsDict d;
@@ -65,20 +55,9 @@ inline PoolStatsDict pool_stats_dict(const transport::PoolStats& s) {
   return d;
 }
 
-// Connections open at once to one origin: at least one (a pool of none would queue forever).
-inline std::size_t checked_max_connections(long long n) {
-  if (n < 1) throw pybind11::value_error("max_connections_per_origin must be at least 1, got " + std::to_string(n));
-  return static_cast<std::size_t>(n);
-}
-
-inline unsigned checked_io_threads(long long n) {
-  if (n < 1 || n > 64) throw pybind11::value_error("io_threads must be between 1 and 64, got " + std::to_string(n));
-  return static_cast<unsigned>(n);
-}
-
-// A duration where "no limit" has no encoding of its own: saturated to kForever.
+// A duration where "no limit" has no encoding of its own: saturated to kNoLimit (validate.hpp).
 inline std::chrono::milliseconds to_millis_or_forever(double seconds, const char* name, bool allow_zero = false) {
-  return to_millis(seconds, name, allow_zero).value_or(kForever);
+  return checked_seconds_or_no_limit(seconds, name, allow_zero);
 }
 
 void bind_engine(pybind11::module_& m);   // bind_engine.cpp: Timeouts, Upstream, Engine, Call, Notifier

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from . import _native, tracing
 from ._exchange import Exchange
 from ._fork import ForkSafe
-from ._guard import check_url, hide_userinfo, options_problem, request_problem
+from ._guard import check_int, check_url, hide_userinfo, options_problem, request_problem
 from ._http import Headers, Request, Response
 from ._proxy import LlmFailoverWarning, http_client_options, proxy_options
 from ._response import LegacyAPIResponse
@@ -185,7 +185,8 @@ class BaseClient:
         check_url("base_url", str(base_url))
         self._base_url = _with_trailing_slash(str(base_url))
         self.timeout = DEFAULT_TIMEOUT if not is_given(timeout) else timeout
-        self.max_retries = int(max_retries)
+        self.max_retries = _native.core().checked_max_retries(check_int("max_retries", max_retries))
+        check_int("io_threads", io_threads)
         self._custom_headers = dict(default_headers or {})
         self._custom_query = dict(default_query or {})
         self._strict_response_validation = _strict_response_validation
@@ -229,7 +230,7 @@ class BaseClient:
             raise OpenAIError("router_snapshot() needs a client built with config=")
         if router.closed:
             raise RuntimeError("Cannot read the router, as the client has been closed.")
-        return list(router.router.snapshot())
+        return router.snapshot_rows()
 
     # --- configuration -------------------------------------------------------------------------
 

@@ -19,7 +19,10 @@ from __future__ import annotations
 import collections.abc
 import typing
 
+import llmfailover._enums
+
 __all__: list[str] = [
+    "Attempt",
     "AttemptRecord",
     "BREAKER_STATES",
     "CALL_OUTCOMES",
@@ -29,8 +32,11 @@ __all__: list[str] = [
     "Config",
     "ConfigError",
     "CostBreakdown",
+    "Decision",
     "ERROR_CLASSES",
     "Engine",
+    "Errc",
+    "ErrorClass",
     "FakeProvider",
     "Fault",
     "GroupMetrics",
@@ -44,10 +50,16 @@ __all__: list[str] = [
     "Router",
     "TargetLabels",
     "TargetMetrics",
+    "TargetSnapshot",
     "Timeouts",
     "TokenUsage",
     "Upstream",
+    "check_base_url",
     "check_proxy_url",
+    "check_seconds",
+    "check_url_characters",
+    "checked_max_retries",
+    "header_problem",
     "max_json_depth",
     "parse_cache_config",
     "parse_config",
@@ -544,6 +556,288 @@ class MetricsSnapshot:
     @property
     def targets(self) -> list[TargetMetrics]: ...
 
+class Decision(llmfailover._enums.NativeStrEnum):
+    """
+    What the router did after an attempt (cpp/include/llmfailover/decision.hpp).
+    Members are str: Decision.failover == 'failover'; pending == '' (no outcome yet).
+    """
+
+    pending = ""
+    served = "served"
+    retry = "retry"
+    retry_transparent = "retry_transparent"
+    retry_after = "retry_after"
+    failover = "failover"
+    next_group = "next_group"
+    context_window_fallback = "context_window_fallback"
+    content_policy_fallback = "content_policy_fallback"
+    budget_exhausted = "budget_exhausted"
+    restart_without_prefill = "restart_without_prefill"
+    continuation_prompt = "continuation_prompt"
+    interrupted = "interrupted"
+    recover = "recover"
+    served_recovered = "served_recovered"
+    recovery_failed = "recovery_failed"
+    give_up = "give_up"
+    cancelled = "cancelled"
+    skip = "skip"
+    cache_hit = "cache_hit"
+
+class Errc(llmfailover._enums.NativeStrEnum):
+    """
+    A local-origin failure code (cpp/include/llmfailover/error.hpp Errc).
+    """
+
+    ok = "ok"
+    bad_url = "bad_url"
+    resolve_failed = "resolve_failed"
+    connect_refused = "connect_refused"
+    connect_failed = "connect_failed"
+    connect_timeout = "connect_timeout"
+    tls_failed = "tls_failed"
+    write_failed = "write_failed"
+    connection_reset = "connection_reset"
+    connection_closed = "connection_closed"
+    first_byte_timeout = "first_byte_timeout"
+    idle_timeout = "idle_timeout"
+    deadline_exceeded = "deadline_exceeded"
+    cancelled = "cancelled"
+    protocol_error = "protocol_error"
+    body_too_large = "body_too_large"
+    stream_error = "stream_error"
+    stream_interrupted = "stream_interrupted"
+    no_target = "no_target"
+    bad_request = "bad_request"
+    internal_error = "internal_error"
+
+class ErrorClass(llmfailover._enums.NativeStrEnum):
+    """
+    The class the failover policy acts on (cpp/include/llmfailover/error.hpp).
+    """
+
+    none = "none"
+    transparent = "transparent"
+    retryable = "retryable"
+    rate_limited = "rate_limited"
+    fatal_target = "fatal_target"
+    fatal_request = "fatal_request"
+    ignored = "ignored"
+
+class Attempt:
+    """
+    One attempt of a routed call (router.hpp RouteAttempt); times in ms since the
+    call started, first_byte_ms and retry_after_ms -1 when absent.
+    """
+
+    FIELDS: typing.ClassVar[tuple] = (
+        "attempt",
+        "group",
+        "target",
+        "deployment",
+        "provider",
+        "model",
+        "key_index",
+        "status",
+        "error",
+        "error_class",
+        "reason",
+        "message",
+        "decision",
+        "started_ms",
+        "first_byte_ms",
+        "elapsed_ms",
+        "waited_ms",
+        "retry_after_ms",
+        "pick",
+        "skipped",
+        "replayed",
+    )
+    def __getitem__(self, field: str) -> typing.Any:
+        """
+        record['field'] is record.field (KeyError for a name not in FIELDS).
+        """
+    def get(self, field: str, default: typing.Any = None) -> typing.Any:
+        """
+        record.field, or `default` for a name not in FIELDS.
+        """
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def decision(self) -> Decision: ...
+    @property
+    def deployment(self) -> str: ...
+    @property
+    def elapsed_ms(self) -> float: ...
+    @property
+    def error(self) -> Errc | None:
+        """
+        The local failure (None when the upstream answered).
+        """
+    @property
+    def error_class(self) -> ErrorClass | None:
+        """
+        None until the attempt has an outcome.
+        """
+    @property
+    def first_byte_ms(self) -> float: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def key_index(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def pick(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def replayed(self) -> bool: ...
+    @property
+    def retry_after_ms(self) -> float: ...
+    @property
+    def skipped(self) -> str: ...
+    @property
+    def started_ms(self) -> float: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def waited_ms(self) -> float: ...
+
+class TargetSnapshot:
+    """
+    One target's state (router.hpp TargetSnapshot): probe is "" without active probes, else
+    "unknown", "healthy" or "unhealthy"; cooling: open for a 429's cooldown; the balancing
+    and quota fields are docs/balancing.md's.
+    """
+
+    FIELDS: typing.ClassVar[tuple] = (
+        "target",
+        "group",
+        "deployment",
+        "model",
+        "provider",
+        "key_index",
+        "state",
+        "probe",
+        "ramp_step",
+        "cooling",
+        "share",
+        "failure_rate",
+        "slow_rate",
+        "in_flight",
+        "available_in_ms",
+        "strategy",
+        "balancer_share",
+        "available",
+        "weight",
+        "priority",
+        "pick_share",
+        "blocked_for_ms",
+        "ewma_ms",
+        "cost",
+        "balancer_in_flight",
+        "header_share",
+        "deployment_in_flight",
+        "max_concurrency",
+        "shed",
+        "rpm",
+        "tpm",
+        "requests_left",
+        "tokens_left",
+        "key_rpm",
+        "key_tpm",
+        "key_requests_left",
+        "key_tokens_left",
+    )
+    def __getitem__(self, field: str) -> typing.Any:
+        """
+        record['field'] is record.field (KeyError for a name not in FIELDS).
+        """
+    def get(self, field: str, default: typing.Any = None) -> typing.Any:
+        """
+        record.field, or `default` for a name not in FIELDS.
+        """
+    @property
+    def available(self) -> bool: ...
+    @property
+    def available_in_ms(self) -> float: ...
+    @property
+    def balancer_in_flight(self) -> int: ...
+    @property
+    def balancer_share(self) -> float: ...
+    @property
+    def blocked_for_ms(self) -> float: ...
+    @property
+    def cooling(self) -> bool: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def deployment(self) -> str: ...
+    @property
+    def deployment_in_flight(self) -> int: ...
+    @property
+    def ewma_ms(self) -> float: ...
+    @property
+    def failure_rate(self) -> float: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def header_share(self) -> float: ...
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def key_index(self) -> int: ...
+    @property
+    def key_requests_left(self) -> int: ...
+    @property
+    def key_rpm(self) -> int: ...
+    @property
+    def key_tokens_left(self) -> int: ...
+    @property
+    def key_tpm(self) -> int: ...
+    @property
+    def max_concurrency(self) -> int: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def pick_share(self) -> float: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def probe(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def ramp_step(self) -> int: ...
+    @property
+    def requests_left(self) -> int: ...
+    @property
+    def rpm(self) -> int: ...
+    @property
+    def share(self) -> float: ...
+    @property
+    def shed(self) -> int: ...
+    @property
+    def slow_rate(self) -> float: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def tokens_left(self) -> int: ...
+    @property
+    def tpm(self) -> int: ...
+    @property
+    def weight(self) -> float: ...
+
 class RouteCapture:
     """
     A finished call's route, copied out of it.
@@ -553,18 +847,14 @@ class RouteCapture:
     @property
     def degraded(self) -> bool: ...
     @property
-    def route_log(self) -> list[dict[str, typing.Any]]: ...
+    def route_log(self) -> list[Attempt]: ...
     @property
-    def served(self) -> dict[str, typing.Any] | None: ...
+    def served(self) -> Attempt | None: ...
 
 class RoutedCall(Call):
     """
-    A call through the Router. Attempt dicts (``served``, ``route_log``) have: attempt, group,
-    target, deployment, provider, model, key_index, status, error, error_class, reason, message,
-    decision (served, retry, retry_transparent, failover, next_group, context_window_fallback,
-    content_policy_fallback, budget_exhausted, interrupted, give_up), started_ms, first_byte_ms,
-    elapsed_ms, waited_ms, retry_after_ms, pick, skipped, replayed. Successful heads carry
-    x-llmfailover-target, -deployment, -model and -attempts headers.
+    A call through the Router; ``served`` and ``route_log`` are Attempt records. Successful heads
+    carry x-llmfailover-target, -deployment, -model and -attempts headers.
     """
     def capture(self) -> RouteCapture:
         """
@@ -586,12 +876,12 @@ class RoutedCall(Call):
         The answer is the config's degraded_answer.
         """
     @property
-    def route_log(self) -> list[dict[str, typing.Any]]:
+    def route_log(self) -> list[Attempt]:
         """
         Every attempt so far, in order.
         """
     @property
-    def served(self) -> dict[str, typing.Any] | None:
+    def served(self) -> Attempt | None:
         """
         The attempt that answered (None until one did).
         """
@@ -603,7 +893,8 @@ class CacheSettings:
 class Router:
     """
     The failover engine over a Config (cpp/include/llmfailover/router.hpp).
-    Raises ValueError for an inconsistent config (unknown groups in chains).
+    Raises ConfigError (a ValueError) for an inconsistent config (unknown groups in
+    chains), ValueError naming the argument for a bad io_threads or connection cap.
     """
     def __init__(
         self,
@@ -652,17 +943,39 @@ class Router:
         Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.
         """
     def set_prices(self, arg0: str, arg1: Prices) -> bool: ...
-    def snapshot(self) -> list[dict[str, typing.Any]]:
+    def snapshot(self) -> list[TargetSnapshot]:
         """
-        Per target: target, group, deployment, model, provider, key_index, state, probe ("" without
-        active probes, else "unknown", "healthy" or "unhealthy"), ramp_step, cooling (open for a
-        429's cooldown), share, failure_rate, slow_rate, in_flight, available_in_ms, and the balancing
-        and quota fields (docs/balancing.md).
+        One TargetSnapshot per target (breaker state, probes, ramp, balancing and quota fields).
         """
     @property
     def closed(self) -> bool: ...
 
+def check_base_url(field: str, url: str) -> None:
+    """
+    Raises ValueError for a URL with a control character or not http(s).
+    """
+
 def check_proxy_url(url: str, name: str) -> str: ...
+def check_seconds(field: str, seconds: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    Raises ValueError naming `field` for a NaN, zero or negative duration.
+    """
+
+def check_url_characters(field: str, url: str) -> None:
+    """
+    Raises ValueError naming `field` for a URL (part) with a control character (as httpx).
+    """
+
+def checked_max_retries(max_retries: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    max_retries itself, or ValueError when it is outside 0..1000000.
+    """
+
+def header_problem(name: str, value: str) -> str | None:
+    """
+    Why a header cannot be sent (names the header, never shows the value), or None (RFC 9110).
+    """
+
 def max_json_depth() -> int:
     """
     The nesting limit of every JSON document the core parses

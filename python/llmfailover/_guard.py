@@ -5,7 +5,9 @@ Header smuggling: a CR or LF in a header value ends the header line and starts a
 (via httpx/h11) refuses them per request with ``APIConnectionError`` (h11's LocalProtocolError as
 the cause) and refuses a URL with a control character at construction (``httpx.InvalidURL``,
 "Invalid non-printable ASCII character in URL"). We match both classes, and never echo the value:
-it is often a credential. The native HTTP client refuses them too (defence in depth).
+it is often a credential. The rules themselves are the core's (cpp/include/llmfailover/validate.hpp:
+``header_problem``, ``check_url_characters``), asked here so the plain and routed clients and the
+native HTTP client refuse exactly the same inputs with the same words.
 
 URLs with userinfo (``https://user:pass@host``) are shown without it everywhere (reprs, errors,
 raw responses), as httpx's ``URL`` repr masks the password.
@@ -15,32 +17,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Optional
+from typing import Any, Optional
 
-__all__ = ["check_url", "header_problem", "options_problem", "request_problem", "hide_userinfo"]
+from ._native import core
 
-_BAD_VALUE = re.compile(r"[\r\n\x00]")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 §5.6.2
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # httpx's "non-printable ASCII" in URLs
+__all__ = ["check_int", "check_url", "header_problem", "options_problem", "request_problem", "hide_userinfo"]
+
 _USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # up to the last @ of the authority
+
+
+def check_int(name: str, value: Any) -> int:
+    """``value`` when it is an int (bool included, as openai's max_retries check), else TypeError
+    naming ``name``: checked before crossing, where pybind11's own message would list every argument.
+    The range is the core's (validate.hpp)."""
+    if not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
 
 
 def check_url(name: str, url: str) -> None:
     """Raises ValueError naming ``name`` when ``url`` has a control character (CR, LF, NUL...)."""
-    found = _CONTROL.search(url)
-    if found is not None:
-        raise ValueError(
-            f"Invalid non-printable ASCII character in {name}, {found.group()!r} at position {found.start()}."
-        )
+    core().check_url_characters(name, url)
 
 
 def header_problem(headers: Iterable[tuple[str, str]]) -> Optional[str]:
     """Why these headers cannot be sent (naming the header, never showing a value), else None."""
+    problem = core().header_problem
     for name, value in headers:
-        if not _TOKEN.match(name):
-            return "a header name is not an HTTP token (RFC 9110 §5.6.2)"
-        if _BAD_VALUE.search(value):
-            return f"the value of header {name!r} contains CR, LF or NUL (RFC 9110 §5.5)"
+        if not isinstance(name, str) or not isinstance(value, str):  # before crossing: never echo it
+            return f"header names and values must be str, not {type(name).__name__}: {type(value).__name__}"
+        found: Optional[str] = problem(name, value)
+        if found is not None:
+            return found
     return None
 
 
@@ -49,7 +57,7 @@ def options_problem(
 ) -> Optional[str]:
     """Why a client's options cannot be sent as headers (naming the option), else None."""
     for option, value in (("api_key", api_key), ("organization", organization), ("project", project)):
-        if value and _BAD_VALUE.search(value):
+        if value and core().header_problem(option, value) is not None:
             return f"{option} contains CR, LF or NUL, which cannot be sent in an HTTP header (RFC 9110 §5.5)"
     problem = header_problem(default_headers)
     return problem and f"default_headers: {problem}"

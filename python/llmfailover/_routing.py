@@ -17,9 +17,11 @@ Every decision (which target, retry or fail over, when a stream commits) is take
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
+import operator
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,10 +51,22 @@ __all__ = [
 
 _log = logging.getLogger("llmfailover")
 
-RETRY_DECISIONS = frozenset({"retry", "retry_transparent", "retry_after"})
-FAILOVER_DECISIONS = frozenset(
-    {"failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback", "recover"}
-)
+
+@functools.lru_cache(maxsize=None)
+def _decisions() -> tuple[Any, frozenset[Any], frozenset[Any]]:
+    """``_core.Decision`` and the members that tell ``on_retry`` / ``on_failover`` (read on first use:
+    ``import llmfailover`` works without the native module)."""
+    d = _native.core().Decision
+    retry = frozenset({d.retry, d.retry_transparent, d.retry_after})
+    failover = frozenset(
+        {d.failover, d.next_group, d.budget_exhausted, d.context_window_fallback, d.content_policy_fallback, d.recover}
+    )
+    return d, retry, failover
+
+
+def is_failover(decision: str) -> bool:
+    """Whether an attempt's decision sent the call to another target or group."""
+    return decision in _decisions()[2]
 
 
 def _default_max_connections() -> int:
@@ -79,9 +93,12 @@ class AttemptInfo:
     """One attempt of a routed call, as the native route log records it (times in ms since the
     call started; ``first_byte_ms``/``retry_after_ms`` are -1 when absent).
 
-    ``decision`` is what the router did next: served, retry, retry_transparent, retry_after,
-    failover, next_group, context_window_fallback, content_policy_fallback, budget_exhausted,
-    interrupted, recover (stream recovery), served_recovered, recovery_failed or give_up.
+    ``decision`` is what the router did next, a ``llmfailover._core.Decision`` member (a ``str``:
+    ``a.decision == "failover"`` holds): served, retry, retry_transparent, retry_after, failover,
+    next_group, context_window_fallback, content_policy_fallback, budget_exhausted, interrupted,
+    recover (stream recovery), served_recovered, recovery_failed, give_up, cache_hit, or ""
+    (``Decision.pending``) while the attempt runs. ``error`` is an ``Errc`` member and
+    ``error_class`` an ``ErrorClass`` member, both "" when absent.
 
     ``pick`` is how the target was chosen when not by the balancing strategy: "reused" (a target
     this call already tried, nothing else being available) or "panic" (nothing available at all,
@@ -115,8 +132,15 @@ class AttemptInfo:
     replayed: bool = False
 
     @classmethod
-    def from_native(cls, d: Mapping[str, Any]) -> "AttemptInfo":
-        return cls(**{f: d[f] for f in _ATTEMPT_FIELDS if f in d})
+    def from_native(cls, a: Any) -> "AttemptInfo":
+        """From a native ``_core.Attempt`` (whose ``error`` and ``error_class`` are None when absent),
+        or a mapping with some of the fields (an attempt built in Python)."""
+        if isinstance(a, Mapping):
+            return cls(**{f: a[f] for f in _ATTEMPT_FIELDS if f in a})
+        values = dict(zip(_ATTEMPT_FIELDS, _read_attempt(a)))
+        values["error"] = values["error"] or ""
+        values["error_class"] = values["error_class"] or ""
+        return cls(**values)
 
     def __str__(self) -> str:
         what = f"{self.status}" if self.status else (self.error or "-")
@@ -129,6 +153,14 @@ class AttemptInfo:
 
 
 _ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(AttemptInfo))
+_read_attempt = operator.attrgetter(*_ATTEMPT_FIELDS)  # every field in one C-level call
+
+
+@functools.lru_cache(maxsize=None)
+def _record_reader(name: str) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """A bound record class's ``FIELDS`` and a getter of all of them at once."""
+    fields: tuple[str, ...] = getattr(_native.core(), name).FIELDS
+    return fields, operator.attrgetter(*fields)
 
 
 @dataclass
@@ -152,7 +184,7 @@ class RouteInfo:
     @property
     def cache_hit(self) -> bool:
         """The answer was replayed from the exact cache: its one attempt is the cache's."""
-        return self.served is not None and self.served.decision == "cache_hit"
+        return self.served is not None and self.served.decision == _decisions()[0].cache_hit
 
     @classmethod
     def lazy(cls, source: Any, degraded: bool) -> "RouteInfo":
@@ -297,8 +329,8 @@ class RouterHandle:
                     deployments,
                 )
             )
-        except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
-            raise ConfigError(str(e)) from None
+        except core.ConfigError as e:  # an inconsistent config the parser could not see (chains, ...)
+            raise ConfigError(str(e), getattr(e, "path", "")) from None
         self.closed = False
         metrics._track(self)  # read at each scrape (llmfailover.metrics)
 
@@ -311,6 +343,12 @@ class RouterHandle:
         if not self.closed:
             self.closed = True
             self._native.close()
+
+    def snapshot_rows(self) -> list[dict[str, Any]]:
+        """``Router.snapshot()`` as dicts (the public ``router_snapshot()`` form), one key per
+        ``_core.TargetSnapshot.FIELDS`` entry: the binding's field list is the only one."""
+        fields, read = _record_reader("TargetSnapshot")
+        return [dict(zip(fields, read(s))) for s in self.router.snapshot()]
 
     def send(
         self,
@@ -439,14 +477,15 @@ class CallReport:
         info = self.info()
         h = self._hooks
         attempts = info.attempts
+        _, retry, failover = _decisions()
         for i, a in enumerate(attempts):
             if not a.decision or (a.attempt, a.decision) in self._told:
                 continue
             self._told.add((a.attempt, a.decision))
             _safe("on_attempt", h.on_attempt, a)
-            if a.decision in RETRY_DECISIONS:
+            if a.decision in retry:
                 _safe("on_retry", h.on_retry, a)
-            elif a.decision in FAILOVER_DECISIONS and i + 1 < len(attempts):
+            elif a.decision in failover and i + 1 < len(attempts):
                 _safe("on_failover", h.on_failover, a, attempts[i + 1])
         if not self._router.closed:
             events = self._router.router.drain_events()
@@ -556,7 +595,7 @@ def degraded_events(
     if isinstance(exc, (BadRequestError, UnprocessableEntityError)) or getattr(exc, "status_code", 0) == 413:
         return None
     cause = exc.__cause__
-    if isinstance(cause, TransportError) and cause.errc == "cancelled":
+    if isinstance(cause, TransportError) and cause.errc == _native.core().Errc.cancelled:
         return None
     if not router.router.has_group(spec.model):
         return None

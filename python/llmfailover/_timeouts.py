@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any, Optional, Union
 
+from ._native import core
+
 __all__ = ["Timeout", "DEFAULT_TIMEOUT", "TimeoutTypes", "seconds", "to_native"]
 
 _UNSET: Any = object()
@@ -84,6 +86,7 @@ def to_native(timeout: Any, timeouts_cls: Any) -> Any:
         return timeouts_cls(connect=_DEFAULT_CONNECT)
     if isinstance(timeout, (int, float)):
         t = seconds(timeout)
+        core().check_seconds("timeout", t)  # named as the routed client names it (validate.hpp)
         return timeouts_cls(connect=t, first_byte=t, idle=t, total=None)
     connect = getattr(timeout, "connect", None)
     read = getattr(timeout, "read", None)

@@ -226,7 +226,18 @@ class TransportError(LlmFailoverError):
         self.detail = detail
 
 
-_TIMEOUT_CODES = frozenset({"connect_timeout", "first_byte_timeout", "idle_timeout", "deadline_exceeded"})
+# The one table from a native error code (``llmfailover._core.Errc``, whose members are str: the
+# table is keyed by the words, so it needs no native module) to the exception a call raises; any
+# other code is a connection error (openai's APIConnectionError). tests/py/test_typed_boundary.py
+# checks every key is an Errc member.
+_BY_ERRC: dict[str, type[APIError]] = {
+    "stream_interrupted": StreamInterrupted,
+    "no_target": NoTargetAvailable,
+    "connect_timeout": APITimeoutError,
+    "first_byte_timeout": APITimeoutError,
+    "idle_timeout": APITimeoutError,
+    "deadline_exceeded": APITimeoutError,
+}
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
@@ -266,14 +277,13 @@ def make_error(
         detail = _scrub(detail, secrets)
         cause = TransportError(errc, detail)
         exc: APIError
-        if errc == "stream_interrupted":
+        cls = _BY_ERRC.get(errc, APIConnectionError)
+        if cls is StreamInterrupted:
             exc = StreamInterrupted(detail or "The stream was interrupted.", request, cause=cause)
-        elif errc == "no_target":
+        elif cls is NoTargetAvailable:
             exc = NoTargetAvailable(message=detail or "No target available.", request=request)
-        elif errc in _TIMEOUT_CODES:
-            exc = APITimeoutError(request=request)
         else:
-            exc = APIConnectionError(request=request)
+            exc = cls(request=request)  # type: ignore[call-arg]
         exc.__cause__ = cause
         return exc
     assert status is not None, "make_error needs a status or an errc"

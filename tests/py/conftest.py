@@ -205,12 +205,16 @@ class StubCore:
     Notifier = StubNotifier
     Engine = StubEngine
     __version__ = "stub"
+    # The core's validation (validate.hpp) is the real one, set by stub_core: the clients ask it.
+    VALIDATION = ("header_problem", "check_url_characters", "checked_max_retries", "check_seconds")
 
 
 @pytest.fixture
 def stub_core(monkeypatch: pytest.MonkeyPatch) -> type[StubCore]:
-    from llmfailover import _native
+    from llmfailover import _core, _native
 
+    for name in StubCore.VALIDATION:
+        setattr(StubCore, name, staticmethod(getattr(_core, name)))
     monkeypatch.setattr(_native, "_core", StubCore)
     return StubCore
 

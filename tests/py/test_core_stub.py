@@ -47,5 +47,8 @@ def test_stub_names_every_public_member_of_the_module():
         )
     for name, node in classes.items():
         members = {m.name for m in node.body if isinstance(m, ast.FunctionDef)}
+        # class attributes: enum members (`failover = "failover"`) and constants (`FIELDS: ...`)
+        members |= {t.id for m in node.body if isinstance(m, ast.Assign) for t in m.targets if isinstance(t, ast.Name)}
+        members |= {m.target.id for m in node.body if isinstance(m, ast.AnnAssign) and isinstance(m.target, ast.Name)}
         public = {m for m in vars(getattr(_core, name)) if not m.startswith("_")}
         assert public <= members, f"{name}: {sorted(public - members)} missing from _core.pyi"

@@ -21,7 +21,7 @@ from typing import Any, Optional, Protocol
 
 from .._compat import openai_module
 from .._resources._params import allowed
-from .._routing import FAILOVER_DECISIONS, route_info
+from .._routing import is_failover, route_info
 from ..errors import APIConnectionError, APIStatusError
 from ._input import Item
 from ._pacing import DeadlineExceeded, Gates, Pacer, estimate_tokens
@@ -71,7 +71,7 @@ def _is_outage(e: BaseException) -> bool:
 
 def _failovers(obj: Any) -> int:
     info = route_info(obj)
-    return sum(a.decision in FAILOVER_DECISIONS for a in info.attempts) if info else 0
+    return sum(is_failover(a.decision) for a in info.attempts) if info else 0
 
 
 def _cost(obj: Any) -> Optional[float]:
