@@ -151,8 +151,17 @@ class RouteInfo:
 
     @property
     def cache_hit(self) -> bool:
-        """The answer was replayed from the exact cache: its one attempt is the cache's."""
+        """The answer was replayed from the exact or the semantic cache: its one attempt is the cache's."""
         return self.served is not None and self.served.decision == "cache_hit"
+
+    @property
+    def cache_similarity(self) -> Optional[float]:
+        """A semantic cache hit's cosine similarity to the stored prompt (``reason`` "semantic hit
+        (0.97)"; _semantic.py), else None."""
+        s = self.served
+        if s is None or s.decision != "cache_hit" or not s.reason.startswith("semantic hit ("):
+            return None
+        return float(s.reason[len("semantic hit (") : -1])
 
     @classmethod
     def lazy(cls, source: Any, degraded: bool) -> "RouteInfo":
@@ -300,6 +309,12 @@ class RouterHandle:
         except ValueError as e:  # an inconsistent config the parser could not see (chains, ...)
             raise ConfigError(str(e)) from None
         self.closed = False
+        self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
+        semantic = getattr(self.config._cache, "semantic", None)
+        if semantic:
+            from ._semantic import SemanticCache
+
+            self.semantic = SemanticCache(semantic)
         metrics._track(self)  # read at each scrape (llmfailover.metrics)
 
     @property
@@ -322,6 +337,15 @@ class RouterHandle:
     ) -> Any:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
+        if self.semantic is not None and self.semantic.covers(spec):
+            return self.semantic.call(
+                self, spec, lambda s: self._send_native(s, headers, query, deadline, api_key), api_key
+            )
+        return self._send_native(spec, headers, query, deadline, api_key)
+
+    def _send_native(
+        self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]], deadline: Any, api_key: str
+    ) -> Any:
         options = dict(spec.route or {})
         options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
         if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
