@@ -15,13 +15,17 @@ from _embedder import Embedder
 from llmfailover import AsyncOpenAI, OpenAI, route_info
 from llmfailover.config import ConfigError
 from llmfailover.testing import FakeProvider
-from test_router import POLICY
 
 pytest.importorskip("usearch")
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
 PARAPHRASE = [{"role": "user", "content": "Tell me   the French capital, please"}]
 GERMANY = [{"role": "user", "content": "What is the capital of Germany?"}]
+# Generous timeouts: attempts are counted, and a loaded machine must not turn one into a retry.
+POLICY: dict[str, Any] = {
+    "timeouts": {"first_token": "5s", "idle": "5s", "deadline": "20s"},
+    "retry": {"backoff_base": "10ms", "backoff_cap": "50ms"},
+}
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
 
 
@@ -240,3 +244,54 @@ def test_a_top_level_semantic_cache_names_its_embeddings_group(fp: FakeProvider,
     cfg["cache"] = {"type": "semantic", "embeddings": "missing"}
     with pytest.raises(ConfigError, match=r"cache\.embeddings.*unknown group 'missing'"):
         OpenAI(config=cfg)
+
+
+def test_outcomes_are_scraped_as_metrics(fp: FakeProvider, emb: Embedder) -> None:
+    prometheus_client = pytest.importorskip("prometheus_client")
+    from llmfailover import metrics
+    from test_metrics import scrape, value
+
+    registry = prometheus_client.CollectorRegistry()
+    metrics.register(registry)
+    try:
+        with OpenAI(config=config(fp, emb), api_key="k") as c:
+            ask(c, FRANCE)
+            ask(c, PARAPHRASE)
+            emb.fail_with = 503
+            ask(c, GERMANY)
+            f = scrape(registry)
+            total = "llmfailover_semantic_cache_total"
+            assert value(f, "llmfailover_semantic_cache", total, group="smart", outcome="hit") == 1
+            assert value(f, "llmfailover_semantic_cache", total, group="smart", outcome="miss") == 1
+            assert value(f, "llmfailover_semantic_cache", total, group="smart", outcome="skipped_embeddings") == 1
+            entries = "llmfailover_semantic_cache_entries"
+            assert value(f, entries, entries, group="smart") == 1
+    finally:
+        metrics.unregister(registry)
+
+
+def test_a_large_bucket_is_searched_through_the_usearch_index() -> None:
+    np = pytest.importorskip("numpy")
+    from llmfailover._semantic import _INDEX_FROM, Settings, _Store
+
+    now = [0.0]
+    store = _Store(Settings("emb", threshold=0.95, ttl=60.0, max_entries=150, allow_tools=False), lambda: now[0])
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(200, 64)).astype(np.float32)  # random: cosine ~0 +- 0.13 to each other
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for i, v in enumerate(vectors):
+        store.put("b", f"x{i}", v, [("head", 200, []), ("body", str(i).encode())])
+    bucket = store._buckets["b"]
+    assert _INDEX_FROM < 150 and bucket.index is not None
+    assert len(store) == len(bucket.index) == 150  # the 50 least recently used were evicted, index included
+    for i in (50, 51, 120, 199):
+        noise = rng.normal(size=64).astype(np.float32)
+        q = vectors[i] + 0.2 * noise / np.linalg.norm(noise)  # cosine ~0.98 to vectors[i]
+        entry, similarity = store.nearest("b", q / np.linalg.norm(q))
+        assert entry is not None and entry.events[1][1] == str(i).encode()
+        assert 0.95 <= similarity < 1.0
+    assert store.nearest("b", vectors[0])[0] is None  # evicted
+    assert store.nearest("other", vectors[60]) == (None, 0.0)  # another bucket
+    now[0] = 60.0
+    assert store.nearest("b", vectors[60])[0] is None  # expired, and dropped
+    assert len(bucket.index) == len(store) < 150  # the candidates it looked at
