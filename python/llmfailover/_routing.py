@@ -339,12 +339,18 @@ class RouterHandle:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         if self.semantic is not None and self.semantic.covers(spec):
             return self.semantic.call(
-                self, spec, lambda s: self._send_native(s, headers, query, deadline, api_key), api_key
+                spec, lambda s, spent=0.0: self._send_native(s, headers, query, deadline, api_key, spent), api_key
             )
         return self._send_native(spec, headers, query, deadline, api_key)
 
     def _send_native(
-        self, spec: Any, headers: list[tuple[str, str]], query: list[tuple[str, str]], deadline: Any, api_key: str
+        self,
+        spec: Any,
+        headers: list[tuple[str, str]],
+        query: list[tuple[str, str]],
+        deadline: Any,
+        api_key: str,
+        spent: float = 0.0,
     ) -> Any:
         options = dict(spec.route or {})
         options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
@@ -352,6 +358,8 @@ class RouterHandle:
             options["cache_namespace"] = cache_namespace(api_key)
         if deadline is not None:
             options.setdefault("deadline", deadline)
+        if spent and "deadline" in options:  # the semantic cache's embeddings call took `spent` of it
+            options["deadline"] = max(0.001, options["deadline"] - spent)
         return self.router.send(
             spec.model,
             method=spec.method,

@@ -275,9 +275,10 @@ class SemanticCache:
             return False
         return True
 
-    def call(self, router: Any, spec: Any, send: Callable[..., Any], api_key: str) -> Any:
+    def call(self, spec: Any, send: Callable[..., Any], api_key: str) -> Any:
         """The call for ``spec``: a SemanticCall, or the routed chat call itself when the request
-        is not cacheable (``send(spec)`` starts a native call)."""
+        is not cacheable. ``send(spec, spent=0.0)`` starts a native call, its deadline shortened
+        by the ``spent`` seconds (the embeddings call's part of the caller's timeout)."""
         store = self._stores[spec.model]
         try:
             body = json.loads(spec.body)
@@ -356,6 +357,7 @@ class SemanticCall:
             route={k: v for k, v in (spec.route or {}).items() if k == "deadline"},
         )
         self._cost: Any = None
+        self._started = time.monotonic()
         try:
             self._embed = send(embed_spec)
         except Exception as e:  # never fails the call: it goes upstream without the cache
@@ -441,7 +443,7 @@ class SemanticCall:
 
     def _start_chat(self, *, record: bool) -> None:
         self._record = [] if record else None
-        self._inner = self._send(self._spec)
+        self._inner = self._send(self._spec, time.monotonic() - self._started)
         if self._notify is not None:
             self._inner.set_notify(*self._notify)
 

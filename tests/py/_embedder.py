@@ -4,7 +4,7 @@ similar; here each known word adds 1 to its concept's axis (synonyms share an ax
 vector is normalised by the cache, so "What is the capital of France?" and "Tell me the French
 capital, please" embed alike (cosine 1.0) and "... of Germany?" does not (cosine 0.5).
 
-``fail_with = 503`` makes every request fail; ``requests`` counts them. Stdlib only, threaded,
+``fail_with = 503`` makes every request fail, ``delay`` delays each; ``requests`` counts them. Stdlib only, threaded,
 127.0.0.1 on a free port.
 """
 
@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
@@ -48,6 +49,7 @@ class Embedder:
 
     def __init__(self) -> None:
         self.fail_with: Optional[int] = None
+        self.delay = 0.0  # seconds before each answer
         self.requests = 0
         self.inputs: list[str] = []
         owner = self
@@ -62,6 +64,7 @@ class Embedder:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))) or b"{}")
                 owner.requests += 1
+                time.sleep(owner.delay)
                 if owner.fail_with is not None:
                     return self._send(owner.fail_with, {"error": {"message": "down", "type": "server_error"}})
                 texts = body.get("input")
@@ -85,7 +88,7 @@ class Embedder:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     @property

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Iterator
 
 import pytest
 from _embedder import Embedder
-from llmfailover import AsyncOpenAI, OpenAI, route_info
+from llmfailover import APITimeoutError, AsyncOpenAI, OpenAI, route_info
 from llmfailover.config import ConfigError
-from llmfailover.testing import FakeProvider
+from llmfailover.testing import FakeProvider, Fault
 
 pytest.importorskip("usearch")
 
@@ -169,6 +170,16 @@ def test_embeddings_down_skips_the_cache_with_a_warning(
     warnings = [r.getMessage() for r in caplog.records if "semantic cache" in r.getMessage()]
     assert len(warnings) == 2 and "'emb' failed (status 503)" in warnings[0]
     assert "key-e" not in caplog.text and "key-a" not in caplog.text
+
+
+def test_the_callers_timeout_covers_the_embeddings_call_too(fp: FakeProvider, emb: Embedder) -> None:
+    emb.delay = 1.0
+    fp.script("m-a", [Fault.slow_headers(1.0)])
+    with OpenAI(config=config(fp, emb), api_key="k", max_retries=0) as c:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):  # 1 s + 1 s > 1.6 s, though each alone is within it
+            ask(c, FRANCE, timeout=1.6)
+        assert time.monotonic() - started < 1.6 + 0.5
 
 
 def test_a_stream_is_stored_and_replayed_as_a_stream(fp: FakeProvider, emb: Embedder) -> None:
