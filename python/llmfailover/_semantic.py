@@ -43,6 +43,7 @@ _log = logging.getLogger("llmfailover")
 _NOT_IN_BUCKET = ("model", "user", "metadata", "stream", "messages")
 _EMBEDDED_ROLES = ("user", "assistant")
 _CANDIDATES = 8  # neighbours read from the index: expired ones are skipped
+WARN_EVERY = 60.0  # seconds between two warnings of one group's embeddings failing
 
 
 @dataclass(frozen=True)
@@ -248,10 +249,20 @@ class SemanticCache:
         self.clock = clock
         self._stores = {g: _Store(Settings(**s), self._now) for g, s in groups.items()}
         self._counts: dict[tuple[str, str], int] = {}
+        self._quiet_until: dict[str, float] = {}  # group -> no embeddings-failure warning before
         self._lock = threading.Lock()
 
     def _now(self) -> float:
         return self.clock()
+
+    def should_warn(self, group: str) -> bool:
+        """Whether to log an embeddings failure now: once per ``WARN_EVERY`` seconds per group."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._quiet_until.get(group, 0.0):
+                return False
+            self._quiet_until[group] = now + WARN_EVERY
+            return True
 
     def count(self, group: str, outcome: str) -> None:
         with self._lock:
@@ -409,13 +420,15 @@ class SemanticCall:
 
     def _skip(self, why: str) -> None:
         self._cache.count(self._group, "skipped_embeddings")
-        _log.warning(
-            "llmfailover: semantic cache of group %r skipped: the embeddings group %r failed (%s); "
-            "the call goes upstream",
-            self._group,
-            self._store.settings.embeddings,
-            why,
-        )
+        if self._cache.should_warn(self._group):
+            _log.warning(
+                "llmfailover: semantic cache of group %r skipped: the embeddings group %r failed (%s); "
+                "calls go upstream without it (this warning: at most once a minute per group; "
+                "every one is counted as skipped_embeddings)",
+                self._group,
+                self._store.settings.embeddings,
+                why,
+            )
         self._start_chat(record=False)
 
     def _vector_of(self, events: list[Any]) -> tuple[Any, str]:
