@@ -8,7 +8,7 @@ A chat request to a group with a semantic cache is split in two (README "Caching
   system/developer messages verbatim, the roles in order and any non-text content part;
 * the **prompt**: the user and assistant messages' text, whitespace collapsed, one "role: text"
   line each. It is embedded by the configured embeddings group, routed (with failover) by the same
-  router, and looked up among the bucket's stored prompts in a usearch HNSW index (cosine).
+  router, and looked up among the bucket's stored prompts in a faiss index (cosine).
 
 A stored answer is served when the nearest prompt's cosine similarity is >= ``threshold``; the same
 prompt text in the same bucket is served without an embeddings call. Vectors of different
@@ -104,8 +104,8 @@ class _Entry:
 
 class _Bucket:
     """A bucket's entries (one embedding model and dimension). Small buckets are compared one by
-    one (numpy); from ``_INDEX_FROM`` entries on, a usearch HNSW index (cosine) finds the
-    candidates: an index costs ~50 KB, too much for each of many one-answer buckets."""
+    one (numpy); from ``_INDEX_FROM`` entries on, a faiss index (exact inner product over the unit
+    vectors: cosine, with ids so entries can be removed) finds the candidates."""
 
     __slots__ = ("keys", "index")
 
@@ -114,26 +114,29 @@ class _Bucket:
         self.index: Any = None
 
     def add(self, key: int, vector: Any) -> None:
+        import numpy as np
+
         self.keys[key] = None
         if self.index is not None:
-            self.index.add(key, vector)
+            self.index.add_with_ids(vector[None, :], np.array([key], dtype=np.int64))
         elif len(self.keys) >= _INDEX_FROM:
-            from usearch.index import Index
+            import faiss
 
-            self.index = Index(ndim=len(vector), metric="cos", dtype="f32")
-            return  # filled by the caller, which has the vectors
+            self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(len(vector)))  # filled by the caller
 
     def remove(self, key: int) -> None:
+        import numpy as np
+
         if key in self.keys:
             del self.keys[key]
             if self.index is not None:
-                self.index.remove(key)
+                self.index.remove_ids(np.array([key], dtype=np.int64))
 
     def candidates(self, vector: Any) -> list[int]:
         if self.index is None:
             return list(self.keys)
-        found = self.index.search(vector, count=min(_CANDIDATES, len(self.index)))
-        return [int(k) for k in found.keys]
+        _, ids = self.index.search(vector[None, :], min(_CANDIDATES, int(self.index.ntotal)))
+        return [int(k) for k in ids[0] if k >= 0]
 
 
 _INDEX_FROM = 32
@@ -226,8 +229,11 @@ class _Store:
             had_index = b.index is not None
             b.add(key, vector)
             if b.index is not None and not had_index:  # just promoted: index every entry
-                for k in b.keys:
-                    b.index.add(k, self._entries[k].vector)
+                import numpy as np
+
+                keys = list(b.keys)
+                vectors = np.stack([self._entries[k].vector for k in keys])
+                b.index.add_with_ids(vectors, np.array(keys, dtype=np.int64))
             while len(self._entries) > self.settings.max_entries:
                 self._drop(next(iter(self._entries)))
 
@@ -238,13 +244,13 @@ class SemanticCache:
 
     def __init__(self, groups: dict[str, dict[str, Any]], clock: Callable[[], float] = time.monotonic) -> None:
         try:
+            import faiss  # noqa: F401
             import numpy  # noqa: F401
-            import usearch.index  # noqa: F401
         except ImportError as e:
             from .config import ConfigError
 
             raise ConfigError(
-                f"cache type: semantic needs usearch and numpy ({e}): pip install 'llmfailover[semantic]'"
+                f"cache type: semantic needs faiss-cpu and numpy ({e}): pip install 'llmfailover[semantic]'"
             ) from None
         self.clock = clock
         self._stores = {g: _Store(Settings(**s), self._now) for g, s in groups.items()}

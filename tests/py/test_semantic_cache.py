@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import time
 from typing import Any, Iterator
 
@@ -17,7 +19,7 @@ from llmfailover import APITimeoutError, AsyncOpenAI, OpenAI, route_info
 from llmfailover.config import ConfigError
 from llmfailover.testing import FakeProvider, Fault
 
-pytest.importorskip("usearch")
+pytest.importorskip("faiss")
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
 PARAPHRASE = [{"role": "user", "content": "Tell me   the French capital, please"}]
@@ -281,7 +283,7 @@ def test_outcomes_are_scraped_as_metrics(fp: FakeProvider, emb: Embedder) -> Non
         metrics.unregister(registry)
 
 
-def test_a_large_bucket_is_searched_through_the_usearch_index() -> None:
+def test_a_large_bucket_is_searched_through_the_faiss_index() -> None:
     np = pytest.importorskip("numpy")
     from llmfailover._semantic import _INDEX_FROM, Settings, _Store
 
@@ -294,7 +296,7 @@ def test_a_large_bucket_is_searched_through_the_usearch_index() -> None:
         store.put("b", f"x{i}", v, [("head", 200, []), ("body", str(i).encode())])
     bucket = store._buckets["b"]
     assert _INDEX_FROM < 150 and bucket.index is not None
-    assert len(store) == len(bucket.index) == 150  # the 50 least recently used were evicted, index included
+    assert len(store) == bucket.index.ntotal == 150  # the 50 least recently used were evicted, index included
     for i in (50, 51, 120, 199):
         noise = rng.normal(size=64).astype(np.float32)
         q = vectors[i] + 0.2 * noise / np.linalg.norm(noise)  # cosine ~0.98 to vectors[i]
@@ -305,4 +307,19 @@ def test_a_large_bucket_is_searched_through_the_usearch_index() -> None:
     assert store.nearest("other", vectors[60]) == (None, 0.0)  # another bucket
     now[0] = 60.0
     assert store.nearest("b", vectors[60])[0] is None  # expired, and dropped
-    assert len(bucket.index) == len(store) < 150  # the candidates it looked at
+    assert bucket.index.ntotal == len(store) < 150  # the candidates it looked at
+
+
+def test_the_vector_library_leaves_the_native_core_s_c_plus_plus_runtime_alone() -> None:
+    """usearch 2.26's wheel links its own libstdc++ statically and binds the locale facet ids to
+    the process's: imported before or after _core, every `ostream << int` in the core then failed
+    silently ("Fault{status=" for "Fault{status=429, ...}"). The index library must not do that."""
+    code = (
+        "import faiss\n"
+        "from llmfailover import _core\n"
+        "from llmfailover.testing import Fault\n"
+        "print(repr(Fault.rate_limited(retry_after=2)._to_core(_core)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Fault{status=429, headers=[Retry-After: 2]" in out.stdout
