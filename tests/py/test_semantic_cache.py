@@ -285,10 +285,10 @@ def test_outcomes_are_scraped_as_metrics(fp: FakeProvider, emb: Embedder) -> Non
 
 def test_a_large_bucket_is_searched_through_the_faiss_index() -> None:
     np = pytest.importorskip("numpy")
-    from llmfailover._semantic import _INDEX_FROM, Settings, _Store
+    from llmfailover._semantic_store import _INDEX_FROM, Settings, Store
 
     now = [0.0]
-    store = _Store(Settings("emb", threshold=0.95, ttl=60.0, max_entries=150, allow_tools=False), lambda: now[0])
+    store = Store(Settings("emb", threshold=0.95, ttl=60.0, max_entries=150, allow_tools=False), lambda: now[0])
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(200, 64)).astype(np.float32)  # random: cosine ~0 +- 0.13 to each other
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
