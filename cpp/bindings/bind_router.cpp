@@ -215,11 +215,26 @@ void bind_router(py::module_& m) {
           },
           "The answer was replayed from the exact cache (no upstream attempt).");
 
-  py::class_<CacheSettings>(m, "CacheSettings").def_property_readonly("groups", [](const CacheSettings& s) {
-    std::vector<std::string> out;
-    for (const auto& [g, c] : s.groups) out.push_back(g);
-    return out;
-  });
+  py::class_<CacheSettings>(m, "CacheSettings")
+      .def_property_readonly("groups",
+                             [](const CacheSettings& s) {
+                               std::vector<std::string> out;
+                               for (const auto& [g, c] : s.groups) out.push_back(g);
+                               return out;
+                             })
+      .def_property_readonly(
+          "semantic",
+          [](const CacheSettings& s) {
+            py::dict out;  // group -> its semantic cache (python/llmfailover/_semantic.py)
+            for (const auto& [g, c] : s.groups)
+              if (c.type == "semantic")
+                out[py::str(g)] =
+                    py::dict(py::arg("embeddings") = c.embeddings, py::arg("threshold") = c.threshold,
+                             py::arg("ttl") = std::chrono::duration<double>(c.ttl).count(),
+                             py::arg("max_entries") = c.max_entries, py::arg("allow_tools") = c.allow_tools);
+            return out;
+          },
+          "The groups with `cache: {type: semantic}`: embeddings, threshold, ttl (s), max_entries, allow_tools.");
   m.def(
       "parse_cache_config",
       [](const std::string& json_text, std::optional<std::map<std::string, std::string>> env) {

@@ -889,6 +889,11 @@ class RoutedCall(Call):
 class CacheSettings:
     @property
     def groups(self) -> list[str]: ...
+    @property
+    def semantic(self) -> dict:
+        """
+        The groups with `cache: {type: semantic}`: embeddings, threshold, ttl (s), max_entries, allow_tools.
+        """
 
 class Router:
     """

@@ -183,8 +183,17 @@ class RouteInfo:
 
     @property
     def cache_hit(self) -> bool:
-        """The answer was replayed from the exact cache: its one attempt is the cache's."""
+        """The answer was replayed from the exact or the semantic cache: its one attempt is the cache's."""
         return self.served is not None and self.served.decision == _decisions()[0].cache_hit
+
+    @property
+    def cache_similarity(self) -> Optional[float]:
+        """A semantic cache hit's cosine similarity to the stored prompt (``reason`` "semantic hit
+        (0.97)"; _semantic.py), else None."""
+        s = self.served
+        if s is None or s.decision != _decisions()[0].cache_hit or not s.reason.startswith("semantic hit ("):
+            return None
+        return float(s.reason[len("semantic hit (") : -1])
 
     @classmethod
     def lazy(cls, source: Any, degraded: bool) -> "RouteInfo":
@@ -332,6 +341,12 @@ class RouterHandle:
         except core.ConfigError as e:  # an inconsistent config the parser could not see (chains, ...)
             raise ConfigError(str(e), getattr(e, "path", "")) from None
         self.closed = False
+        self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
+        semantic = getattr(self.config._cache, "semantic", None)
+        if semantic:
+            from ._semantic import SemanticCache
+
+            self.semantic = SemanticCache(semantic)
         metrics._track(self)  # read at each scrape (llmfailover.metrics)
 
     @property
@@ -360,12 +375,29 @@ class RouterHandle:
     ) -> Any:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
+        if self.semantic is not None and self.semantic.covers(spec):
+            return self.semantic.call(
+                spec, lambda s, spent=0.0: self._send_native(s, headers, query, deadline, api_key, spent), api_key
+            )
+        return self._send_native(spec, headers, query, deadline, api_key)
+
+    def _send_native(
+        self,
+        spec: Any,
+        headers: list[tuple[str, str]],
+        query: list[tuple[str, str]],
+        deadline: Any,
+        api_key: str,
+        spent: float = 0.0,
+    ) -> Any:
         options = dict(spec.route or {})
         options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
         if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
             options["cache_namespace"] = cache_namespace(api_key)
         if deadline is not None:
             options.setdefault("deadline", deadline)
+        if spent and "deadline" in options:  # the semantic cache's embeddings call took `spent` of it
+            options["deadline"] = max(0.001, options["deadline"] - spent)
         return self.router.send(
             spec.model,
             method=spec.method,

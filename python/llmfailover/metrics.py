@@ -32,6 +32,9 @@ the same labels from several routers are added up (a breaker state: the worst on
     llmfailover_time_to_first_token_seconds{<target>}  served attempts
     gen_ai_client_operation_duration_seconds{group,outcome}
     gen_ai_client_token_usage{<target>,gen_ai_token_type}
+    llmfailover_semantic_cache_total{group,outcome}    hit, miss, stored, skipped_tools,
+                                                       skipped_embeddings, opt_out (README "Caching")
+    llmfailover_semantic_cache_entries{group}          answers the semantic cache keeps
     llmfailover_tag_requests_total / _tag_cost_usd_total / _tag_waste_usd_total{group,tag}
                                                        calls with extra_body={"llmfailover": {"tag": ...}}
 
@@ -257,6 +260,18 @@ def collect() -> list[_Family]:
         fam("counter", "llmfailover_tag_waste_usd", "Waste of tagged calls, USD", ("group", "tag")).add(
             (group, tag), t["waste_usd"]
         )
+    with _lock:
+        handles = list(_routers)
+    for h in handles:  # the semantic caches' outcomes, counted in Python (_semantic.py)
+        semantic = None if h.closed else getattr(h, "semantic", None)
+        for group, counts in ({} if semantic is None else semantic.stats()).items():
+            for outcome, n in counts.items():
+                if outcome == "entries":
+                    doc = "Answers the semantic cache keeps"
+                    fam("gauge", "llmfailover_semantic_cache_entries", doc, ("group",)).add((group,), n)
+                else:
+                    doc = "Semantic cache calls by outcome"
+                    fam("counter", "llmfailover_semantic_cache", doc, ("group", "outcome")).add((group, outcome), n)
     return list(f.values())
 
 

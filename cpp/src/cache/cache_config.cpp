@@ -2,6 +2,7 @@
 // docs/config.md "cache").
 #include <cctype>
 #include <cmath>
+#include <optional>
 
 #include "../config/config_detail.hpp"
 #include "llmfailover/cache/cache_config.hpp"
@@ -47,14 +48,35 @@ std::size_t parse_bytes(const Node& n) {
   return static_cast<std::size_t>(value * scale);
 }
 
+// The keys of `type: semantic` (cache_config.hpp); the embeddings group is checked against the
+// config's groups by parse_cache_config.
+void parse_semantic(const Node& node, CacheConfig& c) {
+  const bool semantic = c.type == "semantic";
+  for (const char* key : {"embeddings", "threshold", "max_entries", "allow_tools"})
+    if (auto n = node.get(key); n && !semantic) n->fail("only for type: semantic (this cache is " + c.type + ")");
+  if (!semantic) return;
+  if (auto n = node.get("embeddings")) c.embeddings = n->as_name();
+  if (auto n = node.get("threshold")) {
+    c.threshold = n->as_number(-1e9, 1e9);
+    if (!(c.threshold > 0 && c.threshold <= 1))
+      n->fail("expected a cosine similarity in (0, 1], such as 0.95, not " + n->json().dump());
+  }
+  if (auto n = node.get("max_entries")) c.max_entries = static_cast<std::size_t>(n->as_int(1, 10'000'000));
+  if (auto n = node.get("allow_tools")) c.allow_tools = n->as_bool();
+  if (auto n = node.get("max_bytes")) n->fail("not for type: semantic (its size is max_entries)");
+  if (auto n = node.get("url")) n->fail("not for type: semantic (it is kept in memory)");
+  if (c.embeddings.empty()) node.fail("type: semantic needs `embeddings`: the group that embeds the prompts");
+}
+
 }  // namespace
 
 CacheConfig parse_cache(const Node& node, const CacheConfig& base) {
-  node.expect_object().check_keys({"enabled", "type", "ttl", "max_bytes", "url", "timeout"});
+  node.expect_object().check_keys({"enabled", "type", "ttl", "max_bytes", "url", "timeout", "embeddings", "threshold",
+                                   "max_entries", "allow_tools"});
   CacheConfig c = base;
   c.enabled = true;  // a cache object turns it on unless it says otherwise
   if (auto n = node.get("enabled")) c.enabled = n->as_bool();
-  if (auto n = node.get("type")) c.type = n->as_enum({"memory", "redis"});
+  if (auto n = node.get("type")) c.type = n->as_enum({"memory", "redis", "semantic"});
   if (auto n = node.get("ttl")) {
     c.ttl = n->as_duration(Millis{1});
     if (c.ttl <= Millis{0}) n->fail("expected a positive duration");
@@ -70,6 +92,7 @@ CacheConfig parse_cache(const Node& node, const CacheConfig& base) {
     if (c.timeout > Millis{5000}) n->fail("expected at most 5s: a cache must never hold a request up for long");
   }
   if (c.type == "redis" && c.url.empty()) node.fail("type: redis needs a url (redis://host:port)");
+  parse_semantic(node, c);
   return c;
 }
 
@@ -85,11 +108,24 @@ std::map<std::string, CacheConfig> parse_cache_config(const std::string& json_te
   if (auto n = root.get("cache")) base = parse_cache(*n, base);
   auto groups = root.get("groups");
   if (!groups) return out;
-  for (const auto& [name, g] : groups->members()) {
+  const auto members = groups->members();
+  for (const auto& [name, g] : members) {
     CacheConfig c = base;
+    std::optional<Node> at;
     if (auto p = g.get("policy"))
-      if (auto n = p->get("cache")) c = parse_cache(*n, base);
-    if (c.enabled) out[name] = c;
+      if ((at = p->get("cache"))) c = parse_cache(*at, base);
+    if (!c.enabled) continue;
+    if (c.type == "semantic" && !groups->get(c.embeddings)) {
+      // Named where the embeddings were set: the group's policy, else the top level, else defaults.
+      std::optional<Node> where = at ? at->get("embeddings") : std::nullopt;
+      if (auto n = root.get("cache"); !where && n) where = n->get("embeddings");
+      if (auto d = root.get("defaults"); !where && d)
+        if (auto n = d->get("cache")) where = n->get("embeddings");
+      const std::string why = "unknown group '" + c.embeddings + "': embeddings must name a group of this config";
+      if (where) where->fail(why);
+      groups->fail(why);
+    }
+    out[name] = c;
   }
   return out;
 }

@@ -125,8 +125,8 @@ std::unique_ptr<RouterCache> RouterCache::make(const std::map<std::string, Cache
   std::vector<std::pair<CacheConfig, std::shared_ptr<Store>>> shared;
   for (const auto& entry : groups) {
     const std::string& group = entry.first;
-    const CacheConfig& c = entry.second;  // not a structured binding: clang 14 cannot capture one
-    if (!c.enabled) continue;
+    const CacheConfig& c = entry.second;               // not a structured binding: clang 14 cannot capture one
+    if (!c.enabled || c.type == "semantic") continue;  // python/llmfailover/_semantic.py
     // Groups with one config share one store (the group is part of every key).
     auto it = std::find_if(shared.begin(), shared.end(), [&](const auto& s) { return s.first == c; });
     if (it == shared.end()) {

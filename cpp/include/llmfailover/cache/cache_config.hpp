@@ -12,11 +12,18 @@ namespace llmfailover::cache {
 
 struct CacheConfig {
   bool enabled = false;
-  std::string type = "memory";  // or "redis"
+  std::string type = "memory";  // or "redis", or "semantic" (python/llmfailover/_semantic.py)
   Millis ttl{600'000};
   std::size_t max_bytes = std::size_t{64} << 20;  // memory: the whole cache; redis: one answer
   std::string url;                                // redis: redis://[[user]:password@]host[:port][/db] or unix:///path
   Millis timeout{50};                             // redis: connect and per-command limit
+  // type: semantic. The prompt is embedded by the group `embeddings` (routed like any call) and a
+  // stored answer is served when its prompt's cosine similarity is >= `threshold`. The native
+  // RouterCache leaves these groups alone: the lookup is in Python (README "Caching").
+  std::string embeddings;
+  double threshold = 0.95;          // (0, 1]
+  std::size_t max_entries = 10000;  // answers kept per group; least recently used evicted past it
+  bool allow_tools = false;         // requests with tools/functions are never cached unless true
   bool operator==(const CacheConfig&) const = default;
 };
 
