@@ -466,6 +466,26 @@ def test_retry_spacing_is_full_jitter_within_bounds(fp: FakeProvider) -> None:
     client.close()
 
 
+def test_retry_style_openai_retries_the_same_target_as_openai_python(fp: FakeProvider) -> None:
+    """retry.style openai (docs/config.md): a 503 waits openai's backoff (0.5 s * (1 - 0.25 u),
+    so 375-500 ms), a 429 its retry-after-ms, both on the same target, never failing over;
+    max_attempts is max_retries + 1; a 400 is not retried."""
+    pol = policy(retry={"style": "openai", "max_attempts": 3}, breaker={"initial_state": "disabled"})
+    client = OpenAI(config=make_config(fp, pol))
+    fp.script("m-a", [Fault.status(503), Fault.rate_limited(retry_after=None, retry_after_ms=100), Fault.ok()])
+    result = ask(client, "smart")
+    assert decisions(route_info(result)) == [("a", "retry"), ("a", "retry"), ("a", "served")]
+    times = [a.time for a in fp.attempts("m-a")]
+    assert 0.37 <= times[1] - times[0] < 1.5  # the router's rules: b at once
+    assert 0.1 <= times[2] - times[1] < 1.0
+    assert fp.attempts("m-b") == []
+    fp.set_default("m-a", Fault.status(400))
+    with pytest.raises(BadRequestError):
+        ask(client, "smart")
+    assert len(fp.attempts("m-a")) == 4
+    client.close()
+
+
 def test_rate_limit_hint_is_honoured_before_the_same_target_again(fp: FakeProvider) -> None:
     client = OpenAI(config=make_config(fp))
     fp.set_default("m-s", Fault.rate_limited(retry_after=None, retry_after_ms=200))

@@ -9,7 +9,7 @@
 // max_queued_bytes); while the consumer is behind them the exchange stops reading the socket, so
 // a slow consumer holds a bounded queue, not the whole stream.
 //
-// Call order: Engine::send() -> Call; consume Call::channel() until a terminal event; read
+// Call order: Engine::send() -> Call (call.hpp); consume Call::channel() until a terminal event; read
 // attempts() at any time. Dropping the last copy of the Call cancels it if it has not ended. Thread safety: Engine and
 // Call are safe from any thread.
 #pragma once
@@ -19,33 +19,11 @@
 #include <mutex>
 #include <vector>
 
-#include "llmfailover/channel.hpp"
+#include "llmfailover/call.hpp"
 #include "llmfailover/providers/openai.hpp"
 #include "llmfailover/transport/http_client.hpp"
 
 namespace llmfailover {
-
-struct AttemptRecord {
-  int attempt = 0;  // 1-based
-  std::string url;
-  int status = 0;  // 0 when no response head arrived
-  Error error;     // transport failure, if any
-  ErrorClass error_class = ErrorClass::none;
-  double started_ms = 0;       // since the call started
-  double elapsed_ms = 0;       // until the attempt ended (or the call, while it streams)
-  double waited_ms = 0;        // backoff before this attempt
-  double retry_after_ms = -1;  // what the upstream asked for, -1 when it did not
-  bool operator==(const AttemptRecord&) const = default;
-};
-
-class Call {
- public:
-  virtual ~Call() = default;
-  virtual Channel& channel() = 0;
-  virtual std::vector<AttemptRecord> attempts() const = 0;
-  virtual int retries_taken() const = 0;
-  void cancel() { channel().cancel(); }
-};
 
 class Engine {
  public:

@@ -33,7 +33,7 @@
 // messages, reasons and the route log. Durations saturate ("no limit" = ten years, never an
 // overflow). A finished call holds no timer: it is freed when its caller lets go.
 //
-// Call order: Router(config) -> send() -> consume RoutedCall::channel() as with Engine.
+// Call order: Router(config) -> send() -> consume RoutedCall::channel() (call.hpp).
 // Thread safety: every member is safe from any thread; io threads never touch Python.
 #pragma once
 
@@ -44,8 +44,8 @@
 #include <vector>
 
 #include "llmfailover/clock.hpp"
+#include "llmfailover/call.hpp"
 #include "llmfailover/config.hpp"
-#include "llmfailover/engine.hpp"
 #include "llmfailover/metrics.hpp"
 #include "llmfailover/providers/openai.hpp"
 #include "llmfailover/transport/exchanger.hpp"

@@ -131,7 +131,7 @@ RouterConfig parse_native(const Node& root);
 
 RouterConfig parse_litellm(const Node& root);
 
-inline constexpr int kMaxAttempts = 5;
+inline constexpr int kMaxAttempts = kMaxRouterAttempts;
 inline constexpr std::string_view kOpenAiBaseUrl = "https://api.openai.com/v1";
 inline const std::initializer_list<std::string_view> kStrategies = {"simple-shuffle",        "least-busy",
                                                                     "usage-based-routing",   "usage-based-routing-v2",

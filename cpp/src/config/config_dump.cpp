@@ -57,7 +57,8 @@ Json dump_policy(const GroupPolicy& p) {
                      {"first_token_samples", t.first_token_samples},
                      {"idle", format_duration(t.idle)},
                      {"deadline", format_duration(t.deadline)}};
-  out["retry"] = {{"max_attempts", r.max_attempts},
+  out["retry"] = {{"style", r.style == RetryStyle::openai ? "openai" : "router"},
+                  {"max_attempts", r.max_attempts},
                   {"backoff_base", format_duration(r.backoff_base)},
                   {"backoff_cap", format_duration(r.backoff_cap)},
                   {"max_retry_after", format_duration(r.max_retry_after)},

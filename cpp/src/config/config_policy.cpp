@@ -49,8 +49,10 @@ void parse_timeouts(const Node& n, TimeoutPolicy& t) {
 }
 
 void parse_retry(const Node& n, RetryPolicyConfig& r) {
-  n.check_keys({"max_attempts", "backoff_base", "backoff_cap", "max_retry_after", "max_hint_wait"});
-  set(n, "max_attempts", r.max_attempts, integer(1, kMaxAttempts));
+  n.check_keys({"style", "max_attempts", "backoff_base", "backoff_cap", "max_retry_after", "max_hint_wait"});
+  if (auto s = n.get("style"))
+    r.style = s->as_enum({"router", "openai"}) == "openai" ? RetryStyle::openai : RetryStyle::router;
+  set(n, "max_attempts", r.max_attempts, integer(1, r.style == RetryStyle::openai ? kMaxOpenAiAttempts : kMaxAttempts));
   set(n, "backoff_base", r.backoff_base, duration());
   set(n, "backoff_cap", r.backoff_cap, duration());
   set(n, "max_retry_after", r.max_retry_after, duration());

@@ -53,8 +53,19 @@ FailoverDecision no_offer(const FailoverFacts& f) {
   return onward(f, "", hinted ? "hint" : "chain");  // a hint considered and declined names its rule
 }
 
+// retry.style openai: the failed target again while openai-python would retry it.
+FailoverDecision openai_rules(const FailoverFacts& f) {
+  if (!f.openai_retry || f.tries >= f.max_attempts) return onward(f, "", "openai");
+  const Millis wait = openai_backoff(f.tries - 1, f.openai_hint, f.jitter);
+  if (!fits(wait, f)) return onward(f, "", "openai");
+  FailoverDecision d = make(A::retry_after, "retry", "openai", wait);
+  d.budget_free = true;
+  return d;
+}
+
 FailoverDecision attempt_failed(const FailoverFacts& f) {
   if (f.cls == ErrorClass::ignored) return make(A::give_up, "give_up", "ignored");
+  if (f.retry.style == RetryStyle::openai) return openai_rules(f);
   if (f.cls == ErrorClass::fatal_request) {
     if (f.resuming && f.prefill && !f.same_refused)
       return make(A::restart_without_prefill, "restart_without_prefill", "prefill");
@@ -111,7 +122,8 @@ std::string_view to_string(FailoverAction action) noexcept {
 
 std::string describe(const FailoverDecision& d) {
   std::string out(to_string(d.action));
-  if (d.draws_budget()) out += " after " + std::to_string(d.wait.count()) + " ms";
+  if (d.action == A::retry || d.action == A::retry_after) out += " after " + std::to_string(d.wait.count()) + " ms";
+  if (d.budget_free) out += ", not drawn from the budget";
   if (d.spend) out += ", spend";
   if (d.exclude_failed) out += ", not the failed target";
   out += " (rule " + std::string(d.rule) + ", log \"" + std::string(d.log) + "\")";

@@ -80,11 +80,13 @@ std::optional<Millis> parse_retry_after(const Headers& headers, WallClock::time_
 }
 
 Millis openai_retry_delay(int retries_taken, const Headers* headers, double uniform01, WallClock::time_point now) {
-  if (headers) {
-    if (auto asked = parse_retry_after(*headers, now); asked && asked->count() > 0 && *asked <= Millis{60'000})
-      return *asked;
-  }
-  int n = std::min(retries_taken, 1000);
+  return openai_backoff(retries_taken, headers ? parse_retry_after(*headers, now) : std::nullopt, uniform01);
+}
+
+// openai-python src/openai/_base_client.py, _calculate_retry_timeout.
+Millis openai_backoff(int retries_taken, std::optional<Millis> asked, double uniform01) noexcept {
+  if (asked && asked->count() > 0 && *asked <= Millis{60'000}) return *asked;
+  int n = std::clamp(retries_taken, 0, 1000);
   double seconds = std::min(0.5 * std::pow(2.0, n), 8.0) * (1.0 - 0.25 * uniform01);
   return Millis{static_cast<long long>(seconds * 1000.0)};
 }

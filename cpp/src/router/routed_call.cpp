@@ -374,8 +374,20 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
     with_token.api_key = *token_;
     ep = &with_token;
   }
-  nlohmann::json body = body_.is_object() ? body_ : nlohmann::json::object();
-  body["model"] = t.deployment->model;
+  // The deployment's model replaces the caller's. When it is the same, or unset (a plain client's
+  // deployment, plain.hpp: the caller's model goes upstream), a chat or embeddings request is
+  // translated from the parsed request itself: no copy of it per attempt (issue 14, hot path).
+  const std::string& model = t.deployment->model;
+  const auto named = body_.is_object() ? body_.find("model") : body_.end();
+  const bool same_model =
+      model.empty() || (named != body_.end() && named->is_string() && named->get_ref<const std::string&>() == model);
+  const bool chat = req_.call.path == "/chat/completions", embeddings = req_.call.path == "/embeddings";
+  nlohmann::json copy;
+  if (!(same_model && body_.is_object() && !prefill_ && !continuation_ && (chat || embeddings))) {
+    copy = body_.is_object() ? body_ : nlohmann::json::object();
+    if (!model.empty()) copy["model"] = model;
+  }
+  nlohmann::json& body = copy.is_null() ? body_ : copy;  // body_ only read below
   if ((prefill_ || continuation_) && body.contains("messages") && body["messages"].is_array()) {
     body["messages"].push_back({{"role", "assistant"}, {"content", delivered_}});
     if (continuation_)
@@ -383,9 +395,9 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
           {{"role", "user"}, {"content", "Continue your answer exactly where it stops. Do not repeat anything."}});
   }
   providers::TranslatedRequest tr;
-  if (req_.call.path == "/embeddings") {
+  if (embeddings) {
     tr = t.provider->embeddings_request(*ep, body, timeouts);
-  } else if (req_.call.path == "/chat/completions") {
+  } else if (chat) {
     tr = t.provider->chat_request(*ep, body, req_.stream, timeouts);
     if (req_.stream) translator_ = t.provider->stream_translator(*ep, body);
   } else {

@@ -78,7 +78,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   const GroupPolicy& policy() const { return *group_->policy; }
   int max_attempts() const {
-    return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1, 5);
+    const bool openai = policy().retry.style == RetryStyle::openai;
+    return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1,
+                      openai ? kMaxOpenAiAttempts : kMaxRouterAttempts);
   }
 
   void enter_group(std::size_t pos, Deferred& later);

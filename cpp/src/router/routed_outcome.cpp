@@ -120,6 +120,7 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
   Target* t = target_;
   Target* next = nullptr;  // the balancer's offer, held until used or given back
   policy::FailoverFacts f = facts(policy::FailoverEvent::attempt_failed, &v);
+  if (f.retry.style == RetryStyle::openai && f.openai_retry) f.jitter = r_->random->uniform();  // no pick
   for (int round = 0; round < 4; ++round) {  // failover.hpp: at most four rounds
     const policy::FailoverDecision d = policy::decide(f);
     if (d.action != A::pick) rec.decision = std::string(d.log);
@@ -144,7 +145,7 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
       case A::failover: return begin_attempt(next, 0, later);
       case A::retry:
       case A::retry_after:
-        if (group_->budget->try_withdraw()) {
+        if (!d.draws_budget() || group_->budget->try_withdraw()) {
           if (d.action == A::retry) return schedule_attempt(next, d.wait, later);
           give_back(next);
           return schedule_attempt(t, d.wait, later, /*acquire=*/true);
@@ -190,6 +191,12 @@ policy::FailoverFacts RoutedCallImpl::facts(policy::FailoverEvent event, const V
   f.later_group = chain_pos_ + 1 < chain_.size();
   f.time_left = deadline_ - r_->time->now();
   f.retry = policy().retry;
+  if (v && f.retry.style == RetryStyle::openai) {  // policy/retry.hpp: what openai-python reads
+    if (ttft_expired_) f.openai_retry = policy::openai_should_retry(Error{Errc::first_byte_timeout, "", true});
+    else if (v->error) f.openai_retry = policy::openai_should_retry(v->error);
+    else if (status_ >= 400) f.openai_retry = policy::openai_should_retry(status_, headers_);
+    if (status_ >= 400) f.openai_hint = policy::parse_retry_after(headers_, policy::WallClock::now());
+  }
   return f;
 }
 

@@ -49,6 +49,12 @@ void offer(FailoverFacts& f, Offer o, bool failed = false, int tries = 0) {
   f.offer_tries = tries;
 }
 
+// retry.style openai with an answer openai-python retries.
+void openai(FailoverFacts& f) {
+  f.retry.style = RetryStyle::openai;
+  f.openai_retry = true;
+}
+
 const std::vector<Row>& table() {
   static const std::vector<Row> rows = {
       // ---- the caller's cancel or deadline
@@ -356,6 +362,79 @@ const std::vector<Row>& table() {
          f.later_group = true;
        },
        A::give_up, "interrupted"},
+      // ---- retry.style openai (a plain client): openai-python's rules; the draw 0.5 scales its
+      // backoff min(0.5 s * 2^n, 8 s) by 1 - 0.25 * 0.5 = 0.875
+      {"openai_first_retry", "openai", [](auto& f) { openai(f); }, A::retry_after, "retry", 437ms},
+      {"openai_second_retry", "openai",
+       [](auto& f) {
+         openai(f);
+         f.tries = 2;
+       },
+       A::retry_after, "retry", 875ms},
+      {"openai_backoff_capped_at_8s", "openai",
+       [](auto& f) {
+         openai(f);
+         f.tries = 7;
+         f.max_attempts = 10;
+         f.time_left = 60s;
+       },
+       A::retry_after, "retry", 7000ms},
+      {"openai_honours_retry_after", "openai",
+       [](auto& f) {
+         openai(f);
+         f.openai_hint = 2000ms;
+       },
+       A::retry_after, "retry", 2000ms},
+      {"openai_retry_after_over_60s_is_not_a_wait", "openai",
+       [](auto& f) {
+         openai(f);
+         f.openai_hint = 61000ms;
+       },
+       A::retry_after, "retry", 437ms},
+      {"openai_rate_limited_stays_on_the_target", "openai",
+       [](auto& f) {
+         openai(f);
+         f.cls = ErrorClass::rate_limited;
+         offer(f, Offer::fresh);
+       },
+       A::retry_after, "retry", 437ms},
+      {"openai_budget_is_not_consulted", "openai",
+       [](auto& f) {
+         openai(f);
+         f.budget_refused = true;
+       },
+       A::retry_after, "retry", 437ms},
+      {"openai_not_retried", "openai",
+       [](auto& f) {
+         openai(f);
+         f.openai_retry = false;
+       },
+       A::give_up, "give_up"},
+      {"openai_not_retried_goes_to_the_next_group", "openai",
+       [](auto& f) {
+         openai(f);
+         f.openai_retry = false;
+         f.later_group = true;
+       },
+       A::next_group, "next_group"},
+      {"openai_retries_spent", "openai",
+       [](auto& f) {
+         openai(f);
+         f.tries = 3;
+       },
+       A::give_up, "give_up"},
+      {"openai_wait_beyond_the_deadline", "openai",
+       [](auto& f) {
+         openai(f);
+         f.time_left = 400ms;
+       },
+       A::give_up, "give_up"},
+      {"openai_cancelled", "ignored",
+       [](auto& f) {
+         openai(f);
+         f.cls = ErrorClass::ignored;
+       },
+       A::give_up, "give_up"},
       {"restart_differs_continuation_prompt", "recovery", [](auto& f) { f.event = FailoverEvent::restart_differs; },
        A::continuation_prompt, "continuation_prompt"},
       {"continuation_differs_gives_up", "recovery",
@@ -455,6 +534,18 @@ TEST(FailoverPolicy, SilentHangupNeedsASecondOfSilenceBeforeTheHead) {
   EXPECT_FALSE(silent_hangup(Errc::connection_closed, false, 12s));   // after the head: a cut
   EXPECT_FALSE(silent_hangup(Errc::first_byte_timeout, true, 12s));   // silent by its own verdict
   EXPECT_FALSE(silent_hangup(Errc::connect_refused, true, 12s));
+}
+
+TEST(FailoverPolicy, OpenAiStyleRetriesNeverDrawOnTheBudget) {
+  FailoverFacts f = base();
+  openai(f);
+  const FailoverDecision d = decide(f);
+  ASSERT_EQ(d.action, A::retry_after) << describe(d);
+  EXPECT_FALSE(d.draws_budget()) << describe(d);
+  f.retry.style = RetryStyle::router;
+  f.hint = 200ms;
+  offer(f, Offer::none);
+  EXPECT_TRUE(decide(f).draws_budget()) << describe(decide(f));  // the router's retry_after does
 }
 
 TEST(FailoverPolicy, RequestChainsByReason) {

@@ -22,8 +22,22 @@
 namespace llmfailover {
 
 // The settings of this policy as a config gives them (config.hpp composes them into GroupPolicy).
+// Whose rules decide a failed attempt (failover.hpp):
+//   router  the router's: error classes, failover across targets and groups, full-jitter backoff,
+//           a retry budget (the header comment of router.hpp)
+//   openai  openai-python's (retry.hpp): the same target again while the answer is one openai
+//           retries (408/409/429/5xx, time-outs, connection errors, x-should-retry), after its
+//           backoff or the server's retry-after within 60 s; never drawn from the retry budget. A
+//           plain client is a one-group router with this style (config key retry.style).
+enum class RetryStyle : unsigned char { router, openai };
+// The most attempts a style allows: the router's 5; openai's max_retries + 1 (openai-python counts
+// at most 1000 retries into its backoff).
+inline constexpr int kMaxRouterAttempts = 5;
+inline constexpr int kMaxOpenAiAttempts = 1001;
+
 struct RetryPolicyConfig {
-  int max_attempts = 3;      // per target, including the first; hard cap 5
+  int max_attempts = 3;      // per target, including the first; hard cap kMaxRouterAttempts
+                             // (openai style: max_retries + 1, up to kMaxOpenAiAttempts)
   Millis backoff_base{500};  // full jitter: U(0, min(cap, base * 2^(n-1)))
   Millis backoff_cap{20000};
   Millis max_retry_after{300000};  // a server hint above this is ignored
@@ -31,6 +45,7 @@ struct RetryPolicyConfig {
   // deadline) is waited out on the same group (a sibling at once, else the same target after the
   // hint) before a fallback group is tried; a longer hint falls back at once.
   Millis max_hint_wait{5000};
+  RetryStyle style = RetryStyle::router;  // last: aggregate initialisers name the fields above
   bool operator==(const RetryPolicyConfig&) const = default;
 };
 

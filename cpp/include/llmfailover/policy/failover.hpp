@@ -20,6 +20,11 @@
 //                  at the end of the chain) is waited out on the same target before a fallback
 //                  group, when it fits the deadline and the budget allows.
 //   chain          otherwise the next group of the chain, or the last error when none is left.
+// With retry.style openai (backoff.hpp: a plain client) a failed attempt follows openai-python's
+// rules instead (rule `openai`): the caller's cancel or deadline gives up; an answer openai would
+// retry goes to the same target again after openai_backoff() while attempts are left and the wait
+// fits the deadline, never drawn from the budget; anything else is the chain's next group or the
+// last error.
 // A committed stream that breaks (stream_cut) is continued on another target or the next group
 // (stream_recovery: continue), else ends with the original interruption; a restart that cannot
 // repeat what the caller has (restart_differs) is asked once more with a continuation prompt.
@@ -102,7 +107,10 @@ struct FailoverFacts {
   // Limits.
   bool budget_refused = false;   // the group's retry budget refused this decision's withdrawal
   Clock::duration time_left{0};  // until the call's deadline
-  RetryPolicyConfig retry;       // the group's (backoff, max_hint_wait)
+  RetryPolicyConfig retry;       // the group's (style, backoff, max_hint_wait)
+  // retry.style openai: what openai-python reads from the failed attempt (retry.hpp).
+  bool openai_retry = false;          // openai_should_retry() of its status and headers, or its failure
+  std::optional<Millis> openai_hint;  // parse_retry_after() of its headers
   bool operator==(const FailoverFacts&) const = default;
 };
 
@@ -129,8 +137,9 @@ struct FailoverDecision {
   bool exclude_failed = false;  // pick: not the failed target either (this pick only)
   std::string_view log;         // the route log's decision ("retry", "budget_exhausted", ...)
   std::string_view rule;        // the rule that decided (header comment)
+  bool budget_free = false;     // retry_after that never draws (retry.style openai)
   bool draws_budget() const noexcept {
-    return action == FailoverAction::retry || action == FailoverAction::retry_after;
+    return (action == FailoverAction::retry || action == FailoverAction::retry_after) && !budget_free;
   }
   bool operator==(const FailoverDecision&) const = default;
 };

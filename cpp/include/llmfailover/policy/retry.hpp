@@ -29,6 +29,8 @@ std::optional<Millis> parse_retry_after(const Headers& headers, WallClock::time_
 
 // The wait before retry number `retries_taken + 1`. `headers` may be null (no response).
 Millis openai_retry_delay(int retries_taken, const Headers* headers, double uniform01, WallClock::time_point now);
+// The same from what the upstream asked (parse_retry_after), when it is already known.
+Millis openai_backoff(int retries_taken, std::optional<Millis> asked, double uniform01) noexcept;
 
 // Parses an RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); nullopt when malformed.
 std::optional<WallClock::time_point> parse_http_date(std::string_view text);
