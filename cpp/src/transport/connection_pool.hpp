@@ -27,9 +27,12 @@ namespace beast = boost::beast;
 // (TLS inside TLS). asio's ssl::stream wants a next layer that declares lowest_layer_type, which
 // beast::ssl_stream does not: this adds it and forwards the rest.
 struct ProxyTls {
+  // The names asio's stream concepts require.
+  // NOLINTBEGIN(readability-identifier-naming)
   using next_layer_type = beast::ssl_stream<beast::tcp_stream>;
   using executor_type = next_layer_type::executor_type;
   using lowest_layer_type = beast::tcp_stream;
+  // NOLINTEND(readability-identifier-naming)
 
   explicit ProxyTls(next_layer_type&& s) : stream(std::move(s)) {}
   executor_type get_executor() noexcept { return stream.get_executor(); }
