@@ -100,6 +100,8 @@ else
   log "installing Python dependencies: ${PY_DEPS[*]}"
   $PY -m pip install -q --upgrade pip || die "could not upgrade pip in .venv"
   $PY -m pip install -q "${PIP_PIN[@]}" "${PY_DEPS[@]}" || die "pip install of the build/test dependencies failed"
+  # instructor caps jiter below what openai needs (pyproject.toml says why): without its pins.
+  $PY -m pip install -q --no-deps "${PIP_PIN[@]}" instructor || die "pip install of instructor failed"
   rm -f .venv/.llmf-deps-*
   touch "$deps_stamp"
 fi

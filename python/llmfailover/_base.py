@@ -37,8 +37,10 @@ from ._routing import (
     attach,
     deadline_of,
     degraded_events,
+    names_unknown_group,
     parse_overrides,
     synthetic_models,
+    unknown_model,
 )
 from ._sentinels import NOT_GIVEN, is_given
 from ._timeouts import DEFAULT_TIMEOUT, to_native
@@ -368,6 +370,8 @@ class BaseClient:
         if spec.method == "GET":  # models.list()/retrieve(): the configured groups, no upstream call
             name = spec.path[len("/models/") :] if spec.path.startswith("/models/") else None
             return FinishedCall(synthetic_models(router.config.groups, name and unquote(name)))
+        if names_unknown_group(router.router, spec.model, spec.params):
+            return FinishedCall(unknown_model(spec.model, router.config.groups))
         timeout = spec.timeout if spec.timeout_given or self.timeout != DEFAULT_TIMEOUT else None
         headers = auth + _pairs(self._custom_headers) + spec.headers
         spec.trace = tracing.begin(spec.method, spec.path, spec.model, spec.params, headers)  # adds traceparent

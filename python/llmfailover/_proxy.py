@@ -1,21 +1,24 @@
-"""Which HTTP proxy the native engine uses: from ``proxy=``, the environment, or an httpx client.
+"""Which proxy the native engine uses: from ``proxy=``, the environment, or an httpx client.
 
-The engine takes one ``ProxyOptions`` value (C++ ``transport/proxy.hpp``): an http:// proxy URL
-for http:// targets, one for https:// targets (a CONNECT tunnel), and a NO_PROXY list. This
-module builds it the way httpx does (``httpx._client._get_proxy_map``):
+The engine takes one ``ProxyOptions`` value (C++ ``transport/proxy.hpp``): a proxy URL for
+http:// targets, one for https:// targets, and a NO_PROXY list. A proxy URL is ``http://``
+(CONNECT tunnel for https:// targets), ``https://`` (TLS to the proxy, verified like a target:
+``ca_file=`` / ``verify=``), ``socks5://`` (the target resolved locally) or ``socks5h://`` (the
+proxy resolves it), with optional ``user:password@`` (Basic for http(s), RFC 1929 for SOCKS5).
+This module builds it the way httpx does (``httpx._client._get_proxy_map``):
 
-* ``proxy="http://user:pw@host:port"`` (a string, ``httpx.URL`` or ``httpx.Proxy``) serves every
+* ``proxy="socks5://user:pw@host:port"`` (a string, ``httpx.URL`` or ``httpx.Proxy``) serves every
   target; NO_PROXY does not apply (as in httpx).
 * Otherwise, with ``trust_env`` (the default), ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and
   ``NO_PROXY`` (either case; ``urllib.request.getproxies``, as httpx reads them).
 * ``http_client=httpx.Client(proxy=...)`` (or one whose environment gave it proxies): its
-  mounted proxies are read back (``Client._mounts``); what cannot be carried over raises
-  ``ValueError`` (a SOCKS proxy) or warns ``LlmFailoverWarning`` naming it (see
+  mounted proxies are read back (``Client._mounts``), SOCKS ones included; what cannot be
+  carried over raises ``ValueError`` or warns ``LlmFailoverWarning`` naming it (see
   ``http_client_options``).
 
 A malformed URL raises ``ValueError`` naming where it came from (``HTTPS_PROXY``, ``proxy``,
-``http_client``), never quoting it: a proxy URL may carry a password. Only ``http://`` proxies:
-``https://`` (TLS to the proxy) and ``socks5://`` are refused with a clear message.
+``http_client``), never quoting it: a proxy URL may carry a password. Other schemes (socks4://)
+are refused with a clear message.
 """
 
 from __future__ import annotations
@@ -93,11 +96,13 @@ def _mounted_proxy(transport: Any) -> Optional[str]:
     if url is None:
         return None
     scheme = url.scheme.decode("ascii", "replace")
-    if type(pool).__name__.startswith("SOCKS") or scheme.startswith("socks"):
-        raise ValueError("http_client: its SOCKS proxy is not supported by llmfailover (http:// proxies only)")
     host = url.host.decode("ascii", "replace")
     host = f"[{host}]" if ":" in host else host
     userinfo = ""
+    socks_auth = getattr(pool, "_proxy_auth", None)  # httpcore's SOCKSProxy: (user, password) bytes
+    if socks_auth:
+        user, password = (part.decode("utf-8", "replace") for part in socks_auth)
+        userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}@"
     for name, value in getattr(pool, "_proxy_headers", []) or []:
         if name.lower() != b"proxy-authorization":
             raise ValueError(

@@ -45,6 +45,8 @@ __all__ = [
     "synthetic_completion",
     "degraded_events",
     "synthetic_models",
+    "unknown_model",
+    "names_unknown_group",
     "FinishedCall",
     "attach",
 ]
@@ -603,15 +605,31 @@ def synthetic_models(groups: list[str], name: Optional[str] = None) -> list[Any]
         return [json_head, ("body", _dumps({"object": "list", "data": [model(g) for g in groups]})), ("end",)]
     if name in groups:
         return [json_head, ("body", _dumps(model(name))), ("end",)]
+    return unknown_model(name, groups)
+
+
+def unknown_model(name: str, groups: list[str]) -> list[Any]:
+    """Call events of openai's answer to a model that does not exist (404 ``model_not_found``, so
+    ``NotFoundError``), naming the configured groups: a routed call for a model that is no group
+    fails before anything is sent, not as a connection error."""
     error = {
         "error": {
-            "message": f"The model '{name}' is not a configured group",
+            "message": f"The model '{name}' does not exist: it is not a configured group ({', '.join(groups)})",
             "type": "invalid_request_error",
-            "param": None,
+            "param": "model",
             "code": "model_not_found",
         }
     }
     return [("head", 404, [("content-type", "application/json")]), ("body", _dumps(error)), ("end",)]
+
+
+def names_unknown_group(router: Any, model: Any, body: Any) -> bool:
+    """``model`` is a string that is no group, and the body does not continue server-side state
+    (``previous_response_id``, ``conversation``: the router pins those to the deployment that
+    holds it, whatever the model says)."""
+    if not isinstance(model, str) or router.has_group(model):
+        return False
+    return not (isinstance(body, dict) and (body.get("previous_response_id") or body.get("conversation")))
 
 
 def degraded_events(

@@ -36,7 +36,7 @@ from typing import Any, AsyncIterator, Iterator, Optional
 from ._async_io import CallWaiter
 from ._base import EngineHandle
 from ._proxy import proxy_options
-from ._routing import DEFAULT_MAX_CONNECTIONS, RouterHandle
+from ._routing import DEFAULT_MAX_CONNECTIONS, RouterHandle, names_unknown_group, unknown_model
 from ._sse import serialise_sse
 from ._timeouts import Timeout, to_native
 
@@ -293,6 +293,8 @@ class _Sender:
                 "a base_url instead",
                 request=request,
             )
+        if not stateful and names_unknown_group(self._handle.router, model, doc):
+            return _Canned(unknown_model(str(model), list(self._handle.config.groups)))
         # No deadline from httpx's read timeout: that bounds a gap, the router's deadline a call.
         return self._handle.router.send(
             model or "",
@@ -313,6 +315,26 @@ class _Sender:
     def __repr__(self) -> str:
         mode = f"groups={self._handle.config.groups!r}" if self._routed else f"max_retries={self._max_retries}"
         return f"<{type(self).__name__} {mode}>"
+
+
+class _Canned:
+    """A call answered here, without the engine: its events at once (the native call's interface)."""
+
+    def __init__(self, events: list[Any]) -> None:
+        self._events = events
+
+    def wait(self, timeout: float, release: bool) -> list[Any]:
+        events, self._events = self._events, []
+        return events
+
+    def poll(self) -> list[Any]:
+        return self.wait(0, False)
+
+    def set_notify(self, notifier: Any, token: Any) -> None:
+        pass
+
+    def cancel(self) -> None:
+        pass
 
 
 def _json_body(body: bytes) -> Any:
@@ -345,8 +367,8 @@ class Transport(_Sender, *_bases("BaseTransport")):  # type: ignore[misc]
     Arguments: ``config`` (a path, dict or ``Config``: route chat completions, embeddings,
     responses and the other model endpoints by model), ``io_threads``, ``verify``, ``ca_file``,
     ``max_connections_per_origin``, ``max_retries`` (engine retries with openai's rules when not
-    routed; give 0 when the SDK above retries itself), ``proxy`` (an http:// proxy URL for every
-    request) and ``trust_env`` (default True: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are
+    routed; give 0 when the SDK above retries itself), ``proxy`` (an http, https, socks5 or
+    socks5h proxy URL for every request) and ``trust_env`` (default True: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are
     read as httpx reads them; an httpx client given ``transport=`` does not mount proxies itself)."""
 
     def handle_request(self, request: Any) -> Any:

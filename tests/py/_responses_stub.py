@@ -1,6 +1,7 @@
 """A local Responses API upstream for tests: POST .../responses answers one fixed response, as
 JSON, or with ``"stream": true`` as the Responses event stream (created, one text delta per
-word, completed). ``seen`` holds each request's path and JSON body."""
+word, completed; for model "gpt-cut" the stream ends before completed). ``seen`` holds each
+request's path and JSON body."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.seen.append({"path": self.path, "body": body})
         if body.get("stream"):
-            data = b"".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n".encode() for name, ev in _events())
+            events = _events()[:-1] if body.get("model") == "gpt-cut" else _events()
+            data = b"".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n".encode() for name, ev in events)
             ctype = "text/event-stream"
         else:
             data, ctype = json.dumps(RESPONSE).encode(), "application/json"

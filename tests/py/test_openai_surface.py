@@ -172,8 +172,8 @@ def test_copies_share_the_engine_and_only_the_owner_closes(fp: FakeProvider) -> 
 
 
 def test_instructor_from_openai(client: Any, fp: FakeProvider) -> None:
-    # Not in the test extra (pyproject.toml says why): install with `pip install --no-deps instructor`.
-    instructor = pytest.importorskip("instructor")
+    # Installed by scripts/setup.sh with --no-deps (pyproject.toml says why): never skipped.
+    import instructor
 
     fp.set_tool_call("m", "Person", {"name": "Cy", "age": 7})
     ic = instructor.from_openai(client)
@@ -203,3 +203,20 @@ def test_azure_fast_path_and_openais_code_reach_the_deployment(fp: FakeProvider)
         assert isinstance(copy, openai.AzureOpenAI) and copy._engine is c._engine
     seen = [(a.target, a.header("api-key")) for a in fp.attempts()]
     assert seen == [("/openai/deployments/dep/chat/completions?api-version=2024-10-21", "az-key")] * 2
+
+
+def test_unknown_model_is_openais_not_found_error_naming_the_groups(fp: FakeProvider) -> None:
+    calls = {
+        "chat.completions.create (native)": lambda c: c.chat.completions.create(model="gtp-4o", messages=MESSAGES),
+        "chat.completions.parse (openai's code)": lambda c: c.chat.completions.parse(
+            model="gtp-4o", messages=MESSAGES, response_format=Person
+        ),
+        "responses.create": lambda c: c.responses.create(model="gtp-4o", input="Hi"),
+        "embeddings.create": lambda c: c.embeddings.create(model="gtp-4o", input="Hi"),
+    }
+    with llmfailover.OpenAI(config=routed(fp)) as c:
+        for name, call in calls.items():
+            with pytest.raises(openai.NotFoundError) as info:
+                call(c)
+            assert "'gtp-4o'" in str(info.value) and "smart" in str(info.value), (name, str(info.value))
+    assert fp.attempts() == []  # nothing was sent

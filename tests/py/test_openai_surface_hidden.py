@@ -184,3 +184,26 @@ def test_look_alike_responses_create_and_stream() -> None:
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == TEXT
     assert events[-1].response["output"][0]["content"][0]["text"] == TEXT
     assert seen[0] == {"path": "/v1/responses", "body": {"model": "gpt-x", "input": "Hi", "temperature": 0.1}}
+
+
+def test_look_alike_responses_stream_is_openais_context_manager() -> None:
+    with responses_upstream() as (url, seen):
+        with LookAlike(api_key="k", base_url=url, max_retries=0) as c:
+            with c.responses.stream(model="gpt-x", input="Hi") as stream:
+                deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+                final = stream.get_final_response()
+            with c.responses.stream(model="gpt-cut", input="Hi") as cut:  # no response.completed
+                with pytest.raises(llmfailover.APIError, match="without a response.completed"):
+                    cut.get_final_response()
+            with pytest.raises(TypeError, match="stream="):
+                c.responses.stream(model="gpt-x", input="Hi", stream=False)
+
+        async def main() -> Any:
+            async with LookAlikeAsync(api_key="k", base_url=url) as ac:
+                async with ac.responses.stream(model="gpt-x", input="Hi") as s:
+                    return await s.get_final_response()
+
+        async_final = asyncio.run(main())
+    assert "".join(deltas) == TEXT and final.output_text == TEXT and final.usage.output_tokens == 3
+    assert async_final.output_text == TEXT and async_final.id == "resp_1"
+    assert seen[0]["body"] == {"model": "gpt-x", "input": "Hi", "stream": True}

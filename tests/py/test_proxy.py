@@ -16,7 +16,7 @@ from typing import Any
 
 import llmfailover
 import pytest
-from _proxy import LocalProxy
+from _proxy import LocalProxy, LocalSocks
 from llmfailover.testing import FakeProvider
 from test_nginx_tls import EXPECTED, MESSAGES, TlsServer, server  # noqa: F401 (the nginx fixture)
 
@@ -98,8 +98,8 @@ def test_trust_env_false_ignores_the_environment(
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
-        ("HTTPS_PROXY", f"https://u:{SECRET}@proxy.corp:443", "https:// proxies"),
-        ("HTTP_PROXY", f"socks5://u:{SECRET}@proxy.corp:1080", "socks5"),
+        ("HTTPS_PROXY", f"socks4://u:{SECRET}@proxy.corp:1080", "socks4"),
+        ("HTTP_PROXY", f"socks5://:{SECRET}@proxy.corp:1080", "SOCKS5 user name"),
         ("ALL_PROXY", f"http://u:{SECRET}@proxy.corp:99999", "port"),
         ("https_proxy", f"http://u:{SECRET}@:3128", "no host"),
     ],
@@ -185,19 +185,25 @@ def test_what_http_client_cannot_carry_over_warns_naming_it(fp: FakeProvider) ->
             client(fp.base_url, http_client=http_client).close()
 
 
-def test_http_client_socks_proxy_is_refused() -> None:
-    # What httpx mounts for proxy="socks5://..." (it needs socksio, not installed here): a
-    # transport whose pool is httpcore's SOCKSProxy.
-    class SOCKSProxy:
-        _proxy_url = type("URL", (), {"scheme": b"socks5", "host": b"127.0.0.1", "port": 1080})()
+def test_http_client_socks_proxy_is_carried_over_with_its_credentials(fp: FakeProvider) -> None:
+    # What httpx mounts for proxy="socks5://user:pw@..." (it needs socksio, not installed here): a
+    # transport whose pool is httpcore's SOCKSProxy, credentials in _proxy_auth.
+    with LocalSocks(auth=("user", SECRET)) as socks:
 
-    class Pattern:
-        pattern = "all://"
+        class SOCKSProxy:
+            _proxy_url = type("URL", (), {"scheme": b"socks5", "host": b"127.0.0.1", "port": socks.port})()
+            _proxy_auth = (b"user", SECRET.encode())
 
-    transport = type("HTTPTransport", (), {"_pool": SOCKSProxy()})()
-    http_client = type("Client", (), {"_mounts": {Pattern(): transport}})()
-    with pytest.raises(ValueError, match="SOCKS proxy is not supported"):
-        client("http://127.0.0.1:9/v1", http_client=http_client)
+        class Pattern:
+            pattern = "all://"
+
+        transport = type("HTTPTransport", (), {"_pool": SOCKSProxy()})()
+        http_client = type("Client", (), {"_mounts": {Pattern(): transport}})()
+        with pytest.warns(llmfailover.LlmFailoverWarning, match="transport"):  # the fake transport itself
+            c = client(fp.base_url, http_client=http_client)
+        with c:
+            chat(c)
+    assert socks.requests == [(1, "127.0.0.1")]
 
 
 def test_http_client_verify_false_is_honoured(server: TlsServer) -> None:  # noqa: F811
@@ -239,7 +245,7 @@ def test_config_proxy_per_deployment_and_at_the_top(fp: FakeProvider, proxy: Loc
             c.chat.completions.create(model=group, messages=MESSAGES)
     assert len(proxy.heads) == 3  # the top-level proxy serves "default"; "" stays direct
     bad = config()
-    bad["groups"]["proxied"]["deployments"][0]["proxy"] = f"socks5://u:{SECRET}@host"
+    bad["groups"]["proxied"]["deployments"][0]["proxy"] = f"socks4://u:{SECRET}@host"
     with pytest.raises(llmfailover.ConfigError) as info:
         llmfailover.OpenAI(config=bad)
     assert "groups.proxied.deployments[0].proxy" in str(info.value), str(info.value)

@@ -140,11 +140,13 @@ def test_inconsistent_config_raises_config_error(fp: FakeProvider) -> None:
         OpenAI(config=make_config(fp, fallbacks={"smart": ["nowhere"]}))
 
 
-def test_unknown_group_raises_no_target_available(client: OpenAI) -> None:
-    with pytest.raises(NoTargetAvailable, match="unknown model group 'gpt-5'") as err:
+def test_unknown_group_is_openais_not_found_naming_the_groups(client: OpenAI, fp: FakeProvider) -> None:
+    # What openai answers for a model that does not exist (404 model_not_found), not a connection
+    # error: a wrong name is not an outage. Nothing is sent.
+    with pytest.raises(llmfailover.NotFoundError, match="model 'gpt-5' does not exist") as err:
         ask(client, "gpt-5")
-    assert isinstance(err.value, APIConnectionError)
-    assert err.value.route is not None and err.value.route.attempts == []
+    assert "smart, backup, solo" in str(err.value) and not isinstance(err.value, APIConnectionError)
+    assert fp.attempts() == []
 
 
 def test_with_options_shares_the_router_and_only_the_owner_closes(fp: FakeProvider) -> None:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from llmfailover import AsyncOpenAI, NoTargetAvailable, StreamInterrupted, route_info
+from llmfailover import AsyncOpenAI, NotFoundError, StreamInterrupted, route_info
 from llmfailover.testing import FakeProvider, Fault
 from test_router import MESSAGES, decisions, make_config, outcomes, policy
 
@@ -109,7 +109,7 @@ def test_async_models_degraded_and_no_target(fp: FakeProvider) -> None:  # noqa:
         assert [m.id async for m in client.models.list()] == ["smart", "backup", "solo"]
         result = await ask(client, "solo")
         assert result.choices[0].message.content == "later" and route_info(result).degraded  # type: ignore[union-attr]
-        with pytest.raises(NoTargetAvailable, match="unknown model group 'nope'"):
+        with pytest.raises(NotFoundError, match="model 'nope' does not exist"):
             await ask(client, "nope")  # a wrong name is not an outage: no degraded answer
         await client.close()
 

@@ -15,6 +15,8 @@ void Connection::close() noexcept {
 bool Connection::clean() noexcept {
   if (buffer.size() > 0) return false;
   if (tls && SSL_pending(tls->native_handle()) > 0) return false;
+  if (tls2 && (SSL_pending(tls2->native_handle()) > 0 || SSL_pending(tls2->next_layer().stream.native_handle()) > 0))
+    return false;
   beast::error_code ec;
   std::size_t readable = lowest().socket().available(ec);  // FIONREAD: bytes the peer sent since
   return !ec && readable == 0;

@@ -23,18 +23,51 @@ namespace llmfailover::transport::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+// The TLS session with an https:// proxy as the next layer of the TLS session with the target
+// (TLS inside TLS). asio's ssl::stream wants a next layer that declares lowest_layer_type, which
+// beast::ssl_stream does not: this adds it and forwards the rest.
+struct ProxyTls {
+  // The names asio's stream concepts require.
+  // NOLINTBEGIN(readability-identifier-naming)
+  using next_layer_type = beast::ssl_stream<beast::tcp_stream>;
+  using executor_type = next_layer_type::executor_type;
+  using lowest_layer_type = beast::tcp_stream;
+  // NOLINTEND(readability-identifier-naming)
+
+  explicit ProxyTls(next_layer_type&& s) : stream(std::move(s)) {}
+  executor_type get_executor() noexcept { return stream.get_executor(); }
+  next_layer_type& next_layer() noexcept { return stream; }
+  lowest_layer_type& lowest_layer() noexcept { return beast::get_lowest_layer(stream); }
+  template <class Buffers, class Handler>
+  auto async_read_some(const Buffers& b, Handler&& h) {
+    return stream.async_read_some(b, std::forward<Handler>(h));
+  }
+  template <class Buffers, class Handler>
+  auto async_write_some(const Buffers& b, Handler&& h) {
+    return stream.async_write_some(b, std::forward<Handler>(h));
+  }
+
+  next_layer_type stream;
+};
+
 struct Connection {
   std::string origin;
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  // TLS inside TLS: an https:// target through an https:// proxy (proxy.hpp).
+  std::unique_ptr<beast::ssl_stream<ProxyTls>> tls2;
   beast::flat_buffer buffer;
   Clock::time_point idle_since{};
   std::size_t uses = 0;
 
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-  // Calls f(stream) with the stream at the top of this connection (TLS or plain).
+  beast::tcp_stream& lowest() {
+    if (tls2) return beast::get_lowest_layer(*tls2);
+    return tls ? beast::get_lowest_layer(*tls) : *plain;
+  }
+  // Calls f(stream) with the stream at the top of this connection (TLS in TLS, TLS or plain).
   template <class F>
   decltype(auto) visit(F&& f) {
+    if (tls2) return f(*tls2);
     if (tls) return f(*tls);
     return f(*plain);
   }

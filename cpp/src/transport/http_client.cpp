@@ -188,6 +188,7 @@ class HttpExchange final : public Task {
 
   // Opens conn_ (TCP, then TLS for https) within `give_up`.
   asio::awaitable<Error> connect(Clock::time_point give_up) {
+    expiry_at_connect_ = give_up;
     conn_ = std::make_unique<Connection>();
     conn_->origin = pool_key_;
     conn_->plain = std::make_unique<beast::tcp_stream>(shard_.ioc);
@@ -196,6 +197,65 @@ class HttpExchange final : public Task {
       return e;
     };
 
+    // Every argument of a co_await below is a named object, never a temporary: GCC 12 may destroy
+    // a temporary of a co_await's full-expression twice (a double free seen here).
+    const std::string host = proxy_ ? proxy_->host : url_.host;
+    const std::uint16_t port = proxy_ ? proxy_->port : url_.port;
+    const std::string what = proxy_ ? "the proxy host " + host : host;
+    Resolved resolved = co_await resolve(host, port, give_up, what);
+    if (resolved.error) co_return fail(std::move(resolved.error));
+    const tcp::resolver::results_type endpoints = resolved.endpoints;
+
+    expire(*conn_->plain, give_up);
+    auto [cec, ep] = co_await conn_->plain->async_connect(endpoints, use_tuple);
+    if (cec) co_return fail(map_error(cec, Phase::connect, give_up, false));
+    conn_->plain->socket().set_option(tcp::no_delay(true));
+    if (proxy_ && proxy_->socks()) {
+      std::string address = url_.host;              // socks5h://: the proxy resolves the name
+      if (proxy_->scheme == ProxyScheme::socks5) {  // socks5://: resolved here, the proxy gets the address
+        Resolved target = co_await resolve(url_.host, url_.port, give_up, url_.host);
+        if (target.error) co_return fail(std::move(target.error));
+        address = target.endpoints.begin()->endpoint().address().to_string();
+      }
+      Error e = co_await detail::open_socks(*conn_->plain, *proxy_, address, url_, give_up);
+      if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
+      if (e) co_return fail(std::move(e));
+    }
+    if (proxy_ && proxy_->scheme == ProxyScheme::https) {  // TLS to the proxy first
+      conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), client_.tls_ctx);
+      conn_->plain.reset();
+      const std::string proxy_name = "the proxy " + proxy_->display();
+      if (Error e = co_await handshake(*conn_->tls, proxy_->host, proxy_name, false)) co_return fail(std::move(e));
+      if (!url_.tls) co_return Error{};
+      Error e = co_await detail::open_tunnel(*conn_->tls, *proxy_, url_, give_up, client_.options);
+      if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
+      if (e) co_return fail(std::move(e));
+      conn_->tls2 = std::make_unique<beast::ssl_stream<detail::ProxyTls>>(detail::ProxyTls(std::move(*conn_->tls)),
+                                                                          client_.tls_ctx);
+      conn_->tls.reset();
+      if (Error e2 = co_await handshake(*conn_->tls2, url_.host, origin_, true)) co_return fail(std::move(e2));
+      co_return Error{};
+    }
+    if (!url_.tls) co_return Error{};
+    if (proxy_ && !proxy_->socks()) {
+      Error e = co_await detail::open_tunnel(*conn_->plain, *proxy_, url_, give_up, client_.options);
+      if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
+      if (e) co_return fail(std::move(e));
+    }
+
+    conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), client_.tls_ctx);
+    conn_->plain.reset();
+    if (Error e = co_await handshake(*conn_->tls, url_.host, origin_, proxy_.has_value())) co_return fail(std::move(e));
+    co_return Error{};
+  }
+
+  struct Resolved {
+    Error error;
+    tcp::resolver::results_type endpoints;
+  };
+
+  // host:port resolved within `give_up` (a guard cancels the resolver); errors name `what`.
+  asio::awaitable<Resolved> resolve(std::string host, std::uint16_t port, Clock::time_point give_up, std::string what) {
     tcp::resolver resolver(shard_.ioc);
     resolver_ = &resolver;
     asio::steady_timer guard(shard_.ioc);
@@ -204,42 +264,33 @@ class HttpExchange final : public Task {
     guard.async_wait([self = std::static_pointer_cast<HttpExchange>(shared_from_this())](beast::error_code ec) {
       if (!ec && self->resolver_) self->resolver_->cancel();
     });
-    const std::string& host = proxy_ ? proxy_->host : url_.host;
-    const std::uint16_t port = proxy_ ? proxy_->port : url_.port;
-    auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+    const std::string service = std::to_string(port);
+    auto [rec, endpoints] = co_await resolver.async_resolve(host, service, use_tuple);
     guard.cancel();
     resolver_ = nullptr;
-    if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
-    if (rec == asio::error::operation_aborted) co_return fail(timed_out(Phase::connect, give_up, "resolving " + host));
-    if (rec) {
-      std::string what = proxy_ ? "the proxy host " + host : host;
-      co_return fail({Errc::resolve_failed, "cannot resolve " + what + ": " + rec.message(), false});
-    }
+    Resolved out{{}, endpoints};
+    if (cancelled_) out.error = {Errc::cancelled, "cancelled by the caller", false};
+    else if (rec == asio::error::operation_aborted) out.error = timed_out(Phase::connect, give_up, "resolving " + host);
+    else if (rec || endpoints.empty())
+      out.error = {Errc::resolve_failed, "cannot resolve " + what + ": " + rec.message(), false};
+    co_return out;
+  }
 
-    expire(*conn_->plain, give_up);
-    auto [cec, ep] = co_await conn_->plain->async_connect(endpoints, use_tuple);
-    if (cec) co_return fail(map_error(cec, Phase::connect, give_up, false));
-    conn_->plain->socket().set_option(tcp::no_delay(true));
-    if (!url_.tls) co_return Error{};
-    if (proxy_) {
-      Error e = co_await detail::open_tunnel(*conn_->plain, *proxy_, url_, give_up, client_.options);
-      if (cancelled_) co_return fail({Errc::cancelled, "cancelled by the caller", false});
-      if (e) co_return fail(std::move(e));
-    }
-
-    conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), client_.tls_ctx);
-    conn_->plain.reset();
-    SSL* ssl = conn_->tls->native_handle();
-    detail::prepare_tls_connection(ssl, url_.host);
-    auto [hec] = co_await conn_->tls->async_handshake(ssl::stream_base::client, use_tuple);
+  // TLS over `stream` with SNI and verification of `host`; errors name `who` (and the proxy it
+  // goes through, for a timeout once the tunnel is up: then the target is the slow one).
+  template <class TlsStream>
+  asio::awaitable<Error> handshake(TlsStream& stream, const std::string& host, const std::string& who, bool tunnelled) {
+    SSL* ssl = stream.native_handle();
+    detail::prepare_tls_connection(ssl, host);
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
     if (!hec) co_return Error{};
-    if (!cancelled_ && hec == beast::error::timeout && proxy_)  // the tunnel is up: the target is slow
-      co_return fail(
-          timed_out(Phase::connect, give_up, "in the TLS handshake with " + origin_ + " through " + proxy_->display()));
-    if (cancelled_ || hec == beast::error::timeout) co_return fail(map_error(hec, Phase::connect, give_up, false));
+    if (!cancelled_ && hec == beast::error::timeout && tunnelled)
+      co_return timed_out(Phase::connect, expiry_at_connect_,
+                          "in the TLS handshake with " + who + " through " + proxy_->display());
+    if (cancelled_ || hec == beast::error::timeout) co_return map_error(hec, Phase::connect, expiry_at_connect_, false);
     std::string why = hec.message();
     if (long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
-    co_return fail({Errc::tls_failed, "TLS handshake with " + origin_ + " failed: " + why, false});
+    co_return Error{Errc::tls_failed, "TLS handshake with " + who + " failed: " + why, false};
   }
 
   // check_request() vetted every piece, so Beast has nothing to throw about (if it did anyway,
@@ -253,7 +304,7 @@ class HttpExchange final : public Task {
     msg.set(http::field::host, url_.host_header());
     msg.set(http::field::user_agent, client_.options.user_agent);
     for (const auto& h : request_.headers) msg.set(h.name, h.value);
-    if (proxy_ && !url_.tls) {  // forwarded by the proxy: absolute form (RFC 9112 section 3.2.2)
+    if (proxy_ && !proxy_->socks() && !url_.tls) {  // forwarded by the proxy: absolute form (RFC 9112 3.2.2)
       msg.target("http://" + url_.host_header() + url_.target);
       msg.erase(http::field::proxy_authorization);  // only ours reaches the proxy
       if (!proxy_->authorization.empty()) msg.set(http::field::proxy_authorization, proxy_->authorization);
@@ -404,7 +455,9 @@ class HttpExchange final : public Task {
     } else if (const ProxyUrl* p = client_.proxies.for_target(url_)) {
       proxy_ = *p;
     }
-    if (proxy_) pool_key_ = origin_ + " via " + proxy_->display() + " " + proxy_->authorization;
+    if (proxy_)
+      pool_key_ = origin_ + " via " + proxy_->display() + " " + proxy_->authorization + " " + proxy_->username + ":" +
+                  proxy_->password;
     return {};
   }
 
@@ -462,6 +515,7 @@ class HttpExchange final : public Task {
   std::string pool_key_;  // origin_, or origin_ + the proxy (may hold its credentials: never printed)
   std::optional<Clock::time_point> deadline_;
   Clock::time_point expiry_{};
+  Clock::time_point expiry_at_connect_{};  // connect()'s give_up, for the handshakes' timeouts
   std::unique_ptr<Connection> conn_;
   asio::steady_timer slot_timer_;   // waiting for a pooled connection
   asio::steady_timer pause_timer_;  // paused for the consumer

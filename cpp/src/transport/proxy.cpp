@@ -78,29 +78,34 @@ bool in_network(const std::vector<unsigned char>& addr, const std::vector<unsign
 }  // namespace
 
 std::string ProxyUrl::display() const {
+  static constexpr const char* kNames[] = {"http", "https", "socks5", "socks5h"};
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return "http://" + h + ":" + std::to_string(port);
+  return std::string(kNames[static_cast<int>(scheme)]) + "://" + h + ":" + std::to_string(port);
 }
 
 ProxyUrl parse_proxy_url(std::string_view text, std::string_view name) {
-  const std::string_view expected = " (expected http://[user:password@]host[:port])";
+  const std::string_view expected =
+      " (expected scheme://[user:password@]host[:port], scheme http, https, socks5 or socks5h)";
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   if (text.empty()) refuse(name, "an empty proxy URL" + std::string(expected));
   for (unsigned char c : text)
     if (c < 0x21 || c == 0x7f) refuse(name, "the proxy URL contains a space or a control character");
+  ProxyUrl p;
   if (auto scheme_end = text.find("://"); scheme_end != std::string_view::npos) {
     std::string scheme = lower(text.substr(0, scheme_end));
-    if (scheme == "https")
-      refuse(name,
-             "https:// proxies (TLS to the proxy) are not supported; use an http:// proxy, which tunnels "
-             "https:// targets with CONNECT");
-    if (scheme != "http")
+    if (scheme == "https") {
+      p.scheme = ProxyScheme::https;
+      p.port = 443;
+    } else if (scheme == "socks5" || scheme == "socks5h") {
+      p.scheme = scheme == "socks5" ? ProxyScheme::socks5 : ProxyScheme::socks5h;
+      p.port = 1080;
+    } else if (scheme != "http") {
       refuse(name, "unsupported proxy scheme '" + scheme.substr(0, 16) + "'" + std::string(expected));
+    }
     text.remove_prefix(scheme_end + 3);
   }
   std::string_view authority = text.substr(0, text.find_first_of("/?#"));
-  ProxyUrl p;
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     std::string_view userinfo = authority.substr(0, at);
     authority.remove_prefix(at + 1);
@@ -111,7 +116,14 @@ ProxyUrl parse_proxy_url(std::string_view text, std::string_view name) {
     if (user.find(':') != std::string::npos) refuse(name, "the proxy's user name contains ':'");
     for (unsigned char c : user + password)
       if (c < 0x20 || c == 0x7f) refuse(name, "the proxy's userinfo contains a control character");
-    p.authorization = "Basic " + base64(user + ":" + password);
+    if (p.socks()) {  // RFC 1929 section 2: ULEN and PLEN are one byte, UNAME at least one
+      if (user.empty() || user.size() > 255 || password.size() > 255)
+        refuse(name, "a SOCKS5 user name must be 1..255 bytes and its password at most 255");
+      p.username = std::move(user);
+      p.password = std::move(password);
+    } else {
+      p.authorization = "Basic " + base64(user + ":" + password);
+    }
   }
   std::string_view port_text;
   if (!authority.empty() && authority[0] == '[') {

@@ -23,10 +23,9 @@ std::string reason_of(std::string_view reason) {
   return out.empty() ? out : " " + out;
 }
 
-}  // namespace
-
-asio::awaitable<Error> open_tunnel(beast::tcp_stream& stream, const ProxyUrl& proxy, const Url& target,
-                                   Clock::time_point give_up, const ClientOptions& options) {
+template <class Stream>
+asio::awaitable<Error> connect_through(Stream& stream, const ProxyUrl& proxy, const Url& target,
+                                       Clock::time_point give_up, const ClientOptions& options) {
   constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
   const std::string host = target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
   const std::string authority = host + ":" + std::to_string(target.port);
@@ -37,8 +36,9 @@ asio::awaitable<Error> open_tunnel(beast::tcp_stream& stream, const ProxyUrl& pr
   req.set(http::field::host, authority);
   req.set(http::field::user_agent, options.user_agent);
   if (!proxy.authorization.empty()) req.set(http::field::proxy_authorization, proxy.authorization);
-  if (give_up == Clock::time_point::max()) stream.expires_never();
-  else stream.expires_at(give_up);
+  auto& lowest = beast::get_lowest_layer(stream);
+  if (give_up == Clock::time_point::max()) lowest.expires_never();
+  else lowest.expires_at(give_up);
   auto [wec, written] = co_await http::async_write(stream, req, use_tuple);
   if (wec == beast::error::timeout)
     co_return Error{Errc::connect_timeout, "connect_timeout (sending CONNECT to " + where + what + ")", false};
@@ -77,6 +77,18 @@ asio::awaitable<Error> open_tunnel(beast::tcp_stream& stream, const ProxyUrl& pr
     co_return Error{Errc::protocol_error,
                     where + " sent bytes after its CONNECT answer, before the TLS handshake" + what, false};
   co_return Error{};
+}
+
+}  // namespace
+
+asio::awaitable<Error> open_tunnel(beast::tcp_stream& stream, const ProxyUrl& proxy, const Url& target,
+                                   Clock::time_point give_up, const ClientOptions& options) {
+  co_return co_await connect_through(stream, proxy, target, give_up, options);
+}
+
+asio::awaitable<Error> open_tunnel(beast::ssl_stream<beast::tcp_stream>& stream, const ProxyUrl& proxy,
+                                   const Url& target, Clock::time_point give_up, const ClientOptions& options) {
+  co_return co_await connect_through(stream, proxy, target, give_up, options);
 }
 
 }  // namespace llmfailover::transport::detail

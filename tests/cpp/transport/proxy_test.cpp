@@ -200,7 +200,7 @@ TEST(Proxy, ConnectionsArePooledPerProxyAndOrigin) {
   routed.proxy = proxy.url();
   EXPECT_EQ(test::fetch(plain, routed).status(), 200);
   EXPECT_EQ(proxy.connections(), 2);
-  routed.proxy = "https://user:pw@127.0.0.1:1";
+  routed.proxy = "socks4://user:pw@127.0.0.1:1";
   auto bad = test::fetch(plain, routed);
   EXPECT_EQ(bad.last().error.code, Errc::bad_request);
   EXPECT_EQ(bad.last().error.message.find("pw"), std::string::npos) << bad.last().error.message;
@@ -220,10 +220,28 @@ TEST(ProxyUrl, ParsesUserinfoHostAndPort) {
   EXPECT_EQ(parse_proxy_url("http://[::1]", "x").port, 80);
 }
 
+TEST(ProxyUrl, HttpsAndSocks5SchemesWithTheirDefaultPortsAndCredentials) {
+  auto tls = parse_proxy_url("HTTPS://u:p@proxy", "x");
+  EXPECT_EQ(tls.scheme, ProxyScheme::https);
+  EXPECT_EQ(tls.port, 443);
+  EXPECT_EQ(tls.authorization, "Basic dTpw");
+  EXPECT_EQ(tls.display(), "https://proxy:443");
+  auto socks = parse_proxy_url("socks5://user:p%40ss@[::1]", "x");
+  EXPECT_EQ(socks.scheme, ProxyScheme::socks5);
+  EXPECT_TRUE(socks.socks());
+  EXPECT_EQ(socks.port, 1080);
+  EXPECT_EQ(socks.username, "user");
+  EXPECT_EQ(socks.password, "p@ss");
+  EXPECT_EQ(socks.authorization, "");  // RFC 1929 in the handshake, never a Proxy-Authorization header
+  EXPECT_EQ(socks.display(), "socks5://[::1]:1080");
+  EXPECT_EQ(parse_proxy_url("socks5h://h:9", "x").scheme, ProxyScheme::socks5h);
+  EXPECT_THROW(parse_proxy_url("socks5://" + std::string(256, 'u') + ":p@h", "x"), std::invalid_argument);
+}
+
 TEST(ProxyUrl, MalformedOnesNameTheSettingNotTheSecret) {
   const std::pair<const char*, const char*> bad[] = {
-      {"https://u:topsecret@proxy:443", "https:// proxies"},
-      {"socks5://u:topsecret@proxy:1080", "unsupported proxy scheme 'socks5'"},
+      {"socks4://u:topsecret@proxy:1080", "unsupported proxy scheme 'socks4'"},
+      {"socks5://:topsecret@proxy:1080", "SOCKS5 user name must be 1..255 bytes"},  // RFC 1929: ULEN >= 1
       {"http://u:topsecret@proxy:99999", "port"},
       {"http://u:topsecret@:8080", "no host"},
       {"http://u:top%zzsecret@proxy", "%-escape"},

@@ -38,8 +38,9 @@
 //
 // Proxies (ClientOptions::proxy, or HttpRequest::proxy for one request; transport/proxy.hpp):
 // http:// targets are forwarded in absolute form, https:// targets go through a CONNECT tunnel
-// opened within the connect timeout, then TLS to the target host. Connections are pooled per
-// (proxy, origin). Errors before the tunnel name the proxy (never its credentials).
+// opened within the connect timeout, then TLS to the target host; an https:// proxy gets TLS
+// first, a socks5(h):// proxy a SOCKS5 handshake that tunnels every target. Connections are
+// pooled per (proxy, origin). Errors before the tunnel name the proxy (never its credentials).
 //
 // Thread safety: start(), stats() and the Exchange handle are safe from any thread; the sink is
 // called on io threads, one exchange's calls strictly in order. shutdown() (or destruction) stops

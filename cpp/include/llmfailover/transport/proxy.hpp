@@ -1,4 +1,4 @@
-// proxy.hpp — which HTTP proxy (if any) carries a request, and what the proxy URL says.
+// proxy.hpp — which proxy (if any) carries a request, and what the proxy URL says.
 //
 // ProxyOptions is the client's setting, as httpx and curl take it from HTTP_PROXY, HTTPS_PROXY
 // and NO_PROXY: one proxy URL for http:// targets, one for https:// targets, and a bypass list.
@@ -10,7 +10,16 @@
 //                    (RFC 9112 section 3.2.2) and Proxy-Authorization when the URL has userinfo.
 //   https:// target: a CONNECT tunnel (RFC 9110 section 9.3.6) within the connect timeout, then
 //                    TLS through it with SNI and verification of the TARGET host.
-// Only http:// proxies: an https:// proxy URL (TLS to the proxy) and socks are refused clearly.
+// Proxy schemes:
+//   http://    as above, in clear to the proxy.
+//   https://   TLS to the proxy first (SNI and verification of the PROXY host against the same
+//              trust store as targets: TlsOptions), then as above inside it; an https:// target
+//              is TLS inside TLS.
+//   socks5://  SOCKS5 (RFC 1928) CONNECT to the target's address, resolved here; socks5h:// sends
+//              the host name for the proxy to resolve. Userinfo is RFC 1929 username/password
+//              (each 1..255 bytes). Every target goes through the tunnel; requests keep origin
+//              form and TLS to an https:// target runs inside it. Default port 1080.
+// Other schemes (socks4, ...) are refused clearly.
 //
 // NO_PROXY (curl's and httpx's rules): entries split on commas and spaces, case-insensitive;
 //   "*"                every host;
@@ -38,18 +47,24 @@ struct ProxyOptions {
   bool operator==(const ProxyOptions&) const = default;
 };
 
-// A parsed proxy URL. `authorization` is a credential: never print it.
+enum class ProxyScheme { http, https, socks5, socks5h };
+
+// A parsed proxy URL. `authorization`, `username` and `password` are credentials: never print them.
 struct ProxyUrl {
+  ProxyScheme scheme = ProxyScheme::http;
   std::string host;  // without brackets for IPv6 literals
   std::uint16_t port = 80;
-  std::string authorization;    // "Basic <base64(user:password)>" from the userinfo, or ""
-  std::string display() const;  // "http://host:port": what messages name (no credentials)
+  std::string authorization;  // http(s): "Basic <base64(user:password)>" from the userinfo, or ""
+  std::string username;       // socks5: RFC 1929 credentials from the userinfo (empty: none)
+  std::string password;
+  std::string display() const;  // "scheme://host:port": what messages name (no credentials)
+  bool socks() const noexcept { return scheme == ProxyScheme::socks5 || scheme == ProxyScheme::socks5h; }
   bool operator==(const ProxyUrl&) const = default;
 };
 
-// "http://[user[:password]@]host[:port][/]" (a URL without a scheme is taken as http://, as curl
-// and httpx do). Throws std::invalid_argument starting with `name` and saying what is wrong,
-// never quoting the URL.
+// "scheme://[user[:password]@]host[:port][/]" with scheme http, https, socks5 or socks5h (a URL
+// without a scheme is taken as http://, as curl and httpx do). Default ports: 80, 443, 1080.
+// Throws std::invalid_argument starting with `name` and saying what is wrong, never quoting the URL.
 ProxyUrl parse_proxy_url(std::string_view url, std::string_view name);
 
 class ProxyRoutes {
