@@ -168,7 +168,7 @@ void bind_router(py::module_& m) {
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
              const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
              std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-             std::optional<int> max_attempts, bool cache, const std::string& cache_namespace) {
+             std::optional<int> max_attempts, bool cache, const std::string& cache_namespace, const std::string& tag) {
             RouteRequest r;
             r.model = model;
             r.call.method = method;
@@ -184,6 +184,7 @@ void bind_router(py::module_& m) {
             if (max_attempts && (*max_attempts < 1 || *max_attempts > 5))
               throw py::value_error("max_attempts must be between 1 and 5");
             r.overrides.max_attempts = max_attempts;
+            r.overrides.tag = tag;
             Router& router = h.get();
             if (!h.cache) return router.send(std::move(r));
             py::gil_scoped_release release;  // a Redis lookup may wait up to its timeout
@@ -195,7 +196,7 @@ void bind_router(py::module_& m) {
           py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
           py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
           py::arg("max_attempts") = py::none(), py::arg("cache") = true, py::arg("cache_namespace") = "",
-          "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
+          py::arg("tag") = "", "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
       .def(
           "has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); },
           py::arg("name"))
@@ -269,7 +270,12 @@ void bind_router(py::module_& m) {
           "Breaker state changes and active probe changes since the last drain: kind (\"breaker\" or\n"
           "\"probe\"), target, from, to, reason, time_ms.")
       .def("pool_stats", [](RouterHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
-      .def("metrics", [](RouterHandle& h) { return h.get().metrics(); })  // bind_metrics.cpp
+      .def("metrics",
+           [](RouterHandle& h) {  // bind_metrics.cpp
+             metrics::Snapshot s = h.get().metrics();
+             if (h.cache) s.cache = h.cache->stats();
+             return s;
+           })
       .def("set_prices", [](RouterHandle& h, const std::string& deployment,
                             const metrics::Prices& p) { return h.get().set_prices(deployment, p); })
       .def("close",

@@ -323,7 +323,7 @@ class RouterHandle:
         if self.closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         options = dict(spec.route or {})
-        options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
+        # "tag" goes to the router too: its spend cap (config budgets:); Python totals its cost
         if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
             options["cache_namespace"] = cache_namespace(api_key)
         if deadline is not None:
