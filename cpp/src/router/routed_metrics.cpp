@@ -124,13 +124,19 @@ void RoutedCallImpl::meter_end() {
   const Target* served = tried_target(tried_, target_, c.target);
   metrics::record_call(g, served ? served->meters : nullptr, rec, c);
   if (r_->budgets.empty()) return;
-  // Spend (budgets.hpp): the answer's cost plus the waste, to the serving target's caps (or, when
-  // none served, the last billed one's) and the tag's. An answer of unknown price adds nothing.
-  const Target* spender = served ? served : tried_target(tried_, target_, c.waste_target);
-  const double spend = (c.cost ? c.cost->total : 0.0) + c.waste_usd;
-  if (!spender && spend <= 0) return;
-  if (r_->budgets.charge(spender, req_.overrides.tag, spend, !served || c.cost.has_value()) && spender->owner)
-    for (Target* t : spender->owner->targets) r_->sync(*t);  // over budget: out of the balancer now
+  // Spend (budgets.hpp): the answer's cost to the serving target's caps, the waste to the caps of
+  // the (last) target that billed it, both to the tag's. An answer of unknown price adds nothing.
+  const std::string& tag = req_.overrides.tag;
+  std::set<Group*> over;
+  if (served && r_->budgets.charge(served, tag, c.cost ? c.cost->total : 0.0, c.cost.has_value()))
+    over.insert(served->owner);
+  if (c.waste_usd > 0) {
+    const Target* billed = tried_target(tried_, target_, c.waste_target);
+    if (r_->budgets.charge(billed, tag, c.waste_usd, true) && billed) over.insert(billed->owner);
+  }
+  for (Group* g : over)
+    if (g)
+      for (Target* t : g->targets) r_->sync(*t);  // over budget: out of the balancer now
 }
 
 metrics::Snapshot Router::metrics() const {

@@ -121,6 +121,27 @@ TEST_F(BudgetRouterTest, AnAnswerOfUnknownPriceIsNotCountedAsSpendButShown) {
   EXPECT_EQ(b.period, "hour");
 }
 
+TEST_F(BudgetRouterTest, WasteIsChargedToTheKeyThatBilledItAndTheAnswerToTheOneThatServed) {
+  fp.script("a", {testing::Fault::cut(2)});  // a streams two chunks, then breaks: billed, not used
+  auto cfg = config({priced("smart", "a"), priced("smart", "b")});
+  cfg.budgets = {{"key", "smart/a", 1000, "day"}, {"key", "smart/b", 1000, "day"}, {"group", "smart", 1000, "day"}};
+  Router router(cfg, {}, nullptr, first());
+  auto r = request("smart", true);
+  r.call.body = R"({"model":"smart","messages":[{"role":"user","content":"hi"}],"stream":true,)"
+                R"("stream_options":{"include_usage":true}})";
+  auto call = router.send(std::move(r));
+  std::vector<Event> events;
+  while (events.empty() || !events.back().terminal()) call->channel().wait(events, 1s);
+  const auto c = call->cost();
+  ASSERT_EQ(c.deployment, "smart/b");
+  ASSERT_GT(c.waste_usd, 0);
+  ASSERT_TRUE(c.cost);
+  const auto s = router.metrics();
+  EXPECT_NEAR(budget(s, "smart/a").spent_usd, c.waste_usd, 1e-9);
+  EXPECT_NEAR(budget(s, "smart/b").spent_usd, c.cost->total, 1e-9);
+  EXPECT_NEAR(budget(s, "smart").spent_usd, c.cost->total + c.waste_usd, 1e-9);
+}
+
 TEST_F(BudgetRouterTest, LowestCostRanksByPricesSetAfterConstruction) {
   // Neither has a config price: the bundled table (Python's set_prices) decides.
   auto cfg = config({deployment("smart", "a"), deployment("smart", "b")});
