@@ -128,9 +128,32 @@ void bind_metrics(py::module_& m) {
           "duration", [](const GroupSnapshot& s) { return as_list(s.duration); }, "by outcome, in CALL_OUTCOMES order")
       .def_readonly("retry_budget_left", &GroupSnapshot::retry_budget_left);
 
+  py::class_<BudgetSnapshot>(m, "BudgetMetrics")
+      .def_readonly("scope", &BudgetSnapshot::scope, "group | key | tag")
+      .def_readonly("name", &BudgetSnapshot::name)
+      .def_readonly("period", &BudgetSnapshot::period, "hour | day | month (calendar, UTC)")
+      .def_readonly("limit_usd", &BudgetSnapshot::limit_usd)
+      .def_readonly("spent_usd", &BudgetSnapshot::spent_usd, "this period: priced answers plus waste")
+      .def_readonly("unpriced", &BudgetSnapshot::unpriced, "calls this period whose price is unknown (not counted)")
+      .def_readonly("period_start", &BudgetSnapshot::period_start)
+      .def_readonly("resets_at", &BudgetSnapshot::resets_at)
+      .def_readonly("reached", &BudgetSnapshot::reached)
+      .def("__repr__", [](const BudgetSnapshot& b) {
+        return "BudgetMetrics(" + b.scope + " '" + b.name + "', " + std::to_string(b.spent_usd) + " of " +
+               std::to_string(b.limit_usd) + " USD this " + b.period + ")";
+      });
+
+  py::class_<CacheSnapshot>(m, "CacheMetrics")
+      .def_readonly("group", &CacheSnapshot::group)
+      .def_readonly("backend", &CacheSnapshot::backend, "memory | redis")
+      .def_readonly("hits", &CacheSnapshot::hits)
+      .def_readonly("misses", &CacheSnapshot::misses);
+
   py::class_<Snapshot>(m, "MetricsSnapshot")
       .def_readonly("targets", &Snapshot::targets)
-      .def_readonly("groups", &Snapshot::groups);
+      .def_readonly("groups", &Snapshot::groups)
+      .def_readonly("budgets", &Snapshot::budgets)
+      .def_readonly("cache", &Snapshot::cache, "exact cache lookups per group (empty without a cache)");
 
   py::list classes, outcomes, states;
   for (int i = 0; i < static_cast<int>(kErrorClasses); ++i) classes.append(to_string(static_cast<ErrorClass>(i)));

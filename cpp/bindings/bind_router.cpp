@@ -284,7 +284,7 @@ void bind_router(py::module_& m) {
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
              const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
              std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-             std::optional<long long> max_attempts, bool cache, const std::string& cache_namespace) {
+             std::optional<long long> max_attempts, bool cache, const std::string& cache_namespace, const std::string& tag) {
             RouteRequest r;
             r.model = model;
             r.call.method = method;
@@ -301,6 +301,7 @@ void bind_router(py::module_& m) {
             r.overrides.first_token = seconds(first_token, "first_token_timeout");
             r.overrides.idle = seconds(idle, "idle_timeout");
             if (max_attempts) r.overrides.max_attempts = checked_max_attempts(*max_attempts);
+            r.overrides.tag = tag;
             Router& router = h.get();
             if (!h.cache) return router.send(std::move(r));
             py::gil_scoped_release release;  // a Redis lookup may wait up to its timeout
@@ -312,7 +313,7 @@ void bind_router(py::module_& m) {
           py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
           py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
           py::arg("max_attempts") = py::none(), py::arg("cache") = true, py::arg("cache_namespace") = "",
-          "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
+          py::arg("tag") = "", "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
       .def(
           "has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); },
           py::arg("name"))
@@ -338,7 +339,12 @@ void bind_router(py::module_& m) {
           "Breaker state changes and active probe changes since the last drain: kind (\"breaker\" or\n"
           "\"probe\"), target, from, to, reason, time_ms.")
       .def("pool_stats", [](RouterHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
-      .def("metrics", [](RouterHandle& h) { return h.get().metrics(); })  // bind_metrics.cpp
+      .def("metrics",
+           [](RouterHandle& h) {  // bind_metrics.cpp
+             metrics::Snapshot s = h.get().metrics();
+             if (h.cache) s.cache = h.cache->stats();
+             return s;
+           })
       .def("set_prices", [](RouterHandle& h, const std::string& deployment,
                             const metrics::Prices& p) { return h.get().set_prices(deployment, p); })
       .def("close",

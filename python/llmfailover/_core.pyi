@@ -25,7 +25,9 @@ __all__: list[str] = [
     "Attempt",
     "AttemptRecord",
     "BREAKER_STATES",
+    "BudgetMetrics",
     "CALL_OUTCOMES",
+    "CacheMetrics",
     "CacheSettings",
     "Call",
     "CallCost",
@@ -550,7 +552,60 @@ class GroupMetrics:
     @property
     def waste_usd(self) -> float: ...
 
+class BudgetMetrics:
+    def __repr__(self) -> str: ...
+    @property
+    def limit_usd(self) -> float: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def period(self) -> str:
+        """
+        hour | day | month (calendar, UTC)
+        """
+    @property
+    def period_start(self) -> str: ...
+    @property
+    def reached(self) -> bool: ...
+    @property
+    def resets_at(self) -> str: ...
+    @property
+    def scope(self) -> str:
+        """
+        group | key | tag
+        """
+    @property
+    def spent_usd(self) -> float:
+        """
+        this period: priced answers plus waste
+        """
+    @property
+    def unpriced(self) -> int:
+        """
+        calls this period whose price is unknown (not counted)
+        """
+
+class CacheMetrics:
+    @property
+    def backend(self) -> str:
+        """
+        memory | redis
+        """
+    @property
+    def group(self) -> str: ...
+    @property
+    def hits(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
+
 class MetricsSnapshot:
+    @property
+    def budgets(self) -> list[BudgetMetrics]: ...
+    @property
+    def cache(self) -> list[CacheMetrics]:
+        """
+        exact cache lookups per group (empty without a cache)
+        """
     @property
     def groups(self) -> list[GroupMetrics]: ...
     @property
@@ -943,6 +998,7 @@ class Router:
         max_attempts: typing.SupportsInt | typing.SupportsIndex | None = None,
         cache: bool = True,
         cache_namespace: str = "",
+        tag: str = "",
     ) -> RoutedCall:
         """
         Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.

@@ -393,7 +393,7 @@ class RouterHandle:
         spent: float = 0.0,
     ) -> Any:
         options = dict(spec.route or {})
-        options.pop("tag", None)  # Python's: totalled by CallReport.end_trace()
+        # "tag" goes to the router too: its spend cap (config budgets:); Python totals its cost
         if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
             options["cache_namespace"] = cache_namespace(api_key)
         if deadline is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Optional
@@ -125,10 +126,13 @@ def prices_for(provider: str, model: str) -> Optional[dict[str, Any]]:
 
 def install_prices(router: Any, deployments: list[dict[str, Any]]) -> Any:
     """Gives the native router the table's prices of every deployment without a price of its own
-    in the config (the config's price is already there). Returns the router."""
+    in the config (the config's price is already there): for the cost of answers, the budgets and
+    the ``lowest_cost`` balancer alike. When the config has ``budgets``, warns once about the
+    deployments with no known price (their spend cannot be counted). Returns the router."""
     from . import _native
 
     core = _native.core()
+    unpriced = []
     for d in deployments:
         price = d.get("price") or {}
         if price.get("input") or price.get("output"):
@@ -136,4 +140,13 @@ def install_prices(router: Any, deployments: list[dict[str, Any]]) -> Any:
         found = prices_for(str(d.get("provider", "")), str(d.get("model", "")))
         if found is not None:
             router.set_prices(str(d["id"]), core.Prices(**found))
+        else:
+            unpriced.append(str(d["id"]))
+    if unpriced and router.metrics().budgets:
+        warnings.warn(
+            f"no price known for deployment(s) {', '.join(unpriced)}: their spend is not counted against "
+            "the budgets (give each a `price: {input, output}` in the config)",
+            UserWarning,
+            stacklevel=2,
+        )
     return router

@@ -9,6 +9,7 @@
         │  ├ BadRequestError 400        ├ AuthenticationError 401   ├ PermissionDeniedError 403
         │  ├ NotFoundError 404          ├ ConflictError 409         ├ UnprocessableEntityError 422
         │  ├ RateLimitError 429         └ InternalServerError >= 500
+        │  │  └ BudgetExceededError 429   a spend cap of the config's budgets: (.budget)
         ├ APIConnectionError(*, message, request)     we failed to reach the upstream
         │  ├ APITimeoutError(request)                 ... because a time limit passed
         │  └ NoTargetAvailable(*, message, request)   the router had no target left (no_target)
@@ -55,6 +56,7 @@ __all__ = [
     "ConflictError",
     "UnprocessableEntityError",
     "RateLimitError",
+    "BudgetExceededError",
     "InternalServerError",
     "TransportError",
     "NoTargetAvailable",
@@ -206,6 +208,18 @@ class InternalServerError(*_bases("InternalServerError", APIStatusError)):  # ty
     pass
 
 
+class BudgetExceededError(RateLimitError):
+    """A spend cap of the config's ``budgets:`` is reached: the call's tag is over its budget,
+    or every target that could serve it is (README "Budgets"). Raised before any upstream attempt.
+
+    A ``RateLimitError`` (status 429, ``code == "budget_exceeded"``) because that is what openai
+    users already catch for "no more spend now": OpenAI answers an exhausted billing quota with a
+    429 ``insufficient_quota``. ``budget`` is a dict: scope (group, key, tag), name, period (hour,
+    day, month), limit_usd, spent_usd, period_start and resets_at (UTC, ISO 8601)."""
+
+    budget: dict[str, Any]
+
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -301,6 +315,10 @@ def make_error(
         if isinstance(msg, str) and msg:
             message += f" - {msg}"
     data = body.get("error", body) if isinstance(body, Mapping) else body
+    if status == 429 and response.headers.get("x-llmfailover-budget") and isinstance(data, Mapping):
+        exc = BudgetExceededError(message, response=response, body=data)
+        exc.budget = dict(data.get("budget") or {})
+        return exc
     cls = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     return cls(message, response=response, body=data)
 

@@ -27,7 +27,9 @@ the same labels from several routers are added up (a breaker state: the worst on
     llmfailover_waste_usd_total{<target>}              billed attempts whose answer was not used
     llmfailover_unpriced_answers_total{<target>}       answers whose price is unknown
     llmfailover_tokens_total{<target>,type}            input, output, cached, reasoning
-    llmfailover_cache_hits_total / _misses_total{group}   always 0 for now: the exact cache does not feed them yet
+    llmfailover_cache_hits_total / _misses_total{group,backend}   exact cache lookups (groups with a cache)
+    llmfailover_budget_spend_usd / _limit_usd / _unpriced_calls{scope,name,period}   spend caps (README
+                                                       "Budgets"): this period's spend, the cap, calls of unknown price
     llmfailover_attempt_duration_seconds{<target>}     to the attempt's outcome (a stream's first token)
     llmfailover_time_to_first_token_seconds{<target>}  served attempts
     gen_ai_client_operation_duration_seconds{group,outcome}
@@ -68,6 +70,7 @@ MAX_TAGS = 1000  # (group, tag) pairs totalled; more are added up under tag "oth
 _routers: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _lock = threading.Lock()
 _TARGET = ("group", "deployment", "provider", "model", "key")
+_BUDGET = ("scope", "name", "period")
 
 
 def _track(handle: Any) -> None:
@@ -183,10 +186,6 @@ def collect() -> list[_Family]:
                 )
             for attr, doc in group_counters.items():
                 fam("counter", f"llmfailover_{attr}", doc, ("group",)).add((g.group,), getattr(g, attr))
-            for attr in ("cache_hits", "cache_misses"):
-                fam(
-                    "counter", f"llmfailover_{attr}", "Cache lookups (not fed by the exact cache yet: 0)", ("group",)
-                ).add((g.group,), 0)
             if g.retry_budget_left >= 0:
                 fam("gauge", "llmfailover_retry_budget_left", "Retries the budget allows now", ("group",), min).add(
                     (g.group,), g.retry_budget_left
@@ -199,6 +198,22 @@ def collect() -> list[_Family]:
                     ("group", "outcome"),
                     _hist_merge,
                 ).add((g.group, outcome), _hist(h))
+        for c in snap.cache:  # the exact cache in front of the router (groups with a cache only)
+            fam("counter", "llmfailover_cache_hits", "Exact cache hits (replayed)", ("group", "backend")).add(
+                (c.group, c.backend), c.hits
+            )
+            fam("counter", "llmfailover_cache_misses", "Exact cache misses (routed)", ("group", "backend")).add(
+                (c.group, c.backend), c.misses
+            )
+        for b in snap.budgets:  # the config's budgets: (README "Budgets"), in their current period
+            bkey = (b.scope, b.name, b.period)
+            fam("gauge", "llmfailover_budget_spend_usd", "Spend this period, USD", _BUDGET).add(bkey, b.spent_usd)
+            fam("gauge", "llmfailover_budget_limit_usd", "Spend cap per period, USD", _BUDGET, max).add(
+                bkey, b.limit_usd
+            )
+            fam("gauge", "llmfailover_budget_unpriced_calls", "Calls this period of unknown price", _BUDGET).add(
+                bkey, b.unpriced
+            )
         for t in snap.targets:
             lab = t.labels
             key = (lab.group, lab.deployment, lab.provider, lab.model, lab.key)

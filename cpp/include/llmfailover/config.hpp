@@ -22,6 +22,7 @@
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/breaker.hpp"
 #include "llmfailover/policy/budget.hpp"
+#include "llmfailover/policy/budget_cap.hpp"
 #include "llmfailover/policy/failover.hpp"
 #include "llmfailover/policy/probe.hpp"
 #include "llmfailover/policy/ramp.hpp"
@@ -104,6 +105,7 @@ struct RouterConfig {
   std::optional<std::string> degraded_answer;       // last-resort static answer
   std::string stream_recovery = "continue";         // continue (rescue a broken stream on a fallback) | error
   std::string routing_strategy = "simple-shuffle";  // recorded for the balancer (LiteLLM names)
+  std::vector<SpendBudgetConfig> budgets;           // spend caps (policy/budget_cap.hpp)
   std::vector<std::string> warnings;                // unknown keys and other non-fatal findings (paths only)
   bool operator==(const RouterConfig&) const = default;
 

@@ -105,6 +105,7 @@ struct CallCost {
   std::string deployment, target;     // the serving attempt's
   double waste_usd = 0;               // billed failed attempts (estimated tokens)
   int wasted_attempts = 0;
+  std::string waste_target;  // the last wasted attempt's target ("" when none)
 };
 
 inline constexpr std::size_t kErrorClasses = 7;  // ErrorClass::none .. ignored (error.hpp)
@@ -185,9 +186,27 @@ struct GroupSnapshot {
   double retry_budget_left = -1;  // retries the group's budget allows now; -1 for "other"
 };
 
+// One spend cap of the config's `budgets:` (policy/budget_cap.hpp), in its current period.
+struct BudgetSnapshot {
+  std::string scope, name, period;  // group | key | tag; hour | day | month
+  double limit_usd = 0, spent_usd = 0;
+  std::uint64_t unpriced = 0;           // calls this period whose price was unknown: not counted
+  std::string period_start, resets_at;  // UTC, "2026-12-05T00:00:00Z"
+  bool reached = false;                 // spent >= limit: its targets are out of the balancer
+};
+
+// Exact cache lookups of one group (cache/router_cache.hpp), counted by the cache in front of
+// the router; `backend` is "memory" or "redis".
+struct CacheSnapshot {
+  std::string group, backend;
+  std::uint64_t hits = 0, misses = 0;
+};
+
 struct Snapshot {
   std::vector<TargetSnapshot> targets;
   std::vector<GroupSnapshot> groups;  // the configured groups, then "other"
+  std::vector<BudgetSnapshot> budgets;
+  std::vector<CacheSnapshot> cache;  // filled by the binding from the router's cache, if any
 };
 
 // What the call-end hook counts (the router fills it from the call's route log).

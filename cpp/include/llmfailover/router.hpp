@@ -58,6 +58,7 @@ struct RouteOverrides {
   std::optional<std::vector<std::string>> fallbacks;  // replaces the group's chain
   std::optional<Millis> deadline, first_token, idle;
   std::optional<int> max_attempts;
+  std::string tag;  // the caller's tag (a tenant): its spend cap applies (config `budgets:`)
 };
 
 struct RouteRequest {

@@ -152,12 +152,24 @@ std::shared_ptr<RoutedCall> RouterCache::route(RouteRequest request, bool use, c
                        request.stream, body);
   if (!key) return start(std::move(request));
   if (auto bytes = store.cache->get(*key)) {
-    if (auto answer = decode_answer(*bytes)) return std::make_shared<ReplayCall>(request.model, std::move(*answer));
+    if (auto answer = decode_answer(*bytes)) {
+      store.lookups->hits.fetch_add(1, std::memory_order_relaxed);
+      return std::make_shared<ReplayCall>(request.model, std::move(*answer));
+    }
     store.cache->erase(*key);  // malformed: dropped, never served
   }
+  store.lookups->misses.fetch_add(1, std::memory_order_relaxed);
   auto call = std::make_shared<RecordingCall>(start(std::move(request)), store.cache, std::move(*key), store.config);
   call->start();
   return call;
+}
+
+std::vector<metrics::CacheSnapshot> RouterCache::stats() const {
+  std::vector<metrics::CacheSnapshot> out;
+  for (const auto& [group, s] : stores_)
+    out.push_back({group, s.config.type == "redis" ? "redis" : "memory",
+                   s.lookups->hits.load(std::memory_order_relaxed), s.lookups->misses.load(std::memory_order_relaxed)});
+  return out;
 }
 
 }  // namespace llmfailover::cache

@@ -128,6 +128,8 @@ void add_deployment(RouterConfig& config, DeploymentConfig d, const Node& at);  
 
 // The llmfailover schema (config.cpp) and the LiteLLM mapping (config_litellm.cpp).
 RouterConfig parse_native(const Node& root);
+// The `budgets:` list (config_budgets.cpp); `c` holds the groups and deployments already read.
+std::vector<SpendBudgetConfig> parse_budgets(const Node& node, const RouterConfig& c);
 
 RouterConfig parse_litellm(const Node& root);
 

@@ -159,6 +159,11 @@ std::string dump_config(const RouterConfig& c) {
   out["degraded_answer"] = c.degraded_answer ? Json(text(*c.degraded_answer)) : Json(nullptr);
   out["stream_recovery"] = c.stream_recovery;
   out["routing_strategy"] = c.routing_strategy;
+  if (!c.budgets.empty()) {
+    out["budgets"] = Json::array();
+    for (const auto& b : c.budgets)
+      out["budgets"].push_back({{"scope", b.scope}, {"name", b.name}, {"usd", b.usd}, {"period", b.period}});
+  }
   return out.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 

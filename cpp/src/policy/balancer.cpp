@@ -69,6 +69,7 @@ struct Balancer::Impl {
     if (s.blocked_until && *s.blocked_until > now) return 0;
     return std::clamp(s.spec.weight, 0.0, detail::kMaxWeight) * s.share;
   }
+  void build_tiers();
   void refresh(std::size_t i, Clock::time_point now);
   void set_tree(std::size_t i, std::uint64_t value);
   void update_bounds(Tier& t, std::size_t cls);
@@ -99,26 +100,38 @@ Balancer::Impl::Impl(BalancerConfig c, const std::vector<CandidateSpec>& candida
     : cfg(std::move(c)), clock(clk), random(rnd) {
   slots.resize(candidates.size());
   auto start = clock.now();
-  std::map<int, std::vector<std::size_t>> by_priority;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     slots[i].spec = candidates[i];
     slots[i].ewma = PeakEwma(cfg.ewma, start);
-    by_priority[candidates[i].priority].push_back(i);
     failures.emplace(kNeverFailed, candidates[i].priority, i);
+  }
+  build_tiers();
+  auto now = clock.now();
+  for (std::size_t i = 0; i < slots.size(); ++i) refresh(i, now);
+}
+
+// The tiers by priority, each's members sorted by price so each price class is a contiguous range
+// of the tree; every slot out of the trees (refresh() puts it back).
+void Balancer::Impl::build_tiers() {
+  tiers.clear();
+  std::map<int, std::vector<std::size_t>> by_priority;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    by_priority[slots[i].spec.priority].push_back(i);
+    slots[i].fixed = 0;
+    slots[i].in_edf = false;
   }
   for (auto& [priority, members] : by_priority) {
     Tier& t = tiers.emplace_back();
     t.priority = priority;
-    // Members sorted by price so each price class is a contiguous range of the tree.
     std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
-      const auto &x = candidates[a], &y = candidates[b];
+      const auto &x = slots[a].spec, &y = slots[b].spec;
       return std::tie(x.input_price_per_mtok, x.output_price_per_mtok) <
              std::tie(y.input_price_per_mtok, y.output_price_per_mtok);
     });
     t.members = members;
     t.tree.resize(members.size());
     for (std::size_t p = 0; p < members.size(); ++p) {
-      const auto& spec = candidates[members[p]];
+      const auto& spec = slots[members[p]].spec;
       slots[members[p]].tier = tiers.size() - 1;
       slots[members[p]].pos = p;
       if (t.classes.empty() || t.classes.back().input_price != spec.input_price_per_mtok ||
@@ -131,8 +144,6 @@ Balancer::Impl::Impl(BalancerConfig c, const std::vector<CandidateSpec>& candida
     constexpr double inf = std::numeric_limits<double>::infinity();
     t.bounds.node.assign(2 * t.bounds.leaves, {inf, inf});
   }
-  auto now = clock.now();
-  for (std::size_t i = 0; i < slots.size(); ++i) refresh(i, now);
 }
 
 void Balancer::Impl::set_tree(std::size_t i, std::uint64_t value) {
@@ -382,6 +393,18 @@ void Balancer::set_share(std::size_t i, double share) {
   if (impl_->slots[i].share == s) return;  // the router may call this on every change notice
   impl_->slots[i].share = s;
   impl_->refresh(i, impl_->clock.now());
+}
+
+void Balancer::set_prices(std::span<const std::pair<double, double>> prices) {
+  std::lock_guard lock(impl_->mutex);
+  for (std::size_t i = 0; i < prices.size() && i < impl_->slots.size(); ++i) {
+    const auto [in, out] = prices[i];
+    impl_->slots[i].spec.input_price_per_mtok = std::isfinite(in) && in > 0 ? in : 0.0;
+    impl_->slots[i].spec.output_price_per_mtok = std::isfinite(out) && out > 0 ? out : 0.0;
+  }
+  impl_->build_tiers();
+  const auto now = impl_->clock.now();
+  for (std::size_t i = 0; i < impl_->slots.size(); ++i) impl_->refresh(i, now);
 }
 
 void Balancer::set_weight(std::size_t i, double weight) {

@@ -71,6 +71,10 @@ void RoutedCallImpl::start() {
     deadline_ = t0_ + bounded(req_.overrides.deadline.value_or(p.timeouts.deadline));  // no overflow for "no limit"
     chain_ = r_->chain(req_.model, req_.overrides);
     if (pinned_) restrict_to_pinned();
+    if (refuse_over_budget(*r_, req_, chain_, channel_)) {  // before any attempt (budgets.cpp)
+      mode_ = Mode::done;
+      return;
+    }
     try {
       enter_group(0, later);
     } catch (const std::exception& x) {

@@ -73,6 +73,7 @@ metrics::CallCost RoutedCallImpl::cost_locked() const {
   for (const auto& a : log_) {
     if (!wasted_decision(a.decision)) continue;
     ++c.wasted_attempts;
+    c.waste_target = a.target;
     const Target* t = find(a.target);
     const std::int64_t out = static_cast<std::int64_t>(delivered_.empty() ? inspect_.estimated_output_tokens()
                                                                           : (delivered_.size() + 3) / 4);
@@ -122,6 +123,20 @@ void RoutedCallImpl::meter_end() {
   const metrics::CallCost c = cost_locked();
   const Target* served = tried_target(tried_, target_, c.target);
   metrics::record_call(g, served ? served->meters : nullptr, rec, c);
+  if (r_->budgets.empty()) return;
+  // Spend (budgets.hpp): the answer's cost to the serving target's caps, the waste to the caps of
+  // the (last) target that billed it, both to the tag's. An answer of unknown price adds nothing.
+  const std::string& tag = req_.overrides.tag;
+  std::set<Group*> over;
+  if (served && r_->budgets.charge(served, tag, c.cost ? c.cost->total : 0.0, c.cost.has_value()))
+    over.insert(served->owner);
+  if (c.waste_usd > 0) {
+    const Target* billed = tried_target(tried_, target_, c.waste_target);
+    if (r_->budgets.charge(billed, tag, c.waste_usd, true) && billed) over.insert(billed->owner);
+  }
+  for (Group* g : over)
+    if (g)
+      for (Target* t : g->targets) r_->sync(*t);  // over budget: out of the balancer now
 }
 
 metrics::Snapshot Router::metrics() const {
@@ -143,17 +158,28 @@ metrics::Snapshot Router::metrics() const {
     out.groups.push_back(std::move(s));
   }
   out.groups.push_back(metrics::snapshot_of(impl_->metrics.other()));
+  out.budgets = impl_->budgets.snapshot();
   return out;
 }
 
 bool Router::set_prices(const std::string& deployment, const metrics::Prices& prices) {
-  bool found = false;
+  std::set<Group*> repriced;
   for (auto& t : impl_->targets) {
     if (t->deployment->id != deployment) continue;
     t->meters->prices = prices;
-    found = true;
+    repriced.insert(t->owner);
   }
-  return found;
+  // One source of prices: lowest_cost ranks by the prices answers are billed at (per million
+  // tokens; an unknown price ranks as 0, as a deployment without a `price` always has).
+  for (Group* g : repriced) {
+    std::vector<std::pair<double, double>> per_mtok;
+    for (const Target* t : g->targets) {
+      const metrics::Prices& p = t->meters->prices;
+      per_mtok.emplace_back(p.input.value_or(0) / kPerMillion, p.output.value_or(0) / kPerMillion);
+    }
+    g->balancer->set_prices(per_mtok);
+  }
+  return !repriced.empty();
 }
 
 }  // namespace llmfailover

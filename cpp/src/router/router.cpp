@@ -86,7 +86,8 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
       client(transport ? nullptr : std::make_shared<transport::HttpClient>(options)),
       http(transport ? std::move(transport) : client),
       started(time->now()),
-      secrets(configured_secrets(config)) {
+      secrets(configured_secrets(config)),
+      budgets(config.budgets, *time) {
   for (const auto& name : config.groups()) {
     Group& g = groups[name];
     g.name = name;
@@ -204,6 +205,11 @@ std::optional<Picked> Router::Impl::pick(Group& g, const std::set<const Target*>
     // A panic pick means nothing else is available: if it is refused too, the next one would be,
     // so the pick ends here (without this an open group costs n rounds of O(k log n)).
     const bool panic = p->reason == policy::Pick::Reason::panic;
+    if (const Budget* b = budgets.reached(*t)) {  // even a panic pick: a spend cap is never lifted by an outage
+      if (skipped) *skipped += (skipped->empty() ? "" : "; ") + ("'" + t->id + "' over budget: " + b->describe());
+      sync(*t);
+      continue;
+    }
     if (!t->health->try_acquire()) {  // a state the balancer has not seen yet, or a lost half-open race
       sync(*t);
       if (panic) return std::nullopt;
@@ -295,6 +301,7 @@ void Router::Impl::sync(Target& t) {
   else share *= t.rate->share();
   later(Clock::time_point(Clock::duration(t.quota_block.load())));
   if (t.dep->limiter.full()) later(now + kCapRecheck);
+  if (const Budget* b = budgets.reached(t)) later(budgets.period_end(*b));  // out until its period ends
   policy::Balancer& b = *t.owner->balancer;
   b.set_share(t.index, share);
   b.block_until(t.index, block.value_or(now));

@@ -21,6 +21,7 @@
 #include "llmfailover/providers/provider.hpp"
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
+#include "budgets.hpp"
 #include "probes.hpp"
 #include "response_affinity.hpp"
 #include "secrets.hpp"
@@ -154,12 +155,19 @@ struct Router::Impl {
   std::mutex events_mutex;
   std::vector<RouterEvent> events;
   metrics::Registry metrics;  // counters per target and group (metrics.hpp)
+  Budgets budgets;            // spend caps (budgets.hpp)
 
   Prober prober;  // active health probes (probes.hpp); last, so it goes first
 };
 
 // Makes the metrics slots of every target and group, with the config's prices (routed_metrics.cpp).
 void init_metrics(Router::Impl& router);
+
+// Answers a call no target may serve for budget (its tag's cap, or every target's of its chain
+// reached) with a 429 naming the budget, before any upstream attempt; false when it may go on
+// (budgets.cpp).
+bool refuse_over_budget(Router::Impl& router, const RouteRequest& request, const std::vector<std::string>& chain,
+                        Channel& channel);
 
 // Builds and starts one call (routed_call.cpp).
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request);

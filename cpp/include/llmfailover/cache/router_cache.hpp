@@ -7,12 +7,15 @@
 // Thread safety: every member is safe from any thread.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 
 #include "llmfailover/cache/cache_config.hpp"
 #include "llmfailover/cache/exact_cache.hpp"
+#include "llmfailover/metrics.hpp"
 #include "llmfailover/router.hpp"
 
 namespace llmfailover::cache {
@@ -29,10 +32,18 @@ class RouterCache {
   // namespace (a digest of its API key), joined by the request's `user` (request_namespace).
   std::shared_ptr<RoutedCall> route(RouteRequest request, bool use, const std::string& caller_ns, const Start& start);
 
+  // Lookups per group so far (metrics.hpp): a hit is replayed, a miss routed; a request that
+  // opted out or cannot be cached is neither. Group order.
+  std::vector<metrics::CacheSnapshot> stats() const;
+
  private:
+  struct Lookups {
+    std::atomic<std::uint64_t> hits{0}, misses{0};
+  };
   struct GroupStore {
     CacheConfig config;
     std::shared_ptr<Store> cache;
+    std::shared_ptr<Lookups> lookups = std::make_shared<Lookups>();
   };
   std::map<std::string, GroupStore> stores_;  // by group, for groups with a cache
 };

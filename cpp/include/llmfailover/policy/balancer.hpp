@@ -52,6 +52,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "llmfailover/clock.hpp"
@@ -167,6 +168,11 @@ class Balancer {
 
   void set_share(std::size_t i, double share);  // clamped to [0, 1]
   void set_weight(std::size_t i, double weight);
+  // Every candidate's (input, output) price, USD per million tokens (lowest_cost), e.g. from a
+  // price table read after construction; missing entries keep theirs, negatives and NaN are 0.
+  // Rebuilds the tiers, O(n log n): round_robin's schedule starts afresh; shares, blocks, in
+  // flight counts and latencies are kept.
+  void set_prices(std::span<const std::pair<double, double>> prices);
   // Unavailable until `until`, then back at its share. A time not after now lifts a block.
   void block_until(std::size_t i, Clock::time_point until);
   // The earliest end of a block; nullopt when nothing is blocked.
