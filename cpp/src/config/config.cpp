@@ -123,8 +123,8 @@ void parse_groups(const Node& groups, RouterConfig& c) {
 
 RouterConfig parse_native(const Node& root) {
   root.check_keys({"groups", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks",
-                   "defaults", "degraded_answer", "stream_recovery", "routing_strategy", "proxy",
-                   "cache"});  // `cache` is read by cache/cache_config.cpp
+                   "defaults", "degraded_answer", "stream_recovery", "routing_strategy", "proxy", "cache",
+                   "state"});  // `cache` is read by cache/cache_config.cpp
   RouterConfig c;
   if (auto d = root.get("defaults")) c.defaults = parse_policy(*d, GroupPolicy{});
   parse_groups(root.require("groups"), c);
@@ -141,6 +141,7 @@ RouterConfig parse_native(const Node& root) {
   if (auto a = root.get("degraded_answer")) c.degraded_answer = a->as_text();
   if (auto s = root.get("stream_recovery")) c.stream_recovery = s->as_enum({"error", "continue"});
   if (auto s = root.get("routing_strategy")) c.routing_strategy = s->as_enum(kStrategies);
+  if (auto s = root.get("state")) c.state = parse_state(*s);
   return c;
 }
 
