@@ -130,7 +130,9 @@ void bind_metrics(py::module_& m) {
 
   py::class_<Snapshot>(m, "MetricsSnapshot")
       .def_readonly("targets", &Snapshot::targets)
-      .def_readonly("groups", &Snapshot::groups);
+      .def_readonly("groups", &Snapshot::groups)
+      .def_readonly("state_fallbacks", &Snapshot::state_fallbacks,
+                    "times `state: redis` fell back to local state (once per outage)");
 
   py::list classes, outcomes, states;
   for (int i = 0; i < static_cast<int>(kErrorClasses); ++i) classes.append(to_string(static_cast<ErrorClass>(i)));

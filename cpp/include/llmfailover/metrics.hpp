@@ -188,6 +188,7 @@ struct GroupSnapshot {
 struct Snapshot {
   std::vector<TargetSnapshot> targets;
   std::vector<GroupSnapshot> groups;  // the configured groups, then "other"
+  std::uint64_t state_fallbacks = 0;  // `state: redis` fell back to local state (once per outage)
 };
 
 // What the call-end hook counts (the router fills it from the call's route log).

@@ -143,6 +143,7 @@ metrics::Snapshot Router::metrics() const {
     out.groups.push_back(std::move(s));
   }
   out.groups.push_back(metrics::snapshot_of(impl_->metrics.other()));
+  if (impl_->shared) out.state_fallbacks = impl_->shared->fallbacks();
   return out;
 }
 
