@@ -543,7 +543,9 @@ class MetricsSnapshot:
     def groups(self) -> list[GroupMetrics]: ...
     @property
     def state_fallbacks(self) -> int:
-        """times `state: redis` fell back to local state (once per outage)"""
+        """
+        times `state: redis` fell back to local state (once per outage)
+        """
     @property
     def targets(self) -> list[TargetMetrics]: ...
 
