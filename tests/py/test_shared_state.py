@@ -104,6 +104,7 @@ def test_four_processes_hold_a_fleet_rpm(fp: FakeProvider, redis_url: str, tmp_p
         assert p.returncode == 0, err
     counts = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
     hits = len(fp.attempts())
+    print(f"fleet: {hits} upstream hits for a limit of {limit:.0f}; per process {counts}")
     assert sum(c["ok"] for c in counts) == hits
     assert sum(c["refused"] for c in counts) > 0, (hits, counts)  # the fleet asked for more than its limit
     assert 0.95 * limit <= hits <= 1.05 * limit, (hits, counts)

@@ -168,6 +168,7 @@ struct SharedState::Impl {
     }
     if (names.empty()) return;
     std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(names.size());
     for (const auto& n : names) cmds.push_back({"PTTL", breaker_key(n)});
     RedisConnection::Outcome o{};
     auto replies = redis.pipeline(cmds, &o);
