@@ -153,7 +153,9 @@ void bind_metrics(py::module_& m) {
       .def_readonly("targets", &Snapshot::targets)
       .def_readonly("groups", &Snapshot::groups)
       .def_readonly("budgets", &Snapshot::budgets)
-      .def_readonly("cache", &Snapshot::cache, "exact cache lookups per group (empty without a cache)");
+      .def_readonly("cache", &Snapshot::cache, "exact cache lookups per group (empty without a cache)")
+      .def_readonly("state_fallbacks", &Snapshot::state_fallbacks,
+                    "times `state: redis` fell back to local state (once per outage)");
 
   py::list classes, outcomes, states;
   for (int i = 0; i < static_cast<int>(kErrorClasses); ++i) classes.append(to_string(static_cast<ErrorClass>(i)));

@@ -609,6 +609,11 @@ class MetricsSnapshot:
     @property
     def groups(self) -> list[GroupMetrics]: ...
     @property
+    def state_fallbacks(self) -> int:
+        """
+        times `state: redis` fell back to local state (once per outage)
+        """
+    @property
     def targets(self) -> list[TargetMetrics]: ...
 
 class Decision(llmfailover._enums.NativeStrEnum):

@@ -30,6 +30,7 @@ the same labels from several routers are added up (a breaker state: the worst on
     llmfailover_cache_hits_total / _misses_total{group,backend}   exact cache lookups (groups with a cache)
     llmfailover_budget_spend_usd / _limit_usd / _unpriced_calls{scope,name,period}   spend caps (README
                                                        "Budgets"): this period's spend, the cap, calls of unknown price
+    llmfailover_state_fallback_total                   `state: redis` fell back to local state (per outage)
     llmfailover_attempt_duration_seconds{<target>}     to the attempt's outcome (a stream's first token)
     llmfailover_time_to_first_token_seconds{<target>}  served attempts
     gen_ai_client_operation_duration_seconds{group,outcome}
@@ -179,6 +180,9 @@ def collect() -> list[_Family]:
             fam("gauge", "llmfailover_ramp_step", "The ramp's step (0 = 5%); -1 not ramping", _TARGET, max).add(
                 key, t["ramp_step"]
             )
+        fam("counter", "llmfailover_state_fallback", "Times shared state (Redis) fell back to local state", ()).add(
+            (), snap.state_fallbacks
+        )
         for g in snap.groups:
             for outcome, n in zip(outcomes, g.requests):
                 fam("counter", "llmfailover_requests", "Routed calls by outcome", ("group", "outcome")).add(

@@ -27,6 +27,7 @@
 #include "llmfailover/policy/probe.hpp"
 #include "llmfailover/policy/ramp.hpp"
 #include "llmfailover/secret.hpp"
+#include "llmfailover/state/state_config.hpp"
 
 namespace llmfailover {
 
@@ -107,6 +108,7 @@ struct RouterConfig {
   std::string routing_strategy = "simple-shuffle";  // recorded for the balancer (LiteLLM names)
   std::vector<SpendBudgetConfig> budgets;           // spend caps (policy/budget_cap.hpp)
   std::vector<std::string> warnings;                // unknown keys and other non-fatal findings (paths only)
+  state::StateConfig state;                         // `state: {redis: ...}`: shared by many processes
   bool operator==(const RouterConfig&) const = default;
 
   const GroupPolicy& policy_for(const std::string& group) const;

@@ -207,6 +207,7 @@ struct Snapshot {
   std::vector<GroupSnapshot> groups;  // the configured groups, then "other"
   std::vector<BudgetSnapshot> budgets;
   std::vector<CacheSnapshot> cache;  // filled by the binding from the router's cache, if any
+  std::uint64_t state_fallbacks = 0;  // `state: redis` fell back to local state (once per outage)
 };
 
 // What the call-end hook counts (the router fills it from the call's route log).

@@ -124,7 +124,7 @@ void parse_groups(const Node& groups, RouterConfig& c) {
 RouterConfig parse_native(const Node& root) {
   root.check_keys({"groups", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks",
                    "defaults", "degraded_answer", "stream_recovery", "routing_strategy", "proxy", "cache",
-                   "budgets"});  // `cache` is read by cache/cache_config.cpp
+                   "budgets", "state"});  // `cache` is read by cache/cache_config.cpp
   RouterConfig c;
   if (auto d = root.get("defaults")) c.defaults = parse_policy(*d, GroupPolicy{});
   parse_groups(root.require("groups"), c);
@@ -142,6 +142,7 @@ RouterConfig parse_native(const Node& root) {
   if (auto s = root.get("stream_recovery")) c.stream_recovery = s->as_enum({"error", "continue"});
   if (auto s = root.get("routing_strategy")) c.routing_strategy = s->as_enum(kStrategies);
   if (auto b = root.get("budgets")) c.budgets = parse_budgets(*b, c);
+  if (auto s = root.get("state")) c.state = parse_state(*s);
   return c;
 }
 

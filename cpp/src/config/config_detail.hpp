@@ -126,6 +126,9 @@ Secret parse_proxy(const Node& node);
 Headers parse_headers(const Node& node);
 void add_deployment(RouterConfig& config, DeploymentConfig d, const Node& at);  // fails at `at` on a taken id
 
+// `state: {redis: {url, prefix, timeout, window, poll, slice}}` (config_state.cpp).
+state::StateConfig parse_state(const Node& node);
+
 // The llmfailover schema (config.cpp) and the LiteLLM mapping (config_litellm.cpp).
 RouterConfig parse_native(const Node& root);
 // The `budgets:` list (config_budgets.cpp); `c` holds the groups and deployments already read.

@@ -1,6 +1,7 @@
 // config_dump.cpp — dump_config: a RouterConfig as JSON in llmfailover's schema, secrets redacted.
 // parse_config reads the dump back to an equal config, except that keys read back as "***".
 #include "config_detail.hpp"
+#include "llmfailover/state/redis.hpp"
 #include "llmfailover/transport/proxy.hpp"
 
 namespace llmfailover {
@@ -164,6 +165,14 @@ std::string dump_config(const RouterConfig& c) {
     for (const auto& b : c.budgets)
       out["budgets"].push_back({{"scope", b.scope}, {"name", b.name}, {"usd", b.usd}, {"period", b.period}});
   }
+  if (c.state.enabled())  // the AUTH password becomes "***"
+    out["state"] = {{"redis",
+                     {{"url", state::redacted_url(c.state.url.reveal())},
+                      {"prefix", c.state.prefix},
+                      {"timeout", format_duration(c.state.timeout)},
+                      {"window", format_duration(c.state.window)},
+                      {"poll", format_duration(c.state.poll)},
+                      {"slice", c.state.slice}}}};
   return out.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 

@@ -81,6 +81,7 @@ void TargetHealth::sync_locked(Clock::time_point now) {
   }
   auto state = breaker_.state();  // applies the breaker's own due transitions
   absorb_locked();
+  if (state != S::open) shared_open_ = false;
   if (state == S::closed && ramp_.ramping()) handle_verdict_locked(ramp_.tick());
 }
 
@@ -145,6 +146,20 @@ void TargetHealth::force_open_locked(Clock::time_point now) {
   bool timed = cfg_.fatal_target_open > Millis{0};
   breaker_.force_open("fatal_target: key forced open" + (timed ? " for " + ms(cfg_.fatal_target_open) : ""));
   forced_until_ = timed ? std::optional(now + cfg_.fatal_target_open) : std::nullopt;
+}
+
+bool TargetHealth::adopt_shared_open(Millis wait) {
+  Scope s(*this);
+  if (breaker_.state() != S::closed || wait <= Millis{0}) return false;
+  ramp_.stop();
+  shared_open_ = breaker_.cool_down(wait, "shared: open in another process for " + ms(wait));
+  return shared_open_;
+}
+
+void TargetHealth::end_shared_open() {
+  Scope s(*this);
+  if (shared_open_ && breaker_.cooling()) breaker_.transition_to(S::closed, "shared: closed in another process");
+  shared_open_ = false;
 }
 
 bool TargetHealth::try_acquire() {

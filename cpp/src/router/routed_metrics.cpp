@@ -159,6 +159,7 @@ metrics::Snapshot Router::metrics() const {
   }
   out.groups.push_back(metrics::snapshot_of(impl_->metrics.other()));
   out.budgets = impl_->budgets.snapshot();
+  if (impl_->shared) out.state_fallbacks = impl_->shared->fallbacks();
   return out;
 }
 

@@ -127,6 +127,14 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
             record_event(
                 {kind, target->id, std::string(from), std::string(to), std::string(why), ms_since_start(time->now())});
             metrics::note_transition(target->meters, from, to);
+            if (shared && !why.starts_with("shared:")) {  // not what another process told us
+              if (to == "open") {
+                if (auto at = target->health->available_at(); at && *at > time->now())
+                  shared->publish_open(target->id, std::chrono::ceil<Millis>(*at - time->now()));
+              } else if (to == "closed" && from == "half_open") {
+                shared->publish_closed(target->id);
+              }
+            }
             sync(*target);  // the balancer learns of every state change and ramp step: no polling at pick
           });
       g.targets.push_back(t.get());
@@ -164,6 +172,21 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
   check(config.context_window_fallbacks, "context_window_fallbacks");
   check(config.content_policy_fallbacks, "content_policy_fallbacks");
   init_metrics(*this);
+  share_state();
+}
+
+void Router::Impl::share_state() {
+  if (!config.state.enabled()) return;
+  shared = std::make_unique<state::SharedState>(config.state);
+  for (auto& [d, dep] : deployments)
+    if (d->rpm > 0 || d->tpm > 0) dep->lease = shared->quota(d->id, {d->rpm, d->tpm});
+  for (auto& t : targets) {
+    if (t->key_window) t->key_lease = shared->quota(t->id + "#limits", {t->key_limits.rpm, t->key_limits.tpm});
+    shared->watch_breaker(t->id, [target = t.get()](std::optional<Millis> open_for) {
+      if (open_for) target->health->adopt_shared_open(*open_for);  // the listener syncs the balancer
+      else target->health->end_shared_open();
+    });
+  }
 }
 
 Group* Router::Impl::group(const std::string& name) {
@@ -241,11 +264,29 @@ std::string usage_text(policy::RateWindow& w) {
 void QuotaTickets::correct(Target& t, std::int64_t tokens) const {
   if (deployment) t.dep->window.correct(*deployment, tokens);
   if (key && t.key_window) t.key_window->correct(*key, tokens);
+  if (shared && t.dep->lease) t.dep->lease->correct(shared->window, tokens - shared->tokens);
+  if (shared && t.key_lease) t.key_lease->correct(shared->window, tokens - shared->tokens);
 }
 
 void QuotaTickets::cancel(Target& t) const {
   if (deployment) t.dep->window.cancel(*deployment);
   if (key && t.key_window) t.key_window->cancel(*key);
+  if (shared && t.dep->lease) t.dep->lease->give_back(shared->window, shared->tokens);
+  if (shared && t.key_lease) t.key_lease->give_back(shared->window, shared->tokens);
+}
+
+bool Router::Impl::spend_shared(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets) {
+  if (!shared || (!t.dep->lease && !t.key_lease)) return true;
+  const std::int64_t window = shared->window_now(), tokens = estimate.total();
+  bool refill = false, key_refill = false;
+  bool ok = !t.dep->lease || t.dep->lease->try_spend(window, tokens, &refill);
+  if (ok && t.key_lease && !t.key_lease->try_spend(window, tokens, &key_refill)) {
+    if (t.dep->lease) t.dep->lease->give_back(window, tokens);
+    ok = false;
+  }
+  if (refill || key_refill) shared->wake();  // the next slice is fetched off this thread
+  if (ok) tickets.shared = QuotaTickets::Shared{window, tokens};
+  return ok;
 }
 
 bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets, std::string* why) {
@@ -264,7 +305,23 @@ bool Router::Impl::admit(Target& t, const policy::TokenEstimate& estimate, Quota
     std::size_t i = 0;
     if (d.rpm > 0 || d.tpm > 0) tickets.deployment = (*got)[i++];
     if (t.key_window) tickets.key = (*got)[i];
-    return true;
+    if (spend_shared(t, estimate, tickets)) return true;
+    // Refused by the fleet's lease (the per-process windows had room): out until the next window
+    // when the fleet's window is full, else until the refresher's next slice may have come.
+    tickets.cancel(t);
+    tickets = {};
+    leave(*t.dep);
+    const bool full =
+        (t.dep->lease && t.dep->lease->state().exhausted) || (t.key_lease && t.key_lease->state().exhausted);
+    // Not full: the slice is on its way (a round trip on the refresher's thread); a short block, so
+    // the target is back soon after it lands (100 ms here cost a loaded test process 15% of its quota).
+    const Millis left = full ? shared->until_next_window() : Millis{10};
+    t.quota_block.store((time->now() + left).time_since_epoch().count());
+    sync(t);
+    if (why)
+      *why = "'" + t.id + "' over its fleet-wide quota (state: redis; " +
+             (full ? "the window ends in " : "waiting for the next slice, ") + std::to_string(left.count()) + "ms)";
+    return false;
   }
   leave(*t.dep);
   Clock::time_point at{};

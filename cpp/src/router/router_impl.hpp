@@ -16,12 +16,14 @@
 #include "llmfailover/metrics.hpp"
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/budget.hpp"
+#include "llmfailover/policy/lease.hpp"
 #include "llmfailover/policy/quota.hpp"
 #include "llmfailover/providers/google_auth.hpp"
 #include "llmfailover/providers/provider.hpp"
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
 #include "budgets.hpp"
+#include "llmfailover/state/shared_state.hpp"
 #include "probes.hpp"
 #include "response_affinity.hpp"
 #include "secrets.hpp"
@@ -34,7 +36,8 @@ struct DeploymentState {
       : limiter(d.max_concurrency), window(policy::QuotaLimits{d.rpm, d.tpm}, clock) {}
   policy::ConcurrencyLimiter limiter;
   policy::RateWindow window;
-  std::vector<struct Target*> keys;  // its targets, one per API key
+  std::shared_ptr<policy::QuotaLease> lease;  // the fleet's rpm / tpm (`state: redis`), else null
+  std::vector<struct Target*> keys;           // its targets, one per API key
 };
 
 // How long a deployment at its max_concurrency stays out of its group's balancer unless a slot
@@ -56,6 +59,7 @@ struct Target {
   std::unique_ptr<policy::RateLimitState> rate;    // what the provider's headers say is left (per key)
   KeyLimits key_limits;                            // this key's own rpm / tpm (0 = none)
   std::unique_ptr<policy::RateWindow> key_window;  // set when key_limits has one
+  std::shared_ptr<policy::QuotaLease> key_lease;   // the fleet's, with `state: redis` and key_limits
   std::atomic<Clock::rep> quota_block{0};          // rpm / tpm full until (time_since_epoch)
   struct Group* owner = nullptr;
   std::size_t index = 0;                      // in owner->targets and its balancer
@@ -99,7 +103,11 @@ struct Group {
 // the API key's (each only when it has limits).
 struct QuotaTickets {
   std::optional<policy::RateWindow::Ticket> deployment, key;
-  bool empty() const noexcept { return !deployment && !key; }
+  struct Shared {
+    std::int64_t window = 0, tokens = 0;
+  };
+  std::optional<Shared> shared;  // spent from the fleet's leases (the deployment's and the key's)
+  bool empty() const noexcept { return !deployment && !key && !shared; }
   // The answer's actual token count replaces the estimate in both windows.
   void correct(Target& t, std::int64_t tokens) const;
   // The request was never sent: out of both windows.
@@ -129,6 +137,11 @@ struct Router::Impl {
   // the reason in `why` when the deployment is at its cap, or the deployment or the key is over its
   // rpm / tpm (then neither window counts the request).
   bool admit(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets, std::string* why);
+  // The fleet-wide part of admit(): spends from the deployment's and the key's leases (never waits
+  // for Redis: policy/lease.hpp); true when there are none.
+  bool spend_shared(Target& t, const policy::TokenEstimate& estimate, QuotaTickets& tickets);
+  // `state: redis`: the fleet's leases and the breaker watchers (null shared: nothing to do).
+  void share_state();
   // Pushes the target's health, quota and concurrency state into its group's balancer (share,
   // block): a deployment at its cap is blocked for kCapRecheck, so picks skip it in O(log n).
   void sync(Target& t);
@@ -157,6 +170,9 @@ struct Router::Impl {
   metrics::Registry metrics;  // counters per target and group (metrics.hpp)
   Budgets budgets;            // spend caps (budgets.hpp)
 
+  // `state: redis` (state/shared_state.hpp), else null. After everything its watchers reach, so
+  // its refresher thread stops before they go.
+  std::unique_ptr<state::SharedState> shared;
   Prober prober;  // active health probes (probes.hpp); last, so it goes first
 };
 

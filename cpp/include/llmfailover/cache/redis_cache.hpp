@@ -7,6 +7,7 @@
 // by `timeout` (default 50 ms); a failure skips the cache (a miss, nothing stored) for the next
 // second, writes one warning line to stderr naming the server (never its password), and counts
 // in stats(). The next use after that second reconnects.
+// The connection is state::RedisConnection (state/redis.hpp), shared with the fleet-wide state.
 // Thread safety: every member is safe from any thread (one connection, one command at a time).
 #pragma once
 
@@ -15,22 +16,14 @@
 #include <string>
 
 #include "llmfailover/cache/exact_cache.hpp"
+#include "llmfailover/state/redis.hpp"
 
 namespace llmfailover::cache {
 
-struct RedisUrl {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string username, password;
-  int db = 0;
-  std::string socket;  // a Unix socket path instead of host and port
-};
-
-// "redis://[[user]:password@]host[:port][/db]" or "unix:///path/to/redis.sock". nullopt with
-// `why` for anything else.
-std::optional<RedisUrl> parse_redis_url(const std::string& url, std::string* why);
-// The URL with its password replaced by "***" (for messages and dumps).
-std::string redacted_url(const std::string& url);
+// The URL helpers live with the shared connection (state/redis.hpp).
+using state::parse_redis_url;
+using state::redacted_url;
+using state::RedisUrl;
 
 class RedisCache final : public Store {
  public:

@@ -121,6 +121,13 @@ class TargetHealth {
 
   void set_listener(Listener listener);
 
+  // Shared state (state/shared_state.hpp): another process has this target open for `wait`. A
+  // CLOSED breaker cools down for it (OPEN without a failure counted, CLOSED again after the wait,
+  // the reason starting "shared: "); true when it did. Any other state is left to the local breaker.
+  bool adopt_shared_open(Millis wait);
+  // The process that opened it has closed it: a shared cool-down ends now (CLOSED).
+  void end_shared_open();
+
   // Active probes judged by `cfg` from now on (a fresh HealthProbe: status unknown, the first probe
   // at U(0, jitter)); cfg.enabled false removes them and any hold. Call before the first probe.
   void set_probes(const HealthCheckConfig& cfg);
@@ -160,6 +167,7 @@ class TargetHealth {
   int ramp_attempts_ = 0;                          // the breaker's attempts when the ramp began
   std::unique_ptr<HealthProbe> probe_;             // set_probes(); null = no active probes
   bool held_ = false;                              // out because the probes say unhealthy
+  bool shared_open_ = false;                       // OPEN by adopt_shared_open()
   std::vector<Note> notes_;                        // for the listener, delivered after unlocking
   Listener listener_;
 
