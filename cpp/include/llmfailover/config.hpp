@@ -21,6 +21,7 @@
 #include "llmfailover/policy/backoff.hpp"
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/breaker.hpp"
+#include "llmfailover/policy/failover.hpp"
 #include "llmfailover/policy/budget.hpp"
 #include "llmfailover/policy/failover.hpp"
 #include "llmfailover/policy/probe.hpp"
@@ -52,6 +53,7 @@ struct GroupPolicy {
   RampPolicyConfig ramp;
   BalancerPolicyConfig balancer;
   HealthCheckConfig health_check;
+  HedgePolicyConfig hedge;  // opt-in hedged requests (policy/failover.hpp)
   bool operator==(const GroupPolicy&) const = default;
 };
 

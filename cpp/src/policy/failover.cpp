@@ -55,6 +55,11 @@ FailoverDecision no_offer(const FailoverFacts& f) {
 
 FailoverDecision attempt_failed(const FailoverFacts& f) {
   if (f.cls == ErrorClass::ignored) return make(A::give_up, "give_up", "ignored");
+  if (f.hedge_in_flight && f.cls != ErrorClass::fatal_request) {
+    FailoverDecision d = make(A::adopt_hedge, "to_hedge", "hedge");
+    d.spend = f.silent || f.half_open_trial;
+    return d;
+  }
   if (f.cls == ErrorClass::fatal_request) {
     if (f.resuming && f.prefill && !f.same_refused)
       return make(A::restart_without_prefill, "restart_without_prefill", "prefill");
@@ -104,6 +109,7 @@ std::string_view to_string(FailoverAction action) noexcept {
     case A::retry_after: return "retry_after";
     case A::recover: return "recover";
     case A::next_group: return "next_group";
+    case A::adopt_hedge: return "adopt_hedge";
     case A::give_up: return "give_up";
   }
   return "?";
@@ -147,6 +153,47 @@ AttemptLimits attempt_limits(const AttemptLimitFacts& f) noexcept {
   if (out.first_token.count() == 0 || out.first_token > half) out.first_token = half;
   if (out.idle.count() == 0 || out.idle > half) out.idle = half;
   return out;
+}
+
+std::string_view to_string(HedgeAction action) noexcept {
+  switch (action) {
+    case HedgeAction::none: return "none";
+    case HedgeAction::arm: return "arm";
+    case HedgeAction::pick: return "pick";
+    case HedgeAction::send: return "send";
+  }
+  return "?";
+}
+
+HedgeDecision hedge(const HedgeFacts& f) noexcept {
+  auto make_h = [](HedgeAction a, std::string_view rule, Millis delay = Millis{0}) {
+    HedgeDecision d;
+    d.action = a;
+    d.rule = rule;
+    d.delay = delay;
+    return d;
+  };
+  using H = HedgeAction;
+  if (!f.hedge.enabled || f.hedge.max <= 0) return make_h(H::none, "off");
+  if (f.resuming) return make_h(H::none, "recovery");
+  if (f.sent >= f.hedge.max) return make_h(H::none, "max");
+  if (f.committed) return make_h(H::none, "committed");
+  if (f.stage == HedgeStage::fire) {
+    if (f.time_left <= Clock::duration::zero()) return make_h(H::none, "deadline");
+    switch (f.offer) {
+      case Offer::not_asked: return make_h(H::pick, "pick");
+      case Offer::fresh: break;
+      case Offer::none:
+      case Offer::tried: return make_h(H::none, "no_target");
+    }
+    if (f.budget_refused) return make_h(H::none, "budget");
+    return make_h(H::send, "hedge");
+  }
+  std::string_view rule = f.hedge.delay ? "fixed" : f.p95 ? "p95" : "cold";
+  const Millis delay = f.hedge.delay ? *f.hedge.delay : f.p95 ? std::max(*f.p95, kHedgeMinDelay) : kHedgeColdDelay;
+  if (f.first_token.count() > 0 && delay >= f.first_token) return make_h(H::none, "limit");
+  if (delay >= f.time_left) return make_h(H::none, "deadline");
+  return make_h(H::arm, rule, delay);
 }
 
 bool silent_hangup(Errc code, bool before_head, Clock::duration waited) noexcept {

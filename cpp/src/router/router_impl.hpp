@@ -69,14 +69,17 @@ struct Target {
     auto& ring = ttft_[stream];
     ring.at(ttft_n_[stream]++ % kTtftKept) = std::max(Millis{0}, ttft);
   }
-  // nullopt until it served `min_samples` answers of this kind.
-  std::optional<Millis> normal_ttft(bool stream, std::size_t min_samples) {
+  // nullopt until it served `min_samples` answers of this kind. `q`: the quantile (0.95: the
+  // hedge delay's p95; of 8 samples that is the slowest).
+  std::optional<Millis> normal_ttft(bool stream, std::size_t min_samples, double q = 0.5) {
     std::lock_guard lock(ttft_mutex_);
     const std::size_t n = std::min(ttft_n_[stream], kTtftKept);
     if (n < min_samples || n == 0) return std::nullopt;
     std::array<Millis, kTtftKept> xs = ttft_[stream];
-    std::nth_element(xs.begin(), xs.begin() + n / 2, xs.begin() + n);
-    return xs[n / 2];
+    const auto i = std::min(n - 1, static_cast<std::size_t>(q * static_cast<double>(n)));
+    std::nth_element(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(i),
+                     xs.begin() + static_cast<std::ptrdiff_t>(n));
+    return xs[i];
   }
 
  private:
