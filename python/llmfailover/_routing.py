@@ -51,7 +51,15 @@ _log = logging.getLogger("llmfailover")
 
 RETRY_DECISIONS = frozenset({"retry", "retry_transparent", "retry_after"})
 FAILOVER_DECISIONS = frozenset(
-    {"failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback", "recover"}
+    {
+        "failover",
+        "next_group",
+        "budget_exhausted",
+        "context_window_fallback",
+        "content_policy_fallback",
+        "recover",
+        "to_hedge",
+    }
 )
 
 
@@ -81,11 +89,13 @@ class AttemptInfo:
 
     ``decision`` is what the router did next: served, retry, retry_transparent, retry_after,
     failover, next_group, context_window_fallback, content_policy_fallback, budget_exhausted,
-    interrupted, recover (stream recovery), served_recovered, recovery_failed or give_up.
+    interrupted, recover (stream recovery), served_recovered, recovery_failed or give_up; with
+    hedging (``hedge`` in a group's policy): to_hedge (it failed while its hedge ran, which was
+    taken), hedge_cancelled (the other attempt answered first) or hedge_failed (a hedge's error).
 
     ``pick`` is how the target was chosen when not by the balancing strategy: "reused" (a target
-    this call already tried, nothing else being available) or "panic" (nothing available at all,
-    ``balancer.fail_fast`` off); "" for an ordinary pick.
+    this call already tried, nothing else being available), "panic" (nothing available at all,
+    ``balancer.fail_fast`` off) or "hedge" (a hedged request); "" for an ordinary pick.
     ``skipped`` lists the targets passed over for this attempt, "; "-joined, e.g.
     ``'a' shed: 1 in flight (max_concurrency)`` or ``'a' over its quota (...)``; "" when none.
     ``replayed`` is True when the transport re-sent the request once on a fresh connection because

@@ -7,11 +7,13 @@ tests/cpp/router/hedge_virtual_test.cpp; this checks the wiring from config to r
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterator
 
+import prometheus_client
 import pytest
-from llmfailover import ConfigError, OpenAI, route_info
+from llmfailover import ConfigError, OpenAI, metrics, route_info
 from llmfailover.testing import FakeProvider, Fault
+from test_metrics import outage_config, scrape, value
 from test_router import ask, decisions, make_config, policy
 
 
@@ -56,3 +58,26 @@ def test_a_fast_primary_sends_no_hedge(fp: FakeProvider) -> None:
 def test_hedge_config_errors_name_the_key(fp: FakeProvider, hedge: dict[str, Any], needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         OpenAI(config=make_config(fp, policy(hedge=hedge)))
+
+
+@pytest.fixture
+def registry() -> Iterator[Any]:
+    reg = prometheus_client.CollectorRegistry()
+    yield reg
+    metrics.unregister(reg)
+
+
+def test_hedges_are_counted_and_scraped(fp: FakeProvider, registry: Any) -> None:
+    config = outage_config(fp, group="hedged")
+    config["groups"]["hedged"]["policy"] = {**config["groups"]["hedged"]["policy"], "hedge": {"delay": "100ms"}}
+    fp.script("m-a", [Fault.slow_headers(2)])
+    with OpenAI(config=config) as client:
+        info = route_info(client.chat.completions.create(model="hedged", messages=[{"role": "user", "content": "Hi"}]))
+        assert decisions(info) == [("a", "hedge_cancelled"), ("b", "served")]
+        f = scrape(registry)
+    assert value(f, "llmfailover_hedges", "llmfailover_hedges_total", group="hedged") == 1
+    assert value(f, "llmfailover_failovers", "llmfailover_failovers_total", group="hedged") == 0
+    cancelled = value(
+        f, "llmfailover_attempts", "llmfailover_attempts_total", group="hedged", deployment="a", error_class="ignored"
+    )
+    assert cancelled == 1  # the loser: not the target's failure

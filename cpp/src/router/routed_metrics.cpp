@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::string_view kRetries[] = {"retry", "retry_transparent", "retry_after"};
 constexpr std::string_view kFailovers[] = {
-    "failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback", "recover"};
+    "failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback",
+    "recover",  "to_hedge"};
 
 bool any_of(std::string_view x, std::span<const std::string_view> set) {
   return std::find(set.begin(), set.end(), x) != set.end();
@@ -117,6 +118,7 @@ void RoutedCallImpl::meter_end() {
     else if (any_of(a.decision, kFailovers)) ++rec.failovers;
     if (a.decision == "recover") ++rec.stream_recoveries;
     if (a.decision == "budget_exhausted") ++rec.budget_exhausted;
+    if (a.pick == "hedge") ++rec.hedges;
   }
   if (degraded_) rec.outcome = metrics::CallOutcome::degraded;
   else if (rec.outcome != metrics::CallOutcome::ok && !log_.empty() && current_rec().decision == "cancelled")
