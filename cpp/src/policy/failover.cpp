@@ -141,6 +141,13 @@ FailoverDecision decide(const FailoverFacts& f) noexcept {
   return make(A::give_up, "give_up", "ignored");
 }
 
+std::size_t ttft_kind(bool stream, std::int64_t output_tokens) noexcept {
+  if (stream) return 0;
+  std::size_t kind = 1;
+  for (std::int64_t bound = 256; kind + 1 < kTtftKinds && output_tokens > bound; bound *= 4) ++kind;
+  return kind;
+}
+
 AttemptLimits attempt_limits(const AttemptLimitFacts& f) noexcept {
   AttemptLimits out{f.first_token, f.idle};
   if (!f.fallback_left) return out;

@@ -262,7 +262,7 @@ std::pair<Timeouts, Millis> RoutedCallImpl::attempt_timeouts(Target& t, Clock::t
   lf.first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
   lf.first_token_override = req_.overrides.first_token.has_value();
   lf.idle = bounded(req_.overrides.idle.value_or(tp.idle));
-  lf.normal_ttft = t.normal_ttft(req_.stream, static_cast<std::size_t>(std::max(1, tp.first_token_samples)));
+  lf.normal_ttft = t.normal_ttft(ttft_kind(), static_cast<std::size_t>(std::max(1, tp.first_token_samples)));
   lf.factor = tp.first_token_factor;
   lf.fallback_left = fallback_left();
   lf.time_left = deadline_ - start;

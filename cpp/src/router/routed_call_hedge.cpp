@@ -25,7 +25,7 @@ policy::HedgeFacts RoutedCallImpl::hedge_facts(policy::HedgeStage stage) const {
   f.resuming = resuming_;
   f.committed = (mode_ != Mode::head && mode_ != Mode::stream_pre) || awaiting_token_;
   const auto samples = static_cast<std::size_t>(std::max(1, policy().timeouts.first_token_samples));
-  if (target_) f.p95 = target_->normal_ttft(req_.stream, samples, 0.95);
+  if (target_) f.p95 = target_->normal_ttft(ttft_kind(), samples, 0.95);
   f.time_left = deadline_ - r_->time->now();
   return f;
 }

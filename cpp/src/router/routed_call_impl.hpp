@@ -81,6 +81,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // ---- moving through groups and targets --------------------------------------------------
 
   const GroupPolicy& policy() const { return *group_->policy; }
+  // Which of its target's learnt normals an attempt of this call reads and feeds (policy::ttft_kind).
+  std::size_t ttft_kind() const { return policy::ttft_kind(req_.stream, est_.output); }
   int max_attempts() const {
     return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1, 5);
   }

@@ -64,7 +64,7 @@ void RoutedCallImpl::end_stream_load(bool complete) {
 void RoutedCallImpl::succeed(Deferred& later) {
   cancel_hedge("'" + target_->id + "' answered first", later);  // this attempt won the race
   if (!resuming_)  // a recovery's time to its first new token is not the target's normal
-    target_->learn_ttft(req_.stream,
+    target_->learn_ttft(ttft_kind(),
                         req_.stream ? attempt_duration()
                                     : Millis{static_cast<Millis::rep>(std::max(0.0, current_rec().first_byte_ms))});
   end_attempt(ErrorClass::none, std::nullopt);

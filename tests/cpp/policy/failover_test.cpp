@@ -448,6 +448,19 @@ INSTANTIATE_TEST_SUITE_P(
                                30s, 30s}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Which learnt normal an attempt reads: streams one, plain answers by requested output size.
+TEST(FailoverPolicy, TtftKindsByStreamAndOutputSize) {
+  const struct {
+    bool stream;
+    std::int64_t output;
+    std::size_t kind;
+  } rows[] = {{true, 16, 0},    {true, 100000, 0},   {false, 0, 1},    {false, 256, 1},
+              {false, 257, 2},  {false, 1024, 2},    {false, 1025, 3}, {false, 4096, 3},
+              {false, 4097, 4}, {false, 1 << 30, 4}, {false, -5, 1}};
+  for (const auto& r : rows) EXPECT_EQ(ttft_kind(r.stream, r.output), r.kind) << r.stream << " " << r.output;
+  EXPECT_EQ(ttft_kind(false, std::int64_t{1} << 62), kTtftKinds - 1);  // no overflow of the bound
+}
+
 TEST(FailoverPolicy, SilentHangupNeedsASecondOfSilenceBeforeTheHead) {
   EXPECT_TRUE(silent_hangup(Errc::connection_closed, true, 1000ms));
   EXPECT_TRUE(silent_hangup(Errc::connection_reset, true, 12s));

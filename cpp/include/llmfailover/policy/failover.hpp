@@ -39,6 +39,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -156,13 +157,23 @@ std::string describe(const FailoverDecision& d);
 
 FailoverDecision decide(const FailoverFacts& facts) noexcept;
 
+// The kind of attempt a target's normal time to first token is learnt per (issue 11, "by output
+// size where it matters"): a stream's first token comes before the answer is written, whatever
+// its length (kind 0); a non-streamed answer's headers come once it is written, so that time grows
+// with the output asked for: kinds 1-4 by the requested output (max_tokens, else the quota
+// estimate's default): up to 256, 1024, 4096 tokens, more. A short answer's normal never cuts a
+// long one, and a long one's never lets a short one sit.
+inline constexpr std::size_t kTtftKinds = 5;
+std::size_t ttft_kind(bool stream, std::int64_t output_tokens) noexcept;
+
 // An attempt's first-token and idle limits (issue 11, deadline-aware and adaptive limits).
 inline constexpr double kDefaultFirstTokenFactor = 10;  // timeouts.first_token_factor (config.hpp)
 struct AttemptLimitFacts {
   Millis first_token{0};                     // configured, or the request's override (0 = none)
   bool first_token_override = false;         // the request set it: never adapted
   Millis idle{0};                            // configured or overridden (0 = none)
-  std::optional<Millis> normal_ttft;         // the target's normal (timeouts.first_token_samples answers or more)
+  std::optional<Millis> normal_ttft;         // the target's normal for this kind of attempt (ttft_kind();
+                                             // timeouts.first_token_samples answers or more)
   double factor = kDefaultFirstTokenFactor;  // timeouts.first_token_factor (0: not adapted)
   bool fallback_left = false;                // an untried target of the group, or a later group
   Clock::duration time_left{0};              // until the call's deadline
