@@ -134,6 +134,11 @@ FailoverDecision decide(const FailoverFacts& f) noexcept {
   switch (f.event) {
     case FailoverEvent::attempt_failed: return attempt_failed(f);
     case FailoverEvent::stream_cut: return stream_cut(f);
+    case FailoverEvent::unsupported:
+      if (f.offer == Offer::not_asked) return make(A::pick, "", "unsupported");
+      if (f.offer != Offer::none) return make(A::failover, "skip", "unsupported");
+      return onward(f, "skip", "unsupported");
+    case FailoverEvent::wait_refused: return onward(f, "", "hint");
     case FailoverEvent::restart_differs:
       if (!f.continuation && !f.same_refused) return make(A::continuation_prompt, "continuation_prompt", "recovery");
       return make(A::give_up, "recovery_failed", "recovery");

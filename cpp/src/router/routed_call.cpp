@@ -437,8 +437,7 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
     last_body_ = err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   mode_ = Mode::idle;
-  if (Target* next = pick_next(exhausted())) return begin_attempt(next, 0, later);
-  enter_group(chain_pos_ + 1, later);
+  move_on(policy::FailoverEvent::unsupported, later);
 }
 
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request) {

@@ -259,6 +259,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void fail_answered(Verdict v, Deferred& later);
   // Carries out policy::decide() for the failed attempt (failover.hpp's call order).
   void decide(const Verdict& v, Deferred& later);
+  // Carries out policy::decide() for an attempt that cannot be made (unsupported, wait_refused).
+  void move_on(policy::FailoverEvent event, Deferred& later);
   // What the policy reads about the current attempt; `v` for a failed attempt.
   policy::FailoverFacts facts(policy::FailoverEvent event, const Verdict* v = nullptr) const;
   // FailoverAction::pick: the balancer's offer (held until used or given back), written into `f`.

@@ -175,6 +175,24 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
   surface(later);
 }
 
+void RoutedCallImpl::move_on(policy::FailoverEvent event, Deferred& later) {
+  using A = policy::FailoverAction;
+  policy::FailoverFacts f = facts(event);
+  Target* next = nullptr;  // the balancer's offer, held until used or given back
+  for (int round = 0; round < 2; ++round) {
+    const policy::FailoverDecision d = policy::decide(f);
+    if (d.action == A::pick) {
+      next = offer(f, false);
+      continue;
+    }
+    if (d.action == A::failover && next) return begin_attempt(next, 0, later);
+    give_back(next);
+    if (d.action == A::next_group) return enter_group(chain_pos_ + 1, later);
+    break;
+  }
+  surface(later);
+}
+
 policy::FailoverFacts RoutedCallImpl::facts(policy::FailoverEvent event, const Verdict* v) const {
   policy::FailoverFacts f;
   f.event = event;
@@ -259,10 +277,10 @@ void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, b
         try {
           if (acquire && !t->health->try_acquire()) {
             call->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
-            call->enter_group(call->chain_pos_ + 1, later2);  // a fallback group if any is left
+            call->move_on(policy::FailoverEvent::wait_refused, later2);
           } else if (acquire && !call->admit(t)) {
             t->health->release();
-            call->enter_group(call->chain_pos_ + 1, later2);
+            call->move_on(policy::FailoverEvent::wait_refused, later2);
           } else {
             call->begin_attempt(t, waited, later2);
           }

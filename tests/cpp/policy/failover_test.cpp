@@ -370,6 +370,42 @@ const std::vector<Row>& table() {
          f.same_refused = true;
        },
        A::give_up, "recovery_failed"},
+      // ---- an attempt that cannot be made (decided in the call before; now rows here)
+      {"unsupported_picks", "unsupported", [](auto& f) { f.event = FailoverEvent::unsupported; }, A::pick, ""},
+      {"unsupported_fresh_at_once", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         offer(f, Offer::fresh);
+       },
+       A::failover, "skip"},
+      {"unsupported_tried_at_once_no_budget", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         f.budget_refused = true;
+         offer(f, Offer::tried, false, 2);
+       },
+       A::failover, "skip"},
+      {"unsupported_nothing_next_group", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         f.later_group = true;
+         offer(f, Offer::none);
+       },
+       A::next_group, "skip"},
+      {"unsupported_nothing_gives_up", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         offer(f, Offer::none);
+       },
+       A::give_up, "skip"},
+      {"wait_refused_next_group", "hint",
+       [](auto& f) {
+         f.event = FailoverEvent::wait_refused;
+         f.later_group = true;
+       },
+       A::next_group, "next_group"},
+      {"wait_refused_at_chain_end", "hint", [](auto& f) { f.event = FailoverEvent::wait_refused; }, A::give_up,
+       "give_up"},
   };
   return rows;
 }
@@ -485,7 +521,8 @@ TEST(FailoverPolicy, EveryCombinationEndsWithinFourRoundsAndWaitsFitTheDeadline)
   const ErrorClass classes[] = {ErrorClass::transparent,  ErrorClass::retryable,     ErrorClass::rate_limited,
                                 ErrorClass::fatal_target, ErrorClass::fatal_request, ErrorClass::ignored};
   const FailoverEvent events[] = {FailoverEvent::attempt_failed, FailoverEvent::stream_cut,
-                                  FailoverEvent::restart_differs};
+                                  FailoverEvent::restart_differs, FailoverEvent::unsupported,
+                                  FailoverEvent::wait_refused};
   const Offer offers[] = {Offer::none, Offer::fresh, Offer::tried};
   const std::optional<Millis> hints[] = {std::nullopt, 1s, 8s};
   const Clock::duration lefts[] = {10ms, 3s, 60s};
@@ -519,7 +556,8 @@ TEST(FailoverPolicy, EveryCombinationEndsWithinFourRoundsAndWaitsFitTheDeadline)
                 if (d.draws_budget()) ASSERT_LT(d.wait, f.time_left) << describe(d);
                 if (d.action == A::failover || d.action == A::retry) ASSERT_NE(f.offer, Offer::none) << describe(d);
                 if (d.action == A::retry) ASSERT_EQ(f.offer, Offer::tried) << describe(d);
-                if (d.action == A::failover) ASSERT_EQ(f.offer, Offer::fresh) << describe(d);
+                if (d.action == A::failover && ev != FailoverEvent::unsupported)  // nothing sent: any offer
+                  ASSERT_EQ(f.offer, Offer::fresh) << describe(d);
                 if (d.action == A::retry_after) ASSERT_EQ(f.offer, Offer::none) << describe(d);
                 if (d.action == A::pick) {
                   ASSERT_EQ(++picks, 1);
@@ -541,7 +579,7 @@ TEST(FailoverPolicy, EveryCombinationEndsWithinFourRoundsAndWaitsFitTheDeadline)
                 break;
               }
             }
-  EXPECT_EQ(cases, 3 * 6 * 3 * 3 * 3 * 1024);
+  EXPECT_EQ(cases, 5 * 6 * 3 * 3 * 3 * 1024);
 }
 
 }  // namespace

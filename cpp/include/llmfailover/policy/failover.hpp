@@ -22,6 +22,10 @@
 //   hedge          a hedge of the failed attempt is in flight (hedge() below): the call takes it
 //                  as its attempt at once (a fatal_request still follows its own rules).
 //   chain          otherwise the next group of the chain, or the last error when none is left.
+// A target whose provider cannot express the request (unsupported) is skipped for any other
+// target the balancer offers, tried or not, at once (nothing was sent: no retry, no budget), else
+// the next group; a retry-after wait whose target is still unavailable at its end (wait_refused)
+// goes on to the next group.
 // A committed stream that breaks (stream_cut) is continued on another target or the next group
 // (stream_recovery: continue), else ends with the original interruption; a restart that cannot
 // repeat what the caller has (restart_differs) is asked once more with a continuation prompt.
@@ -73,6 +77,8 @@ enum class FailoverEvent : std::uint8_t {
   attempt_failed,   // an attempt ended without an answer (a stream: before its commit point)
   stream_cut,       // a committed stream broke: cut, stalled, an unreadable chunk, an error event
   restart_differs,  // a recovery's restart did not repeat the text the caller already has
+  unsupported,      // the target's provider cannot express the request (nothing was sent)
+  wait_refused,     // the target was still unavailable after its retry-after wait (permit or slot refused)
 };
 
 // The chain a fatal request error has of its own (RouterConfig's context_window_fallbacks and
