@@ -165,9 +165,10 @@ void RoutedCallImpl::on_hedge_event(std::uint64_t id, Event&& e) {
     std::lock_guard lock(mutex_);
     if (adopted_ && adopted_->first == id) {
       epoch = adopted_->second;
-    } else if (hedge_ && hedge_->id == id && mode_ != Mode::done) {
+    } else if (hedge_ && hedge_->id == id) {
       try {
-        hedge_event(std::move(e), later);
+        if (mode_ == Mode::done) cancel_hedge("the call ended", later);  // every end cancels it first; a guard
+        else hedge_event(std::move(e), later);
       } catch (const std::exception& x) {
         end_hedge(ErrorClass::retryable, "bad_response", x.what(), "hedge_failed", later);
       }
