@@ -159,12 +159,11 @@ void RoutedCallImpl::keep_hedge(std::uint64_t id, std::shared_ptr<transport::Exc
 }
 
 void RoutedCallImpl::on_hedge_event(std::uint64_t id, Event&& e) {
-  std::optional<std::uint64_t> epoch;  // the hedge was taken: its events are the attempt's
   Deferred later;
   {
     std::lock_guard lock(mutex_);
     if (adopted_ && adopted_->first == id) {
-      epoch = adopted_->second;
+      deliver(adopted_->second, std::move(e), later);  // the hedge was taken: its events are the attempt's
     } else if (hedge_ && hedge_->id == id) {
       try {
         if (mode_ == Mode::done) cancel_hedge("the call ended", later);  // every end cancels it first; a guard
@@ -174,7 +173,6 @@ void RoutedCallImpl::on_hedge_event(std::uint64_t id, Event&& e) {
       }
     }
   }
-  if (epoch) return on_event(*epoch, std::move(e));
   run(later);
 }
 

@@ -193,6 +193,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // ---- events of the current attempt ------------------------------------------------------
 
   void on_event(std::uint64_t epoch, Event&& e);
+  void deliver(std::uint64_t epoch, Event&& e, Deferred& later);  // on_event with the lock held
   // Runs deferred actions outside the lock; one that throws becomes a fault of the call.
   void run(Deferred& later);
   // An exception escaped the handling of an event, a timer or a deferred action (lock held):

@@ -35,14 +35,18 @@ void RoutedCallImpl::on_event(std::uint64_t epoch, Event&& e) {
   Deferred later;
   {
     std::lock_guard lock(mutex_);
-    if (epoch != epoch_ || mode_ == Mode::done || mode_ == Mode::idle) return;
-    try {
-      handle(std::move(e), later);
-    } catch (const std::exception& x) {  // a wrong-typed field the code below did not expect, ...
-      fault(x.what(), later);
-    }
+    deliver(epoch, std::move(e), later);
   }
   run(later);
+}
+
+void RoutedCallImpl::deliver(std::uint64_t epoch, Event&& e, Deferred& later) {
+  if (epoch != epoch_ || mode_ == Mode::done || mode_ == Mode::idle) return;
+  try {
+    handle(std::move(e), later);
+  } catch (const std::exception& x) {  // a wrong-typed field the code below did not expect, ...
+    fault(x.what(), later);
+  }
 }
 
 void RoutedCallImpl::run(Deferred& later) {
