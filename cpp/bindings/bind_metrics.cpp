@@ -122,6 +122,7 @@ void bind_metrics(py::module_& m) {
       .def_readonly("failovers", &GroupSnapshot::failovers)
       .def_readonly("stream_recoveries", &GroupSnapshot::stream_recoveries)
       .def_readonly("budget_exhausted", &GroupSnapshot::budget_exhausted)
+      .def_readonly("hedges", &GroupSnapshot::hedges)
       .def_readonly("cost_usd", &GroupSnapshot::cost_usd)
       .def_readonly("waste_usd", &GroupSnapshot::waste_usd)
       .def_property_readonly(

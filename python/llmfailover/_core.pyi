@@ -539,6 +539,8 @@ class GroupMetrics:
     @property
     def group(self) -> str: ...
     @property
+    def hedges(self) -> int: ...
+    @property
     def requests(self) -> list[int]:
         """
         by outcome, in CALL_OUTCOMES order

@@ -61,7 +61,15 @@ def _decisions() -> tuple[Any, frozenset[Any], frozenset[Any]]:
     d = _native.core().Decision
     retry = frozenset({d.retry, d.retry_transparent, d.retry_after})
     failover = frozenset(
-        {d.failover, d.next_group, d.budget_exhausted, d.context_window_fallback, d.content_policy_fallback, d.recover}
+        {
+            d.failover,
+            d.next_group,
+            d.budget_exhausted,
+            d.context_window_fallback,
+            d.content_policy_fallback,
+            d.recover,
+            d.to_hedge,
+        }
     )
     return d, retry, failover
 
@@ -99,12 +107,14 @@ class AttemptInfo:
     ``a.decision == "failover"`` holds): served, retry, retry_transparent, retry_after, failover,
     next_group, context_window_fallback, content_policy_fallback, budget_exhausted, interrupted,
     recover (stream recovery), served_recovered, recovery_failed, give_up, cache_hit, or ""
-    (``Decision.pending``) while the attempt runs. ``error`` is an ``Errc`` member and
+    (``Decision.pending``) while the attempt runs; with hedging (``hedge`` in a group's policy):
+    to_hedge (it failed while its hedge ran, which was taken), hedge_cancelled (the other attempt
+    answered first) or hedge_failed (a hedge's error). ``error`` is an ``Errc`` member and
     ``error_class`` an ``ErrorClass`` member, both "" when absent.
 
     ``pick`` is how the target was chosen when not by the balancing strategy: "reused" (a target
-    this call already tried, nothing else being available) or "panic" (nothing available at all,
-    ``balancer.fail_fast`` off); "" for an ordinary pick.
+    this call already tried, nothing else being available), "panic" (nothing available at all,
+    ``balancer.fail_fast`` off) or "hedge" (a hedged request); "" for an ordinary pick.
     ``skipped`` lists the targets passed over for this attempt, "; "-joined, e.g.
     ``'a' shed: 1 in flight (max_concurrency)`` or ``'a' over its quota (...)``; "" when none.
     ``replayed`` is True when the transport re-sent the request once on a fresh connection because

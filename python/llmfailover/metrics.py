@@ -15,7 +15,7 @@ the same labels from several routers are added up (a breaker state: the worst on
     llmfailover_requests_total{group,outcome}          outcome: ok, error, degraded, cancelled
     llmfailover_attempts_total{<target>,error_class}   error_class "none" = the attempt succeeded
     llmfailover_retries_total / _failovers_total / _stream_recoveries_total /
-      _budget_exhausted_total{group}
+      _budget_exhausted_total / _hedges_total{group}
     llmfailover_breaker_state{<target>,state}          1 for the state it is in, else 0
     llmfailover_breaker_transitions_total{<target>,state}
     llmfailover_retry_budget_left{group}               retries the group's budget allows now
@@ -170,6 +170,7 @@ def collect() -> list[_Family]:
         "failovers": "Attempts followed by another target or group",
         "stream_recoveries": "Streams cut after their first token and continued elsewhere",
         "budget_exhausted": "Retries the retry budget refused",
+        "hedges": "Hedged requests sent (a second attempt raced against a slow first one)",
     }
     for snap, targets in _read_routers():
         for t in targets:  # the router's own snapshot: health share (breaker and ramp), ramp step

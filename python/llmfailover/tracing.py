@@ -42,6 +42,9 @@ _EVENT_DECISIONS = frozenset(
         "content_policy_fallback",
         "recover",
         "interrupted",
+        "to_hedge",
+        "hedge_cancelled",
+        "hedge_failed",
     }
 )
 _PARAMS = {

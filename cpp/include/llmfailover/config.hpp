@@ -21,6 +21,7 @@
 #include "llmfailover/policy/backoff.hpp"
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/breaker.hpp"
+#include "llmfailover/policy/failover.hpp"
 #include "llmfailover/policy/budget.hpp"
 #include "llmfailover/policy/budget_cap.hpp"
 #include "llmfailover/policy/failover.hpp"
@@ -54,6 +55,7 @@ struct GroupPolicy {
   RampPolicyConfig ramp;
   BalancerPolicyConfig balancer;
   HealthCheckConfig health_check;
+  HedgePolicyConfig hedge;  // opt-in hedged requests (policy/failover.hpp)
   bool operator==(const GroupPolicy&) const = default;
 };
 

@@ -39,6 +39,9 @@ enum class Decision {
   cancelled,                // the caller cancelled
   skip,                     // the target was passed over before sending
   cache_hit,                // the answer was replayed from the exact cache (no upstream attempt)
+  to_hedge,                 // it failed while its hedge ran: the hedge was taken (gRPC A6 hedging)
+  hedge_cancelled,          // the other attempt of a hedged pair answered first: this one was cancelled
+  hedge_failed,             // a hedge's own error (the primary went on)
 };
 
 // The route log word: "" for pending, else the enumerator's name.

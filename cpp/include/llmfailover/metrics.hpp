@@ -138,7 +138,7 @@ struct GroupCounters {
   explicit GroupCounters(std::string g) : group(std::move(g)) {}
   std::string group;
   std::array<std::atomic<std::uint64_t>, kCallOutcomes> requests{};
-  std::atomic<std::uint64_t> retries{0}, failovers{0}, stream_recoveries{0}, budget_exhausted{0};
+  std::atomic<std::uint64_t> retries{0}, failovers{0}, stream_recoveries{0}, budget_exhausted{0}, hedges{0};
   UsdCounter cost_usd, waste_usd;
   std::array<Histogram, kCallOutcomes> duration{Histogram{kDurationBuckets}, Histogram{kDurationBuckets},
                                                 Histogram{kDurationBuckets}, Histogram{kDurationBuckets}};
@@ -180,7 +180,7 @@ struct TargetSnapshot {
 struct GroupSnapshot {
   std::string group;
   std::array<std::uint64_t, kCallOutcomes> requests{};
-  std::uint64_t retries = 0, failovers = 0, stream_recoveries = 0, budget_exhausted = 0;
+  std::uint64_t retries = 0, failovers = 0, stream_recoveries = 0, budget_exhausted = 0, hedges = 0;
   double cost_usd = 0, waste_usd = 0;
   std::array<HistogramSnapshot, kCallOutcomes> duration;
   double retry_budget_left = -1;  // retries the group's budget allows now; -1 for "other"
@@ -214,7 +214,7 @@ struct Snapshot {
 struct CallRecord {
   CallOutcome outcome = CallOutcome::error;
   double seconds = 0;
-  int retries = 0, failovers = 0, stream_recoveries = 0, budget_exhausted = 0;
+  int retries = 0, failovers = 0, stream_recoveries = 0, budget_exhausted = 0, hedges = 0;
 };
 
 // The hooks' counting (routed_metrics.cpp gathers the values; bench/metrics_bench.cpp times these).

@@ -27,6 +27,9 @@ std::string_view to_string(Decision d) noexcept {
     case Decision::cancelled: return "cancelled";
     case Decision::skip: return "skip";
     case Decision::cache_hit: return "cache_hit";
+    case Decision::to_hedge: return "to_hedge";
+    case Decision::hedge_cancelled: return "hedge_cancelled";
+    case Decision::hedge_failed: return "hedge_failed";
   }
   return "";
 }
@@ -52,7 +55,10 @@ std::span<const Decision> all_decisions() noexcept {
                                      D::give_up,
                                      D::cancelled,
                                      D::skip,
-                                     D::cache_hit};
+                                     D::cache_hit,
+                                     D::to_hedge,
+                                     D::hedge_cancelled,
+                                     D::hedge_failed};
   return all;
 }
 

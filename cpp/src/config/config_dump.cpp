@@ -97,6 +97,8 @@ Json dump_policy(const GroupPolicy& p) {
                      {"active_request_bias", l.active_request_bias}};
   if (!l.strategy.empty()) out["balancer"]["strategy"] = l.strategy;
   out["health_check"] = dump_health_check(p.health_check);
+  if (p.hedge.enabled)
+    out["hedge"] = {{"delay", p.hedge.delay ? format_duration(*p.hedge.delay) : "p95"}, {"max", p.hedge.max}};
   return out;
 }
 

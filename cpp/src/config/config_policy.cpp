@@ -170,6 +170,25 @@ std::string known_groups(const std::vector<std::string>& groups) {
   return out;
 }
 
+// hedge: {delay: p95 | <duration>, max: 1} (policy/failover.hpp); `hedge: true` is {delay: p95}.
+HedgePolicyConfig parse_hedge(const Node& n, const HedgePolicyConfig& base) {
+  HedgePolicyConfig h = base;
+  h.enabled = true;
+  if (n.json().is_boolean()) {
+    h.enabled = n.as_bool();
+    return h;
+  }
+  n.expect_object().check_keys({"enabled", "delay", "max"});
+  if (auto e = n.get("enabled")) h.enabled = e->as_bool();
+  if (auto d = n.get("delay"); d && !(d->json().is_string() && d->as_string() == "p95")) {
+    if (d->json().is_string() && d->as_string().rfind('p', 0) == 0)
+      d->fail("expected \"p95\" or a duration (e.g. \"800ms\"); other percentiles are not kept");
+    h.delay = d->as_duration(Millis{1});
+  }
+  if (auto m = n.get("max")) h.max = m->as_int(1, 1);  // one hedge in flight per call (routed_call_impl.hpp)
+  return h;
+}
+
 void expect_group(const Node& at, const std::string& name, const std::vector<std::string>& groups) {
   if (std::find(groups.begin(), groups.end(), name) == groups.end())
     at.fail("unknown group '" + name + "' (known: " + known_groups(groups) + ")");
@@ -178,7 +197,7 @@ void expect_group(const Node& at, const std::string& name, const std::vector<std
 }  // namespace
 
 GroupPolicy parse_policy(const Node& node, const GroupPolicy& base) {
-  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp", "balancer", "health_check",
+  node.check_keys({"timeouts", "retry", "budget", "breaker", "ramp", "balancer", "health_check", "hedge",
                    "cache"});  // `cache` is read by cache/cache_config.cpp
   GroupPolicy p = base;
   if (auto n = node.get("timeouts")) parse_timeouts(*n, p.timeouts);
@@ -188,6 +207,7 @@ GroupPolicy parse_policy(const Node& node, const GroupPolicy& base) {
   if (auto n = node.get("ramp")) parse_ramp(*n, p.ramp);
   if (auto n = node.get("balancer")) parse_balancer(*n, p.balancer);
   if (auto n = node.get("health_check")) p.health_check = parse_health_check(*n, p.health_check);
+  if (auto n = node.get("hedge")) p.hedge = parse_hedge(*n, p.hedge);
   return p;
 }
 

@@ -66,6 +66,11 @@ FailoverDecision openai_rules(const FailoverFacts& f) {
 FailoverDecision attempt_failed(const FailoverFacts& f) {
   if (f.cls == ErrorClass::ignored) return make(A::give_up, "give_up", "ignored");
   if (f.retry.style == RetryStyle::openai) return openai_rules(f);
+  if (f.hedge_in_flight && f.cls != ErrorClass::fatal_request) {
+    FailoverDecision d = make(A::adopt_hedge, "to_hedge", "hedge");
+    d.spend = f.silent || f.half_open_trial;
+    return d;
+  }
   if (f.cls == ErrorClass::fatal_request) {
     if (f.resuming && f.prefill && !f.same_refused)
       return make(A::restart_without_prefill, "restart_without_prefill", "prefill");
@@ -115,6 +120,7 @@ std::string_view to_string(FailoverAction action) noexcept {
     case A::retry_after: return "retry_after";
     case A::recover: return "recover";
     case A::next_group: return "next_group";
+    case A::adopt_hedge: return "adopt_hedge";
     case A::give_up: return "give_up";
   }
   return "?";
@@ -140,11 +146,23 @@ FailoverDecision decide(const FailoverFacts& f) noexcept {
   switch (f.event) {
     case FailoverEvent::attempt_failed: return attempt_failed(f);
     case FailoverEvent::stream_cut: return stream_cut(f);
+    case FailoverEvent::unsupported:
+      if (f.offer == Offer::not_asked) return make(A::pick, "", "unsupported");
+      if (f.offer != Offer::none) return make(A::failover, "skip", "unsupported");
+      return onward(f, "skip", "unsupported");
+    case FailoverEvent::wait_refused: return onward(f, "", "hint");
     case FailoverEvent::restart_differs:
       if (!f.continuation && !f.same_refused) return make(A::continuation_prompt, "continuation_prompt", "recovery");
       return make(A::give_up, "recovery_failed", "recovery");
   }
   return make(A::give_up, "give_up", "ignored");
+}
+
+std::size_t ttft_kind(bool stream, std::int64_t output_tokens) noexcept {
+  if (stream) return 0;
+  std::size_t kind = 1;
+  for (std::int64_t bound = 256; kind + 1 < kTtftKinds && output_tokens > bound; bound *= 4) ++kind;
+  return kind;
 }
 
 AttemptLimits attempt_limits(const AttemptLimitFacts& f) noexcept {
@@ -159,6 +177,47 @@ AttemptLimits attempt_limits(const AttemptLimitFacts& f) noexcept {
   if (out.first_token.count() == 0 || out.first_token > half) out.first_token = half;
   if (out.idle.count() == 0 || out.idle > half) out.idle = half;
   return out;
+}
+
+std::string_view to_string(HedgeAction action) noexcept {
+  switch (action) {
+    case HedgeAction::none: return "none";
+    case HedgeAction::arm: return "arm";
+    case HedgeAction::pick: return "pick";
+    case HedgeAction::send: return "send";
+  }
+  return "?";
+}
+
+HedgeDecision hedge(const HedgeFacts& f) noexcept {
+  auto make_h = [](HedgeAction a, std::string_view rule, Millis delay = Millis{0}) {
+    HedgeDecision d;
+    d.action = a;
+    d.rule = rule;
+    d.delay = delay;
+    return d;
+  };
+  using H = HedgeAction;
+  if (!f.hedge.enabled || f.hedge.max <= 0) return make_h(H::none, "off");
+  if (f.resuming) return make_h(H::none, "recovery");
+  if (f.sent >= f.hedge.max) return make_h(H::none, "max");
+  if (f.committed) return make_h(H::none, "committed");
+  if (f.stage == HedgeStage::fire) {
+    if (f.time_left <= Clock::duration::zero()) return make_h(H::none, "deadline");
+    switch (f.offer) {
+      case Offer::not_asked: return make_h(H::pick, "pick");
+      case Offer::fresh: break;
+      case Offer::none:
+      case Offer::tried: return make_h(H::none, "no_target");
+    }
+    if (f.budget_refused) return make_h(H::none, "budget");
+    return make_h(H::send, "hedge");
+  }
+  std::string_view rule = f.hedge.delay ? "fixed" : f.p95 ? "p95" : "cold";
+  const Millis delay = f.hedge.delay ? *f.hedge.delay : f.p95 ? std::max(*f.p95, kHedgeMinDelay) : kHedgeColdDelay;
+  if (f.first_token.count() > 0 && delay >= f.first_token) return make_h(H::none, "limit");
+  if (delay >= f.time_left) return make_h(H::none, "deadline");
+  return make_h(H::arm, rule, delay);
 }
 
 bool silent_hangup(Errc code, bool before_head, Clock::duration waited) noexcept {

@@ -86,6 +86,7 @@ void record_call(GroupCounters& g, TargetCounters* served, const CallRecord& r, 
   add(g.failovers, r.failovers);
   add(g.stream_recoveries, r.stream_recoveries);
   add(g.budget_exhausted, r.budget_exhausted);
+  add(g.hedges, r.hedges);
   add(g.waste_usd, c.waste_usd);
   if (!served) return;
   add(served->waste_usd, c.waste_usd);
@@ -153,6 +154,7 @@ GroupSnapshot snapshot_of(const GroupCounters& c) {
   s.failovers = c.failovers.load(std::memory_order_relaxed);
   s.stream_recoveries = c.stream_recoveries.load(std::memory_order_relaxed);
   s.budget_exhausted = c.budget_exhausted.load(std::memory_order_relaxed);
+  s.hedges = c.hedges.load(std::memory_order_relaxed);
   s.cost_usd = c.cost_usd.value();
   s.waste_usd = c.waste_usd.value();
   for (std::size_t i = 0; i < kCallOutcomes; ++i) s.duration[i] = c.duration[i].snapshot();

@@ -204,6 +204,7 @@ bool RoutedCallImpl::fallback_left() const {
 }
 
 void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later) {
+  cancel_hedge("another attempt started", later);  // none in flight on every path today: decide() ends it first
   std::uint64_t epoch = ++epoch_;
   if (slot_ != t) {  // every path admits first; never run without the target's slot
     release_slot();
@@ -233,42 +234,51 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   t->owner->balancer->on_start(t->index);
   balancer_started_ = true;
   sample_.reset();
+  log_.push_back(new_record(*t, waited_ms, attempt_start_));
+  cur_ = log_.size() - 1;
+  Timeouts timeouts;
+  std::tie(timeouts, idle_) = attempt_timeouts(*t, attempt_start_);
+  if (t->tokens) return send_with_token(t, timeouts, epoch, later);  // vertex: its access token first
+  send(t, timeouts, epoch, later);
+}
+
+RouteAttempt RoutedCallImpl::new_record(const Target& t, double waited_ms, Clock::time_point start) {
   RouteAttempt rec;
   rec.attempt = static_cast<int>(log_.size()) + 1;
   rec.group = group_->name;
-  rec.target = t->id;
-  rec.deployment = t->deployment->id;
-  rec.provider = t->deployment->provider;
-  rec.model = t->deployment->model;
-  rec.key_index = t->key_index;
-  rec.started_ms = ms(attempt_start_ - t0_);
+  rec.target = t.id;
+  rec.deployment = t.deployment->id;
+  rec.provider = t.deployment->provider;
+  rec.model = t.deployment->model;
+  rec.key_index = t.key_index;
+  rec.started_ms = ms(start - t0_);
   rec.waited_ms = waited_ms;
   rec.pick = std::move(next_pick_);
   rec.skipped = std::move(next_skipped_);
   next_pick_.clear();
   next_skipped_.clear();
-  log_.push_back(rec);
+  return rec;
+}
 
+std::pair<Timeouts, Millis> RoutedCallImpl::attempt_timeouts(Target& t, Clock::time_point start) {
   const auto& tp = policy().timeouts;
   policy::AttemptLimitFacts lf;
   lf.first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
   lf.first_token_override = req_.overrides.first_token.has_value();
   lf.idle = bounded(req_.overrides.idle.value_or(tp.idle));
-  lf.normal_ttft = t->normal_ttft(req_.stream, static_cast<std::size_t>(std::max(1, tp.first_token_samples)));
+  lf.normal_ttft = t.normal_ttft(ttft_kind(), static_cast<std::size_t>(std::max(1, tp.first_token_samples)));
   lf.factor = tp.first_token_factor;
   lf.fallback_left = fallback_left();
-  lf.time_left = deadline_ - attempt_start_;
+  lf.time_left = deadline_ - start;
   const policy::AttemptLimits limits = policy::attempt_limits(lf);
-  const Millis first_token = limits.first_token;
-  idle_ = limits.idle;
   Timeouts timeouts;
   timeouts.connect = bounded(tp.connect);
-  timeouts.first_byte = first_token;
+  timeouts.first_byte = limits.first_token;
   // Before the first token the first-token limit governs a stream; the idle limit takes over at
   // the commit point (commit() tightens it).
-  timeouts.idle = req_.stream && first_token.count() > 0 ? std::max(idle_, first_token) : idle_;
-  if (t->tokens) return send_with_token(t, timeouts, epoch, later);  // vertex: its access token first
-  send(t, timeouts, epoch, later);
+  timeouts.idle =
+      req_.stream && limits.first_token.count() > 0 ? std::max(limits.idle, limits.first_token) : limits.idle;
+  return {timeouts, limits.idle};
 }
 
 void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later) {
@@ -295,21 +305,25 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
         http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
     self->keep(epoch, std::move(ex));
   });
-  if (req_.stream && first_token.count() > 0) {
-    // Headers may come fast and the first token never: the first-token limit covers both. The
-    // timer holds the call weakly and is cancelled when the attempt ends (disarm()). A closing
-    // client runs pending timers early (HttpClient::shutdown): that is the close, which cancels
-    // the exchange, never the limit (asio timers never fire before their expiry).
-    later.push_back([self, first_token, epoch] {
-      const auto armed = self->r_->http->now();
-      auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch, armed, first_token] {
-        auto call = weak.lock();
-        if (!call || call->r_->http->now() - armed < first_token) return;
-        call->on_first_token_timeout(epoch);
-      });
-      self->keep_timer(epoch, &RoutedCallImpl::ttft_timer_, std::move(timer));
+  if (req_.stream && first_token.count() > 0) arm_first_token(epoch, first_token, later);
+  arm_hedge(epoch, first_token, later);
+}
+
+void RoutedCallImpl::arm_first_token(std::uint64_t epoch, Millis first_token, Deferred& later) {
+  // Headers may come fast and the first token never: the first-token limit covers both. The
+  // timer holds the call weakly and is cancelled when the attempt ends (disarm()). A closing
+  // client runs pending timers early (HttpClient::shutdown): that is the close, which cancels
+  // the exchange, never the limit (asio timers never fire before their expiry).
+  auto self = shared_from_this();
+  later.push_back([self, first_token, epoch] {
+    const auto armed = self->r_->http->now();
+    auto timer = self->r_->http->schedule(first_token, [weak = self->weak_from_this(), epoch, armed, first_token] {
+      auto call = weak.lock();
+      if (!call || call->r_->http->now() - armed < first_token) return;
+      call->on_first_token_timeout(epoch);
     });
-  }
+    self->keep_timer(epoch, &RoutedCallImpl::ttft_timer_, std::move(timer));
+  });
 }
 
 void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later) {
@@ -407,7 +421,7 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
   } else {
     tr = translate_openai_path(t, *ep, body, timeouts);  // routed_responses.cpp
   }
-  for (const auto& w : tr.warnings) log_.back().message += (log_.back().message.empty() ? "" : "; ") + w;
+  for (const auto& w : tr.warnings) current_rec().message += (current_rec().message.empty() ? "" : "; ") + w;
   for (const auto& h : req_.call.headers) {
     auto it =
         std::find_if(tr.http.headers.begin(), tr.http.headers.end(), [&](auto& x) { return iequals(x.name, h.name); });
@@ -422,7 +436,7 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
 }
 
 void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred& later) {
-  RouteAttempt& rec = log_.back();
+  RouteAttempt& rec = current_rec();
   rec.error_class = "fatal_request";
   rec.reason = "unsupported";
   rec.message = scrubbed(e.what());
@@ -439,8 +453,7 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
     last_body_ = err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   mode_ = Mode::idle;
-  if (Target* next = pick_next(exhausted())) return begin_attempt(next, 0, later);
-  enter_group(chain_pos_ + 1, later);
+  move_on(policy::FailoverEvent::unsupported, later);
 }
 
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request) {

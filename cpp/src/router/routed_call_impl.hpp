@@ -2,7 +2,8 @@
 // (groups, picks, attempts and their requests), routed_events.cpp (events, timers, exception
 // safety), routed_outcome.cpp (carrying out the failover decision, and what the caller gets),
 // routed_stream.cpp (the stream commit point, interruption and recovery) and routed_responses.cpp
-// (the Responses API and the other OpenAI endpoints, and pinning stateful calls). The call decides
+// (the Responses API and the other OpenAI endpoints, and pinning stateful calls) and
+// routed_call_hedge.cpp (hedged requests: a second attempt raced against the current one). The call decides
 // nothing itself: what follows a failure is policy::decide() (policy/failover.hpp), the limits of
 // an attempt policy::attempt_limits().
 //
@@ -56,6 +57,9 @@ struct Verdict {
 inline constexpr Millis kForever{Millis::rep{10} * 365 * 24 * 3600 * 1000};
 inline Millis bounded(Millis d) { return std::clamp(d, Millis{0}, kForever); }
 
+// What the balancer learns from an attempt that failed (or was cancelled: nothing).
+policy::Outcome failed_outcome(ErrorClass cls, Millis elapsed, std::optional<Millis> hint);
+
 inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_this<RoutedCallImpl> {
@@ -77,6 +81,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // ---- moving through groups and targets --------------------------------------------------
 
   const GroupPolicy& policy() const { return *group_->policy; }
+  // Which of its target's learnt normals an attempt of this call reads and feeds (policy::ttft_kind).
+  std::size_t ttft_kind() const { return policy::ttft_kind(req_.stream, est_.output); }
   int max_attempts() const {
     const bool openai = policy().retry.style == RetryStyle::openai;
     return std::clamp(req_.overrides.max_attempts.value_or(policy().retry.max_attempts), 1,
@@ -105,6 +111,51 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void correct_quota(std::int64_t total);
   void drop_held();
   void begin_attempt(Target* t, double waited_ms, Deferred& later);
+  // The route log's entry of an attempt on `t` starting at `start`.
+  RouteAttempt new_record(const Target& t, double waited_ms, Clock::time_point start);
+  // An attempt's limits on `t` (policy::attempt_limits): the transport's timeouts and the idle limit.
+  std::pair<Timeouts, Millis> attempt_timeouts(Target& t, Clock::time_point start);
+  // The stream's first-token limit for the attempt `epoch`, `first_token` from now.
+  void arm_first_token(std::uint64_t epoch, Millis first_token, Deferred& later);
+  // The log entry of the current attempt (a hedge's entry may follow it in log_).
+  RouteAttempt& current_rec() { return log_.at(cur_); }
+  const RouteAttempt& current_rec() const { return log_.at(cur_); }
+
+  // ---- hedged requests (routed_call_hedge.cpp; policy::hedge()) ----------------------------
+
+  // A hedge in flight: its exchange, and its events held aside until it wins (replayed then).
+  struct HedgeAttempt {
+    std::uint64_t id = 0;
+    Target* target = nullptr;
+    std::size_t rec = 0;  // its entry in log_
+    Clock::time_point start;
+    Timeouts timeouts;
+    Millis idle{0};
+    QuotaTickets tickets;
+    bool trial = false;
+    int status = 0;
+    std::unique_ptr<providers::StreamTranslator> translator;
+    std::shared_ptr<transport::Exchange> ex;
+    std::vector<Event> events;
+  };
+  policy::HedgeFacts hedge_facts(policy::HedgeStage stage) const;
+  // Asks policy::hedge() when an attempt starts; arms the hedge timer.
+  void arm_hedge(std::uint64_t epoch, Millis first_token, Deferred& later);
+  void on_hedge_timer(std::uint64_t epoch);
+  void send_hedge(Picked p, Deferred& later);
+  void keep_hedge(std::uint64_t id, std::shared_ptr<transport::Exchange> ex);
+  void on_hedge_event(std::uint64_t id, Event&& e);
+  void hedge_event(Event&& e, Deferred& later);
+  // The hedge answered first: the current attempt ends "hedge_cancelled" and the hedge is taken.
+  void hedge_won(Deferred& later);
+  // The hedge becomes the call's attempt; its held events are replayed through handle().
+  void take_hedge(Deferred& later);
+  // The hedge ends (failed, or cancelled because the other attempt won or the call ended).
+  void end_hedge(ErrorClass cls, const std::string& reason, const std::string& message, const std::string& decision,
+                 Deferred& later);
+  void cancel_hedge(const std::string& why, Deferred& later);
+  // A pick the call does not use: its permit, slot and tickets back.
+  void give_back_pick(const Picked& p);
 
   // The attempt's request, translated and started.
   void send(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
@@ -144,6 +195,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // ---- events of the current attempt ------------------------------------------------------
 
   void on_event(std::uint64_t epoch, Event&& e);
+  void deliver(std::uint64_t epoch, Event&& e, Deferred& later);  // on_event with the lock held
   // Runs deferred actions outside the lock; one that throws becomes a fault of the call.
   void run(Deferred& later);
   // An exception escaped the handling of an event, a timer or a deferred action (lock held):
@@ -176,7 +228,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void on_first_token_timeout(std::uint64_t epoch);
 
   // ---- metrics (routed_metrics.cpp) -------------------------------------------------------
-  void meter_attempt(ErrorClass cls);  // from end_attempt (lock held)
+  void meter_attempt(ErrorClass cls, const Target* t, const RouteAttempt& rec);  // from end_attempt (lock held)
   // Counts the call, once: from the channel's push of its terminal event (every push is made
   // with the lock held) or from the caller's cancel (lock held).
   void meter_end();
@@ -191,7 +243,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void end_load(policy::Outcome outcome);
   // A live stream's end: `complete` adds the total time and output tokens to its sample.
   void end_stream_load(bool complete);
-  void succeed();
+  void succeed(Deferred& later);  // also ends a hedge in flight: this attempt won
   Headers served_headers() const;
   void commit(Deferred& later);
   void finish_ok(Deferred& later);
@@ -210,6 +262,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void fail_answered(Verdict v, Deferred& later);
   // Carries out policy::decide() for the failed attempt (failover.hpp's call order).
   void decide(const Verdict& v, Deferred& later);
+  // Carries out policy::decide() for an attempt that cannot be made (unsupported, wait_refused).
+  void move_on(policy::FailoverEvent event, Deferred& later);
   // What the policy reads about the current attempt; `v` for a failed attempt.
   policy::FailoverFacts facts(policy::FailoverEvent event, const Verdict* v = nullptr) const;
   // FailoverAction::pick: the balancer's offer (held until used or given back), written into `f`.
@@ -278,6 +332,12 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<Error> last_error_;
   std::shared_ptr<transport::Exchange> current_;
   std::shared_ptr<transport::Exchange> ttft_timer_, token_timer_;  // the attempt's first-token and token-wait limits
+  std::shared_ptr<transport::Exchange> hedge_timer_;               // the attempt's hedge delay
+  std::size_t cur_ = 0;                                            // the current attempt's entry in log_
+  std::optional<HedgeAttempt> hedge_;
+  int hedges_sent_ = 0;
+  std::uint64_t hedge_seq_ = 0;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> adopted_;  // the hedge taken: its id, its epoch
   SecretSet secrets_;            // what the attempt sent that an upstream could echo (secrets.hpp)
   std::optional<Secret> token_;  // the access token of the attempt's target (vertex)
   bool awaiting_token_ = false;  // the attempt waits for its target's token fetch

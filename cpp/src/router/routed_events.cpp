@@ -27,7 +27,7 @@ void RoutedCallImpl::keep_timer(std::uint64_t epoch, TimerSlot slot, std::shared
 }
 
 void RoutedCallImpl::disarm(Deferred& later) {
-  for (TimerSlot slot : {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::token_timer_})
+  for (TimerSlot slot : {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::token_timer_, &RoutedCallImpl::hedge_timer_})
     if (this->*slot) later.push_back([timer = std::move(this->*slot)] { timer->cancel(); });
 }
 
@@ -35,14 +35,18 @@ void RoutedCallImpl::on_event(std::uint64_t epoch, Event&& e) {
   Deferred later;
   {
     std::lock_guard lock(mutex_);
-    if (epoch != epoch_ || mode_ == Mode::done || mode_ == Mode::idle) return;
-    try {
-      handle(std::move(e), later);
-    } catch (const std::exception& x) {  // a wrong-typed field the code below did not expect, ...
-      fault(x.what(), later);
-    }
+    deliver(epoch, std::move(e), later);
   }
   run(later);
+}
+
+void RoutedCallImpl::deliver(std::uint64_t epoch, Event&& e, Deferred& later) {
+  if (epoch != epoch_ || mode_ == Mode::done || mode_ == Mode::idle) return;
+  try {
+    handle(std::move(e), later);
+  } catch (const std::exception& x) {  // a wrong-typed field the code below did not expect, ...
+    fault(x.what(), later);
+  }
 }
 
 void RoutedCallImpl::run(Deferred& later) {
@@ -83,6 +87,7 @@ void RoutedCallImpl::fault(const std::string& what, Deferred& later) noexcept {
   } catch (...) {  // the failover itself failed: end the call below
   }
   try {
+    cancel_hedge("the call failed", later);
     drop_held();
     disarm(later);
     if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
@@ -112,7 +117,7 @@ void RoutedCallImpl::handle(Event&& e, Deferred& later) {
     case Event::Kind::end: return on_end(later);
     case Event::Kind::error:
       if (e.replayed && mode_ == Mode::head) {
-        log_.back().replayed = true;
+        current_rec().replayed = true;
         ++tries_[target_];  // the transport's second send on a fresh connection reached the upstream too
       }
       return on_error(std::move(e.error), later);
@@ -122,9 +127,9 @@ void RoutedCallImpl::handle(Event&& e, Deferred& later) {
 void RoutedCallImpl::on_head(Event&& e, Deferred& later) {
   status_ = e.status;
   headers_ = std::move(e.headers);
-  log_.back().status = status_;
-  log_.back().replayed = e.replayed;
-  log_.back().first_byte_ms = ms(r_->time->now() - attempt_start_);
+  current_rec().status = status_;
+  current_rec().replayed = e.replayed;
+  current_rec().first_byte_ms = ms(r_->time->now() - attempt_start_);
   // The provider's rate-limit headers steer the key's share before it answers 429.
   if (auto readings = policy::parse_rate_limit_headers(headers_, policy::WallClock::now()); !readings.empty()) {
     target_->rate->update(readings);
@@ -158,7 +163,7 @@ void RoutedCallImpl::on_end(Deferred& later) {
           later);
     }
     policy::LatencySample sample;
-    sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))};
+    sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, current_rec().first_byte_ms))};
     sample.total = attempt_duration();
     if (auto doc = parse_json(answer); doc.is_object()) {
       if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
@@ -170,7 +175,7 @@ void RoutedCallImpl::on_end(Deferred& later) {
       }
     }
     sample_ = sample;
-    succeed();
+    succeed(later);
     channel_.push(Event::head(status_, served_headers()));
     channel_.push(Event::body(std::move(answer)));
     return finish_ok(later);

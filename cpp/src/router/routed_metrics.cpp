@@ -12,15 +12,17 @@ namespace {
 
 constexpr std::string_view kRetries[] = {"retry", "retry_transparent", "retry_after"};
 constexpr std::string_view kFailovers[] = {
-    "failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback", "recover"};
+    "failover", "next_group", "budget_exhausted", "context_window_fallback", "content_policy_fallback",
+    "recover",  "to_hedge"};
 
 bool any_of(std::string_view x, std::span<const std::string_view> set) {
   return std::find(set.begin(), set.end(), x) != set.end();
 }
 
 bool served_decision(std::string_view d) { return d == "served" || d == "served_recovered"; }
-// A stream cut after its first token: the provider billed what it sent.
-bool wasted_decision(std::string_view d) { return d == "recover" || d == "interrupted"; }
+// A stream cut after its first token: the provider billed what it sent. The loser of a hedge race
+// was sent too: its prompt is billed (nothing of its output is counted).
+bool wasted_decision(std::string_view d) { return d == "recover" || d == "interrupted" || d == "hedge_cancelled"; }
 
 constexpr double kPerMillion = 1e-6;
 
@@ -49,12 +51,12 @@ void init_metrics(Router::Impl& r) {
   }
 }
 
-void RoutedCallImpl::meter_attempt(ErrorClass cls) {
-  metrics::TargetCounters* m = target_ ? target_->meters : nullptr;
-  if (!m || log_.empty()) return;
-  const double seconds = log_.back().elapsed_ms / 1000.0;  // a stream's attempt ends at its first token
+void RoutedCallImpl::meter_attempt(ErrorClass cls, const Target* t, const RouteAttempt& a) {
+  metrics::TargetCounters* m = t ? t->meters : nullptr;
+  if (!m) return;
+  const double seconds = a.elapsed_ms / 1000.0;  // a stream's attempt ends at its first token
   std::optional<double> ttft;
-  if (cls == ErrorClass::none) ttft = req_.stream ? seconds : std::max(0.0, log_.back().first_byte_ms) / 1000.0;
+  if (cls == ErrorClass::none) ttft = req_.stream ? seconds : std::max(0.0, a.first_byte_ms) / 1000.0;
   metrics::record_attempt(*m, static_cast<std::size_t>(cls), seconds, ttft);
 }
 
@@ -75,8 +77,10 @@ metrics::CallCost RoutedCallImpl::cost_locked() const {
     ++c.wasted_attempts;
     c.waste_target = a.target;
     const Target* t = find(a.target);
-    const std::int64_t out = static_cast<std::int64_t>(delivered_.empty() ? inspect_.estimated_output_tokens()
-                                                                          : (delivered_.size() + 3) / 4);
+    const std::int64_t out = a.decision == "hedge_cancelled"
+                                 ? 0
+                                 : static_cast<std::int64_t>(delivered_.empty() ? inspect_.estimated_output_tokens()
+                                                                                : (delivered_.size() + 3) / 4);
     if (auto w = t && t->meters ? metrics::price(t->meters->prices, {est_.input, out, 0, 0}) : std::nullopt)
       c.waste_usd += w->total;
   }
@@ -115,9 +119,10 @@ void RoutedCallImpl::meter_end() {
     else if (any_of(a.decision, kFailovers)) ++rec.failovers;
     if (a.decision == "recover") ++rec.stream_recoveries;
     if (a.decision == "budget_exhausted") ++rec.budget_exhausted;
+    if (a.pick == "hedge") ++rec.hedges;
   }
   if (degraded_) rec.outcome = metrics::CallOutcome::degraded;
-  else if (rec.outcome != metrics::CallOutcome::ok && !log_.empty() && log_.back().decision == "cancelled")
+  else if (rec.outcome != metrics::CallOutcome::ok && !log_.empty() && current_rec().decision == "cancelled")
     rec.outcome = metrics::CallOutcome::cancelled;
   rec.seconds = ms(r_->time->now() - t0_) / 1000.0;
   const metrics::CallCost c = cost_locked();

@@ -8,24 +8,29 @@
 
 namespace llmfailover {
 
+policy::Outcome failed_outcome(ErrorClass cls, Millis elapsed, std::optional<Millis> hint) {
+  switch (cls) {
+    case ErrorClass::rate_limited: return policy::Outcome::rate_limited(elapsed, hint);
+    case ErrorClass::retryable:
+    case ErrorClass::fatal_target: return policy::Outcome::failure(elapsed);
+    default: return policy::Outcome::cancelled();
+  }
+}
+
 void RoutedCallImpl::end_attempt(ErrorClass cls, std::optional<Millis> hint) {
-  log_.back().elapsed_ms = ms(r_->time->now() - attempt_start_);
-  meter_attempt(cls);
+  current_rec().elapsed_ms = ms(r_->time->now() - attempt_start_);
+  meter_attempt(cls, target_, current_rec());
   Millis elapsed = attempt_duration();
   if (permit_) {
     target_->health->on_result(cls, elapsed, hint);
     permit_ = false;
   }
-  policy::Outcome outcome = policy::Outcome::cancelled();  // the latency (or the penalty) the balancer learns
-  switch (cls) {
-    case ErrorClass::none:  // a stream's first token (commit), or a whole answer (sample_)
-      outcome = policy::Outcome::success(sample_.value_or(policy::LatencySample{elapsed, Millis{0}, -1, req_.stream}));
-      break;
-    case ErrorClass::rate_limited: outcome = policy::Outcome::rate_limited(elapsed, hint); break;
-    case ErrorClass::retryable:
-    case ErrorClass::fatal_target: outcome = policy::Outcome::failure(elapsed); break;
-    default: break;
-  }
+  // The latency (or the penalty) the balancer learns: a stream's first token (commit), or a whole
+  // answer (sample_).
+  const policy::Outcome outcome =
+      cls == ErrorClass::none
+          ? policy::Outcome::success(sample_.value_or(policy::LatencySample{elapsed, Millis{0}, -1, req_.stream}))
+          : failed_outcome(cls, elapsed, hint);
   // A live stream stays in flight (and its latency unknown) until it ends: end_load() then.
   if (cls == ErrorClass::none && req_.stream) live_outcome_ = outcome;
   else end_load(outcome);
@@ -56,15 +61,16 @@ void RoutedCallImpl::end_stream_load(bool complete) {
   end_load(outcome);
 }
 
-void RoutedCallImpl::succeed() {
+void RoutedCallImpl::succeed(Deferred& later) {
+  cancel_hedge("'" + target_->id + "' answered first", later);  // this attempt won the race
   if (!resuming_)  // a recovery's time to its first new token is not the target's normal
-    target_->learn_ttft(req_.stream, req_.stream
-                                         ? attempt_duration()
-                                         : Millis{static_cast<Millis::rep>(std::max(0.0, log_.back().first_byte_ms))});
+    target_->learn_ttft(ttft_kind(),
+                        req_.stream ? attempt_duration()
+                                    : Millis{static_cast<Millis::rep>(std::max(0.0, current_rec().first_byte_ms))});
   end_attempt(ErrorClass::none, std::nullopt);
-  log_.back().decision = "served";
-  log_.back().error_class = "none";
-  served_ = log_.back();
+  current_rec().decision = "served";
+  current_rec().error_class = "none";
+  served_ = current_rec();
 }
 
 Headers RoutedCallImpl::served_headers() const {
@@ -91,7 +97,7 @@ void RoutedCallImpl::finish_ok(Deferred& later) {
 }
 
 void RoutedCallImpl::fail(Verdict v, Deferred& later) {
-  RouteAttempt& rec = log_.back();
+  RouteAttempt& rec = current_rec();
   rec.error = v.error ? std::string(to_string(v.error.code)) : "";
   rec.error_class = std::string(to_string(v.cls));
   rec.reason = v.reason;
@@ -116,11 +122,15 @@ void RoutedCallImpl::fail_answered(Verdict v, Deferred& later) {
 
 void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
   using A = policy::FailoverAction;
-  RouteAttempt& rec = log_.back();
+  RouteAttempt& rec = current_rec();
   Target* t = target_;
   Target* next = nullptr;  // the balancer's offer, held until used or given back
   policy::FailoverFacts f = facts(policy::FailoverEvent::attempt_failed, &v);
   if (f.retry.style == RetryStyle::openai && f.openai_retry) f.jitter = r_->random->uniform();  // no pick
+  if (hedge_ && policy::decide(f).action != A::adopt_hedge) {  // the hedge cannot help: a request error, a cancel
+    cancel_hedge("the call moved on", later);
+    f.hedge_in_flight = false;
+  }
   for (int round = 0; round < 4; ++round) {  // failover.hpp: at most four rounds
     const policy::FailoverDecision d = policy::decide(f);
     if (d.action != A::pick) rec.decision = std::string(d.log);
@@ -152,6 +162,9 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
         }
         f.budget_refused = true;
         continue;
+      case A::adopt_hedge:
+        if (d.spend) spent_.insert(t);
+        return take_hedge(later);  // the hedge in flight is the failover (routed_call_hedge.cpp)
       case A::next_group: give_back(next); return enter_group(chain_pos_ + 1, later);  // an untried group: free
       case A::give_up: give_back(next); return surface(later);
       case A::continuation_prompt:
@@ -160,6 +173,24 @@ void RoutedCallImpl::decide(const Verdict& v, Deferred& later) {
     break;
   }
   give_back(next);
+  surface(later);
+}
+
+void RoutedCallImpl::move_on(policy::FailoverEvent event, Deferred& later) {
+  using A = policy::FailoverAction;
+  policy::FailoverFacts f = facts(event);
+  Target* next = nullptr;  // the balancer's offer, held until used or given back
+  for (int round = 0; round < 2; ++round) {
+    const policy::FailoverDecision d = policy::decide(f);
+    if (d.action == A::pick) {
+      next = offer(f, false);
+      continue;
+    }
+    if (d.action == A::failover && next) return begin_attempt(next, 0, later);
+    give_back(next);
+    if (d.action == A::next_group) return enter_group(chain_pos_ + 1, later);
+    break;
+  }
   surface(later);
 }
 
@@ -197,6 +228,7 @@ policy::FailoverFacts RoutedCallImpl::facts(policy::FailoverEvent event, const V
     else if (status_ >= 400) f.openai_retry = policy::openai_should_retry(status_, headers_);
     if (status_ >= 400) f.openai_hint = policy::parse_retry_after(headers_, policy::WallClock::now());
   }
+  f.hedge_in_flight = hedge_.has_value();
   return f;
 }
 
@@ -252,10 +284,10 @@ void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, b
         try {
           if (acquire && !t->health->try_acquire()) {
             call->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
-            call->enter_group(call->chain_pos_ + 1, later2);  // a fallback group if any is left
+            call->move_on(policy::FailoverEvent::wait_refused, later2);
           } else if (acquire && !call->admit(t)) {
             t->health->release();
-            call->enter_group(call->chain_pos_ + 1, later2);
+            call->move_on(policy::FailoverEvent::wait_refused, later2);
           } else {
             call->begin_attempt(t, waited, later2);
           }
@@ -275,6 +307,7 @@ void RoutedCallImpl::note_skip(const std::string& why) {
 }
 
 void RoutedCallImpl::surface(Deferred& later) {
+  cancel_hedge("the call ended", later);
   drop_held();
   disarm(later);
   mode_ = Mode::done;
@@ -347,7 +380,7 @@ std::string RoutedCallImpl::with_summary(const std::string& body, const std::str
 bool RoutedCallImpl::degradable() const {
   if (req_.call.path != "/chat/completions") return false;
   if (log_.empty()) return true;
-  const std::string& cls = log_.back().error_class;
+  const std::string& cls = current_rec().error_class;
   return cls != "fatal_request" && cls != "ignored";
 }
 
@@ -363,8 +396,8 @@ void RoutedCallImpl::cancel_from_caller() {
     if (mode_ == Mode::done) return;
     // The attempt in progress ends as the caller's cancel, never as a time-out or a failure of
     // the target (its first-token timer is cancelled with it).
-    if (mode_ != Mode::idle && !log_.empty() && log_.back().decision.empty()) {
-      RouteAttempt& rec = log_.back();
+    if (mode_ != Mode::idle && !log_.empty() && current_rec().decision.empty()) {
+      RouteAttempt& rec = current_rec();
       rec.error = std::string(to_string(Errc::cancelled));
       rec.error_class = std::string(to_string(ErrorClass::ignored));
       rec.reason = "cancelled";
@@ -372,6 +405,7 @@ void RoutedCallImpl::cancel_from_caller() {
       rec.decision = "cancelled";
     }
     if (mode_ != Mode::idle && target_ && permit_) end_attempt(ErrorClass::ignored, std::nullopt);
+    cancel_hedge("cancelled by the caller", later);
     end_stream_load(/*complete=*/false);   // a live stream the caller closed: as measured at its first token
     if (mode_ == Mode::idle) drop_held();  // a pick waiting for its backoff: never sent
     else release_slot();

@@ -75,8 +75,8 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
 }
 
 void RoutedCallImpl::commit(Deferred& later) {
-  succeed();      // time to first token is what the breaker's slow-call rule measures
-  disarm(later);  // the first-token limit is met
+  succeed(later);  // time to first token is what the breaker's slow-call rule measures
+  disarm(later);   // the first-token limit is met
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
   channel_.push(Event::head(status_, served_headers()));
@@ -91,8 +91,8 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
   if (live_outcome_) end_load(policy::Outcome::failure(attempt_duration()));  // it broke: penalised
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
   target_->health->on_result(ErrorClass::retryable, attempt_duration(), std::nullopt);  // it broke: a failure
-  log_.back().reason = "stream_interrupted";
-  log_.back().message = cause;
+  current_rec().reason = "stream_interrupted";
+  current_rec().message = cause;
   Error original{Errc::stream_interrupted,
                  "the stream from " + target_->id + " was interrupted after " + std::to_string(inspect_.text().size()) +
                      " characters (" + cause + ")",
@@ -108,7 +108,7 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
   }
   if (d.action != policy::FailoverAction::recover) {
     give_back(next);
-    log_.back().decision = std::string(d.log);  // "interrupted"
+    current_rec().decision = std::string(d.log);  // "interrupted"
     mode_ = Mode::done;
     return channel_.push(Event::failure(original));
   }
@@ -117,7 +117,7 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
   // prefill (Provider::supports_prefill: Anthropic, Mistral) continues from the delivered text;
   // any other gets a clean restart whose delivered prefix must come back identically. Whatever
   // fails, the original error surfaces.
-  log_.back().decision = std::string(d.log);
+  current_rec().decision = std::string(d.log);
   original_error_ = original;
   delivered_ = inspect_.text();
   resuming_ = true;
@@ -143,9 +143,9 @@ void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
   }
   matched_ += same;
   if (matched_ < delivered_.size()) return;
-  succeed();
+  succeed(later);
   disarm(later);
-  log_.back().decision = "served_recovered";
+  current_rec().decision = "served_recovered";
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
   if (same < piece.size()) channel_.push(Event::sse(e.event, strip_content_prefix(e.data, same), e.id));
@@ -154,7 +154,7 @@ void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
 bool RoutedCallImpl::recover_again(const std::string& decision, Deferred& later) {
   Target* t = target_;
   if (decision == "continuation_prompt") {
-    log_.back().message = "the restarted answer differs from what was delivered";
+    current_rec().message = "the restarted answer differs from what was delivered";
     end_attempt(ErrorClass::ignored, std::nullopt);
     disarm(later);
     if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
@@ -162,7 +162,7 @@ bool RoutedCallImpl::recover_again(const std::string& decision, Deferred& later)
   } else {
     no_prefill_.insert(t);
   }
-  log_.back().decision = decision;
+  current_rec().decision = decision;
   mode_ = Mode::idle;
   if (!readmit(t)) return false;
   --tries_[t];  // the same request asked differently, not a retry of a failure
@@ -171,8 +171,8 @@ bool RoutedCallImpl::recover_again(const std::string& decision, Deferred& later)
 }
 
 void RoutedCallImpl::give_up_recovery(const std::string& why, Deferred& later) {
-  log_.back().message = why;
-  log_.back().decision = "recovery_failed";
+  current_rec().message = why;
+  current_rec().decision = "recovery_failed";
   end_attempt(ErrorClass::ignored, std::nullopt);
   disarm(later);
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });

@@ -17,6 +17,7 @@
 #include "llmfailover/policy/balancer.hpp"
 #include "llmfailover/policy/budget.hpp"
 #include "llmfailover/policy/lease.hpp"
+#include "llmfailover/policy/failover.hpp"
 #include "llmfailover/policy/quota.hpp"
 #include "llmfailover/providers/google_auth.hpp"
 #include "llmfailover/providers/provider.hpp"
@@ -66,28 +67,32 @@ struct Target {
   metrics::TargetCounters* meters = nullptr;  // in Router::Impl::metrics (routed_metrics.cpp)
 
   // Its normal time to the first token (issue 11, adaptive first-token limit): the median of the
-  // last kTtftKept attempts it served, one ring for streams (to the first content token) and one
-  // for plain answers (to the headers); a median, so one slow answer does not move it.
+  // last kTtftKept attempts it served of each kind (policy::ttft_kind(): streams to the first
+  // content token; plain answers to the headers, by requested output size); a median, so one slow
+  // answer does not move it.
   static constexpr std::size_t kTtftKept = 8;
-  void learn_ttft(bool stream, Millis ttft) {
+  void learn_ttft(std::size_t kind, Millis ttft) {
     std::lock_guard lock(ttft_mutex_);
-    auto& ring = ttft_[stream];
-    ring.at(ttft_n_[stream]++ % kTtftKept) = std::max(Millis{0}, ttft);
+    auto& ring = ttft_.at(kind);
+    ring.at(ttft_n_[kind]++ % kTtftKept) = std::max(Millis{0}, ttft);
   }
-  // nullopt until it served `min_samples` answers of this kind.
-  std::optional<Millis> normal_ttft(bool stream, std::size_t min_samples) {
+  // nullopt until it served `min_samples` answers of this kind. `q`: the quantile (0.95: the
+  // hedge delay's p95; of 8 samples that is the slowest).
+  std::optional<Millis> normal_ttft(std::size_t kind, std::size_t min_samples, double q = 0.5) {
     std::lock_guard lock(ttft_mutex_);
-    const std::size_t n = std::min(ttft_n_[stream], kTtftKept);
+    const std::size_t n = std::min(ttft_n_.at(kind), kTtftKept);
     if (n < min_samples || n == 0) return std::nullopt;
-    std::array<Millis, kTtftKept> xs = ttft_[stream];
-    std::nth_element(xs.begin(), xs.begin() + n / 2, xs.begin() + n);
-    return xs[n / 2];
+    std::array<Millis, kTtftKept> xs = ttft_[kind];
+    const auto i = std::min(n - 1, static_cast<std::size_t>(q * static_cast<double>(n)));
+    std::nth_element(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(i),
+                     xs.begin() + static_cast<std::ptrdiff_t>(n));
+    return xs[i];
   }
 
  private:
   std::mutex ttft_mutex_;
-  std::array<std::array<Millis, kTtftKept>, 2> ttft_{};
-  std::size_t ttft_n_[2] = {0, 0};
+  std::array<std::array<Millis, kTtftKept>, policy::kTtftKinds> ttft_{};
+  std::array<std::size_t, policy::kTtftKinds> ttft_n_{};
 };
 
 struct Group {

@@ -81,6 +81,7 @@ class Bench:
     which also ends a call stuck on a silent target: the scenario runner relies on that."""
 
     sibling: bool = False
+    hedge: bool = False  # main: hedge {delay: p95}, the primary preferred (priority) so it is hedged
     backup_provider: str = "openai"
     reply: str = REPLY  # what both models answer
     backup_reply: Optional[str] = None  # another text: the fallback is a model that words it differently
@@ -104,12 +105,16 @@ class Bench:
         def dep(id_: str, model: str, **kw: Any) -> dict[str, Any]:
             return {"id": id_, "model": model, "base_url": self.fp.base_url, "api_key": f"sk-{id_}", **kw}
 
-        main = [dep("primary", PRIMARY)]
+        first = {"priority": 0} if self.hedge else {}
+        main = [dep("primary", PRIMARY, **first)]
         if self.sibling:  # a second deployment of the same group, as a multi-region setup has
-            main.append(dep("sibling", SIBLING))
+            main.append(dep("sibling", SIBLING, **({"priority": 1} if self.hedge else {})))
+        group: dict[str, Any] = {"deployments": main}
+        if self.hedge:
+            group["policy"] = {"hedge": {"delay": "p95"}}
         config: dict[str, Any] = {
             "groups": {
-                "main": {"deployments": main},
+                "main": group,
                 "backup": {"deployments": [dep("backup", BACKUP, provider=self.backup_provider)]},
             },
             "fallbacks": {"main": ["backup"]},

@@ -173,24 +173,31 @@ def silent_forever(*, warm: bool, limit_s: float, timeout: Optional[float] = Non
     return Scenario(name, f"silent for minutes ({how}, stream{extra})", run, gap=gap, limit=90.0)
 
 
-def slow_first_token(seconds: float, *, stream: bool, limit_s: float, gap: str = "") -> Scenario:
+def slow_first_token(seconds: float, *, stream: bool, limit_s: float, gap: str = "", hedged: bool = False) -> Scenario:
+    """``hedged``: the group has a sibling and ``hedge: {delay: p95}`` (opt-in): the sibling gets
+    the same request after the primary's p95 (floored at 100 ms) and answers first."""
+
     def run(b: Bench, ck: Checks) -> Call:
         b.warm(stream=stream)
         slow = Fault.slow_first_token(seconds) if stream else Fault.slow_headers(seconds)
         b.fp.script(PRIMARY, [slow])
         call = b.ask(stream=stream)
-        _served(ck, call, "primary", "backup")
+        _served(ck, call, *(("sibling",) if hedged else ("primary", "backup")))
+        if hedged:
+            ck.attempts(b.attempt_counts(), "primary", 1, 1)  # the hedged attempt, then cancelled
+            ck.attempts(b.attempt_counts(), "sibling", 1, 1)
         ck.within(call.elapsed, limit_s)
         _never_truncated(ck, call)
         return call
 
     kind = "stream" if stream else "plain"
     return Scenario(
-        f"first-token-{seconds:g}s-{kind}",
-        f"first token after {seconds:g} s ({kind}, warm primary)",
+        f"first-token-{seconds:g}s-{kind}" + ("-hedged" if hedged else ""),
+        f"first token after {seconds:g} s ({kind}, warm primary" + (", hedge on, a sibling)" if hedged else ")"),
         run,
         gap=gap,
         limit=max(60.0, seconds + 30),
+        bench={"sibling": True, "hedge": True} if hedged else {},
     )
 
 
@@ -405,6 +412,9 @@ def _scenarios() -> list[Scenario]:
         slow_first_token(5, stream=False, limit_s=6.5),
         slow_first_token(20, stream=True, limit_s=12.0),
         slow_first_token(28, stream=False, limit_s=15.0),
+        slow_first_token(3, stream=True, limit_s=1.0, hedged=True),
+        slow_first_token(20, stream=True, limit_s=1.0, hedged=True),
+        slow_first_token(28, stream=False, limit_s=1.0, hedged=True),
         mid_stream(Fault.cut(4), "cut-mid-answer", "stream cut mid-answer", limit_s=3.0),
         mid_stream(
             Fault.cut(10).replace(chunk_delay=0.1), "cut-late-slow", "stream cut late, slow chunks", limit_s=4.0

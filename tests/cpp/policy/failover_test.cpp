@@ -449,6 +449,42 @@ const std::vector<Row>& table() {
          f.same_refused = true;
        },
        A::give_up, "recovery_failed"},
+      // ---- an attempt that cannot be made (decided in the call before; now rows here)
+      {"unsupported_picks", "unsupported", [](auto& f) { f.event = FailoverEvent::unsupported; }, A::pick, ""},
+      {"unsupported_fresh_at_once", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         offer(f, Offer::fresh);
+       },
+       A::failover, "skip"},
+      {"unsupported_tried_at_once_no_budget", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         f.budget_refused = true;
+         offer(f, Offer::tried, false, 2);
+       },
+       A::failover, "skip"},
+      {"unsupported_nothing_next_group", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         f.later_group = true;
+         offer(f, Offer::none);
+       },
+       A::next_group, "skip"},
+      {"unsupported_nothing_gives_up", "unsupported",
+       [](auto& f) {
+         f.event = FailoverEvent::unsupported;
+         offer(f, Offer::none);
+       },
+       A::give_up, "skip"},
+      {"wait_refused_next_group", "hint",
+       [](auto& f) {
+         f.event = FailoverEvent::wait_refused;
+         f.later_group = true;
+       },
+       A::next_group, "next_group"},
+      {"wait_refused_at_chain_end", "hint", [](auto& f) { f.event = FailoverEvent::wait_refused; }, A::give_up,
+       "give_up"},
   };
   return rows;
 }
@@ -527,6 +563,19 @@ INSTANTIATE_TEST_SUITE_P(
                                30s, 30s}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Which learnt normal an attempt reads: streams one, plain answers by requested output size.
+TEST(FailoverPolicy, TtftKindsByStreamAndOutputSize) {
+  const struct {
+    bool stream;
+    std::int64_t output;
+    std::size_t kind;
+  } rows[] = {{true, 16, 0},    {true, 100000, 0},   {false, 0, 1},    {false, 256, 1},
+              {false, 257, 2},  {false, 1024, 2},    {false, 1025, 3}, {false, 4096, 3},
+              {false, 4097, 4}, {false, 1 << 30, 4}, {false, -5, 1}};
+  for (const auto& r : rows) EXPECT_EQ(ttft_kind(r.stream, r.output), r.kind) << r.stream << " " << r.output;
+  EXPECT_EQ(ttft_kind(false, std::int64_t{1} << 62), kTtftKinds - 1);  // no overflow of the bound
+}
+
 TEST(FailoverPolicy, SilentHangupNeedsASecondOfSilenceBeforeTheHead) {
   EXPECT_TRUE(silent_hangup(Errc::connection_closed, true, 1000ms));
   EXPECT_TRUE(silent_hangup(Errc::connection_reset, true, 12s));
@@ -563,7 +612,8 @@ TEST(FailoverPolicy, EveryCombinationEndsWithinFourRoundsAndWaitsFitTheDeadline)
   const ErrorClass classes[] = {ErrorClass::transparent,  ErrorClass::retryable,     ErrorClass::rate_limited,
                                 ErrorClass::fatal_target, ErrorClass::fatal_request, ErrorClass::ignored};
   const FailoverEvent events[] = {FailoverEvent::attempt_failed, FailoverEvent::stream_cut,
-                                  FailoverEvent::restart_differs};
+                                  FailoverEvent::restart_differs, FailoverEvent::unsupported,
+                                  FailoverEvent::wait_refused};
   const Offer offers[] = {Offer::none, Offer::fresh, Offer::tried};
   const std::optional<Millis> hints[] = {std::nullopt, 1s, 8s};
   const Clock::duration lefts[] = {10ms, 3s, 60s};
@@ -597,7 +647,8 @@ TEST(FailoverPolicy, EveryCombinationEndsWithinFourRoundsAndWaitsFitTheDeadline)
                 if (d.draws_budget()) ASSERT_LT(d.wait, f.time_left) << describe(d);
                 if (d.action == A::failover || d.action == A::retry) ASSERT_NE(f.offer, Offer::none) << describe(d);
                 if (d.action == A::retry) ASSERT_EQ(f.offer, Offer::tried) << describe(d);
-                if (d.action == A::failover) ASSERT_EQ(f.offer, Offer::fresh) << describe(d);
+                if (d.action == A::failover && ev != FailoverEvent::unsupported)  // nothing sent: any offer
+                  ASSERT_EQ(f.offer, Offer::fresh) << describe(d);
                 if (d.action == A::retry_after) ASSERT_EQ(f.offer, Offer::none) << describe(d);
                 if (d.action == A::pick) {
                   ASSERT_EQ(++picks, 1);
@@ -619,7 +670,7 @@ TEST(FailoverPolicy, EveryCombinationEndsWithinFourRoundsAndWaitsFitTheDeadline)
                 break;
               }
             }
-  EXPECT_EQ(cases, 3 * 6 * 3 * 3 * 3 * 1024);
+  EXPECT_EQ(cases, 5 * 6 * 3 * 3 * 3 * 1024);
 }
 
 }  // namespace

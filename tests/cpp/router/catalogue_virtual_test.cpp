@@ -317,6 +317,38 @@ TEST_F(VirtualCatalogue, APrimaryDownForSecondsOrAMinuteServesAgainSoonAfter) {
 
 // timeouts.first_token_factor / first_token_samples: the adaptive limit follows its config; 0 is
 // off (the configured 30 s only), a larger sample count keeps it off until enough answers.
+// The learnt normal of a plain answer is kept by requested output size (policy::ttft_kind): three
+// short answers in 100 ms cut a short call at 7.5 s (a quarter of 30 s) but not a 4000-token one,
+// whose size has no normal yet; once that size has its own, it is cut at 10 x its normal.
+TEST_F(VirtualCatalogue, ALongAnswersLimitIsNotTheNormalOfShortOnes) {
+  build(chain());
+  warm(false);  // three default-size answers (256 tokens estimated) in 100 ms
+  auto sized = [&](int max_tokens) {
+    RouteRequest r = request(false);
+    auto body = nlohmann::json::parse(r.call.body);
+    body["max_tokens"] = max_tokens;
+    r.call.body = body.dump();
+    return r;
+  };
+  sim->script("a", {SimReply::answer(all_words(), 9s)});
+  auto o = call(sized(4000));
+  EXPECT_EQ(o.served->target, "primary");  // before the sizes were kept apart: cut at 7.5 s, served by the backup
+  EXPECT_EQ(o.took, 9s);
+  sim->script("a", {SimReply::answer(all_words(), 9s)});
+  o = call(sized(100));  // the short size's normal still holds
+  EXPECT_EQ(o.served->target, "backup");
+  EXPECT_EQ(o.log[0].elapsed_ms, 7500.0);
+  for (int i = 0; i < 2; ++i) {  // two more long answers of 1 s: that size's normal is 1 s
+    sim->script("a", {SimReply::answer(all_words(), 1s)});
+    ASSERT_EQ(call(sized(4000)).served->target, "primary");
+  }
+  sim->advance(1s);
+  sim->script("a", {SimReply::answer(all_words(), 20s)});
+  o = call(sized(4000));
+  EXPECT_EQ(o.served->target, "backup");
+  EXPECT_EQ(o.log[0].elapsed_ms, 10000.0);  // 10 x its own normal of 1 s
+}
+
 TEST_F(VirtualCatalogue, TheAdaptiveLimitFollowsItsConfig) {
   struct Case {
     double factor;

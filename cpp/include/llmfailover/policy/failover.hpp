@@ -19,12 +19,18 @@
 //   hint           nothing else in the group: a short Retry-After (retry.max_hint_wait; any hint
 //                  at the end of the chain) is waited out on the same target before a fallback
 //                  group, when it fits the deadline and the budget allows.
+//   hedge          a hedge of the failed attempt is in flight (hedge() below): the call takes it
+//                  as its attempt at once (a fatal_request still follows its own rules).
 //   chain          otherwise the next group of the chain, or the last error when none is left.
 // With retry.style openai (backoff.hpp: a plain client) a failed attempt follows openai-python's
 // rules instead (rule `openai`): the caller's cancel or deadline gives up; an answer openai would
 // retry goes to the same target again after openai_backoff() while attempts are left and the wait
 // fits the deadline, never drawn from the budget; anything else is the chain's next group or the
 // last error.
+// A target whose provider cannot express the request (unsupported) is skipped for any other
+// target the balancer offers, tried or not, at once (nothing was sent: no retry, no budget), else
+// the next group; a retry-after wait whose target is still unavailable at its end (wait_refused)
+// goes on to the next group.
 // A committed stream that breaks (stream_cut) is continued on another target or the next group
 // (stream_recovery: continue), else ends with the original interruption; a restart that cannot
 // repeat what the caller has (restart_differs) is asked once more with a continuation prompt.
@@ -42,6 +48,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -50,6 +57,18 @@
 #include "llmfailover/policy/backoff.hpp"
 #include "llmfailover/error.hpp"
 #include "llmfailover/http.hpp"
+
+namespace llmfailover {
+
+// A group's hedging (issue 11; gRPC A6 "hedging policy", Envoy's hedge_policy): off unless set.
+struct HedgePolicyConfig {
+  bool enabled = false;
+  std::optional<Millis> delay;  // a fixed delay; none: the target's p95 time to first token
+  int max = 1;                  // hedges per call (only 1 is supported: config.hpp refuses more)
+  bool operator==(const HedgePolicyConfig&) const = default;
+};
+
+}  // namespace llmfailover
 
 namespace llmfailover::policy {
 
@@ -63,6 +82,8 @@ enum class FailoverEvent : std::uint8_t {
   attempt_failed,   // an attempt ended without an answer (a stream: before its commit point)
   stream_cut,       // a committed stream broke: cut, stalled, an unreadable chunk, an error event
   restart_differs,  // a recovery's restart did not repeat the text the caller already has
+  unsupported,      // the target's provider cannot express the request (nothing was sent)
+  wait_refused,     // the target was still unavailable after its retry-after wait (permit or slot refused)
 };
 
 // The chain a fatal request error has of its own (RouterConfig's context_window_fallbacks and
@@ -111,6 +132,7 @@ struct FailoverFacts {
   // retry.style openai: what openai-python reads from the failed attempt (retry.hpp).
   bool openai_retry = false;          // openai_should_retry() of its status and headers, or its failure
   std::optional<Millis> openai_hint;  // parse_retry_after() of its headers
+  bool hedge_in_flight = false;       // a hedge of the failed attempt was sent and has not ended
   bool operator==(const FailoverFacts&) const = default;
 };
 
@@ -125,6 +147,7 @@ enum class FailoverAction : std::uint8_t {
   retry_after,              // the failed target after `wait` (its hint); draws on the budget
   recover,                  // continue the cut stream on the offered target, else the next group
   next_group,               // the chain's next group (the last error when none is left)
+  adopt_hedge,              // the hedge in flight becomes the call's attempt
   give_up,                  // the last error (after a stream cut: the original interruption)
 };
 
@@ -149,13 +172,23 @@ std::string describe(const FailoverDecision& d);
 
 FailoverDecision decide(const FailoverFacts& facts) noexcept;
 
+// The kind of attempt a target's normal time to first token is learnt per (issue 11, "by output
+// size where it matters"): a stream's first token comes before the answer is written, whatever
+// its length (kind 0); a non-streamed answer's headers come once it is written, so that time grows
+// with the output asked for: kinds 1-4 by the requested output (max_tokens, else the quota
+// estimate's default): up to 256, 1024, 4096 tokens, more. A short answer's normal never cuts a
+// long one, and a long one's never lets a short one sit.
+inline constexpr std::size_t kTtftKinds = 5;
+std::size_t ttft_kind(bool stream, std::int64_t output_tokens) noexcept;
+
 // An attempt's first-token and idle limits (issue 11, deadline-aware and adaptive limits).
 inline constexpr double kDefaultFirstTokenFactor = 10;  // timeouts.first_token_factor (config.hpp)
 struct AttemptLimitFacts {
   Millis first_token{0};                     // configured, or the request's override (0 = none)
   bool first_token_override = false;         // the request set it: never adapted
   Millis idle{0};                            // configured or overridden (0 = none)
-  std::optional<Millis> normal_ttft;         // the target's normal (timeouts.first_token_samples answers or more)
+  std::optional<Millis> normal_ttft;         // the target's normal for this kind of attempt (ttft_kind();
+                                             // timeouts.first_token_samples answers or more)
   double factor = kDefaultFirstTokenFactor;  // timeouts.first_token_factor (0: not adapted)
   bool fallback_left = false;                // an untried target of the group, or a later group
   Clock::duration time_left{0};              // until the call's deadline
@@ -168,6 +201,59 @@ struct AttemptLimits {
 // [first_token / 4, first_token]: a reasoning model whose normal is slow keeps a long limit), and neither limit exceeds
 // half of the time left, so the fallback still has the other half. Without a fallback the configured limits stand.
 AttemptLimits attempt_limits(const AttemptLimitFacts& facts) noexcept;
+
+// ---- hedged requests (issue 11; gRPC A6, github.com/grpc/proposal/blob/master/A6-client-retries.md,
+// "Hedging Policy"; Envoy's hedge_on_per_try_timeout). After a delay without a first token, the
+// same request goes to another target of the group (the one its balancer picks, never one the call
+// tried); the first to produce a first token (a stream's first event after 2xx headers, or a whole
+// non-streamed answer) wins and the other is cancelled. A hedge draws from the group's retry
+// budget like a retry (budget.hpp); it is never sent once the caller has a token, nor for the
+// recovery of a cut stream (its restart must match what the caller already has).
+//
+// Call order: when an attempt starts, the call asks hedge() with stage `arm`; `arm` says after
+// which delay to ask again. When that timer fires (the attempt still before its first token),
+// the call asks with stage `fire`: `pick` asks it to consult the balancer for an untried target
+// and ask again with `offer` filled; `send` draws on the budget (refused: set budget_refused and
+// ask again). Pure, like decide().
+
+// The delay's floor: a p95 learnt from very fast answers does not hedge every call at once (a
+// few milliseconds of scheduling jitter would double the load; gRPC A6 leaves the delay to the
+// operator, Envoy hedges only on a per-try timeout).
+inline constexpr Millis kHedgeMinDelay{100};
+// A cold target (fewer samples than timeouts.first_token_samples): no p95 yet, this delay.
+inline constexpr Millis kHedgeColdDelay{2000};
+
+enum class HedgeStage : std::uint8_t { arm, fire };
+enum class HedgeAction : std::uint8_t { none, arm, pick, send };
+std::string_view to_string(HedgeAction action) noexcept;
+
+struct HedgeFacts {
+  HedgeStage stage = HedgeStage::arm;
+  HedgePolicyConfig hedge;         // the group's
+  int sent = 0;                    // hedges this call sent
+  bool resuming = false;           // the attempt is a recovery of a cut stream
+  bool committed = false;          // the caller has a first token (or the attempt ended)
+  std::optional<Millis> p95;       // the attempt's target: p95 of its time to first token (warm)
+  Millis first_token{0};           // the attempt's first-token limit (0 = none)
+  Clock::duration time_left{0};    // until the call's deadline
+  Offer offer = Offer::not_asked;  // fire: fresh (an untried target) or none
+  bool budget_refused = false;     // fire: the group's retry budget refused the hedge
+  bool operator==(const HedgeFacts&) const = default;
+};
+
+struct HedgeDecision {
+  HedgeAction action = HedgeAction::none;
+  Millis delay{0};        // arm: ask again (stage fire) after this
+  std::string_view rule;  // off, recovery, max, committed, limit, deadline, fixed, p95, cold,
+                          // pick, no_target, budget, hedge
+  bool draws_budget() const noexcept { return action == HedgeAction::send; }
+  bool operator==(const HedgeDecision&) const = default;
+};
+
+// The delay: the fixed one, else the target's p95 (at least kHedgeMinDelay), else kHedgeColdDelay.
+// No hedge when it could not start before the first-token limit or the deadline: the limit fails
+// the attempt over anyway.
+HedgeDecision hedge(const HedgeFacts& facts) noexcept;
 
 // A connection closed or reset before the response head after kSilentAfter or more: silent.
 bool silent_hangup(Errc code, bool before_head, Clock::duration waited) noexcept;
