@@ -284,7 +284,8 @@ void bind_router(py::module_& m) {
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
              const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
              std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-             std::optional<long long> max_attempts, bool cache, const std::string& cache_namespace, const std::string& tag) {
+             std::optional<long long> max_attempts, bool cache, const std::string& cache_namespace,
+             const std::string& tag) {
             RouteRequest r;
             r.model = model;
             r.call.method = method;

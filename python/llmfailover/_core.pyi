@@ -644,6 +644,9 @@ class Decision(llmfailover._enums.NativeStrEnum):
     cancelled = "cancelled"
     skip = "skip"
     cache_hit = "cache_hit"
+    to_hedge = "to_hedge"
+    hedge_cancelled = "hedge_cancelled"
+    hedge_failed = "hedge_failed"
 
 class Errc(llmfailover._enums.NativeStrEnum):
     """

@@ -206,7 +206,7 @@ struct Snapshot {
   std::vector<TargetSnapshot> targets;
   std::vector<GroupSnapshot> groups;  // the configured groups, then "other"
   std::vector<BudgetSnapshot> budgets;
-  std::vector<CacheSnapshot> cache;  // filled by the binding from the router's cache, if any
+  std::vector<CacheSnapshot> cache;   // filled by the binding from the router's cache, if any
   std::uint64_t state_fallbacks = 0;  // `state: redis` fell back to local state (once per outage)
 };
 

@@ -123,8 +123,8 @@ void parse_groups(const Node& groups, RouterConfig& c) {
 
 RouterConfig parse_native(const Node& root) {
   root.check_keys({"groups", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks",
-                   "defaults", "degraded_answer", "stream_recovery", "routing_strategy", "proxy", "cache",
-                   "budgets", "state"});  // `cache` is read by cache/cache_config.cpp
+                   "defaults", "degraded_answer", "stream_recovery", "routing_strategy", "proxy", "cache", "budgets",
+                   "state"});  // `cache` is read by cache/cache_config.cpp
   RouterConfig c;
   if (auto d = root.get("defaults")) c.defaults = parse_policy(*d, GroupPolicy{});
   parse_groups(root.require("groups"), c);

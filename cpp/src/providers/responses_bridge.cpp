@@ -277,7 +277,7 @@ json response_object(const json& req, const std::string& id, const std::string& 
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   json text = {{"format", {{"type", "text"}}}};
   if (auto t = req.find("text"); t != req.end() && t->is_object() && t->contains("format")) text = *t;
-  auto echo = [&](const char* key, json fallback) {
+  auto echo = [&](const char* key, const json& fallback) {
     auto it = req.find(key);
     return it != req.end() && !it->is_null() ? *it : fallback;
   };
