@@ -114,7 +114,8 @@ TEST_F(BudgetRouterTest, AnAnswerOfUnknownPriceIsNotCountedAsSpendButShown) {
   cfg.budgets = {{"group", "smart", 0.01, "hour"}};
   Router router(cfg, {}, nullptr, first());
   for (int i = 0; i < 3; ++i) ASSERT_EQ(run(router, "smart").status(), 200);
-  const auto& b = budget(router.metrics(), "smart");
+  const auto snap = router.metrics();  // the snapshot outlives the reference into it
+  const auto& b = budget(snap, "smart");
   EXPECT_EQ(b.spent_usd, 0.0);
   EXPECT_EQ(b.unpriced, 3u);
   EXPECT_FALSE(b.reached);
