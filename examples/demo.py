@@ -71,8 +71,7 @@ class Story:
     def before(self, i: int) -> Optional[str]:
         """Injects the fault due before request ``i``; returns a line for the log, or None."""
         if i == self.cut_at:
-            seen = len(self.primary.attempts(MODEL))  # scripts count this model's attempts from 1
-            self.primary.script(MODEL, [Fault.ok()] * seen + [Fault.cut(3)])
+            self.primary.script(MODEL, [Fault.cut(3)])  # a script counts from the next attempt
             self.phase = "cut stream"
             return "the primary will cut the next stream after 3 chunks"
         if i == self.cut_at + 1:

@@ -32,6 +32,7 @@ Messages never contain credentials: callers pass their secrets, which are scrubb
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -254,10 +255,25 @@ _BY_ERRC: dict[str, type[APIError]] = {
 }
 
 
+# Where a secret is masked, the rule of the router's C++ scrubber (cpp/src/router/secrets.hpp):
+# a secret of _MIN_SECRET characters or more everywhere, inside longer tokens too; a shorter one
+# (a local server's "k", "none", "EMPTY") only as a whole token, where no key character
+# ([A-Za-z0-9_-], or a '.' between two of them) touches it: "Bearer k", "key=k&" and "k." are
+# masked, "handshake" and "k.example.com" stay readable.
+_MIN_SECRET = 8
+_MASK = "***"
+_BEFORE = r"(?<![A-Za-z0-9_\-])(?<![A-Za-z0-9_\-]\.)"
+_AFTER = r"(?![A-Za-z0-9_\-])(?!\.[A-Za-z0-9_\-])"
+
+
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):  # longest first
+        if secret not in text:
+            continue
+        if len(secret) >= _MIN_SECRET:
+            text = text.replace(secret, _MASK)
+        else:
+            text = re.sub(_BEFORE + re.escape(secret) + _AFTER, _MASK, text)
     return text
 
 
@@ -265,10 +281,20 @@ def _scrub_body(body: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(body, str):
         return _scrub(body, secrets)
     if isinstance(body, Mapping):
-        return {k: _scrub_body(v, secrets) for k, v in body.items()}
+        return {_scrub(str(k), secrets): _scrub_body(v, secrets) for k, v in body.items()}
     if isinstance(body, list):
         return [_scrub_body(v, secrets) for v in body]
+    if json.dumps(body) in secrets:  # a number or literal spelled like a (short) key
+        return _MASK
     return body
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def make_error(
@@ -301,19 +327,22 @@ def make_error(
         exc.__cause__ = cause
         return exc
     assert status is not None, "make_error needs a status or an errc"
-    text = _scrub(content.decode("utf-8", errors="replace").strip(), secrets)
-    response = Response(status, headers or Headers(), request, text.encode())
+    raw = content.decode("utf-8", errors="replace").strip()
+    text = _scrub(raw, secrets)
     body: Any = text
     message = f"Error code: {status}"
-    try:
-        body = _scrub_body(json.loads(text), secrets)
+    try:  # parsed before scrubbing: a short key spelled like a JSON value must not break the JSON
+        body = _scrub_body(json.loads(raw), secrets)
     except (ValueError, RecursionError):  # not JSON, or nested too deep to decode: the text
         body = text
     else:
+        if text != raw and not _is_json(text):  # as the router does (secrets.cpp): it stays JSON
+            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         error = body.get("error", body) if isinstance(body, Mapping) else None
         msg = error.get("message") if isinstance(error, Mapping) else None
         if isinstance(msg, str) and msg:
             message += f" - {msg}"
+    response = Response(status, headers or Headers(), request, text.encode())
     data = body.get("error", body) if isinstance(body, Mapping) else body
     if status == 429 and response.headers.get("x-llmfailover-budget") and isinstance(data, Mapping):
         exc = BudgetExceededError(message, response=response, body=data)

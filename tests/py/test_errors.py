@@ -73,6 +73,39 @@ def test_secrets_are_scrubbed() -> None:
     assert key not in str(exc.__cause__)
 
 
+LONG_KEY = "sk-live-0123456789"
+
+
+@pytest.mark.parametrize(
+    "text, key, scrubbed",
+    [
+        # A short key is masked only as a whole token: ordinary words stay readable.
+        ("TLS handshake with k.example.com failed", "k", "TLS handshake with k.example.com failed"),
+        ("kk k_1 k-2 a.k", "k", "kk k_1 k-2 a.k"),
+        ("Authorization: Bearer k", "k", "Authorization: Bearer ***"),
+        ("bad key 'k'. Try k", "k", "bad key '***'. Try ***"),
+        ("GET /v1?key=k&alt=sse", "k", "GET /v1?key=***&alt=sse"),
+        # A long key is masked everywhere, inside a longer token too.
+        (f"GET /v1?key={LONG_KEY}&alt=sse", LONG_KEY, "GET /v1?key=***&alt=sse"),
+        (f"x-api-key: {LONG_KEY}", LONG_KEY, "x-api-key: ***"),
+        (f"prefix_{LONG_KEY}_suffix", LONG_KEY, "prefix_***_suffix"),
+    ],
+)
+def test_scrub_masks_whole_tokens_of_short_keys_and_long_keys_everywhere(text: str, key: str, scrubbed: str) -> None:
+    assert errors._scrub(text, [key]) == scrubbed
+
+
+def test_a_one_letter_key_leaves_messages_readable_and_never_prints() -> None:
+    exc = errors.make_error(REQ, errc="tls_failed", detail="TLS handshake with k.example.com: bad key k", secrets=["k"])
+    assert str(exc.__cause__) == "tls_failed: TLS handshake with k.example.com: bad key ***"
+    body = b'{"error":{"message":"token k refused for kafka","code":null,"k":1}}'
+    exc = errors.make_error(REQ, status=401, content=body, secrets=["k", "null"])
+    assert str(exc) == "Error code: 401 - token *** refused for kafka"
+    # Parsed before scrubbing: a key spelled like a JSON value leaves the body a mapping.
+    assert exc.body == {"message": "token *** refused for kafka", "code": "***", "***": 1}
+    assert exc.response.text == '{"error":{"message":"token *** refused for kafka","code":"***","***":1}}'
+
+
 def test_stream_error_is_api_error() -> None:
     exc = errors.make_stream_error({"error": {"message": "overloaded", "type": "server_error"}}, REQ)
     assert type(exc) is errors.APIError and str(exc) == "overloaded" and exc.type == "server_error"

@@ -148,6 +148,21 @@ def test_script_per_attempt_default_and_wildcard(fp: FakeProvider) -> None:
         fp.script("a", ["not a fault"])  # type: ignore[list-item]
 
 
+def test_a_second_script_counts_from_the_next_attempt(fp: FakeProvider) -> None:
+    body = {"model": "a", "messages": MESSAGES}
+    fp.script("a", [Fault.status(503)])
+    assert [raw(fp, "POST", "/v1/chat/completions", body)[0] for _ in range(2)] == [503, 200]
+    fp.script("a", [Fault.status(429), Fault.status(500)])  # the first script is used up
+    assert [raw(fp, "POST", "/v1/chat/completions", body)[0] for _ in range(3)] == [429, 500, 200]
+    fp.script("a", [Fault.status(502), Fault.status(503)])
+    assert raw(fp, "POST", "/v1/chat/completions", body)[0] == 502
+    fp.script("a", [Fault.status(501)])  # replaces the rest of a script not used up
+    assert [raw(fp, "POST", "/v1/chat/completions", body)[0] for _ in range(2)] == [501, 200]
+    fp.script("*", [Fault.status(504)])  # "*" too counts each model from its next attempt
+    assert [raw(fp, "POST", "/v1/chat/completions", body)[0] for _ in range(2)] == [504, 200]
+    assert [r.attempt for r in fp.attempts("a")] == list(range(1, 11))  # the log keeps counting
+
+
 def test_outage_window(fp: FakeProvider) -> None:
     fp.outage("m", 0.15)
     body = {"model": "m", "messages": MESSAGES}
@@ -176,7 +191,7 @@ def test_set_tool_call_scripts_the_answer(fp: FakeProvider) -> None:
     assert call["type"] == "function" and call["id"].startswith("call_")
     assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
     assert chat("other")["message"]["tool_calls"][0]["function"]["name"] == "lookup"
-    fp.script("m", [Fault.ok(), Fault(content="It is sunny.")])  # attempt 2 of m (the next one): text
+    fp.script("m", [Fault(content="It is sunny.")])  # the next attempt of m: text
     assert chat("m")["message"] == {"role": "assistant", "content": "It is sunny.", "refusal": None, "annotations": []}
     fp.reset()
     assert chat("m")["message"]["content"] == "Hello from m."

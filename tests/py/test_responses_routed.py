@@ -178,7 +178,7 @@ def test_stateful_calls_stay_on_the_deployment_that_holds_the_state(fp: FakeProv
         assert deployments(route_info(first)) == [("a", "failover"), ("b", "served")]
         second = c.responses.create(model="smart", input="And?", previous_response_id=first.id)
         assert deployments(route_info(second)) == [("b", "served")]  # not a, though a comes first
-        fp.script("m-b", [Fault.unavailable()] * 3)
+        fp.script("m-b", [Fault.unavailable()])  # its next attempt
         before = len(fp.attempts("m-a"))
         with pytest.raises(llmfailover.InternalServerError):
             c.responses.create(model="smart", input="More?", previous_response_id=first.id)

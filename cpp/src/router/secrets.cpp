@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "llmfailover/json.hpp"
+
 namespace llmfailover {
 
 namespace {
@@ -41,10 +43,29 @@ std::string percent_decoded(std::string_view s) {
   return out;
 }
 
+// A character keys are made of ([A-Za-z0-9_-], and '.' inside a token: see token_char_at).
+bool key_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
+
+// Whether text[i] continues a token: a key character, or a '.' between key characters (so "k."
+// at the end of a sentence still ends at the 'k', while "k.example.com" is one token).
+bool token_char_at(std::string_view text, std::size_t i, bool leftward) {
+  if (i >= text.size()) return false;
+  if (key_char(text[i])) return true;
+  if (text[i] != '.') return false;
+  if (leftward) return i > 0 && key_char(text[i - 1]);
+  return i + 1 < text.size() && key_char(text[i + 1]);
+}
+
+// `value` at `at` is a whole token: no token character touches it on either side.
+bool whole_token(std::string_view text, std::size_t at, std::size_t size) {
+  const bool left = at > 0 && token_char_at(text, at - 1, true);
+  return !left && !token_char_at(text, at + size, false);
+}
+
 }  // namespace
 
 void SecretSet::add(std::string_view value) {
-  if (value.size() < kMinSecret) return;
+  if (value.empty()) return;
   if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
   values_.emplace_back(value);
 }
@@ -76,16 +97,57 @@ void SecretSet::add_from_request(const HttpRequest& request) {
   }
 }
 
-std::string SecretSet::scrub(std::string text) const {
-  if (values_.empty() || text.empty()) return text;
+std::string SecretSet::scrub_text(std::string text, bool* short_masked) const {
   std::vector<const std::string*> order;
   for (const auto& v : values_) order.push_back(&v);
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->size() > b->size(); });
   for (const std::string* v : order) {
-    for (auto at = text.find(*v); at != std::string::npos; at = text.find(*v, at + kMask.size()))
-      text.replace(at, v->size(), kMask);
+    const bool anywhere = v->size() >= kMinSecret;
+    for (auto at = text.find(*v); at != std::string::npos;) {
+      if (anywhere || whole_token(text, at, v->size())) {
+        if (!anywhere) *short_masked = true;
+        text.replace(at, v->size(), kMask);
+        at = text.find(*v, at + kMask.size());
+      } else {
+        at = text.find(*v, at + 1);
+      }
+    }
   }
   return text;
+}
+
+// Strings and member names through scrub_text; a number or literal spelled like a secret becomes
+// the string kMask. Recursion is bounded by parse_json's depth limit.
+void SecretSet::scrub_json(nlohmann::ordered_json& value) const {
+  bool ignored = false;
+  if (value.is_string()) {
+    value = scrub_text(value.get<std::string>(), &ignored);
+  } else if (value.is_array()) {
+    for (auto& v : value) scrub_json(v);
+  } else if (value.is_object()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (auto& [k, v] : value.items()) {
+      scrub_json(v);
+      out[scrub_text(k, &ignored)] = std::move(v);
+    }
+    value = std::move(out);
+  } else if (std::find(values_.begin(), values_.end(), value.dump()) != values_.end()) {
+    value = std::string(kMask);
+  }
+}
+
+std::string SecretSet::scrub(std::string text) const {
+  if (values_.empty() || text.empty()) return text;
+  bool short_masked = false;
+  std::string out = scrub_text(text, &short_masked);
+  if (!short_masked) return out;
+  // A short secret masked as a token of a JSON document (a key "null" or "0") can leave it invalid
+  // JSON: scrub the parsed document instead, so an error body stays JSON (re-serialized compactly).
+  if (!parse_json<nlohmann::ordered_json>(out).is_discarded()) return out;
+  auto doc = parse_json<nlohmann::ordered_json>(text);
+  if (doc.is_discarded()) return out;
+  scrub_json(doc);
+  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void SecretSet::scrub(Headers& headers) const {

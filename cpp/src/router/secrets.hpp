@@ -12,14 +12,24 @@
 // sent, so a Vertex/OAuth access token and a caller's extra header are covered; query values
 // under such names (?key=) as given and percent-encoded; and the router-wide ones (AWS secret
 // access key and session token from the environment when a Bedrock target exists).
-// Values shorter than kMinSecret are not scrubbed: real keys and tokens are far longer, while the
-// placeholders local servers take ("none", "null", "EMPTY", "dummy") would garble every error
-// text, and turn a JSON null in an error body into invalid JSON, without protecting anything.
+// Where a secret is masked (the same rule as python/llmfailover/errors.py _scrub):
+// - kMinSecret characters or more: everywhere, inside longer tokens too ("xsk-...", a URL's
+//   "?key=sk-...&", "Bearer sk-..."): a string that long is no ordinary word, and an echo may
+//   glue it to other characters.
+// - shorter (a local server's "k", "none", "EMPTY", "dummy"): only where it stands as a whole
+//   token, i.e. no key character ([A-Za-z0-9_-], or a '.' between two of them) touches it on
+//   either side. "Bearer k", "key=k&", "'k'" and "k." are masked; "handshake" and
+//   "k.example.com" are left readable. A short key inside a longer token is not masked: that
+//   token is not the key, and masking every "k" would garble every message without hiding more.
+// A short key spelled like a JSON number or literal (a key "null") would leave a JSON error body
+// invalid; such a body is scrubbed as a document instead (strings and names by the rule above,
+// a value spelled like a key becomes the string "***"), so it stays JSON.
 //
 // Cost: O(secrets x text) per scrub, only when an attempt fails. Thread safety: a value.
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,12 +50,15 @@ class SecretSet {
   void clear() noexcept { values_.clear(); }
   bool empty() const noexcept { return values_.empty(); }
 
-  // `text` with every secret replaced by kMask (longest first, so a token inside a header value
-  // that is itself a secret leaves no tail behind).
+  // `text` with every secret replaced by kMask where the rule above says so (longest first, so a token inside a header
+  // value that is itself a secret leaves no tail behind).
   std::string scrub(std::string text) const;
   void scrub(Headers& headers) const;
 
  private:
+  std::string scrub_text(std::string text, bool* short_masked) const;
+  void scrub_json(nlohmann::ordered_json& value) const;
+
   std::vector<std::string> values_;
 };
 

@@ -51,7 +51,13 @@ struct FakeProvider::Impl {
   const Clock::time_point started;
 
   mutable std::mutex mutex;
-  std::map<std::string, std::vector<Fault>, std::less<>> scripts;
+  // A script starts at the attempt after script() was called: entry i is for the attempt whose
+  // per-model count is base[model] + i + 1 (base: the counters then; "*" covers every model).
+  struct Script {
+    std::vector<Fault> faults;
+    std::map<std::string, int, std::less<>> base;
+  };
+  std::map<std::string, Script, std::less<>> scripts;
   std::map<std::string, Fault, std::less<>> defaults;
   std::map<std::string, std::string, std::less<>> replies;
   std::map<std::string, detail::ToolCall, std::less<>> tool_calls;

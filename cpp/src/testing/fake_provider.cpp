@@ -55,8 +55,10 @@ FakeProvider::Impl::Plan FakeProvider::Impl::plan(const std::string& model) {
 
   auto choose = [&](const std::string& key) -> const Fault* {
     if (auto o = outages.find(key); o != outages.end() && t < o->second.until) return &o->second.fault;
-    if (auto s = scripts.find(key); s != scripts.end() && p.attempt <= static_cast<int>(s->second.size())) {
-      return &s->second[p.attempt - 1];
+    if (auto s = scripts.find(key); s != scripts.end()) {
+      auto b = s->second.base.find(model);
+      const int n = p.attempt - (b == s->second.base.end() ? 0 : b->second);  // 1-based in this script
+      if (n >= 1 && n <= static_cast<int>(s->second.faults.size())) return &s->second.faults[n - 1];
     }
     if (auto d = defaults.find(key); d != defaults.end()) return &d->second;
     return nullptr;
@@ -122,7 +124,14 @@ std::string FakeProvider::base_url() const { return root_url() + "/v1"; }
 
 void FakeProvider::script(std::string model, std::vector<Fault> faults) {
   std::lock_guard lock(impl_->mutex);
-  impl_->scripts[std::move(model)] = std::move(faults);
+  // Counted from the next attempt, so a script set after earlier traffic (or after an earlier
+  // script ran out) takes effect; "*" keeps every model's count.
+  auto base = impl_->counters;
+  if (model != "*") {
+    auto own = base.find(model);
+    base = own == base.end() ? decltype(base){} : decltype(base){{own->first, own->second}};
+  }
+  impl_->scripts[std::move(model)] = {std::move(faults), std::move(base)};
 }
 
 void FakeProvider::set_default(std::string model, Fault fault) {

@@ -75,8 +75,9 @@ class FakeProvider:
             client.chat.completions.create(model="gpt-4o", messages=[...])
             assert [a.outcome for a in fp.attempts("gpt-4o")] == ["status:429", "ok"]
 
-    Attempt N of a model gets ``script[N-1]``; otherwise, in order: an active ``outage``, the
-    model's ``set_default``, then the same for the wildcard model ``"*"``, else healthy.
+    Attempt N of a model (counted from its ``script`` call) gets ``script[N-1]``; otherwise, in
+    order: an active ``outage``, the model's ``set_default``, then the same for the wildcard model
+    ``"*"``, else healthy.
     ``close()`` (or leaving the ``with`` block) stops the server and closes every connection;
     ``attempts()`` still works afterwards. Safe to use from several threads.
     """
@@ -123,7 +124,10 @@ class FakeProvider:
         return self._closed
 
     def script(self, model: str, faults: Iterable[Fault]) -> None:
-        """Attempt N of ``model`` (counted from 1) gets ``faults[N-1]``; replaces an earlier script."""
+        """The Nth attempt of ``model`` after this call gets ``faults[N-1]`` (counted from 1).
+
+        Replaces an earlier script for ``model``, used up or not; ``attempts()`` keeps counting.
+        """
         self._fp.script(model, [self._fault(f) for f in faults])
 
     def set_default(self, model: str, fault: Fault) -> None:

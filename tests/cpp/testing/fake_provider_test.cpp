@@ -190,6 +190,25 @@ TEST(FakeProvider, RateLimitedWithRetryAfter) {
   EXPECT_EQ(log[1].outcome, "ok");
 }
 
+// A script counts from the attempt after it was set: a second one, after the first ran out, takes
+// effect (it used to be indexed by the model's whole attempt count, so it was skipped).
+TEST(FakeProvider, ASecondScriptCountsFromTheNextAttempt) {
+  FakeProvider fp;
+  auto status = [&] { return post(fp, "/v1/chat/completions", chat_body("m")).res.result_int(); };
+  fp.script("m", {Fault::http_status(503)});
+  EXPECT_EQ(status(), 503);
+  EXPECT_EQ(status(), 200);  // ran out
+  fp.script("m", {Fault::http_status(429), Fault::http_status(500)});
+  EXPECT_EQ(status(), 429);
+  EXPECT_EQ(status(), 500);
+  fp.script("*", {Fault::http_status(504)});  // the wildcard counts each model from its next attempt
+  EXPECT_EQ(status(), 504);
+  EXPECT_EQ(status(), 200);
+  std::vector<int> attempts;
+  for (const auto& r : fp.attempts("m")) attempts.push_back(r.attempt);
+  EXPECT_EQ(attempts, (std::vector<int>{1, 2, 3, 4, 5, 6}));  // the log keeps counting
+}
+
 TEST(FakeProvider, StatusHelpers) {
   FakeProvider fp;
   fp.script("m", {Fault::overloaded(), Fault::unauthorized(), Fault::context_length_exceeded(), Fault::content_policy(),

@@ -197,7 +197,7 @@ TEST(FakeToolCall, PrecedenceAgainstRepliesAndFaultContent) {
   EXPECT_EQ(post_chat(fp, "both")["message"]["tool_calls"][0]["function"]["name"], "own");
   Fault follow_up;
   follow_up.content = "It is sunny.";
-  fp.script("any", {Fault::ok(), follow_up});  // attempt 2 (the turn after the tool result) answers text
+  fp.script("any", {follow_up});  // the next attempt (the turn after the tool result) answers text
   const json second = post_chat(fp, "any");
   EXPECT_EQ(second["message"]["content"], "It is sunny.");
   EXPECT_EQ(second["finish_reason"], "stop");

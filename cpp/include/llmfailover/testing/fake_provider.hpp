@@ -19,8 +19,8 @@
 //
 // Faults are chosen per model and per attempt: attempt N is the Nth request seen for that model
 // (1-based; the model is the JSON "model" field or the Azure deployment; "" when there is none).
-// Precedence: an active outage() window, then script(model)[N-1], then set_default(model), then
-// the same two for the wildcard model "*", then healthy.
+// Precedence: an active outage() window, then script(model)[N-1] (N counted from the script()
+// call), then set_default(model), then the same two for the wildcard model "*", then healthy.
 //
 // Call order: construct (the server is listening and serving on return) -> script()/set_default()/
 // set_reply()/set_tool_call()/outage() at any time (they affect requests that arrive afterwards)
@@ -151,8 +151,9 @@ class FakeProvider {
   std::string root_url() const;  // "http://127.0.0.1:<port>" (Azure endpoint form)
   std::string base_url() const;  // root_url() + "/v1" (OpenAI base_url form)
 
-  // Attempt N of `model` gets faults[N-1]; later attempts fall back (see the header comment).
-  // Replaces any earlier script for `model`; the attempt counter is not reset.
+  // The Nth attempt of `model` after this call gets faults[N-1] (before any traffic: attempt N);
+  // later attempts fall back (see the header comment). Replaces any earlier script for `model`,
+  // used up or not, and counts from the next attempt; attempts() numbering is not reset.
   void script(std::string model, std::vector<Fault> faults);
   // Used for every attempt of `model` that no script entry covers.
   void set_default(std::string model, Fault fault);
