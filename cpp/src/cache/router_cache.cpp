@@ -95,15 +95,21 @@ class RecordingCall final : public RoutedCall, public std::enable_shared_from_th
         bytes_ += e.data.size() + e.event.size() + e.id.size();
         keep_ = bytes_ <= config_.max_bytes;  // it could never fit: stop copying
         if (keep_) answer_.events.push_back(e);
+        // A chat stream is complete at `data: [DONE]`, and a caller stops reading there
+        // (_streaming.py): storing only at the end event would let its next identical call,
+        // started at once, miss the answer that is about to be stored.
+        if (keep_ && e.kind == Event::Kind::sse && e.data == "[DONE]") store();
         break;
       case Event::Kind::error: keep_ = false; break;
-      case Event::Kind::end:
-        keep_ = false;
-        // Runs inside the routed call's push (its lock held): nothing here may call back into it.
-        if (answer_.status) cache_->put(key_, encode_answer(answer_), config_.ttl);
-        answer_ = {};
-        break;
+      case Event::Kind::end: store(); break;
     }
+  }
+
+  // Runs inside the routed call's push (its lock held): nothing here may call back into it.
+  void store() {
+    if (keep_ && answer_.status) cache_->put(key_, encode_answer(answer_), config_.ttl);
+    keep_ = false;
+    answer_ = {};
   }
 
   std::shared_ptr<RoutedCall> inner_;
