@@ -1,6 +1,6 @@
 """A throw-away redis-server on a unix socket for the tests that need one (batch jobs, the cache).
 
-Tests import ``redis_url`` (a fixture) and ``REDIS_MARK`` (skips with the reason when Debian's
+Tests import ``redis_url`` (a fixture; ``redis_tls`` is one speaking only TLS) and ``REDIS_MARK`` (skips with the reason when Debian's
 redis-server or redis-py is missing; scripts/setup.sh installs both).
 """
 
@@ -11,7 +11,9 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +50,59 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
                     raise
                 time.sleep(0.05)
         yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@dataclass
+class TlsRedis:
+    """A redis-server speaking only TLS on 127.0.0.1 (``redis_tls`` fixture), with a password."""
+
+    port: int
+    password: str
+    ca: Path  # the CA that signed the server's certificate (for 127.0.0.1 and localhost)
+    other_ca: Path  # a CA that did not
+
+    @property
+    def url(self) -> str:
+        return f"rediss://:{self.password}@127.0.0.1:{self.port}"
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, password=self.password, ssl=True, ssl_ca_certs=str(self.ca)
+        )
+
+
+@pytest.fixture
+def redis_tls(tmp_path: Path) -> Iterator[TlsRedis]:
+    """Debian's redis-server 7 with --tls-port and no plain port (built with TLS on Debian 12)."""
+    import redis
+    from _servers import free_port, make_tls_material, unavailable
+
+    tls = make_tls_material(tmp_path / "tls")
+    other = make_tls_material(tmp_path / "other")
+    port = free_port()
+    log = tmp_path / "redis-tls.log"
+    argv = [str(REDIS_SERVER), "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tls["cert"])]
+    argv += ["--tls-key-file", str(tls["key"]), "--tls-ca-cert-file", str(tls["ca"]), "--tls-auth-clients", "no"]
+    argv += ["--requirepass", "hunter2", "--save", "", "--appendonly", "no", "--logfile", str(log)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = TlsRedis(port=port, password="hunter2", ca=tls["ca"], other_ca=other["ca"])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if out.client().ping():
+                    break
+            except redis.RedisError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    text = log.read_text() if log.exists() else ""
+                    unavailable(f"redis-server would not start with TLS on port {port}: {text[-500:]}")
+                time.sleep(0.05)
+        yield out
     finally:
         server.terminate()
         server.wait(timeout=10)
