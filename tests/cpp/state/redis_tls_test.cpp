@@ -1,6 +1,6 @@
-// rediss:// (state/redis.hpp, redis_tls.cpp): the URL and config rules, and that a TLS failure is a
-// bounded, password-free connection failure. The handshakes with a real TLS redis-server are in
-// tests/py/test_redis_tls.py.
+// rediss:// (state/redis.hpp, redis_tls.cpp): the URL rules, and that a TLS failure is a bounded,
+// password-free connection failure (the config keys: state_config_test.cpp; the handshakes with a
+// real TLS redis-server: tests/py/test_redis_tls.py).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -12,26 +12,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "llmfailover/config.hpp"
 #include "llmfailover/state/redis.hpp"
 
 namespace llmfailover {
 namespace {
 
 using state::RedisConnection;
-
-std::string with_state(const std::string& redis) {
-  return R"({"groups": {"g": {"deployments": [{"model": "m", "rpm": 100}]}}, "state": {"redis": )" + redis + "}}";
-}
-
-std::string error_of(const std::string& json) {
-  try {
-    parse_config(json);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A listening socket that never accepts: the kernel completes the TCP connect, then silence.
 struct SilentServer {
@@ -66,29 +52,6 @@ TEST(RedisTls, RedissUrlsParseAndRedact) {
   EXPECT_FALSE(state::parse_redis_url("rediss://h:0", &why));
   EXPECT_EQ(state::redacted_url("rediss://user:secret@h:1/0"), "rediss://user:***@h:1/0");
   EXPECT_EQ(state::redacted_url("rediss://:secret@h"), "rediss://:***@h");
-}
-
-TEST(RedisTls, ConfigReadsTheTlsKeysOnlyForRediss) {
-  const auto ca = std::filesystem::temp_directory_path() / ("llmf-redis-tls-ca-" + std::to_string(::getpid()) + ".pem");
-  std::ofstream(ca) << "not a certificate\n";
-  auto c = parse_config(with_state(R"({"url": "rediss://:hunter2@h:6380", "ca_file": ")" + ca.string() +
-                                   R"(", "tls_skip_verify": true})"));
-  EXPECT_EQ(c.state.tls.ca_file, ca.string());
-  EXPECT_TRUE(c.state.tls.skip_verify);
-  const std::string dump = dump_config(c);
-  EXPECT_EQ(dump.find("hunter2"), std::string::npos) << dump;
-  EXPECT_NE(dump.find("rediss://:***@h:6380"), std::string::npos) << dump;
-  EXPECT_EQ(parse_config(dump).state.tls, c.state.tls);  // the dump reads back
-  EXPECT_FALSE(parse_config(with_state(R"({"url": "rediss://h"})")).state.tls.skip_verify);
-
-  std::string e = error_of(with_state(R"({"url": "redis://:hunter2@h", "tls_skip_verify": true})"));
-  EXPECT_EQ(e.rfind("state.redis.tls_skip_verify: only with a rediss:// (TLS) url", 0), 0u) << e;
-  e = error_of(with_state(R"({"url": "rediss://:hunter2@h", "ca_file": "/nonexistent/ca.pem"})"));
-  EXPECT_EQ(e.rfind("state.redis.ca_file: cannot read the CA file '/nonexistent/ca.pem'", 0), 0u) << e;
-  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
-  e = error_of(with_state(R"({"url": "rediss://h", "tls_skip_verify": "no"})"));
-  EXPECT_EQ(e.rfind("state.redis.tls_skip_verify:", 0), 0u) << e;
-  std::filesystem::remove(ca);
 }
 
 TEST(RedisTls, ASilentServerFailsTheHandshakeWithinTheTimeout) {
