@@ -81,13 +81,19 @@ class TlsRedis:
         import redis
 
         return redis.Redis(
-            host="127.0.0.1", port=self.port, password=self.password, ssl=True, ssl_ca_certs=str(self.ca)
+            host="127.0.0.1",
+            port=self.port,
+            password=self.password,
+            ssl=True,
+            ssl_ca_certs=str(self.ca),
+            ssl_check_hostname=False,  # the name check is the code under test's, not the fixture's
         )
 
 
 @pytest.fixture
-def redis_tls(tmp_path: Path) -> Iterator[TlsRedis]:
-    """Debian's redis-server 7 with --tls-port and no plain port (built with TLS on Debian 12)."""
+def redis_tls(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TlsRedis]:
+    """Debian's redis-server 7 with --tls-port and no plain port (built with TLS on Debian 12).
+    Indirect parameter "wrong_name": its certificate (from the same CA) names wrong.invalid only."""
     import redis
     from _servers import free_port, make_tls_material, unavailable
 
@@ -95,8 +101,10 @@ def redis_tls(tmp_path: Path) -> Iterator[TlsRedis]:
     other = make_tls_material(tmp_path / "other")
     port = free_port()
     log = tmp_path / "redis-tls.log"
-    argv = [str(REDIS_SERVER), "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tls["cert"])]
-    argv += ["--tls-key-file", str(tls["key"]), "--tls-ca-cert-file", str(tls["ca"]), "--tls-auth-clients", "no"]
+    wrong = getattr(request, "param", "") == "wrong_name"
+    cert, key = (tls["wrong_cert"], tls["wrong_key"]) if wrong else (tls["cert"], tls["key"])
+    argv = [str(REDIS_SERVER), "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert)]
+    argv += ["--tls-key-file", str(key), "--tls-ca-cert-file", str(tls["ca"]), "--tls-auth-clients", "no"]
     argv += ["--requirepass", "hunter2", "--save", "", "--appendonly", "no", "--logfile", str(log)]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out = TlsRedis(port=port, password="hunter2", ca=tls["ca"], other_ca=other["ca"])

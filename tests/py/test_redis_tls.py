@@ -87,6 +87,19 @@ def test_an_untrusted_certificate_is_refused_with_a_warning_and_local_state(
     assert redis_tls.client().keys("t:*") == []  # nothing reached the server
 
 
+@pytest.mark.parametrize("redis_tls", ["wrong_name"], indirect=True)
+def test_a_certificate_for_another_name_is_refused(
+    fp: FakeProvider, redis_tls: TlsRedis, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Signed by the trusted CA, but for wrong.invalid, not 127.0.0.1: hiredis alone would accept it.
+    with OpenAI(config=config(fp, state={"url": redis_tls.url, "ca_file": str(redis_tls.ca)}), api_key="t") as c:
+        c.chat.completions.create(model="solo", messages=MESSAGES)
+    err = capfd.readouterr().err
+    print(err.strip())
+    assert "the server's certificate is not trusted (IP address mismatch)" in err, err
+    assert len(fp.attempts()) == 1
+
+
 def test_skip_verify_connects_to_an_untrusted_server(fp: FakeProvider, redis_tls: TlsRedis) -> None:
     cfg = config(fp, state={"url": redis_tls.url, "tls_skip_verify": True})
     fp.set_default("m-s", Fault.status(500))
