@@ -14,7 +14,7 @@
 #
 # Steps:
 #   clang-format  clang-format-14 --dry-run -Werror (.clang-format) on every C++ file git knows
-#                 (tracked or new, not ignored), except tests/vendor
+#                 (tracked or new, not ignored), except tests/vendor and third_party (vendored as is)
 #   ruff          ruff check and ruff format --check ([tool.ruff] in pyproject.toml)
 #   mypy          mypy on python/llmfailover ([tool.mypy]: strict on the public API)
 #   stubs         python/llmfailover/_core.pyi is what scripts/stubgen.sh generates from the built
@@ -63,7 +63,7 @@ run_step() { # name command...
 }
 
 cxx_files() {
-  git ls-files -z --cached --others --exclude-standard -- '*.cpp' '*.hpp' '*.h' '*.cc' ':(exclude)tests/vendor' |
+  git ls-files -z --cached --others --exclude-standard -- '*.cpp' '*.hpp' '*.h' '*.cc' ':(exclude)tests/vendor' ':(exclude)third_party' |
     while IFS= read -r -d '' f; do [[ -f $f ]] && printf '%s\0' "$f"; done
 }
 

@@ -24,8 +24,8 @@ DEB_PACKAGES=(libboost1.81-dev libssl-dev nlohmann-json3-dev libgtest-dev cmake 
               nginx-light openssl curl
               clang-14 libclang-rt-14-dev # clang + compiler-rt: libFuzzer and the sanitizer builds (scripts/sanitize.sh)
               clang-format-14 clang-tidy-14 # scripts/lint.sh (ruff, mypy, pybind11-stubgen: the test extra)
-              redis-server                # the batch jobs' Redis Streams backend (tests/py/test_batch_redis.py)
-              libhiredis-dev)             # the exact cache's Redis backend (cpp/src/cache/redis_cache.cpp)
+              redis-server)               # the Redis tests (batch jobs, cache, shared state; plain and TLS)
+# hiredis (the Redis client of cpp/src/state) is vendored with its TLS part: third_party/hiredis.
 BUILD_DIR=build/py
 
 log() { echo "==> $*"; }

@@ -23,7 +23,7 @@ import sys
 from typing import Any, Optional
 
 import pytest
-from _redis import redis_url  # noqa: F401 (a fixture for every test file: a throw-away redis-server)
+from _redis import redis_tls, redis_url  # noqa: F401 (fixtures for every test file: throw-away redis-servers)
 
 if os.environ.get("LLMFAILOVER_HIDE_OPENAI") == "1":
 

@@ -72,7 +72,7 @@ void parse_semantic(const Node& node, CacheConfig& c) {
 
 CacheConfig parse_cache(const Node& node, const CacheConfig& base) {
   node.expect_object().check_keys({"enabled", "type", "ttl", "max_bytes", "url", "timeout", "embeddings", "threshold",
-                                   "max_entries", "allow_tools"});
+                                   "max_entries", "allow_tools", "ca_file", "tls_skip_verify"});
   CacheConfig c = base;
   c.enabled = true;  // a cache object turns it on unless it says otherwise
   if (auto n = node.get("enabled")) c.enabled = n->as_bool();
@@ -92,6 +92,7 @@ CacheConfig parse_cache(const Node& node, const CacheConfig& base) {
     if (c.timeout > Millis{5000}) n->fail("expected at most 5s: a cache must never hold a request up for long");
   }
   if (c.type == "redis" && c.url.empty()) node.fail("type: redis needs a url (redis://host:port)");
+  config_detail::parse_redis_tls(node, c.url, c.tls);
   parse_semantic(node, c);
   return c;
 }

@@ -9,8 +9,9 @@ using state::RedisConnection;
 using state::RedisReply;
 
 struct RedisCache::Impl {
-  Impl(const std::string& url, Millis timeout, std::size_t max_bytes)
-      : redis(url, timeout, "cache", "skipping the cache (requests go upstream)"), max_entry_bytes(max_bytes) {}
+  Impl(const std::string& url, Millis timeout, std::size_t max_bytes, state::RedisTls tls)
+      : redis(url, timeout, "cache", "skipping the cache (requests go upstream)", std::move(tls)),
+        max_entry_bytes(max_bytes) {}
   RedisConnection redis;
   std::size_t max_entry_bytes;
   mutable std::mutex mutex;  // the stats
@@ -26,8 +27,8 @@ struct RedisCache::Impl {
   }
 };
 
-RedisCache::RedisCache(const std::string& url, Millis timeout, std::size_t max_entry_bytes)
-    : impl_(std::make_unique<Impl>(url, timeout, max_entry_bytes)) {}
+RedisCache::RedisCache(const std::string& url, Millis timeout, std::size_t max_entry_bytes, state::RedisTls tls)
+    : impl_(std::make_unique<Impl>(url, timeout, max_entry_bytes, std::move(tls))) {}
 
 RedisCache::~RedisCache() = default;
 

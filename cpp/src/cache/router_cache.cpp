@@ -137,7 +137,7 @@ std::unique_ptr<RouterCache> RouterCache::make(const std::map<std::string, Cache
     auto it = std::find_if(shared.begin(), shared.end(), [&](const auto& s) { return s.first == c; });
     if (it == shared.end()) {
       std::shared_ptr<Store> s;
-      if (c.type == "redis") s = std::make_shared<RedisCache>(c.url, c.timeout, c.max_bytes);
+      if (c.type == "redis") s = std::make_shared<RedisCache>(c.url, c.timeout, c.max_bytes, c.tls);
       else s = std::make_shared<ExactCache>(c.max_bytes, time);
       it = shared.insert(shared.end(), {c, std::move(s)});
     }

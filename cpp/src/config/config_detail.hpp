@@ -126,8 +126,11 @@ Secret parse_proxy(const Node& node);
 Headers parse_headers(const Node& node);
 void add_deployment(RouterConfig& config, DeploymentConfig d, const Node& at);  // fails at `at` on a taken id
 
-// `state: {redis: {url, prefix, timeout, window, poll, slice}}` (config_state.cpp).
+// `state: {redis: {url, prefix, timeout, window, poll, slice, ca_file, tls_skip_verify}}` (config_state.cpp).
 state::StateConfig parse_state(const Node& node);
+// `ca_file` and `tls_skip_verify` of an object with a Redis `url` (state.redis, cache) into `tls`;
+// only with a rediss:// url, and the CA file must be readable (config_state.cpp).
+void parse_redis_tls(const Node& node, const std::string& url, state::RedisTls& tls);
 
 // The llmfailover schema (config.cpp) and the LiteLLM mapping (config_litellm.cpp).
 RouterConfig parse_native(const Node& root);

@@ -175,6 +175,8 @@ std::string dump_config(const RouterConfig& c) {
                       {"window", format_duration(c.state.window)},
                       {"poll", format_duration(c.state.poll)},
                       {"slice", c.state.slice}}}};
+  if (!c.state.tls.ca_file.empty()) out["state"]["redis"]["ca_file"] = c.state.tls.ca_file;
+  if (c.state.tls.skip_verify) out["state"]["redis"]["tls_skip_verify"] = true;
   return out.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 

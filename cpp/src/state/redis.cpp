@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "redis_tls.hpp"
+
 namespace llmfailover::state {
 
 namespace {
@@ -43,21 +45,21 @@ RedisReply to_value(const redisReply* r) {
 
 std::optional<RedisUrl> parse_redis_url(const std::string& url, std::string* why) {
   auto fail = [&](const std::string& m) -> std::optional<RedisUrl> {
-    if (why) *why = m + " (expected redis://[[user]:password@]host[:port][/db] or unix:///path)";
+    if (why) *why = m + " (expected redis[s]://[[user]:password@]host[:port][/db] or unix:///path)";
     return std::nullopt;
   };
-  const std::string scheme = "redis://";
-  if (url.rfind("rediss://", 0) == 0)
-    return fail("rediss:// (TLS) is not supported: this build's hiredis (0.14, Debian 12) has no TLS");
+  const bool tls = url.rfind("rediss://", 0) == 0;
+  const std::string scheme = tls ? "rediss://" : "redis://";
   if (url.rfind("unix://", 0) == 0) {
     RedisUrl out;
     out.socket = url.substr(7);
     if (out.socket.empty() || out.socket[0] != '/') return fail("a unix:// URL needs an absolute socket path");
     return out;
   }
-  if (url.rfind(scheme, 0) != 0) return fail("not a redis:// or unix:// URL");
+  if (url.rfind(scheme, 0) != 0) return fail("not a redis://, rediss:// or unix:// URL");
   std::string rest = url.substr(scheme.size());
   RedisUrl out;
+  out.tls = tls;
   if (auto at = rest.rfind('@'); at != std::string::npos) {
     std::string auth = rest.substr(0, at);
     rest = rest.substr(at + 1);
@@ -82,7 +84,7 @@ std::optional<RedisUrl> parse_redis_url(const std::string& url, std::string* why
 
 std::string redacted_url(const std::string& url) {
   auto at = url.rfind('@');
-  const std::string scheme = "redis://";
+  const std::string scheme = url.rfind("rediss://", 0) == 0 ? "rediss://" : "redis://";
   if (at == std::string::npos || url.rfind(scheme, 0) != 0) return url;
   std::string auth = url.substr(scheme.size(), at - scheme.size());
   auto colon = auth.find(':');
@@ -95,6 +97,8 @@ struct RedisConnection::Impl {
   std::string shown;  // redacted, for warnings
   std::string who, then;
   Millis timeout;
+  RedisTls tls;
+  std::unique_ptr<detail::RedisTlsContext> tls_context;  // made at the first rediss:// connect
   std::mutex mutex;
   redisContext* ctx = nullptr;
   Clock::time_point skip_until{};
@@ -141,6 +145,16 @@ struct RedisConnection::Impl {
     return out;
   }
 
+  // Under mutex, on a connected ctx: the TLS handshake, or false after failed().
+  bool start_tls() {
+    std::string why;
+    if (!tls_context) tls_context = detail::RedisTlsContext::make(tls, &why);
+    if (tls_context) why = tls_context->start(ctx, url.host);
+    if (why.empty()) return true;
+    failed(why);
+    return false;
+  }
+
   // Under mutex: a live connection (AUTH and SELECT done), or false (skipped or failed).
   bool connect(Outcome& outcome) {
     if (ctx) return true;
@@ -150,7 +164,8 @@ struct RedisConnection::Impl {
     ctx = url.socket.empty() ? redisConnectWithTimeout(url.host.c_str(), url.port, tv)
                              : redisConnectUnixWithTimeout(url.socket.c_str(), tv);
     if (!ctx || ctx->err) return failed(ctx ? std::string("cannot connect: ") + ctx->errstr : "cannot connect"), false;
-    redisSetTimeout(ctx, tv);
+    redisSetTimeout(ctx, tv);  // before the TLS handshake: it bounds that too
+    if (url.tls && !start_tls()) return false;
     std::vector<std::vector<std::string>> setup;
     if (!url.password.empty())
       setup.push_back(url.username.empty() ? std::vector<std::string>{"AUTH", url.password}
@@ -169,8 +184,10 @@ struct RedisConnection::Impl {
   }
 };
 
-RedisConnection::RedisConnection(const std::string& url, Millis timeout, std::string who, std::string then)
+RedisConnection::RedisConnection(const std::string& url, Millis timeout, std::string who, std::string then,
+                                 RedisTls tls)
     : impl_(std::make_unique<Impl>()) {
+  impl_->tls = std::move(tls);
   impl_->url = parse_redis_url(url, nullptr).value_or(RedisUrl{});
   impl_->shown = redacted_url(url);
   impl_->who = std::move(who);

@@ -46,7 +46,7 @@ std::int64_t scaled(std::int64_t per_minute, Millis window) {
 
 struct SharedState::Impl {
   explicit Impl(StateConfig c)
-      : cfg(std::move(c)), redis(cfg.url.reveal(), cfg.timeout, "state", "using local state") {}
+      : cfg(std::move(c)), redis(cfg.url.reveal(), cfg.timeout, "state", "using local state", cfg.tls) {}
 
   struct Lease {
     std::string name;

@@ -1,5 +1,10 @@
-// The `state` object of the config (config_state.cpp) and the Redis URL rules (state/redis.hpp).
+// The `state` object of the config (config_state.cpp; rediss:// keys included) and the Redis URL
+// rules (state/redis.hpp).
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "llmfailover/config.hpp"
 #include "llmfailover/state/redis.hpp"
@@ -38,11 +43,8 @@ TEST(StateConfig, ReadsRedisAndDefaults) {
 }
 
 TEST(StateConfig, ErrorsNameThePathAndNeverThePassword) {
-  std::string e = error_of(with_state(R"({"redis": {"url": "rediss://:hunter2@h:6380"}})"));
-  EXPECT_EQ(e.rfind("state.redis.url: rediss:// (TLS) is not supported", 0), 0u) << e;
-  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
-  e = error_of(with_state(R"({"redis": {"url": "http://:hunter2@h"}})"));
-  EXPECT_EQ(e.rfind("state.redis.url: not a redis:// or unix:// URL", 0), 0u) << e;
+  std::string e = error_of(with_state(R"({"redis": {"url": "http://:hunter2@h"}})"));
+  EXPECT_EQ(e.rfind("state.redis.url: not a redis://, rediss:// or unix:// URL", 0), 0u) << e;
   EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
   e = error_of(with_state(R"({"redis": {"url": "redis://h", "timeout": "10s"}})"));
   EXPECT_EQ(e.rfind("state.redis.timeout: expected at most 5s", 0), 0u) << e;
@@ -58,6 +60,29 @@ TEST(StateConfig, DumpRedactsThePassword) {
   EXPECT_EQ(dump.find("hunter2"), std::string::npos) << dump;
   EXPECT_NE(dump.find("redis://user:***@h:1/0"), std::string::npos) << dump;
   EXPECT_EQ(parse_config(dump).state.prefix, "llmf:");
+}
+
+TEST(StateConfig, ReadsTheTlsKeysOnlyForRediss) {
+  const auto ca = std::filesystem::temp_directory_path() / ("llmf-redis-tls-ca-" + std::to_string(::getpid()) + ".pem");
+  std::ofstream(ca) << "not a certificate\n";
+  auto c = parse_config(with_state(R"({"redis": {"url": "rediss://:hunter2@h:6380", "ca_file": ")" + ca.string() +
+                                   R"(", "tls_skip_verify": true}})"));
+  EXPECT_EQ(c.state.tls.ca_file, ca.string());
+  EXPECT_TRUE(c.state.tls.skip_verify);
+  const std::string dump = dump_config(c);
+  EXPECT_EQ(dump.find("hunter2"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("rediss://:***@h:6380"), std::string::npos) << dump;
+  EXPECT_EQ(parse_config(dump).state.tls, c.state.tls);  // the dump reads back
+  EXPECT_FALSE(parse_config(with_state(R"({"redis": {"url": "rediss://h"}})")).state.tls.skip_verify);
+
+  std::string e = error_of(with_state(R"({"redis": {"url": "redis://:hunter2@h", "tls_skip_verify": true}})"));
+  EXPECT_EQ(e.rfind("state.redis.tls_skip_verify: only with a rediss:// (TLS) url", 0), 0u) << e;
+  e = error_of(with_state(R"({"redis": {"url": "rediss://:hunter2@h", "ca_file": "/nonexistent/ca.pem"}})"));
+  EXPECT_EQ(e.rfind("state.redis.ca_file: cannot read the CA file '/nonexistent/ca.pem'", 0), 0u) << e;
+  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+  e = error_of(with_state(R"({"redis": {"url": "rediss://h", "tls_skip_verify": "no"}})"));
+  EXPECT_EQ(e.rfind("state.redis.tls_skip_verify:", 0), 0u) << e;
+  std::filesystem::remove(ca);
 }
 
 TEST(StateRedis, AnUnreachableServerFailsWithinTheTimeoutAndIsSkippedAfter) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "llmfailover/config.hpp"
+#include "llmfailover/state/redis.hpp"
 
 namespace llmfailover::cache {
 
@@ -17,6 +18,7 @@ struct CacheConfig {
   std::size_t max_bytes = std::size_t{64} << 20;  // memory: the whole cache; redis: one answer
   std::string url;                                // redis: redis://[[user]:password@]host[:port][/db] or unix:///path
   Millis timeout{50};                             // redis: connect and per-command limit
+  state::RedisTls tls;                            // redis with a rediss:// url: ca_file, tls_skip_verify
   // type: semantic. The prompt is embedded by the group `embeddings` (routed like any call) and a
   // stored answer is served when its prompt's cosine similarity is >= `threshold`. The native
   // RouterCache leaves these groups alone: the lookup is in Python (README "Caching").

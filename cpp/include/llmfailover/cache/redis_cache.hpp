@@ -27,8 +27,9 @@ using state::RedisUrl;
 
 class RedisCache final : public Store {
  public:
-  // `url` must parse (parse_redis_url; the config reader checked it). Does not connect yet.
-  RedisCache(const std::string& url, Millis timeout, std::size_t max_entry_bytes);
+  // `url` must parse (parse_redis_url; the config reader checked it); `tls` is for a rediss:// url.
+  // Does not connect yet.
+  RedisCache(const std::string& url, Millis timeout, std::size_t max_entry_bytes, state::RedisTls tls = {});
   ~RedisCache() override;
 
   void put(const std::string& key, std::string value, Millis ttl) override;

@@ -7,8 +7,12 @@
 // server (never its password), and the next command after that second reconnects ("... is back").
 // AUTH comes from the URL's password, SELECT from its database number.
 //
-// TLS (rediss://) is refused: Debian 12's libhiredis-dev is hiredis 0.14, which has no TLS
-// (hiredis_ssl arrived in hiredis 1.0, https://github.com/redis/hiredis/blob/master/CHANGELOG.md).
+// TLS (rediss://): hiredis 1.2's hiredis_ssl (vendored, third_party/hiredis) over OpenSSL, TLS 1.2
+// or later. The server's certificate is verified against the system trust store (or `ca_file`)
+// and its name against the URL's host (RFC 6125; an IP address against its iPAddress SAN), which
+// hiredis itself does not check (it only sends SNI), so the SSL object is ours (redisInitiateSSL).
+// The handshake is bounded by the same `timeout`; a refused certificate is a failed connection
+// like any other (one warning naming why, then the caller's local fallback).
 // Thread safety: RedisConnection is safe from any thread (one command at a time, under a mutex).
 #pragma once
 
@@ -27,10 +31,18 @@ struct RedisUrl {
   std::string username, password;
   int db = 0;
   std::string socket;  // a Unix socket path instead of host and port
+  bool tls = false;    // rediss://
 };
 
-// "redis://[[user]:password@]host[:port][/db]" or "unix:///path/to/redis.sock". nullopt with
-// `why` for anything else (rediss:// says TLS is not supported by this build).
+// The TLS options of a rediss:// connection (config keys `ca_file`, `tls_skip_verify`).
+struct RedisTls {
+  std::string ca_file;       // PEM CA certificates to trust instead of the system store ("": the system's)
+  bool skip_verify = false;  // no certificate or host name check at all (a test server; never in production)
+  bool operator==(const RedisTls&) const = default;
+};
+
+// "redis[s]://[[user]:password@]host[:port][/db]" or "unix:///path/to/redis.sock". nullopt with
+// `why` for anything else.
 std::optional<RedisUrl> parse_redis_url(const std::string& url, std::string* why);
 // The URL with its password replaced by "***" (for messages and dumps).
 std::string redacted_url(const std::string& url);
@@ -47,8 +59,9 @@ struct RedisReply {
 class RedisConnection {
  public:
   // `url` must parse (parse_redis_url). The warning reads "llmfailover: <who>: Redis <url>: <what
-  // failed>; <then>", e.g. who "cache", then "skipping the cache". Does not connect yet.
-  RedisConnection(const std::string& url, Millis timeout, std::string who, std::string then);
+  // failed>; <then>", e.g. who "cache", then "skipping the cache". Does not connect yet. `tls`
+  // applies to a rediss:// URL only.
+  RedisConnection(const std::string& url, Millis timeout, std::string who, std::string then, RedisTls tls = {});
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;

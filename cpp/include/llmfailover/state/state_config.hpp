@@ -6,11 +6,13 @@
 
 #include "llmfailover/clock.hpp"
 #include "llmfailover/secret.hpp"
+#include "llmfailover/state/redis.hpp"
 
 namespace llmfailover::state {
 
 struct StateConfig {
-  Secret url;  // redis://[[user]:password@]host[:port][/db] or unix:///path; empty = off (a Secret: AUTH)
+  Secret url;    // redis[s]://[[user]:password@]host[:port][/db] or unix:///path; empty = off (a Secret: AUTH)
+  RedisTls tls;  // rediss:// only: ca_file, tls_skip_verify
   std::string prefix = "llmf:";  // isolates apps sharing one Redis
   Millis timeout{50};            // connect and each command
   Millis window{60000};          // the quota window (rpm / tpm are scaled to it)
