@@ -146,8 +146,7 @@ class Scanner {
           return value(depth + 1, key != "role" && key != "type" ? count : nullptr);
         });
       }
-      case '[':
-        return array(depth, [&] { return value(depth + 1, count); });
+      case '[': return array(depth, [&] { return value(depth + 1, count); });
       case '"': {
         std::size_t n = 0;
         if (!string(&n, nullptr)) return false;

@@ -211,8 +211,8 @@ class CompatProvider final : public Provider {
                            ? std::string(body)
                            : with_model(body, scan, target);
     TranslatedRequest out;
-    out.http = build_request(upstream(ep), ApiCall{"POST", std::string(path), std::move(sent), {}, {}, ep.model},
-                             timeouts);
+    out.http =
+        build_request(upstream(ep), ApiCall{"POST", std::string(path), std::move(sent), {}, {}, ep.model}, timeouts);
     if (chat && stream) translator = std::make_unique<CompatStream>(std::string(q_.name), scan.include_usage);
     return out;
   }
@@ -220,9 +220,9 @@ class CompatProvider final : public Provider {
   std::string chat_response(const Endpoint&, std::string_view body) const override {
     // The usual answer (choices an array, every finish reason a standard one) goes back as it came,
     // checked by a scan instead of a parse (json_scan.hpp).
-    if (auto scan = scan_answer(body, max_json_depth()); scan && scan->choices_array &&
-                                                         std::all_of(scan->finish_reasons.begin(),
-                                                                     scan->finish_reasons.end(), standard_finish))
+    if (auto scan = scan_answer(body, max_json_depth());
+        scan && scan->choices_array &&
+        std::all_of(scan->finish_reasons.begin(), scan->finish_reasons.end(), standard_finish))
       return std::string(body);
     json doc = parse_answer(q_.name, body);
     if (!doc.contains("choices") || !doc["choices"].is_array()) {

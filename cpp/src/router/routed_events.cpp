@@ -169,7 +169,8 @@ void RoutedCallImpl::on_end(Deferred& later) {
     nlohmann::json doc;
     if (auto scan = scan_answer(answer, max_json_depth())) {
       if (scan->usage.found())
-        doc["usage"] = parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
+        doc["usage"] =
+            parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
     } else {
       doc = parse_json(answer);
     }

@@ -54,10 +54,10 @@ bool agrees_request(const std::string& text) {
     if (scan->model_text) EXPECT_EQ(std::string(*scan->model_text), model->get<std::string>()) << text;
   }
   auto stream = doc.find("stream");
-  const auto flag = stream == doc.end()               ? RequestScan::Flag::absent
-                    : *stream == true                 ? RequestScan::Flag::is_true
-                    : *stream == false                ? RequestScan::Flag::is_false
-                                                      : RequestScan::Flag::other;
+  const auto flag = stream == doc.end() ? RequestScan::Flag::absent
+                    : *stream == true   ? RequestScan::Flag::is_true
+                    : *stream == false  ? RequestScan::Flag::is_false
+                                        : RequestScan::Flag::other;
   EXPECT_EQ(scan->stream, flag) << text;
   EXPECT_EQ(scan->include_usage, providers::include_usage(doc)) << text;
   std::size_t chars = 0;
@@ -116,9 +116,9 @@ TEST(JsonScan, HostileButValidRequestsAgreeWithTheParse) {
            R"( { } )",
            R"({"messages":[]})",  // no model: inserted first
            R"({"messages":[{"role":"user","content":"a \"model\": \"x\" b"}],"model":"m"})",  // quoted inside a string
-           R"({"metadata":{"model":"inner"},"model":"outer"})",                                // nested "model"
+           R"({"metadata":{"model":"inner"},"model":"outer"})",                               // nested "model"
            R"({"tools":[{"function":{"parameters":{"model":{"type":"string"}}}}],"model":"m"})",
-           R"({"model":"caf\u00e9 \ud83d\ude00","messages":[{"content":"\u00e9\n\t\"\\\/"}]})",  // escapes
+           R"({"model":"caf\u00e9 \ud83d\ude00","messages":[{"content":"\u00e9\n\t\"\\\/"}]})",           // escapes
            "{\"model\":\"caf\xc3\xa9\",\"messages\":[{\"content\":\"\xf0\x9f\x98\x80 \xe2\x82\xac\"}]}",  // raw UTF-8
            " \n\t{ \"model\" : \"m\" ,\r\n \"messages\" : [ { \"role\" : \"user\" , \"content\" : \"hi\" } ] } \n",
            R"({"model":null,"stream":true,"stream_options":{"include_usage":true}})",
@@ -137,10 +137,10 @@ TEST(JsonScan, HostileButValidRequestsAgreeWithTheParse) {
 
 TEST(JsonScan, UnsureWhereTheParseMightDiffer) {
   for (std::string text : {
-           R"({"model":"a","model":"b"})",                                   // duplicate top-level key
-           R"({"model":"a","messages":[],"messages":[{"content":"x"}]})",     // duplicate counted member
+           R"({"model":"a","model":"b"})",                                  // duplicate top-level key
+           R"({"model":"a","messages":[],"messages":[{"content":"x"}]})",   // duplicate counted member
            R"({"messages":[{"content":"x","content":"yy"}],"model":"m"})",  // duplicate inside messages
-           R"({"mod\u0065l":"b","model":"a"})",                               // an escaped key spelling "model"
+           R"({"mod\u0065l":"b","model":"a"})",                             // an escaped key spelling "model"
            R"({"stream_options":{"include_usage":false,"include_usage":true}})",
            R"({"model":"m","max_tokens":9223372036854775808})",  // beyond int64
            R"({"model":"m","max_tokens":-9223372036854775809})",
@@ -151,19 +151,43 @@ TEST(JsonScan, UnsureWhereTheParseMightDiffer) {
 
 TEST(JsonScan, InvalidJsonIsNeverScanned) {
   for (std::string text : {
-           "", " ", "[]", "\"model\"", "null", "{", "}", "{\"model\"}", "{\"model\":}", "{\"model\":\"m\",}",
-           "{\"model\":\"m\"} x", "{\"model\":\"m\"}{}", "{'model':'m'}", "{\"model\":\"m\" \"x\":1}",
-           "{\"model\":\"unterminated}", "{\"model\":\"a\\x\"}", "{\"model\":\"\\u12\"}",
-           "{\"model\":\"\\ud83d\"}",         // a lone high surrogate
-           "{\"model\":\"\\ude00\"}",         // a lone low surrogate
-           "{\"model\":\"\\ud83d\\u0041\"}",  // a high surrogate not followed by a low one
-           "{\"model\":\"tab\there\"}",       // a raw control character
-           "{\"model\":\"\xc0\xaf\"}",        // an overlong encoding
-           "{\"model\":\"\xed\xa0\x80\"}",    // a UTF-8 encoded surrogate
+           "",
+           " ",
+           "[]",
+           "\"model\"",
+           "null",
+           "{",
+           "}",
+           "{\"model\"}",
+           "{\"model\":}",
+           "{\"model\":\"m\",}",
+           "{\"model\":\"m\"} x",
+           "{\"model\":\"m\"}{}",
+           "{'model':'m'}",
+           "{\"model\":\"m\" \"x\":1}",
+           "{\"model\":\"unterminated}",
+           "{\"model\":\"a\\x\"}",
+           "{\"model\":\"\\u12\"}",
+           "{\"model\":\"\\ud83d\"}",           // a lone high surrogate
+           "{\"model\":\"\\ude00\"}",           // a lone low surrogate
+           "{\"model\":\"\\ud83d\\u0041\"}",    // a high surrogate not followed by a low one
+           "{\"model\":\"tab\there\"}",         // a raw control character
+           "{\"model\":\"\xc0\xaf\"}",          // an overlong encoding
+           "{\"model\":\"\xed\xa0\x80\"}",      // a UTF-8 encoded surrogate
            "{\"model\":\"\xf4\x90\x80\x80\"}",  // beyond U+10FFFF
            "{\"model\":\"\xe2\x82\"}",          // a truncated sequence
-           "{\"n\":01}", "{\"n\":-}", "{\"n\":1.}", "{\"n\":.5}", "{\"n\":1e}", "{\"n\":+1}", "{\"n\":tru}",
-           "{\"n\":nul}", "{\"n\":[1,]}", "{\"n\":[1 2]}", "{\"n\":NaN}", "{\"a\":1,,\"b\":2}",
+           "{\"n\":01}",
+           "{\"n\":-}",
+           "{\"n\":1.}",
+           "{\"n\":.5}",
+           "{\"n\":1e}",
+           "{\"n\":+1}",
+           "{\"n\":tru}",
+           "{\"n\":nul}",
+           "{\"n\":[1,]}",
+           "{\"n\":[1 2]}",
+           "{\"n\":NaN}",
+           "{\"a\":1,,\"b\":2}",
        }) {
     EXPECT_FALSE(scan_request(text, 256)) << text;
     EXPECT_FALSE(scan_answer(text, 256)) << text;
@@ -198,13 +222,14 @@ TEST(JsonScan, WithModelInsertsIntoAnyObject) {
 }
 
 TEST(JsonScan, Answers) {
-  for (std::string text : {
-           R"({"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})",
-           R"({"choices":[{"finish_reason":null},{"finish_reason":"eos"},7,{"message":{"finish_reason":"inner"}}]})",
-           R"({"choices":{"finish_reason":"stop"},"usage":null})",
-           R"({"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":2}}})",
-           R"({"object":"list","data":[{"embedding":[0.1,-2e-3]}]})",
-       }) {
+  for (
+      std::string text : {
+          R"({"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})",
+          R"({"choices":[{"finish_reason":null},{"finish_reason":"eos"},7,{"message":{"finish_reason":"inner"}}]})",
+          R"({"choices":{"finish_reason":"stop"},"usage":null})",
+          R"({"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":2}}})",
+          R"({"object":"list","data":[{"embedding":[0.1,-2e-3]}]})",
+      }) {
     EXPECT_TRUE(agrees_answer(text)) << text;
   }
   for (std::string text : {
