@@ -70,7 +70,7 @@ __all__: list[str] = [
 ]
 
 class ProxyOptions:
-    def __init__(self, *, http: str = "", https: str = "", no_proxy: str = "") -> None: ...
+    def __init__(self, *, http: str = "", https: str = "", no_proxy: str = "", ca_pem: str = "") -> None: ...
 
 class Timeouts:
     """
