@@ -255,7 +255,7 @@ TEST(ResponsesResume, ARecoveryThatStartsWithAToolCallDiverges) {
 
 TEST(ResponsesResume, HostileEventsNeverThrow) {
   ResponsesResume r = delivered_hello_wor();
-  for (const std::string& bad :
+  for (const char* bad :
        {"", "{", "[]", "null", "{\"type\":7}", "{\"type\":\"response.output_item.added\",\"output_index\":-1}",
         "{\"type\":\"response.output_item.added\",\"output_index\":99999999999,\"item\":{\"type\":\"message\"}}",
         "{\"type\":\"response.output_item.done\",\"output_index\":\"0\",\"item\":3}",
@@ -266,13 +266,12 @@ TEST(ResponsesResume, HostileEventsNeverThrow) {
     EXPECT_NO_THROW(r.swallow(bad)) << bad;
   }
   r.restart();
-  for (const std::string& bad :
-       {"{\"type\":\"response.output_text.delta\",\"output_index\":-5,\"delta\":\"x\"}",
-        "{\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":null}",
-        "{\"type\":\"response.content_part.done\",\"output_index\":0,\"part\":7}",
-        "{\"type\":\"response.output_item.done\",\"output_index\":0,\"item\":\"x\"}",
-        "{\"type\":\"response.completed\",\"response\":{\"output\":\"x\"}}", "{\"type\":\"response.completed\"}",
-        "{\"type\":\"error\",\"message\":\"boom\"}", "nonsense"})
+  for (const char* bad : {"{\"type\":\"response.output_text.delta\",\"output_index\":-5,\"delta\":\"x\"}",
+                          "{\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":null}",
+                          "{\"type\":\"response.content_part.done\",\"output_index\":0,\"part\":7}",
+                          "{\"type\":\"response.output_item.done\",\"output_index\":0,\"item\":\"x\"}",
+                          "{\"type\":\"response.completed\",\"response\":{\"output\":\"x\"}}",
+                          "{\"type\":\"response.completed\"}", "{\"type\":\"error\",\"message\":\"boom\"}", "nonsense"})
     EXPECT_NO_THROW(r.forward(bad, 3)) << bad;
 }
 
