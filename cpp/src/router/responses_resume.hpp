@@ -39,6 +39,7 @@ namespace llmfailover {
 
 class ResponsesResume {
  public:
+  ResponsesResume() : parts_done_(nlohmann::json::array()) {}  // may allocate: not noexcept
   // An event the caller was given (the first attempt's). Malformed events are ignored.
   void delivered(std::string_view data);
   // "" when a recovery can continue the delivered stream; else what prevents it.
