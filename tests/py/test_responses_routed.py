@@ -420,6 +420,20 @@ def test_openai_client_responses_stream_recovers_on_a_bridged_provider(fp: FakeP
     assert sent["messages"][-1]["role"] == "assistant" and "one two" in json.dumps(sent["messages"][-1]["content"])
 
 
+@needs_openai
+def test_async_openai_client_responses_stream_recovers_after_a_cut(fp: FakeProvider) -> None:
+    recovering(fp, "m-a", "m-b")
+    fp.set_default("m-a", Fault.cut(6))
+
+    async def main() -> list[Any]:
+        async with llmfailover.AsyncOpenAI(config=native_config(fp)) as c:
+            async with c.responses.stream(model="smart", input="Hi") as stream:
+                return [e async for e in stream]
+
+    check_one_stream(asyncio.run(main()))
+    assert [a.model for a in fp.attempts()] == ["m-a", "m-b"]
+
+
 def test_look_alike_responses_stream_recovers_after_a_cut(fp: FakeProvider, tmp_path: Path) -> None:
     recovering(fp, "m-a", "gemini-x")
     fp.set_default("m-a", Fault.cut(7))  # three text deltas; gemini restarts and repeats them
