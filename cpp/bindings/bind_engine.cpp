@@ -156,8 +156,8 @@ struct EngineHandle {
 void bind_engine(py::module_& m) {
   // Proxy settings cross as one value; a proxy URL never comes back out (it may hold a password).
   py::class_<transport::ProxyOptions>(m, "ProxyOptions")
-      .def(py::init([](std::string http, std::string https, std::string no_proxy) {
-             transport::ProxyOptions o{std::move(http), std::move(https), std::move(no_proxy)};
+      .def(py::init([](std::string http, std::string https, std::string no_proxy, std::string ca_pem) {
+             transport::ProxyOptions o{std::move(http), std::move(https), std::move(no_proxy), std::move(ca_pem)};
              try {
                transport::ProxyRoutes check(o);
              } catch (const std::invalid_argument& e) {
@@ -165,7 +165,8 @@ void bind_engine(py::module_& m) {
              }
              return o;
            }),
-           py::kw_only(), py::arg("http") = "", py::arg("https") = "", py::arg("no_proxy") = "");
+           py::kw_only(), py::arg("http") = "", py::arg("https") = "", py::arg("no_proxy") = "",
+           py::arg("ca_pem") = "");
   // "http://host:port" of a proxy URL (no credentials); ValueError starting with `name` when malformed.
   m.def(
       "check_proxy_url",
