@@ -2,7 +2,7 @@
 // their thinking coming back as reasoning_content, and the Responses bridge's reasoning items.
 #include <gtest/gtest.h>
 
-#include "../../../cpp/src/providers/responses_bridge.hpp"
+#include "llmfailover/providers/responses_bridge.hpp"
 #include "llmfailover/providers/anthropic.hpp"
 #include "llmfailover/providers/gemini.hpp"
 
