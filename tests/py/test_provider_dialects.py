@@ -332,3 +332,41 @@ def test_cohere_tool_call_streamed(fp: FakeProvider, co: Any) -> None:
     pieces = [e.delta.message.tool_calls.function.arguments for e in events if e.type == "tool-call-delta"]
     assert len(pieces) > 1 and json.loads("".join(pieces)) == ARGS
     assert events[-1].delta.finish_reason == "TOOL_CALL"
+
+
+# --- thinking: the SDKs parse the fake's thinking blocks and thought parts -----------------------
+
+THOUGHT = "The user greets me; a short answer will do."  # the fake's thinking (its dialects' kThought)
+
+
+@needs_anthropic
+def test_anthropic_thinking_blocks_parse_plain_and_streamed(fp: FakeProvider, claude: Any) -> None:
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    msg = claude.messages.create(
+        model=CLAUDE, max_tokens=2048, thinking=thinking, messages=[{"role": "user", "content": "Say hello"}]
+    )
+    assert [b.type for b in msg.content] == ["thinking", "text"]
+    assert msg.content[0].thinking == THOUGHT and msg.content[0].signature
+    assert msg.content[1].text == "Hello from claude-test."
+    with claude.messages.stream(
+        model=CLAUDE, max_tokens=2048, thinking=thinking, messages=[{"role": "user", "content": "Say hello"}]
+    ) as stream:
+        final = stream.get_final_message()
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert final.content[0].thinking == THOUGHT and final.content[0].signature
+    assert final.content[1].text == "Hello from claude-test."
+
+
+@needs_genai
+def test_gemini_thought_parts_parse_plain_and_streamed(fp: FakeProvider, gemini: Any) -> None:
+    config = genai_types.GenerateContentConfig(
+        thinking_config=genai_types.ThinkingConfig(thinking_budget=1024, include_thoughts=True)
+    )
+    res = gemini.models.generate_content(model=GEMINI, contents="Say hello", config=config)
+    parts = res.candidates[0].content.parts
+    assert [bool(p.thought) for p in parts] == [True, False] and parts[0].text == THOUGHT
+    assert res.text == "Hello from gemini-test."  # the SDK leaves thoughts out of .text
+    assert res.usage_metadata.thoughts_token_count == len(THOUGHT.split())
+    chunks = list(gemini.models.generate_content_stream(model=GEMINI, contents="Say hello", config=config))
+    assert chunks[0].candidates[0].content.parts[0].thought and chunks[0].candidates[0].content.parts[0].text == THOUGHT
+    assert "".join(c.text or "" for c in chunks[1:]) == "Hello from gemini-test."

@@ -155,7 +155,7 @@ def test_a_cut_before_the_first_delta_fails_over_after_it_is_an_error(fp: FakePr
         assert events[-1].type == "response.completed" and events[-1].response["model"] == "m-b"
     fp.set_default("m-a", Fault.cut(6))
     got: list[Any] = []
-    with LookAlike(config=native_config(fp)) as c:
+    with LookAlike(config={**native_config(fp), "stream_recovery": "error"}) as c:  # recovery: below
         with pytest.raises(llmfailover.StreamInterrupted, match="interrupted after 10 characters"):
             for e in c.responses.create(model="smart", input="Hi", stream=True):
                 got.append(e)
@@ -318,7 +318,7 @@ def test_openai_client_a_cut_responses_stream_is_an_error_naming_the_interruptio
     import openai
 
     fp.set_default("m-a", Fault.cut(6))  # two text deltas, then the connection closes
-    with llmfailover.OpenAI(config=native_config(fp)) as c:
+    with llmfailover.OpenAI(config={**native_config(fp), "stream_recovery": "error"}) as c:
         got: list[str] = []
         with pytest.raises(openai.APIConnectionError) as err:
             for event in c.responses.create(model="smart", input="Hi", stream=True):
@@ -353,3 +353,184 @@ def test_azure_takes_responses_natively_outside_its_deployments(fp: FakeProvider
     (sent,) = fp.attempts()
     assert sent.target == "/openai/responses?api-version=2025-03-01-preview" and sent.header("api-key") == "key-az"
     assert sent.json()["model"] == "m-az"
+
+
+# --- stream recovery: a Responses stream cut after its first delta is finished elsewhere ------------
+
+STORY = "one two three four five six seven eight"
+
+
+def recovering(fp: FakeProvider, *models: str) -> None:
+    for m in models:
+        fp.set_reply(m, STORY)
+
+
+def field(obj: Any, name: str) -> Any:
+    """An attribute, or a dict's key (the look-alike keeps event payloads as dicts)."""
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
+def check_one_stream(events: list[Any]) -> None:
+    """One coherent stream: numbered 0.., one message item, the first response's id at the end."""
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    deltas = [e for e in events if e.type == "response.output_text.delta"]
+    assert "".join(e.delta for e in deltas) == STORY
+    assert {(e.item_id, e.output_index, e.content_index) for e in deltas} == {(deltas[0].item_id, 0, 0)}
+    types = [e.type for e in events]
+    assert types.count("response.created") == 1 and types.count("response.output_item.added") == 1
+    assert types[-1] == "response.completed"
+    final = events[-1].response
+    assert field(final, "id") == field(events[0].response, "id")
+    [message] = field(final, "output")
+    assert field(message, "id") == deltas[0].item_id and field(field(message, "content")[0], "text") == STORY
+    done = [e for e in events if e.type == "response.output_text.done"]
+    assert len(done) == 1 and done[0].text == STORY and done[0].item_id == deltas[0].item_id
+
+
+@needs_openai
+def test_openai_client_responses_stream_recovers_after_a_cut(fp: FakeProvider) -> None:
+    recovering(fp, "m-a", "m-b")
+    fp.set_default("m-a", Fault.cut(6))  # two text deltas ("one two"), then the connection closes
+    with llmfailover.OpenAI(config=native_config(fp)) as c:
+        with c.responses.stream(model="smart", input="Hi") as stream:
+            events = list(stream)
+            final = stream.get_final_response()
+    check_one_stream(events)
+    assert final.output_text == STORY and final.id == events[0].response.id
+    assert [a.model for a in fp.attempts()] == ["m-a", "m-b"]  # the route log: test_look_alike_... below
+    with LookAlike(config=native_config(fp)) as c:  # the same through the look-alike, whose stream has its log
+        stream = c.responses.create(model="smart", input="Hi", stream=True)
+        check_one_stream(list(stream))
+        assert deployments(route_info(stream)) == [("a", "recover"), ("b", "served_recovered")]
+
+
+@needs_openai
+def test_openai_client_responses_stream_recovers_on_a_bridged_provider(fp: FakeProvider, tmp_path: Path) -> None:
+    # a: OpenAI-native, cut after two deltas; b: Anthropic through the bridge, which takes the
+    # delivered text as an assistant prefill and sends only the rest.
+    recovering(fp, "m-a")
+    fp.set_reply("claude-x", STORY[len("one two") :])  # the fake answers a prefill with its reply: the rest
+    fp.set_default("m-a", Fault.cut(6))
+    with llmfailover.OpenAI(config=failover_config(fp, "anthropic", tmp_path)) as c:
+        with c.responses.stream(model="smart", input="Hi") as stream:
+            events = list(stream)
+    check_one_stream(events)
+    assert [a.model for a in fp.attempts()] == ["m-a", "claude-x"]
+    sent = json.loads(fp.attempts("claude-x")[-1].body)  # the prefill: the delivered text as the assistant's turn
+    assert sent["messages"][-1]["role"] == "assistant" and "one two" in json.dumps(sent["messages"][-1]["content"])
+
+
+@needs_openai
+def test_async_openai_client_responses_stream_recovers_after_a_cut(fp: FakeProvider) -> None:
+    recovering(fp, "m-a", "m-b")
+    fp.set_default("m-a", Fault.cut(6))
+
+    async def main() -> list[Any]:
+        async with llmfailover.AsyncOpenAI(config=native_config(fp)) as c:
+            async with c.responses.stream(model="smart", input="Hi") as stream:
+                return [e async for e in stream]
+
+    check_one_stream(asyncio.run(main()))
+    assert [a.model for a in fp.attempts()] == ["m-a", "m-b"]
+
+
+def test_look_alike_responses_stream_recovers_after_a_cut(fp: FakeProvider, tmp_path: Path) -> None:
+    recovering(fp, "m-a", "gemini-x")
+    fp.set_default("m-a", Fault.cut(7))  # three text deltas; gemini restarts and repeats them
+    with LookAlike(config=failover_config(fp, "gemini", tmp_path)) as c:
+        stream = c.responses.create(model="smart", input="Hi", stream=True)
+        events = list(stream)
+        assert deployments(route_info(stream)) == [("a", "recover"), ("b", "served_recovered")]
+    check_one_stream(events)
+
+
+@needs_openai
+def test_openai_client_a_cut_function_call_is_never_resumed(fp: FakeProvider) -> None:
+    import openai
+
+    fp.set_tool_call("m-a", "get_weather", {"city": "Oslo, the capital of Norway"})
+    fp.set_tool_call("m-b", "get_weather", {"city": "Oslo, the capital of Norway"})
+    fp.set_default("m-a", Fault.cut(5))  # the call item and two argument deltas, then the cut
+    got: list[str] = []
+    with llmfailover.OpenAI(config=native_config(fp)) as c:
+        with pytest.raises(openai.APIConnectionError) as err:
+            for event in c.responses.create(model="smart", input="Hi", tools=[WEATHER], stream=True):
+                got.append(event.type)
+    cause = str(err.value.__cause__)
+    assert "stream_interrupted" in cause and "function_call item" in cause and "cannot resume it" in cause
+    assert "response.completed" not in got and "response.function_call_arguments.delta" in got
+    assert [a.model for a in fp.attempts()] == ["m-a"]  # no second attempt was made
+
+
+def test_a_restart_that_differs_is_asked_to_continue_the_delivered_text(fp: FakeProvider) -> None:
+    # As for chat: a restart that does not repeat what was delivered is asked once more, with the
+    # delivered text as the assistant's turn and a request to continue; its answer is the rest.
+    fp.set_reply("m-a", STORY)
+    fp.set_reply("m-b", " and so on")
+    fp.set_default("m-a", Fault.cut(6))
+    with LookAlike(config=native_config(fp)) as c:
+        stream = c.responses.create(model="smart", input="Hi", stream=True)
+        events = list(stream)
+        assert deployments(route_info(stream)) == [
+            ("a", "recover"),
+            ("b", "continuation_prompt"),
+            ("b", "served_recovered"),
+        ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert events[-1].response["output"][0]["content"][0]["text"] == "one two and so on"
+    sent = json.loads(fp.attempts("m-b")[-1].body)
+    assert sent["input"][0] == {"role": "user", "content": "Hi"}
+    assert sent["input"][1] == {"role": "assistant", "content": "one two"}
+    assert sent["input"][2]["role"] == "user" and "Continue your answer" in sent["input"][2]["content"]
+
+
+# --- reasoning: effort bridged to thinking, thinking surfaced as reasoning items --------------------
+
+THOUGHT = "The user greets me; a short answer will do."  # the fake's thinking (its dialects' kThought)
+REASON = {"effort": "low", "summary": "auto"}
+
+
+@needs_openai
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_reasoning_is_bridged_to_thinking_and_comes_back_as_reasoning_items(
+    fp: FakeProvider, provider: str, tmp_path: Path
+) -> None:
+    model = MODELS[provider]
+    with llmfailover.OpenAI(config=only(fp, provider, tmp_path)) as c:
+        r = c.responses.create(model="smart", input="Hi", reasoning=REASON)  # type: ignore[arg-type]
+        with c.responses.stream(model="smart", input="Hi", reasoning=REASON) as stream:  # type: ignore[arg-type]
+            events = list(stream)
+            final = stream.get_final_response()
+        plain = c.responses.create(model="smart", input="Hi", reasoning={"effort": "low"})
+    for resp in (r, final):
+        assert [o.type for o in resp.output] == ["reasoning", "message"]
+        assert resp.output[0].summary[0].text == THOUGHT and resp.output_text == f"Hello from {model}."
+    assert plain.output[0].type == "reasoning" and plain.output[0].summary == []  # no summary asked: none shown
+    summary = "".join(e.delta for e in events if e.type == "response.reasoning_summary_text.delta")
+    assert summary == THOUGHT
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    sent = fp.attempts(model)[0].json()
+    if provider == "anthropic":
+        assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+        assert r.usage is not None and r.usage.output_tokens_details.reasoning_tokens == 0  # no separate count
+    else:
+        assert sent["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 1024, "includeThoughts": True}
+        assert r.usage is not None and r.usage.output_tokens_details.reasoning_tokens == len(THOUGHT.split())
+
+
+def test_chat_reasoning_effort_reaches_gemini_and_its_thinking_is_counted(fp: FakeProvider, tmp_path: Path) -> None:
+    with LookAlike(config=only(fp, "gemini", tmp_path)) as c:
+        r = c.chat.completions.create(
+            model="smart", messages=[{"role": "user", "content": "Hi"}], reasoning_effort="medium"
+        )
+    assert r.choices[0].message.content == "Hello from gemini-x."
+    assert r.usage.completion_tokens_details.reasoning_tokens == len(THOUGHT.split())
+    sent = fp.attempts("gemini-x")[0].json()
+    assert sent["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 8192, "includeThoughts": True}
+
+
+def test_a_bad_reasoning_effort_is_a_400_naming_it(fp: FakeProvider, tmp_path: Path) -> None:
+    with LookAlike(config=only(fp, "anthropic", tmp_path)) as c:
+        with pytest.raises(llmfailover.BadRequestError, match="reasoning_effort must be"):
+            c.responses.create(model="smart", input="Hi", reasoning={"effort": "extreme"})
+    assert fp.attempts() == []

@@ -1,8 +1,10 @@
 // anthropic_request.cpp — OpenAI chat request -> Anthropic Messages request body.
 // Field names: anthropics/anthropic-sdk-python src/anthropic/types/message_create_params.py.
+#include <algorithm>
 #include <cctype>
 
 #include "llmfailover/providers/anthropic.hpp"
+#include "reasoning.hpp"
 
 namespace llmfailover::providers::anthropic {
 namespace {
@@ -190,11 +192,50 @@ void translate_sampling(const json& req, json& out, std::vector<std::string>& wa
   if (auto u = req.find("user"); u != req.end() && u->is_string()) out["metadata"] = {{"user_id", *u}};
 }
 
+// reasoning_effort -> extended thinking (reasoning.hpp has the budgets). Anthropic's constraints
+// (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking): budget_tokens at least
+// 1,024 and below max_tokens, which counts the thinking too (as OpenAI's max_completion_tokens
+// counts reasoning tokens); no temperature or top_k change, top_p only from 0.95 to 1; no forced
+// tool use. Without a caller's limit, max_tokens grows by the budget so the answer keeps its room.
+void translate_reasoning(const json& req, json& out, std::vector<std::string>& warnings) {
+  auto e = req.find("reasoning_effort");
+  if (e == req.end() || e->is_null()) return;
+  const auto mapped = e->is_string() ? reasoning_budget(e->get<std::string>()) : std::nullopt;
+  if (!mapped) reject("reasoning_effort", "reasoning_effort must be none, minimal, low, medium or high");
+  long long budget = *mapped;
+  if (budget == 0) return;  // none: Claude thinks only when asked to
+  if (auto tc = out.find("tool_choice"); tc != out.end() && (*tc)["type"] != "auto" && (*tc)["type"] != "none") {
+    warnings.push_back("reasoning_effort is not supported by anthropic with a forced tool choice; dropped");
+    return;
+  }
+  const bool limited = (req.contains("max_completion_tokens") && !req["max_completion_tokens"].is_null()) ||
+                       (req.contains("max_tokens") && !req["max_tokens"].is_null());
+  if (!out["max_tokens"].is_number_integer()) return;  // the caller's odd limit: Anthropic will say
+  const long long max = out["max_tokens"].get<long long>();
+  if (!limited) {
+    out["max_tokens"] = max + budget;
+  } else if (max <= kMinThinkingBudget) {
+    warnings.push_back("reasoning_effort needs max_tokens above anthropic's minimum thinking budget of 1024; dropped");
+    return;
+  } else {
+    budget = std::min(budget, max - 1);
+  }
+  if (out.contains("temperature")) {
+    out.erase("temperature");
+    warnings.push_back("temperature is not supported by anthropic with extended thinking; dropped");
+  }
+  if (auto p = out.find("top_p"); p != out.end() && (!p->is_number() || p->get<double>() < 0.95)) {
+    out.erase("top_p");
+    warnings.push_back("top_p below 0.95 is not supported by anthropic with extended thinking; dropped");
+  }
+  out["thinking"] = {{"type", "enabled"}, {"budget_tokens", budget}};
+}
+
 // Parameters handled above, or only meaningful to our own layers.
 bool handled(std::string_view key) {
-  for (std::string_view k :
-       {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "max_tokens",
-        "max_completion_tokens", "temperature", "top_p", "stop", "n", "user", "stream", "stream_options"}) {
+  for (std::string_view k : {"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+                             "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "n", "user",
+                             "stream", "stream_options", "reasoning_effort"}) {
     if (key == k) return true;
   }
   return false;
@@ -210,6 +251,7 @@ json request_body(const json& req, bool stream, std::vector<std::string>& warnin
   translate_sampling(req, out, warnings);
   translate_tools(req, out, warnings);
   if (auto rf = req.find("response_format"); rf != req.end() && !rf->is_null()) translate_response_format(*rf, out);
+  translate_reasoning(req, out, warnings);
   if (stream) out["stream"] = true;
   for (const auto& [key, value] : req.items()) {
     if (handled(key) || value.is_null()) continue;

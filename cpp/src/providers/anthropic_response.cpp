@@ -40,7 +40,7 @@ json chat_completion(const json& m, long long created) {
   if (m.value("type", "message") == "error") misfit("an error object with status 200");
   auto content = m.find("content");
   if (content == m.end() || !content->is_array()) misfit("no 'content' array");
-  std::string text;
+  std::string text, thinking;
   bool has_text = false;
   json tool_calls = json::array();
   bool json_answer = false;
@@ -62,10 +62,13 @@ json chat_completion(const json& m, long long created) {
       tool_calls.push_back({{"id", block.value("id", "")},
                             {"type", "function"},
                             {"function", {{"name", block["name"]}, {"arguments", input.dump()}}}});
+    } else if (type == "thinking") {  // extended thinking: reasoning_content, as DeepSeek and vLLM name it
+      if (auto t = block.find("thinking"); t != block.end() && t->is_string()) thinking += t->get<std::string>();
     }
-    // thinking, redacted_thinking, server tool blocks: not part of the OpenAI message
+    // redacted_thinking (encrypted), server tool blocks: not part of the OpenAI message
   }
   json message = {{"role", "assistant"}, {"content", has_text ? json(text) : json()}, {"refusal", nullptr}};
+  if (!thinking.empty()) message["reasoning_content"] = std::move(thinking);
   if (!tool_calls.empty()) message["tool_calls"] = std::move(tool_calls);
   const json& sr = m.contains("stop_reason") ? m["stop_reason"] : json();
   std::string finish(finish_reason(sr.is_string() ? sr.get<std::string>() : "end_turn"));

@@ -76,6 +76,8 @@ class Stream final : public StreamTranslator {
     const std::string type = b.value("type", "");
     if (type == "text") {
       if (const std::string t = b.value("text", ""); !t.empty()) emit(chunks, {{"content", t}});
+    } else if (type == "thinking") {
+      if (const std::string t = b.value("thinking", ""); !t.empty()) emit(chunks, {{"reasoning_content", t}});
     } else if (type == "tool_use") {
       if (b.value("name", "") == kJsonTool) {
         json_blocks_[index] = true;
@@ -97,6 +99,8 @@ class Stream final : public StreamTranslator {
     const std::string type = d.value("type", "");
     if (type == "text_delta") {
       emit(chunks, {{"content", d.value("text", "")}});
+    } else if (type == "thinking_delta") {  // extended thinking: reasoning_content, as in the answer
+      if (const std::string t = d.value("thinking", ""); !t.empty()) emit(chunks, {{"reasoning_content", t}});
     } else if (type == "input_json_delta") {
       const std::string part = d.value("partial_json", "");
       if (json_blocks_.count(index)) {
@@ -107,7 +111,7 @@ class Stream final : public StreamTranslator {
         throw TranslationError("anthropic", "", "input_json_delta for a block that is not a tool_use");
       }
     }
-    // thinking_delta, signature_delta, citations_delta: not part of the OpenAI chunk
+    // signature_delta, citations_delta: not part of the OpenAI chunk
   }
 
   void message_delta(const json& ev, std::vector<std::string>& chunks) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "llmfailover/providers/gemini.hpp"
+#include "reasoning.hpp"
 
 namespace llmfailover::providers::gemini {
 namespace {
@@ -192,13 +193,24 @@ void translate_generation(const json& req, json& out) {
       reject("response_format", "response_format type '" + type + "' is not supported by gemini");
     }
   }
+  // reasoning_effort -> thinkingConfig (reasoning.hpp has the budgets; "none" is budget 0, which
+  // Gemini 2.5 Flash takes as thinking off and 2.5 Pro refuses). Thought summaries are asked for
+  // (includeThoughts) whenever the model thinks: they come back as reasoning_content.
+  // https://ai.google.dev/gemini-api/docs/thinking
+  if (auto e = req.find("reasoning_effort"); e != req.end() && !e->is_null()) {
+    const auto budget = e->is_string() ? reasoning_budget(e->get<std::string>()) : std::nullopt;
+    if (!budget) reject("reasoning_effort", "reasoning_effort must be none, minimal, low, medium or high");
+    json thinking = {{"thinkingBudget", *budget}};
+    if (*budget > 0) thinking["includeThoughts"] = true;
+    g["thinkingConfig"] = std::move(thinking);
+  }
   if (!g.empty()) out["generationConfig"] = std::move(g);
 }
 
 bool handled(std::string_view key) {
   for (std::string_view k : {"model", "messages", "tools", "tool_choice", "response_format", "max_tokens",
                              "max_completion_tokens", "temperature", "top_p", "stop", "n", "seed", "presence_penalty",
-                             "frequency_penalty", "stream", "stream_options"}) {
+                             "frequency_penalty", "stream", "stream_options", "reasoning_effort"}) {
     if (key == k) return true;
   }
   return false;

@@ -61,7 +61,7 @@ void check_blocked(const json& r) {
 }
 
 struct Translated {
-  std::string text;
+  std::string text, thoughts;  // thoughts: the thought summaries (includeThoughts), as reasoning_content
   bool has_text = false;
   json tool_calls = json::array();
 };
@@ -75,7 +75,10 @@ Translated translate_parts(const json& candidate, std::string_view response_id, 
   if (!parts.is_array()) misfit("content.parts is not an array");
   for (const auto& p : parts) {
     if (!p.is_object()) misfit("a part is not an object");
-    if (p.value("thought", false)) continue;  // thought summaries are not the answer
+    if (auto th = p.find("thought"); th != p.end() && th->is_boolean() && th->get<bool>()) {
+      if (auto text = p.find("text"); text != p.end() && text->is_string()) t.thoughts += text->get<std::string>();
+      continue;  // thought summaries are not the answer
+    }
     if (auto text = p.find("text"); text != p.end()) {
       if (!text->is_string()) misfit("a text part whose text is not a string");
       t.text += text->get<std::string>();
@@ -115,6 +118,7 @@ json chat_completion(const json& r, std::string_view model, long long created) {
     if (!c.is_object()) misfit("a candidate is not an object");
     Translated t = translate_parts(c, rid, i, 0);
     json message = {{"role", "assistant"}, {"content", t.has_text ? json(t.text) : json()}, {"refusal", nullptr}};
+    if (!t.thoughts.empty()) message["reasoning_content"] = std::move(t.thoughts);
     const bool calls = !t.tool_calls.empty();
     if (calls) message["tool_calls"] = std::move(t.tool_calls);
     choices.push_back({{"index", c.value("index", static_cast<int>(i))},
@@ -188,6 +192,7 @@ class Stream final : public StreamTranslator {
     json delta = json::object();
     if (!st.started) delta = {{"role", "assistant"}, {"content", ""}};
     if (t.has_text) delta["content"] = t.text;
+    if (!t.thoughts.empty()) delta["reasoning_content"] = t.thoughts;
     if (!t.tool_calls.empty()) {
       for (auto& call : t.tool_calls) call["index"] = st.calls++;  // whole calls: one delta each
       delta["tool_calls"] = std::move(t.tool_calls);

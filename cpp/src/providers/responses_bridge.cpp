@@ -183,6 +183,34 @@ std::string replace_form_field(std::string_view body, std::string_view boundary,
   return std::string(body);
 }
 
+bool surfaces_reasoning(std::string_view provider) {
+  return provider == "anthropic" || provider == "gemini" || provider == "vertex";
+}
+
+bool wants_summary(const json& request) {
+  if (!request.is_object()) return false;
+  auto r = request.find("reasoning");
+  if (r == request.end() || !r->is_object()) return false;
+  auto s = r->find("summary");
+  return s != r->end() && s->is_string() && *s != "none";
+}
+
+json reasoning_item(const std::string& id, const std::string& summary) {
+  json parts = json::array();
+  if (!summary.empty()) parts.push_back({{"type", "summary_text"}, {"text", summary}});
+  return {{"type", "reasoning"}, {"id", id}, {"summary", std::move(parts)}, {"status", "completed"}};
+}
+
+void append_continuation(json& request, const std::string& delivered) {
+  if (!request.is_object()) return;
+  json input = request.value("input", json::array());
+  if (input.is_string()) input = json::array({{{"role", "user"}, {"content", input}}});
+  if (!input.is_array()) input = json::array();
+  input.push_back({{"role", "assistant"}, {"content", delivered}});
+  input.push_back({{"role", "user"}, {"content", std::string(kContinuePrompt)}});
+  request["input"] = std::move(input);
+}
+
 std::string stateful_field(const json& request) {
   if (!request.is_object()) return {};
   for (const char* k : {"previous_response_id", "conversation", "prompt"})
@@ -215,8 +243,12 @@ json to_chat(std::string_view provider, const json& req, bool stream, std::vecto
     if (auto it = req.find(k); it != req.end() && !it->is_null()) out[k] = *it;
   if (auto it = req.find("max_output_tokens"); it != req.end() && !it->is_null()) out["max_completion_tokens"] = *it;
   if (auto it = req.find("reasoning"); it != req.end() && it->is_object()) {
+    // Anthropic's thinking and Gemini's thought summaries come back as reasoning items; a summary
+    // asked without an effort thinks at OpenAI's default effort, medium.
+    const bool summary = wants_summary(req), thinks = surfaces_reasoning(provider);
     if (auto e = it->find("effort"); e != it->end() && e->is_string()) out["reasoning_effort"] = *e;
-    if (it->contains("summary") && !(*it)["summary"].is_null())
+    else if (summary && thinks) out["reasoning_effort"] = "medium";
+    if (summary && !thinks)
       warnings.push_back("reasoning.summary is not supported by " + std::string(provider) + "; dropped");
   }
   // store: a bridged answer is never stored, whatever it says (the caller keeps the full input).
@@ -237,6 +269,9 @@ std::string to_response(std::string_view provider, std::string_view chat_answer,
   const json message = choice.value("message", json::object());
   const std::string id = chat.value("id", std::string("llmf"));
   json output = json::array();
+  if (auto r = message.find("reasoning_content");
+      r != message.end() && r->is_string() && !r->get_ref<const std::string&>().empty())
+    output.push_back(reasoning_item("rs_" + id, wants_summary(req) ? r->get<std::string>() : std::string()));
   json parts = json::array();
   if (auto c = message.find("content"); c != message.end() && c->is_string() && !c->empty())
     parts.push_back(

@@ -10,10 +10,16 @@ namespace {
 
 using nlohmann::json;
 
+// json::empty() is false for every string: the length is what says a delta carries text.
+bool non_empty_string(const json& j) { return j.is_string() && !j.get_ref<const std::string&>().empty(); }
+
 class BridgeStream final : public StreamTranslator {
  public:
   BridgeStream(std::string provider, std::unique_ptr<StreamTranslator> chat, json request)
-      : provider_(std::move(provider)), chat_(std::move(chat)), request_(std::move(request)) {}
+      : provider_(std::move(provider)),
+        chat_(std::move(chat)),
+        request_(std::move(request)),
+        summary_(wants_summary(request_)) {}
 
   void on_sse(std::string_view event, std::string_view data, std::vector<std::string>& out,
               std::optional<ErrorVerdict>& error) override {
@@ -85,6 +91,18 @@ class BridgeStream final : public StreamTranslator {
     const std::size_t index = items_.size() - 1;
     if (it->item["type"] == "message") {
       close_part(*it, out);
+    } else if (it->item["type"] == "reasoning") {
+      if (!it->part.empty()) {  // the summary part streamed (reasoning.summary asked)
+        const json part = {{"type", "summary_text"}, {"text", it->text}};
+        const json where = {{"item_id", it->item["id"]}, {"output_index", index}, {"summary_index", 0}};
+        json done = where;
+        done["text"] = it->text;
+        emit(out, "response.reasoning_summary_text.done", std::move(done));
+        done = where;
+        done["part"] = part;
+        emit(out, "response.reasoning_summary_part.done", std::move(done));
+        it->item["summary"] = json::array({part});
+      }
     } else {
       it->item["arguments"] = it->text;
       emit(out, "response.function_call_arguments.done",
@@ -126,6 +144,30 @@ class BridgeStream final : public StreamTranslator {
     json delta = {{"item_id", item_id}, {"output_index", index}, {"content_index", m->parts}, {"delta", piece}};
     if (kind == "output_text") delta["logprobs"] = json::array();
     emit(out, kind == "refusal" ? "response.refusal.delta" : "response.output_text.delta", std::move(delta));
+  }
+
+  // Thinking (reasoning_content): a reasoning item before the message, its text streamed as the
+  // summary only when the request asked for one (responses_bridge.hpp).
+  void on_reasoning(const std::string& piece, std::vector<std::string>& out) {
+    Item* r = open_item();
+    if (!r || r->item["type"] != "reasoning") {
+      add_item({{"type", "reasoning"}, {"id", "rs_" + id_}, {"summary", json::array()}, {"status", "in_progress"}},
+               out);
+      r = open_item();
+    }
+    if (!summary_) return;
+    const std::size_t index = items_.size() - 1;
+    const json where = {{"item_id", r->item["id"]}, {"output_index", index}, {"summary_index", 0}};
+    if (r->part.empty()) {
+      r->part = "summary_text";
+      json added = where;
+      added["part"] = {{"type", "summary_text"}, {"text", ""}};
+      emit(out, "response.reasoning_summary_part.added", std::move(added));
+    }
+    r->text += piece;
+    json delta = where;
+    delta["delta"] = piece;
+    emit(out, "response.reasoning_summary_text.delta", std::move(delta));
   }
 
   void on_tool_call(const json& call, std::vector<std::string>& out) {
@@ -188,10 +230,9 @@ class BridgeStream final : public StreamTranslator {
       if (!choice.is_object() || choice.value("index", json(0)) != json(0)) continue;
       const json delta = choice.value("delta", json::object());
       if (delta.is_object()) {
-        if (auto c = delta.find("content"); c != delta.end() && c->is_string() && !c->empty())
-          on_text(*c, "output_text", out);
-        if (auto r = delta.find("refusal"); r != delta.end() && r->is_string() && !r->empty())
-          on_text(*r, "refusal", out);
+        if (auto r = delta.find("reasoning_content"); r != delta.end() && non_empty_string(*r)) on_reasoning(*r, out);
+        if (auto c = delta.find("content"); c != delta.end() && non_empty_string(*c)) on_text(*c, "output_text", out);
+        if (auto r = delta.find("refusal"); r != delta.end() && non_empty_string(*r)) on_text(*r, "refusal", out);
         if (auto calls = delta.find("tool_calls"); calls != delta.end() && calls->is_array())
           for (const auto& call : *calls) on_tool_call(call, out);
       }
@@ -203,6 +244,7 @@ class BridgeStream final : public StreamTranslator {
   std::unique_ptr<StreamTranslator> chat_;
   json request_, response_, usage_;
   std::string id_, finish_reason_;
+  bool summary_ = false;  // reasoning.summary asked: the thinking streams as the reasoning item's summary
   bool started_ = false, finished_ = false;
   long long seq_ = 0;
   std::vector<Item> items_;

@@ -32,6 +32,7 @@
 
 #include "llmfailover/json_scan.hpp"
 #include "llmfailover/policy/failover.hpp"
+#include "responses_resume.hpp"
 #include "router_impl.hpp"
 #include "llmfailover/secret_set.hpp"
 #include "stream_inspect.hpp"
@@ -320,6 +321,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   bool continuation_ = false;
   std::set<const Target*> no_prefill_;
   std::size_t matched_ = 0;
+  // A Responses stream: the events the caller was given, so that a recovery continues them
+  // (responses_resume.hpp); set at the commit point.
+  std::optional<ResponsesResume> resume_events_;
   std::optional<Error> original_error_;
   std::uint64_t epoch_ = 0;
   Mode mode_ = Mode::idle;

@@ -213,9 +213,12 @@ policy::FailoverFacts RoutedCallImpl::facts(policy::FailoverEvent event, const V
   f.half_open_trial = trial_;
   f.spent = spent_.count(target_) > 0;
   f.transparent_used = transparent_used_.count(target_) > 0;
-  // A Responses stream is not recovered: its events name items and sequence numbers another
-  // attempt would number differently, so it ends with the StreamInterrupted error.
-  f.recovery = r_->config.stream_recovery == "continue" && req_.call.path == "/chat/completions";
+  // A Responses stream is recovered when the cut came inside its message's output text: the
+  // recovery's events are renumbered as the delivered ones (responses_resume.hpp). A delivered
+  // tool call or refusal cannot be resumed: the stream ends with the StreamInterrupted error.
+  f.recovery = r_->config.stream_recovery == "continue" &&
+               (req_.call.path == "/chat/completions" ||
+                (req_.call.path == "/responses" && resume_events_ && resume_events_->blocker().empty()));
   f.resuming = resuming_;
   f.prefill = prefill_;
   f.continuation = continuation_;

@@ -112,12 +112,23 @@ providers::TranslatedRequest RoutedCallImpl::translate_openai_path(const Target&
   learned_ = false;
   if (path == "/responses") {
     inspect_ = StreamInspector(/*responses=*/true);
+    if (resume_events_ && resuming_) resume_events_->restart();  // a recovery attempt (routed_stream.cpp)
     if (responses::native(name)) {
       if (req_.stream) translator_ = responses::native_stream();
+      if (continuation_) {  // the delivered text as the assistant's turn, and a request to go on
+        json copy = body;
+        responses::append_continuation(copy, delivered_);
+        return responses::native_request(name, ep, "POST", path, copy.dump(), timeouts);
+      }
       return responses::native_request(name, ep, "POST", path, body.dump(), timeouts);
     }
     std::vector<std::string> warnings;
-    const json chat = responses::to_chat(name, body, req_.stream, warnings);
+    json chat = responses::to_chat(name, body, req_.stream, warnings);
+    if ((prefill_ || continuation_) && chat.contains("messages") && chat["messages"].is_array()) {
+      chat["messages"].push_back({{"role", "assistant"}, {"content", delivered_}});  // as translate() does for chat
+      if (continuation_)
+        chat["messages"].push_back({{"role", "user"}, {"content", std::string(responses::kContinuePrompt)}});
+    }
     providers::TranslatedRequest tr = t.provider->chat_request(ep, chat, req_.stream, timeouts);
     tr.warnings.insert(tr.warnings.begin(), warnings.begin(), warnings.end());
     if (req_.stream) translator_ = responses::bridge_stream(name, t.provider->stream_translator(ep, chat), body);

@@ -71,6 +71,11 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
   // stream is interrupted (then recovery applies), never finished as a truncated success.
   if (kind == ChunkKind::malformed) return interrupted("a chunk after the first token was not valid JSON", later);
   if (kind == ChunkKind::error) return on_stream_error(inspect_.error_verdict(e.data), later);
+  if (resume_events_ && resuming_) {  // a recovered Responses stream: numbered as the delivered one
+    for (auto& d : resume_events_->forward(e.data, 0)) channel_.push(Event::sse(e.event, std::move(d), e.id));
+    return;
+  }
+  if (resume_events_) resume_events_->delivered(e.data);
   channel_.push(std::move(e));
 }
 
@@ -80,12 +85,19 @@ void RoutedCallImpl::commit(Deferred& later) {
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
   channel_.push(Event::head(status_, served_headers()));
-  for (auto& e : pending_) channel_.push(std::move(e));
+  if (req_.call.path == "/responses" && req_.stream && !resuming_) resume_events_.emplace();
+  for (auto& e : pending_) {
+    if (resume_events_) resume_events_->delivered(e.data);
+    channel_.push(std::move(e));
+  }
   pending_.clear();
 }
 
 void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
-  const std::string cause = scrubbed(why);  // an error event's text is the upstream's
+  std::string cause = scrubbed(why);  // an error event's text is the upstream's
+  // A Responses stream continues only from an open output text (responses_resume.hpp).
+  const std::string blocker = resume_events_ && !resuming_ ? resume_events_->blocker() : std::string();
+  if (!blocker.empty() && r_->config.stream_recovery == "continue") cause += "; " + blocker;
   release_slot();
   disarm(later);
   if (live_outcome_) end_load(policy::Outcome::failure(attempt_duration()));  // it broke: penalised
@@ -130,17 +142,24 @@ void RoutedCallImpl::interrupted(const std::string& why, Deferred& later) {
 void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
   if (kind != ChunkKind::content) {
     if (kind == ChunkKind::done) return give_up_recovery("the restarted answer ended early", later);
+    if (resume_events_) resume_events_->swallow(e.data);
     return;  // role and other meta chunks were delivered the first time
+  }
+  auto differs = [&] {
+    policy::FailoverFacts f = facts(policy::FailoverEvent::restart_differs);
+    policy::FailoverDecision d = policy::decide(f);  // once more with the continuation prompt
+    if (d.action == policy::FailoverAction::continuation_prompt && recover_again(std::string(d.log), later)) return;
+    give_up_recovery("the restarted answer differs from what was delivered", later);
+  };
+  if (resume_events_) {  // Responses: only output text continues the delivered message
+    resume_events_->swallow(e.data);
+    if (resume_events_->diverged()) return differs();
+    if (inspect_.event_type() != "response.output_text.delta") return;  // a reasoning summary: the caller has its own
   }
   const std::string& piece = inspect_.last_text();
   std::size_t left = delivered_.size() - matched_;
   std::size_t same = std::min(left, piece.size());
-  if (delivered_.compare(matched_, same, piece, 0, same) != 0) {
-    policy::FailoverFacts f = facts(policy::FailoverEvent::restart_differs);
-    policy::FailoverDecision d = policy::decide(f);  // once more with the continuation prompt
-    if (d.action == policy::FailoverAction::continuation_prompt && recover_again(std::string(d.log), later)) return;
-    return give_up_recovery("the restarted answer differs from what was delivered", later);
-  }
+  if (delivered_.compare(matched_, same, piece, 0, same) != 0) return differs();
   matched_ += same;
   if (matched_ < delivered_.size()) return;
   succeed(later);
@@ -148,6 +167,10 @@ void RoutedCallImpl::resume_chunk(Event&& e, ChunkKind kind, Deferred& later) {
   current_rec().decision = "served_recovered";
   mode_ = Mode::stream_live;
   if (current_) later.push_back([ex = current_, idle = idle_] { ex->set_idle_timeout(idle); });
+  if (resume_events_) {
+    for (auto& d : resume_events_->forward(e.data, same)) channel_.push(Event::sse(e.event, std::move(d), e.id));
+    return;
+  }
   if (same < piece.size()) channel_.push(Event::sse(e.event, strip_content_prefix(e.data, same), e.id));
 }
 

@@ -63,6 +63,10 @@ std::string default_message(int status, std::string_view code) {
   }
 }
 
+// What the fake "thinks" when extended thinking is asked, and its block's signature.
+constexpr const char* kThought = "The user greets me; a short answer will do.";
+constexpr const char* kSignature = "c2lnbmF0dXJlLW9mLXRoZS1mYWtl";
+
 class AnthropicDialect final : public Dialect {
  public:
   ParsedRequest parse(std::string_view method, std::string_view target, std::string body) const override {
@@ -98,10 +102,17 @@ class AnthropicDialect final : public Dialect {
     const auto words = split_words(ctx.content);
     const auto& call = ctx.tool_call;
     const int input = prompt_tokens(body);
-    const int output = call ? tool_call_tokens(*call) : static_cast<int>(words.size());
+    int output = call ? tool_call_tokens(*call) : static_cast<int>(words.size());
     const std::string id = "msg_" + ctx.request_id;
     const std::string tool_id = "toolu_" + ctx.request_id;
     const char* stop_reason = call ? "tool_use" : "end_turn";
+    // Extended thinking asked (thinking.type enabled): a thinking block comes first, with its
+    // signature; its tokens are output tokens (Anthropic reports no separate count).
+    const auto t = body.is_object() ? body.find("thinking") : body.end();
+    const bool thinks = t != body.end() && t->is_object() && t->value("type", json()) == json("enabled");
+    const auto thought = split_words(kThought);
+    if (thinks) output += static_cast<int>(thought.size());
+    const int text_index = thinks ? 1 : 0;
     json usage = {{"input_tokens", input},
                   {"output_tokens", output},
                   {"cache_creation_input_tokens", 0},
@@ -114,12 +125,15 @@ class AnthropicDialect final : public Dialect {
                                      {"name", call->name},
                                      {"input", parse_json(call->arguments)}}
                               : json{{"type", "text"}, {"text", ctx.content}};
+      json content = json::array({block});
+      if (thinks)
+        content.insert(content.begin(), json{{"type", "thinking"}, {"thinking", kThought}, {"signature", kSignature}});
       r.body = json{
           {"id", id},
           {"type", "message"},
           {"role", "assistant"},
           {"model", req.model},
-          {"content", json::array({block})},
+          {"content", std::move(content)},
           {"stop_reason", stop_reason},
           {"stop_sequence", nullptr},
           {"usage",
@@ -140,20 +154,36 @@ class AnthropicDialect final : public Dialect {
                                                  {"stop_reason", nullptr},
                                                  {"stop_sequence", nullptr},
                                                  {"usage", start_usage}}}}));
+    if (thinks) {
+      r.frames.push_back(frame("content_block_start",
+                               {{"type", "content_block_start"},
+                                {"index", 0},
+                                {"content_block", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}}}));
+      for (const auto& piece : thought)
+        r.frames.push_back(
+            frame("content_block_delta", {{"type", "content_block_delta"},
+                                          {"index", 0},
+                                          {"delta", {{"type", "thinking_delta"}, {"thinking", piece}}}}));
+      r.frames.push_back(
+          frame("content_block_delta", {{"type", "content_block_delta"},
+                                        {"index", 0},
+                                        {"delta", {{"type", "signature_delta"}, {"signature", kSignature}}}}));
+      r.frames.push_back(frame("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
+    }
     const json first =
         call ? json{{"type", "tool_use"}, {"id", tool_id}, {"name", call->name}, {"input", json::object()}}
              : json{{"type", "text"}, {"text", ""}};
-    r.frames.push_back(
-        frame("content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", first}}));
+    r.frames.push_back(frame("content_block_start",
+                             {{"type", "content_block_start"}, {"index", text_index}, {"content_block", first}}));
     r.frames.push_back(frame("ping", {{"type", "ping"}}));
     const auto pieces = call ? split_arguments(call->arguments) : words;
     for (const auto& piece : pieces) {
       const json delta = call ? json{{"type", "input_json_delta"}, {"partial_json", piece}}
                               : json{{"type", "text_delta"}, {"text", piece}};
       r.frames.push_back(
-          frame("content_block_delta", {{"type", "content_block_delta"}, {"index", 0}, {"delta", delta}}));
+          frame("content_block_delta", {{"type", "content_block_delta"}, {"index", text_index}, {"delta", delta}}));
     }
-    r.frames.push_back(frame("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
+    r.frames.push_back(frame("content_block_stop", {{"type", "content_block_stop"}, {"index", text_index}}));
     r.frames.push_back(frame("message_delta", {{"type", "message_delta"},
                                                {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
                                                {"usage", {{"output_tokens", output}}}}));

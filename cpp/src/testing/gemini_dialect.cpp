@@ -108,6 +108,9 @@ unsigned embed_dimensions(const json& request, unsigned fallback) {
   return d.is_number_unsigned() && d.get<unsigned>() > 0 ? std::min(d.get<unsigned>(), 4096u) : fallback;
 }
 
+// The thought summary the fake sends when asked to include thoughts.
+constexpr const char* kThought = "The user greets me; a short answer will do.";
+
 json candidate(const std::string& text, int index, bool last, const std::optional<ToolCall>& call = std::nullopt) {
   const json part = call ? json{{"functionCall", {{"name", call->name}, {"args", parse_json(call->arguments)}}}}
                          : json{{"text", text}};
@@ -176,28 +179,53 @@ class GeminiDialect final : public Dialect {
     const json body = parse_json(req.body);
     if (req.kind == embed) return embeddings(body, ctx);
     int n = 1;
+    // Thinking (generationConfig.thinkingConfig): a budget above 0 spends thoughtsTokenCount
+    // tokens; includeThoughts sends the thought summary as a part marked thought: true, first.
+    bool thinks = false, shows = false;
     if (auto g = body.find("generationConfig"); g != body.end() && g->is_object()) {
       n = std::clamp(g->value("candidateCount", 1), 1, 8);
+      if (auto t = g->find("thinkingConfig"); t != g->end() && t->is_object()) {
+        // proto3 JSON takes either spelling; google-genai sends snake_case here
+        const json budget = t->value("thinkingBudget", t->value("thinking_budget", json()));
+        thinks = budget.is_number_integer() && budget.get<long long>() != 0;
+        shows = thinks && t->value("includeThoughts", t->value("include_thoughts", json())) == json(true);
+      }
     }
+    const int thoughts = thinks ? count_words(kThought) : 0;
     const auto& call = ctx.tool_call;
     const auto words = call ? std::vector<std::string>{""} : split_words(ctx.content);  // a call: one chunk
     const int prompt = prompt_tokens(body);
     const int completion = (call ? tool_call_tokens(*call) : static_cast<int>(words.size())) * n;
-    const json usage = {{"promptTokenCount", prompt},
-                        {"candidatesTokenCount", completion},
-                        {"totalTokenCount", prompt + completion},
-                        {"promptTokensDetails", json::array({{{"modality", "TEXT"}, {"tokenCount", prompt}}})}};
+    json usage = {{"promptTokenCount", prompt},
+                  {"candidatesTokenCount", completion},
+                  {"totalTokenCount", prompt + completion + thoughts},
+                  {"promptTokensDetails", json::array({{{"modality", "TEXT"}, {"tokenCount", prompt}}})}};
+    if (thinks) usage["thoughtsTokenCount"] = thoughts;
+    const json thought_part = {{"text", kThought}, {"thought", true}};
     const json tail = {{"modelVersion", req.model}, {"responseId", ctx.request_id}};
     Reply r;
     if (!req.stream) {
       json out = {{"candidates", json::array()}, {"usageMetadata", usage}};
-      for (int i = 0; i < n; ++i) out["candidates"].push_back(candidate(ctx.content, i, true, call));
+      for (int i = 0; i < n; ++i) {
+        json c = candidate(ctx.content, i, true, call);
+        if (shows) c["content"]["parts"].insert(c["content"]["parts"].begin(), thought_part);
+        out["candidates"].push_back(std::move(c));
+      }
       out.update(tail);
       r.body = out.dump();
       return r;
     }
     r.stream = true;
     r.content_type = "text/event-stream";
+    if (shows) {
+      json chunk = {{"candidates", json::array()}};
+      for (int i = 0; i < n; ++i)
+        chunk["candidates"].push_back(
+            {{"content", {{"parts", json::array({thought_part})}, {"role", "model"}}}, {"index", i}});
+      chunk["usageMetadata"] = {{"promptTokenCount", prompt}, {"totalTokenCount", prompt}};
+      chunk.update(tail);
+      r.frames.push_back("data: " + chunk.dump() + "\r\n\r\n");
+    }
     for (std::size_t w = 0; w < words.size(); ++w) {
       const bool last = w + 1 == words.size();
       json chunk = {{"candidates", json::array()}};

@@ -16,8 +16,8 @@
 // built-in tools (web_search, file_search, computer use, code interpreter, MCP, ...), server-side
 // state (previous_response_id, conversation, background, prompt templates, item_reference inputs).
 // Dropped with a warning in the route log, as the chat adapters drop sampling options they lack:
-// reasoning.summary, text.verbosity, truncation, include, and parameters that only tune OpenAI's
-// own storage (store, metadata, prompt_cache_key, service_tier, safety_identifier).
+// reasoning.summary (kept for the providers whose thinking is surfaced), text.verbosity, truncation, include, and
+// parameters that only tune OpenAI's own storage (store, metadata, prompt_cache_key, service_tier, safety_identifier).
 //
 // Thread safety: the functions are pure; a stream translator belongs to one call.
 #pragma once
@@ -58,6 +58,25 @@ std::string stateful_field(const nlohmann::json& request);
 // Throws TranslationError (provider, parameter) for what a chat dialect cannot express.
 nlohmann::json to_chat(std::string_view provider, const nlohmann::json& request, bool stream,
                        std::vector<std::string>& warnings);
+
+// Reasoning (docs/responses.md): the chat adapters of the providers named here return their
+// thinking (Anthropic thinking blocks, Gemini thought summaries) as the chat message's or delta's
+// `reasoning_content`, which the bridge turns into a Responses `reasoning` item first in the
+// output; its summary holds that text only when the request asked for `reasoning.summary` (as
+// OpenAI's own reasoning items have an empty summary unless asked).
+bool surfaces_reasoning(std::string_view provider);
+// The request's reasoning.summary is set (auto, concise or detailed).
+bool wants_summary(const nlohmann::json& request);
+// A completed reasoning item with `summary` as its one summary_text part (none when empty).
+nlohmann::json reasoning_item(const std::string& id, const std::string& summary);
+
+// A stream recovery's continuation prompt (the router's, for chat requests too): after the
+// delivered text as the assistant's turn, the user asks for the rest.
+inline constexpr std::string_view kContinuePrompt =
+    "Continue your answer exactly where it stops. Do not repeat anything.";
+// A native Responses `request` with `delivered` appended to its input as the assistant's turn and
+// kContinuePrompt as the user's (a string input becomes a user message first).
+void append_continuation(nlohmann::json& request, const std::string& delivered);
 
 // A chat completion (the adapter's answer) -> a Response object (JSON text), echoing the request's
 // instructions, tools and sampling options as the API does.
