@@ -140,15 +140,16 @@ def run_async(kind: str, port: int, n: int, inflight: int, gateway_port: int = 0
         todo[0] = max(inflight * 2, 100)  # warm-up: open the connections
         await asyncio.gather(*(worker(False) for _ in range(inflight)))
         todo[0] = n
-        t0 = time.perf_counter()
+        cpu0, t0 = peers.cpu_seconds(), time.perf_counter()
         await asyncio.gather(*(worker(True) for _ in range(inflight)))
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, peers.cpu_seconds() - cpu0
         if client is not None:
             await client.close()
         return {
             "n": n,
             "inflight": inflight,
             "rps": n / wall,
+            "cpu_us": cpu / n * 1e6,  # the process's user+system time over all its threads, per request
             "p50_ms": pct(lat, 50) * 1e3,
             "p99_ms": pct(lat, 99) * 1e3,
         }

@@ -195,7 +195,35 @@ class CompatProvider final : public Provider {
     return out;
   }
 
+  std::optional<TranslatedRequest> verbatim_request(const Endpoint& ep, std::string_view path, std::string_view body,
+                                                    const RequestScan& scan, std::string_view model, bool stream,
+                                                    const Timeouts& timeouts,
+                                                    std::unique_ptr<StreamTranslator>& translator) const override {
+    const bool chat = path == "/chat/completions";
+    if (!chat && (path != "/embeddings" || !info_.capabilities.embeddings)) return std::nullopt;
+    if (!q_.dropped.empty() || q_.short_tool_ids || q_.random_seed || q_.drop_stream_options || q_.max_tokens_only ||
+        q_.single_choice)
+      return std::nullopt;  // a member with body quirks adjusts the parsed request
+    // chat_request sets "stream": true; a body that does not say so already takes that path.
+    if (chat && stream && scan.stream != RequestScan::Flag::is_true) return std::nullopt;
+    const std::string_view target = !ep.model.empty() ? std::string_view(ep.model) : model;
+    std::string sent = target.empty() || (scan.model_text && *scan.model_text == target)
+                           ? std::string(body)
+                           : with_model(body, scan, target);
+    TranslatedRequest out;
+    out.http =
+        build_request(upstream(ep), ApiCall{"POST", std::string(path), std::move(sent), {}, {}, ep.model}, timeouts);
+    if (chat && stream) translator = std::make_unique<CompatStream>(std::string(q_.name), scan.include_usage);
+    return out;
+  }
+
   std::string chat_response(const Endpoint&, std::string_view body) const override {
+    // The usual answer (choices an array, every finish reason a standard one) goes back as it came,
+    // checked by a scan instead of a parse (json_scan.hpp).
+    if (auto scan = scan_answer(body, max_json_depth());
+        scan && scan->choices_array &&
+        std::all_of(scan->finish_reasons.begin(), scan->finish_reasons.end(), standard_finish))
+      return std::string(body);
     json doc = parse_answer(q_.name, body);
     if (!doc.contains("choices") || !doc["choices"].is_array()) {
       throw TranslationError(std::string(q_.name), "", "the answer has no 'choices' array");
@@ -221,7 +249,7 @@ class CompatProvider final : public Provider {
     return out;
   }
   std::string embeddings_response(const Endpoint&, std::string_view body) const override {
-    parse_answer(q_.name, body);
+    if (!scan_answer(body, max_json_depth())) parse_answer(q_.name, body);  // a scanned answer is an object
     return std::string(body);
   }
 

@@ -36,15 +36,31 @@ policy::TokenEstimate request_estimate(const nlohmann::json& body, const std::st
   return policy::estimate_tokens(chars, max_tokens);
 }
 
+policy::TokenEstimate scan_estimate(const RequestScan& scan, const std::string& path) {
+  std::optional<int> max_tokens;
+  for (const auto& v : {scan.max_completion_tokens, scan.max_tokens, scan.max_output_tokens})
+    if (!max_tokens && v) max_tokens = static_cast<int>(std::clamp<std::int64_t>(*v, 0, 1 << 30));
+  if (path == "/embeddings") max_tokens = 0;
+  return policy::estimate_tokens(scan.text_chars, max_tokens);
+}
+
 }  // namespace
 
 RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request)
     : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
-  body_ = parse_json(req_.call.body);
-  est_ = request_estimate(body_, req_.call.path);
+  // Chat and embeddings: a scan instead of a parse (json_scan.hpp); the parse only when unsure.
+  if (req_.call.path == "/chat/completions" || req_.call.path == "/embeddings")
+    scan_ = scan_request(req_.call.body, max_json_depth());
+  est_ = scan_ ? scan_estimate(*scan_, req_.call.path) : request_estimate(parsed_body(), req_.call.path);
   // Backpressure: an exchange stops reading while the caller is behind on this channel.
   const auto& o = r_->options;
   channel_.set_limits(o.max_queued_events, o.max_queued_bytes);
+}
+
+const nlohmann::json& RoutedCallImpl::parsed_body() {
+  if (!parsed_) body_ = parse_json(req_.call.body);
+  parsed_ = true;
+  return body_;
 }
 
 RoutedCallImpl::~RoutedCallImpl() {
@@ -392,34 +408,47 @@ HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts)
     with_token.api_key = *token_;
     ep = &with_token;
   }
-  // The deployment's model replaces the caller's. When it is the same, or unset (a plain client's
-  // deployment, plain.hpp: the caller's model goes upstream), a chat or embeddings request is
-  // translated from the parsed request itself: no copy of it per attempt (issue 14, hot path).
   const std::string& model = t.deployment->model;
-  const auto named = body_.is_object() ? body_.find("model") : body_.end();
-  const bool same_model =
-      model.empty() || (named != body_.end() && named->is_string() && named->get_ref<const std::string&>() == model);
   const bool chat = req_.call.path == "/chat/completions", embeddings = req_.call.path == "/embeddings";
-  nlohmann::json copy;
-  if (!(same_model && body_.is_object() && !prefill_ && !continuation_ && (chat || embeddings))) {
-    copy = body_.is_object() ? body_ : nlohmann::json::object();
-    if (!model.empty()) copy["model"] = model;
-  }
-  nlohmann::json& body = copy.is_null() ? body_ : copy;  // body_ only read below
-  if ((prefill_ || continuation_) && body.contains("messages") && body["messages"].is_array()) {
-    body["messages"].push_back({{"role", "assistant"}, {"content", delivered_}});
-    if (continuation_)
-      body["messages"].push_back(
-          {{"role", "user"}, {"content", "Continue your answer exactly where it stops. Do not repeat anything."}});
-  }
   providers::TranslatedRequest tr;
-  if (embeddings) {
-    tr = t.provider->embeddings_request(*ep, body, timeouts);
-  } else if (chat) {
-    tr = t.provider->chat_request(*ep, body, req_.stream, timeouts);
-    if (req_.stream) translator_ = t.provider->stream_translator(*ep, body);
+  // The hot path: an OpenAI-shaped provider sends the caller's bytes with only the model replaced
+  // (provider.hpp verbatim_request); no parse, copy or dump of the request.
+  std::optional<providers::TranslatedRequest> verbatim;
+  std::unique_ptr<providers::StreamTranslator> verbatim_translator;
+  if (scan_ && !prefill_ && !continuation_)
+    verbatim = t.provider->verbatim_request(*ep, req_.call.path, req_.call.body, *scan_, model, req_.stream, timeouts,
+                                            verbatim_translator);
+  if (verbatim) {
+    tr = std::move(*verbatim);
+    if (req_.stream) translator_ = std::move(verbatim_translator);
   } else {
-    tr = translate_openai_path(t, *ep, body, timeouts);  // routed_responses.cpp
+    parsed_body();
+    // The deployment's model replaces the caller's. When it is the same, or unset (a plain client's
+    // deployment, plain.hpp: the caller's model goes upstream), a chat or embeddings request is
+    // translated from the parsed request itself: no copy of it per attempt (issue 14, hot path).
+    const auto named = body_.is_object() ? body_.find("model") : body_.end();
+    const bool same_model =
+        model.empty() || (named != body_.end() && named->is_string() && named->get_ref<const std::string&>() == model);
+    nlohmann::json copy;
+    if (!(same_model && body_.is_object() && !prefill_ && !continuation_ && (chat || embeddings))) {
+      copy = body_.is_object() ? body_ : nlohmann::json::object();
+      if (!model.empty()) copy["model"] = model;
+    }
+    nlohmann::json& body = copy.is_null() ? body_ : copy;  // body_ only read below
+    if ((prefill_ || continuation_) && body.contains("messages") && body["messages"].is_array()) {
+      body["messages"].push_back({{"role", "assistant"}, {"content", delivered_}});
+      if (continuation_)
+        body["messages"].push_back(
+            {{"role", "user"}, {"content", "Continue your answer exactly where it stops. Do not repeat anything."}});
+    }
+    if (embeddings) {
+      tr = t.provider->embeddings_request(*ep, body, timeouts);
+    } else if (chat) {
+      tr = t.provider->chat_request(*ep, body, req_.stream, timeouts);
+      if (req_.stream) translator_ = t.provider->stream_translator(*ep, body);
+    } else {
+      tr = translate_openai_path(t, *ep, body, timeouts);  // routed_responses.cpp
+    }
   }
   for (const auto& w : tr.warnings) current_rec().message += (current_rec().message.empty() ? "" : "; ") + w;
   for (const auto& h : req_.call.headers) {

@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llmfailover/json_scan.hpp"
 #include "llmfailover/policy/failover.hpp"
 #include "responses_resume.hpp"
 #include "router_impl.hpp"
@@ -294,7 +295,12 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   std::shared_ptr<Router::Impl> r_;
   RouteRequest req_;
+  // The caller's request: scanned (json_scan.hpp) for a chat or embeddings call, parsed into body_
+  // only when an attempt needs the parsed value (parsed_body()).
+  std::optional<RequestScan> scan_;
   nlohmann::json body_;
+  bool parsed_ = false;
+  const nlohmann::json& parsed_body();
   Clock::time_point t0_, deadline_, attempt_start_;
   std::vector<std::string> chain_;
   std::size_t chain_pos_ = 0;

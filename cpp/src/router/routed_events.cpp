@@ -165,7 +165,16 @@ void RoutedCallImpl::on_end(Deferred& later) {
     policy::LatencySample sample;
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, current_rec().first_byte_ms))};
     sample.total = attempt_duration();
-    if (auto doc = parse_json(answer); doc.is_object()) {
+    // Only "usage" is read: a scan finds it and only it is parsed (json_scan.hpp).
+    nlohmann::json doc;
+    if (auto scan = scan_answer(answer, max_json_depth())) {
+      if (scan->usage.found())
+        doc["usage"] =
+            parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
+    } else {
+      doc = parse_json(answer);
+    }
+    if (doc.is_object()) {
       if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
         const Usage usage = read_usage(*u);
         answer_usage_ = usage;

@@ -24,6 +24,7 @@
 
 #include "llmfailover/http.hpp"
 #include "llmfailover/json.hpp"
+#include "llmfailover/json_scan.hpp"
 #include "llmfailover/providers/common.hpp"
 #include "llmfailover/providers/openai.hpp"
 #include "llmfailover/providers/registry.hpp"
@@ -109,6 +110,22 @@ class Provider {
   virtual TranslatedRequest embeddings_request(const Endpoint& endpoint, const nlohmann::json& openai_request,
                                                const Timeouts& timeouts) const;
   virtual std::string embeddings_response(const Endpoint& endpoint, std::string_view body) const;
+
+  // The hot path of an OpenAI-shaped provider: a chat ("/chat/completions") or embeddings
+  // ("/embeddings") request sent as the caller wrote it (`body`, scanned by scan_request into
+  // `scan`), with only its top-level "model" replaced by endpoint.model (else by `model`, else
+  // kept). Returns nullopt when this provider must translate the parsed request (the default): the
+  // caller then parses `body` and calls chat_request / embeddings_request. For a stream, `translator`
+  // receives what stream_translator would return. Same results as the parsed path, byte for byte
+  // apart from the JSON's formatting.
+  virtual std::optional<TranslatedRequest> verbatim_request(const Endpoint& endpoint, std::string_view path,
+                                                            std::string_view body, const RequestScan& scan,
+                                                            std::string_view model, bool stream,
+                                                            const Timeouts& timeouts,
+                                                            std::unique_ptr<StreamTranslator>& translator) const {
+    (void)endpoint, (void)path, (void)body, (void)scan, (void)model, (void)stream, (void)timeouts, (void)translator;
+    return std::nullopt;
+  }
 
   // An error answer -> what it means for failover (reason words as in openai.hpp).
   virtual ErrorVerdict classify(int status, const Headers& headers, std::string_view body) const = 0;
