@@ -40,8 +40,12 @@ policy::TokenEstimate request_estimate(const nlohmann::json& body, const std::st
 
 RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request)
     : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
-  body_ = parse_json(req_.call.body);
-  est_ = request_estimate(body_, req_.call.path);
+  if (req_.pass) {  // a verbatim request: its body is never parsed (quotas count it as empty)
+    est_ = policy::estimate_tokens(0, std::nullopt);
+  } else {
+    body_ = parse_json(req_.call.body);
+    est_ = request_estimate(body_, req_.call.path);
+  }
   // Backpressure: an exchange stops reading while the caller is behind on this channel.
   const auto& o = r_->options;
   channel_.set_limits(o.max_queued_events, o.max_queued_bytes);
@@ -61,7 +65,7 @@ void RoutedCallImpl::start() {
   Deferred later;
   {
     std::lock_guard lock(mutex_);
-    if (!pin_stateful()) return;
+    if (!req_.pass && !pin_stateful()) return;
     Group* g = r_->group(req_.model);
     if (!g) {
       push_failure({Errc::no_target, "unknown model group '" + req_.model + "'", false});
@@ -90,7 +94,7 @@ std::vector<AttemptRecord> RoutedCallImpl::attempts() const {
   for (const auto& a : log_) {
     AttemptRecord rec;
     rec.attempt = a.attempt;
-    rec.url = a.target;
+    rec.url = req_.pass ? pass_url_ : a.target;
     rec.status = a.status;
     rec.error.message = a.message;
     rec.started_ms = a.started_ms;
@@ -261,6 +265,7 @@ RouteAttempt RoutedCallImpl::new_record(const Target& t, double waited_ms, Clock
 }
 
 std::pair<Timeouts, Millis> RoutedCallImpl::attempt_timeouts(Target& t, Clock::time_point start) {
+  if (req_.pass) return {req_.pass->timeouts, Millis{0}};  // the caller's, per attempt (openai's)
   const auto& tp = policy().timeouts;
   policy::AttemptLimitFacts lf;
   lf.first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
@@ -285,7 +290,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   const Millis first_token = timeouts.first_byte;
   HttpRequest http;
   try {
-    http = translate(*t, timeouts);
+    http = req_.pass ? pass_request(*t, timeouts) : translate(*t, timeouts);
   } catch (const providers::TranslationError& e) {
     return cannot_take(e, later);      // this provider cannot express the request; another may
   } catch (const std::exception& e) {  // a value of the wrong type where the adapter reads one
@@ -293,7 +298,8 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
                                                    std::string("cannot translate the request: ") + e.what()),
                        later);
   }
-  http.deadline = deadline_;
+  // Pass-through: the caller's per-attempt limits only, as openai's, unless it set a deadline.
+  if (!req_.pass || req_.overrides.deadline) http.deadline = deadline_;
   if (t->deployment->proxy) http.proxy = t->deployment->proxy->reveal();
   secrets_.add_from_request(http);
   if (ticket_target_ == t) ticket_sent_ = true;
@@ -305,6 +311,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
         http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
     self->keep(epoch, std::move(ex));
   });
+  if (req_.pass) return;  // the transport's first-byte limit is the caller's; no hedging
   if (req_.stream && first_token.count() > 0) arm_first_token(epoch, first_token, later);
   arm_hedge(epoch, first_token, later);
 }
@@ -457,9 +464,26 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
 }
 
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request) {
+  const bool pass = request.pass.has_value();
   auto call = std::make_shared<RoutedCallImpl>(std::move(router), std::move(request));
   call->start();
-  return call;
+  if (!pass) return call;
+  // The exchange holds the call (its sink and flow control), so the call cannot notice being
+  // dropped by itself; a pass-through call (a plain client's) is cancelled when its caller's last
+  // handle goes (call.hpp), so a dropped stream does not stay paused (backpressure) with its
+  // connection until close().
+  struct Handle {
+    std::shared_ptr<RoutedCallImpl> call;
+    Handle() = default;
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() {
+      if (call) call->cancel();  // a no-op once the call ended
+    }
+  };
+  auto handle = std::make_shared<Handle>();
+  handle->call = std::move(call);
+  return {handle, handle->call.get()};
 }
 
 }  // namespace llmfailover

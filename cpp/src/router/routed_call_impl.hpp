@@ -3,7 +3,9 @@
 // safety), routed_outcome.cpp (carrying out the failover decision, and what the caller gets),
 // routed_stream.cpp (the stream commit point, interruption and recovery) and routed_responses.cpp
 // (the Responses API and the other OpenAI endpoints, and pinning stateful calls) and
-// routed_call_hedge.cpp (hedged requests: a second attempt raced against the current one). The call decides
+// routed_call_hedge.cpp (hedged requests: a second attempt raced against the current one) and
+// routed_pass.cpp (pass-through mode, router.hpp's PassThrough: a plain client's request and
+// answer verbatim). The call decides
 // nothing itself: what follows a failure is policy::decide() (policy/failover.hpp), the limits of
 // an attempt policy::attempt_limits().
 //
@@ -76,7 +78,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   metrics::CallCost cost() const override;
 
  private:
-  enum class Mode { idle, head, error_body, body, stream_pre, stream_live, done };
+  // `pass`: a pass-through call forwards its answer as it comes (routed_pass.cpp).
+  enum class Mode { idle, head, error_body, body, stream_pre, stream_live, pass, done };
 
   // ---- moving through groups and targets --------------------------------------------------
 
@@ -192,6 +195,19 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void cannot_take(const providers::TranslationError& e, Deferred& later);
   void keep(std::uint64_t epoch, std::shared_ptr<transport::Exchange> ex);
 
+  // ---- pass-through (routed_pass.cpp; router.hpp's PassThrough) ----------------------------
+
+  // The caller's request for `t`: providers::build_request() over the call's upstream (or the
+  // target's deployment), with the caller's per-attempt limits.
+  HttpRequest pass_request(const Target& t, const Timeouts& timeouts);
+  // An event of a pass-through attempt: before the head, failures go to the failover decision;
+  // an error status the policy retries is read to its end and decided; any other head is the
+  // answer, forwarded with everything after it as it comes.
+  void pass_event(Event&& e, Deferred& later);
+  void pass_head(Event&& e, Deferred& later);
+  // The forwarded answer's terminal event (its end, or a failure after the head: never retried).
+  void pass_end(Event&& e, Deferred& later);
+
   // ---- events of the current attempt ------------------------------------------------------
 
   void on_event(std::uint64_t epoch, Event&& e);
@@ -293,6 +309,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   std::shared_ptr<Router::Impl> r_;
   RouteRequest req_;
+  std::shared_ptr<const providers::Upstream> pass_upstream_;  // pass-through: where it goes (routed_pass.cpp)
+  std::string pass_url_;                                      // pass-through: the URL of its attempts
   nlohmann::json body_;
   Clock::time_point t0_, deadline_, attempt_start_;
   std::vector<std::string> chain_;
