@@ -210,7 +210,7 @@ void bind_engine(py::module_& m) {
                ", total=" + f(t.total) + ")";
       });
 
-  py::class_<Upstream>(m, "Upstream",
+  py::class_<Upstream, std::shared_ptr<Upstream>>(m, "Upstream",
                        "One OpenAI-compatible endpoint (provider \"openai\" or \"azure\") with its credentials.\n"
                        "The key never appears in repr.")
       .def(py::init([](const std::string& provider, const std::string& base_url, const std::string& api_key,

@@ -195,15 +195,23 @@ class StubEngine:
         self.calls.append(call)
         return call
 
+    send_plain = send  # a plain client's router: its calls pass through (Router.send_plain)
+
     def close(self) -> None:
         self.closed += 1
+
+
+class StubRouter:
+    """``_core.Router``: only a plain client's (``Router.plain``), the scripted ``StubEngine``."""
+
+    plain = StubEngine
 
 
 class StubCore:
     Timeouts = StubTimeouts
     Upstream = StubUpstream
     Notifier = StubNotifier
-    Engine = StubEngine
+    Router = StubRouter
     __version__ = "stub"
     # The core's validation (validate.hpp) is the real one, set by stub_core: the clients ask it.
     VALIDATION = ("header_problem", "check_url_characters", "checked_max_retries", "check_seconds")

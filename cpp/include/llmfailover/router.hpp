@@ -68,7 +68,8 @@ struct RouteOverrides {
 // SSE stream as sse events), no model rewrite, no translation, no stream inspection. Retries
 // follow the group's policy (retry.style openai for a plain client: policy/retry.hpp), decided at
 // the head: an error status openai-python retries is read to its end and sent again; any other
-// head is the answer. A failure after the head (a cut stream) ends the call, never retried.
+// head is the answer. A failure after the head (a cut stream) ends the call, never retried. Such
+// a call is not metered (Router::metrics()) and deposits nothing into the group's retry budget.
 struct PassThrough {
   Timeouts timeouts;  // each attempt's own limits (connect, first byte, read gap, total): openai's
   // The URL and credentials; null = the target's deployment (provider openai or azure, its base

@@ -61,7 +61,8 @@ void RoutedCallImpl::start() {
   channel_.on_cancel([weak = weak_from_this()] {
     if (auto self = weak.lock()) self->cancel_from_caller();
   });
-  channel_.on_finish([this] { meter_end(); });  // the channel is ours: `this` outlives it
+  // The channel is ours: `this` outlives it. A pass-through call is not metered (meter_end()).
+  if (!req_.pass) channel_.on_finish([this] { meter_end(); });
   Deferred later;
   {
     std::lock_guard lock(mutex_);
@@ -130,7 +131,9 @@ void RoutedCallImpl::enter_group(std::size_t pos, Deferred& later) {
   for (chain_pos_ = pos; chain_pos_ < chain_.size(); ++chain_pos_) {
     group_ = r_->group(chain_[chain_pos_]);
     if (!group_) continue;
-    group_->budget->deposit();  // a new logical request on this group
+    // A new logical request on this group; a pass-through call's retries (openai's rules) never
+    // draw on the budget, so it deposits nothing either.
+    if (!req_.pass) group_->budget->deposit();
     tried_.clear();
     if (Target* t = pick_next(exhausted())) return begin_attempt(t, 0, later);
     note_skip("no available target in group '" + group_->name + "'");
