@@ -135,6 +135,8 @@ void RoutedCallImpl::enter_group(std::size_t pos, Deferred& later) {
     // draw on the budget, so it deposits nothing either.
     if (!req_.pass) group_->budget->deposit();
     tried_.clear();
+    // Pass-through: the group's one deployment (plain.hpp), no balancer pick.
+    if (req_.pass && group_->targets.size() == 1) return begin_attempt(group_->targets.front(), 0, later);
     if (Target* t = pick_next(exhausted())) return begin_attempt(t, 0, later);
     note_skip("no available target in group '" + group_->name + "'");
   }
@@ -218,8 +220,9 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
     unsend();
   }
   target_ = t;
-  trial_ = t->health->state() == policy::BreakerState::half_open;  // its permit is taken: this is the trial
-  permit_ = true;
+  // A pass-through call takes no permit (its breaker is off, plain.hpp) and is not balanced.
+  trial_ = !req_.pass && t->health->state() == policy::BreakerState::half_open;  // its permit is taken: the trial
+  permit_ = !req_.pass;
   mode_ = Mode::head;
   status_ = 0;
   headers_.clear();
@@ -229,6 +232,7 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   translator_.reset();
   ttft_expired_ = false;
   secrets_.clear();
+  pass_secrets_ = false;
   secrets_.add(t->endpoint.api_key.reveal());
   // Recovery on a target that continues an assistant prefix: it is sent what the caller already
   // has and answers only the rest, so nothing needs to be matched and swallowed.
@@ -237,9 +241,11 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   attempt_start_ = r_->time->now();
   tried_.insert(t);
   ++tries_[t];
-  ++t->in_flight;
-  t->owner->balancer->on_start(t->index);
-  balancer_started_ = true;
+  if (!req_.pass) {
+    ++t->in_flight;
+    t->owner->balancer->on_start(t->index);
+    balancer_started_ = true;
+  }
   sample_.reset();
   log_.push_back(new_record(*t, waited_ms, attempt_start_));
   cur_ = log_.size() - 1;
@@ -304,9 +310,11 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   // Pass-through: the caller's per-attempt limits only, as openai's, unless it set a deadline.
   if (!req_.pass || req_.overrides.deadline) http.deadline = deadline_;
   if (t->deployment->proxy) http.proxy = t->deployment->proxy->reveal();
-  secrets_.add_from_request(http);
+  if (!req_.pass) {  // pass-through: gathered when an error needs them (routed_pass.cpp)
+    secrets_.add_from_request(http);
+    t->rate->on_send(est_);
+  }
   if (ticket_target_ == t) ticket_sent_ = true;
-  t->rate->on_send(est_);
   auto self = shared_from_this();
   later.push_back([self, http = std::move(http), epoch] {
     std::shared_ptr<FlowControl> flow(self, &self->channel_);

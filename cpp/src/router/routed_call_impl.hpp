@@ -207,6 +207,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void pass_head(Event&& e, Deferred& later);
   // The forwarded answer's terminal event (its end, or a failure after the head: never retried).
   void pass_end(Event&& e, Deferred& later);
+  // The attempt's secrets (secrets_), gathered from its request on the first error that needs
+  // them rather than on every send.
+  void pass_secrets();
 
   // ---- events of the current attempt ------------------------------------------------------
 
@@ -239,7 +242,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // scrubbed as the answer the caller gets if nothing else is left, and failed.
   void on_error_answer(Deferred& later);
   // `text` without the attempt's or the router's secrets (secrets.hpp).
-  std::string scrubbed(std::string text) const;
+  std::string scrubbed(std::string text);
   void on_error(Error error, Deferred& later);
   void on_first_token_timeout(std::uint64_t epoch);
 
@@ -311,6 +314,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   RouteRequest req_;
   std::shared_ptr<const providers::Upstream> pass_upstream_;  // pass-through: where it goes (routed_pass.cpp)
   std::string pass_url_;                                      // pass-through: the URL of its attempts
+  bool pass_secrets_ = false;                                 // pass-through: secrets_ gathered
   nlohmann::json body_;
   Clock::time_point t0_, deadline_, attempt_start_;
   std::vector<std::string> chain_;

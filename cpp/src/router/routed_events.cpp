@@ -101,7 +101,8 @@ void RoutedCallImpl::fault(const std::string& what, Deferred& later) noexcept {
   }
 }
 
-std::string RoutedCallImpl::scrubbed(std::string text) const {
+std::string RoutedCallImpl::scrubbed(std::string text) {
+  if (req_.pass) pass_secrets();  // routed_pass.cpp: gathered on the first need
   return r_->secrets.scrub(secrets_.scrub(std::move(text)));
 }
 

@@ -31,6 +31,12 @@ HttpRequest RoutedCallImpl::pass_request(const Target& t, const Timeouts& timeou
   return http;
 }
 
+void RoutedCallImpl::pass_secrets() {
+  if (pass_secrets_ || !pass_upstream_) return;
+  pass_secrets_ = true;
+  secrets_.add_from_request(providers::build_request(*pass_upstream_, req_.call, Timeouts{}));
+}
+
 void RoutedCallImpl::pass_event(Event&& e, Deferred& later) {
   switch (mode_) {
     case Mode::head:
@@ -65,6 +71,7 @@ void RoutedCallImpl::pass_head(Event&& e, Deferred& later) {
   rec.replayed = e.replayed;
   rec.first_byte_ms = ms(r_->time->now() - attempt_start_);
   if (status_ >= 400) {
+    pass_secrets();  // on_error_answer() scrubs the headers it keeps
     // openai-python's rule (policy/retry.hpp) while attempts are left: this answer is not the
     // caller's. The router's style reads every error answer and lets the decision say.
     const bool openai = policy().retry.style == RetryStyle::openai;
