@@ -293,7 +293,7 @@ void bind_router(py::module_& m) {
             r.call.path = path;
             if (body) r.call.body = std::string(*body);
             for (const auto& [k, v] : headers) {
-              check_header("headers", k, v);  // the plain client's Engine::send refuses them too
+              check_header("headers", k, v);  // validate.hpp, as send_plain() does
               r.call.headers.push_back({k, v});
             }
             r.call.query = query;

@@ -36,7 +36,6 @@ __all__: list[str] = [
     "CostBreakdown",
     "Decision",
     "ERROR_CLASSES",
-    "Engine",
     "Errc",
     "ErrorClass",
     "FakeProvider",
@@ -174,47 +173,6 @@ class Call:
     def finished(self) -> bool: ...
     @property
     def retries_taken(self) -> int: ...
-
-class Engine:
-    """
-    The plain client's engine: one upstream per call, openai-python's retries.
-    """
-    def __init__(
-        self,
-        *,
-        io_threads: typing.SupportsInt | typing.SupportsIndex = 1,
-        verify: bool = True,
-        ca_file: str = "",
-        max_connections_per_origin: typing.SupportsInt | typing.SupportsIndex = 256,
-        user_agent: str = "llmfailover/0.1.0",
-        proxy: ProxyOptions = ...,
-    ) -> None: ...
-    def abandon(self) -> None:
-        """
-        Forked child only: drops the engine without destroying it (its threads are gone).
-        """
-    def close(self) -> None: ...
-    def pool_stats(self) -> dict[str, int]: ...
-    def send(
-        self,
-        upstream: Upstream,
-        *,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: collections.abc.Sequence[tuple[str, str]] = [],
-        query: collections.abc.Sequence[tuple[str, str]] = [],
-        model: str = "",
-        timeouts: Timeouts = ...,
-        max_retries: typing.SupportsInt | typing.SupportsIndex = 2,
-    ) -> Call:
-        """
-        Starts a request with openai-python's retry rules (408/409/429/5xx, timeouts and
-        connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise
-        min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once.
-        """
-    @property
-    def closed(self) -> bool: ...
 
 class Fault:
     """

@@ -8,9 +8,10 @@ Tests of the other providers' official SDKs (anthropic, google-genai, cohere, bo
 ``LLMFAILOVER_REQUIRE_SDKS=1`` (scripts/test.sh's first pytest run), which makes that a failure,
 so a broken environment cannot pass by skipping the checks that the fake speaks the real dialects.
 
-``stub_core`` swaps the native module for a scripted pure-Python stand-in: every call replays
-the events the test gave, so the Python layer (request building, result and error mapping,
-streams) is tested without the C++ engine or a server. Tests against the real engine use
+``stub_core`` swaps the native module for a scripted pure-Python stand-in at the one backend
+boundary, a plain client's ``Router.plain()`` / ``send_plain()``: every call replays the events the
+test gave, so the Python layer (request building, result and error mapping, streams) is tested
+without the C++ router or a server. Tests against the real engine use
 ``llmfailover.testing.FakeProvider``.
 """
 
@@ -181,7 +182,7 @@ class StubCall:
             notifier.notify(token)
 
 
-class StubEngine:
+class StubPlainRouter:
     def __init__(self, **kw: Any) -> None:
         self.kw = kw
         self.sent: list[dict[str, Any]] = []
@@ -195,16 +196,16 @@ class StubEngine:
         self.calls.append(call)
         return call
 
-    send_plain = send  # a plain client's router: its calls pass through (Router.send_plain)
+    send_plain = send  # Router.send_plain: what the stub records is what the call would send
 
     def close(self) -> None:
         self.closed += 1
 
 
 class StubRouter:
-    """``_core.Router``: only a plain client's (``Router.plain``), the scripted ``StubEngine``."""
+    """``_core.Router``: only a plain client's (``Router.plain``), the scripted ``StubPlainRouter``."""
 
-    plain = StubEngine
+    plain = StubPlainRouter
 
 
 class StubCore:
