@@ -151,8 +151,8 @@ Record attempt_to_python(const AttemptRecord& a) {
 void bind_call(py::module_& m) {
   // Proxy settings cross as one value; a proxy URL never comes back out (it may hold a password).
   py::class_<transport::ProxyOptions>(m, "ProxyOptions")
-      .def(py::init([](std::string http, std::string https, std::string no_proxy) {
-             transport::ProxyOptions o{std::move(http), std::move(https), std::move(no_proxy)};
+      .def(py::init([](std::string http, std::string https, std::string no_proxy, std::string ca_pem) {
+             transport::ProxyOptions o{std::move(http), std::move(https), std::move(no_proxy), std::move(ca_pem)};
              try {
                transport::ProxyRoutes check(o);
              } catch (const std::invalid_argument& e) {
@@ -160,7 +160,8 @@ void bind_call(py::module_& m) {
              }
              return o;
            }),
-           py::kw_only(), py::arg("http") = "", py::arg("https") = "", py::arg("no_proxy") = "");
+           py::kw_only(), py::arg("http") = "", py::arg("https") = "", py::arg("no_proxy") = "",
+           py::arg("ca_pem") = "");
   // "http://host:port" of a proxy URL (no credentials); ValueError starting with `name` when malformed.
   m.def(
       "check_proxy_url",
@@ -205,9 +206,10 @@ void bind_call(py::module_& m) {
                ", total=" + f(t.total) + ")";
       });
 
-  py::class_<Upstream, std::shared_ptr<Upstream>>(m, "Upstream",
-                       "One OpenAI-compatible endpoint (provider \"openai\" or \"azure\") with its credentials.\n"
-                       "The key never appears in repr.")
+  py::class_<Upstream, std::shared_ptr<Upstream>>(
+      m, "Upstream",
+      "One OpenAI-compatible endpoint (provider \"openai\" or \"azure\") with its credentials.\n"
+      "The key never appears in repr.")
       .def(py::init([](const std::string& provider, const std::string& base_url, const std::string& api_key,
                        const std::string& organization, const std::string& project, const std::string& api_version,
                        const std::string& azure_deployment,

@@ -65,6 +65,7 @@ void bind_fake(pybind11::module_& m);     // bind_fake.cpp: FakeProvider and its
 void bind_config(pybind11::module_& m);   // bind_config.cpp: parse_config, Config, ConfigError
 void bind_metrics(pybind11::module_& m);  // bind_metrics.cpp: MetricsSnapshot, Prices, CallCost
 void bind_router(pybind11::module_& m);   // bind_router.cpp: Router, RoutedCall
+void bind_secrets(pybind11::module_& m);  // bind_secrets.cpp: scrub_text
 }  // namespace llmfailover::bindings
 
 template <>

@@ -26,4 +26,5 @@ success) and no_target (nothing available; the message says why).)";
   llmfailover::bindings::bind_config(m);
   llmfailover::bindings::bind_metrics(m);
   llmfailover::bindings::bind_router(m);  // after call (Call) and config (Config)
+  llmfailover::bindings::bind_secrets(m);
 }

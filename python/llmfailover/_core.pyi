@@ -64,11 +64,12 @@ __all__: list[str] = [
     "max_json_depth",
     "parse_cache_config",
     "parse_config",
+    "scrub_text",
     "set_max_json_depth",
 ]
 
 class ProxyOptions:
-    def __init__(self, *, http: str = "", https: str = "", no_proxy: str = "") -> None: ...
+    def __init__(self, *, http: str = "", https: str = "", no_proxy: str = "", ca_pem: str = "") -> None: ...
 
 class Timeouts:
     """
@@ -1052,6 +1053,11 @@ def parse_cache_config(json_text: str, env: collections.abc.Mapping[str, str] | 
 def parse_config(json_text: str, env: collections.abc.Mapping[str, str] | None = None) -> Config:
     """
     Parse a config (llmfailover schema, or LiteLLM when it has model_list). `env` replaces the process environment for os.environ/NAME and ${NAME} references.
+    """
+
+def scrub_text(text: str, secrets: collections.abc.Sequence[str]) -> str:
+    """
+    ``text`` with each of ``secrets`` replaced by ``***``: one of 8 characters or more everywhere, a shorter one only where it stands as a whole token (the router's rule, llmfailover/secret_set.hpp).
     """
 
 def set_max_json_depth(depth: typing.SupportsInt | typing.SupportsIndex) -> None:

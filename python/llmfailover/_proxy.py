@@ -9,6 +9,11 @@ This module builds it the way httpx does (``httpx._client._get_proxy_map``):
 
 * ``proxy="socks5://user:pw@host:port"`` (a string, ``httpx.URL`` or ``httpx.Proxy``) serves every
   target; NO_PROXY does not apply (as in httpx).
+* An https:// proxy with its own CA: ``httpx.Proxy(url, ssl_context=ssl.create_default_context(
+  cafile="proxy-ca.pem"))``, as ``proxy=`` or mounted in ``http_client=``. The CA certificates that
+  context holds go to the engine (``ProxyOptions.ca_pem``), which verifies the proxy against them
+  only (curl's ``--proxy-cacert``); without one the proxy is verified like the targets
+  (``ca_file=`` / the system store).
 * Otherwise, with ``trust_env`` (the default), ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and
   ``NO_PROXY`` (either case; ``urllib.request.getproxies``, as httpx reads them).
 * ``http_client=httpx.Client(proxy=...)`` (or one whose environment gave it proxies): its
@@ -51,8 +56,27 @@ def _check(url: str, name: str) -> str:
     return url
 
 
-def _from_proxy_value(value: Any, name: str) -> str:
-    """A ``proxy=`` value (str, httpx.URL, httpx.Proxy) as a URL with its credentials."""
+def _proxy_ca_pem(context: Any, name: str) -> str:
+    """The CA certificates of an https:// proxy's ``ssl_context`` (httpx.Proxy), as PEM; "" when it
+    holds none of its own (the proxy is then verified like the targets)."""
+    if context is None:
+        return ""
+    if not isinstance(context, ssl.SSLContext):
+        raise TypeError(f"{name}: the proxy's ssl_context must be an ssl.SSLContext, not {type(context).__name__}")
+    if context.verify_mode == ssl.CERT_NONE:
+        warnings.warn(
+            f"llmfailover cannot honour {name}'s ssl_context without verification: the proxy's certificate "
+            "is verified (against ca_file= or the system store)",
+            LlmFailoverWarning,
+            stacklevel=5,
+        )
+        return ""
+    return "".join(ssl.DER_cert_to_PEM_cert(der) for der in context.get_ca_certs(binary_form=True))
+
+
+def _from_proxy_value(value: Any, name: str) -> tuple[str, str]:
+    """A ``proxy=`` value (str, httpx.URL, httpx.Proxy) as a URL with its credentials, and the PEM
+    CA certificates of an httpx.Proxy's ssl_context ("" for none)."""
     url = getattr(value, "url", None)  # httpx.Proxy: url without userinfo, auth apart
     if url is not None and hasattr(value, "auth"):
         if getattr(value, "headers", None):
@@ -62,18 +86,25 @@ def _from_proxy_value(value: Any, name: str) -> str:
         if auth:
             scheme, _, rest = text.partition("://")
             text = f"{scheme}://{quote(auth[0], safe='')}:{quote(auth[1], safe='')}@{rest}"
-        return _check(text, name)
+        return _check(text, name), _proxy_ca_pem(getattr(value, "ssl_context", None), name)
     if not isinstance(value, str) and type(value).__name__ != "URL":
         raise TypeError(f"{name} must be a proxy URL string, not {type(value).__name__}")
-    return _check(str(value), name)
+    return _check(str(value), name), ""
+
+
+def _options(core: Any, name: str, **fields: str) -> Any:
+    try:
+        return core.ProxyOptions(**fields)
+    except ValueError as e:  # the CA certificates (URLs were checked one by one)
+        raise ValueError(f"{name}: {e}") from None
 
 
 def proxy_options(proxy: Any = None, *, trust_env: bool = True) -> Any:
     """The engine's ``ProxyOptions`` for ``proxy=`` / the environment; None when there is none."""
     core = _native.core()
     if proxy is not None:
-        url = _from_proxy_value(proxy, "proxy")
-        return core.ProxyOptions(http=url, https=url)
+        url, ca_pem = _from_proxy_value(proxy, "proxy")
+        return _options(core, "proxy", http=url, https=url, ca_pem=ca_pem)
     if not trust_env:
         return None
     found = getproxies()
@@ -89,8 +120,9 @@ def proxy_options(proxy: Any = None, *, trust_env: bool = True) -> Any:
 # --- http_client= ------------------------------------------------------------------------------
 
 
-def _mounted_proxy(transport: Any) -> Optional[str]:
-    """The URL (with credentials) of an httpx proxy transport's pool, or None if it is not one."""
+def _mounted_proxy(transport: Any) -> Optional[tuple[str, str]]:
+    """The URL (with credentials) of an httpx proxy transport's pool and the PEM CA certificates of
+    its proxy ssl_context ("" for none), or None if it is not a proxy transport."""
     pool = getattr(transport, "_pool", None)
     url = getattr(pool, "_proxy_url", None)
     if url is None:
@@ -114,12 +146,13 @@ def _mounted_proxy(transport: Any) -> Optional[str]:
         user, _, password = base64.b64decode(token).decode("utf-8", "replace").partition(":")
         userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}@"
     port = f":{url.port}" if url.port else ""
-    return _check(f"{scheme}://{userinfo}{host}{port}", "http_client's proxy")
+    ca_pem = _proxy_ca_pem(getattr(pool, "_proxy_ssl_context", None), "http_client's proxy")
+    return _check(f"{scheme}://{userinfo}{host}{port}", "http_client's proxy"), ca_pem
 
 
 def _proxies_of(client: Any) -> Optional[Any]:
     """``ProxyOptions`` from an httpx client's mounts (``proxy=`` or its environment)."""
-    http = https = ""
+    http = https = ca_pem = ""
     bypass: list[str] = []
     for pattern, transport in getattr(client, "_mounts", {}).items():
         key = getattr(pattern, "pattern", str(pattern))
@@ -127,8 +160,8 @@ def _proxies_of(client: Any) -> Optional[Any]:
         if transport is None:
             bypass.append(host.lstrip("*") or "*")
             continue
-        url = _mounted_proxy(transport)
-        if url is None or host:
+        mounted = _mounted_proxy(transport)
+        if mounted is None or host:
             warnings.warn(
                 f"llmfailover cannot honour http_client's mount for {key!r} (only proxies for http://, "
                 "https:// or all:// are carried over); it is not used",
@@ -136,13 +169,17 @@ def _proxies_of(client: Any) -> Optional[Any]:
                 stacklevel=4,
             )
             continue
+        url, pem = mounted
+        if pem and ca_pem and pem != ca_pem:
+            raise ValueError("http_client: its proxies trust different CA certificates; llmfailover takes one set")
+        ca_pem = ca_pem or pem
         if scheme in ("http", "all"):
             http = http or url
         if scheme in ("https", "all"):
             https = https or url
     if not http and not https:
         return None
-    return _native.core().ProxyOptions(http=http, https=https, no_proxy=",".join(bypass))
+    return _options(_native.core(), "http_client", http=http, https=https, no_proxy=",".join(bypass), ca_pem=ca_pem)
 
 
 _IGNORED_IF_SET = ("auth", "event_hooks", "cookies", "params", "headers", "base_url")

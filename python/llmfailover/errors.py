@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._compat import openai_module
@@ -255,18 +255,21 @@ _BY_ERRC: dict[str, type[APIError]] = {
 }
 
 
-# Where a secret is masked, the rule of the router's C++ scrubber (cpp/src/router/secrets.hpp):
-# a secret of _MIN_SECRET characters or more everywhere, inside longer tokens too; a shorter one
-# (a local server's "k", "none", "EMPTY") only as a whole token, where no key character
-# ([A-Za-z0-9_-], or a '.' between two of them) touches it: "Bearer k", "key=k&" and "k." are
-# masked, "handshake" and "k.example.com" stay readable.
+# Where a secret is masked: the rule of the router's C++ scrubber (cpp/include/llmfailover/
+# secret_set.hpp), called through the native module (``_core.scrub_text``). A secret of
+# _MIN_SECRET characters or more everywhere, inside longer tokens too; a shorter one (a local
+# server's "k", "none", "EMPTY") only as a whole token, where no key character ([A-Za-z0-9_-], or a
+# '.' between two of them) touches it: "Bearer k", "key=k&" and "k." are masked, "handshake" and
+# "k.example.com" stay readable. _scrub_python is the same rule for a source tree without the
+# built module (tests/py/test_errors.py checks the two agree).
 _MIN_SECRET = 8
 _MASK = "***"
 _BEFORE = r"(?<![A-Za-z0-9_\-])(?<![A-Za-z0-9_\-]\.)"
 _AFTER = r"(?![A-Za-z0-9_\-])(?!\.[A-Za-z0-9_\-])"
+_native_scrub: Optional[Callable[[str, list[str]], str]] = None
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
+def _scrub_python(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):  # longest first
         if secret not in text:
             continue
@@ -275,6 +278,27 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
         else:
             text = re.sub(_BEFORE + re.escape(secret) + _AFTER, _MASK, text)
     return text
+
+
+def _scrubber() -> Callable[[str, list[str]], str]:
+    global _native_scrub
+    if _native_scrub is None:
+        try:
+            from ._core import scrub_text
+        except ImportError:  # a source tree without the built module (or one built before it had it)
+            return lambda text, secrets: _scrub_python(text, secrets)
+        _native_scrub = scrub_text
+    return _native_scrub
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    given = [s for s in secrets if s]
+    if not any(s in text for s in given):
+        return text
+    try:
+        return _scrubber()(text, given)
+    except (TypeError, UnicodeError):  # a lone surrogate has no UTF-8 form: pybind11 refuses the str
+        return _scrub_python(text, given)
 
 
 def _scrub_body(body: Any, secrets: tuple[str, ...]) -> Any:

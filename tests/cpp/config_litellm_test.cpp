@@ -64,7 +64,7 @@ TEST(ConfigLiteLlm, DocExampleLoadsWithItsAnthropicDeployment) {
   auto it = std::find_if(c.deployments.begin(), c.deployments.end(), [](auto& d) { return d.provider == "anthropic"; });
   ASSERT_NE(it, c.deployments.end());
   EXPECT_EQ(it->model, "claude-sonnet-4-5");
-  EXPECT_TRUE(it->base_url.empty());  // the provider's own default
+  EXPECT_EQ(it->base_url, "https://api.anthropic.com");  // the provider's own default, from the registry
 }
 
 TEST(ConfigLiteLlm, ProviderAliasesAndUnknownProviders) {

@@ -76,7 +76,8 @@ TEST(Config, ProviderFromTheRegistry) {
   auto c = parse(R"({"groups": {"g": {"deployments": [{"provider": "cerebras", "model": "llama-3.3-70b"}]}}})");
   ASSERT_EQ(c.deployments.size(), 1u);
   EXPECT_EQ(c.deployments[0].provider, "cerebras");
-  EXPECT_TRUE(c.deployments[0].base_url.empty());  // the registry's default at request time
+  // The registry's default, filled in by the parser as for openai (a health check's path is relative to it).
+  EXPECT_EQ(c.deployments[0].base_url, "https://api.cerebras.ai/v1");
   auto l = parse(R"({"model_list": [{"model_name": "g", "litellm_params": {"model": "cerebras/llama-3.3-70b"}}]})");
   EXPECT_EQ(l.deployments[0].provider, "cerebras");
   EXPECT_EQ(l.deployments[0].model, "llama-3.3-70b");

@@ -76,23 +76,53 @@ def test_secrets_are_scrubbed() -> None:
 LONG_KEY = "sk-live-0123456789"
 
 
-@pytest.mark.parametrize(
-    "text, key, scrubbed",
-    [
-        # A short key is masked only as a whole token: ordinary words stay readable.
-        ("TLS handshake with k.example.com failed", "k", "TLS handshake with k.example.com failed"),
-        ("kk k_1 k-2 a.k", "k", "kk k_1 k-2 a.k"),
-        ("Authorization: Bearer k", "k", "Authorization: Bearer ***"),
-        ("bad key 'k'. Try k", "k", "bad key '***'. Try ***"),
-        ("GET /v1?key=k&alt=sse", "k", "GET /v1?key=***&alt=sse"),
-        # A long key is masked everywhere, inside a longer token too.
-        (f"GET /v1?key={LONG_KEY}&alt=sse", LONG_KEY, "GET /v1?key=***&alt=sse"),
-        (f"x-api-key: {LONG_KEY}", LONG_KEY, "x-api-key: ***"),
-        (f"prefix_{LONG_KEY}_suffix", LONG_KEY, "prefix_***_suffix"),
-    ],
-)
+SCRUB_CASES = [
+    # A short key is masked only as a whole token: ordinary words stay readable.
+    ("TLS handshake with k.example.com failed", "k", "TLS handshake with k.example.com failed"),
+    ("kk k_1 k-2 a.k", "k", "kk k_1 k-2 a.k"),
+    ("Authorization: Bearer k", "k", "Authorization: Bearer ***"),
+    ("bad key 'k'. Try k", "k", "bad key '***'. Try ***"),
+    ("GET /v1?key=k&alt=sse", "k", "GET /v1?key=***&alt=sse"),
+    # A long key is masked everywhere, inside a longer token too.
+    (f"GET /v1?key={LONG_KEY}&alt=sse", LONG_KEY, "GET /v1?key=***&alt=sse"),
+    (f"x-api-key: {LONG_KEY}", LONG_KEY, "x-api-key: ***"),
+    (f"prefix_{LONG_KEY}_suffix", LONG_KEY, "prefix_***_suffix"),
+]
+
+
+@pytest.mark.parametrize("text, key, scrubbed", SCRUB_CASES)
 def test_scrub_masks_whole_tokens_of_short_keys_and_long_keys_everywhere(text: str, key: str, scrubbed: str) -> None:
     assert errors._scrub(text, [key]) == scrubbed
+
+
+# One rule: errors._scrub calls the router's C++ scrubber (_core.scrub_text); the pure-Python copy
+# (for a source tree without the built module) must agree with it on every case, hostile ones too.
+AGREE_CASES = [
+    *((text, [key]) for text, key, _ in SCRUB_CASES),
+    ("Bearer k, key k.", ["k", LONG_KEY]),
+    (f"{LONG_KEY}{LONG_KEY[:5]} sk-live", [LONG_KEY, LONG_KEY[:5], "sk"]),  # overlapping, longest first
+    ('{"error":{"message":"token k refused for kafka","code":null,"k":1}}', ["k", "null"]),
+    ("ünïcødé k ключ k", ["k", "ключ"]),
+    ("k" * 50, ["k", "kk", "kkkkkkkk"]),
+    ("a.k. k-k _k_ .k .k.", ["k"]),
+    ("no secret here", ["absent"]),
+    ("", ["k"]),
+]
+
+
+@pytest.mark.parametrize("text, secrets", AGREE_CASES)
+def test_python_fallback_and_native_scrubber_agree(text: str, secrets: list[str]) -> None:
+    core = pytest.importorskip("llmfailover._core")
+    native = core.scrub_text(text, secrets)
+    assert errors._scrub_python(text, secrets) == native
+    assert errors._scrub(text, secrets) == native
+
+
+def test_scrub_uses_the_native_scrubber_when_built() -> None:
+    core = pytest.importorskip("llmfailover._core")
+    assert errors._scrubber() is core.scrub_text
+    # A lone surrogate cannot cross to C++ (no UTF-8 form): the Python rule masks it instead.
+    assert errors._scrub("bad key k \udc80", ["k"]) == "bad key *** \udc80"
 
 
 def test_a_one_letter_key_leaves_messages_readable_and_never_prints() -> None:

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, Iterator
 
+import llmfailover
 import llmfailover.testing as lt
 import pytest
 from llmfailover.testing import AttemptRecord, FakeProvider, Fault
@@ -373,3 +374,17 @@ def test_azure_client(fp: FakeProvider) -> None:
     assert completion.model == "my-deployment" and len(vectors.data[0].embedding) == 8
     (rec,) = fp.attempts("my-deployment")
     assert rec.target.startswith("/openai/deployments/my-deployment/chat/completions?api-version=")
+
+
+def test_routed_azure_deployment_gets_the_openai_path_and_its_key_variable_from_the_registry(
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The router compares no provider names: the registry completes the resource URL with /openai
+    # (as openai's AzureOpenAI does) and reads AZURE_OPENAI_API_KEY for a deployment without a key.
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-env-key")
+    deployment = {"provider": "azure", "model": "my-deployment", "base_url": fp.root_url, "api_version": "2024-06-01"}
+    with llmfailover.OpenAI(config={"groups": {"g": {"deployments": [deployment]}}}) as c:
+        assert c.chat.completions.create(model="g", messages=MESSAGES).choices[0].message.content
+    (rec,) = fp.attempts("my-deployment")
+    assert rec.target.startswith("/openai/deployments/my-deployment/chat/completions?api-version=2024-06-01")
+    assert rec.header("api-key") == "az-env-key"

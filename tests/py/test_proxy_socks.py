@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,161 @@ def test_https_proxy_url_to_a_plain_proxy_is_a_clear_error(fp: FakeProvider) -> 
             with pytest.raises(llmfailover.APIConnectionError) as info:
                 chat(c)
     assert "the proxy https://127.0.0.1:" in message_of(info.value), message_of(info.value)
+
+
+# --- an https:// proxy with its own CA (httpx.Proxy(ssl_context=...)) ---------------------------
+
+
+def proxy_context(ca: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca))
+
+
+def test_https_proxy_verified_against_its_own_ca_given_as_proxy(
+    server: TlsServer,  # noqa: F811
+    tls: dict[str, Path],
+    fp: FakeProvider,
+) -> None:
+    httpx2 = pytest.importorskip("httpx2")
+    with LocalProxy(tls=server_context(tls), auth=("user", SECRET)) as proxy:
+        # ca_file trusts nginx only; the proxy's CA comes with the proxy.
+        own = httpx2.Proxy(proxy.url(), auth=("user", SECRET), ssl_context=proxy_context(tls["ca"]))
+        with client(server.url(), ca_file=str(server.ca), proxy=own) as c:
+            for _ in range(2):
+                assert chat(c).id == EXPECTED["id"]
+            assert_no_secret(repr(c))
+        with client(fp.base_url, proxy=own) as c:  # http target: absolute form over the verified TLS
+            chat(c)
+    assert [h.split("\r\n")[0] for h in proxy.heads] == [
+        f"CONNECT 127.0.0.1:{server.port} HTTP/1.1",
+        f"POST {fp.base_url}/chat/completions HTTP/1.1",
+    ]
+
+
+def test_https_proxy_is_verified_against_its_own_ca_only(server: TlsServer, tls: dict[str, Path]) -> None:  # noqa: F811
+    httpx2 = pytest.importorskip("httpx2")
+    bundle = tls["ca"].parent / "both-only.pem"
+    bundle.write_text(Path(server.ca).read_text() + tls["ca"].read_text())
+    with LocalProxy(tls=server_context(tls)) as proxy:
+        # ca_file would trust the proxy, but the proxy's own CA (nginx's here) does not: refused,
+        # and so with verify=False for the targets: the proxy is still verified.
+        wrong = httpx2.Proxy(proxy.url(), auth=("user", SECRET), ssl_context=proxy_context(server.ca))
+        for kwargs in ({"ca_file": str(bundle)}, {"verify": False}):
+            with client(server.url(), proxy=wrong, **kwargs) as c:
+                with pytest.raises(llmfailover.APIConnectionError) as info:
+                    chat(c)
+            message = message_of(info.value)
+            assert f"TLS handshake with the proxy https://127.0.0.1:{proxy.port}" in message, message
+            assert_no_secret(message, repr(info.value))
+        assert proxy.heads == []  # nothing was sent to an unverified proxy
+
+
+def test_http_client_proxy_ssl_context_is_carried_over(server: TlsServer, tls: dict[str, Path]) -> None:  # noqa: F811
+    httpx2 = pytest.importorskip("httpx2")
+    with LocalProxy(tls=server_context(tls)) as proxy:
+        own = httpx2.Proxy(proxy.url(), ssl_context=proxy_context(tls["ca"]))
+        with httpx2.Client(proxy=own) as http_client:
+            with client(server.url(), ca_file=str(server.ca), http_client=http_client) as c:
+                assert chat(c).id == EXPECTED["id"]
+    assert [h.split(" ")[0] for h in proxy.heads] == ["CONNECT"]
+
+
+def test_proxy_ca_hostile_values_are_clear_errors(tls: dict[str, Path]) -> None:
+    httpx2 = pytest.importorskip("httpx2")
+    core = pytest.importorskip("llmfailover._core")
+    for pem in ("not a certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"):
+        with pytest.raises(ValueError, match="the proxy CA certificates"):
+            core.ProxyOptions(https="https://127.0.0.1:1", ca_pem=pem)
+    with pytest.raises(TypeError, match="ssl_context must be an ssl.SSLContext"):
+        proxy = httpx2.Proxy("https://127.0.0.1:1")
+        proxy.ssl_context = "ca.pem"  # type: ignore[assignment]
+        client("http://127.0.0.1:9/v1", proxy=proxy)
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    with pytest.warns(llmfailover.LlmFailoverWarning, match="ssl_context without verification"):
+        client("http://127.0.0.1:9/v1", proxy=httpx2.Proxy("https://127.0.0.1:1", ssl_context=unverified)).close()
+    # A context with no CA certificates of its own: the proxy is verified like the targets.
+    client(
+        "http://127.0.0.1:9/v1",
+        proxy=httpx2.Proxy("https://127.0.0.1:1", ssl_context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)),
+    ).close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [("refuse", "status 407"), ("close", "closed the connection"), ("garbage", "not HTTP"), ("silent", "CONNECT")],
+)
+def test_misbehaving_https_proxy_is_a_clear_connection_error(mode: str, says: str, tls: dict[str, Path]) -> None:
+    httpx2 = pytest.importorskip("httpx2")
+    with LocalProxy(mode, tls=server_context(tls)) as bad:
+        own = httpx2.Proxy(bad.url(), auth=("u", SECRET), ssl_context=proxy_context(tls["ca"]))
+        timeout = llmfailover.Timeout(5, connect=0.5)
+        with client("https://127.0.0.1:9/v1", proxy=own, timeout=timeout) as c:
+            started = time.monotonic()
+            with pytest.raises(llmfailover.APIConnectionError) as info:
+                chat(c)
+    assert time.monotonic() - started < 4  # the connect timeout covers TLS and CONNECT: never a hang
+    message = message_of(info.value)
+    assert f"https://127.0.0.1:{bad.port}" in message and says in message, message
+    assert_no_secret(message, repr(info.value))
+
+
+def test_https_proxy_that_never_speaks_tls_times_out_naming_it() -> None:
+    with LocalProxy("silent") as mute:  # plain, waits for a request head: the TLS handshake hangs
+        timeout = llmfailover.Timeout(5, connect=0.5)
+        with client("http://127.0.0.1:9/v1", proxy=mute.url(scheme="https"), timeout=timeout) as c:
+            started = time.monotonic()
+            with pytest.raises(llmfailover.APITimeoutError) as info:
+                chat(c)
+    assert time.monotonic() - started < 4
+    assert f"https://127.0.0.1:{mute.port}" in message_of(info.value), message_of(info.value)
+
+
+# --- socks5h:// through a real httpx client (socksio) --------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["httpx2", "httpx"])
+def test_real_httpx_socks5h_client_is_carried_over_and_the_proxy_resolves(fp: FakeProvider, module: str) -> None:
+    httpx_module = pytest.importorskip(module)
+    pytest.importorskip("socksio")  # httpx mounts a SOCKS proxy only with it (constraints.txt pins it)
+    with LocalSocks(auth=("user", SECRET)) as socks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # all of it is carried over: no warning
+            http_client = httpx_module.Client(proxy=socks.url(f"user:{SECRET}", scheme="socks5h"))
+            with http_client, client(localhost(fp.base_url), http_client=http_client) as c:
+                assert chat(c).choices[0].message.content
+                assert_no_secret(repr(c))
+    assert socks.requests == [(3, "localhost")], socks.requests  # the name, for the proxy to resolve
+    assert len(fp.attempts()) == 1
+
+
+def test_real_httpx_socks5h_client_with_wrong_credentials_names_the_proxy(fp: FakeProvider) -> None:
+    httpx2 = pytest.importorskip("httpx2")
+    pytest.importorskip("socksio")
+    with LocalSocks(auth=("user", SECRET)) as socks:
+        with httpx2.Client(proxy=socks.url(f"user:wrong-{SECRET}", scheme="socks5h")) as http_client:
+            with client(localhost(fp.base_url), http_client=http_client) as c:
+                with pytest.raises(llmfailover.APIConnectionError) as info:
+                    chat(c)
+    message = message_of(info.value)
+    assert f"socks5h://127.0.0.1:{socks.port}" in message and "refused the credentials" in message, message
+    assert_no_secret(message, repr(info.value))
+    assert fp.attempts() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (f"socks5h://u:{SECRET}@:1080", "no host"),
+        (f"https://u:{SECRET}@[::1:443", "unclosed"),
+        (f"socks5h://u:{SECRET}@host:0", "port"),
+        (f"socks5h://{'u' * 256}:{SECRET}@host", "1..255"),
+        (f"http://u:{SECRET}@ho st:3128", "space"),
+        (f"ftp://u:{SECRET}@host", "unsupported proxy scheme"),
+    ],
+)
+def test_malformed_proxy_argument_is_a_value_error_naming_it(value: str, says: str) -> None:
+    with pytest.raises(ValueError) as info:
+        client("http://127.0.0.1:9/v1", proxy=value)
+    assert str(info.value).startswith("proxy: ") and says in str(info.value), str(info.value)
+    assert_no_secret(str(info.value), repr(info.value))

@@ -1,7 +1,7 @@
 """Routed mode against a hostile upstream that echoes the request it got (issue 10 item 8): the
 key, an extra credential header and a ``?key=`` query value never reach ``str(e)``, ``e.body``,
 the response text or the route log, plain or streamed. The router scrubs them in C++
-(cpp/src/router/secrets.hpp); this checks what the Python caller finally sees."""
+(cpp/include/llmfailover/secret_set.hpp); this checks what the Python caller finally sees."""
 
 from __future__ import annotations
 

@@ -4,15 +4,15 @@
 #include <cmath>
 #include <optional>
 
-#include "../config/config_detail.hpp"
 #include "llmfailover/cache/cache_config.hpp"
 #include "llmfailover/cache/redis_cache.hpp"
+#include "llmfailover/config_reader.hpp"
 #include "llmfailover/json.hpp"
 
 namespace llmfailover::cache {
 
-using config_detail::Json;
-using config_detail::Node;
+using config_reader::Json;
+using config_reader::Node;
 
 namespace {
 
@@ -92,7 +92,7 @@ CacheConfig parse_cache(const Node& node, const CacheConfig& base) {
     if (c.timeout > Millis{5000}) n->fail("expected at most 5s: a cache must never hold a request up for long");
   }
   if (c.type == "redis" && c.url.empty()) node.fail("type: redis needs a url (redis://host:port)");
-  config_detail::parse_redis_tls(node, c.url, c.tls);
+  config_reader::parse_redis_tls(node, c.url, c.tls);
   parse_semantic(node, c);
   return c;
 }
@@ -101,7 +101,7 @@ std::map<std::string, CacheConfig> parse_cache_config(const std::string& json_te
   std::map<std::string, CacheConfig> out;
   const Json doc = parse_json<Json>(json_text, nullptr);
   if (!doc.is_object() || doc.contains("model_list")) return out;
-  config_detail::Reader reader{env, {}};
+  config_reader::Reader reader{env, {}};
   Node root(doc, "", reader);
   CacheConfig base;
   if (auto d = root.get("defaults"))

@@ -68,11 +68,8 @@ DeploymentConfig parse_deployment(const Node& n, const std::string& group, std::
   d.model = n.require("model").as_nonempty_string();
   if (auto u = n.get("base_url")) {
     d.base_url = normalize_url(*u, u->as_string());
-  } else if (d.provider == "azure") {
-    throw ConfigError(key_path(n.path(), "base_url"),
-                      "required for provider azure (https://<resource>.openai.azure.com)");
-  } else if (d.provider == "openai") {
-    d.base_url = kOpenAiBaseUrl;  // other providers: their own default
+  } else {
+    d.base_url = default_base_url(n, "base_url", d.provider, false);
   }
   if (auto k = n.get("api_key")) d.api_keys = parse_keys(*k, &d.key_limits);
   parse_key_limits(n, d);

@@ -186,8 +186,7 @@ void parse_params(const Node& lp, DeploymentConfig& d, Context& ctx) {
   auto base = lp.get("api_base");
   if (!base) base = lp.get("base_url");
   if (base) d.base_url = normalize_url(*base, base->as_string());
-  else if (d.provider == "azure") throw ConfigError(key_path(lp.path(), "api_base"), "required for azure deployments");
-  else if (d.provider == "openai") d.base_url = kOpenAiBaseUrl;  // others: the provider's default
+  else d.base_url = default_base_url(lp, "api_base", d.provider, true);
   if (auto k = lp.get("api_key")) d.api_keys = parse_keys(*k);
   if (auto v = lp.get("api_version")) d.api_version = v->as_string();
   if (auto v = lp.get("organization")) d.organization = v->as_string();

@@ -256,6 +256,18 @@ std::string check_provider(const Node& at, const std::string& provider) {
   at.fail(what + " (supported: " + list + "). OpenAI-compatible servers work as provider openai with a base_url");
 }
 
+std::string default_base_url(const Node& deployment, std::string_view key, const std::string& provider, bool litellm) {
+  const auto* info = providers::find_provider_info(provider);
+  if (!info) return {};
+  if (info->requires_base_url()) {
+    const std::string name(info->name);
+    const std::string example = info->base_url_example.empty() ? "" : " (" + std::string(info->base_url_example) + ")";
+    throw ConfigError(key_path(deployment.path(), key),
+                      litellm ? "required for " + name + " deployments" : "required for provider " + name + example);
+  }
+  return std::string(info->default_base_url);
+}
+
 std::string normalize_url(const Node& at, std::string url) {
   if (!url.starts_with("http://") && !url.starts_with("https://")) at.fail("expected an http:// or https:// URL");
   while (url.size() > 8 && url.back() == '/') url.pop_back();

@@ -1,13 +1,14 @@
-// config_reader.cpp — typed, path-carrying reads of a JSON document (see config_detail.hpp).
+// config_reader.cpp — typed, path-carrying reads of a JSON document (llmfailover/config_reader.hpp).
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 
-#include "config_detail.hpp"
+#include "llmfailover/config_reader.hpp"
 
-namespace llmfailover::config_detail {
+namespace llmfailover::config_reader {
 
 namespace {
 
@@ -297,4 +298,17 @@ std::vector<std::string> Node::as_string_list(bool allow_single) const {
   return out;
 }
 
-}  // namespace llmfailover::config_detail
+void parse_redis_tls(const Node& node, const std::string& url, state::RedisTls& tls) {
+  const bool rediss = url.rfind("rediss://", 0) == 0;
+  if (auto n = node.get("ca_file")) {
+    if (!rediss) n->fail("only with a rediss:// (TLS) url");
+    tls.ca_file = n->as_nonempty_string();
+    if (!std::ifstream(tls.ca_file)) n->fail("cannot read the CA file '" + tls.ca_file + "'");
+  }
+  if (auto n = node.get("tls_skip_verify")) {
+    if (!rediss) n->fail("only with a rediss:// (TLS) url");
+    tls.skip_verify = n->as_bool();
+  }
+}
+
+}  // namespace llmfailover::config_reader

@@ -1,24 +1,9 @@
 // config_state.cpp — the `state` object of the config (docs/config.md "state"): the Redis that
 // several processes share quotas and breakers through (state/shared_state.hpp).
-#include <fstream>
-
 #include "config_detail.hpp"
 #include "llmfailover/state/redis.hpp"
 
 namespace llmfailover::config_detail {
-
-void parse_redis_tls(const Node& node, const std::string& url, state::RedisTls& tls) {
-  const bool rediss = url.rfind("rediss://", 0) == 0;
-  if (auto n = node.get("ca_file")) {
-    if (!rediss) n->fail("only with a rediss:// (TLS) url");
-    tls.ca_file = n->as_nonempty_string();
-    if (!std::ifstream(tls.ca_file)) n->fail("cannot read the CA file '" + tls.ca_file + "'");
-  }
-  if (auto n = node.get("tls_skip_verify")) {
-    if (!rediss) n->fail("only with a rediss:// (TLS) url");
-    tls.skip_verify = n->as_bool();
-  }
-}
 
 state::StateConfig parse_state(const Node& node) {
   node.expect_object().check_keys({"redis"});

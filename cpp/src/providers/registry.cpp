@@ -7,6 +7,8 @@
 #include "llmfailover/providers/cohere.hpp"
 #include "llmfailover/providers/gemini.hpp"
 #include "llmfailover/providers/openai_compat.hpp"
+#include "llmfailover/providers/provider.hpp"
+#include "llmfailover/providers/sigv4.hpp"
 #include "llmfailover/providers/vertex.hpp"
 
 namespace llmfailover::providers {
@@ -16,6 +18,27 @@ constexpr std::string_view kCompat = kOpenAiCompatible;
 
 std::function<std::unique_ptr<Provider>()> compat(std::string_view name) {
   return [name] { return make_openai_compat(name); };
+}
+
+// Azure OpenAI's endpoint is the resource ("https://<resource>.openai.azure.com"); its API lives
+// under /openai (openai-python lib/azure.py: base_url = f"{azure_endpoint}/openai"). A base_url
+// that already has it is kept.
+std::string azure_base_url(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.find("/openai") == std::string::npos) url += "/openai";
+  return url;
+}
+
+// What SigV4 signs with (the AWS credential chain: sigv4.hpp) and the Bedrock API key
+// (AWS_BEARER_TOKEN_BEDROCK, boto3's name for it).
+std::vector<std::string> aws_secrets(const EnvLookup& env) {
+  std::vector<std::string> out;
+  if (auto creds = sigv4::load_credentials(env, sigv4::real_files())) {
+    out.push_back(creds->secret_access_key.reveal());
+    out.push_back(creds->session_token.reveal());
+  }
+  out.push_back(env("AWS_BEARER_TOKEN_BEDROCK").value_or(""));
+  return out;
 }
 
 // Key variables: what each provider's own SDK reads (openai-python OPENAI_API_KEY, anthropic-sdk
@@ -33,8 +56,10 @@ std::vector<ProviderInfo> build() {
       {.name = "azure",
        .adapter = kCompat,
        .aliases = {"azure_openai"},
+       .base_url_example = "https://<resource>.openai.azure.com",
        .key_env = {"AZURE_OPENAI_API_KEY"},
-       .capabilities = responses},
+       .capabilities = responses,
+       .complete_base_url = azure_base_url},
       {.name = "groq",
        .adapter = kCompat,
        .default_base_url = "https://api.groq.com/openai/v1",
@@ -106,7 +131,8 @@ std::vector<ProviderInfo> build() {
        .adapter = "Converse / ConverseStream",
        .capabilities = {.prefill = true, .embeddings = true},
        .credential = CredentialSource::sigv4,
-       .make = [] { return bedrock::make_provider(); }},
+       .make = [] { return bedrock::make_provider(); },
+       .environment_secrets = aws_secrets},
       {.name = "cohere",
        .adapter = "v2 Chat / v2 Embed",
        .default_base_url = cohere::kDefaultBaseUrl,
@@ -168,6 +194,19 @@ const ProviderInfo* find_provider_info(std::string_view name) {
   return i < provider_registry().size() ? &provider_registry()[i] : nullptr;
 }
 
+std::optional<Secret> default_key(const ProviderInfo& info, const EnvLookup& env) {
+  for (auto name : info.key_env)
+    if (auto v = env(std::string(name)); v && !v->empty()) return Secret(std::move(*v));
+  return std::nullopt;
+}
+
+void complete_endpoint(const ProviderInfo& info, Endpoint& endpoint, const EnvLookup& env) {
+  if (info.complete_base_url && !endpoint.base_url.empty())
+    endpoint.base_url = info.complete_base_url(std::move(endpoint.base_url));
+  if (endpoint.api_key.empty())
+    if (auto key = default_key(info, env)) endpoint.api_key = std::move(*key);
+}
+
 const Provider* find_provider(std::string_view name) {
   auto i = index_of(name);
   return i < provider_registry().size() ? instances().providers[i].get() : nullptr;
@@ -185,10 +224,9 @@ std::string provider_table_markdown() {
       "embeddings | Responses API |\n|---|---|---|---|---|---|---|---|---|\n";
   auto yes = [](bool b) { return b ? "yes" : "no"; };
   for (const auto& p : provider_registry()) {
-    std::string url =
-        p.default_base_url.empty()
-            ? (p.credential == CredentialSource::api_key ? "none (required)" : "from `region` / `project` (below)")
-            : "`" + std::string(p.default_base_url) + "`";
+    std::string url = p.requires_base_url()        ? std::string("none (required)")
+                      : p.default_base_url.empty() ? std::string("from `region` / `project` (below)")
+                                                   : "`" + std::string(p.default_base_url) + "`";
     out += "| `" + std::string(p.name) + "` | " + std::string(p.adapter) + " | " + code_list(p.aliases, "") + " | " +
            url + " | " + code_list(p.key_env, "none") + " | " + std::string(to_string(p.credential)) + " | " +
            yes(p.capabilities.prefill) + " | " + yes(p.capabilities.embeddings) + " | " +

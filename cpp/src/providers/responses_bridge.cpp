@@ -1,6 +1,6 @@
 // responses_bridge.cpp — Responses requests to chat requests and chat answers to Response objects
 // (responses_bridge.hpp); the stream half is responses_stream.cpp.
-#include "responses_bridge.hpp"
+#include "llmfailover/providers/responses_bridge.hpp"
 
 #include <chrono>
 

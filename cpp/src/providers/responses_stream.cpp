@@ -3,7 +3,7 @@
 // response_*_event.py; each event carries a sequence_number that grows by one.
 #include <map>
 
-#include "responses_bridge.hpp"
+#include "llmfailover/providers/responses_bridge.hpp"
 
 namespace llmfailover::providers::responses {
 namespace {

@@ -34,7 +34,7 @@
 
 #include "llmfailover/policy/failover.hpp"
 #include "router_impl.hpp"
-#include "secrets.hpp"
+#include "llmfailover/secret_set.hpp"
 #include "stream_inspect.hpp"
 
 namespace llmfailover {
@@ -241,7 +241,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // The error answer (status, headers, the body so far) classified by the provider, recorded
   // scrubbed as the answer the caller gets if nothing else is left, and failed.
   void on_error_answer(Deferred& later);
-  // `text` without the attempt's or the router's secrets (secrets.hpp).
+  // `text` without the attempt's or the router's secrets (secret_set.hpp).
   std::string scrubbed(std::string text);
   void on_error(Error error, Deferred& later);
   void on_first_token_timeout(std::uint64_t epoch);
@@ -360,7 +360,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   int hedges_sent_ = 0;
   std::uint64_t hedge_seq_ = 0;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> adopted_;  // the hedge taken: its id, its epoch
-  SecretSet secrets_;            // what the attempt sent that an upstream could echo (secrets.hpp)
+  SecretSet secrets_;            // what the attempt sent that an upstream could echo (secret_set.hpp)
   std::optional<Secret> token_;  // the access token of the attempt's target (vertex)
   bool awaiting_token_ = false;  // the attempt waits for its target's token fetch
   std::vector<RouteAttempt> log_;

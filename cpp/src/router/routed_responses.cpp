@@ -2,7 +2,7 @@
 // the request per target (native for OpenAI-family deployments, bridged to the chat dialect of
 // the others: providers/responses_bridge.hpp), the answer as the caller gets it, and the pinning
 // of calls that depend on server-side state to the target that holds it (response_affinity.hpp).
-#include "../providers/responses_bridge.hpp"
+#include "llmfailover/providers/responses_bridge.hpp"
 #include "routed_call_impl.hpp"
 
 namespace llmfailover {

@@ -1,64 +1,45 @@
 #include "llmfailover/router.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <limits>
 
 #include "auth.hpp"
 #include "llmfailover/providers/registry.hpp"
-#include "llmfailover/providers/sigv4.hpp"
 #include "router_impl.hpp"
 
 namespace llmfailover {
 
 namespace {
 
-// Where a deployment's key comes from when the config names none: the registry's key variables.
-std::optional<std::string> default_key(const std::string& provider) {
-  const auto* info = providers::find_provider_info(provider);
-  if (!info) return std::nullopt;
-  for (auto name : info->key_env)
-    if (const char* v = std::getenv(std::string(name).c_str()); v && *v) return std::string(v);
-  return std::nullopt;
-}
-
-providers::Endpoint endpoint_for(const DeploymentConfig& d, int key) {
+// A target's Endpoint: the deployment's settings, completed by its provider (registry.hpp).
+providers::Endpoint endpoint_for(const DeploymentConfig& d, const providers::ProviderInfo& info, int key) {
   providers::Endpoint e;
   e.base_url = d.base_url;
-  if (d.provider == "azure") {
-    while (!e.base_url.empty() && e.base_url.back() == '/') e.base_url.pop_back();
-    if (e.base_url.find("/openai") == std::string::npos) e.base_url += "/openai";
-  }
   if (key < static_cast<int>(d.api_keys.size())) e.api_key = d.api_keys[key];
-  else if (auto k = default_key(d.provider)) e.api_key = Secret(*k);
   e.model = d.model;
   e.api_version = d.api_version;
   e.organization = d.organization;
   e.region = d.region;
   e.project = d.project;
   e.headers = d.headers;
+  providers::complete_endpoint(info, e);
   return e;
 }
 
-// What an upstream could echo besides the attempt's own headers: every configured key, and for
-// Bedrock the AWS credentials its SigV4 signing reads (the secret never travels, but a session
-// token does) and its bearer token.
+// What an upstream could echo besides the attempt's own headers: every configured key, and the
+// environment values its providers authenticate with without sending them as configured
+// (registry.hpp environment_secrets: Bedrock's AWS credentials and bearer token).
 SecretSet configured_secrets(const RouterConfig& config) {
   SecretSet out;
-  bool bedrock = false;
+  std::vector<const providers::ProviderInfo*> seen;
+  const EnvLookup env = process_env();
   for (const auto& d : config.deployments) {
     for (const auto& k : d.api_keys) out.add(k.reveal());
     const auto* info = providers::find_provider_info(d.provider);
-    bedrock = bedrock || (info && info->credential == providers::CredentialSource::sigv4);
-  }
-  if (bedrock) {
-    const EnvLookup env = process_env();
-    if (auto creds = providers::sigv4::load_credentials(env, providers::sigv4::real_files())) {
-      out.add(creds->secret_access_key.reveal());
-      out.add(creds->session_token.reveal());
-    }
-    out.add(env("AWS_BEARER_TOKEN_BEDROCK").value_or(""));
+    if (!info || !info->environment_secrets || std::find(seen.begin(), seen.end(), info) != seen.end()) continue;
+    seen.push_back(info);
+    for (const auto& s : info->environment_secrets(env)) out.add(s);
   }
   return out;
 }
@@ -107,9 +88,10 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
       t->deployment = &d;
       t->key_index = k;
       t->provider = providers::find_provider(d.provider);
-      if (!t->provider)
+      const auto* info = providers::find_provider_info(d.provider);
+      if (!t->provider || !info)
         throw ConfigError("deployments." + d.id + ".provider", "no adapter for provider '" + d.provider + "'");
-      t->endpoint = endpoint_for(d, k);
+      t->endpoint = endpoint_for(d, *info, k);
       t->tokens = prepare_auth(d, t->endpoint, *time, token_caches);
       t->health = std::make_unique<policy::TargetHealth>(g.policy->breaker, g.policy->ramp, *time, *random);
       t->dep = dep.get();

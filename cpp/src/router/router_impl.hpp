@@ -27,7 +27,7 @@
 #include "llmfailover/state/shared_state.hpp"
 #include "probes.hpp"
 #include "response_affinity.hpp"
-#include "secrets.hpp"
+#include "llmfailover/secret_set.hpp"
 
 namespace llmfailover {
 
@@ -167,7 +167,7 @@ struct Router::Impl {
   std::map<const DeploymentConfig*, std::unique_ptr<DeploymentState>> deployments;
   std::map<std::string, Group> groups;
   Clock::time_point started;
-  SecretSet secrets;          // every configured key, and AWS credentials from the environment (secrets.hpp)
+  SecretSet secrets;          // every configured key, and AWS credentials from the environment (secret_set.hpp)
   ResponseAffinity affinity;  // Responses API ids -> the target holding their state
 
   std::mutex events_mutex;

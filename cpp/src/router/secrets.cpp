@@ -1,5 +1,5 @@
-// secrets.cpp — SecretSet (secrets.hpp).
-#include "secrets.hpp"
+// secrets.cpp — SecretSet (llmfailover/secret_set.hpp).
+#include "llmfailover/secret_set.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -97,7 +97,7 @@ void SecretSet::add_from_request(const HttpRequest& request) {
   }
 }
 
-std::string SecretSet::scrub_text(std::string text, bool* short_masked) const {
+std::string SecretSet::mask(std::string text, bool* short_masked) const {
   std::vector<const std::string*> order;
   for (const auto& v : values_) order.push_back(&v);
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->size() > b->size(); });
@@ -121,14 +121,14 @@ std::string SecretSet::scrub_text(std::string text, bool* short_masked) const {
 void SecretSet::scrub_json(nlohmann::ordered_json& value) const {
   bool ignored = false;
   if (value.is_string()) {
-    value = scrub_text(value.get<std::string>(), &ignored);
+    value = mask(value.get<std::string>(), &ignored);
   } else if (value.is_array()) {
     for (auto& v : value) scrub_json(v);
   } else if (value.is_object()) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (auto& [k, v] : value.items()) {
       scrub_json(v);
-      out[scrub_text(k, &ignored)] = std::move(v);
+      out[mask(k, &ignored)] = std::move(v);
     }
     value = std::move(out);
   } else if (std::find(values_.begin(), values_.end(), value.dump()) != values_.end()) {
@@ -136,10 +136,15 @@ void SecretSet::scrub_json(nlohmann::ordered_json& value) const {
   }
 }
 
+std::string SecretSet::scrub_text(std::string text) const {
+  bool ignored = false;
+  return mask(std::move(text), &ignored);
+}
+
 std::string SecretSet::scrub(std::string text) const {
   if (values_.empty() || text.empty()) return text;
   bool short_masked = false;
-  std::string out = scrub_text(text, &short_masked);
+  std::string out = mask(text, &short_masked);
   if (!short_masked) return out;
   // A short secret masked as a token of a JSON document (a key "null" or "0") can leave it invalid
   // JSON: scrub the parsed document instead, so an error body stays JSON (re-serialized compactly).

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../providers/responses_bridge.hpp"
+#include "llmfailover/providers/responses_bridge.hpp"
 #include "dialect.hpp"
 
 namespace llmfailover::testing::detail {

@@ -58,6 +58,7 @@ struct HttpClient::Impl {
   std::mutex shutdown_mutex;
   std::atomic<bool> closed{false};
   ssl::context tls_ctx;
+  std::optional<ssl::context> proxy_tls_ctx;  // https:// proxies with their own CA (ProxyOptions::ca_pem)
   ProxyRoutes proxies;
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<std::size_t> next{0};
@@ -222,7 +223,8 @@ class HttpExchange final : public Task {
       if (e) co_return fail(std::move(e));
     }
     if (proxy_ && proxy_->scheme == ProxyScheme::https) {  // TLS to the proxy first
-      conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), client_.tls_ctx);
+      ssl::context& proxy_ctx = client_.proxy_tls_ctx ? *client_.proxy_tls_ctx : client_.tls_ctx;
+      conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn_->plain), proxy_ctx);
       conn_->plain.reset();
       const std::string proxy_name = "the proxy " + proxy_->display();
       if (Error e = co_await handshake(*conn_->tls, proxy_->host, proxy_name, false)) co_return fail(std::move(e));
@@ -532,6 +534,10 @@ class HttpExchange final : public Task {
 HttpClient::Impl::Impl(ClientOptions o)
     : options(std::move(o)), tls_ctx(ssl::context::tls_client), proxies(options.proxy) {
   detail::configure_tls_context(tls_ctx, options.tls);
+  if (!options.proxy.ca_pem.empty()) {
+    proxy_tls_ctx.emplace(ssl::context::tls_client);
+    detail::configure_proxy_tls_context(*proxy_tls_ctx, options.proxy.ca_pem);
+  }
   unsigned n = std::max(1u, options.io_threads);
   PoolLimits per_shard = options.pool;
   per_shard.max_per_origin = std::max<std::size_t>(1, per_shard.max_per_origin / n);

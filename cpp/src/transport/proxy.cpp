@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
 
 #include "llmfailover/transport/url.hpp"
+#include "tls.hpp"
 
 namespace llmfailover::transport {
 
@@ -148,6 +150,10 @@ ProxyUrl parse_proxy_url(std::string_view text, std::string_view name) {
 }
 
 ProxyRoutes::ProxyRoutes(const ProxyOptions& o) {
+  if (!o.ca_pem.empty()) {  // checked here, so a bad bundle fails where the options are given
+    boost::asio::ssl::context check(boost::asio::ssl::context::tls_client);
+    detail::configure_proxy_tls_context(check, o.ca_pem);
+  }
   if (!o.http.empty()) http_ = parse_proxy_url(o.http, "the http proxy");
   if (!o.https.empty()) https_ = parse_proxy_url(o.https, "the https proxy");
   std::string list = o.no_proxy;

@@ -23,6 +23,16 @@ void configure_tls_context(ssl::context& ctx, const TlsOptions& options) {
   if (ec) throw std::invalid_argument("cannot load the CA bundle '" + options.ca_file + "': " + ec.message());
 }
 
+void configure_proxy_tls_context(ssl::context& ctx, const std::string& ca_pem) {
+  configure_tls_context(ctx, TlsOptions{.verify = false});  // protocol options; no default store
+  ctx.set_verify_mode(ssl::verify_peer);
+  if (ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    throw std::invalid_argument("the proxy CA certificates: expected PEM certificates (-----BEGIN CERTIFICATE-----)");
+  boost::system::error_code ec;
+  ctx.add_certificate_authority(boost::asio::buffer(ca_pem), ec);
+  if (ec) throw std::invalid_argument("the proxy CA certificates cannot be loaded: " + ec.message());
+}
+
 void prepare_tls_connection(SSL* ssl, const std::string& host) {
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);

@@ -16,6 +16,9 @@ namespace llmfailover::transport::detail {
 
 // Throws std::invalid_argument naming the file when the CA bundle cannot be loaded.
 void configure_tls_context(boost::asio::ssl::context& ctx, const TlsOptions& options);
+// A context that verifies https:// proxies against `ca_pem` only (ProxyOptions::ca_pem); throws
+// std::invalid_argument naming "the proxy CA certificates" when it holds no usable certificate.
+void configure_proxy_tls_context(boost::asio::ssl::context& ctx, const std::string& ca_pem);
 // SNI and hostname verification for a name; IP-address verification (no SNI) for a literal.
 void prepare_tls_connection(SSL* ssl, const std::string& host);
 

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -80,6 +83,66 @@ TEST(ProviderRegistry, CerebrasIsAnOpenAiCompatibleEntry) {
   EXPECT_EQ(tr.http.url, "https://api.cerebras.ai/v1/chat/completions");
   EXPECT_EQ(*find_header(tr.http.headers, "Authorization"), "Bearer csk-test");
   EXPECT_THROW(find_provider("cerebras")->embeddings_request(ep, {{"input", "x"}}, Timeouts{}), TranslationError);
+}
+
+// What the router used to know (Azure's "/openai", the key variables, Bedrock's signing secrets)
+// is the registry's: complete_endpoint() and environment_secrets with an injected environment.
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
+TEST(ProviderRegistry, CompleteEndpointAppendsAzuresOpenAiPathOnce) {
+  const auto& azure = *find_provider_info("azure_openai");
+  for (auto [given, wanted] : {std::pair{"https://r.openai.azure.com", "https://r.openai.azure.com/openai"},
+                               {"https://r.openai.azure.com//", "https://r.openai.azure.com/openai"},
+                               {"https://r.openai.azure.com/openai", "https://r.openai.azure.com/openai"},
+                               {"http://127.0.0.1:9/openai/", "http://127.0.0.1:9/openai"}}) {
+    Endpoint ep;
+    ep.base_url = given;
+    ep.api_key = Secret("k");
+    complete_endpoint(azure, ep, env_of({}));
+    EXPECT_EQ(ep.base_url, wanted) << given;
+  }
+  Endpoint openai;
+  openai.base_url = "https://gateway.example/v1/";  // other providers: as configured
+  complete_endpoint(*find_provider_info("openai"), openai, env_of({}));
+  EXPECT_EQ(openai.base_url, "https://gateway.example/v1/");
+  EXPECT_TRUE(azure.requires_base_url());
+  EXPECT_FALSE(find_provider_info("openai")->requires_base_url());
+  EXPECT_FALSE(find_provider_info("bedrock")->requires_base_url());  // built from the region
+  EXPECT_FALSE(find_provider_info("vertex")->requires_base_url());
+}
+
+TEST(ProviderRegistry, CompleteEndpointTakesTheFirstSetKeyVariableOnlyWhenNoneIsConfigured) {
+  const auto& gemini = *find_provider_info("gemini");
+  Endpoint ep;
+  complete_endpoint(gemini, ep, env_of({{"GEMINI_API_KEY", ""}, {"GOOGLE_API_KEY", "g-key"}}));
+  EXPECT_EQ(ep.api_key.reveal(), "g-key");  // an empty variable counts as unset
+  complete_endpoint(gemini, ep, env_of({{"GEMINI_API_KEY", "other"}}));
+  EXPECT_EQ(ep.api_key.reveal(), "g-key");  // a key already there wins
+  Endpoint local;
+  complete_endpoint(*find_provider_info("vllm"), local, env_of({{"OPENAI_API_KEY", "sk"}}));
+  EXPECT_TRUE(local.api_key.empty());  // vllm reads no variable
+  EXPECT_FALSE(default_key(*find_provider_info("cohere"), env_of({})).has_value());
+  EXPECT_EQ(default_key(*find_provider_info("cohere"), env_of({{"COHERE_API_KEY", "c"}}))->reveal(), "c");
+}
+
+TEST(ProviderRegistry, OnlySigV4ProvidersHaveEnvironmentSecrets) {
+  for (const auto& info : provider_registry())
+    EXPECT_EQ(info.environment_secrets != nullptr, info.credential == CredentialSource::sigv4) << info.name;
+  const auto secrets =
+      find_provider_info("bedrock")->environment_secrets(env_of({{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                                                 {"AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"},
+                                                                 {"AWS_SESSION_TOKEN", "session-token"},
+                                                                 {"AWS_BEARER_TOKEN_BEDROCK", "bedrock-key"},
+                                                                 {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"},
+                                                                 {"AWS_CONFIG_FILE", "/nonexistent"}}));
+  for (const char* s : {"wJalrXUtnFEMI", "session-token", "bedrock-key"})
+    EXPECT_NE(std::find(secrets.begin(), secrets.end(), s), secrets.end()) << s;
+  EXPECT_EQ(std::find(secrets.begin(), secrets.end(), "AKIDEXAMPLE"), secrets.end());  // not a secret
 }
 
 // docs/providers.md's table is generated from the registry: this test fails when it is stale;

@@ -1,7 +1,7 @@
 // responses_bridge_test.cpp — the Responses bridge as tables: requests to chat, chat answers to
 // Response objects, chat chunks to Responses events; what no chat dialect can express; and the
 // router's stream inspector reading Responses events.
-#include "../../../cpp/src/providers/responses_bridge.hpp"
+#include "llmfailover/providers/responses_bridge.hpp"
 
 #include <gtest/gtest.h>
 

@@ -158,7 +158,8 @@ TEST_F(PassThroughTest, RetriesTheStatusesOpenAiRetriesWithItsSpacing) {
 TEST_F(PassThroughTest, TheLastErrorAnswerIsTheUpstreamsVerbatim) {
   build(plain(3));
   const std::string body = R"({"error": {"message": "overloaded", "type": "server_error"}, "extra": [1,2]})";
-  sim->set_default("a", SimReply().head(0ms, 503, {{"content-type", "application/json"}, {"x-req", "r1"}}).body(1ms, body).end(1ms));
+  sim->set_default(
+      "a", SimReply().head(0ms, 503, {{"content-type", "application/json"}, {"x-req", "r1"}}).body(1ms, body).end(1ms));
   auto o = run(pass());
   EXPECT_EQ(o.status(), 503);
   EXPECT_EQ(sim->count("a"), 4u);  // the first attempt and three retries
@@ -175,8 +176,12 @@ TEST_F(PassThroughTest, TheLastErrorAnswerIsTheUpstreamsVerbatim) {
 }
 
 TEST_F(PassThroughTest, DoesNotRetryWhatOpenAiDoesNot) {
-  for (auto [status, headers] : {std::pair{400, Headers{}}, {401, Headers{}}, {403, Headers{}}, {404, Headers{}},
-                                 {422, Headers{}}, {503, Headers{{"x-should-retry", "false"}}}}) {
+  for (auto [status, headers] : {std::pair{400, Headers{}},
+                                 {401, Headers{}},
+                                 {403, Headers{}},
+                                 {404, Headers{}},
+                                 {422, Headers{}},
+                                 {503, Headers{{"x-should-retry", "false"}}}}) {
     SCOPED_TRACE(status);
     sim = std::make_shared<SimTransport>(clock);
     build(plain());
@@ -258,7 +263,8 @@ TEST_F(PassThroughTest, AStreamCutAfterTheHeadIsNotRetried) {
 
 TEST_F(PassThroughTest, AReadGapAfterTheHeadEndsTheAnswerWithoutARetry) {
   build(plain());
-  sim->script("a", {SimReply().head(0ms, 200, {{"content-type", "text/event-stream"}}).sse(10ms, "x").sse(5000ms, "y")});
+  sim->script("a",
+              {SimReply().head(0ms, 200, {{"content-type", "text/event-stream"}}).sse(10ms, "x").sse(5000ms, "y")});
   auto o = run(pass(true, limits(Millis{0}, 1000ms)));
   EXPECT_EQ(failure(o), Errc::idle_timeout);
   EXPECT_EQ(o.took, 1010ms);
@@ -267,8 +273,8 @@ TEST_F(PassThroughTest, AReadGapAfterTheHeadEndsTheAnswerWithoutARetry) {
 
 TEST_F(PassThroughTest, AnErrorBodyThatBreaksOffIsStillRetriedByItsStatus) {
   build(plain());
-  sim->script("a", {SimReply().head(0ms, 503).body(1ms, "{\"err").fail(2ms, Errc::connection_reset),
-                    SimReply::answer("hi")});
+  sim->script(
+      "a", {SimReply().head(0ms, 503).body(1ms, "{\"err").fail(2ms, Errc::connection_reset), SimReply::answer("hi")});
   auto o = run(pass());
   EXPECT_EQ(o.status(), 200);
   EXPECT_EQ(since("a", Millis{0}), (Ms{0ms, 2ms + 437ms}));

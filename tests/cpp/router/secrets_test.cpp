@@ -1,6 +1,6 @@
 // secrets_test.cpp — where SecretSet masks a credential: a short one only as a whole token, a long
 // one everywhere (the same cases as tests/py/test_errors.py, which checks the Python copy).
-#include "../../../cpp/src/router/secrets.hpp"
+#include "llmfailover/secret_set.hpp"
 
 #include <gtest/gtest.h>
 

@@ -12,9 +12,10 @@
 //                    TLS through it with SNI and verification of the TARGET host.
 // Proxy schemes:
 //   http://    as above, in clear to the proxy.
-//   https://   TLS to the proxy first (SNI and verification of the PROXY host against the same
-//              trust store as targets: TlsOptions), then as above inside it; an https:// target
-//              is TLS inside TLS.
+//   https://   TLS to the proxy first (SNI and verification of the PROXY host: against
+//              ProxyOptions::ca_pem when given, as curl's --proxy-cacert and httpx's
+//              Proxy(ssl_context=...); else against the same trust store as targets, TlsOptions),
+//              then as above inside it; an https:// target is TLS inside TLS.
 //   socks5://  SOCKS5 (RFC 1928) CONNECT to the target's address, resolved here; socks5h:// sends
 //              the host name for the proxy to resolve. Userinfo is RFC 1929 username/password
 //              (each 1..255 bytes). Every target goes through the tunnel; requests keep origin
@@ -44,6 +45,10 @@ struct ProxyOptions {
   std::string http;      // proxy URL for http:// targets ("" = direct)
   std::string https;     // proxy URL for https:// targets ("" = direct)
   std::string no_proxy;  // bypass list (see above)
+  // PEM certificates an https:// proxy's certificate is verified against (always verified, even
+  // when targets are not); "" = the targets' trust (TlsOptions). Unreadable: the client's
+  // constructor throws std::invalid_argument naming "the proxy CA certificates".
+  std::string ca_pem;
   bool operator==(const ProxyOptions&) const = default;
 };
 
@@ -70,7 +75,7 @@ ProxyUrl parse_proxy_url(std::string_view url, std::string_view name);
 class ProxyRoutes {
  public:
   ProxyRoutes() = default;
-  explicit ProxyRoutes(const ProxyOptions& options);  // throws std::invalid_argument
+  explicit ProxyRoutes(const ProxyOptions& options);  // throws std::invalid_argument (URLs, ca_pem)
   // The proxy for `target`, or nullptr for a direct connection.
   const ProxyUrl* for_target(const Url& target) const;
   bool empty() const noexcept { return !http_ && !https_; }

@@ -1,4 +1,7 @@
-// secrets.hpp (private) — credentials scrubbed from the upstream text a routed call keeps.
+// secret_set.hpp — credentials scrubbed from the upstream text a routed call keeps, and the one
+// masking rule llmfailover has: the Python client masks its own key through it too
+// (_core.scrub_text, bound in cpp/bindings/bind_secrets.cpp; errors.py keeps a pure-Python copy
+// for a source tree without the built module, tested to agree).
 //
 // An upstream may echo what it was sent (a debugging proxy, a gateway's error page, a hostile
 // server): a key inside an error body would reach the caller's str(e) and e.body, the route log
@@ -12,7 +15,7 @@
 // sent, so a Vertex/OAuth access token and a caller's extra header are covered; query values
 // under such names (?key=) as given and percent-encoded; and the router-wide ones (AWS secret
 // access key and session token from the environment when a Bedrock target exists).
-// Where a secret is masked (the same rule as python/llmfailover/errors.py _scrub):
+// Where a secret is masked (scrub_text):
 // - kMinSecret characters or more: everywhere, inside longer tokens too ("xsk-...", a URL's
 //   "?key=sk-...&", "Bearer sk-..."): a string that long is no ordinary word, and an echo may
 //   glue it to other characters.
@@ -51,12 +54,15 @@ class SecretSet {
   bool empty() const noexcept { return values_.empty(); }
 
   // `text` with every secret replaced by kMask where the rule above says so (longest first, so a token inside a header
-  // value that is itself a secret leaves no tail behind).
+  // value that is itself a secret leaves no tail behind); a JSON document stays JSON (above).
   std::string scrub(std::string text) const;
   void scrub(Headers& headers) const;
+  // The rule alone, on any text (no JSON fallback): what the Python client's errors.py applies to
+  // each string it shows.
+  std::string scrub_text(std::string text) const;
 
  private:
-  std::string scrub_text(std::string text, bool* short_masked) const;
+  std::string mask(std::string text, bool* short_masked) const;
   void scrub_json(nlohmann::ordered_json& value) const;
 
   std::vector<std::string> values_;

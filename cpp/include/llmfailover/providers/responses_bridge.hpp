@@ -1,4 +1,4 @@
-// responses_bridge.hpp (private) — the OpenAI Responses API (POST /responses) over every provider.
+// responses_bridge.hpp — the OpenAI Responses API (POST /responses) over every provider.
 //
 // OpenAI-family targets (provider openai or azure, which includes any OpenAI-compatible server
 // configured as openai + base_url) take the request natively: the body as the caller sent it, the
