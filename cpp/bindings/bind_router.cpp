@@ -3,6 +3,7 @@
 
 #include "bindings.hpp"
 #include "llmfailover/cache/router_cache.hpp"
+#include "llmfailover/plain.hpp"
 #include "llmfailover/router.hpp"
 
 namespace py = pybind11;
@@ -292,7 +293,7 @@ void bind_router(py::module_& m) {
             r.call.path = path;
             if (body) r.call.body = std::string(*body);
             for (const auto& [k, v] : headers) {
-              check_header("headers", k, v);  // the plain client's Engine::send refuses them too
+              check_header("headers", k, v);  // validate.hpp, as send_plain() does
               r.call.headers.push_back({k, v});
             }
             r.call.query = query;
@@ -315,6 +316,63 @@ void bind_router(py::module_& m) {
           py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
           py::arg("max_attempts") = py::none(), py::arg("cache") = true, py::arg("cache_namespace") = "",
           py::arg("tag") = "", "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
+      .def_static(
+          "plain",
+          [](long long io_threads, bool verify, const std::string& ca_file, const std::string& user_agent,
+             long long max_connections, const transport::ProxyOptions& proxy) {
+            transport::ClientOptions o;
+            o.pool.max_per_origin = checked_max_connections(max_connections);
+            o.io_threads = checked_io_threads(io_threads);
+            o.tls.verify = verify;
+            o.tls.ca_file = ca_file;
+            o.user_agent = user_agent;
+            o.proxy = proxy;
+            PlainUpstream u;  // each call names its own upstream (send_plain): this one is never used
+            u.base_url = "https://api.openai.com/v1";
+            try {
+              return RouterHandle{std::make_unique<Router>(plain_router_config(u), std::move(o)), nullptr};
+            } catch (const std::invalid_argument& e) {
+              throw py::value_error(e.what());
+            }
+          },
+          py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true, py::arg("ca_file") = "",
+          py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
+          py::arg("max_connections_per_origin") = 256, py::arg_v("proxy", transport::ProxyOptions{}, "ProxyOptions()"),
+          "A plain client's router (plain.hpp): one group of one deployment, openai-python's retries, no\n"
+          "breaker; its calls are send_plain()'s.")
+      .def(
+          "send_plain",
+          [](RouterHandle& h, std::shared_ptr<providers::Upstream> upstream, const std::string& method,
+             const std::string& path, std::optional<py::bytes> body,
+             const std::vector<std::pair<std::string, std::string>>& headers, const providers::Query& query,
+             const std::string& model, const Timeouts& timeouts, long long max_retries, bool stream) {
+            if (!upstream) throw py::type_error("upstream must be an Upstream, not None");
+            RouteRequest r;
+            r.model = kPlainGroup;
+            r.call.method = method;
+            r.call.path = path;
+            if (body) r.call.body = std::string(*body);
+            r.call.headers.reserve(headers.size());
+            for (const auto& [k, v] : headers) {
+              check_header("headers", k, v);  // validate.hpp
+              r.call.headers.push_back({k, v});
+            }
+            r.call.query = query;
+            r.call.model = model;
+            r.stream = stream;
+            // openai's max_retries; the router's openai style caps attempts at kMaxOpenAiAttempts.
+            r.overrides.max_attempts = std::min(checked_max_retries(max_retries), kMaxOpenAiAttempts - 1) + 1;
+            r.pass = PassThrough{timeouts, std::move(upstream)};
+            return h.get().send(std::move(r));
+          },
+          py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
+          py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
+          py::arg("query") = providers::Query{}, py::arg("model") = "", py::arg_v("timeouts", Timeouts{}, "Timeouts()"),
+          py::arg("max_retries") = 2, py::arg("stream") = false,
+          "Starts a plain client's request in pass-through mode (router.hpp PassThrough): sent to `upstream`\n"
+          "as given, the answer as it comes, with openai-python's retry rules (408/409/429/5xx, time-outs\n"
+          "and connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise\n"
+          "min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once.")
       .def(
           "has_group", [](RouterHandle& h, const std::string& name) { return h.get().has_group(name); },
           py::arg("name"))

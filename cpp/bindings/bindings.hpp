@@ -45,7 +45,7 @@ inline std::optional<std::chrono::milliseconds> to_millis(double seconds, const 
   return checked_seconds(seconds, name, allow_zero);
 }
 
-// The connection pool's counters, as the Python side reads them (Engine and Router alike).
+// The connection pool's counters, as the Python side reads them.
 inline PoolStatsDict pool_stats_dict(const transport::PoolStats& s) {
   PoolStatsDict d;
   d["connections_opened"] = s.connections_opened;
@@ -60,7 +60,7 @@ inline std::chrono::milliseconds to_millis_or_forever(double seconds, const char
   return checked_seconds_or_no_limit(seconds, name, allow_zero);
 }
 
-void bind_engine(pybind11::module_& m);   // bind_engine.cpp: Timeouts, Upstream, Engine, Call, Notifier
+void bind_call(pybind11::module_& m);     // bind_call.cpp: Timeouts, Upstream, ProxyOptions, Call, Notifier
 void bind_fake(pybind11::module_& m);     // bind_fake.cpp: FakeProvider and its scripting
 void bind_config(pybind11::module_& m);   // bind_config.cpp: parse_config, Config, ConfigError
 void bind_metrics(pybind11::module_& m);  // bind_metrics.cpp: MetricsSnapshot, Prices, CallCost

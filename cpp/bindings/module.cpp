@@ -21,10 +21,10 @@ first_byte_timeout, idle_timeout, deadline_exceeded, cancelled, protocol_error, 
 stream_error; from a ``Router`` also stream_interrupted (a committed stream broke: never a
 success) and no_target (nothing available; the message says why).)";
   m.attr("__version__") = LLMFAILOVER_VERSION;
-  llmfailover::bindings::bind_engine(m);
+  llmfailover::bindings::bind_call(m);
   llmfailover::bindings::bind_fake(m);
   llmfailover::bindings::bind_config(m);
   llmfailover::bindings::bind_metrics(m);
-  llmfailover::bindings::bind_router(m);  // after engine (Call) and config (Config)
+  llmfailover::bindings::bind_router(m);  // after call (Call) and config (Config)
   llmfailover::bindings::bind_secrets(m);
 }

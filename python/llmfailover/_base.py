@@ -1,12 +1,13 @@
 """What the sync and async clients share: configuration, the native handles, request building.
 
-A client holds a native ``Engine`` (io threads, connection pools) and an ``Upstream`` (URL and
-credentials). ``with_options()``/``copy()`` build a new ``Upstream`` but share the ``Engine``;
-only the client that created the engine closes it.
+A client holds a native ``Router`` (``_routing.RouterHandle``: io threads, connection pools) in
+its ``_engine`` slot. A plain client's is a router of one group of one deployment with
+openai-python's retries (plain.hpp), whose calls pass through: each carries the client's
+``Upstream`` (URL and credentials), so ``with_options()``/``copy()`` build a new ``Upstream``
+but share the router; only the client that created it closes it.
 
-With ``config=`` the client holds a native ``Router`` instead (``_routing.RouterHandle``, in the
-same ``_engine`` slot, shared and closed the same way) and routes each call by its ``model``
-(the group name). ``_outcome`` turns a call's events into the result both drivers return.
+With ``config=`` the router is the config's and routes each call by its ``model`` (the group
+name). ``_outcome`` turns a call's events into the result both drivers return.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from urllib.parse import unquote
 
 from . import _native, tracing
 from ._exchange import Exchange
-from ._fork import ForkSafe
 from ._guard import check_int, check_url, hide_userinfo, options_problem, request_problem
 from ._http import Headers, Request, Response
 from ._proxy import LlmFailoverWarning, http_client_options, proxy_options
@@ -46,46 +46,11 @@ from ._sentinels import NOT_GIVEN, is_given
 from ._timeouts import DEFAULT_TIMEOUT, to_native
 from .errors import APIConnectionError, OpenAIError
 
-__all__ = ["BaseClient", "RequestSpec", "EngineHandle", "LlmFailoverWarning"]
+__all__ = ["BaseClient", "RequestSpec", "LlmFailoverWarning"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRIES = 2
 _PER_REQUEST = ("extra_headers", "extra_query", "extra_body", "timeout")
-
-
-class EngineHandle:
-    """The native engine and who owns it; ``close()`` is idempotent. A forked child that uses
-    it gets a fresh engine (``_fork``)."""
-
-    def __init__(
-        self,
-        *,
-        io_threads: int,
-        verify: bool,
-        ca_file: Optional[str],
-        max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS,
-        proxy: Any = None,
-    ) -> None:
-        core = _native.core()
-        options = {
-            "io_threads": io_threads,
-            "verify": verify,
-            "ca_file": ca_file or "",
-            "max_connections_per_origin": max_connections_per_origin,
-        }
-        if proxy is not None:
-            options["proxy"] = proxy
-        self._native = ForkSafe(lambda: core.Engine(**options))
-        self.closed = False
-
-    @property
-    def engine(self) -> Any:
-        return self._native.get()
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._native.close()
 
 
 @dataclass
@@ -165,10 +130,10 @@ class BaseClient:
         on_failover: Optional[Callable[..., Any]] = None,
         on_breaker: Optional[Callable[..., Any]] = None,
         on_degraded: Optional[Callable[..., Any]] = None,
-        _engine: "Optional[EngineHandle | RouterHandle]" = None,
+        _engine: Optional[RouterHandle] = None,
         **ignored: Any,
     ) -> None:
-        routed = config is not None or isinstance(_engine, RouterHandle)
+        routed = config is not None or (_engine is not None and _engine.routed)
         api_key = _env_or(api_key, self._api_key_env)
         if routed and api_key is None:
             api_key = ""  # deployments carry their own keys
@@ -207,9 +172,9 @@ class BaseClient:
         if _engine is None:  # a copy shares its engine, proxies included
             self._init_options.update(engine_proxy(proxy, trust_env, http_client))
         self._owns_engine = _engine is None
-        if _engine is None and config is not None:
+        if _engine is None:  # config None: a plain client's router (pass-through calls)
             _engine = RouterHandle(config, **self._init_options)
-        self._engine = _engine or EngineHandle(**self._init_options)
+        self._engine = _engine
         self._upstream = self._make_upstream()
         self._urls: dict[tuple[str, str], str] = {}  # request URLs for errors and raw responses
 
@@ -217,7 +182,7 @@ class BaseClient:
     def _router(self) -> Optional[RouterHandle]:
         """The router handle of a client built with ``config=`` (None otherwise)."""
         engine = self._engine
-        return engine if isinstance(engine, RouterHandle) else None
+        return engine if engine.routed else None
 
     def router_snapshot(self) -> list[dict[str, Any]]:
         """Every target (deployment x API key) now, one dict each: who it is (target, group,
@@ -352,9 +317,9 @@ class BaseClient:
         if problem:  # as openai: h11 refuses the request, which surfaces as a connection error
             raise APIConnectionError(message=f"Connection error: {problem}.", request=request)
         engine = self._engine
-        if isinstance(engine, RouterHandle):
+        if engine.routed:
             return self._route(engine, spec, auth)
-        return engine.engine.send(
+        return engine.router.send_plain(
             self._upstream,
             method=spec.method,
             path=spec.path,
@@ -364,6 +329,7 @@ class BaseClient:
             model=spec.model,
             timeouts=self._native_timeouts(spec.timeout),
             max_retries=self.max_retries,
+            stream=spec.stream,
         )
 
     def _route(self, router: RouterHandle, spec: RequestSpec, auth: list[tuple[str, str]]) -> Any:

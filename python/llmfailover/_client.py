@@ -96,7 +96,7 @@ class SyncClientMixin:
         self.close()
 
     # No __del__ closing the engine: `OpenAI().with_options(...)` drops the owner at once while
-    # the copy lives on. The native Engine shuts down when its last reference goes.
+    # the copy lives on. The native Router shuts down when its last reference goes.
 
 
 class ResourcesMixin:

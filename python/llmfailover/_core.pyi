@@ -36,7 +36,6 @@ __all__: list[str] = [
     "CostBreakdown",
     "Decision",
     "ERROR_CLASSES",
-    "Engine",
     "Errc",
     "ErrorClass",
     "FakeProvider",
@@ -175,47 +174,6 @@ class Call:
     def finished(self) -> bool: ...
     @property
     def retries_taken(self) -> int: ...
-
-class Engine:
-    """
-    The plain client's engine: one upstream per call, openai-python's retries.
-    """
-    def __init__(
-        self,
-        *,
-        io_threads: typing.SupportsInt | typing.SupportsIndex = 1,
-        verify: bool = True,
-        ca_file: str = "",
-        max_connections_per_origin: typing.SupportsInt | typing.SupportsIndex = 256,
-        user_agent: str = "llmfailover/0.1.0",
-        proxy: ProxyOptions = ...,
-    ) -> None: ...
-    def abandon(self) -> None:
-        """
-        Forked child only: drops the engine without destroying it (its threads are gone).
-        """
-    def close(self) -> None: ...
-    def pool_stats(self) -> dict[str, int]: ...
-    def send(
-        self,
-        upstream: Upstream,
-        *,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: collections.abc.Sequence[tuple[str, str]] = [],
-        query: collections.abc.Sequence[tuple[str, str]] = [],
-        model: str = "",
-        timeouts: Timeouts = ...,
-        max_retries: typing.SupportsInt | typing.SupportsIndex = 2,
-    ) -> Call:
-        """
-        Starts a request with openai-python's retry rules (408/409/429/5xx, timeouts and
-        connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise
-        min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once.
-        """
-    @property
-    def closed(self) -> bool: ...
 
 class Fault:
     """
@@ -967,6 +925,20 @@ class Router:
     Raises ConfigError (a ValueError) for an inconsistent config (unknown groups in
     chains), ValueError naming the argument for a bad io_threads or connection cap.
     """
+    @staticmethod
+    def plain(
+        *,
+        io_threads: typing.SupportsInt | typing.SupportsIndex = 1,
+        verify: bool = True,
+        ca_file: str = "",
+        user_agent: str = "llmfailover/0.1.0",
+        max_connections_per_origin: typing.SupportsInt | typing.SupportsIndex = 256,
+        proxy: ProxyOptions = ...,
+    ) -> Router:
+        """
+        A plain client's router (plain.hpp): one group of one deployment, openai-python's retries, no
+        breaker; its calls are send_plain()'s.
+        """
     def __init__(
         self,
         config: Config,
@@ -1013,6 +985,26 @@ class Router:
     ) -> RoutedCall:
         """
         Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.
+        """
+    def send_plain(
+        self,
+        upstream: Upstream,
+        *,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: collections.abc.Sequence[tuple[str, str]] = [],
+        query: collections.abc.Sequence[tuple[str, str]] = [],
+        model: str = "",
+        timeouts: Timeouts = ...,
+        max_retries: typing.SupportsInt | typing.SupportsIndex = 2,
+        stream: bool = False,
+    ) -> RoutedCall:
+        """
+        Starts a plain client's request in pass-through mode (router.hpp PassThrough): sent to `upstream`
+        as given, the answer as it comes, with openai-python's retry rules (408/409/429/5xx, time-outs
+        and connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise
+        min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once.
         """
     def set_prices(self, arg0: str, arg1: Prices) -> bool: ...
     def snapshot(self) -> list[TargetSnapshot]:

@@ -3,7 +3,8 @@
 Every decision (which target, retry or fail over, when a stream commits) is taken by the native
 ``Router`` (``cpp/include/llmfailover/router.hpp``). This module only converts:
 
-* ``RouterHandle``: the native router and who owns it (like ``EngineHandle``); ``send()`` turns a
+* ``RouterHandle``: the native router and who owns it (a config's, or a plain client's: one
+  group of one deployment whose calls pass through, plain.hpp); ``send()`` turns a
   ``RequestSpec`` and its ``extra_body={"llmfailover": {...}}`` overrides into ``Router.send()``.
 * ``RouteInfo`` / ``AttemptInfo``: the call's route log as values, attached to results
   (``._llmfailover``, ``route_info(obj)``) and to exceptions (``.route``).
@@ -318,7 +319,11 @@ def deadline_of(timeout: Any) -> Optional[float]:
 
 
 class RouterHandle:
-    """The native router and who owns it; ``close()`` is idempotent. Shared by client copies."""
+    """The native router and who owns it; ``close()`` is idempotent. Shared by client copies. A
+    forked child that uses it gets a fresh router (``_fork``).
+
+    ``config`` None: a plain client's router (``_core.Router.plain``, plain.hpp), whose calls
+    (``router.send_plain``) carry their upstream and pass through; ``routed`` is False then."""
 
     def __init__(
         self,
@@ -332,6 +337,21 @@ class RouterHandle:
     ) -> None:
         from .config import ConfigError, load_config
 
+        self.closed = False
+        self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
+        if config is None:
+            self.config: Any = None
+            core = _native.core()
+            options: dict[str, Any] = {
+                "io_threads": io_threads,
+                "verify": verify,
+                "ca_file": ca_file or "",
+                "max_connections_per_origin": max_connections_per_origin,
+            }
+            if proxy is not None:
+                options["proxy"] = proxy
+            self._native = ForkSafe(lambda: core.Router.plain(**options))
+            return
         self.config = load_config(config)
         native, core = self.config._native, _native.core()
         deployments = self.config.deployments
@@ -352,14 +372,17 @@ class RouterHandle:
             )
         except core.ConfigError as e:  # an inconsistent config the parser could not see (chains, ...)
             raise ConfigError(str(e), getattr(e, "path", "")) from None
-        self.closed = False
-        self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
         semantic = getattr(self.config._cache, "semantic", None)
         if semantic:
             from ._semantic import SemanticCache
 
             self.semantic = SemanticCache(semantic)
         metrics._track(self)  # read at each scrape (llmfailover.metrics)
+
+    @property
+    def routed(self) -> bool:
+        """A config's router (False: a plain client's, whose calls pass through)."""
+        return self.config is not None
 
     @property
     def router(self) -> Any:

@@ -34,7 +34,6 @@ import sys
 from typing import Any, AsyncIterator, Iterator, Optional
 
 from ._async_io import CallWaiter
-from ._base import EngineHandle
 from ._proxy import proxy_options
 from ._routing import DEFAULT_MAX_CONNECTIONS, RouterHandle, names_unknown_group, unknown_model
 from ._sse import serialise_sse
@@ -236,14 +235,14 @@ class _Sender:
                 "max_connections_per_origin": max_connections_per_origin,
                 "proxy": proxy_options(proxy, trust_env=trust_env),
             }
-            _engine = RouterHandle(config, **options) if config is not None else EngineHandle(**options)
+            _engine = RouterHandle(config, **options)  # config None: a plain router (pass-through)
         self._handle = _engine
         self._max_retries = max_retries
         self._upstreams: dict[str, Any] = {}
 
     @property
     def _routed(self) -> bool:
-        return isinstance(self._handle, RouterHandle)
+        return bool(self._handle.routed)
 
     def _send(self, request: Any, body: bytes) -> Any:
         if self._handle.closed:
@@ -268,7 +267,7 @@ class _Sender:
         upstream = self._upstreams.get(origin)
         if upstream is None:
             upstream = self._upstreams[origin] = _native.core().Upstream(provider="openai", base_url=origin)
-        return self._handle.engine.send(
+        return self._handle.router.send_plain(
             upstream,
             method=request.method,
             path=target,

@@ -8,9 +8,10 @@ Tests of the other providers' official SDKs (anthropic, google-genai, cohere, bo
 ``LLMFAILOVER_REQUIRE_SDKS=1`` (scripts/test.sh's first pytest run), which makes that a failure,
 so a broken environment cannot pass by skipping the checks that the fake speaks the real dialects.
 
-``stub_core`` swaps the native module for a scripted pure-Python stand-in: every call replays
-the events the test gave, so the Python layer (request building, result and error mapping,
-streams) is tested without the C++ engine or a server. Tests against the real engine use
+``stub_core`` swaps the native module for a scripted pure-Python stand-in at the one backend
+boundary, a plain client's ``Router.plain()`` / ``send_plain()``: every call replays the events the
+test gave, so the Python layer (request building, result and error mapping, streams) is tested
+without the C++ router or a server. Tests against the real engine use
 ``llmfailover.testing.FakeProvider``.
 """
 
@@ -181,7 +182,7 @@ class StubCall:
             notifier.notify(token)
 
 
-class StubEngine:
+class StubPlainRouter:
     def __init__(self, **kw: Any) -> None:
         self.kw = kw
         self.sent: list[dict[str, Any]] = []
@@ -195,15 +196,23 @@ class StubEngine:
         self.calls.append(call)
         return call
 
+    send_plain = send  # Router.send_plain: what the stub records is what the call would send
+
     def close(self) -> None:
         self.closed += 1
+
+
+class StubRouter:
+    """``_core.Router``: only a plain client's (``Router.plain``), the scripted ``StubPlainRouter``."""
+
+    plain = StubPlainRouter
 
 
 class StubCore:
     Timeouts = StubTimeouts
     Upstream = StubUpstream
     Notifier = StubNotifier
-    Engine = StubEngine
+    Router = StubRouter
     __version__ = "stub"
     # The core's validation (validate.hpp) is the real one, set by stub_core: the clients ask it.
     VALIDATION = ("header_problem", "check_url_characters", "checked_max_retries", "check_seconds")

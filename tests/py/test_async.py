@@ -49,7 +49,7 @@ def test_stub_request_stream_raw_and_awaitable_key(stub_core: Any) -> None:
 
     async def main() -> None:
         c = AsyncOpenAI(api_key=key, base_url="http://stub/v1")
-        c._engine.engine.script.extend(
+        c._engine.router.script.extend(
             [[ok(COMPLETION)], [sse(chunk("a"), chunk("b"), b"[DONE]")], [ok(COMPLETION, [("X-Request-Id", "r")])]]
         )
         r = await c.chat.completions.create(model="m", messages=MSG)
@@ -60,10 +60,10 @@ def test_stub_request_stream_raw_and_awaitable_key(stub_core: Any) -> None:
             assert [x.choices[0].delta.content async for x in stream] == ["a", "b"]
         raw = await c.chat.completions.with_raw_response.create(model="m", messages=MSG)
         assert raw.headers["x-request-id"] == "r" and raw.parse().choices[0].message.content == "ok"
-        assert dict(c._engine.engine.sent[0]["headers"])["Authorization"] == "Bearer k-async"
+        assert dict(c._engine.router.sent[0]["headers"])["Authorization"] == "Bearer k-async"
         async with c:
             pass
-        assert c._engine.engine.closed == 1
+        assert c._engine.router.closed == 1
 
     asyncio.run(main())
 
@@ -71,13 +71,13 @@ def test_stub_request_stream_raw_and_awaitable_key(stub_core: Any) -> None:
 def test_stub_cancel_cancels_the_call(stub_core: Any) -> None:
     async def main() -> None:
         c = AsyncOpenAI(api_key=KEY, base_url="http://stub/v1")
-        c._engine.engine.script.append(["hang"])
+        c._engine.router.script.append(["hang"])
         task = asyncio.create_task(c.chat.completions.create(model="m", messages=MSG))
         await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert c._engine.engine.calls[-1].cancelled
+        assert c._engine.router.calls[-1].cancelled
 
     asyncio.run(main())
 
@@ -138,10 +138,10 @@ def test_task_cancellation_cancels_the_request(fp: Any) -> None:
             await task
         assert time.monotonic() - started < 1.0
         for _ in range(100):  # the engine drops the connection soon after the cancel
-            if c._engine.engine.pool_stats()["active"] == 0:
+            if c._engine.router.pool_stats()["active"] == 0:
                 break
             await asyncio.sleep(0.01)
-        assert c._engine.engine.pool_stats()["active"] == 0
+        assert c._engine.router.pool_stats()["active"] == 0
         assert (await c.chat.completions.create(model="after", messages=MSG)).choices
         await c.close()
 

@@ -54,11 +54,11 @@ def client(stub_core: Any) -> OpenAI:
 
 
 def sent(client: OpenAI, i: int = -1) -> dict[str, Any]:
-    return client._engine.engine.sent[i]  # type: ignore[no-any-return]
+    return client._engine.router.sent[i]  # type: ignore[no-any-return]
 
 
 def script(client: OpenAI, *batches: list[Any]) -> None:
-    client._engine.engine.script.extend([b] for b in batches)
+    client._engine.router.script.extend([b] for b in batches)
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_callable_api_key_is_sent_per_request(stub_core: Any) -> None:
     c = OpenAI(api_key=lambda: next(keys), base_url="http://stub/v1")
     c.models.list()
     c.models.list()
-    auth = [{k.lower(): v for k, v in s["headers"]}["authorization"] for s in c._engine.engine.sent]
+    auth = [{k.lower(): v for k, v in s["headers"]}["authorization"] for s in c._engine.router.sent]
     assert auth == ["Bearer k1", "Bearer k2"]
     assert c._upstream._api_key == ""
 
@@ -179,11 +179,11 @@ def test_with_options_shares_the_engine(client: OpenAI) -> None:
     other.models.list()
     assert sent(client)["max_retries"] == 0
     other.close()
-    assert client._engine.engine.closed == 0  # a copy never closes the shared engine
+    assert client._engine.router.closed == 0  # a copy never closes the shared engine
     with client as c:
         assert c is client
     client.close()
-    assert client._engine.engine.closed == 1  # idempotent
+    assert client._engine.router.closed == 1  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         other.models.list()
 
@@ -229,12 +229,12 @@ def test_public_surface() -> None:
 def test_garbage_collected_stream_cancels_the_call(client: OpenAI) -> None:
     import gc
 
-    client._engine.engine.script.append([sse(chunk("a"), end=None), "hang"])
+    client._engine.router.script.append([sse(chunk("a"), end=None), "hang"])
     stream = client.chat.completions.create(model="m", messages=[], stream=True)
     next(stream)
     del stream
     gc.collect()
-    assert client._engine.engine.calls[-1].cancelled
+    assert client._engine.router.calls[-1].cancelled
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -354,10 +354,10 @@ def test_stream_status_error_raises_at_create(client: OpenAI) -> None:
 
 
 def test_closing_a_stream_cancels_the_call(client: OpenAI) -> None:
-    client._engine.engine.script.append([sse(chunk("a"), end=None), "hang"])
+    client._engine.router.script.append([sse(chunk("a"), end=None), "hang"])
     with client.chat.completions.create(model="m", messages=[], stream=True) as stream:
         next(stream)
-    call = client._engine.engine.calls[-1]
+    call = client._engine.router.calls[-1]
     assert call.cancelled
     assert list(stream) == []
 

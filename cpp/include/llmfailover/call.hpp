@@ -1,5 +1,5 @@
-// call.hpp — one request in flight, whoever runs it (a Router's RoutedCall, router.hpp; the plain
-// Engine while it remains, engine.hpp), and the record of one of its attempts.
+// call.hpp — one request in flight (a Router's RoutedCall, router.hpp: a routed call or a plain
+// client's pass-through one), and the record of one of its attempts.
 //
 // Call order: consume channel() until a terminal event; read attempts() at any time; cancel() (or
 // dropping the last copy of the handle the sender returned) stops it if it has not ended.

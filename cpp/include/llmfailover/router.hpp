@@ -61,11 +61,29 @@ struct RouteOverrides {
   std::string tag;  // the caller's tag (a tenant): its spend cap applies (config `budgets:`)
 };
 
+// Pass-through (a plain client, plain.hpp): the call's request goes to the group's target as the
+// caller built it (providers::build_request(): the method, path, query, headers and body verbatim,
+// the URL and credentials of `upstream`), and the caller gets the upstream's answer as it came:
+// the status, headers and body of the last attempt (a non-SSE body in pieces as body events, an
+// SSE stream as sse events), no model rewrite, no translation, no stream inspection. Retries
+// follow the group's policy (retry.style openai for a plain client: policy/retry.hpp), decided at
+// the head: an error status openai-python retries is read to its end and sent again; any other
+// head is the answer. A failure after the head (a cut stream) ends the call, never retried. Such
+// a call is not metered (Router::metrics()) and deposits nothing into the group's retry budget.
+struct PassThrough {
+  Timeouts timeouts;  // each attempt's own limits (connect, first byte, read gap, total): openai's
+  // The URL and credentials; null = the target's deployment (provider openai or azure, its base
+  // URL, key, organization, api_version and headers). A client copy with other options shares the
+  // router and sends its own.
+  std::shared_ptr<const providers::Upstream> upstream;
+};
+
 struct RouteRequest {
   std::string model;        // the group the app asks for
-  providers::ApiCall call;  // body's "model" is rewritten per deployment
+  providers::ApiCall call;  // body's "model" is rewritten per deployment (not with `pass`)
   bool stream = false;
   RouteOverrides overrides;
+  std::optional<PassThrough> pass;  // pass-through mode (above)
 };
 
 // One attempt, as the response's attempt log shows it.

@@ -48,10 +48,14 @@ policy::TokenEstimate scan_estimate(const RequestScan& scan, const std::string& 
 
 RoutedCallImpl::RoutedCallImpl(std::shared_ptr<Router::Impl> router, RouteRequest request)
     : r_(std::move(router)), req_(std::move(request)), t0_(r_->time->now()) {
-  // Chat and embeddings: a scan instead of a parse (json_scan.hpp); the parse only when unsure.
-  if (req_.call.path == "/chat/completions" || req_.call.path == "/embeddings")
-    scan_ = scan_request(req_.call.body, max_json_depth());
-  est_ = scan_ ? scan_estimate(*scan_, req_.call.path) : request_estimate(parsed_body(), req_.call.path);
+  if (req_.pass) {  // a verbatim request: its body is never parsed (quotas count it as empty)
+    est_ = policy::estimate_tokens(0, std::nullopt);
+  } else {
+    // Chat and embeddings: a scan instead of a parse (json_scan.hpp); the parse only when unsure.
+    if (req_.call.path == "/chat/completions" || req_.call.path == "/embeddings")
+      scan_ = scan_request(req_.call.body, max_json_depth());
+    est_ = scan_ ? scan_estimate(*scan_, req_.call.path) : request_estimate(parsed_body(), req_.call.path);
+  }
   // Backpressure: an exchange stops reading while the caller is behind on this channel.
   const auto& o = r_->options;
   channel_.set_limits(o.max_queued_events, o.max_queued_bytes);
@@ -73,11 +77,12 @@ void RoutedCallImpl::start() {
   channel_.on_cancel([weak = weak_from_this()] {
     if (auto self = weak.lock()) self->cancel_from_caller();
   });
-  channel_.on_finish([this] { meter_end(); });  // the channel is ours: `this` outlives it
+  // The channel is ours: `this` outlives it. A pass-through call is not metered (meter_end()).
+  if (!req_.pass) channel_.on_finish([this] { meter_end(); });
   Deferred later;
   {
     std::lock_guard lock(mutex_);
-    if (!pin_stateful()) return;
+    if (!req_.pass && !pin_stateful()) return;
     Group* g = r_->group(req_.model);
     if (!g) {
       push_failure({Errc::no_target, "unknown model group '" + req_.model + "'", false});
@@ -106,7 +111,7 @@ std::vector<AttemptRecord> RoutedCallImpl::attempts() const {
   for (const auto& a : log_) {
     AttemptRecord rec;
     rec.attempt = a.attempt;
-    rec.url = a.target;
+    rec.url = req_.pass ? pass_url_ : a.target;
     rec.status = a.status;
     rec.error.message = a.message;
     rec.started_ms = a.started_ms;
@@ -142,8 +147,12 @@ void RoutedCallImpl::enter_group(std::size_t pos, Deferred& later) {
   for (chain_pos_ = pos; chain_pos_ < chain_.size(); ++chain_pos_) {
     group_ = r_->group(chain_[chain_pos_]);
     if (!group_) continue;
-    group_->budget->deposit();  // a new logical request on this group
+    // A new logical request on this group; a pass-through call's retries (openai's rules) never
+    // draw on the budget, so it deposits nothing either.
+    if (!req_.pass) group_->budget->deposit();
     tried_.clear();
+    // Pass-through: the group's one deployment (plain.hpp), no balancer pick.
+    if (req_.pass && group_->targets.size() == 1) return begin_attempt(group_->targets.front(), 0, later);
     if (Target* t = pick_next(exhausted())) return begin_attempt(t, 0, later);
     note_skip("no available target in group '" + group_->name + "'");
   }
@@ -227,8 +236,9 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
     unsend();
   }
   target_ = t;
-  trial_ = t->health->state() == policy::BreakerState::half_open;  // its permit is taken: this is the trial
-  permit_ = true;
+  // A pass-through call takes no permit (its breaker is off, plain.hpp) and is not balanced.
+  trial_ = !req_.pass && t->health->state() == policy::BreakerState::half_open;  // its permit is taken: the trial
+  permit_ = !req_.pass;
   mode_ = Mode::head;
   status_ = 0;
   headers_.clear();
@@ -238,6 +248,7 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   translator_.reset();
   ttft_expired_ = false;
   secrets_.clear();
+  pass_secrets_ = false;
   secrets_.add(t->endpoint.api_key.reveal());
   // Recovery on a target that continues an assistant prefix: it is sent what the caller already
   // has and answers only the rest, so nothing needs to be matched and swallowed.
@@ -246,9 +257,11 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   attempt_start_ = r_->time->now();
   tried_.insert(t);
   ++tries_[t];
-  ++t->in_flight;
-  t->owner->balancer->on_start(t->index);
-  balancer_started_ = true;
+  if (!req_.pass) {
+    ++t->in_flight;
+    t->owner->balancer->on_start(t->index);
+    balancer_started_ = true;
+  }
   sample_.reset();
   log_.push_back(new_record(*t, waited_ms, attempt_start_));
   cur_ = log_.size() - 1;
@@ -277,6 +290,7 @@ RouteAttempt RoutedCallImpl::new_record(const Target& t, double waited_ms, Clock
 }
 
 std::pair<Timeouts, Millis> RoutedCallImpl::attempt_timeouts(Target& t, Clock::time_point start) {
+  if (req_.pass) return {req_.pass->timeouts, Millis{0}};  // the caller's, per attempt (openai's)
   const auto& tp = policy().timeouts;
   policy::AttemptLimitFacts lf;
   lf.first_token = bounded(req_.overrides.first_token.value_or(tp.first_token));
@@ -301,7 +315,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   const Millis first_token = timeouts.first_byte;
   HttpRequest http;
   try {
-    http = translate(*t, timeouts);
+    http = req_.pass ? pass_request(*t, timeouts) : translate(*t, timeouts);
   } catch (const providers::TranslationError& e) {
     return cannot_take(e, later);      // this provider cannot express the request; another may
   } catch (const std::exception& e) {  // a value of the wrong type where the adapter reads one
@@ -309,11 +323,14 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
                                                    std::string("cannot translate the request: ") + e.what()),
                        later);
   }
-  http.deadline = deadline_;
+  // Pass-through: the caller's per-attempt limits only, as openai's, unless it set a deadline.
+  if (!req_.pass || req_.overrides.deadline) http.deadline = deadline_;
   if (t->deployment->proxy) http.proxy = t->deployment->proxy->reveal();
-  secrets_.add_from_request(http);
+  if (!req_.pass) {  // pass-through: gathered when an error needs them (routed_pass.cpp)
+    secrets_.add_from_request(http);
+    t->rate->on_send(est_);
+  }
   if (ticket_target_ == t) ticket_sent_ = true;
-  t->rate->on_send(est_);
   auto self = shared_from_this();
   later.push_back([self, http = std::move(http), epoch] {
     std::shared_ptr<FlowControl> flow(self, &self->channel_);
@@ -321,6 +338,7 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
         http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
     self->keep(epoch, std::move(ex));
   });
+  if (req_.pass) return;  // the transport's first-byte limit is the caller's; no hedging
   if (req_.stream && first_token.count() > 0) arm_first_token(epoch, first_token, later);
   arm_hedge(epoch, first_token, later);
 }
@@ -486,9 +504,26 @@ void RoutedCallImpl::cannot_take(const providers::TranslationError& e, Deferred&
 }
 
 std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> router, RouteRequest request) {
+  const bool pass = request.pass.has_value();
   auto call = std::make_shared<RoutedCallImpl>(std::move(router), std::move(request));
   call->start();
-  return call;
+  if (!pass) return call;
+  // The exchange holds the call (its sink and flow control), so the call cannot notice being
+  // dropped by itself; a pass-through call (a plain client's) is cancelled when its caller's last
+  // handle goes (call.hpp), so a dropped stream does not stay paused (backpressure) with its
+  // connection until close().
+  struct Handle {
+    std::shared_ptr<RoutedCallImpl> call;
+    Handle() = default;
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() {
+      if (call) call->cancel();  // a no-op once the call ended
+    }
+  };
+  auto handle = std::make_shared<Handle>();
+  handle->call = std::move(call);
+  return {handle, handle->call.get()};
 }
 
 }  // namespace llmfailover

@@ -3,7 +3,9 @@
 // safety), routed_outcome.cpp (carrying out the failover decision, and what the caller gets),
 // routed_stream.cpp (the stream commit point, interruption and recovery) and routed_responses.cpp
 // (the Responses API and the other OpenAI endpoints, and pinning stateful calls) and
-// routed_call_hedge.cpp (hedged requests: a second attempt raced against the current one). The call decides
+// routed_call_hedge.cpp (hedged requests: a second attempt raced against the current one) and
+// routed_pass.cpp (pass-through mode, router.hpp's PassThrough: a plain client's request and
+// answer verbatim). The call decides
 // nothing itself: what follows a failure is policy::decide() (policy/failover.hpp), the limits of
 // an attempt policy::attempt_limits().
 //
@@ -78,7 +80,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   metrics::CallCost cost() const override;
 
  private:
-  enum class Mode { idle, head, error_body, body, stream_pre, stream_live, done };
+  // `pass`: a pass-through call forwards its answer as it comes (routed_pass.cpp).
+  enum class Mode { idle, head, error_body, body, stream_pre, stream_live, pass, done };
 
   // ---- moving through groups and targets --------------------------------------------------
 
@@ -194,6 +197,22 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void cannot_take(const providers::TranslationError& e, Deferred& later);
   void keep(std::uint64_t epoch, std::shared_ptr<transport::Exchange> ex);
 
+  // ---- pass-through (routed_pass.cpp; router.hpp's PassThrough) ----------------------------
+
+  // The caller's request for `t`: providers::build_request() over the call's upstream (or the
+  // target's deployment), with the caller's per-attempt limits.
+  HttpRequest pass_request(const Target& t, const Timeouts& timeouts);
+  // An event of a pass-through attempt: before the head, failures go to the failover decision;
+  // an error status the policy retries is read to its end and decided; any other head is the
+  // answer, forwarded with everything after it as it comes.
+  void pass_event(Event&& e, Deferred& later);
+  void pass_head(Event&& e, Deferred& later);
+  // The forwarded answer's terminal event (its end, or a failure after the head: never retried).
+  void pass_end(Event&& e, Deferred& later);
+  // The attempt's secrets (secrets_), gathered from its request on the first error that needs
+  // them rather than on every send.
+  void pass_secrets();
+
   // ---- events of the current attempt ------------------------------------------------------
 
   void on_event(std::uint64_t epoch, Event&& e);
@@ -225,7 +244,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // scrubbed as the answer the caller gets if nothing else is left, and failed.
   void on_error_answer(Deferred& later);
   // `text` without the attempt's or the router's secrets (secret_set.hpp).
-  std::string scrubbed(std::string text) const;
+  std::string scrubbed(std::string text);
   void on_error(Error error, Deferred& later);
   void on_first_token_timeout(std::uint64_t epoch);
 
@@ -298,6 +317,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // The caller's request: scanned (json_scan.hpp) for a chat or embeddings call, parsed into body_
   // only when an attempt needs the parsed value (parsed_body()).
   std::optional<RequestScan> scan_;
+  std::shared_ptr<const providers::Upstream> pass_upstream_;  // pass-through: where it goes (routed_pass.cpp)
+  std::string pass_url_;                                      // pass-through: the URL of its attempts
+  bool pass_secrets_ = false;                                 // pass-through: secrets_ gathered
   nlohmann::json body_;
   bool parsed_ = false;
   const nlohmann::json& parsed_body();

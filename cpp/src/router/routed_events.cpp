@@ -81,6 +81,7 @@ void RoutedCallImpl::fault(const std::string& what, Deferred& later) noexcept {
         return fail_answered({ErrorClass::retryable, "bad_response", who + ": cannot handle the answer (" + what + ")"},
                              later);
       case Mode::stream_live: return interrupted("cannot handle the stream (" + what + ")", later);
+      case Mode::pass:  // the answer is the caller's already: it ends with the failure below
       case Mode::idle:
       case Mode::done: break;
     }
@@ -100,11 +101,13 @@ void RoutedCallImpl::fault(const std::string& what, Deferred& later) noexcept {
   }
 }
 
-std::string RoutedCallImpl::scrubbed(std::string text) const {
+std::string RoutedCallImpl::scrubbed(std::string text) {
+  if (req_.pass) pass_secrets();  // routed_pass.cpp: gathered on the first need
   return r_->secrets.scrub(secrets_.scrub(std::move(text)));
 }
 
 void RoutedCallImpl::handle(Event&& e, Deferred& later) {
+  if (req_.pass) return pass_event(std::move(e), later);  // routed_pass.cpp
   switch (e.kind) {
     case Event::Kind::head: return on_head(std::move(e), later);
     case Event::Kind::body:

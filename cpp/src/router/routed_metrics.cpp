@@ -53,7 +53,8 @@ void init_metrics(Router::Impl& r) {
 
 void RoutedCallImpl::meter_attempt(ErrorClass cls, const Target* t, const RouteAttempt& a) {
   metrics::TargetCounters* m = t ? t->meters : nullptr;
-  if (!m) return;
+  // A pass-through call (a plain client's) is not metered.
+  if (!m || req_.pass) return;
   const double seconds = a.elapsed_ms / 1000.0;  // a stream's attempt ends at its first token
   std::optional<double> ttft;
   if (cls == ErrorClass::none) ttft = req_.stream ? seconds : std::max(0.0, a.first_byte_ms) / 1000.0;
@@ -109,7 +110,9 @@ metrics::CallCost RoutedCallImpl::cost_locked() const {
 }
 
 void RoutedCallImpl::meter_end() {
-  if (metered_.exchange(true)) return;  // counted already (a cancel, then the channel's cancel event)
+  // A pass-through call is not metered; any other is counted once (a cancel, then the channel's
+  // cancel event).
+  if (req_.pass || metered_.exchange(true)) return;
   Group* asked = r_->group(req_.model);
   metrics::GroupCounters& g = asked && asked->meters ? *asked->meters : r_->metrics.other();
   metrics::CallRecord rec;

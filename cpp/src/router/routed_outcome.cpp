@@ -39,7 +39,7 @@ void RoutedCallImpl::end_attempt(ErrorClass cls, std::optional<Millis> hint) {
     unsend();
   }
   if (!(cls == ErrorClass::none && req_.stream)) release_slot();  // a live stream keeps its slot to the end
-  r_->sync(*target_);
+  if (!req_.pass) r_->sync(*target_);  // a pass-through call changed no health or balancer state
 }
 
 void RoutedCallImpl::end_load(policy::Outcome outcome) {
@@ -285,11 +285,11 @@ void RoutedCallImpl::schedule_attempt(Target* t, Millis wait, Deferred& later, b
         std::lock_guard lock(call->mutex_);
         if (epoch != call->epoch_ || call->mode_ == Mode::done) return;
         try {
-          if (acquire && !t->health->try_acquire()) {
+          if (acquire && !call->req_.pass && !t->health->try_acquire()) {
             call->note_skip("'" + t->id + "' was still unavailable after its retry-after wait");
             call->move_on(policy::FailoverEvent::wait_refused, later2);
           } else if (acquire && !call->admit(t)) {
-            t->health->release();
+            if (!call->req_.pass) t->health->release();
             call->move_on(policy::FailoverEvent::wait_refused, later2);
           } else {
             call->begin_attempt(t, waited, later2);

@@ -6,7 +6,8 @@
 #include <thread>
 
 #include "llmfailover/channel.hpp"
-#include "llmfailover/engine.hpp"
+#include "llmfailover/plain.hpp"
+#include "llmfailover/router.hpp"
 #include "llmfailover/transport/http_client.hpp"
 #include "support/hostile_server.hpp"
 
@@ -114,19 +115,31 @@ TEST(Backpressure, CancelWhilePausedEndsAsCancelled) {
   EXPECT_LT(took_ms, 2000);
 }
 
-// The Engine wires its call's Channel as the exchange's FlowControl with the ClientOptions marks.
-TEST(Backpressure, EngineCallsArePacedByTheirConsumer) {
+// A plain client's call (plain.hpp, router.hpp's PassThrough) to `url`, no retries.
+RouteRequest plain_call(const std::string& body = "") {
+  RouteRequest r;
+  r.model = kPlainGroup;
+  r.call.path = "/chat/completions";
+  r.call.body = body;
+  r.overrides.max_attempts = 1;
+  r.pass = PassThrough{Timeouts{}, nullptr};
+  return r;
+}
+
+RouterConfig plain_config(const std::string& url) {
+  PlainUpstream u;
+  u.base_url = url;
+  u.api_key = Secret("sk-test");
+  return plain_router_config(u);
+}
+
+// The router wires its call's Channel as the exchange's FlowControl with the ClientOptions marks.
+TEST(Backpressure, PlainCallsArePacedByTheirConsumer) {
   HostileServer server(many_events(50));
   ClientOptions o;
   o.max_queued_events = 100;
-  Engine engine(o);
-  providers::Upstream up;
-  up.base_url = server.url("/v1");
-  up.api_key = "sk-test";
-  providers::ApiCall api;
-  api.path = "/chat/completions";
-  api.body = R"({"stream":true})";
-  auto call = engine.send(up, api, Timeouts{}, 0);
+  Router router(plain_config(server.url("/v1")), o);
+  auto call = router.send(plain_call(R"({"stream":true})"));
   Consumed c = consume(call->channel(), 50ms);
   EXPECT_EQ(c.last.kind, Kind::end) << c.last.error.message;
   EXPECT_EQ(c.sse, 500'000u);
@@ -137,19 +150,15 @@ TEST(Backpressure, EngineCallsArePacedByTheirConsumer) {
 
 // A paused call nobody reads or cancels must not hold its upstream forever: dropping the last
 // handle cancels it (before, the exchange kept the call alive through its sink, paused).
-TEST(Backpressure, DroppedEngineCallIsCancelled) {
+TEST(Backpressure, DroppedPlainCallIsCancelled) {
   std::atomic<bool> server_done{false};
   auto stream = many_events(1000);
   HostileServer server([&](test::Peer& p, int i) {
     stream(p, i);
     server_done = true;
   });
-  Engine engine;
-  providers::Upstream up;
-  up.base_url = server.url("/v1");
-  providers::ApiCall api;
-  api.path = "/chat/completions";
-  auto call = engine.send(up, api, Timeouts{}, 0);
+  Router router(plain_config(server.url("/v1")));
+  auto call = router.send(plain_call());
   std::vector<Event> batch;
   ASSERT_TRUE(call->channel().wait(batch, 5s));
   std::this_thread::sleep_for(100ms);  // paused by now

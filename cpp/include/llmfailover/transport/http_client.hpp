@@ -83,7 +83,7 @@ struct ClientOptions {
   // 64 KiB: a request head we send (request line + headers; each header value also at most
   // 65,000 bytes, Beast's field limit) and a response head we accept (else protocol_error).
   std::size_t max_header_bytes = 64 << 10;
-  // Per stream, for consumers that apply them (Engine's Channel): high-water marks of events
+  // Per stream, for consumers that apply them (a call's Channel): high-water marks of events
   // and bytes queued for the consumer; over either one the exchange pauses reading.
   std::size_t max_queued_events = 1024;
   std::size_t max_queued_bytes = 8 << 20;

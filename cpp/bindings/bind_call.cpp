@@ -1,4 +1,5 @@
-// bind_engine.cpp — Timeouts, Upstream, Engine, Call and Notifier for the Python clients.
+// bind_call.cpp — Timeouts, Upstream, ProxyOptions, Call and Notifier for the Python clients (the
+// Router and its calls: bind_router.cpp).
 //
 // Arguments become C++ values while the GIL is held; the GIL is released only around waits and
 // shutdown; io threads reach Python only through the Notifier's eventfd, never through objects.
@@ -12,7 +13,9 @@
 #include <mutex>
 
 #include "bindings.hpp"
-#include "llmfailover/engine.hpp"
+#include "llmfailover/call.hpp"
+#include "llmfailover/providers/openai.hpp"
+#include "llmfailover/transport/proxy.hpp"
 
 namespace py = pybind11;
 
@@ -143,17 +146,9 @@ Record attempt_to_python(const AttemptRecord& a) {
   return d;
 }
 
-struct EngineHandle {
-  std::unique_ptr<Engine> engine;
-  Engine& get() {
-    if (!engine) throw py::value_error("the client is closed");
-    return *engine;
-  }
-};
-
 }  // namespace
 
-void bind_engine(py::module_& m) {
+void bind_call(py::module_& m) {
   // Proxy settings cross as one value; a proxy URL never comes back out (it may hold a password).
   py::class_<transport::ProxyOptions>(m, "ProxyOptions")
       .def(py::init([](std::string http, std::string https, std::string no_proxy, std::string ca_pem) {
@@ -211,9 +206,10 @@ void bind_engine(py::module_& m) {
                ", total=" + f(t.total) + ")";
       });
 
-  py::class_<Upstream>(m, "Upstream",
-                       "One OpenAI-compatible endpoint (provider \"openai\" or \"azure\") with its credentials.\n"
-                       "The key never appears in repr.")
+  py::class_<Upstream, std::shared_ptr<Upstream>>(
+      m, "Upstream",
+      "One OpenAI-compatible endpoint (provider \"openai\" or \"azure\") with its credentials.\n"
+      "The key never appears in repr.")
       .def(py::init([](const std::string& provider, const std::string& base_url, const std::string& api_key,
                        const std::string& organization, const std::string& project, const std::string& api_version,
                        const std::string& azure_deployment,
@@ -316,59 +312,6 @@ void bind_engine(py::module_& m) {
           },
           "One dict per attempt: attempt, url, status, error, error_message, error_class, started_ms,\n"
           "elapsed_ms, waited_ms (backoff before it), retry_after_ms (what the upstream asked).");
-
-  py::class_<EngineHandle>(m, "Engine", "The plain client's engine: one upstream per call, openai-python's retries.")
-      .def(py::init([](long long io_threads, bool verify, const std::string& ca_file, long long max_connections,
-                       const std::string& user_agent, const transport::ProxyOptions& proxy) {
-             transport::ClientOptions o;
-             o.io_threads = checked_io_threads(io_threads);
-             o.tls.verify = verify;
-             o.tls.ca_file = ca_file;
-             o.pool.max_per_origin = checked_max_connections(max_connections);
-             o.user_agent = user_agent;
-             o.proxy = proxy;
-             try {
-               return EngineHandle{std::make_unique<Engine>(std::move(o))};
-             } catch (const std::invalid_argument& e) {
-               throw py::value_error(e.what());
-             }
-           }),
-           py::kw_only(), py::arg("io_threads") = 1, py::arg("verify") = true, py::arg("ca_file") = "",
-           py::arg("max_connections_per_origin") = 256,
-           py::arg("user_agent") = std::string("llmfailover/") + LLMFAILOVER_VERSION,
-           py::arg_v("proxy", transport::ProxyOptions{}, "ProxyOptions()"))
-      .def(
-          "send",
-          [](EngineHandle& h, const Upstream& upstream, const std::string& method, const std::string& path,
-             std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
-             const Query& query, const std::string& model, const Timeouts& timeouts, long long max_retries) {
-            providers::ApiCall call;
-            call.method = method;
-            call.path = path;
-            if (body) call.body = std::string(*body);
-            call.headers = to_headers(headers);
-            call.query = query;
-            call.model = model;
-            return h.get().send(upstream, call, timeouts, checked_max_retries(max_retries));
-          },
-          py::arg("upstream"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
-          py::arg("headers") = std::vector<std::pair<std::string, std::string>>{}, py::arg("query") = Query{},
-          py::arg("model") = "", py::arg_v("timeouts", Timeouts{}, "Timeouts()"), py::arg("max_retries") = 2,
-          "Starts a request with openai-python's retry rules (408/409/429/5xx, timeouts and\n"
-          "connection errors; x-should-retry; retry-after-ms/retry-after within 60 s; otherwise\n"
-          "min(0.5*2^n, 8)*(1-0.25*rand) s). Returns at once.")
-      .def("pool_stats", [](EngineHandle& h) { return pool_stats_dict(h.get().pool_stats()); })
-      .def("close",
-           [](EngineHandle& h) {
-             std::unique_ptr<Engine> engine = std::move(h.engine);
-             py::gil_scoped_release release;
-             engine.reset();
-           })
-      // In a forked child: leaked on purpose, never destroyed (see bind_router.cpp, _fork.py).
-      .def(
-          "abandon", [](EngineHandle& h) { static_cast<void>(h.engine.release()); },
-          "Forked child only: drops the engine without destroying it (its threads are gone).")
-      .def_property_readonly("closed", [](const EngineHandle& h) { return !h.engine; });
 }
 
 }  // namespace llmfailover::bindings
