@@ -1,6 +1,6 @@
 """Benchmark: llmfailover vs the openai SDK vs stdlib http.client, against one loopback nginx.
 
-    .venv/bin/python bench/run.py            # the full run (about 1-3 minutes)
+    .venv/bin/python bench/run.py            # the full run (about 5 minutes on 2 quiet vCPUs)
     .venv/bin/python bench/run.py --quick    # a smoke run (seconds)
 
 nginx (bench/nginx.conf.template, plain HTTP, keep-alive) serves a fixed ChatCompletion JSON and a
