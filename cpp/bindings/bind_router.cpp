@@ -158,6 +158,20 @@ std::optional<Millis> seconds(const std::optional<double>& s, const char* name) 
   return to_millis_or_forever(*s, name);
 }
 
+// The HTTP client options both constructors (Router(...) and Router.plain(...)) take, checked.
+transport::ClientOptions client_options(long long io_threads, bool verify, const std::string& ca_file,
+                                        const std::string& user_agent, long long max_connections,
+                                        const transport::ProxyOptions& proxy) {
+  transport::ClientOptions o;
+  o.pool.max_per_origin = checked_max_connections(max_connections);
+  o.io_threads = checked_io_threads(io_threads);
+  o.tls.verify = verify;
+  o.tls.ca_file = ca_file;
+  o.user_agent = user_agent;
+  o.proxy = proxy;
+  return o;
+}
+
 // A finished call's route, copied out of it: a lazy report holds this, not the call (whose
 // request, parsed body and router would otherwise live as long as the answer).
 struct RouteCapture {
@@ -257,13 +271,8 @@ void bind_router(py::module_& m) {
       .def(py::init([](const RouterConfig& config, long long io_threads, bool verify, const std::string& ca_file,
                        const std::string& user_agent, long long max_connections, const transport::ProxyOptions& proxy,
                        const std::optional<CacheSettings>& cache) {
-             transport::ClientOptions o;
-             o.pool.max_per_origin = checked_max_connections(max_connections);
-             o.io_threads = checked_io_threads(io_threads);
-             o.tls.verify = verify;
-             o.tls.ca_file = ca_file;
-             o.user_agent = user_agent;
-             o.proxy = proxy;
+             transport::ClientOptions o =
+                 client_options(io_threads, verify, ca_file, user_agent, max_connections, proxy);
              try {
                static SteadyTimeSource clock;
                std::shared_ptr<cache::RouterCache> answers;
@@ -320,13 +329,8 @@ void bind_router(py::module_& m) {
           "plain",
           [](long long io_threads, bool verify, const std::string& ca_file, const std::string& user_agent,
              long long max_connections, const transport::ProxyOptions& proxy) {
-            transport::ClientOptions o;
-            o.pool.max_per_origin = checked_max_connections(max_connections);
-            o.io_threads = checked_io_threads(io_threads);
-            o.tls.verify = verify;
-            o.tls.ca_file = ca_file;
-            o.user_agent = user_agent;
-            o.proxy = proxy;
+            transport::ClientOptions o =
+                client_options(io_threads, verify, ca_file, user_agent, max_connections, proxy);
             PlainUpstream u;  // each call names its own upstream (send_plain): this one is never used
             u.base_url = "https://api.openai.com/v1";
             try {
