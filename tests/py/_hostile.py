@@ -147,7 +147,7 @@ def drip(data: bytes, every: float, limit: float = 4.0) -> Behaviour:
     return run
 
 
-def echo_key_error(conn: socket.socket, req: Req) -> bool:
+def echo_key_error(conn: socket.socket, req: Req, status: str = "401 Unauthorized", extra: bytes = b"") -> bool:
     """A 401 whose message and body echo the Authorization header (as some proxies do)."""
     key = req.headers.get("authorization", "")
     body = json.dumps(
@@ -160,7 +160,7 @@ def echo_key_error(conn: socket.socket, req: Req) -> bool:
             }
         }
     ).encode()
-    conn.sendall(ok_response(body, "401 Unauthorized"))
+    conn.sendall(ok_response(body, status, extra))
     return True
 
 
@@ -207,6 +207,8 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "deep-json-200": send_then(ok_response(_DEEP), "keep"),
     "deep-json-500": send_then(ok_response(_DEEP, "500 Internal Server Error"), "keep"),
     "echo-key-401": echo_key_error,
+    # Retryable (openai-python retries a 503), and soon: a key echoed by every attempt.
+    "echo-key-503": lambda conn, req: echo_key_error(conn, req, "503 Service Unavailable", b"Retry-After-Ms: 1\r\n"),
     "delayed-ok": lambda conn, req: time.sleep(0.3) or healthy(conn, req),
     "huge-retry-after": send_then(
         ok_response(

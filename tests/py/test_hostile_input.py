@@ -177,6 +177,22 @@ def test_a_callable_api_key_is_scrubbed_from_errors(server: HostileServer) -> No
     assert "***" in str(exc)
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_retried_error_echoing_the_key_is_scrubbed_when_it_surfaces(server: HostileServer, stream: bool) -> None:
+    # The plain client's retries run in the router's pass-through mode: the retried answers are
+    # read and dropped there, the last one reaches the caller; none of them may show the key.
+    before = len(server.requests)
+    client = OpenAI(api_key=SECRET, base_url=server.base_url, max_retries=2)
+    with pytest.raises(llmfailover.InternalServerError) as info:
+        ask(client, model="echo-key-503", stream=stream)
+    exc = info.value
+    assert len(server.requests) - before == 3  # openai's default: two retries
+    assert server.requests[-1].headers["authorization"] == f"Bearer {SECRET}"  # it was sent
+    texts = [str(exc), repr(exc), str(exc.body), exc.message, exc.response.text, repr(exc.response)]
+    assert all(SECRET not in t for t in texts), texts
+    assert "***" in exc.response.text
+
+
 def test_an_async_callable_api_key_is_scrubbed_from_errors(server: HostileServer) -> None:
     async def key() -> str:
         return SECRET
