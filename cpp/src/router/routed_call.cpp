@@ -239,14 +239,8 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   // A pass-through call takes no permit (its breaker is off, plain.hpp) and is not balanced.
   trial_ = !req_.pass && t->health->state() == policy::BreakerState::half_open;  // its permit is taken: the trial
   permit_ = !req_.pass;
-  mode_ = Mode::head;
-  status_ = 0;
-  headers_.clear();
-  body_buf_.clear();
-  pending_.clear();
-  inspect_ = StreamInspector{};
+  reset_attempt_state();
   translator_.reset();
-  ttft_expired_ = false;
   secrets_.clear();
   pass_secrets_ = false;
   secrets_.add(t->endpoint.api_key.reveal());
@@ -262,13 +256,23 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
     t->owner->balancer->on_start(t->index);
     balancer_started_ = true;
   }
-  sample_.reset();
   log_.push_back(new_record(*t, waited_ms, attempt_start_));
   cur_ = log_.size() - 1;
   Timeouts timeouts;
   std::tie(timeouts, idle_) = attempt_timeouts(*t, attempt_start_);
   if (t->tokens) return send_with_token(t, timeouts, epoch, later);  // vertex: its access token first
   send(t, timeouts, epoch, later);
+}
+
+void RoutedCallImpl::reset_attempt_state() {
+  mode_ = Mode::head;
+  status_ = 0;
+  headers_.clear();
+  body_buf_.clear();
+  pending_.clear();
+  inspect_ = StreamInspector{};
+  ttft_expired_ = false;
+  sample_.reset();
 }
 
 RouteAttempt RoutedCallImpl::new_record(const Target& t, double waited_ms, Clock::time_point start) {

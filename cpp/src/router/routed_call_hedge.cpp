@@ -230,21 +230,14 @@ void RoutedCallImpl::take_hedge(Deferred& later) {
   target_ = h.target;
   trial_ = h.trial;
   permit_ = true;
-  mode_ = Mode::head;
-  status_ = 0;
-  headers_.clear();
-  body_buf_.clear();
-  pending_.clear();
-  inspect_ = StreamInspector{};
+  reset_attempt_state();
   translator_ = std::move(h.translator);
-  ttft_expired_ = false;
   prefill_ = false;
   matched_ = 0;
   token_.reset();
   idle_ = h.idle;
   attempt_start_ = h.start;
   balancer_started_ = true;
-  sample_.reset();
   cur_ = h.rec;
   current_ = std::move(h.ex);
   for (auto& e : h.events) {

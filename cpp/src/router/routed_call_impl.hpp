@@ -116,6 +116,9 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   void correct_quota(std::int64_t total);
   void drop_held();
   void begin_attempt(Target* t, double waited_ms, Deferred& later);
+  // What every new attempt starts from (begin_attempt, and a hedge taken over by take_hedge):
+  // waiting for a head, nothing read, inspected or sampled yet.
+  void reset_attempt_state();
   // The route log's entry of an attempt on `t` starting at `start`.
   RouteAttempt new_record(const Target& t, double waited_ms, Clock::time_point start);
   // An attempt's limits on `t` (policy::attempt_limits): the transport's timeouts and the idle limit.
