@@ -44,6 +44,17 @@ def published_pttl(server: TlsRedis, key: str = "t:b:s") -> int:
     return pttl
 
 
+def stderr_once_it_says(capfd: pytest.CaptureFixture[str], text: str, wait: float = 3.0) -> str:
+    """What the process wrote to stderr, read until it says `text` or `wait` seconds pass. The
+    state's refresher thread connects on its own schedule (its first poll with a breaker to
+    watch, within `poll`), so a few fast calls can end before it has even tried."""
+    err, deadline = "", time.monotonic() + wait
+    while text not in err and time.monotonic() < deadline:
+        time.sleep(0.02)
+        err += capfd.readouterr().err
+    return err
+
+
 def is_open(client: OpenAI) -> bool:
     return any(s["target"] == "s" and s["state"] == "open" for s in client.router_snapshot())
 
@@ -78,8 +89,8 @@ def test_an_untrusted_certificate_is_refused_with_a_warning_and_local_state(
         for _ in range(5):
             client.chat.completions.create(model="solo", messages=MESSAGES)  # never a failed request
         assert time.monotonic() - started < 2.0
+        err = stderr_once_it_says(capfd, "using local state")
     assert len(fp.attempts()) == 5
-    err = capfd.readouterr().err
     print(err.strip())
     assert "llmfailover: state: Redis rediss://:***@127.0.0.1" in err, err
     assert "the server's certificate is not trusted" in err and "using local state" in err, err
@@ -94,7 +105,7 @@ def test_a_certificate_for_another_name_is_refused(
     # Signed by the trusted CA, but for wrong.invalid, not 127.0.0.1: hiredis alone would accept it.
     with OpenAI(config=config(fp, state={"url": redis_tls.url, "ca_file": str(redis_tls.ca)}), api_key="t") as c:
         c.chat.completions.create(model="solo", messages=MESSAGES)
-    err = capfd.readouterr().err
+        err = stderr_once_it_says(capfd, "not trusted")
     print(err.strip())
     assert "the server's certificate is not trusted (IP address mismatch)" in err, err
     assert len(fp.attempts()) == 1
