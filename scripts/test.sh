@@ -62,6 +62,18 @@ run_pytest() { # name, then arguments for env(1)
   log "pytest tests/py ($name)"
   env "$@" "$PY" -m pytest tests/py -q -rs --junitxml="$RESULTS/$name.xml" "${PYTEST_ARGS[@]}"
   rc=$?
+  # A run whose only failures are 1 to 3 tests (exit 1: no crash, no collection or internal error)
+  # runs those tests once more (pytest's --last-failed). If they pass, the step is FLAKY (not a
+  # failure), the summary names them, and their first failures leave the counts.
+  if [[ $rc == 1 ]] && "$PY" scripts/junit_flaky.py count "$RESULTS/$name.xml"; then
+    log "pytest ($name): running the failed tests once more"
+    if env "$@" "$PY" -m pytest tests/py -q -rs --last-failed --last-failed-no-failures none \
+      --junitxml="$RESULTS/$name-rerun.xml" "${PYTEST_ARGS[@]}"; then
+      "$PY" scripts/junit_flaky.py forget "$RESULTS/$name.xml" >>"$RESULTS/flaky.txt"
+      record "$name" FLAKY $((SECONDS - start))
+      return
+    fi
+  fi
   case $rc in
   0) record "$name" PASS $((SECONDS - start)) ;;
   5) record "$name" "NO TESTS" $((SECONDS - start)) ;; # pytest: nothing collected
@@ -143,12 +155,17 @@ for i in "${!steps[@]}"; do
 done
 echo "  wall time: $((SECONDS - total_start))s (set-up included)"
 ((failed)) && echo "test.sh: FAILED (see the steps marked FAIL above)"
+if [[ -s $RESULTS/flaky.txt ]]; then
+  echo "FLAKY: these failed once and passed when run again (fix them):"
+  sed 's/^/  /' "$RESULTS/flaky.txt"
+fi
 # Test counts over all runners, from their JUnit XML (a test run twice counts twice); last line.
 "$PY" - "$RESULTS" <<'EOF'
 import glob, sys
 import xml.etree.ElementTree as ET
 
 passed = failed = skipped = 0
+names = []  # the failed tests, printed last so that the tail of a CI log names them
 for path in sorted(glob.glob(f"{sys.argv[1]}/*.xml")):
     try:
         root = ET.parse(path).getroot()
@@ -158,10 +175,17 @@ for path in sorted(glob.glob(f"{sys.argv[1]}/*.xml")):
         tags = {child.tag for child in case}
         if tags & {"failure", "error"}:
             failed += 1
+            bad = next(c for c in case if c.tag in ("failure", "error"))
+            why = (bad.get("message") or bad.text or "").strip().splitlines()[:1]
+            step = path.rsplit("/", 1)[-1].removesuffix(".xml")
+            test = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+            names.append(f"  FAILED [{step}] {test}: {why[0][:300] if why else ''}")
         elif "skipped" in tags or case.get("status") in ("notrun", "disabled"):
             skipped += 1
         else:
             passed += 1
+if names:
+    print("\n".join(names[:40]))
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 EOF
 exit "$failed"
