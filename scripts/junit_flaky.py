@@ -1,8 +1,8 @@
 """Helpers of scripts/test.sh for a pytest run that failed a few tests once.
 
-  junit_flaky.py count FILE   exit 0 when FILE records 1 to 3 failed tests, else 1
-  junit_flaky.py forget FILE  print the failed tests (``classname::name: first line``) and rewrite
-                              FILE without their failures (called after they passed when re-run)
+junit_flaky.py count FILE   exit 0 when FILE records 1 to 3 failed tests, else 1
+junit_flaky.py forget FILE  print the failed tests (``classname::name: first line``) and rewrite
+                            FILE without their failures (called after they passed when re-run)
 """
 
 from __future__ import annotations
