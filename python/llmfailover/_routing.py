@@ -20,11 +20,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import operator
 import time
 from collections.abc import Mapping
+from types import MappingProxyType
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -308,6 +310,29 @@ def cache_namespace(api_key: str) -> str:
     return "key:" + hashlib.sha256(api_key.encode()).hexdigest()
 
 
+class _LastNamespace:
+    """``cache_namespace()`` of the last key asked, remembered (a client sends the same key on
+    every call: one digest per key, not per call). Only the most recent key is held, the one its
+    client holds anyway; a different key (a rotating ``api_key`` callable) is digested anew. The
+    key and its digest are replaced together (one tuple), so threads sharing a client never pair
+    one key with another's digest."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: tuple[str, str] = ("", "")
+
+    def __call__(self, api_key: str) -> str:
+        if not api_key:
+            return ""
+        key, digest = self._last
+        if key is api_key or (len(key) == len(api_key) and hmac.compare_digest(key, api_key)):
+            return digest
+        digest = cache_namespace(api_key)
+        self._last = (api_key, digest)
+        return digest
+
+
 def deadline_of(timeout: Any) -> Optional[float]:
     """A call's ``timeout=`` (float or httpx-like ``Timeout``) as the router's deadline in seconds."""
     if timeout is None:
@@ -339,6 +364,8 @@ class RouterHandle:
 
         self.closed = False
         self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
+        self.groups: frozenset[str] = frozenset()  # a config's group names (fixed for its router)
+        self._namespace = _LastNamespace()
         if config is None:
             self.config: Any = None
             core = _native.core()
@@ -353,6 +380,7 @@ class RouterHandle:
             self._native = ForkSafe(lambda: core.Router.plain(**options))
             return
         self.config = load_config(config)
+        self.groups = frozenset(self.config.groups)
         native, core = self.config._native, _native.core()
         deployments = self.config.deployments
         try:
@@ -388,6 +416,11 @@ class RouterHandle:
     def router(self) -> Any:
         """The native Router (a fresh one, with fresh breakers, in a forked child)."""
         return self._native.get()
+
+    def has_group(self, name: str) -> bool:
+        """Whether ``name`` is one of the config's groups (``Router.has_group`` without the call
+        into the native module: the groups of a router never change)."""
+        return name in self.groups
 
     def close(self) -> None:
         if not self.closed:
@@ -425,24 +458,27 @@ class RouterHandle:
         api_key: str,
         spent: float = 0.0,
     ) -> Any:
-        options = dict(spec.route or {})
-        # "tag" goes to the router too: its spend cap (config budgets:); Python totals its cost
-        if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
-            options["cache_namespace"] = cache_namespace(api_key)
-        if deadline is not None:
-            options.setdefault("deadline", deadline)
-        if spent and "deadline" in options:  # the semantic cache's embeddings call took `spent` of it
-            options["deadline"] = max(0.001, options["deadline"] - spent)
-        return self.router.send(
-            spec.model,
-            method=spec.method,
-            path=spec.path,
-            body=spec.body,
-            headers=headers,
-            query=query,
-            stream=spec.stream,
-            **options,
+        # The exact cache's namespace: a digest of the caller's key, never the key.
+        namespace = self._namespace(api_key)
+        # extra_body["llmfailover"] overrides, as keywords ("tag" also feeds the spend caps); its
+        # timeout wins over the client's.
+        options = spec.route or _NO_OPTIONS
+        if "deadline" in options:
+            options = dict(options)
+            deadline = options.pop("deadline")
+        if spent and deadline is not None:  # the semantic cache's embeddings call took `spent` of it
+            deadline = max(0.001, deadline - spent)
+        # The arguments every call has go by position (Router.send, bind_router.cpp: cheaper than
+        # keywords, which the binding matches by name per call).
+        router = self._native.get()
+        if not options:
+            return router.send(spec.model, spec.method, spec.path, spec.body, headers, query, spec.stream, deadline, namespace)
+        return router.send(
+            spec.model, spec.method, spec.path, spec.body, headers, query, spec.stream, deadline, namespace, **options
         )
+
+
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 
 
 # --- reports and callbacks -----------------------------------------------------------------
@@ -659,7 +695,8 @@ def unknown_model(name: str, groups: list[str]) -> list[Any]:
 def names_unknown_group(router: Any, model: Any, body: Any) -> bool:
     """``model`` is a string that is no group, and the body does not continue server-side state
     (``previous_response_id``, ``conversation``: the router pins those to the deployment that
-    holds it, whatever the model says)."""
+    holds it, whatever the model says). ``router``: anything with ``has_group`` (the native Router
+    or a ``RouterHandle``)."""
     if not isinstance(model, str) or router.has_group(model):
         return False
     return not (isinstance(body, dict) and (body.get("previous_response_id") or body.get("conversation")))
