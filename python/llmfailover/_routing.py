@@ -506,16 +506,14 @@ class Hooks:
         for name, fn in self.as_kwargs().items():
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name} must be callable, not {type(fn).__name__}")
-        object.__setattr__(self, "_any", any(fn is not None for fn in self.as_kwargs().values()))
+        # Whether any callback is set: a plain attribute (read on every routed call).
+        object.__setattr__(self, "any", any(fn is not None for fn in self.as_kwargs().values()))
 
-    @property
-    def any(self) -> bool:
-        """Whether any callback is set."""
-        return bool(self.__dict__["_any"])
+    any: bool = field(init=False, repr=False, compare=False, default=False)
 
     def as_kwargs(self) -> dict[str, Any]:
         """The callbacks as client keyword arguments (for copies)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
 
 
 def _safe(name: str, fn: Optional[Callable[..., Any]], *args: Any) -> None:
@@ -555,11 +553,13 @@ class CallReport:
         ended (the answer then keeps no reference to the call, its request or the router)."""
         if self._hooks.any:
             return self.flush()
-        degraded = self.is_degraded()
-        capture = getattr(self._call, "capture", None)
-        if capture is not None and self._call.finished:
-            return RouteInfo.lazy(_Captured(capture(), degraded), degraded)
-        return RouteInfo.lazy(self, degraded)
+        call = self._call
+        capture = getattr(call, "capture", None)
+        if capture is not None and call.finished:
+            route = capture()  # carries the call's degraded flag: one native call, not two
+            degraded = bool(route.degraded) or self.degraded
+            return RouteInfo.lazy(_Captured(route, degraded), degraded)
+        return RouteInfo.lazy(self, self.is_degraded())
 
     def live_info(self) -> RouteInfo:
         """A RouteInfo read from the (possibly still running) call when first used."""
