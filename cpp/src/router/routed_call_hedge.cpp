@@ -275,8 +275,8 @@ void RoutedCallImpl::end_hedge(ErrorClass cls, const std::string& reason, const 
   if (h.ex) later.push_back([ex = std::move(h.ex)] { ex->cancel(); });
 }
 
-void RoutedCallImpl::cancel_hedge(const std::string& why, Deferred& later) {
-  if (hedge_) end_hedge(ErrorClass::ignored, "hedge_cancelled", why, "hedge_cancelled", later);
+void RoutedCallImpl::cancel_hedge(std::string_view why, Deferred& later) {
+  if (hedge_) end_hedge(ErrorClass::ignored, "hedge_cancelled", std::string(why), "hedge_cancelled", later);
 }
 
 }  // namespace llmfailover
