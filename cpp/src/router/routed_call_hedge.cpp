@@ -21,6 +21,7 @@ policy::HedgeFacts RoutedCallImpl::hedge_facts(policy::HedgeStage stage) const {
   // Only chat completions: other endpoints translate per target with state of their own
   // (routed_responses.cpp), and a pinned call has one target.
   if (req_.call.path != "/chat/completions" || pinned_) f.hedge.enabled = false;
+  if (!f.hedge.enabled) return f;  // policy::hedge() reads nothing else then: no clock, no p95 per call
   f.sent = hedges_sent_;
   f.resuming = resuming_;
   f.committed = (mode_ != Mode::head && mode_ != Mode::stream_pre) || awaiting_token_;

@@ -96,6 +96,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   void enter_group(std::size_t pos, Deferred& later);
   std::set<const Target*> exhausted() const;
+  bool is_exhausted(const Target* t) const;  // t is in exhausted(), without building the set
   // A target of this group the call has not tried, or a later group of the chain, is left.
   bool fallback_left() const;
 
