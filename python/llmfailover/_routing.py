@@ -534,7 +534,7 @@ class CallReport:
         self._call = call
         self._router = router
         self._hooks = hooks
-        self._told: set[tuple[int, str]] = set()
+        self._told: Optional[set[tuple[int, str]]] = None  # made by the first flush(): most calls never flush
         self._degraded_told = False
         self.degraded = False  # set when Python built a degraded answer
         self.trace: Any = None  # the call's span (llmfailover.tracing), ended by end_trace()
@@ -581,10 +581,13 @@ class CallReport:
         h = self._hooks
         attempts = info.attempts
         _, retry, failover = _decisions()
+        told = self._told
+        if told is None:
+            told = self._told = set()
         for i, a in enumerate(attempts):
-            if not a.decision or (a.attempt, a.decision) in self._told:
+            if not a.decision or (a.attempt, a.decision) in told:
                 continue
-            self._told.add((a.attempt, a.decision))
+            told.add((a.attempt, a.decision))
             _safe("on_attempt", h.on_attempt, a)
             if a.decision in retry:
                 _safe("on_retry", h.on_retry, a)
