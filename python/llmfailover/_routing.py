@@ -26,8 +26,8 @@ import logging
 import operator
 import time
 from collections.abc import Mapping
-from types import MappingProxyType
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Optional
 
 from . import _native, metrics
@@ -472,7 +472,9 @@ class RouterHandle:
         # keywords, which the binding matches by name per call).
         router = self._native.get()
         if not options:
-            return router.send(spec.model, spec.method, spec.path, spec.body, headers, query, spec.stream, deadline, namespace)
+            return router.send(
+                spec.model, spec.method, spec.path, spec.body, headers, query, spec.stream, deadline, namespace
+            )
         return router.send(
             spec.model, spec.method, spec.path, spec.body, headers, query, spec.stream, deadline, namespace, **options
         )

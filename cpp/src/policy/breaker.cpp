@@ -194,7 +194,7 @@ struct CircuitBreaker::Outcome {
     std::string fr = "failure_rate " + pct(m.failure_rate) + (failure_over ? " >= " : " < ") + pct(failure_threshold);
     std::string sr = "slow_call_rate " + pct(m.slow_rate) + (slow_over ? " >= " : " < ") + pct(slow_threshold);
     if (failure_over != slow_over) return failure_over ? fr : sr;  // the one rate over its threshold
-    return fr + ", " + sr;                                          // both over, or neither: both
+    return fr + ", " + sr;                                         // both over, or neither: both
   }
 };
 
