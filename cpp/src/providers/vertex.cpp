@@ -154,8 +154,8 @@ namespace {
 
 void check_project(const CredentialConfig& config, const Endpoint& endpoint) {
   if (endpoint.project.empty() && !config.model.starts_with("projects/")) {
-    throw CredentialError("project",
-                          "vertex needs a project: set project (LiteLLM vertex_project) or use a key file with project_id");
+    throw CredentialError(
+        "project", "vertex needs a project: set project (LiteLLM vertex_project) or use a key file with project_id");
   }
 }
 

@@ -386,9 +386,11 @@ void RoutedCallImpl::send_with_credential(Target* t, const Timeouts& timeouts, s
       Deferred later2;
       {
         std::lock_guard lock(self->mutex_);
-        if (epoch != self->epoch_ || self->mode_ != Mode::head || !self->awaiting_credential_) return;  // moved on meanwhile
+        if (epoch != self->epoch_ || self->mode_ != Mode::head || !self->awaiting_credential_)
+          return;  // moved on meanwhile
         self->awaiting_credential_ = false;
-        if (self->credential_timer_) later2.push_back([timer = std::move(self->credential_timer_)] { timer->cancel(); });
+        if (self->credential_timer_)
+          later2.push_back([timer = std::move(self->credential_timer_)] { timer->cancel(); });
         try {
           if (token) {
             self->credential_ = std::move(token);
@@ -413,10 +415,11 @@ void RoutedCallImpl::on_credential_deadline(std::uint64_t epoch) {
     awaiting_credential_ = false;
     credential_timer_.reset();  // this one fired
     try {
-      on_error({Errc::deadline_exceeded,
-                std::string("the call's deadline passed while waiting for ") + std::string(target_->credentials->kind()),
-                false},
-               later);
+      on_error(
+          {Errc::deadline_exceeded,
+           std::string("the call's deadline passed while waiting for ") + std::string(target_->credentials->kind()),
+           false},
+          later);
     } catch (const std::exception& x) {
       fault(x.what(), later);
     }

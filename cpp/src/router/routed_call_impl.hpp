@@ -367,14 +367,15 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::string last_body_;
   std::optional<Error> last_error_;
   std::shared_ptr<transport::Exchange> current_;
-  std::shared_ptr<transport::Exchange> ttft_timer_, credential_timer_;  // the attempt's first-token and credential-wait limits
-  std::shared_ptr<transport::Exchange> hedge_timer_;               // the attempt's hedge delay
-  std::size_t cur_ = 0;                                            // the current attempt's entry in log_
+  std::shared_ptr<transport::Exchange> ttft_timer_,
+      credential_timer_;                              // the attempt's first-token and credential-wait limits
+  std::shared_ptr<transport::Exchange> hedge_timer_;  // the attempt's hedge delay
+  std::size_t cur_ = 0;                               // the current attempt's entry in log_
   std::optional<HedgeAttempt> hedge_;
   int hedges_sent_ = 0;
   std::uint64_t hedge_seq_ = 0;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> adopted_;  // the hedge taken: its id, its epoch
-  SecretSet secrets_;            // what the attempt sent that an upstream could echo (secret_set.hpp)
+  SecretSet secrets_;                 // what the attempt sent that an upstream could echo (secret_set.hpp)
   std::optional<Secret> credential_;  // the fetched credential of the attempt's target, if it needs one
   bool awaiting_credential_ = false;  // the attempt waits for its target's credential fetch
   std::vector<RouteAttempt> log_;

@@ -27,7 +27,8 @@ void RoutedCallImpl::keep_timer(std::uint64_t epoch, TimerSlot slot, std::shared
 }
 
 void RoutedCallImpl::disarm(Deferred& later) {
-  for (TimerSlot slot : {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::credential_timer_, &RoutedCallImpl::hedge_timer_})
+  for (TimerSlot slot :
+       {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::credential_timer_, &RoutedCallImpl::hedge_timer_})
     if (this->*slot) later.push_back([timer = std::move(this->*slot)] { timer->cancel(); });
 }
 

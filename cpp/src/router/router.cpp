@@ -366,7 +366,7 @@ void Router::Impl::fetch_credential(Target& t, const Timeouts& timeouts, provide
   std::shared_ptr<transport::Exchanger> transport = http;
   std::shared_ptr<TimeSource> clock = time;  // the credentials read it until the exchange ends
   const Secret* proxy = t.deployment->proxy ? &*t.deployment->proxy : nullptr;
-  providers::StartHttp start = [transport, clock, proxy](HttpRequest request, std::function<void(Event&&)> sink) {
+  providers::StartHttp start = [transport, clock, proxy](HttpRequest request, std::function<void(Event &&)> sink) {
     if (proxy) request.proxy = proxy->reveal();  // the token host through the deployment's proxy too
     transport->start(std::move(request), [sink = std::move(sink), clock](Event&& e) { sink(std::move(e)); });
   };

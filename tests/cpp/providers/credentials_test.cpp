@@ -48,9 +48,8 @@ const std::string& private_pem() {
 }
 
 std::string key_file(const std::string& email = "router@proj-1.iam.gserviceaccount.com") {
-  return json{{"type", "service_account"},       {"project_id", "proj-1"},
-              {"private_key_id", "kid-1"},        {"private_key", private_pem()},
-              {"client_email", email},            {"token_uri", "https://oauth2.example/token"}}
+  return json{{"type", "service_account"},    {"project_id", "proj-1"}, {"private_key_id", "kid-1"},
+              {"private_key", private_pem()}, {"client_email", email},  {"token_uri", "https://oauth2.example/token"}}
       .dump();
 }
 
@@ -75,7 +74,7 @@ struct ScriptedHttp {
   bool throw_on_start = false;
 
   providers::StartHttp start() {
-    return [this](HttpRequest r, std::function<void(Event&&)> sink) {
+    return [this](HttpRequest r, std::function<void(Event &&)> sink) {
       if (throw_on_start) throw std::runtime_error("transport closed");
       requests.push_back(std::move(r));
       sinks.push_back(std::move(sink));
@@ -106,8 +105,8 @@ struct CredentialsTest : ::testing::Test {
   CredentialPool pool;
   Endpoint endpoint;
   std::shared_ptr<Credentials> vertex(const std::string& credentials, const EnvLookup& env = env_of({})) {
-    return providers::make_credentials(info("vertex"), {.credentials = Secret(credentials), .model = "gemini-2.5-flash"},
-                                       endpoint, clock, pool, env);
+    return providers::make_credentials(
+        info("vertex"), {.credentials = Secret(credentials), .model = "gemini-2.5-flash"}, endpoint, clock, pool, env);
   }
 };
 
@@ -270,7 +269,8 @@ TEST_F(CredentialsTest, EveryFailureReachesEveryWaiterAsAVerdict) {
     std::string reason;
   };
   const std::vector<Case> cases = {
-      {"invalid_grant", [](ScriptedHttp& h) { h.answer(0, 400, R"({"error":"invalid_grant","error_description":"bad"})"); },
+      {"invalid_grant",
+       [](ScriptedHttp& h) { h.answer(0, 400, R"({"error":"invalid_grant","error_description":"bad"})"); },
        ErrorClass::fatal_target, "auth"},
       {"rate limited", [](ScriptedHttp& h) { h.answer(0, 429, "{}"); }, ErrorClass::rate_limited, ""},
       {"5xx", [](ScriptedHttp& h) { h.answer(0, 503, "<html>"); }, ErrorClass::retryable, ""},
@@ -278,14 +278,16 @@ TEST_F(CredentialsTest, EveryFailureReachesEveryWaiterAsAVerdict) {
       {"no token", [](ScriptedHttp& h) { h.answer(0, 200, R"({"access_token":7})"); }, ErrorClass::retryable,
        "bad_response"},
       {"reset",
-       [](ScriptedHttp& h) { h.sinks.at(0)(Event::failure({Errc::connection_reset, "peer reset", false})); },
+       [](ScriptedHttp& h) {
+         h.sinks.at(0)(Event::failure({Errc::connection_reset, "peer reset", false}));
+       },
        errc_class(Error{Errc::connection_reset, "", false}), "connection_reset"},
   };
   for (const auto& c : cases) {
     CredentialPool own;
     Endpoint e;
-    auto creds = providers::make_credentials(info("vertex"), {.credentials = Secret(key_file())}, e, clock, own,
-                                             env_of({}));
+    auto creds =
+        providers::make_credentials(info("vertex"), {.credentials = Secret(key_file())}, e, clock, own, env_of({}));
     ScriptedHttp http;
     Outcome a, b;
     creds->fetch(http.start(), {}, a.done());

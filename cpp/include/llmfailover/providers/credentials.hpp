@@ -62,9 +62,9 @@ class CredentialError : public std::invalid_argument {
 // What a credential factory reads from a deployment's configuration (the config layer's types stay
 // above this layer: the router copies these out).
 struct CredentialConfig {
-  Secret credentials;    // a key file's JSON or a path to one; empty when not configured
+  Secret credentials;        // a key file's JSON or a path to one; empty when not configured
   bool has_api_key = false;  // the deployment configures an api_key (for vertex: a ready token)
-  std::string model;     // the deployment's model ("projects/..." names its own project)
+  std::string model;         // the deployment's model ("projects/..." names its own project)
 };
 
 // Sends one HTTP request and delivers its events (head, body/sse..., end or error) to the sink.
