@@ -259,7 +259,7 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   cur_ = log_.size() - 1;
   Timeouts timeouts;
   std::tie(timeouts, idle_) = attempt_timeouts(*t, attempt_start_);
-  if (t->credentials) return send_with_credential(t, timeouts, epoch, later);  // e.g. an access token first
+  if (t->credentials) return send_with_credential(t, timeouts, epoch, later);  // a credential to fetch first
   send(t, timeouts, epoch, later);
 }
 

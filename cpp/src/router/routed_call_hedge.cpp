@@ -69,7 +69,7 @@ void RoutedCallImpl::on_hedge_timer(std::uint64_t epoch) {
           std::set<const Target*> exclude = exhausted();
           exclude.insert(tried_.begin(), tried_.end());
           for (const Target* t : group_->targets)
-            if (t->credentials) exclude.insert(t);  // a credential to fetch first (an access token): not hedged
+            if (t->credentials) exclude.insert(t);  // a credential to fetch first: not hedged
           picked = r_->pick(*group_, tried_, exclude, est_);
           f.offer = picked ? policy::Offer::fresh : policy::Offer::none;
           continue;

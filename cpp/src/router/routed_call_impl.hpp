@@ -168,7 +168,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // The attempt's request, translated and started.
   void send(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
 
-  // A target whose provider needs a credential fetched (Target::credentials: an OAuth access token)
+  // A target whose provider needs a credential fetched (Target::credentials)
   // gets one first: ready, or fetched once for every call waiting (providers/credentials.hpp). The
   // attempt goes on when it arrives; a failure ends the attempt like an error answer, so the
   // router fails over and the log names it.

@@ -53,7 +53,7 @@ struct Target {
   int key_index = 0;
   const providers::Provider* provider = nullptr;  // the dialect (registry-owned)
   providers::Endpoint endpoint;                   // URL, key, model for this target
-  // What must be fetched before an attempt (an access token), from the provider's registry entry;
+  // What must be fetched before an attempt, from the provider's registry entry;
   // null when the Endpoint's own key or signing authenticates (providers/credentials.hpp).
   std::shared_ptr<providers::Credentials> credentials;
   std::unique_ptr<policy::TargetHealth> health;
