@@ -378,8 +378,10 @@ def test_stream_error_data_raises_api_error(fp: Any, client: OpenAI) -> None:
 
 def test_broken_stream_raises_after_the_chunks(fp: Any, client: OpenAI) -> None:
     fp.set_reply("m", "a b")
-    script(fp, Fault.stall(1))  # the first chunk, then silence: the idle limit ends the stream
-    stream = client.chat.completions.create(model="m", messages=[], stream=True, timeout=0.2)
+    # the first chunk, then silence: the idle limit ends the stream (1 s: room for the first chunk
+    # on a slow sanitizer build, where 0.2 s could time out before it)
+    script(fp, Fault.stall(1))
+    stream = client.chat.completions.create(model="m", messages=[], stream=True, timeout=1.0)
     assert next(stream).choices[0].delta.content == "a"
     with pytest.raises(llmfailover.APITimeoutError) as info:
         next(stream)
