@@ -48,6 +48,12 @@ class Headers(Mapping[str, str]):
     @overload
     def get(self, key: str, default: Union[str, _T]) -> Union[str, _T]: ...
     def get(self, key: str, default: Any = None) -> Any:
+        if self._index is None and len(self._items) <= 16:  # one look-up (x-request-id): a scan, no index
+            lower, found = key.lower(), None
+            for k, v in self._items:
+                if k.lower() == lower:
+                    found = v if found is None else f"{found}, {v}"
+            return default if found is None else found
         return self._lookup().get(key.lower(), default)
 
     def __getitem__(self, key: str) -> str:

@@ -9,6 +9,7 @@ rejects; then we fall back to the non-validating recursive ``construct`` (drop_i
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from typing import Any, Callable, Generic, Optional, TypeVar
 
@@ -40,9 +41,38 @@ def decode_json(content: bytes) -> Any:
 
 def set_request_id(obj: Any, request_id: Optional[str]) -> None:
     try:
-        obj._request_id = request_id
+        if _undeclared_request_id(type(obj)):
+            object.__setattr__(obj, "_request_id", request_id)  # what pydantic's __setattr__ does for it
+        else:
+            obj._request_id = request_id
     except (AttributeError, ValueError):  # not a model (e.g. a list)
         pass
+
+
+@functools.lru_cache(maxsize=256)
+def _undeclared_request_id(cls: type) -> bool:
+    """Whether ``cls`` is a pydantic model that does not declare ``_request_id`` (openai's models):
+    pydantic's ``BaseModel.__setattr__`` then stores it with ``object.__setattr__`` (pydantic 2
+    ``main.py``, ``_setattr_handler``: an underscore name that is no private attribute), which is
+    called directly, without the ~1.3 µs of looking that up on every answer."""
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, pydantic.BaseModel)
+        and "_request_id" not in getattr(cls, "__private_attributes__", {"_request_id": None})
+        and "_request_id" not in getattr(cls, "__class_vars__", {"_request_id"})
+        and "__setattr__" not in _own_attrs_below_basemodel(cls)
+    )
+
+
+def _own_attrs_below_basemodel(cls: type) -> set[str]:
+    """Names defined by ``cls`` and its bases below ``pydantic.BaseModel`` (an override of
+    ``__setattr__`` there must run)."""
+    names: set[str] = set()
+    for base in cls.__mro__:
+        if base is pydantic.BaseModel:
+            break
+        names.update(vars(base))
+    return names
 
 
 def parse_model(
