@@ -71,12 +71,13 @@ def make_call(kind: str, port: int) -> Callable[[], Any]:
         client = llmfailover.OpenAI(base_url=base, api_key="bench", max_retries=0)
     if kind == "native":
         native = getattr(client, "_native", client)  # with openai installed: the look-alike client inside
-        router, upstream = native._engine.router, native._upstream
-        timeouts = native._native_timeouts(native.timeout)
+        upstream, timeouts = native._upstream, native._native_timeouts(native.timeout)
+        engine = getattr(native._engine, "engine", None)  # a build before the pass-through router: Engine.send
+        send = engine.send if engine is not None else native._engine.router.send_plain
         body = json.dumps({"model": MODEL, "messages": MESSAGES}).encode()
 
         def native() -> Any:
-            call = router.send_plain(
+            call = send(
                 upstream, method="POST", path="/chat/completions", body=body, model=MODEL, timeouts=timeouts,
                 max_retries=0,
             )
@@ -151,6 +152,12 @@ def main() -> int:
     ap.add_argument("--profile", choices=[*ROWS, "openai"], help="cProfile this row's loop instead")
     ap.add_argument("--port", type=int, help="an nginx already serving bench/nginx.conf.template")
     ap.add_argument("--json", type=Path, help="also write every row's result here")
+    ap.add_argument(
+        "--baseline",
+        metavar="PYTHON",
+        help="also run the llmfailover and native rows with this interpreter (another build, e.g. main's "
+        ".venv/bin/python), as rows named 'ROW@base'",
+    )
     ap.add_argument("--row", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.row:
@@ -172,17 +179,22 @@ def main() -> int:
             return 0
         load0 = os.getloadavg()
         results: list[dict[str, Any]] = []
-        order = [(r, p) for p in args.placements for r in args.rows]
+        rows = list(args.rows)
+        if args.baseline:
+            rows += [f"{r}@base" for r in args.rows if r in ("native", "llmfailover")]
+        args.rows = rows
+        order = [(r, p) for p in args.placements for r in rows]
         for rnd in range(args.rounds):
             for row, placement in order if rnd % 2 == 0 else order[::-1]:
-                spec = {"row": row, "placement": placement, "n": args.n, "port": port}
+                python = args.baseline if row.endswith("@base") else sys.executable
+                spec = {"row": row.split("@")[0], "placement": placement, "n": args.n, "port": port}
                 p = subprocess.run(
-                    [sys.executable, __file__, "--row", json.dumps(spec)], capture_output=True, text=True, timeout=600
+                    [python, __file__, "--row", json.dumps(spec)], capture_output=True, text=True, timeout=600
                 )
                 if p.returncode != 0:
                     print(f"{row} {placement}: {p.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
                     continue
-                results.append({**spec, "round": rnd, **json.loads(p.stdout.strip().splitlines()[-1])})
+                results.append({**spec, "row": row, "round": rnd, **json.loads(p.stdout.strip().splitlines()[-1])})
                 r = results[-1]
                 print(
                     f"  round {rnd + 1} {placement:<5} {row:<12} p50 {r['p50_us']:6.1f}  cpu {r['cpu_us']:6.1f}  "
