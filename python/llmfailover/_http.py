@@ -50,10 +50,8 @@ class Headers(Mapping[str, str]):
     def get(self, key: str, default: Any = None) -> Any:
         if self._index is None and len(self._items) <= 16:  # one look-up (x-request-id): a scan, no index
             lower, found = key.lower(), None
-            size = len(lower)
             for k, v in self._items:
-                # str.lower() keeps the length of ASCII names; a non-ASCII name may change it: compared anyway
-                if (len(k) == size or not k.isascii()) and k.lower() == lower:
+                if k.lower() == lower:
                     found = v if found is None else f"{found}, {v}"
             return default if found is None else found
         return self._lookup().get(key.lower(), default)
