@@ -154,9 +154,11 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write every row's result here")
     ap.add_argument(
         "--baseline",
-        metavar="PYTHON",
-        help="also run the llmfailover and native rows with this interpreter (another build, e.g. main's "
-        ".venv/bin/python), as rows named 'ROW@base'",
+        metavar="NAME=PYTHON",
+        action="append",
+        default=[],
+        help="also run the llmfailover and native rows with this interpreter (another build, e.g. "
+        "base=/path/to/main/.venv/bin/python), as rows named 'ROW@NAME'; repeatable",
     )
     ap.add_argument("--row", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -180,13 +182,14 @@ def main() -> int:
         load0 = os.getloadavg()
         results: list[dict[str, Any]] = []
         rows = list(args.rows)
-        if args.baseline:
-            rows += [f"{r}@base" for r in args.rows if r in ("native", "llmfailover")]
+        pythons = dict(b.split("=", 1) for b in args.baseline)
+        for name in pythons:
+            rows += [f"{r}@{name}" for r in args.rows if r in ("native", "llmfailover")]
         args.rows = rows
         order = [(r, p) for p in args.placements for r in rows]
         for rnd in range(args.rounds):
             for row, placement in order if rnd % 2 == 0 else order[::-1]:
-                python = args.baseline if row.endswith("@base") else sys.executable
+                python = pythons[row.split("@")[1]] if "@" in row else sys.executable
                 spec = {"row": row.split("@")[0], "placement": placement, "n": args.n, "port": port}
                 p = subprocess.run(
                     [python, __file__, "--row", json.dumps(spec)], capture_output=True, text=True, timeout=600
