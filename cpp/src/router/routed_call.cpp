@@ -336,10 +336,10 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   }
   if (ticket_target_ == t) ticket_sent_ = true;
   auto self = shared_from_this();
-  later.push_back([self, http = std::move(http), epoch] {
+  later.push_back([self, http = std::move(http), epoch]() mutable {  // runs once: the request moves on
     std::shared_ptr<FlowControl> flow(self, &self->channel_);
     auto ex = self->r_->http->start(
-        http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
+        std::move(http), [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
     self->keep(epoch, std::move(ex));
   });
   if (req_.pass) return;  // the transport's first-byte limit is the caller's; no hedging
