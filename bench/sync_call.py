@@ -78,7 +78,12 @@ def make_call(kind: str, port: int) -> Callable[[], Any]:
 
         def native() -> Any:
             call = send(
-                upstream, method="POST", path="/chat/completions", body=body, model=MODEL, timeouts=timeouts,
+                upstream,
+                method="POST",
+                path="/chat/completions",
+                body=body,
+                model=MODEL,
+                timeouts=timeouts,
                 max_retries=0,
             )
             events = call.wait(0.5, True)
@@ -220,7 +225,9 @@ def main() -> int:
         f"load {load0[0]:.1f} before, {load1[0]:.1f} after; taskset {sorted(os.sched_getaffinity(0))}"
     )
     print()
-    print("| row | placement | p50 µs | p99 µs | CPU µs / call | vol. switches / call (caller, process) | invol. / call |")
+    print(
+        "| row | placement | p50 µs | p99 µs | CPU µs / call | vol. switches / call (caller, process) | invol. / call |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for placement in args.placements:
         for row in args.rows:

@@ -9,7 +9,6 @@ rejects; then we fall back to the non-validating recursive ``construct`` (drop_i
 from __future__ import annotations
 
 import datetime
-import functools
 import json
 from typing import Any, Callable, Generic, Optional, TypeVar
 
@@ -41,7 +40,13 @@ def decode_json(content: bytes) -> Any:
 
 def set_request_id(obj: Any, request_id: Optional[str]) -> None:
     try:
-        if _undeclared_request_id(type(obj)):
+        cls = type(obj)
+        plain = _UNDECLARED.get(cls)
+        if plain is None:
+            if len(_UNDECLARED) >= 256:  # classes made at run time must not grow it without bound
+                _UNDECLARED.clear()
+            plain = _UNDECLARED[cls] = _undeclared_request_id(cls)
+        if plain:
             object.__setattr__(obj, "_request_id", request_id)  # what pydantic's __setattr__ does for it
         else:
             obj._request_id = request_id
@@ -49,7 +54,9 @@ def set_request_id(obj: Any, request_id: Optional[str]) -> None:
         pass
 
 
-@functools.lru_cache(maxsize=256)
+_UNDECLARED: dict[type, bool] = {}  # per result class: _undeclared_request_id()
+
+
 def _undeclared_request_id(cls: type) -> bool:
     """Whether ``cls`` is a pydantic model that does not declare ``_request_id`` (openai's models):
     pydantic's ``BaseModel.__setattr__`` then stores it with ``object.__setattr__`` (pydantic 2
