@@ -27,7 +27,8 @@ void RoutedCallImpl::keep_timer(std::uint64_t epoch, TimerSlot slot, std::shared
 }
 
 void RoutedCallImpl::disarm(Deferred& later) {
-  for (TimerSlot slot : {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::token_timer_, &RoutedCallImpl::hedge_timer_})
+  for (TimerSlot slot :
+       {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::credential_timer_, &RoutedCallImpl::hedge_timer_})
     if (this->*slot) later.push_back([timer = std::move(this->*slot)] { timer->cancel(); });
 }
 
@@ -218,7 +219,7 @@ void RoutedCallImpl::on_error_answer(Deferred& later) {
   // A stateful Responses call's 404 is about the id (deleted, expired, stored elsewhere), not the
   // deployment: the caller's error, which must not put the target out of service.
   if (pinned_ && status_ == 404) v.cls = ErrorClass::fatal_request;
-  if (status_ == 401 && target_->tokens) target_->tokens->invalidate();  // refused: fetch a new one next time
+  if (status_ == 401 && target_->credentials) target_->credentials->refused();  // refused: fetch a new one next time
   std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
   if (!hint) {
     try {
