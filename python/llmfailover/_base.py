@@ -341,9 +341,10 @@ class BaseClient:
         if spec.method == "GET":  # models.list()/retrieve(): the configured groups, no upstream call
             name = spec.path[len("/models/") :] if spec.path.startswith("/models/") else None
             return FinishedCall(synthetic_models(router.config.groups, name and unquote(name)))
-        if names_unknown_group(router.router, spec.model, spec.params):
+        if names_unknown_group(router, spec.model, spec.params):
             return FinishedCall(unknown_model(spec.model, router.config.groups))
-        timeout = spec.timeout if spec.timeout_given or self.timeout != DEFAULT_TIMEOUT else None
+        given = spec.timeout_given or (self.timeout is not DEFAULT_TIMEOUT and self.timeout != DEFAULT_TIMEOUT)
+        timeout = spec.timeout if given else None
         headers = auth + _pairs(self._custom_headers) + spec.headers
         spec.trace = tracing.begin(spec.method, spec.path, spec.model, spec.params, headers)  # adds traceparent
         return router.send(

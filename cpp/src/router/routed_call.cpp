@@ -219,11 +219,15 @@ void RoutedCallImpl::drop_held() {
   unsend();
 }
 
+bool RoutedCallImpl::is_exhausted(const Target* t) const {
+  if (auto it = tries_.find(t); it != tries_.end() && it->second >= max_attempts()) return true;
+  return unusable_.count(t) > 0 || spent_.count(t) > 0;
+}
+
 bool RoutedCallImpl::fallback_left() const {
   if (chain_pos_ + 1 < chain_.size()) return true;
-  const std::set<const Target*> out = exhausted();
-  for (const Target* t : group_->targets)
-    if (t != target_ && !tried_.count(t) && !out.count(t)) return true;
+  for (const Target* t : group_->targets)  // every attempt asks: no set built for it
+    if (t != target_ && !tried_.count(t) && !is_exhausted(t)) return true;
   return false;
 }
 

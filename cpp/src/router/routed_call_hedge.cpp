@@ -21,6 +21,7 @@ policy::HedgeFacts RoutedCallImpl::hedge_facts(policy::HedgeStage stage) const {
   // Only chat completions: other endpoints translate per target with state of their own
   // (routed_responses.cpp), and a pinned call has one target.
   if (req_.call.path != "/chat/completions" || pinned_) f.hedge.enabled = false;
+  if (!f.hedge.enabled) return f;  // policy::hedge() reads nothing else then: no clock, no p95 per call
   f.sent = hedges_sent_;
   f.resuming = resuming_;
   f.committed = (mode_ != Mode::head && mode_ != Mode::stream_pre) || awaiting_credential_;
@@ -275,8 +276,8 @@ void RoutedCallImpl::end_hedge(ErrorClass cls, const std::string& reason, const 
   if (h.ex) later.push_back([ex = std::move(h.ex)] { ex->cancel(); });
 }
 
-void RoutedCallImpl::cancel_hedge(const std::string& why, Deferred& later) {
-  if (hedge_) end_hedge(ErrorClass::ignored, "hedge_cancelled", why, "hedge_cancelled", later);
+void RoutedCallImpl::cancel_hedge(std::string_view why, Deferred& later) {
+  if (hedge_) end_hedge(ErrorClass::ignored, "hedge_cancelled", std::string(why), "hedge_cancelled", later);
 }
 
 }  // namespace llmfailover

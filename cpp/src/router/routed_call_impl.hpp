@@ -96,6 +96,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   void enter_group(std::size_t pos, Deferred& later);
   std::set<const Target*> exhausted() const;
+  bool is_exhausted(const Target* t) const;  // t is in exhausted(), without building the set
   // A target of this group the call has not tried, or a later group of the chain, is left.
   bool fallback_left() const;
 
@@ -161,7 +162,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // The hedge ends (failed, or cancelled because the other attempt won or the call ended).
   void end_hedge(ErrorClass cls, const std::string& reason, const std::string& message, const std::string& decision,
                  Deferred& later);
-  void cancel_hedge(const std::string& why, Deferred& later);
+  // `why` is read only when a hedge runs (a view: the calls without one build no string).
+  void cancel_hedge(std::string_view why, Deferred& later);
   // A pick the call does not use: its permit, slot and tickets back.
   void give_back_pick(const Picked& p);
 

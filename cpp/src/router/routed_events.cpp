@@ -170,22 +170,19 @@ void RoutedCallImpl::on_end(Deferred& later) {
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, current_rec().first_byte_ms))};
     sample.total = attempt_duration();
     // Only "usage" is read: a scan finds it and only it is parsed (json_scan.hpp).
-    nlohmann::json doc;
+    nlohmann::json u;  // the answer's "usage" member (null when it has none)
     if (auto scan = scan_answer(answer, max_json_depth())) {
       if (scan->usage.found())
-        doc["usage"] =
-            parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
-    } else {
-      doc = parse_json(answer);
+        u = parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
+    } else if (nlohmann::json doc = parse_json(answer); doc.is_object()) {
+      if (auto it = doc.find("usage"); it != doc.end()) u = std::move(*it);
     }
-    if (doc.is_object()) {
-      if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
-        const Usage usage = read_usage(*u);
-        answer_usage_ = usage;
-        if (usage.completion)
-          sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
-        correct_quota(usage.total.value_or(0));
-      }
+    if (u.is_object()) {
+      const Usage usage = read_usage(u);
+      answer_usage_ = usage;
+      if (usage.completion)
+        sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
+      correct_quota(usage.total.value_or(0));
     }
     sample_ = sample;
     succeed(later);
