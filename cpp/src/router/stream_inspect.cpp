@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include "llmfailover/json.hpp"  // parse_json: nlohmann with a nesting limit
+#include "llmfailover/json_scan.hpp"
 
 namespace llmfailover {
 
@@ -58,6 +59,8 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     done_ = true;
     return ChunkKind::done;
   }
+  if (!responses_ && scan_)
+    if (auto scan = scan_chunk(data, max_json_depth())) return inspect_scanned(data, *scan);
   auto doc = parse_json(data);
   if (doc.is_discarded() || !doc.is_object()) {
     ++malformed_;
@@ -105,6 +108,24 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
       kind = ChunkKind::content;
   }
   return kind;
+}
+
+ChunkKind StreamInspector::inspect_scanned(std::string_view data, ChunkScan& scan) {
+  if (scan.usage.found()) {
+    auto u = parse_json(data.substr(scan.usage.begin, scan.usage.end - scan.usage.begin));
+    if (u.is_object()) {
+      const auto usage = read_usage(u);
+      usage_total_ = usage.total;
+      if (usage.completion) completion_tokens_ = usage.completion;
+      usage_ = usage;
+    }
+  }
+  finished_ = finished_ || scan.finished;
+  content_chars_ += scan.content_chars;
+  tool_chars_ += scan.tool_chars;
+  text_ += scan.text;
+  last_text_ = std::move(scan.text);
+  return scan.content ? ChunkKind::content : ChunkKind::meta;
 }
 
 ChunkKind StreamInspector::inspect_event(const nlohmann::json& doc) {
