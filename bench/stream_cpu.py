@@ -100,6 +100,17 @@ def make_streams(row: str, port: int) -> Callable[[], Iterator[Any]]:
     return chunks
 
 
+def label(row: str) -> str:
+    return row.split("@", 1)[0] + (" (before)" if "@" in row else "")
+
+
+def use_package(root: str) -> None:
+    """Imports llmfailover from `root` (a checkout's python/ with its _core beside the sources)
+    instead of this worktree's editable install, for the rows of another build ("before")."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("_editable_skbc")]
+    sys.path.insert(0, root)
+
+
 def run_row(row: str, port: int, n: int, placement: str) -> dict[str, Any]:
     if placement in ("one", "apart"):
         os.sched_setaffinity(0, {cpus()[0]})
@@ -255,10 +266,16 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--placement", default="free", choices=("free", "one", "apart"))
     ap.add_argument("--rows", default="http.client,llmfailover,routed")
-    ap.add_argument("--breakdown", action="store_true", help="split the caller's CPU per chunk (rows: llmfailover, routed)")
+    ap.add_argument(
+        "--breakdown", action="store_true", help="split the caller's CPU per chunk (rows: llmfailover, routed)"
+    )
+    ap.add_argument("--before", help="rows again with the llmfailover package in this dir (another build's python/)")
     ap.add_argument("--row", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.row and "@" in args.row:  # "llmfailover@/path/to/other/python": that build's package
+        args.row, root = args.row.split("@", 1)
+        use_package(root)
     if args.row and args.breakdown:
         print(json.dumps(breakdown(args.port, args.streams, args.row == "routed")))
         return 0
@@ -272,6 +289,8 @@ def main() -> int:
     prefix = temp_dir("llmf-streamcpu-nginx-")
     nginx = start_nginx(BENCH / "nginx.conf.template", prefix, [port], PORT=port, FIXTURES=BENCH / "fixtures")
     rows = args.rows.split(",")
+    if args.before:
+        rows = [r for row in rows for r in ([row] if row == "http.client" else [f"{row}@{args.before}", row])]
     results: dict[str, list[dict[str, Any]]] = {r: [] for r in rows}
     load0 = os.getloadavg()[0]
     try:
@@ -285,7 +304,9 @@ def main() -> int:
                     continue
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 results[row].append(r)
-                print(f"  round {rnd + 1} {row:<12} " + " ".join(f"{k}={v:.2f}" for k, v in r.items()), flush=True)
+                print(
+                    f"  round {rnd + 1} {label(row):<22} " + " ".join(f"{k}={v:.2f}" for k, v in r.items()), flush=True
+                )
     finally:
         nginx.stop()
         shutil.rmtree(prefix, ignore_errors=True)
@@ -302,7 +323,9 @@ def main() -> int:
         print("|---|---:|---:|---:|---:|---:|")
         for row, rs in results.items():
             if rs:
-                print(f"| {row} | " + " | ".join(f"{statistics.median(r[k] for r in rs):.2f}" for k in keys) + " |")
+                print(
+                    f"| {label(row)} | " + " | ".join(f"{statistics.median(r[k] for r in rs):.2f}" for k in keys) + " |"
+                )
         return 0
     print("| row | first chunk p50 µs | CPU µs / chunk | caller | other threads | vol. ctx sw / stream |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -310,11 +333,11 @@ def main() -> int:
         if not rs:
             continue
 
-        def med(k: str) -> float:
+        def med(k: str, rs: list[dict[str, Any]] = rs) -> float:
             return statistics.median(r[k] for r in rs)
 
         print(
-            f"| {row} | {med('ttfc_us'):.0f} | {med('cpu_chunk_us'):.2f} | {med('caller_chunk_us'):.2f} | "
+            f"| {label(row)} | {med('ttfc_us'):.0f} | {med('cpu_chunk_us'):.2f} | {med('caller_chunk_us'):.2f} | "
             f"{med('other_chunk_us'):.2f} | {med('csw_stream'):.1f} |"
         )
     return 0
