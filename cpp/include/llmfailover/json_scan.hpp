@@ -60,7 +60,7 @@ struct AnswerScan {
   // Each element of "choices" that is an object with a string "finish_reason" (written without
   // escapes): that string, in order. Other elements contribute nothing.
   std::vector<std::string_view> finish_reasons;
-  JsonSpan usage;  // the top-level "usage" value (any type)
+  JsonSpan usage;             // the top-level "usage" value (any type)
   bool error = false;         // there is a top-level "error" member (any value)
   bool object_empty = false;  // the top-level "object" is the string "" (Azure's prompt-filter prelude)
 };
@@ -71,13 +71,13 @@ std::optional<AnswerScan> scan_answer(std::string_view body, std::size_t max_dep
 // What a routed stream's inspector (router/stream_inspect.hpp) reads from one OpenAI chat chunk
 // (or legacy completions chunk). Over the elements of "choices" that are objects:
 struct ChunkScan {
-  JsonSpan usage;           // the top-level "usage" value (any type)
-  bool finished = false;    // a choice's "finish_reason" is present and not null, "", [] or {}
-  bool content = false;     // a non-empty "text", or a delta whose content / tool_calls / refusal /
-                            // function_call is present and not null, "", [] or {}
+  JsonSpan usage;                 // the top-level "usage" value (any type)
+  bool finished = false;          // a choice's "finish_reason" is present and not null, "", [] or {}
+  bool content = false;           // a non-empty "text", or a delta whose content / tool_calls / refusal /
+                                  // function_call is present and not null, "", [] or {}
   std::size_t content_chars = 0;  // UTF-8 bytes of every string "text" and delta "content"
   std::size_t tool_chars = 0;     // ... of every delta.tool_calls[].function.arguments string
-  std::string text;  // the delta "content" strings of choices whose "index" is 0 (or absent), unescaped
+  std::string text;               // the delta "content" strings of choices whose "index" is 0 (or absent), unescaped
 };
 
 // Scans a chunk. Besides the contract above, unsure when the chunk has a top-level "error" member

@@ -130,7 +130,8 @@ TEST(OpenAiCompat, ErrorInsideTheStream) {
 // decides); these need the parse, however they are written.
 TEST(OpenAiCompat, StreamChunksThatNeedTheParseTakeIt) {
   auto run = [](const std::string& chunk, bool include_usage) {
-    auto tr = find_provider("openai")->stream_translator({}, json{{"stream_options", {{"include_usage", include_usage}}}});
+    auto tr =
+        find_provider("openai")->stream_translator({}, json{{"stream_options", {{"include_usage", include_usage}}}});
     std::vector<std::string> chunks;
     std::optional<ErrorVerdict> error;
     tr->on_sse("", chunk, chunks, error);

@@ -88,7 +88,8 @@ TEST(StreamInspectScan, HostileButValidChunksAgreeWithTheParse) {
       "{\"choices\":[{\"delta\":{\"content\":\"caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac\"}}]}",
       R"({"choices":[{"delta":{"content":"\u20ac\u0041\u00DF"}}]})",
       // White space everywhere.
-      " \t\r\n{ \"choices\" : [ { \"index\" : 0 , \"delta\" : { \"content\" : \"ws\" } , \"finish_reason\" : null } ] } \n",
+      " \t\r\n{ \"choices\" : [ { \"index\" : 0 , \"delta\" : { \"content\" : \"ws\" } , \"finish_reason\" : null } ] "
+      "} \n",
       // The index after the delta, other choices, odd indexes.
       R"({"choices":[{"delta":{"content":"late index"},"index":0},{"delta":{"content":"choice one"},"index":1}]})",
       R"({"choices":[{"delta":{"content":"one"},"index":1},{"delta":{"content":"zero"}}]})",
