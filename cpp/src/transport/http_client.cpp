@@ -55,7 +55,7 @@ constexpr int kMaxInterimResponses = 16;
 // writing tokens): the buffer goes back to the default, so 10,000 slow streams hold no big buffer.
 class ReadSize {
  public:
-  static constexpr std::size_t kDefault = 512, kMaxRead = 16 * 1024;
+  static constexpr std::size_t kDefault = 512, kMaxRead = std::size_t{16} * 1024;
   // Before a read: makes room for the next read; returns how many bytes that read may take.
   std::size_t before(beast::flat_buffer& b) {
     if (want_ > kDefault && b.capacity() - b.size() < want_) b.reserve(b.size() + want_);
