@@ -54,6 +54,7 @@ Usage read_usage(const nlohmann::json& usage) {
 }
 
 ChunkKind StreamInspector::inspect(std::string_view data) {
+  if (responses_) last_event_ = nlohmann::json();
   if (responses_ && data == "[DONE]") return ChunkKind::meta;  // not the Responses API's end: completed is
   if (data == "[DONE]") {
     done_ = true;
@@ -66,7 +67,10 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
     ++malformed_;
     return ChunkKind::malformed;
   }
-  if (responses_) return inspect_event(doc);
+  if (responses_) {
+    last_event_ = std::move(doc);
+    return inspect_event(last_event_);
+  }
   if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
   if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
     const auto usage = read_usage(*u);
