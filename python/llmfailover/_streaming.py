@@ -62,6 +62,7 @@ class _StreamBase(Generic[T]):
         self._partial: list[str] = []
         self._route: Optional[RouteInfo] = report.live_info() if report is not None else None
         self._validate_json = _json_validator(cast_to)
+        self._fast = self._validate_json is not None and report is None  # routed streams keep their text
 
     @property
     def _llmfailover(self) -> Optional[RouteInfo]:
@@ -152,6 +153,16 @@ class Stream(_StreamBase[T]):
         return self
 
     def __next__(self) -> T:
+        # The usual chunk (a JSON object naming no error, plain stream, pydantic class): taken here.
+        sse = self._exchange.sse
+        if sse and self._fast and not self._finished:
+            data = sse[0][1]
+            if data[:1] == b"{" and b'"error"' not in data:
+                sse.popleft()
+                try:
+                    return self._validate_json(data)  # type: ignore[no-any-return]
+                except pydantic.ValidationError:
+                    return self._decode(data)  # the tolerant fallback, or the strict error
         while True:
             ready, item = self._next_item()
             if ready:
