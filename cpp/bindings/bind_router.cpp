@@ -292,15 +292,16 @@ void bind_router(py::module_& m) {
           "send",
           [](RouterHandle& h, const std::string& model, const std::string& method, const std::string& path,
              std::optional<py::bytes> body, const std::vector<std::pair<std::string, std::string>>& headers,
-             const providers::Query& query, bool stream, std::optional<std::vector<std::string>> fallbacks,
-             std::optional<double> deadline, std::optional<double> first_token, std::optional<double> idle,
-             std::optional<long long> max_attempts, bool cache, const std::string& cache_namespace,
-             const std::string& tag) {
+             const providers::Query& query, bool stream, std::optional<double> deadline,
+             const std::string& cache_namespace, std::optional<std::vector<std::string>> fallbacks,
+             std::optional<double> first_token, std::optional<double> idle, std::optional<long long> max_attempts,
+             bool cache, const std::string& tag) {
             RouteRequest r;
             r.model = model;
             r.call.method = method;
             r.call.path = path;
             if (body) r.call.body = std::string(*body);
+            r.call.headers.reserve(headers.size());
             for (const auto& [k, v] : headers) {
               check_header("headers", k, v);  // validate.hpp, as send_plain() does
               r.call.headers.push_back({k, v});
@@ -319,12 +320,16 @@ void bind_router(py::module_& m) {
             return h.cache->route(std::move(r), cache, cache_namespace,
                                   [&router](RouteRequest req) { return router.send(std::move(req)); });
           },
-          py::arg("model"), py::kw_only(), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
+          // The arguments every call has may come by position (the client's hot path: pybind11 matches
+          // keywords by name, with a copy of the keyword dict, per call); the per-request overrides
+          // stay keyword-only.
+          py::arg("model"), py::arg("method"), py::arg("path"), py::arg("body") = py::none(),
           py::arg("headers") = std::vector<std::pair<std::string, std::string>>{},
-          py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("fallbacks") = py::none(),
-          py::arg("deadline") = py::none(), py::arg("first_token") = py::none(), py::arg("idle") = py::none(),
-          py::arg("max_attempts") = py::none(), py::arg("cache") = true, py::arg("cache_namespace") = "",
-          py::arg("tag") = "", "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
+          py::arg("query") = providers::Query{}, py::arg("stream") = false, py::arg("deadline") = py::none(),
+          py::arg("cache_namespace") = "", py::kw_only(), py::arg("fallbacks") = py::none(),
+          py::arg("first_token") = py::none(), py::arg("idle") = py::none(), py::arg("max_attempts") = py::none(),
+          py::arg("cache") = true, py::arg("tag") = "",
+          "Starts a call to group `model` (times in seconds; max_attempts 1..5). Returns at once.")
       .def_static(
           "plain",
           [](long long io_threads, bool verify, const std::string& ca_file, const std::string& user_agent,

@@ -51,6 +51,9 @@ __all__ = ["BaseClient", "RequestSpec", "LlmFailoverWarning"]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRIES = 2
 _PER_REQUEST = ("extra_headers", "extra_query", "extra_body", "timeout")
+_PER_REQUEST_NAMES = frozenset(_PER_REQUEST)
+# Types whose values are never a "not given" sentinel (is_given() is True): checked by identity first.
+_PLAIN = frozenset({str, int, float, bool, type(None), list, dict, tuple})
 
 
 @dataclass
@@ -292,6 +295,8 @@ class BaseClient:
     def _secrets(self, auth: Sequence[tuple[str, str]] = ()) -> tuple[str, ...]:
         """What errors must not show: the static key and this request's credential headers (a
         callable ``api_key``'s key, an Azure AD token), with and without their "Bearer " prefix."""
+        if not auth:  # a static key (every call of most clients)
+            return (self.api_key,) if self.api_key else ()
         out = [self.api_key] if self.api_key else []
         for _name, value in auth:
             out.append(value)
@@ -336,9 +341,10 @@ class BaseClient:
         if spec.method == "GET":  # models.list()/retrieve(): the configured groups, no upstream call
             name = spec.path[len("/models/") :] if spec.path.startswith("/models/") else None
             return FinishedCall(synthetic_models(router.config.groups, name and unquote(name)))
-        if names_unknown_group(router.router, spec.model, spec.params):
+        if names_unknown_group(router, spec.model, spec.params):
             return FinishedCall(unknown_model(spec.model, router.config.groups))
-        timeout = spec.timeout if spec.timeout_given or self.timeout != DEFAULT_TIMEOUT else None
+        given = spec.timeout_given or (self.timeout is not DEFAULT_TIMEOUT and self.timeout != DEFAULT_TIMEOUT)
+        timeout = spec.timeout if given else None
         headers = auth + _pairs(self._custom_headers) + spec.headers
         spec.trace = tracing.begin(spec.method, spec.path, spec.model, spec.params, headers)  # adds traceparent
         return router.send(
@@ -363,6 +369,11 @@ class BaseClient:
 
         Routed calls: the result carries ``_llmfailover`` and an error ``.route``; the callbacks
         hear the outcome; a ``degraded=`` callable may answer instead of the error."""
+        if not raw and not spec.stream and not self._engine.routed:  # a plain client's answer, as below
+            exc = exchange.failure()
+            if exc is not None:
+                raise exc
+            return spec.parse(exchange.response(), self._strict_response_validation)
         report = self._report_for(call)
         if report is not None:
             report.trace, spec.trace = spec.trace, None
@@ -452,9 +463,27 @@ class BaseClient:
         Every given argument goes into the JSON body verbatim (unknown ones included: the API grows
         faster than any whitelist); openai's sentinels are dropped; ``extra_body`` is merged last.
         """
-        params = dict(params or {})
-        extra = {k: params.pop(k, NOT_GIVEN) for k in _PER_REQUEST}
+        params = params or {}
         body_obj: Optional[dict[str, Any]] = None
+        if method != "GET" and _PER_REQUEST_NAMES.isdisjoint(params):  # the common call: a body and nothing else
+            body_obj = {k: v for k, v in params.items() if type(v) in _PLAIN or is_given(v)}
+            stream = bool(body_obj.get("stream"))
+            return RequestSpec(
+                method,
+                path,
+                _dumps(body_obj),
+                [("Accept", "text/event-stream")] if stream else [],
+                [],
+                str(body_obj.get("model", "")),
+                self.timeout,
+                stream,
+                parse,
+                chunk_cls,
+                body_obj,
+                {},
+            )
+        params = dict(params)
+        extra = {k: params.pop(k, NOT_GIVEN) for k in _PER_REQUEST}
         route: dict[str, Any] = {}
         if method != "GET":
             body_obj = {k: v for k, v in params.items() if is_given(v)}

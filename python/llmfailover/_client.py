@@ -50,6 +50,10 @@ class OpenAIRequired(AttributeError):
     """A resource of openai's client that llmfailover serves only when openai is installed."""
 
 
+def _no_stream(call: Any, exchange: Exchange, report: Any) -> Any:
+    raise AssertionError("a request without stream=True made a stream")
+
+
 def _pump(call: Any, exchange: Exchange, *, until_head: bool) -> None:
     while not exchange.done and not (until_head and exchange.has_head):
         exchange.feed(call.wait(WAIT_SLICE, not until_head))
@@ -72,6 +76,8 @@ class SyncClientMixin:
         except BaseException:
             call.cancel()
             raise
+        if not spec.stream:  # _outcome makes no stream of it
+            return self._outcome(spec, call, exchange, raw=raw, started=started, make_stream=_no_stream)
         strict = self._strict_response_validation
 
         def make_stream(call: Any, exchange: Exchange, report: Any) -> Stream[Any]:

@@ -967,20 +967,20 @@ class Router:
     def send(
         self,
         model: str,
-        *,
         method: str,
         path: str,
         body: bytes | None = None,
         headers: collections.abc.Sequence[tuple[str, str]] = [],
         query: collections.abc.Sequence[tuple[str, str]] = [],
         stream: bool = False,
-        fallbacks: collections.abc.Sequence[str] | None = None,
         deadline: typing.SupportsFloat | typing.SupportsIndex | None = None,
+        cache_namespace: str = "",
+        *,
+        fallbacks: collections.abc.Sequence[str] | None = None,
         first_token: typing.SupportsFloat | typing.SupportsIndex | None = None,
         idle: typing.SupportsFloat | typing.SupportsIndex | None = None,
         max_attempts: typing.SupportsInt | typing.SupportsIndex | None = None,
         cache: bool = True,
-        cache_namespace: str = "",
         tag: str = "",
     ) -> RoutedCall:
         """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Optional
 
-from ._http import Headers, Request, Response
+from ._http import NO_HEADERS, Headers, Request, Response
 from .errors import APIError, make_error
 
 __all__ = ["Exchange"]
@@ -23,7 +23,7 @@ class Exchange:
     def __init__(self, request: Request, secrets: tuple[str, ...] = ()) -> None:
         self.request = request
         self.status: Optional[int] = None
-        self.headers = Headers()
+        self.headers = NO_HEADERS
         self.body: list[bytes] = []
         self.sse: deque[tuple[str, bytes]] = deque()
         self.errc = ""

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional, TypeVar, Union, overload
 
-__all__ = ["Headers", "Request", "Response"]
+__all__ = ["Headers", "Request", "Response", "NO_HEADERS"]
 
 _T = TypeVar("_T")
 
@@ -48,6 +48,12 @@ class Headers(Mapping[str, str]):
     @overload
     def get(self, key: str, default: Union[str, _T]) -> Union[str, _T]: ...
     def get(self, key: str, default: Any = None) -> Any:
+        if self._index is None and len(self._items) <= 16:  # one look-up (x-request-id): a scan, no index
+            lower, found = key.lower(), None
+            for k, v in self._items:
+                if k.lower() == lower:
+                    found = v if found is None else f"{found}, {v}"
+            return default if found is None else found
         return self._lookup().get(key.lower(), default)
 
     def __getitem__(self, key: str) -> str:
@@ -66,13 +72,16 @@ class Headers(Mapping[str, str]):
         return f"Headers({self._items!r})"
 
 
+NO_HEADERS = Headers([])  # shared: Headers is read-only, and an empty one's index is {}
+
+
 class Request:
     """The method and URL of a request (the ``request`` of an exception or raw response)."""
 
     def __init__(self, method: str, url: str) -> None:
         self.method = method
         self.url = url
-        self.headers = Headers()
+        self.headers = NO_HEADERS
 
     def __repr__(self) -> str:
         return f"<Request({self.method!r}, {self.url!r})>"

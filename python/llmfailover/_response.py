@@ -40,9 +40,46 @@ def decode_json(content: bytes) -> Any:
 
 def set_request_id(obj: Any, request_id: Optional[str]) -> None:
     try:
-        obj._request_id = request_id
+        cls = type(obj)
+        plain = _UNDECLARED.get(cls)
+        if plain is None:
+            if len(_UNDECLARED) >= 256:  # classes made at run time must not grow it without bound
+                _UNDECLARED.clear()
+            plain = _UNDECLARED[cls] = _undeclared_request_id(cls)
+        if plain:
+            object.__setattr__(obj, "_request_id", request_id)  # what pydantic's __setattr__ does for it
+        else:
+            obj._request_id = request_id
     except (AttributeError, ValueError):  # not a model (e.g. a list)
         pass
+
+
+_UNDECLARED: dict[type, bool] = {}  # per result class: _undeclared_request_id()
+
+
+def _undeclared_request_id(cls: type) -> bool:
+    """Whether ``cls`` is a pydantic model that does not declare ``_request_id`` (openai's models):
+    pydantic's ``BaseModel.__setattr__`` then stores it with ``object.__setattr__`` (pydantic 2
+    ``main.py``, ``_setattr_handler``: an underscore name that is no private attribute), which is
+    called directly, without the ~1.3 µs of looking that up on every answer."""
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, pydantic.BaseModel)
+        and "_request_id" not in getattr(cls, "__private_attributes__", {"_request_id": None})
+        and "_request_id" not in getattr(cls, "__class_vars__", {"_request_id"})
+        and "__setattr__" not in _own_attrs_below_basemodel(cls)
+    )
+
+
+def _own_attrs_below_basemodel(cls: type) -> set[str]:
+    """Names defined by ``cls`` and its bases below ``pydantic.BaseModel`` (an override of
+    ``__setattr__`` there must run)."""
+    names: set[str] = set()
+    for base in cls.__mro__:
+        if base is pydantic.BaseModel:
+            break
+        names.update(vars(base))
+    return names
 
 
 def parse_model(

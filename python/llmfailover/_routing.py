@@ -20,12 +20,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import operator
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Optional
 
 from . import _native, metrics
@@ -308,6 +310,29 @@ def cache_namespace(api_key: str) -> str:
     return "key:" + hashlib.sha256(api_key.encode()).hexdigest()
 
 
+class _LastNamespace:
+    """``cache_namespace()`` of the last key asked, remembered (a client sends the same key on
+    every call: one digest per key, not per call). Only the most recent key is held, the one its
+    client holds anyway; a different key (a rotating ``api_key`` callable) is digested anew. The
+    key and its digest are replaced together (one tuple), so threads sharing a client never pair
+    one key with another's digest."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: tuple[str, str] = ("", "")
+
+    def __call__(self, api_key: str) -> str:
+        if not api_key:
+            return ""
+        key, digest = self._last
+        if key is api_key or (len(key) == len(api_key) and hmac.compare_digest(key, api_key)):
+            return digest
+        digest = cache_namespace(api_key)
+        self._last = (api_key, digest)
+        return digest
+
+
 def deadline_of(timeout: Any) -> Optional[float]:
     """A call's ``timeout=`` (float or httpx-like ``Timeout``) as the router's deadline in seconds."""
     if timeout is None:
@@ -339,6 +364,8 @@ class RouterHandle:
 
         self.closed = False
         self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
+        self.groups: frozenset[str] = frozenset()  # a config's group names (fixed for its router)
+        self._namespace = _LastNamespace()
         if config is None:
             self.config: Any = None
             core = _native.core()
@@ -353,6 +380,7 @@ class RouterHandle:
             self._native = ForkSafe(lambda: core.Router.plain(**options))
             return
         self.config = load_config(config)
+        self.groups = frozenset(self.config.groups)
         native, core = self.config._native, _native.core()
         deployments = self.config.deployments
         try:
@@ -388,6 +416,11 @@ class RouterHandle:
     def router(self) -> Any:
         """The native Router (a fresh one, with fresh breakers, in a forked child)."""
         return self._native.get()
+
+    def has_group(self, name: str) -> bool:
+        """Whether ``name`` is one of the config's groups (``Router.has_group`` without the call
+        into the native module: the groups of a router never change)."""
+        return name in self.groups
 
     def close(self) -> None:
         if not self.closed:
@@ -425,24 +458,29 @@ class RouterHandle:
         api_key: str,
         spent: float = 0.0,
     ) -> Any:
-        options = dict(spec.route or {})
-        # "tag" goes to the router too: its spend cap (config budgets:); Python totals its cost
-        if api_key:  # the exact cache's namespace: a digest of the caller's key, never the key
-            options["cache_namespace"] = cache_namespace(api_key)
-        if deadline is not None:
-            options.setdefault("deadline", deadline)
-        if spent and "deadline" in options:  # the semantic cache's embeddings call took `spent` of it
-            options["deadline"] = max(0.001, options["deadline"] - spent)
-        return self.router.send(
-            spec.model,
-            method=spec.method,
-            path=spec.path,
-            body=spec.body,
-            headers=headers,
-            query=query,
-            stream=spec.stream,
-            **options,
+        # The exact cache's namespace: a digest of the caller's key, never the key.
+        namespace = self._namespace(api_key)
+        # extra_body["llmfailover"] overrides, as keywords ("tag" also feeds the spend caps); its
+        # timeout wins over the client's.
+        options = spec.route or _NO_OPTIONS
+        if "deadline" in options:
+            options = dict(options)
+            deadline = options.pop("deadline")
+        if spent and deadline is not None:  # the semantic cache's embeddings call took `spent` of it
+            deadline = max(0.001, deadline - spent)
+        # The arguments every call has go by position (Router.send, bind_router.cpp: cheaper than
+        # keywords, which the binding matches by name per call).
+        router = self._native.get()
+        if not options:
+            return router.send(
+                spec.model, spec.method, spec.path, spec.body, headers, query, spec.stream, deadline, namespace
+            )
+        return router.send(
+            spec.model, spec.method, spec.path, spec.body, headers, query, spec.stream, deadline, namespace, **options
         )
+
+
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 
 
 # --- reports and callbacks -----------------------------------------------------------------
@@ -470,16 +508,14 @@ class Hooks:
         for name, fn in self.as_kwargs().items():
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name} must be callable, not {type(fn).__name__}")
-        object.__setattr__(self, "_any", any(fn is not None for fn in self.as_kwargs().values()))
+        # Whether any callback is set: a plain attribute (read on every routed call).
+        object.__setattr__(self, "any", any(fn is not None for fn in self.as_kwargs().values()))
 
-    @property
-    def any(self) -> bool:
-        """Whether any callback is set."""
-        return bool(self.__dict__["_any"])
+    any: bool = field(init=False, repr=False, compare=False, default=False)
 
     def as_kwargs(self) -> dict[str, Any]:
         """The callbacks as client keyword arguments (for copies)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
 
 
 def _safe(name: str, fn: Optional[Callable[..., Any]], *args: Any) -> None:
@@ -500,7 +536,7 @@ class CallReport:
         self._call = call
         self._router = router
         self._hooks = hooks
-        self._told: set[tuple[int, str]] = set()
+        self._told: Optional[set[tuple[int, str]]] = None  # made by the first flush(): most calls never flush
         self._degraded_told = False
         self.degraded = False  # set when Python built a degraded answer
         self.trace: Any = None  # the call's span (llmfailover.tracing), ended by end_trace()
@@ -519,11 +555,13 @@ class CallReport:
         ended (the answer then keeps no reference to the call, its request or the router)."""
         if self._hooks.any:
             return self.flush()
-        degraded = self.is_degraded()
-        capture = getattr(self._call, "capture", None)
-        if capture is not None and self._call.finished:
-            return RouteInfo.lazy(_Captured(capture(), degraded), degraded)
-        return RouteInfo.lazy(self, degraded)
+        call = self._call
+        capture = getattr(call, "capture", None)
+        if capture is not None and call.finished:
+            route = capture()  # carries the call's degraded flag: one native call, not two
+            degraded = bool(route.degraded) or self.degraded
+            return RouteInfo.lazy(_Captured(route, degraded), degraded)
+        return RouteInfo.lazy(self, self.is_degraded())
 
     def live_info(self) -> RouteInfo:
         """A RouteInfo read from the (possibly still running) call when first used."""
@@ -545,10 +583,13 @@ class CallReport:
         h = self._hooks
         attempts = info.attempts
         _, retry, failover = _decisions()
+        told = self._told
+        if told is None:
+            told = self._told = set()
         for i, a in enumerate(attempts):
-            if not a.decision or (a.attempt, a.decision) in self._told:
+            if not a.decision or (a.attempt, a.decision) in told:
                 continue
-            self._told.add((a.attempt, a.decision))
+            told.add((a.attempt, a.decision))
             _safe("on_attempt", h.on_attempt, a)
             if a.decision in retry:
                 _safe("on_retry", h.on_retry, a)
@@ -659,7 +700,8 @@ def unknown_model(name: str, groups: list[str]) -> list[Any]:
 def names_unknown_group(router: Any, model: Any, body: Any) -> bool:
     """``model`` is a string that is no group, and the body does not continue server-side state
     (``previous_response_id``, ``conversation``: the router pins those to the deployment that
-    holds it, whatever the model says)."""
+    holds it, whatever the model says). ``router``: anything with ``has_group`` (the native Router
+    or a ``RouterHandle``)."""
     if not isinstance(model, str) or router.has_group(model):
         return False
     return not (isinstance(body, dict) and (body.get("previous_response_id") or body.get("conversation")))

@@ -8,11 +8,11 @@ Tests of the other providers' official SDKs (anthropic, google-genai, cohere, bo
 ``LLMFAILOVER_REQUIRE_SDKS=1`` (scripts/test.sh's first pytest run), which makes that a failure,
 so a broken environment cannot pass by skipping the checks that the fake speaks the real dialects.
 
-``stub_core`` swaps the native module for a scripted pure-Python stand-in at the one backend
-boundary, a plain client's ``Router.plain()`` / ``send_plain()``: every call replays the events the
-test gave, so the Python layer (request building, result and error mapping, streams) is tested
-without the C++ router or a server. Tests against the real engine use
-``llmfailover.testing.FakeProvider``.
+The clients are tested through the real native module against ``llmfailover.testing.FakeProvider``
+(the ``fp`` fixture), scripted per request with a ``Fault``: ``ok()`` and ``sse()`` below build one
+that answers exactly the given status, headers and body. What was sent is read from the fake's log
+(``fp.attempts()``); what a plain client handed its native router (timeouts, retries, the native
+call) from ``record_sends()``.
 """
 
 from __future__ import annotations
@@ -85,159 +85,58 @@ def _clean_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-# --- a scripted stand-in for llmfailover._core ------------------------------------------------
+# --- the real core over a scripted fake upstream ----------------------------------------------
 
 
-class StubTimeouts:
-    def __init__(
-        self,
-        connect: float = 5.0,
-        first_byte: Optional[float] = None,
-        idle: Optional[float] = None,
-        total: Optional[float] = None,
-    ) -> None:
-        self.connect, self.first_byte, self.idle, self.total = connect, first_byte, idle, total
+class SendLog:
+    """A plain client's native router (``_core.Router.plain()``), with a record of what the client
+    asked it to send: ``send_plain``'s arguments (``sent``) and the native calls it returned
+    (``calls``), in order, and how often it was closed (``closes``). Everything goes to the real
+    router; installed by ``record_sends``."""
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StubTimeouts) and vars(self) == vars(other)
-
-    def __repr__(self) -> str:
-        return f"StubTimeouts({vars(self)})"
-
-
-class StubUpstream:
-    def __init__(self, *, provider: str = "openai", base_url: str, api_key: str = "", **kw: Any) -> None:
-        self.provider, self.base_url, self._api_key, self.kw = provider, base_url, api_key, kw
-
-    def url_for(self, path: str, query: Any = (), model: str = "") -> str:
-        url = self.base_url.rstrip("/") + path
-        pairs = list(self.kw.get("default_query", ())) + list(query)
-        if self.kw.get("api_version"):
-            pairs.insert(0, ("api-version", self.kw["api_version"]))
-        return url + ("?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "")
-
-
-class StubNotifier:
-    def __init__(self) -> None:
-        self._fd = os.eventfd(0, os.EFD_NONBLOCK)
-        self._tokens: list[int] = []
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def notify(self, token: int) -> None:
-        self._tokens.append(token)
-        os.eventfd_write(self._fd, 1)
-
-    def drain(self) -> list[int]:
-        try:
-            os.eventfd_read(self._fd)
-        except BlockingIOError:
-            pass
-        tokens, self._tokens = self._tokens, []
-        return tokens
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-class StubCall:
-    """Replays batches of events; a batch "hang" never arrives (until cancel())."""
-
-    def __init__(self, batches: list[Any]) -> None:
-        self._batches = list(batches)
-        self.cancelled = False
-        self.retries_taken = 0
-        self._notify: Any = None
-
-    @property
-    def finished(self) -> bool:
-        return self.cancelled or not self._batches
-
-    def _take(self) -> list[Any]:
-        if self.cancelled or not self._batches or self._batches[0] == "hang":
-            return []
-        return list(self._batches.pop(0))
-
-    def wait(self, timeout: Optional[float] = None, until_end: bool = False) -> list[Any]:
-        events = self._take()
-        while until_end and events and events[-1][0] not in ("end", "error"):
-            more = self._take()
-            if not more:
-                break
-            events += more
-        return events
-
-    def poll(self) -> list[Any]:
-        return self._take()
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-    def set_notify(self, notifier: StubNotifier, token: int) -> None:
-        self._notify = (notifier, token)
-        if self._batches and self._batches[0] != "hang":
-            notifier.notify(token)
-
-
-class StubPlainRouter:
-    def __init__(self, **kw: Any) -> None:
-        self.kw = kw
+    def __init__(self, router: Any) -> None:
+        self.router = router
         self.sent: list[dict[str, Any]] = []
-        self.script: list[list[Any]] = []
-        self.calls: list[StubCall] = []
-        self.closed = 0
+        self.calls: list[Any] = []
+        self.closes = 0
 
-    def send(self, upstream: StubUpstream, **kw: Any) -> StubCall:
+    def send_plain(self, upstream: Any, **kw: Any) -> Any:
+        call = self.router.send_plain(upstream, **kw)
         self.sent.append({"upstream": upstream, **kw})
-        call = StubCall(self.script.pop(0) if self.script else [[("head", 200, []), ("body", b"{}"), ("end",)]])
         self.calls.append(call)
         return call
 
-    send_plain = send  # Router.send_plain: what the stub records is what the call would send
-
     def close(self) -> None:
-        self.closed += 1
+        self.closes += 1
+        self.router.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.router, name)
 
 
-class StubRouter:
-    """``_core.Router``: only a plain client's (``Router.plain``), the scripted ``StubPlainRouter``."""
-
-    plain = StubPlainRouter
-
-
-class StubCore:
-    Timeouts = StubTimeouts
-    Upstream = StubUpstream
-    Notifier = StubNotifier
-    Router = StubRouter
-    __version__ = "stub"
-    # The core's validation (validate.hpp) is the real one, set by stub_core: the clients ask it.
-    VALIDATION = ("header_problem", "check_url_characters", "checked_max_retries", "check_seconds")
+def record_sends(client: Any) -> SendLog:
+    """Wraps the plain ``client``'s router (shared by its copies) in a ``SendLog``; returns it."""
+    native = client._engine._native  # _fork.ForkSafe
+    log = SendLog(native.get())
+    native._obj = log
+    return log
 
 
-@pytest.fixture
-def stub_core(monkeypatch: pytest.MonkeyPatch) -> type[StubCore]:
-    from llmfailover import _core, _native
+def ok(body: bytes, headers: Optional[list[tuple[str, str]]] = None, status: int = 200) -> Any:
+    """A FakeProvider fault that answers ``status`` with exactly these headers (Content-Type JSON
+    unless given) and this body."""
+    from llmfailover.testing import Fault
 
-    for name in StubCore.VALIDATION:
-        setattr(StubCore, name, staticmethod(getattr(_core, name)))
-    monkeypatch.setattr(_native, "_core", StubCore)
-    return StubCore
+    return Fault(status=status, headers=headers or [("Content-Type", "application/json")], body=body)
 
 
-def ok(body: bytes, headers: Optional[list[tuple[str, str]]] = None, status: int = 200) -> list[Any]:
-    """One batch: a complete JSON response."""
-    return [("head", status, headers or [("content-type", "application/json")]), ("body", body), ("end",)]
+def sse(*datas: bytes, status: int = 200) -> Any:
+    """A FakeProvider fault that answers an event stream, sent whole: one ``data:`` event per item
+    (``b"[DONE]"`` only when given), then the body ends."""
+    from llmfailover.testing import Fault
 
-
-def sse(*datas: bytes, status: int = 200, end: Any = ("end",)) -> list[Any]:
-    """One batch: an event stream."""
-    events: list[Any] = [("head", status, [("content-type", "text/event-stream")])]
-    events += [("sse", "", d, "") for d in datas]
-    return events + ([end] if end else [])
+    body = b"".join(b"data: " + d + b"\n\n" for d in datas)
+    return Fault(status=status, headers=[("Content-Type", "text/event-stream")], body=body)
 
 
 @pytest.fixture

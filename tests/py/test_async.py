@@ -11,7 +11,7 @@ from typing import Any
 
 import llmfailover
 import pytest
-from conftest import ok, sse
+from conftest import ok, record_sends, sse
 from llmfailover import AsyncOpenAI, _async_io
 from llmfailover.testing import Fault
 
@@ -40,17 +40,18 @@ def chunk(text: str) -> bytes:
     ).encode()
 
 
-# --- with the scripted stand-in ------------------------------------------------------------------
+# --- scripted answers (conftest.py ok/sse) ---------------------------------------------------------
 
 
-def test_stub_request_stream_raw_and_awaitable_key(stub_core: Any) -> None:
+def test_request_stream_raw_and_awaitable_key(fp: Any) -> None:
     async def key() -> str:
         return "k-async"
 
     async def main() -> None:
-        c = AsyncOpenAI(api_key=key, base_url="http://stub/v1")
-        c._engine.router.script.extend(
-            [[ok(COMPLETION)], [sse(chunk("a"), chunk("b"), b"[DONE]")], [ok(COMPLETION, [("X-Request-Id", "r")])]]
+        c = AsyncOpenAI(api_key=key, base_url=fp.base_url)
+        log = record_sends(c)
+        fp.script(
+            "m", [ok(COMPLETION), sse(chunk("a"), chunk("b"), b"[DONE]"), ok(COMPLETION, [("X-Request-Id", "r")])]
         )
         r = await c.chat.completions.create(model="m", messages=MSG)
         assert r.choices[0].message.content == "ok"
@@ -60,24 +61,33 @@ def test_stub_request_stream_raw_and_awaitable_key(stub_core: Any) -> None:
             assert [x.choices[0].delta.content async for x in stream] == ["a", "b"]
         raw = await c.chat.completions.with_raw_response.create(model="m", messages=MSG)
         assert raw.headers["x-request-id"] == "r" and raw.parse().choices[0].message.content == "ok"
-        assert dict(c._engine.router.sent[0]["headers"])["Authorization"] == "Bearer k-async"
+        assert dict(log.sent[0]["headers"])["Authorization"] == "Bearer k-async"
+        assert [a.header("authorization") for a in fp.attempts("m")] == ["Bearer k-async"] * 3
         async with c:
             pass
-        assert c._engine.router.closed == 1
+        assert log.closes == 1 and log.router.closed
 
     asyncio.run(main())
 
 
-def test_stub_cancel_cancels_the_call(stub_core: Any) -> None:
+def test_cancel_cancels_the_call(fp: Any) -> None:
     async def main() -> None:
-        c = AsyncOpenAI(api_key=KEY, base_url="http://stub/v1")
-        c._engine.router.script.append(["hang"])
+        c = AsyncOpenAI(api_key=KEY, base_url=fp.base_url)
+        log = record_sends(c)
+        fp.script("m", [Fault.no_response()])  # never answers: only a cancel ends the call
         task = asyncio.create_task(c.chat.completions.create(model="m", messages=MSG))
-        await asyncio.sleep(0.01)
+        for _ in range(1000):  # the task runs until it waits for the native call's events
+            if log.calls:
+                break
+            await asyncio.sleep(0)
+        assert log.calls, "the request was never handed to the native router"
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert c._engine.router.calls[-1].cancelled
+        call = log.calls[-1]
+        events = call.wait(timeout=5, until_end=True)
+        assert call.finished and events[-1][:2] == ("error", "cancelled")
+        await c.close()
 
     asyncio.run(main())
 

@@ -1,7 +1,9 @@
 """The sync client: request building, configuration, results, streams, raw responses.
 
-The first part runs against ``stub_core`` (scripted native events, see conftest.py); the second
-against the real engine and ``llmfailover.testing.FakeProvider``, asserting conduct from its log.
+Every test runs the real engine against ``llmfailover.testing.FakeProvider``. The first part
+scripts the fake's exact answers (conftest.py ``ok``/``sse``) and reads what was sent from its log
+and from ``record_sends`` (what the client handed the native router); the second asserts conduct
+from the fake's log.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from typing import Any
+from typing import Any, Iterator
 
 import llmfailover
 import pytest
-from conftest import ok, sse
+from conftest import SendLog, ok, record_sends, sse
 from llmfailover import NOT_GIVEN, OpenAI
+from llmfailover.testing import Fault
 
 KEY = "sk-test-secret-0123456789"
 
@@ -49,29 +52,41 @@ def chunk(content: str | None, *, usage: bool = False) -> bytes:
 
 
 @pytest.fixture
-def client(stub_core: Any) -> OpenAI:
-    return OpenAI(api_key=KEY, base_url="http://stub/v1")
+def client(fp: Any) -> Iterator[OpenAI]:
+    c = OpenAI(api_key=KEY, base_url=fp.base_url)
+    record_sends(c)
+    yield c
+    c.close()
+
+
+def log(client: OpenAI) -> SendLog:
+    return client._engine.router  # type: ignore[no-any-return]
 
 
 def sent(client: OpenAI, i: int = -1) -> dict[str, Any]:
-    return client._engine.router.sent[i]  # type: ignore[no-any-return]
+    return log(client).sent[i]
 
 
-def script(client: OpenAI, *batches: list[Any]) -> None:
-    client._engine.router.script.extend([b] for b in batches)
+def script(fp: Any, *faults: Any, model: str = "m") -> None:
+    """The next attempts of ``model`` get these answers ("" is the model of a GET /models)."""
+    fp.script(model, faults)
+
+
+def headers_of(attempt: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in attempt.headers}
 
 
 # --- requests -------------------------------------------------------------------------------
 
 
-def test_every_given_argument_is_forwarded_verbatim(client: OpenAI) -> None:
+def test_every_given_argument_is_forwarded_verbatim(fp: Any, client: OpenAI) -> None:
     if llmfailover._compat.HAS_OPENAI:
         import openai
 
         theirs = {"seed": openai.NOT_GIVEN, "user": openai.omit, "n": openai.not_given}
     else:
         theirs = {"seed": NOT_GIVEN, "user": llmfailover.omit, "n": llmfailover.not_given}
-    script(client, ok(completion()))
+    script(fp, ok(completion()))
     client.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": "hé"}],
@@ -86,7 +101,9 @@ def test_every_given_argument_is_forwarded_verbatim(client: OpenAI) -> None:
     )
     s = sent(client)
     assert (s["method"], s["path"], s["model"]) == ("POST", "/chat/completions", "m")
-    assert json.loads(s["body"]) == {
+    (att,) = fp.attempts("m")
+    assert (att.method, att.target) == ("POST", "/v1/chat/completions?q=1")
+    assert att.json() == {
         "model": "m",
         "messages": [{"role": "user", "content": "hé"}],
         "temperature": 0.1,
@@ -94,6 +111,7 @@ def test_every_given_argument_is_forwarded_verbatim(client: OpenAI) -> None:
         "stop": None,
         "vendor": True,
     }
+    assert att.header("x-trace") == "t1" and att.header("x-skip") is None
     assert ("X-Trace", "t1") in s["headers"] and all(k != "X-Skip" for k, _ in s["headers"])
     assert s["query"] == [("q", "1")]
     t = s["timeouts"]
@@ -101,11 +119,11 @@ def test_every_given_argument_is_forwarded_verbatim(client: OpenAI) -> None:
     assert s["max_retries"] == 2
 
 
-def test_pydantic_messages_are_serialised(client: OpenAI) -> None:
-    script(client, ok(completion("one")), ok(completion("two")))
+def test_pydantic_messages_are_serialised(fp: Any, client: OpenAI) -> None:
+    script(fp, ok(completion("one")), ok(completion("two")))
     first = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "a"}])
     client.chat.completions.create(model="m", messages=[first.choices[0].message])
-    assert json.loads(sent(client)["body"])["messages"] == [{"role": "assistant", "content": "one"}]
+    assert fp.attempts("m")[-1].json()["messages"] == [{"role": "assistant", "content": "one"}]
 
 
 def test_missing_required_arguments_raise_type_error(client: OpenAI) -> None:
@@ -123,42 +141,48 @@ def test_missing_required_arguments_raise_type_error(client: OpenAI) -> None:
         (None, (5.0, None, None, None)),
     ],
 )
-def test_client_timeouts_map_to_native(stub_core: Any, timeout: Any, expected: tuple) -> None:
-    c = OpenAI(api_key=KEY, base_url="http://stub/v1", timeout=timeout)
-    c.models.list()
-    t = sent(c)["timeouts"]
+def test_client_timeouts_map_to_native(fp: Any, timeout: Any, expected: tuple) -> None:
+    with OpenAI(api_key=KEY, base_url=fp.base_url, timeout=timeout) as c:
+        record_sends(c)
+        c.models.list()
+        t = sent(c)["timeouts"]
     assert (t.connect, t.first_byte, t.idle, t.total) == expected
 
 
-def test_environment_and_defaults(stub_core: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_and_defaults(fp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://env-host:9/v1")
+    monkeypatch.setenv("OPENAI_BASE_URL", fp.base_url)
     monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-1")
-    c = OpenAI(default_headers={"X-App": "a"}, default_query={"tenant": "t"})
-    assert (c.api_key, c.base_url, c.organization, c.project) == (KEY, "http://env-host:9/v1/", "org-1", "proj-1")
-    kw = c._upstream.kw
-    assert c._upstream.base_url == "http://env-host:9/v1" and c._upstream._api_key == KEY
-    assert (kw["organization"], kw["project"]) == ("org-1", "proj-1")
-    assert kw["default_headers"] == [("X-App", "a")] and kw["default_query"] == [("tenant", "t")]
-    assert OpenAI(base_url="http://x/v1/").base_url == "http://x/v1/"
+    with OpenAI(default_headers={"X-App": "a"}, default_query={"tenant": "t"}) as c:
+        assert (c.api_key, c.base_url, c.organization, c.project) == (KEY, fp.base_url + "/", "org-1", "proj-1")
+        assert c._upstream.base_url == fp.base_url
+        c.models.list()
+    (att,) = fp.attempts()
+    h = headers_of(att)
+    assert h["authorization"] == f"Bearer {KEY}"
+    assert (h["openai-organization"], h["openai-project"], h["x-app"]) == ("org-1", "proj-1", "a")
+    assert att.target == "/v1/models?tenant=t"
+    with OpenAI(base_url="http://x/v1/") as other:
+        assert other.base_url == "http://x/v1/"
     monkeypatch.delenv("OPENAI_BASE_URL")
-    assert OpenAI().base_url == "https://api.openai.com/v1/"
+    with OpenAI() as default:
+        assert default.base_url == "https://api.openai.com/v1/"
 
 
-def test_missing_key_raises_openai_error(stub_core: Any) -> None:
+def test_missing_key_raises_openai_error() -> None:
     with pytest.raises(llmfailover.OpenAIError, match="api_key client option must be set"):
         OpenAI()
 
 
-def test_callable_api_key_is_sent_per_request(stub_core: Any) -> None:
+def test_callable_api_key_is_sent_per_request(fp: Any) -> None:
     keys = iter(["k1", "k2"])
-    c = OpenAI(api_key=lambda: next(keys), base_url="http://stub/v1")
-    c.models.list()
-    c.models.list()
-    auth = [{k.lower(): v for k, v in s["headers"]}["authorization"] for s in c._engine.router.sent]
-    assert auth == ["Bearer k1", "Bearer k2"]
-    assert c._upstream._api_key == ""
+    with OpenAI(api_key=lambda: next(keys), base_url=fp.base_url) as c:
+        c.models.list()
+        c.models.list()
+    # one Authorization per request, the callable's: the client's upstream holds no key of its own
+    auth = [[v for k, v in a.headers if k.lower() == "authorization"] for a in fp.attempts()]
+    assert auth == [["Bearer k1"], ["Bearer k2"]]
 
 
 def test_key_never_in_repr(client: OpenAI) -> None:
@@ -166,24 +190,25 @@ def test_key_never_in_repr(client: OpenAI) -> None:
         assert KEY not in text
 
 
-def test_http_client_is_ignored_with_a_warning(stub_core: Any) -> None:
+def test_http_client_is_ignored_with_a_warning() -> None:
     with pytest.warns(llmfailover.LlmFailoverWarning, match="http_client"):
-        OpenAI(api_key=KEY, http_client=object())
+        OpenAI(api_key=KEY, http_client=object()).close()
 
 
-def test_with_options_shares_the_engine(client: OpenAI) -> None:
+def test_with_options_shares_the_engine(fp: Any, client: OpenAI) -> None:
     other = client.with_options(timeout=3, max_retries=0, default_headers={"X-B": "b"})
     assert other._engine is client._engine and other is not client
     assert (other.timeout, other.max_retries, client.max_retries) == (3, 0, 2)
     assert other.api_key == KEY and other.base_url == client.base_url
     other.models.list()
     assert sent(client)["max_retries"] == 0
+    assert fp.attempts()[-1].header("x-b") == "b"
     other.close()
-    assert client._engine.router.closed == 0  # a copy never closes the shared engine
+    assert log(client).closes == 0 and not client._engine.router.closed  # a copy never closes the shared engine
     with client as c:
         assert c is client
     client.close()
-    assert client._engine.router.closed == 1  # idempotent
+    assert log(client).closes == 1 and client._engine.router.closed  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         other.models.list()
 
@@ -226,22 +251,28 @@ def test_public_surface() -> None:
     assert public - {"types", "testing", "scorecard"} <= set(llmfailover.__all__)  # subpackages
 
 
-def test_garbage_collected_stream_cancels_the_call(client: OpenAI) -> None:
+def cancelled(call: Any) -> bool:
+    """The native call ended because the caller cancelled it (its last event says so)."""
+    events = call.wait(timeout=5, until_end=True)
+    return bool(call.finished and events and events[-1][:2] == ("error", "cancelled"))
+
+
+def test_garbage_collected_stream_cancels_the_call(fp: Any, client: OpenAI) -> None:
     import gc
 
-    client._engine.router.script.append([sse(chunk("a"), end=None), "hang"])
+    script(fp, Fault.stall(1))  # one chunk, then the upstream holds the stream open
     stream = client.chat.completions.create(model="m", messages=[], stream=True)
     next(stream)
     del stream
     gc.collect()
-    assert client._engine.router.calls[-1].cancelled
+    assert cancelled(log(client).calls[-1])
 
 
 # --- results ---------------------------------------------------------------------------------
 
 
-def test_completion_result_and_request_id(client: OpenAI) -> None:
-    script(client, ok(completion("hello"), [("content-type", "application/json"), ("X-Request-Id", "req_7")]))
+def test_completion_result_and_request_id(fp: Any, client: OpenAI) -> None:
+    script(fp, ok(completion("hello"), [("content-type", "application/json"), ("X-Request-Id", "req_7")]))
     r = client.chat.completions.create(model="m", messages=[])
     assert isinstance(r, llmfailover.types.ChatCompletion)
     assert r.choices[0].message.content == "hello" and r._request_id == "req_7"
@@ -257,23 +288,26 @@ def test_completion_result_and_request_id(client: OpenAI) -> None:
         (500, "InternalServerError"),
     ],
 )
-def test_error_statuses(client: OpenAI, status: int, cls: str) -> None:
-    script(client, ok(b'{"error":{"message":"no","code":"c"}}', status=status))
+def test_error_statuses(fp: Any, client: OpenAI, status: int, cls: str) -> None:
+    script(fp, ok(b'{"error":{"message":"no","code":"c"}}', status=status))
     with pytest.raises(getattr(llmfailover, cls)) as info:
-        client.chat.completions.create(model="m", messages=[])
+        client.with_options(max_retries=0).chat.completions.create(model="m", messages=[])
     assert info.value.status_code == status and info.value.code == "c"
+    assert len(fp.attempts("m")) == 1
 
 
-def test_transport_errors(client: OpenAI) -> None:
-    script(client, [("error", "first_byte_timeout", "no head")], [("error", "connection_reset", "rst")])
-    with pytest.raises(llmfailover.APITimeoutError):
-        client.chat.completions.create(model="m", messages=[])
+def test_transport_errors(fp: Any, client: OpenAI) -> None:
+    script(fp, Fault.no_response(), Fault.reset())  # no head ever; then a TCP RST
+    once = client.with_options(max_retries=0)
+    with pytest.raises(llmfailover.APITimeoutError) as timed_out:
+        once.chat.completions.create(model="m", messages=[], timeout=0.2)
+    assert timed_out.value.__cause__.errc == "first_byte_timeout"
     with pytest.raises(llmfailover.APIConnectionError) as info:
-        client.chat.completions.create(model="m", messages=[])
+        once.chat.completions.create(model="m", messages=[])
     assert info.value.__cause__.errc == "connection_reset"
 
 
-def test_embeddings_default_to_base64(client: OpenAI) -> None:
+def test_embeddings_default_to_base64(fp: Any, client: OpenAI) -> None:
     vec = base64.b64encode(struct.pack("<3f", 0.5, -1.0, 2.0)).decode()
     body = {
         "object": "list",
@@ -281,17 +315,17 @@ def test_embeddings_default_to_base64(client: OpenAI) -> None:
         "usage": {"prompt_tokens": 1, "total_tokens": 1},
         "data": [{"object": "embedding", "index": 0, "embedding": vec}],
     }
-    script(client, ok(json.dumps(body).encode()))
+    script(fp, ok(json.dumps(body).encode()), model="e")
     r = client.embeddings.create(model="e", input="x")
-    assert json.loads(sent(client)["body"])["encoding_format"] == "base64"
+    assert fp.attempts("e")[-1].json()["encoding_format"] == "base64"
     assert r.data[0].embedding == [0.5, -1.0, 2.0]
     body["data"][0]["embedding"] = [0.25]
-    script(client, ok(json.dumps(body).encode()))
+    script(fp, ok(json.dumps(body).encode()), model="e")
     r = client.embeddings.create(model="e", input="x", encoding_format="float")
-    assert json.loads(sent(client)["body"])["encoding_format"] == "float" and r.data[0].embedding == [0.25]
+    assert fp.attempts("e")[-1].json()["encoding_format"] == "float" and r.data[0].embedding == [0.25]
 
 
-def test_models_list_page(client: OpenAI) -> None:
+def test_models_list_page(fp: Any, client: OpenAI) -> None:
     body = {
         "object": "list",
         "data": [
@@ -299,9 +333,11 @@ def test_models_list_page(client: OpenAI) -> None:
             {"id": "b", "object": "model", "created": 2, "owned_by": "o"},
         ],
     }
-    script(client, ok(json.dumps(body).encode()))
+    script(fp, ok(json.dumps(body).encode()), model="")
     page = client.models.list()
     assert sent(client)["method"] == "GET" and sent(client)["body"] is None
+    (att,) = fp.attempts()
+    assert (att.method, att.target, att.body) == ("GET", "/v1/models", b"")
     assert [m.id for m in page] == ["a", "b"] and page.data[1].created == 2
     assert isinstance(page.data[0], llmfailover.types.Model)
 
@@ -309,11 +345,12 @@ def test_models_list_page(client: OpenAI) -> None:
 # --- streams and raw responses -----------------------------------------------------------------
 
 
-def test_stream_with_usage_chunk(client: OpenAI) -> None:
-    script(client, sse(chunk("a"), chunk("b"), chunk(None, usage=True), b"[DONE]"))
+def test_stream_with_usage_chunk(fp: Any, client: OpenAI) -> None:
+    script(fp, sse(chunk("a"), chunk("b"), chunk(None, usage=True), b"[DONE]"))
     stream = client.chat.completions.create(model="m", messages=[], stream=True, stream_options={"include_usage": True})
     assert isinstance(stream, llmfailover.Stream)
     assert ("Accept", "text/event-stream") in sent(client)["headers"]
+    assert fp.attempts("m")[-1].header("accept") == "text/event-stream"
     out, usage = [], None
     for c in stream:
         if not c.choices:
@@ -323,15 +360,15 @@ def test_stream_with_usage_chunk(client: OpenAI) -> None:
     assert out == ["a", "b"] and usage.total_tokens == 3
 
 
-def test_stream_without_done_just_ends(client: OpenAI) -> None:
-    script(client, sse(chunk("a")))
+def test_stream_without_done_just_ends(fp: Any, client: OpenAI) -> None:
+    script(fp, sse(chunk("a")))
     assert [
         c.choices[0].delta.content for c in client.chat.completions.create(model="m", messages=[], stream=True)
     ] == ["a"]
 
 
-def test_stream_error_data_raises_api_error(client: OpenAI) -> None:
-    script(client, sse(chunk("a"), b'{"error":{"message":"overloaded","type":"server_error"}}'))
+def test_stream_error_data_raises_api_error(fp: Any, client: OpenAI) -> None:
+    script(fp, sse(chunk("a"), b'{"error":{"message":"overloaded","type":"server_error"}}'))
     stream = client.chat.completions.create(model="m", messages=[], stream=True)
     assert next(stream).choices[0].delta.content == "a"
     with pytest.raises(llmfailover.APIError, match="overloaded") as info:
@@ -339,32 +376,35 @@ def test_stream_error_data_raises_api_error(client: OpenAI) -> None:
     assert not isinstance(info.value, llmfailover.APIStatusError)
 
 
-def test_broken_stream_raises_after_the_chunks(client: OpenAI) -> None:
-    script(client, sse(chunk("a"), end=("error", "idle_timeout", "stalled")))
-    stream = client.chat.completions.create(model="m", messages=[], stream=True)
+def test_broken_stream_raises_after_the_chunks(fp: Any, client: OpenAI) -> None:
+    fp.set_reply("m", "a b")
+    # the first chunk, then silence: the idle limit ends the stream (1 s: room for the first chunk
+    # on a slow sanitizer build, where 0.2 s could time out before it)
+    script(fp, Fault.stall(1))
+    stream = client.chat.completions.create(model="m", messages=[], stream=True, timeout=1.0)
     assert next(stream).choices[0].delta.content == "a"
-    with pytest.raises(llmfailover.APITimeoutError):
+    with pytest.raises(llmfailover.APITimeoutError) as info:
         next(stream)
+    assert info.value.__cause__.errc == "idle_timeout"
 
 
-def test_stream_status_error_raises_at_create(client: OpenAI) -> None:
-    script(client, ok(b'{"error":{"message":"slow down"}}', status=429))
+def test_stream_status_error_raises_at_create(fp: Any, client: OpenAI) -> None:
+    script(fp, ok(b'{"error":{"message":"slow down"}}', status=429))
     with pytest.raises(llmfailover.RateLimitError, match="slow down"):
-        client.chat.completions.create(model="m", messages=[], stream=True)
+        client.with_options(max_retries=0).chat.completions.create(model="m", messages=[], stream=True)
 
 
-def test_closing_a_stream_cancels_the_call(client: OpenAI) -> None:
-    client._engine.router.script.append([sse(chunk("a"), end=None), "hang"])
+def test_closing_a_stream_cancels_the_call(fp: Any, client: OpenAI) -> None:
+    script(fp, Fault.stall(1))  # one chunk, then the upstream holds the stream open
     with client.chat.completions.create(model="m", messages=[], stream=True) as stream:
         next(stream)
-    call = client._engine.router.calls[-1]
-    assert call.cancelled
+    assert cancelled(log(client).calls[-1])
     assert list(stream) == []
 
 
-def test_raw_response_langchain_style(client: OpenAI) -> None:
+def test_raw_response_langchain_style(fp: Any, client: OpenAI) -> None:
     script(
-        client,
+        fp,
         ok(
             completion("raw"),
             [("Content-Type", "application/json"), ("X-Request-ID", "req_r"), ("x-ratelimit-remaining-requests", "9")],
@@ -377,11 +417,11 @@ def test_raw_response_langchain_style(client: OpenAI) -> None:
     parsed = raw.parse()
     assert parsed is raw.parse() and parsed.choices[0].message.content == "raw"
     assert raw.json()["id"] == "chatcmpl-1" and "raw" in raw.text
-    assert raw.http_request.url == "http://stub/v1/chat/completions"
+    assert raw.http_request.url == fp.base_url + "/chat/completions"
 
 
-def test_client_level_raw_and_streaming_response(client: OpenAI) -> None:
-    script(client, ok(completion("x")), sse(chunk("s"), b"[DONE]"))
+def test_client_level_raw_and_streaming_response(fp: Any, client: OpenAI) -> None:
+    script(fp, ok(completion("x")), sse(chunk("s"), b"[DONE]"))
     raw = client.with_raw_response.chat.completions.create(model="m", messages=[])
     assert raw.parse().choices[0].message.content == "x"
     with client.chat.completions.with_streaming_response.create(model="m", messages=[], stream=True) as resp:
@@ -389,26 +429,33 @@ def test_client_level_raw_and_streaming_response(client: OpenAI) -> None:
     assert client.beta.chat.completions.create is not None
 
 
-def test_azure_client(stub_core: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_azure_client(fp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
-    c = llmfailover.AzureOpenAI(azure_endpoint="https://r.openai.azure.com/", azure_deployment="dep")
-    assert c.base_url == "https://r.openai.azure.com/openai/deployments/dep/"
-    up = c._upstream
-    assert up.provider == "azure" and up.kw["api_version"] == "2024-10-21" and up._api_key == KEY
+    with llmfailover.AzureOpenAI(azure_endpoint=fp.root_url + "/", azure_deployment="dep") as c:
+        assert c.base_url == fp.root_url + "/openai/deployments/dep/"
+        assert c._upstream.provider == "azure"
+        c.chat.completions.create(model="gpt", messages=MSG)
+    att = fp.attempts()[-1]
+    assert att.target == "/openai/deployments/dep/chat/completions?api-version=2024-10-21"
+    assert att.header("api-key") == KEY and att.header("authorization") is None
     with pytest.raises(ValueError, match="api_version"):
         monkeypatch.delenv("OPENAI_API_VERSION")
         llmfailover.AzureOpenAI(azure_endpoint="https://r")
     monkeypatch.delenv("AZURE_OPENAI_API_KEY")
-    t = llmfailover.AzureOpenAI(api_version="v", azure_endpoint="https://r", azure_ad_token_provider=lambda: "tok")
-    t.with_options(max_retries=1).models.list()
-    assert ("authorization", "Bearer tok") in [(k.lower(), v) for k, v in sent(t)["headers"]]
-    assert sent(t)["upstream"]._api_key == ""
+    with llmfailover.AzureOpenAI(
+        api_version="v", azure_endpoint=fp.root_url, azure_ad_token_provider=lambda: "tok"
+    ) as t:
+        record_sends(t)
+        t.with_options(max_retries=1).models.list()
+        assert ("authorization", "Bearer tok") in [(k.lower(), v) for k, v in sent(t)["headers"]]
+    att = fp.attempts()[-1]
+    assert att.target == "/openai/models?api-version=v"
+    # the token provider's token, and no key: the client's upstream holds none
+    assert att.header("authorization") == "Bearer tok" and att.header("api-key") is None
 
 
 # --- against the real engine and the FakeProvider ---------------------------------------------
-
-from llmfailover.testing import Fault  # noqa: E402
 
 MSG = [{"role": "user", "content": "hi"}]
 

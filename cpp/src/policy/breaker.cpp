@@ -184,8 +184,18 @@ struct CircuitBreaker::Outcome {
   bool known = false;
   bool failure_over = false;
   bool slow_over = false;
-  std::string reason;
+  double failure_threshold = 0;
+  double slow_threshold = 0;
   bool exceeded() const { return failure_over || slow_over; }
+  // The rates against their thresholds, as events and transitions name them. Written only when a
+  // transition or an event needs it: a closed breaker evaluates on every result, and formatting
+  // four percentages per call cost more than the rest of the evaluation.
+  std::string reason() const {
+    std::string fr = "failure_rate " + pct(m.failure_rate) + (failure_over ? " >= " : " < ") + pct(failure_threshold);
+    std::string sr = "slow_call_rate " + pct(m.slow_rate) + (slow_over ? " >= " : " < ") + pct(slow_threshold);
+    if (failure_over != slow_over) return failure_over ? fr : sr;  // the one rate over its threshold
+    return fr + ", " + sr;                                         // both over, or neither: both
+  }
 };
 
 CircuitBreaker::CircuitBreaker(const BreakerPolicyConfig& cfg, const TimeSource& clock, Random& random)
@@ -319,7 +329,7 @@ void CircuitBreaker::check_closed_locked() {
   auto o = evaluate_locked();
   if (o.known && o.exceeded()) {
     emit_exceeded_locked(o);
-    enter_open_locked(attempts_ + 1, clock_.now() + open_wait(attempts_ + 1), o.reason);
+    enter_open_locked(attempts_ + 1, clock_.now() + open_wait(attempts_ + 1), o.reason());
   } else if (cfg_.consecutive_failures > 0 && consecutive_ >= cfg_.consecutive_failures) {
     // Finagle's consecutiveFailures trip (resilience.md 4.5), independent of the minimum calls.
     enter_open_locked(attempts_ + 1, clock_.now() + open_wait(attempts_ + 1),
@@ -331,8 +341,9 @@ void CircuitBreaker::check_closed_locked() {
 void CircuitBreaker::check_half_open_locked() {
   auto o = evaluate_locked();
   if (!o.known) return;
-  if (o.exceeded()) enter_open_locked(attempts_ + 1, clock_.now() + open_wait(attempts_ + 1), "half_open: " + o.reason);
-  else enter_locked(S::closed, 0, "half_open: " + o.reason);
+  if (o.exceeded())
+    enter_open_locked(attempts_ + 1, clock_.now() + open_wait(attempts_ + 1), "half_open: " + o.reason());
+  else enter_locked(S::closed, 0, "half_open: " + o.reason());
 }
 
 // METRICS_ONLY never opens; it publishes each exceeded event once (resilience4j MetricsOnlyState).
@@ -347,10 +358,12 @@ void CircuitBreaker::check_metrics_only_locked() {
 }
 
 void CircuitBreaker::emit_exceeded_locked(const Outcome& o) {
+  if (!o.exceeded()) return;
+  const std::string reason = o.reason();
   if (o.failure_over)
-    pending_.push_back({BreakerEvent::Kind::failure_rate_exceeded, state_, state_, o.m.failure_rate, o.reason});
+    pending_.push_back({BreakerEvent::Kind::failure_rate_exceeded, state_, state_, o.m.failure_rate, reason});
   if (o.slow_over)
-    pending_.push_back({BreakerEvent::Kind::slow_call_rate_exceeded, state_, state_, o.m.slow_rate, o.reason});
+    pending_.push_back({BreakerEvent::Kind::slow_call_rate_exceeded, state_, state_, o.m.slow_rate, reason});
 }
 
 CircuitBreaker::Outcome CircuitBreaker::evaluate_locked() {
@@ -361,12 +374,8 @@ CircuitBreaker::Outcome CircuitBreaker::evaluate_locked() {
   if (!o.known) return o;
   o.failure_over = o.m.failure_rate >= cfg.failure_rate_threshold;
   o.slow_over = o.m.slow_rate >= cfg.slow_call_rate_threshold;
-  std::string fr =
-      "failure_rate " + pct(o.m.failure_rate) + (o.failure_over ? " >= " : " < ") + pct(cfg.failure_rate_threshold);
-  std::string sr =
-      "slow_call_rate " + pct(o.m.slow_rate) + (o.slow_over ? " >= " : " < ") + pct(cfg.slow_call_rate_threshold);
-  if (o.failure_over != o.slow_over) o.reason = o.failure_over ? fr : sr;  // the one rate over its threshold
-  else o.reason = fr + ", " + sr;                                          // both over, or neither: both
+  o.failure_threshold = cfg.failure_rate_threshold;
+  o.slow_threshold = cfg.slow_call_rate_threshold;
   return o;
 }
 

@@ -1,11 +1,17 @@
 // google_auth.cpp — the service-account JWT bearer grant and the token cache (google_auth.hpp).
 // Grant: RFC 7523 section 2.1; token answer: RFC 6749 sections 5.1 and 5.2; claims and header as
 // google-auth's service_account.Credentials (google/oauth2/service_account.py, google/auth/jwt.py).
+// Where a deployment's key comes from follows google-auth's google.auth.default(): the explicit
+// key, else the file named by GOOGLE_APPLICATION_CREDENTIALS.
 #include "llmfailover/providers/google_auth.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <openssl/bio.h>
@@ -286,6 +292,119 @@ void TokenCache::invalidate() {
 int TokenCache::refreshes() const {
   std::lock_guard lock(mutex_);
   return refreshes_;
+}
+
+// ---- a deployment's service account and its Credentials --------------------------------------
+
+namespace {
+
+std::string trimmed(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// Only something shaped like a path is quoted back: a key pasted in the wrong place must not be.
+bool quotable_path(const std::string& s) {
+  return s.size() <= 512 && s.find('\n') == std::string::npos && s.find("PRIVATE KEY") == std::string::npos;
+}
+
+std::string read_key_file(const std::string& field, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const std::string why = std::strerror(errno);
+    if (!quotable_path(path))
+      throw CredentialError(field, "credentials are neither a JSON document nor a readable file path");
+    throw CredentialError(field, "cannot read the service-account file '" + path + "' (" + why + ")");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+ServiceAccount load_service_account(const CredentialConfig& config, const EnvLookup& env) {
+  std::string field = "credentials";
+  std::string text = trimmed(config.credentials.reveal());
+  if (!text.empty() && !text.starts_with("{")) {
+    text = read_key_file(field, text);
+  } else if (text.empty()) {
+    auto path = env("GOOGLE_APPLICATION_CREDENTIALS");
+    if (!path || path->empty()) {
+      throw CredentialError(field,
+                            "vertex needs service-account credentials: set credentials (LiteLLM vertex_credentials) "
+                            "to the key file's path or content, or GOOGLE_APPLICATION_CREDENTIALS");
+    }
+    field += " (from GOOGLE_APPLICATION_CREDENTIALS)";
+    text = read_key_file(field, *path);
+  }
+  try {
+    ServiceAccount sa = parse_service_account(text);
+    (void)signed_jwt(sa, kCloudPlatformScope, std::chrono::system_clock::now());  // a bad key fails here, not per call
+    return sa;
+  } catch (const CredentialError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw CredentialError(field, e.what());  // names the field or the key's problem, never its content
+  }
+}
+
+std::shared_ptr<Credentials> shared_credentials(ServiceAccount account, const TimeSource& clock, CredentialPool& pool) {
+  std::string key = "google-service-account\n" + account.client_email + '\n' + account.private_key_id + '\n' +
+                    account.token_uri + '\n' + account.private_key.reveal();
+  auto& entry = pool[key];
+  if (!entry) entry = std::make_shared<ServiceAccountCredentials>(std::move(account), clock);
+  return entry;
+}
+
+void ServiceAccountCredentials::fetch(const StartHttp& start_http, const Timeouts& timeouts, Done done) {
+  if (auto token = cache_->valid()) return done(std::move(token), std::nullopt);
+  if (!cache_->begin_refresh(std::move(done))) return;  // another attempt is fetching; we are queued
+
+  Timeouts limits;
+  limits.connect = timeouts.connect;
+  limits.first_byte = timeouts.first_byte.count() > 0 ? std::min(timeouts.first_byte, kFetchLimit) : kFetchLimit;
+  limits.total = kFetchLimit;
+  HttpRequest request;
+  try {
+    request = token_request(cache_->account(), std::chrono::system_clock::now(), limits);
+  } catch (const std::invalid_argument& e) {
+    return cache_->fail({ErrorClass::fatal_target, "auth", std::string("access token: ") + e.what()});
+  }
+  struct Answer {
+    int status = 0;
+    std::string body;
+  };
+  auto answer = std::make_shared<Answer>();
+  std::shared_ptr<TokenCache> cache = cache_;
+  const TimeSource* clock = &clock_;
+  auto fail = [cache](const ErrorVerdict& verdict) { cache->fail(verdict); };
+  try {
+    start_http(std::move(request), [answer, cache, clock, fail](Event&& e) {
+      switch (e.kind) {
+        case Event::Kind::head: answer->status = e.status; return;
+        case Event::Kind::body:
+        case Event::Kind::sse: answer->body += e.data; return;
+        case Event::Kind::error:
+          return fail({errc_class(e.error), std::string(to_string(e.error.code)), "access token: " + e.error.message});
+        case Event::Kind::end: {
+          std::optional<TokenAnswer> a;
+          try {
+            a = read_token_answer(answer->status, answer->body, clock->now());
+          } catch (const std::exception&) {  // never on the io thread: every waiting attempt would hang
+            return fail({ErrorClass::retryable, "bad_response",
+                         "access token: the token endpoint's answer does not fit its schema"});
+          }
+          if (a->token) cache->complete(std::move(*a->token));
+          else cache->fail(std::move(*a->error));
+          return;
+        }
+      }
+    });
+  } catch (const std::exception& e) {  // the exchange could not start: every waiter hears it
+    fail({ErrorClass::retryable, "auth", std::string("access token: ") + e.what()});
+  }
 }
 
 }  // namespace llmfailover::providers::google_auth

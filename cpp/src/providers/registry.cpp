@@ -126,7 +126,8 @@ std::vector<ProviderInfo> build() {
        .aliases = {"vertex_ai"},
        .capabilities = embed,
        .credential = CredentialSource::service_account,
-       .make = vertex::make_provider},
+       .make = vertex::make_provider,
+       .make_credentials = vertex::make_credentials},
       {.name = "bedrock",
        .adapter = "Converse / ConverseStream",
        .capabilities = {.prefill = true, .embeddings = true},
@@ -205,6 +206,12 @@ void complete_endpoint(const ProviderInfo& info, Endpoint& endpoint, const EnvLo
     endpoint.base_url = info.complete_base_url(std::move(endpoint.base_url));
   if (endpoint.api_key.empty())
     if (auto key = default_key(info, env)) endpoint.api_key = std::move(*key);
+}
+
+std::shared_ptr<Credentials> make_credentials(const ProviderInfo& info, const CredentialConfig& config,
+                                              Endpoint& endpoint, const TimeSource& clock, CredentialPool& pool,
+                                              const EnvLookup& env) {
+  return info.make_credentials ? info.make_credentials(config, endpoint, clock, pool, env) : nullptr;
 }
 
 const Provider* find_provider(std::string_view name) {

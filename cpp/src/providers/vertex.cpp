@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "llmfailover/providers/gemini.hpp"
+#include "llmfailover/providers/google_auth.hpp"
 #include "llmfailover/providers/vertex.hpp"
 
 namespace llmfailover::providers::vertex {
@@ -148,5 +149,28 @@ std::string model_url(const Endpoint& ep, std::string_view model, std::string_vi
 }
 
 std::unique_ptr<Provider> make_provider() { return std::make_unique<VertexProvider>(); }
+
+namespace {
+
+void check_project(const CredentialConfig& config, const Endpoint& endpoint) {
+  if (endpoint.project.empty() && !config.model.starts_with("projects/")) {
+    throw CredentialError(
+        "project", "vertex needs a project: set project (LiteLLM vertex_project) or use a key file with project_id");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<Credentials> make_credentials(const CredentialConfig& config, Endpoint& endpoint,
+                                              const TimeSource& clock, CredentialPool& pool, const EnvLookup& env) {
+  if (config.credentials.empty() && config.has_api_key) {  // a ready access token
+    check_project(config, endpoint);
+    return nullptr;
+  }
+  google_auth::ServiceAccount account = google_auth::load_service_account(config, env);
+  if (endpoint.project.empty()) endpoint.project = account.project_id;
+  check_project(config, endpoint);
+  return google_auth::shared_credentials(std::move(account), clock, pool);
+}
 
 }  // namespace llmfailover::providers::vertex

@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "auth.hpp"
 #include "router_impl.hpp"
 
 namespace llmfailover {
@@ -173,8 +172,8 @@ void Prober::fire_safely(Router::Impl& r, Slot& s) noexcept {
 void Prober::fire(Router::Impl& r, Slot& s) {
   if (stopped_) return;
   Target& t = *s.target;
-  if (!t.tokens) return send(r, s, std::nullopt);
-  ensure_token(r, t, probe_timeouts(s.cfg), [weak = router_, slot = &s](auto token, auto error) {
+  if (!t.credentials) return send(r, s, std::nullopt);
+  r.fetch_credential(t, probe_timeouts(s.cfg), [weak = router_, slot = &s](auto token, auto error) {
     auto router = weak.lock();
     if (!router || router->prober.stopped()) return;
     if (token) return router->prober.send(*router, *slot, token);

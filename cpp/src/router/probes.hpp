@@ -14,8 +14,8 @@
 // Every limit of the probe (connect, first byte, idle, total) is the config's `timeout`. 2xx
 // passes; an error status is classified by the provider; no answer (refused, reset, timeout)
 // fails. Probes take no health permit, no concurrency slot and no rpm / tpm ticket, are not
-// in-flight calls and never feed the balancer's latency estimate. Vertex targets get their access
-// token first (auth.hpp ensure_token); a token failure is the probe's result.
+// in-flight calls and never feed the balancer's latency estimate. A target with credentials to fetch
+// (providers/credentials.hpp) gets one first; a failed fetch is the probe's result.
 //
 // Lifetime: Router::Impl owns the Prober; the Router's constructor calls start() and close()
 // calls stop() before it shuts the HttpClient down. Timers and exchanges hold the Impl only

@@ -2,7 +2,6 @@
 // Events, timers and exception safety: routed_events.cpp; decisions and what the caller finally
 // gets: routed_outcome.cpp; the stream's commit point and recovery: routed_stream.cpp.
 #include "llmfailover/transport/url.hpp"
-#include "auth.hpp"
 #include "routed_call_impl.hpp"
 
 namespace llmfailover {
@@ -220,11 +219,15 @@ void RoutedCallImpl::drop_held() {
   unsend();
 }
 
+bool RoutedCallImpl::is_exhausted(const Target* t) const {
+  if (auto it = tries_.find(t); it != tries_.end() && it->second >= max_attempts()) return true;
+  return unusable_.count(t) > 0 || spent_.count(t) > 0;
+}
+
 bool RoutedCallImpl::fallback_left() const {
   if (chain_pos_ + 1 < chain_.size()) return true;
-  const std::set<const Target*> out = exhausted();
-  for (const Target* t : group_->targets)
-    if (t != target_ && !tried_.count(t) && !out.count(t)) return true;
+  for (const Target* t : group_->targets)  // every attempt asks: no set built for it
+    if (t != target_ && !tried_.count(t) && !is_exhausted(t)) return true;
   return false;
 }
 
@@ -260,7 +263,7 @@ void RoutedCallImpl::begin_attempt(Target* t, double waited_ms, Deferred& later)
   cur_ = log_.size() - 1;
   Timeouts timeouts;
   std::tie(timeouts, idle_) = attempt_timeouts(*t, attempt_start_);
-  if (t->tokens) return send_with_token(t, timeouts, epoch, later);  // vertex: its access token first
+  if (t->credentials) return send_with_credential(t, timeouts, epoch, later);  // a credential to fetch first
   send(t, timeouts, epoch, later);
 }
 
@@ -336,10 +339,10 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   }
   if (ticket_target_ == t) ticket_sent_ = true;
   auto self = shared_from_this();
-  later.push_back([self, http = std::move(http), epoch] {
+  later.push_back([self, http = std::move(http), epoch]() mutable {  // runs once: the request moves on
     std::shared_ptr<FlowControl> flow(self, &self->channel_);
     auto ex = self->r_->http->start(
-        http, [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
+        std::move(http), [self, epoch](Event&& e) { self->on_event(epoch, std::move(e)); }, std::move(flow));
     self->keep(epoch, std::move(ex));
   });
   if (req_.pass) return;  // the transport's first-byte limit is the caller's; no hedging
@@ -364,35 +367,37 @@ void RoutedCallImpl::arm_first_token(std::uint64_t epoch, Millis first_token, De
   });
 }
 
-void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later) {
-  if (auto token = t->tokens->valid()) {
-    token_ = std::move(token);
+void RoutedCallImpl::send_with_credential(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later) {
+  if (auto token = t->credentials->ready()) {
+    credential_ = std::move(token);
     return send(t, timeouts, epoch, later);
   }
   auto self = shared_from_this();
   // The fetch is shared with other calls and has its own limit; this call's deadline still holds.
-  awaiting_token_ = true;
+  awaiting_credential_ = true;
   const Millis left = std::max(Millis{0}, std::chrono::ceil<Millis>(deadline_ - r_->time->now()));
   later.push_back([self, left, epoch] {
     const auto armed = self->r_->http->now();
     auto timer = self->r_->http->schedule(left, [weak = self->weak_from_this(), epoch, armed, left] {
       auto call = weak.lock();
       if (!call || call->r_->http->now() - armed < left) return;  // run early by a closing client: not the deadline
-      call->on_token_deadline(epoch);
+      call->on_credential_deadline(epoch);
     });
-    self->keep_timer(epoch, &RoutedCallImpl::token_timer_, std::move(timer));
+    self->keep_timer(epoch, &RoutedCallImpl::credential_timer_, std::move(timer));
   });
   later.push_back([self, t, timeouts, epoch] {
-    ensure_token(*self->r_, *t, timeouts, [self, t, timeouts, epoch](auto token, auto error) {
+    self->r_->fetch_credential(*t, timeouts, [self, t, timeouts, epoch](auto token, auto error) {
       Deferred later2;
       {
         std::lock_guard lock(self->mutex_);
-        if (epoch != self->epoch_ || self->mode_ != Mode::head || !self->awaiting_token_) return;  // moved on meanwhile
-        self->awaiting_token_ = false;
-        if (self->token_timer_) later2.push_back([timer = std::move(self->token_timer_)] { timer->cancel(); });
+        if (epoch != self->epoch_ || self->mode_ != Mode::head || !self->awaiting_credential_)
+          return;  // moved on meanwhile
+        self->awaiting_credential_ = false;
+        if (self->credential_timer_)
+          later2.push_back([timer = std::move(self->credential_timer_)] { timer->cancel(); });
         try {
           if (token) {
-            self->token_ = std::move(token);
+            self->credential_ = std::move(token);
             self->send(t, timeouts, epoch, later2);
           } else {
             self->fail_answered({error->cls, error->reason, error->message}, later2);
@@ -406,15 +411,19 @@ void RoutedCallImpl::send_with_token(Target* t, const Timeouts& timeouts, std::u
   });
 }
 
-void RoutedCallImpl::on_token_deadline(std::uint64_t epoch) {
+void RoutedCallImpl::on_credential_deadline(std::uint64_t epoch) {
   Deferred later;
   {
     std::lock_guard lock(mutex_);
-    if (epoch != epoch_ || mode_ != Mode::head || !awaiting_token_) return;
-    awaiting_token_ = false;
-    token_timer_.reset();  // this one fired
+    if (epoch != epoch_ || mode_ != Mode::head || !awaiting_credential_) return;
+    awaiting_credential_ = false;
+    credential_timer_.reset();  // this one fired
     try {
-      on_error({Errc::deadline_exceeded, "the call's deadline passed while waiting for an access token", false}, later);
+      on_error(
+          {Errc::deadline_exceeded,
+           std::string("the call's deadline passed while waiting for ") + std::string(target_->credentials->kind()),
+           false},
+          later);
     } catch (const std::exception& x) {
       fault(x.what(), later);
     }
@@ -424,11 +433,11 @@ void RoutedCallImpl::on_token_deadline(std::uint64_t epoch) {
 
 HttpRequest RoutedCallImpl::translate(const Target& t, const Timeouts& timeouts) {
   const providers::Endpoint* ep = &t.endpoint;
-  providers::Endpoint with_token;  // the attempt's own copy: the target's Endpoint is shared
-  if (t.tokens && token_) {
-    with_token = t.endpoint;
-    with_token.api_key = *token_;
-    ep = &with_token;
+  providers::Endpoint with_credential;  // the attempt's own copy: the target's Endpoint is shared
+  if (t.credentials && credential_) {
+    with_credential = t.endpoint;
+    with_credential.api_key = *credential_;
+    ep = &with_credential;
   }
   const std::string& model = t.deployment->model;
   const bool chat = req_.call.path == "/chat/completions", embeddings = req_.call.path == "/embeddings";
@@ -522,7 +531,11 @@ std::shared_ptr<RoutedCall> start_routed_call(std::shared_ptr<Router::Impl> rout
     Handle(const Handle&) = delete;
     Handle& operator=(const Handle&) = delete;
     ~Handle() {
-      if (call) call->cancel();  // a no-op once the call ended
+      // A call whose answer ended has nothing to cancel. Asked first because the caller usually
+      // drops the handle right after taking the terminal event, while the io thread still holds
+      // the call's lock finishing that delivery: cancel() would wait for it (a futex sleep in
+      // about a third of plain calls, docs/performance.md "The sync client, per call").
+      if (call && !call->channel().finished()) call->cancel();
     }
   };
   auto handle = std::make_shared<Handle>();

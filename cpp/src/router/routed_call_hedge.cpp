@@ -21,9 +21,10 @@ policy::HedgeFacts RoutedCallImpl::hedge_facts(policy::HedgeStage stage) const {
   // Only chat completions: other endpoints translate per target with state of their own
   // (routed_responses.cpp), and a pinned call has one target.
   if (req_.call.path != "/chat/completions" || pinned_) f.hedge.enabled = false;
+  if (!f.hedge.enabled) return f;  // policy::hedge() reads nothing else then: no clock, no p95 per call
   f.sent = hedges_sent_;
   f.resuming = resuming_;
-  f.committed = (mode_ != Mode::head && mode_ != Mode::stream_pre) || awaiting_token_;
+  f.committed = (mode_ != Mode::head && mode_ != Mode::stream_pre) || awaiting_credential_;
   const auto samples = static_cast<std::size_t>(std::max(1, policy().timeouts.first_token_samples));
   if (target_) f.p95 = target_->normal_ttft(ttft_kind(), samples, 0.95);
   f.time_left = deadline_ - r_->time->now();
@@ -69,7 +70,7 @@ void RoutedCallImpl::on_hedge_timer(std::uint64_t epoch) {
           std::set<const Target*> exclude = exhausted();
           exclude.insert(tried_.begin(), tried_.end());
           for (const Target* t : group_->targets)
-            if (t->tokens) exclude.insert(t);  // an access token first (vertex): not hedged
+            if (t->credentials) exclude.insert(t);  // a credential to fetch first: not hedged
           picked = r_->pick(*group_, tried_, exclude, est_);
           f.offer = picked ? policy::Offer::fresh : policy::Offer::none;
           continue;
@@ -212,7 +213,7 @@ void RoutedCallImpl::hedge_won(Deferred& later) {
   end_attempt(ErrorClass::ignored, std::nullopt);  // not the target's failure: it was slower
   disarm(later);
   if (current_) later.push_back([ex = std::move(current_)] { ex->cancel(); });
-  awaiting_token_ = false;
+  awaiting_credential_ = false;
   take_hedge(later);
 }
 
@@ -234,7 +235,7 @@ void RoutedCallImpl::take_hedge(Deferred& later) {
   translator_ = std::move(h.translator);
   prefill_ = false;
   matched_ = 0;
-  token_.reset();
+  credential_.reset();
   idle_ = h.idle;
   attempt_start_ = h.start;
   balancer_started_ = true;
@@ -275,8 +276,8 @@ void RoutedCallImpl::end_hedge(ErrorClass cls, const std::string& reason, const 
   if (h.ex) later.push_back([ex = std::move(h.ex)] { ex->cancel(); });
 }
 
-void RoutedCallImpl::cancel_hedge(const std::string& why, Deferred& later) {
-  if (hedge_) end_hedge(ErrorClass::ignored, "hedge_cancelled", why, "hedge_cancelled", later);
+void RoutedCallImpl::cancel_hedge(std::string_view why, Deferred& later) {
+  if (hedge_) end_hedge(ErrorClass::ignored, "hedge_cancelled", std::string(why), "hedge_cancelled", later);
 }
 
 }  // namespace llmfailover

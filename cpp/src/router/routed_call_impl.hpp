@@ -96,6 +96,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
 
   void enter_group(std::size_t pos, Deferred& later);
   std::set<const Target*> exhausted() const;
+  bool is_exhausted(const Target* t) const;  // t is in exhausted(), without building the set
   // A target of this group the call has not tried, or a later group of the chain, is left.
   bool fallback_left() const;
 
@@ -161,19 +162,21 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   // The hedge ends (failed, or cancelled because the other attempt won or the call ended).
   void end_hedge(ErrorClass cls, const std::string& reason, const std::string& message, const std::string& decision,
                  Deferred& later);
-  void cancel_hedge(const std::string& why, Deferred& later);
+  // `why` is read only when a hedge runs (a view: the calls without one build no string).
+  void cancel_hedge(std::string_view why, Deferred& later);
   // A pick the call does not use: its permit, slot and tickets back.
   void give_back_pick(const Picked& p);
 
   // The attempt's request, translated and started.
   void send(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
 
-  // A target that authenticates with an OAuth access token (vertex) gets one first: from its cache,
-  // or fetched once for every call waiting (auth.hpp). The attempt goes on when it arrives; a
-  // failure ends the attempt like an error answer, so the router fails over and the log names it.
-  void send_with_token(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
-  // The call's deadline passed before the access token arrived.
-  void on_token_deadline(std::uint64_t epoch);
+  // A target whose provider needs a credential fetched (Target::credentials)
+  // gets one first: ready, or fetched once for every call waiting (providers/credentials.hpp). The
+  // attempt goes on when it arrives; a failure ends the attempt like an error answer, so the
+  // router fails over and the log names it.
+  void send_with_credential(Target* t, const Timeouts& timeouts, std::uint64_t epoch, Deferred& later);
+  // The call's deadline passed before the credential arrived.
+  void on_credential_deadline(std::uint64_t epoch);
 
   // The request in the target's dialect, with the caller's extra headers and query on top.
   HttpRequest translate(const Target& t, const Timeouts& timeouts);
@@ -366,16 +369,17 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::string last_body_;
   std::optional<Error> last_error_;
   std::shared_ptr<transport::Exchange> current_;
-  std::shared_ptr<transport::Exchange> ttft_timer_, token_timer_;  // the attempt's first-token and token-wait limits
-  std::shared_ptr<transport::Exchange> hedge_timer_;               // the attempt's hedge delay
-  std::size_t cur_ = 0;                                            // the current attempt's entry in log_
+  std::shared_ptr<transport::Exchange> ttft_timer_,
+      credential_timer_;                              // the attempt's first-token and credential-wait limits
+  std::shared_ptr<transport::Exchange> hedge_timer_;  // the attempt's hedge delay
+  std::size_t cur_ = 0;                               // the current attempt's entry in log_
   std::optional<HedgeAttempt> hedge_;
   int hedges_sent_ = 0;
   std::uint64_t hedge_seq_ = 0;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> adopted_;  // the hedge taken: its id, its epoch
-  SecretSet secrets_;            // what the attempt sent that an upstream could echo (secret_set.hpp)
-  std::optional<Secret> token_;  // the access token of the attempt's target (vertex)
-  bool awaiting_token_ = false;  // the attempt waits for its target's token fetch
+  SecretSet secrets_;                 // what the attempt sent that an upstream could echo (secret_set.hpp)
+  std::optional<Secret> credential_;  // the fetched credential of the attempt's target, if it needs one
+  bool awaiting_credential_ = false;  // the attempt waits for its target's credential fetch
   std::vector<RouteAttempt> log_;
   std::optional<RouteAttempt> served_;
   // Balancing and quotas

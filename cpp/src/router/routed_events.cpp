@@ -27,7 +27,8 @@ void RoutedCallImpl::keep_timer(std::uint64_t epoch, TimerSlot slot, std::shared
 }
 
 void RoutedCallImpl::disarm(Deferred& later) {
-  for (TimerSlot slot : {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::token_timer_, &RoutedCallImpl::hedge_timer_})
+  for (TimerSlot slot :
+       {&RoutedCallImpl::ttft_timer_, &RoutedCallImpl::credential_timer_, &RoutedCallImpl::hedge_timer_})
     if (this->*slot) later.push_back([timer = std::move(this->*slot)] { timer->cancel(); });
 }
 
@@ -169,22 +170,19 @@ void RoutedCallImpl::on_end(Deferred& later) {
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, current_rec().first_byte_ms))};
     sample.total = attempt_duration();
     // Only "usage" is read: a scan finds it and only it is parsed (json_scan.hpp).
-    nlohmann::json doc;
+    nlohmann::json u;  // the answer's "usage" member (null when it has none)
     if (auto scan = scan_answer(answer, max_json_depth())) {
       if (scan->usage.found())
-        doc["usage"] =
-            parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
-    } else {
-      doc = parse_json(answer);
+        u = parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
+    } else if (nlohmann::json doc = parse_json(answer); doc.is_object()) {
+      if (auto it = doc.find("usage"); it != doc.end()) u = std::move(*it);
     }
-    if (doc.is_object()) {
-      if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
-        const Usage usage = read_usage(*u);
-        answer_usage_ = usage;
-        if (usage.completion)
-          sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
-        correct_quota(usage.total.value_or(0));
-      }
+    if (u.is_object()) {
+      const Usage usage = read_usage(u);
+      answer_usage_ = usage;
+      if (usage.completion)
+        sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));
+      correct_quota(usage.total.value_or(0));
     }
     sample_ = sample;
     succeed(later);
@@ -218,7 +216,7 @@ void RoutedCallImpl::on_error_answer(Deferred& later) {
   // A stateful Responses call's 404 is about the id (deleted, expired, stored elsewhere), not the
   // deployment: the caller's error, which must not put the target out of service.
   if (pinned_ && status_ == 404) v.cls = ErrorClass::fatal_request;
-  if (status_ == 401 && target_->tokens) target_->tokens->invalidate();  // refused: fetch a new one next time
+  if (status_ == 401 && target_->credentials) target_->credentials->refused();  // refused: fetch a new one next time
   std::optional<Millis> hint = policy::retry_hint(headers_, policy::WallClock::now(), policy().retry.max_retry_after);
   if (!hint) {
     try {

@@ -62,7 +62,7 @@ void RoutedCallImpl::end_stream_load(bool complete) {
 }
 
 void RoutedCallImpl::succeed(Deferred& later) {
-  cancel_hedge("'" + target_->id + "' answered first", later);  // this attempt won the race
+  if (hedge_) cancel_hedge("'" + target_->id + "' answered first", later);  // this attempt won the race
   if (!resuming_)  // a recovery's time to its first new token is not the target's normal
     target_->learn_ttft(ttft_kind(),
                         req_.stream ? attempt_duration()
@@ -75,6 +75,7 @@ void RoutedCallImpl::succeed(Deferred& later) {
 
 Headers RoutedCallImpl::served_headers() const {
   Headers h;
+  h.reserve(headers_.size() + 4);
   for (const auto& x : headers_)  // the body may be a translation: its length is not the provider's
     if (!iequals(x.name, "content-length")) h.push_back(x);
   h.push_back({"x-llmfailover-target", target_->id});

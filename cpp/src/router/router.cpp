@@ -4,7 +4,6 @@
 #include <map>
 #include <limits>
 
-#include "auth.hpp"
 #include "llmfailover/providers/registry.hpp"
 #include "router_impl.hpp"
 
@@ -75,7 +74,7 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
     g.policy = &config.policy_for(name);
     g.budget = std::make_unique<policy::RetryBudget>(g.policy->budget, *time);
   }
-  TokenCaches token_caches;  // one per service account (auth.hpp)
+  providers::CredentialPool credential_pool;  // one Credentials per account (providers/credentials.hpp)
   for (const auto& d : config.deployments) {
     Group& g = groups.at(d.group);
     auto& dep = deployments[&d];
@@ -92,7 +91,13 @@ Router::Impl::Impl(RouterConfig cfg, transport::ClientOptions client_options,
       if (!t->provider || !info)
         throw ConfigError("deployments." + d.id + ".provider", "no adapter for provider '" + d.provider + "'");
       t->endpoint = endpoint_for(d, *info, k);
-      t->tokens = prepare_auth(d, t->endpoint, *time, token_caches);
+      try {
+        t->credentials = providers::make_credentials(
+            *info, {.credentials = d.credentials, .has_api_key = !d.api_keys.empty(), .model = d.model}, t->endpoint,
+            *time, credential_pool);
+      } catch (const providers::CredentialError& e) {
+        throw ConfigError("deployments." + d.id + "." + e.field(), e.what());
+      }
       t->health = std::make_unique<policy::TargetHealth>(g.policy->breaker, g.policy->ramp, *time, *random);
       t->dep = dep.get();
       t->rate = std::make_unique<policy::RateLimitState>(*time);
@@ -355,6 +360,17 @@ void Router::Impl::leave(DeploymentState& dep) {
 
 double Router::Impl::ms_since_start(Clock::time_point t) const {
   return std::chrono::duration<double, std::milli>(t - started).count();
+}
+
+void Router::Impl::fetch_credential(Target& t, const Timeouts& timeouts, providers::Credentials::Done done) {
+  std::shared_ptr<transport::Exchanger> transport = http;
+  std::shared_ptr<TimeSource> clock = time;  // the credentials read it until the exchange ends
+  const Secret* proxy = t.deployment->proxy ? &*t.deployment->proxy : nullptr;
+  providers::StartHttp start = [transport, clock, proxy](HttpRequest request, std::function<void(Event &&)> sink) {
+    if (proxy) request.proxy = proxy->reveal();  // the token host through the deployment's proxy too
+    transport->start(std::move(request), [sink = std::move(sink), clock](Event&& e) { sink(std::move(e)); });
+  };
+  t.credentials->fetch(start, timeouts, std::move(done));
 }
 
 void Router::Impl::record_event(RouterEvent event) {

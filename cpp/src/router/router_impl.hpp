@@ -19,7 +19,7 @@
 #include "llmfailover/policy/lease.hpp"
 #include "llmfailover/policy/failover.hpp"
 #include "llmfailover/policy/quota.hpp"
-#include "llmfailover/providers/google_auth.hpp"
+#include "llmfailover/providers/credentials.hpp"
 #include "llmfailover/providers/provider.hpp"
 #include "llmfailover/policy/health.hpp"
 #include "llmfailover/router.hpp"
@@ -51,9 +51,11 @@ struct Target {
   std::string group;
   const DeploymentConfig* deployment = nullptr;
   int key_index = 0;
-  const providers::Provider* provider = nullptr;               // the dialect (registry-owned)
-  providers::Endpoint endpoint;                                // URL, key, model for this target
-  std::shared_ptr<providers::google_auth::TokenCache> tokens;  // vertex: its service account's token (auth.hpp)
+  const providers::Provider* provider = nullptr;  // the dialect (registry-owned)
+  providers::Endpoint endpoint;                   // URL, key, model for this target
+  // What must be fetched before an attempt, from the provider's registry entry;
+  // null when the Endpoint's own key or signing authenticates (providers/credentials.hpp).
+  std::shared_ptr<providers::Credentials> credentials;
   std::unique_ptr<policy::TargetHealth> health;
   std::atomic<int> in_flight{0};
   DeploymentState* dep = nullptr;                  // shared by the deployment's keys
@@ -156,6 +158,9 @@ struct Router::Impl {
   std::vector<std::string> chain(const std::string& first, const RouteOverrides& overrides) const;
   double ms_since_start(Clock::time_point t) const;
   void record_event(RouterEvent event);
+  // Calls `done` with a credential for `t` (which has credentials) or the error that prevented one:
+  // t.credentials->fetch() over this router's transport, with the deployment's proxy.
+  void fetch_credential(Target& t, const Timeouts& timeouts, providers::Credentials::Done done);
 
   RouterConfig config;
   std::shared_ptr<TimeSource> time;

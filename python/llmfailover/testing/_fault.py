@@ -28,9 +28,12 @@ class Fault:
     """One attempt's behaviour. Fields combine; ``Fault()`` is a healthy answer.
 
     status / headers / body
-        ``status != 200`` answers with that status; ``body`` (str or bytes) is sent verbatim, else
-        an OpenAI-style error body is built from ``error_code`` / ``error_message`` (or defaults).
-        ``headers`` are added to every response of the attempt (also healthy ones).
+        ``status != 200`` answers with that status; a non-empty ``body`` (str or bytes) is sent
+        verbatim and whole, with any status (200 too), else an OpenAI-style error body is built
+        from ``error_code`` / ``error_message`` (or defaults). ``headers`` are added to every
+        response of the attempt (also healthy ones) and replace the fake's own of the same name
+        (``Content-Type``, ``x-request-id``): ``Fault(body=b"data: {...}\\n\\n", headers={"Content-Type":
+        "text/event-stream"})`` answers exactly that event stream.
     delay_before_headers
         seconds before anything is sent (also delays ``action``).
     action

@@ -92,7 +92,7 @@ class FakeProvider:
         embedding_dimensions: int = 8,
         models: Optional[Sequence[str]] = None,
     ) -> None:
-        from .. import _core  # the real engine, never a test stand-in
+        from .. import _core  # the native module (a FakeProvider is always the real server)
 
         self._core_module = _core
         self._fp = _core.FakeProvider(

@@ -6,6 +6,10 @@
 //   token_request(sa, now)       a signed RS256 assertion -> POST token_uri (form-encoded)
 //   read_token_answer(...)       the token endpoint's answer -> AccessToken, or an ErrorVerdict
 //   TokenCache                   valid() / begin_refresh() / complete() / fail()
+//   ServiceAccountCredentials    a TokenCache behind the Credentials interface (credentials.hpp):
+//                                fetch() runs the token exchange on the caller's start_http
+//   load_service_account(...)    a deployment's key file: the configured JSON or path, else the
+//                                file GOOGLE_APPLICATION_CREDENTIALS names (google.auth.default())
 //
 // The assertion follows google-auth (google/oauth2/service_account.py
 // _make_authorization_grant_assertion): header {"alg":"RS256","typ":"JWT","kid":private_key_id},
@@ -15,7 +19,7 @@
 // Key material (the PEM private key, the assertion, the access token) is held in Secret and never
 // appears in an exception message, a verdict or a log line.
 //
-// Call order for TokenCache (router/auth.cpp drives it):
+// Call order for TokenCache (ServiceAccountCredentials::fetch drives it):
 //   if (auto t = cache.valid()) use *t;
 //   else if (cache.begin_refresh(waiter)) { fetch; cache.complete(token) or cache.fail(verdict); }
 //   // every waiter queued meanwhile is called once, with the token or the error
@@ -37,6 +41,7 @@
 
 #include "llmfailover/clock.hpp"
 #include "llmfailover/http.hpp"
+#include "llmfailover/providers/credentials.hpp"
 #include "llmfailover/providers/openai.hpp"
 #include "llmfailover/secret.hpp"
 
@@ -134,5 +139,41 @@ class TokenCache {
   std::vector<Waiter> waiters_;
   int refreshes_ = 0;
 };
+
+// The service account a deployment configures: `config.credentials` is the key file's JSON (it
+// starts with '{') or a path to it; empty: the file GOOGLE_APPLICATION_CREDENTIALS names. The key
+// is validated by signing once. Throws CredentialError (field "credentials", or "credentials (from
+// GOOGLE_APPLICATION_CREDENTIALS)") naming the problem; a path is quoted back only when it looks
+// like one (never text that may be a key).
+ServiceAccount load_service_account(const CredentialConfig& config, const EnvLookup& env);
+
+// One service account's token behind the Credentials interface. fetch(): the cached token when it
+// is valid; else queues the waiter, and the first waiter POSTs token_uri through start_http with a
+// freshly signed assertion, bounded by `timeouts.connect` and kFetchLimit in all. The answer is
+// read by read_token_answer(); a transport error, a refused answer or one that does not fit the
+// schema reaches every waiter as an ErrorVerdict, never as an exception on the io thread.
+class ServiceAccountCredentials : public Credentials {
+ public:
+  static constexpr Millis kFetchLimit{30000};
+
+  ServiceAccountCredentials(ServiceAccount account, const TimeSource& clock)
+      : cache_(std::make_shared<TokenCache>(std::move(account), clock)), clock_(clock) {}
+
+  std::optional<Secret> ready() const override { return cache_->valid(); }
+  void fetch(const StartHttp& start_http, const Timeouts& timeouts, Done done) override;
+  void refused() override { cache_->invalidate(); }
+  int fetches() const override { return cache_->refreshes(); }
+  std::string_view kind() const noexcept override { return "an access token"; }
+
+  TokenCache& cache() noexcept { return *cache_; }
+
+ private:
+  std::shared_ptr<TokenCache> cache_;  // shared with a fetch in flight, which may end after this
+  const TimeSource& clock_;            // the router's: outlives its targets and their exchanges
+};
+
+// The Credentials of `account`, shared through `pool` by every deployment that uses the same key
+// (client_email, key id, token_uri and key): one token and one fetch for all of them.
+std::shared_ptr<Credentials> shared_credentials(ServiceAccount account, const TimeSource& clock, CredentialPool& pool);
 
 }  // namespace llmfailover::providers::google_auth

@@ -5,14 +5,16 @@
 // a configured base_url is completed (Azure's "/openai"), which environment variables hold its key
 // when a deployment gives none (what the provider's own SDK reads), which other environment values
 // sign its requests (so they can be scrubbed from echoed text), what it can do, how it
-// authenticates, and the factory of its Provider. Config validation, the router (endpoints, default
-// keys, token caches, signing secrets), find_provider, the fake provider's dialect choice and the
+// authenticates (and the factory of the Credentials that fetch what it needs: credentials.hpp),
+// and the factory of its Provider. Config validation, the router (endpoints, default keys,
+// credentials, signing secrets), find_provider, the fake provider's dialect choice and the
 // provider table in docs/providers.md (generated: tests/cpp/providers/registry_test.cpp) all read this list, so a new
 // OpenAI-compatible provider is one entry in registry.cpp (and a test). Nothing above this layer
 // compares provider names.
 //
 // Call order: a config names a provider (find_provider_info); the router builds each target's
-// Endpoint from the deployment and calls complete_endpoint() once; requests then go through
+// Endpoint from the deployment, calls complete_endpoint() once and make_credentials()
+// (credentials.hpp) once; requests then go through
 // find_provider()'s Provider.
 //
 // Thread safety: the registry is built once (on first use) and immutable; the free functions read
@@ -26,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llmfailover/providers/credentials.hpp"
 #include "llmfailover/secret.hpp"
 
 namespace llmfailover::providers {
@@ -64,6 +67,11 @@ struct ProviderInfo {
   // Environment values that authenticate requests without being sent as configured (AWS SigV4's
   // secret key, session token and Bedrock bearer token): an echo of one must be scrubbed.
   std::vector<std::string> (*environment_secrets)(const EnvLookup& env) = nullptr;
+  // The deployment's Credentials when its requests need one fetched (service_account); nullptr:
+  // the Endpoint's own key or signing values authenticate (credentials.hpp make_credentials).
+  std::shared_ptr<Credentials> (*make_credentials)(const CredentialConfig& config, Endpoint& endpoint,
+                                                   const TimeSource& clock, CredentialPool& pool,
+                                                   const EnvLookup& env) = nullptr;
 
   // No default base URL and none built from region/project: a deployment must give one (azure).
   bool requires_base_url() const noexcept {

@@ -18,8 +18,9 @@
 // decides); other embedding models (text-embedding-005, ...) need Vertex's :predict API, which is
 // not implemented: a TranslationError naming "model".
 //
-// Endpoint.api_key carries the access token: the router fetches it with the deployment's service
-// account (google_auth.hpp, router/auth.cpp) and puts it in the attempt's copy of the Endpoint.
+// Endpoint.api_key carries the access token: the deployment's Credentials (make_credentials below,
+// google_auth.hpp) fetch it with its service account; the router puts it in the attempt's copy of
+// the Endpoint without knowing what it is.
 // Endpoint.region is the location (default us-central1), Endpoint.project the project.
 //
 // Thread safety: immutable Provider; pure functions.
@@ -29,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "llmfailover/providers/credentials.hpp"
 #include "llmfailover/providers/provider.hpp"
 
 namespace llmfailover::providers::vertex {
@@ -36,6 +38,15 @@ namespace llmfailover::providers::vertex {
 inline constexpr std::string_view kDefaultLocation = "us-central1";
 
 std::unique_ptr<Provider> make_provider();
+
+// The registry's credential factory for vertex (credentials.hpp): the deployment's service account
+// (google_auth.hpp load_service_account) as shared Credentials, after filling endpoint.project
+// from the key's project_id when the deployment names none. nullptr for a deployment with an
+// api_key and no credentials: the key is a ready access token (gcloud auth print-access-token).
+// Throws CredentialError: the key's problem ("credentials"), or no project ("project") unless the
+// model is a resource name that carries one ("projects/...").
+std::shared_ptr<Credentials> make_credentials(const CredentialConfig& config, Endpoint& endpoint,
+                                              const TimeSource& clock, CredentialPool& pool, const EnvLookup& env);
 
 // The URL of `method` ("generateContent", "streamGenerateContent?alt=sse", "batchEmbedContents")
 // on `model` for `endpoint` (base_url, region, project). Throws TranslationError naming "project"
