@@ -162,7 +162,7 @@ class Stream(_StreamBase[T]):
                 try:
                     return self._validate_json(data)  # type: ignore[no-any-return]
                 except pydantic.ValidationError:
-                    return self._decode(data)  # the tolerant fallback, or the strict error
+                    return self._decode(data)  # type: ignore[no-any-return]  # tolerant fallback or strict error
         while True:
             ready, item = self._next_item()
             if ready:

@@ -54,7 +54,7 @@ Usage read_usage(const nlohmann::json& usage) {
 }
 
 ChunkKind StreamInspector::inspect(std::string_view data) {
-  if (responses_) last_event_ = nlohmann::json();
+  if (responses_) last_event_.reset();
   if (responses_ && data == "[DONE]") return ChunkKind::meta;  // not the Responses API's end: completed is
   if (data == "[DONE]") {
     done_ = true;
@@ -69,7 +69,7 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
   }
   if (responses_) {
     last_event_ = std::move(doc);
-    return inspect_event(last_event_);
+    return inspect_event(*last_event_);
   }
   if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
   if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {

@@ -55,9 +55,9 @@ class StreamInspector {
   // Responses: the response's id (from response.created and later events), "" before it.
   const std::string& response_id() const noexcept { return response_id_; }
   const std::string& conversation_id() const noexcept { return conversation_id_; }  // ... its conversation's
-  // Responses: the last event as parsed (null when it was not JSON or [DONE]), so what keeps the
+  // Responses: the last event as parsed (nullptr when it was not JSON or [DONE]), so what keeps the
   // delivered stream for recovery (responses_resume.hpp) need not parse it again.
-  const nlohmann::json& last_event() const noexcept { return last_event_; }
+  const nlohmann::json* last_event() const noexcept { return last_event_ ? &*last_event_ : nullptr; }
   // Responses: the last event's type (its SSE event name), "" for chat chunks.
   const std::string& event_type() const noexcept { return event_type_; }
   // What an error chunk means (classify_stream_error, or classify_event_error for Responses).
@@ -81,7 +81,7 @@ class StreamInspector {
 
   bool responses_ = false, scan_ = true;
   std::string response_id_, conversation_id_, event_type_;
-  nlohmann::json last_event_;
+  std::optional<nlohmann::json> last_event_;
   bool finished_ = false, done_ = false;
   std::size_t content_chars_ = 0, tool_chars_ = 0, malformed_ = 0;
   std::optional<std::int64_t> usage_total_, completion_tokens_;
