@@ -16,6 +16,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, AsyncIterator, Generic, Iterator, Optional, TypeVar
 
+import pydantic
+
 from ._exchange import Exchange
 from ._http import Response
 from ._response import decode_json, parse_model
@@ -26,6 +28,22 @@ __all__ = ["Stream", "AsyncStream", "WAIT_SLICE"]
 
 T = TypeVar("T")
 WAIT_SLICE = 0.5  # seconds; bounded native waits let Ctrl-C through between slices
+
+_MODEL_VALIDATE_JSON = pydantic.BaseModel.model_validate_json.__func__  # type: ignore[attr-defined]
+
+
+def _json_validator(cls: Any) -> Any:
+    """``cls.model_validate_json`` minus its classmethod wrapper: the class's pydantic validator's
+    ``validate_json`` (what pydantic's ``BaseModel.model_validate_json`` calls with every option at
+    its default), or None when ``cls`` is no pydantic model or defines its own
+    ``model_validate_json``. Looked up per stream: a rebuilt model gets a new validator."""
+    method = getattr(cls, "model_validate_json", None)
+    if getattr(method, "__func__", None) is not _MODEL_VALIDATE_JSON:
+        return None
+    try:
+        return cls.__pydantic_validator__.validate_json  # builds a deferred model (defer_build) now
+    except Exception:  # a model that cannot be built yet: parse_model reports it per chunk
+        return None
 
 
 class _StreamBase(Generic[T]):
@@ -43,6 +61,8 @@ class _StreamBase(Generic[T]):
         self._report = report
         self._partial: list[str] = []
         self._route: Optional[RouteInfo] = report.live_info() if report is not None else None
+        self._validate_json = _json_validator(cast_to)
+        self._fast = self._validate_json is not None and report is None  # routed streams keep their text
 
     @property
     def _llmfailover(self) -> Optional[RouteInfo]:
@@ -58,13 +78,15 @@ class _StreamBase(Generic[T]):
 
         Raises StopIteration at the end, or the stream's error."""
         ex = self._exchange
-        while ex.sse:
-            _event, data = ex.sse.popleft()
-            if data.startswith(b"[DONE]"):
-                self._finish(drain=True)
-                raise StopIteration
-            if not data.strip():
-                continue
+        sse = ex.sse
+        while sse:
+            data = sse.popleft()[1]
+            if data[:1] != b"{":  # a chunk is a JSON object; anything else is looked at closer
+                if data.startswith(b"[DONE]"):
+                    self._finish(drain=True)
+                    raise StopIteration
+                if not data.strip():
+                    continue
             return True, self._decode(data)
         if ex.done or self._finished:
             exc = None if self._finished else ex.failure()
@@ -83,7 +105,14 @@ class _StreamBase(Generic[T]):
             if isinstance(obj, dict) and obj.get("error"):
                 self._finish(drain=False)
                 raise make_stream_error(obj, self.response.request)
-        item = parse_model(self._cast_to, data, self.response, strict=self._strict, request_id=False)
+        item = None
+        if self._validate_json is not None:
+            try:
+                item = self._validate_json(data)
+            except pydantic.ValidationError:
+                pass  # parse_model: the tolerant fallback, or APIResponseValidationError when strict
+        if item is None:
+            item = parse_model(self._cast_to, data, self.response, strict=self._strict, request_id=False)
         if self._report is not None:
             for choice in getattr(item, "choices", None) or ():
                 delta = getattr(choice, "delta", None)
@@ -124,6 +153,16 @@ class Stream(_StreamBase[T]):
         return self
 
     def __next__(self) -> T:
+        # The usual chunk (a JSON object naming no error, plain stream, pydantic class): taken here.
+        sse = self._exchange.sse
+        if sse and self._fast and not self._finished:
+            data = sse[0][1]
+            if data[:1] == b"{" and b'"error"' not in data:
+                sse.popleft()
+                try:
+                    return self._validate_json(data)  # type: ignore[no-any-return]
+                except pydantic.ValidationError:
+                    return self._decode(data)  # type: ignore[no-any-return]  # tolerant fallback or strict error
         while True:
             ready, item = self._next_item()
             if ready:

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -59,11 +60,30 @@ struct AnswerScan {
   // Each element of "choices" that is an object with a string "finish_reason" (written without
   // escapes): that string, in order. Other elements contribute nothing.
   std::vector<std::string_view> finish_reasons;
-  JsonSpan usage;  // the top-level "usage" value (any type)
+  JsonSpan usage;             // the top-level "usage" value (any type)
+  bool error = false;         // there is a top-level "error" member (any value)
+  bool object_empty = false;  // the top-level "object" is the string "" (Azure's prompt-filter prelude)
 };
 
 // Scans an answer body (see the contract above; an escaped finish_reason string is also unsure).
 std::optional<AnswerScan> scan_answer(std::string_view body, std::size_t max_depth);
+
+// What a routed stream's inspector (router/stream_inspect.hpp) reads from one OpenAI chat chunk
+// (or legacy completions chunk). Over the elements of "choices" that are objects:
+struct ChunkScan {
+  JsonSpan usage;                 // the top-level "usage" value (any type)
+  bool finished = false;          // a choice's "finish_reason" is present and not null, "", [] or {}
+  bool content = false;           // a non-empty "text", or a delta whose content / tool_calls / refusal /
+                                  // function_call is present and not null, "", [] or {}
+  std::size_t content_chars = 0;  // UTF-8 bytes of every string "text" and delta "content"
+  std::size_t tool_chars = 0;     // ... of every delta.tool_calls[].function.arguments string
+  std::string text;               // the delta "content" strings of choices whose "index" is 0 (or absent), unescaped
+};
+
+// Scans a chunk. Besides the contract above, unsure when the chunk has a top-level "error" member
+// (the caller's full parse classifies it), a duplicate key in a choice, its delta, a tool call or
+// its function, or an "index" beyond int64.
+std::optional<ChunkScan> scan_chunk(std::string_view data, std::size_t max_depth);
 
 // `body` with its top-level "model" value replaced by the JSON string `model` (inserted as the
 // first member when absent). `scan` must come from scan_request(body).

@@ -51,15 +51,18 @@ class Scanner {
     return p_ < e_ && *p_ == c;
   }
 
-  // A string at the cursor. `decoded`: its UTF-8 bytes once unescaped; `escaped`: it held a `\`.
-  bool string(std::size_t* decoded, bool* escaped) {
+  // A string at the cursor. `decoded`: its UTF-8 bytes once unescaped; `escaped`: it held a `\`;
+  // `out`: gets the unescaped string appended (as nlohmann's lexer decodes it).
+  bool string(std::size_t* decoded, bool* escaped, std::string* out = nullptr) {
     if (p_ == e_ || *p_ != '"') return false;
     ++p_;
     std::size_t n = 0;
     bool esc = false;
+    const char* run = p_;  // the raw bytes not yet appended to `out`
     while (p_ < e_) {
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') {
+        if (out) out->append(run, static_cast<std::size_t>(p_ - run));
         ++p_;
         if (decoded) *decoded = n;
         if (escaped) *escaped = esc;
@@ -67,6 +70,7 @@ class Scanner {
       }
       if (c < 0x20) return false;
       if (c == '\\') {
+        if (out) out->append(run, static_cast<std::size_t>(p_ - run));
         esc = true;
         if (++p_ == e_) return false;
         const char x = *p_++;
@@ -78,17 +82,19 @@ class Scanner {
             if (e_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
             p_ += 2;
             if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
-            n += 4;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             return false;
-          } else {
-            n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
           }
-        } else if (x == '"' || x == '\\' || x == '/' || x == 'b' || x == 'f' || x == 'n' || x == 'r' || x == 't') {
+          n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+          if (out) append_utf8(*out, cp);
+        } else if (const char d = unescape(x)) {
           ++n;
+          if (out) out->push_back(d);
         } else {
           return false;
         }
+        run = p_;
         continue;
       }
       if (c < 0x80) {
@@ -216,7 +222,8 @@ class Scanner {
   }
 
   // An integer value at the cursor into `out` (nullopt for another type); false when unsure.
-  bool integer(std::optional<std::int64_t>& out) {
+  // `depth` as value()'s: the nesting level of the member.
+  bool integer(std::optional<std::int64_t>& out, std::size_t depth = 1) {
     ws();
     const char* s = p_;
     if (p_ < e_ && (*p_ == '-' || digit(*p_))) {
@@ -230,7 +237,7 @@ class Scanner {
       return true;
     }
     out.reset();
-    return value(1, nullptr);
+    return value(depth, nullptr);
   }
 
   const char* b_;
@@ -238,8 +245,65 @@ class Scanner {
   const char* e_;
   std::size_t limit_;
 
+  // A value at the cursor (after white space) into `nonempty`: false for null, "", [] and {}, true
+  // for anything else (stream_inspect.cpp's non_empty).
+  bool nonempty_value(std::size_t depth, bool& nonempty) {
+    ws();
+    if (p_ == e_) return false;
+    if (*p_ == 'n') {
+      nonempty = false;
+      return word("null");
+    }
+    if (*p_ == '"') {
+      std::size_t n = 0;
+      if (!string(&n, nullptr)) return false;
+      nonempty = n > 0;
+      return true;
+    }
+    if (*p_ == '[' || *p_ == '{') {
+      const char close = *p_ == '[' ? ']' : '}';
+      const char* q = p_ + 1;
+      while (q < e_ && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) ++q;
+      nonempty = q < e_ && *q != close;
+    } else {
+      nonempty = true;
+    }
+    return value(depth, nullptr);
+  }
+
  private:
   static bool digit(char c) { return c >= '0' && c <= '9'; }
+  // The character an escape `\x` stands for (RFC 8259 section 7), 0 for none (`u` is separate).
+  static char unescape(char x) {
+    switch (x) {
+      case '"': return '"';
+      case '\\': return '\\';
+      case '/': return '/';
+      case 'b': return '\b';
+      case 'f': return '\f';
+      case 'n': return '\n';
+      case 'r': return '\r';
+      case 't': return '\t';
+      default: return 0;
+    }
+  }
+  static void append_utf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
   bool hex4(unsigned& cp) {
     if (e_ - p_ < 4) return false;
     for (int i = 0; i < 4; ++i) {
@@ -335,6 +399,13 @@ std::optional<AnswerScan> scan_answer(std::string_view body, std::size_t max_dep
       out.usage.end = s.offset();
       return true;
     }
+    if (key == "error") out.error = true;
+    if (key == "object" && s.peek('"')) {
+      std::size_t n = 0;
+      if (!s.string(&n, nullptr)) return false;
+      out.object_empty = n == 0;
+      return true;
+    }
     if (key != "choices" || !s.peek('[')) return s.value(1, nullptr);
     out.choices_array = true;
     return s.array(1, [&] {
@@ -351,6 +422,112 @@ std::optional<AnswerScan> scan_answer(std::string_view body, std::size_t max_dep
         out.finish_reasons.emplace_back(v, static_cast<std::size_t>(s.p_ - 1 - v));
         return true;
       });
+    });
+  });
+  if (!ok || !s.at_end()) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+// One choice object of a chunk (the cursor at its `{`, nesting level 3), into `out`.
+bool scan_choice(Scanner& s, ChunkScan& out) {
+  Keys<16> keys;
+  std::int64_t index = 0;  // stream_inspect.cpp's choice_index: 0 when absent, -1 when no integer
+  const std::size_t mark = out.text.size();
+  const bool ok = s.object(2, [&](std::string_view key) {
+    if (!keys.add(key)) return false;
+    if (key == "finish_reason") {
+      bool nonempty = false;
+      if (!s.nonempty_value(3, nonempty)) return false;
+      out.finished = out.finished || nonempty;
+      return true;
+    }
+    if (key == "index") {
+      std::optional<std::int64_t> v;
+      if (!s.integer(v, 3)) return false;
+      index = v.value_or(-1);
+      return true;
+    }
+    if (key == "text") {  // a legacy /completions chunk
+      if (!s.peek('"')) return s.value(3, nullptr);
+      std::size_t n = 0;
+      if (!s.string(&n, nullptr)) return false;
+      out.content_chars += n;
+      out.content = out.content || n > 0;
+      return true;
+    }
+    if (key != "delta" || !s.peek('{')) return s.value(3, nullptr);
+    Keys<16> delta;
+    return s.object(3, [&](std::string_view k) {
+      if (!delta.add(k)) return false;
+      if (k == "content" && s.peek('"')) {
+        std::size_t n = 0;
+        if (!s.string(&n, nullptr, &out.text)) return false;
+        out.content_chars += n;
+        out.content = out.content || n > 0;
+        return true;
+      }
+      if (k == "tool_calls" && s.peek('[')) {
+        bool any = false;
+        const bool read = s.array(4, [&] {
+          any = true;
+          if (!s.peek('{')) return s.value(5, nullptr);
+          Keys<16> call;
+          return s.object(5, [&](std::string_view ck) {
+            if (!call.add(ck)) return false;
+            if (ck != "function" || !s.peek('{')) return s.value(6, nullptr);
+            Keys<16> fn;
+            return s.object(6, [&](std::string_view fk) {
+              if (!fn.add(fk)) return false;
+              if (fk != "arguments" || !s.peek('"')) return s.value(7, nullptr);
+              std::size_t n = 0;
+              if (!s.string(&n, nullptr)) return false;
+              out.tool_chars += n;
+              return true;
+            });
+          });
+        });
+        out.content = out.content || any;
+        return read;
+      }
+      if (k == "content" || k == "tool_calls" || k == "refusal" || k == "function_call") {
+        bool nonempty = false;
+        if (!s.nonempty_value(4, nonempty)) return false;
+        out.content = out.content || nonempty;
+        return true;
+      }
+      return s.value(4, nullptr);
+    });
+  });
+  if (index != 0) out.text.resize(mark);  // only choice 0's text is kept
+  return ok;
+}
+
+}  // namespace
+
+std::optional<ChunkScan> scan_chunk(std::string_view data, std::size_t max_depth) {
+  Scanner s(data, max_depth);
+  ChunkScan out;
+  if (!s.peek('{')) return std::nullopt;
+  Keys<64> keys;
+  const bool ok = s.object(0, [&](std::string_view key) {
+    if (!keys.add(key)) return false;
+    if (key == "error") {  // null is no error; anything else the full parse classifies
+      s.ws();
+      return s.word("null");
+    }
+    if (key == "usage") {
+      s.ws();
+      out.usage.begin = s.offset();
+      if (!s.value(1, nullptr)) return false;
+      out.usage.end = s.offset();
+      return true;
+    }
+    if (key != "choices" || !s.peek('[')) return s.value(1, nullptr);
+    return s.array(1, [&] {
+      if (!s.peek('{')) return s.value(2, nullptr);
+      return scan_choice(s, out);
     });
   });
   if (!ok || !s.at_end()) return std::nullopt;

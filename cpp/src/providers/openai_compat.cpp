@@ -131,15 +131,15 @@ class CompatStream final : public StreamTranslator {
       chunks.emplace_back("[DONE]");
       return;
     }
-    // Fast path: most chunks need nothing, and parsing each would cost more than the rest of the stream.
-    const bool suspicious =
-        data.find("\"finish_reason\":\"") != std::string_view::npos ||
-        data.find("\"finish_reason\": \"") != std::string_view::npos ||
-        data.find("\"usage\":{") != std::string_view::npos || data.find("\"usage\": {") != std::string_view::npos ||
-        data.find("\"object\":\"\"") != std::string_view::npos || data.find("\"error\"") != std::string_view::npos;
-    // A chunk nested past the JSON limit is parsed (and refused) here, naming the provider, rather
-    // than handed on for every later reader to trip over.
-    if (!suspicious && !find_too_deep(data, max_json_depth())) {
+    // Fast path: most chunks need nothing, and parsing each would cost more than the rest of the
+    // stream. One validating scan (json_scan.hpp) tells whether the parse below would change or
+    // refuse anything: an error member, an empty "object", a finish reason that is not a standard
+    // one, a usage object. Whatever the scan is unsure of (invalid JSON, nested past the limit,
+    // duplicate or escaped keys) is parsed, and refused there naming the provider.
+    if (auto scan = scan_answer(data, max_json_depth());
+        scan && !scan->error && !scan->object_empty &&
+        std::all_of(scan->finish_reasons.begin(), scan->finish_reasons.end(), standard_finish) &&
+        !(scan->usage.found() && data[scan->usage.begin] == '{')) {
       chunks.emplace_back(data);
       return;
     }

@@ -25,8 +25,9 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
-void ResponsesResume::delivered(std::string_view data) {
-  json ev = parse_json(data);
+void ResponsesResume::delivered(std::string_view data) { delivered_parsed(parse_json(data)); }
+
+void ResponsesResume::delivered_parsed(const json& ev) {
   if (!ev.is_object()) return;
   if (auto s = integer(ev, "sequence_number")) next_seq_ = *s + 1;
   else ++next_seq_;

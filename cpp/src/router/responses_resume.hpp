@@ -42,6 +42,8 @@ class ResponsesResume {
   ResponsesResume() : parts_done_(nlohmann::json::array()) {}  // may allocate: not noexcept
   // An event the caller was given (the first attempt's). Malformed events are ignored.
   void delivered(std::string_view data);
+  // The same, already parsed (StreamInspector::last_event): no second parse per event.
+  void delivered_parsed(const nlohmann::json& ev);
   // "" when a recovery can continue the delivered stream; else what prevents it.
   std::string blocker() const;
   // A recovery attempt begins: forgets what an earlier recovery attempt showed.

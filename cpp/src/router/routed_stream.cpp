@@ -75,7 +75,8 @@ void RoutedCallImpl::on_chunk(Event&& e, Deferred& later) {
     for (auto& d : resume_events_->forward(e.data, 0)) channel_.push(Event::sse(e.event, std::move(d), e.id));
     return;
   }
-  if (resume_events_) resume_events_->delivered(e.data);
+  if (resume_events_)  // parsed once, by the inspector (a malformed event never gets here)
+    if (const auto* ev = inspect_.last_event()) resume_events_->delivered_parsed(*ev);
   channel_.push(std::move(e));
 }
 

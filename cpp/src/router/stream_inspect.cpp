@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include "llmfailover/json.hpp"  // parse_json: nlohmann with a nesting limit
+#include "llmfailover/json_scan.hpp"
 
 namespace llmfailover {
 
@@ -53,17 +54,23 @@ Usage read_usage(const nlohmann::json& usage) {
 }
 
 ChunkKind StreamInspector::inspect(std::string_view data) {
+  if (responses_) last_event_.reset();
   if (responses_ && data == "[DONE]") return ChunkKind::meta;  // not the Responses API's end: completed is
   if (data == "[DONE]") {
     done_ = true;
     return ChunkKind::done;
   }
+  if (!responses_ && scan_)
+    if (auto scan = scan_chunk(data, max_json_depth())) return inspect_scanned(data, *scan);
   auto doc = parse_json(data);
   if (doc.is_discarded() || !doc.is_object()) {
     ++malformed_;
     return ChunkKind::malformed;
   }
-  if (responses_) return inspect_event(doc);
+  if (responses_) {
+    last_event_ = std::move(doc);
+    return inspect_event(*last_event_);
+  }
   if (doc.contains("error") && !doc["error"].is_null()) return ChunkKind::error;
   if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
     const auto usage = read_usage(*u);
@@ -105,6 +112,24 @@ ChunkKind StreamInspector::inspect(std::string_view data) {
       kind = ChunkKind::content;
   }
   return kind;
+}
+
+ChunkKind StreamInspector::inspect_scanned(std::string_view data, ChunkScan& scan) {
+  if (scan.usage.found()) {
+    auto u = parse_json(data.substr(scan.usage.begin, scan.usage.end - scan.usage.begin));
+    if (u.is_object()) {
+      const auto usage = read_usage(u);
+      usage_total_ = usage.total;
+      if (usage.completion) completion_tokens_ = usage.completion;
+      usage_ = usage;
+    }
+  }
+  finished_ = finished_ || scan.finished;
+  content_chars_ += scan.content_chars;
+  tool_chars_ += scan.tool_chars;
+  text_ += scan.text;
+  last_text_ = std::move(scan.text);
+  return scan.content ? ChunkKind::content : ChunkKind::meta;
 }
 
 ChunkKind StreamInspector::inspect_event(const nlohmann::json& doc) {

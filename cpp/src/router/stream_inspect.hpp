@@ -7,7 +7,9 @@
 // an output item other than a message or reasoning being added (a tool call); the answer is
 // complete with response.completed or response.incomplete; "error" and response.failed are
 // errors; an event without a string "type" is malformed.
-// Cost: one JSON parse per chunk. Thread safety: one inspector per call, under its lock.
+// Cost: a chat chunk is read by one validating scan (json_scan.hpp scan_chunk: no DOM, only its
+// usage object parsed) unless the scan is unsure, then by the full parse, as are Responses events.
+// Thread safety: one inspector per call, under its lock.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmfailover/http.hpp"
+#include "llmfailover/json_scan.hpp"
 #include "llmfailover/providers/openai.hpp"
 
 namespace llmfailover {
@@ -46,11 +49,15 @@ Usage read_usage(const nlohmann::json& usage);
 class StreamInspector {
  public:
   StreamInspector() = default;
-  explicit StreamInspector(bool responses) : responses_(responses) {}
+  // `scan`: chat chunks are scanned (the default); false parses each one fully (tests compare both).
+  explicit StreamInspector(bool responses, bool scan = true) : responses_(responses), scan_(scan) {}
   ChunkKind inspect(std::string_view data);
   // Responses: the response's id (from response.created and later events), "" before it.
   const std::string& response_id() const noexcept { return response_id_; }
   const std::string& conversation_id() const noexcept { return conversation_id_; }  // ... its conversation's
+  // Responses: the last event as parsed (nullptr when it was not JSON or [DONE]), so what keeps the
+  // delivered stream for recovery (responses_resume.hpp) need not parse it again.
+  const nlohmann::json* last_event() const noexcept { return last_event_ ? &*last_event_ : nullptr; }
   // Responses: the last event's type (its SSE event name), "" for chat chunks.
   const std::string& event_type() const noexcept { return event_type_; }
   // What an error chunk means (classify_stream_error, or classify_event_error for Responses).
@@ -70,9 +77,11 @@ class StreamInspector {
 
  private:
   ChunkKind inspect_event(const nlohmann::json& doc);
+  ChunkKind inspect_scanned(std::string_view data, ChunkScan& scan);
 
-  bool responses_ = false;
+  bool responses_ = false, scan_ = true;
   std::string response_id_, conversation_id_, event_type_;
+  std::optional<nlohmann::json> last_event_;
   bool finished_ = false, done_ = false;
   std::size_t content_chars_ = 0, tool_chars_ = 0, malformed_ = 0;
   std::optional<std::int64_t> usage_total_, completion_tokens_;

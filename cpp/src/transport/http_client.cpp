@@ -46,6 +46,40 @@ enum class Phase { connect, first_byte, body };
 
 constexpr int kMaxInterimResponses = 16;
 
+// How much one body read may take from the socket. Beast reads into the connection's flat_buffer
+// at most max(512, its free capacity) bytes (boost/beast/core/impl/read_size.hpp), and the buffer
+// never grows past what the header read needed, so a fast body (a stream arriving in one burst)
+// took one recv, one epoll round and one consumer wake-up per 512 bytes, two SSE events. A read
+// that fills what it asked for means more is waiting: the next may take four times as much, up to
+// kMaxRead. A read that leaves most of the room unused means the peer is slow again (a model
+// writing tokens): the buffer goes back to the default, so 10,000 slow streams hold no big buffer.
+class ReadSize {
+ public:
+  static constexpr std::size_t kDefault = 512, kMaxRead = std::size_t{16} * 1024;
+  // Before a read: makes room for the next read; returns how many bytes that read may take.
+  std::size_t before(beast::flat_buffer& b) {
+    if (want_ > kDefault && b.capacity() - b.size() < want_) b.reserve(b.size() + want_);
+    return std::max(kDefault, b.capacity() - b.size());
+  }
+  // After it: `asked` from before(), `read` the bytes that came from the socket.
+  void after(beast::flat_buffer& b, std::size_t asked, std::size_t read) {
+    if (read >= asked) {
+      want_ = std::min(kMaxRead, std::max(want_, asked) * 4);
+    } else if (want_ > kDefault && read < asked / 4) {
+      want_ = kDefault;
+      if (b.size() == 0) b.shrink_to_fit();  // the next read prepares its 512 bytes afresh
+    }
+  }
+
+  // The exchange is over: a pooled connection keeps no grown buffer.
+  void done(beast::flat_buffer& b) {
+    if (b.size() == 0 && b.capacity() > 4 * kDefault) b.shrink_to_fit();
+  }
+
+ private:
+  std::size_t want_ = kDefault;
+};
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -369,12 +403,17 @@ class HttpExchange final : public Task {
     reader.head(static_cast<int>(res.result_int()), res.base(), replayed_);
 
     char buf[16 * 1024];
+    ReadSize read_size;
     while (!parser.is_done() && !reader.satisfied()) {
       res.body().data = buf;
       res.body().size = sizeof buf;
       set_expiry(request_.timeouts.idle);
+      const std::size_t asked = read_size.before(conn.buffer);
+      const std::size_t held = conn.buffer.size();
       auto [rec, rn] =
           co_await conn.visit([&](auto& s) { return http::async_read_some(s, conn.buffer, parser, use_tuple); });
+      // From the socket: what the buffer gained plus what the parser took from it.
+      read_size.after(conn.buffer, asked, conn.buffer.size() + rn - std::min(held, conn.buffer.size() + rn));
       if (rec == http::error::need_buffer) rec = {};
       std::size_t got = sizeof buf - res.body().size;
       if (got > 0)
@@ -388,6 +427,7 @@ class HttpExchange final : public Task {
     if (Error e = reader.finish()) co_return fail_conn(std::move(e));
     // A truncated error body leaves bytes unread: that connection cannot carry another request.
     bool keep = parser.is_done() && parser.keep_alive() && !cancelled_;
+    read_size.done(conn.buffer);
     conn.uses++;
     shard_.pool.release(std::move(conn_), keep);
     finish(Event::end());

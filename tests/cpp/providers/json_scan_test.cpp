@@ -92,6 +92,9 @@ bool agrees_answer(const std::string& text) {
   EXPECT_EQ(scan->usage.found(), usage != doc.end()) << text;
   if (usage != doc.end())
     EXPECT_EQ(parse_json(text.substr(scan->usage.begin, scan->usage.end - scan->usage.begin)), *usage) << text;
+  EXPECT_EQ(scan->error, doc.contains("error")) << text;
+  auto object = doc.find("object");
+  EXPECT_EQ(scan->object_empty, object != doc.end() && *object == "") << text;
   return true;
 }
 
@@ -229,6 +232,10 @@ TEST(JsonScan, Answers) {
           R"({"choices":{"finish_reason":"stop"},"usage":null})",
           R"({"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":2}}})",
           R"({"object":"list","data":[{"embedding":[0.1,-2e-3]}]})",
+          R"({"object":"","choices":[],"error":null})",
+          R"({"object":"\u0000","error":{"message":"x"}})",
+          R"({"object":5,"choices":[{"finish_reason":"stop"}]})",
+          R"({"meta":{"object":"","error":1}})",
       }) {
     EXPECT_TRUE(agrees_answer(text)) << text;
   }
@@ -248,6 +255,7 @@ TEST(JsonScan, MutationsNeverDisagree) {
       kChat,
       R"({"model":"m","messages":[{"role":"system","content":"Be \"brief\"."},{"role":"user","content":[{"type":"text","text":"caf\u00e9"}]}],"stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":64})",
       R"({"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})",
+      R"({"id":"c","object":"","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}],"error":null})",
   };
   const std::string alphabet = "{}[]\":,\\ u0123456789.eE+-tfnrl\xc3\xa9\x80\xff";
   std::mt19937 rng(14);

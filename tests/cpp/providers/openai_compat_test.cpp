@@ -126,5 +126,66 @@ TEST(OpenAiCompat, ErrorInsideTheStream) {
   EXPECT_TRUE(chunks.empty());
 }
 
+// A chunk passes as it came only when the parse would not change or refuse it (one validating scan
+// decides); these need the parse, however they are written.
+TEST(OpenAiCompat, StreamChunksThatNeedTheParseTakeIt) {
+  auto run = [](const std::string& chunk, bool include_usage) {
+    auto tr =
+        find_provider("openai")->stream_translator({}, json{{"stream_options", {{"include_usage", include_usage}}}});
+    std::vector<std::string> chunks;
+    std::optional<ErrorVerdict> error;
+    tr->on_sse("", chunk, chunks, error);
+    EXPECT_FALSE(error) << chunk;
+    std::vector<json> out;
+    for (auto& c : chunks) out.push_back(json::parse(c));
+    return out;
+  };
+  // A non-standard finish reason, with white space around the colon, or escaped: normalised.
+  for (std::string c : {R"({"choices":[{"index":0,"delta":{},"finish_reason" : "eos"}]})",
+                        R"({"choices":[{"index":0,"delta":{},"finish_reason":"\u0065os"}]})"}) {
+    auto out = run(c, false);
+    ASSERT_EQ(out.size(), 1u) << c;
+    EXPECT_EQ(out[0]["choices"][0]["finish_reason"], "stop") << c;
+  }
+  // Usage on a content chunk, written with a space before the colon: split off, or dropped.
+  const std::string usage = R"({"choices":[{"index":0,"delta":{"content":"a"}}],"usage" : {"total_tokens":3}})";
+  auto split = run(usage, true);
+  ASSERT_EQ(split.size(), 2u);
+  EXPECT_FALSE(split[0].contains("usage"));
+  EXPECT_EQ(split[1]["usage"]["total_tokens"], 3);
+  EXPECT_TRUE(split[1]["choices"].empty());
+  auto dropped = run(usage, false);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_FALSE(dropped[0].contains("usage"));
+  EXPECT_TRUE(run(R"({"choices":[],"usage":{"total_tokens":3}})", false).empty());
+  // Azure's prompt-filter prelude (an empty "object"): dropped when it has no choices.
+  EXPECT_TRUE(run(R"({"object" : "","choices":[],"prompt_filter_results":[]})", false).empty());
+  // A null error beside choices is still a chunk.
+  auto with_null_error = run(R"({"error":null,"choices":[{"index":0,"delta":{"content":"a"}}]})", false);
+  ASSERT_EQ(with_null_error.size(), 1u);
+  EXPECT_EQ(with_null_error[0]["choices"][0]["delta"]["content"], "a");
+  // Look-alikes inside strings change nothing: the chunk passes byte for byte.
+  const std::string lookalike =
+      R"({"id":"\"finish_reason\":\"eos\",\"usage\":{","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"\"error\""},"finish_reason":"length"}],"usage":null})";
+  auto tr = find_provider("openai")->stream_translator({}, json::object());
+  std::vector<std::string> chunks;
+  std::optional<ErrorVerdict> error;
+  tr->on_sse("", lookalike, chunks, error);
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0], lookalike);
+  // Invalid or too deep: refused, naming the provider.
+  for (std::string bad : {std::string(R"({"choices":[{"delta":{"content":"a"}}])"), std::string("{\"a\":\"\xff\"}"),
+                          "{\"a\":" + std::string(300, '[') + std::string(300, ']') + "}"}) {
+    chunks.clear();
+    try {
+      tr->on_sse("", bad, chunks, error);
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const TranslationError& e) {
+      EXPECT_FALSE(e.verdict().has_value());
+      EXPECT_NE(std::string(e.what()).find("openai"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace llmfailover::providers
