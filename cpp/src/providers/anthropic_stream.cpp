@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 
+#include "llmfailover/providers/common.hpp"
 #include "llmfailover/providers/anthropic.hpp"
 
 namespace llmfailover::providers::anthropic {
@@ -72,7 +73,7 @@ class Stream final : public StreamTranslator {
 
   void block_start(const json& ev, std::vector<std::string>& chunks) {
     const json b = ev.value("content_block", json::object());
-    const int index = ev.value("index", 0);
+    const int index = int_member(ev, "index", 0);
     const std::string type = b.value("type", "");
     if (type == "text") {
       if (const std::string t = b.value("text", ""); !t.empty()) emit(chunks, {{"content", t}});
@@ -95,7 +96,7 @@ class Stream final : public StreamTranslator {
 
   void block_delta(const json& ev, std::vector<std::string>& chunks) {
     const json d = ev.value("delta", json::object());
-    const int index = ev.value("index", 0);
+    const int index = int_member(ev, "index", 0);
     const std::string type = d.value("type", "");
     if (type == "text_delta") {
       emit(chunks, {{"content", d.value("text", "")}});

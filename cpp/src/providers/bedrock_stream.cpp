@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 
+#include "llmfailover/providers/common.hpp"
 #include "llmfailover/providers/bedrock.hpp"
 #include "llmfailover/providers/eventstream.hpp"
 
@@ -109,7 +110,7 @@ class Stream final : public StreamTranslator {
     const json start = ev.value("start", json::object());
     if (!start.is_object() || !start.contains("toolUse")) return;
     const json& tu = start["toolUse"];
-    const int index = ev.value("contentBlockIndex", 0);
+    const int index = int_member(ev, "contentBlockIndex", 0);
     const int k = static_cast<int>(tools_.size());
     tools_[index] = k;
     emit(chunks, {{"tool_calls", json::array({{{"index", k},
@@ -120,7 +121,7 @@ class Stream final : public StreamTranslator {
 
   void block_delta(const json& ev, std::vector<std::string>& chunks) {
     const json d = ev.value("delta", json::object());
-    const int index = ev.value("contentBlockIndex", 0);
+    const int index = int_member(ev, "contentBlockIndex", 0);
     if (d.contains("text") && d["text"].is_string()) {
       emit(chunks, {{"content", d["text"]}});
     } else if (d.contains("toolUse") && d["toolUse"].is_object()) {

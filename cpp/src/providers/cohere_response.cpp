@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 
+#include "llmfailover/providers/common.hpp"
 #include "llmfailover/providers/cohere.hpp"
 #include "llmfailover/saturate.hpp"
 
@@ -118,7 +119,7 @@ class Stream final : public StreamTranslator {
     } else if (type == "tool-call-start") {
       const json& call = at_path(ev, {"delta", "message", "tool_calls"});
       const int k = static_cast<int>(tools_.size());
-      tools_[ev.value("index", 0)] = k;
+      tools_[int_member(ev, "index", 0)] = k;
       emit(chunks,
            {{"tool_calls",
              json::array({{{"index", k},
@@ -128,7 +129,7 @@ class Stream final : public StreamTranslator {
                             {{"name", at_path(call, {"function", "name"})},
                              {"arguments", call.value("function", json::object()).value("arguments", "")}}}}})}});
     } else if (type == "tool-call-delta") {
-      auto t = tools_.find(ev.value("index", 0));
+      auto t = tools_.find(int_member(ev, "index", 0));
       if (t == tools_.end()) throw TranslationError("cohere", "", "tool-call-delta before its tool-call-start");
       const json& args = at_path(ev, {"delta", "message", "tool_calls", "function", "arguments"});
       emit(

@@ -2,6 +2,8 @@
 #include "llmfailover/providers/common.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
 
 #include "llmfailover/providers/provider.hpp"
 
@@ -25,6 +27,18 @@ void merge_headers(Headers& headers, const Headers& extra) {
 
 long long now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int int_member(const json& obj, const char* key, int fallback) {
+  if (!obj.is_object()) return fallback;
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return fallback;
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<std::uint64_t>();
+    return v <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) ? static_cast<int>(v) : fallback;
+  }
+  const auto v = it->get<std::int64_t>();
+  return v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max() ? static_cast<int>(v) : fallback;
 }
 
 void for_each_content_part(std::string_view provider, const json& content,

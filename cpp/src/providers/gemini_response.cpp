@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "llmfailover/providers/common.hpp"
 #include "llmfailover/providers/gemini.hpp"
 
 namespace llmfailover::providers::gemini {
@@ -150,8 +151,8 @@ class Stream final : public StreamTranslator {
     const json r = parse_answer("gemini", data);
     if (r.contains("error")) {
       const json& e = r["error"];
-      const int code = e.is_object() ? e.value("code", 500) : 500;
-      error = classify(code, data);
+      const int code = int_member(e, "code", 500);  // a code no status can be is a server error
+      error = classify(code >= 100 && code <= 999 ? code : 500, data);
       return;
     }
     try {

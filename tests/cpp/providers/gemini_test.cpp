@@ -158,6 +158,30 @@ TEST(Gemini, StreamWithTwoCandidatesEndsWhenBothFinished) {
   EXPECT_FALSE(error);
 }
 
+// A stream's error event with a code no status can be (a string, a fraction, past int64 or
+// negative) is classified as a 500, never converted out of range (found by fuzz_provider: UBSan
+// in nlohmann's number conversion for 55555555555555555503).
+TEST(Gemini, StreamErrorEventWithAnOddCodeIsAServerError) {
+  Endpoint ep;
+  ep.model = "gemini-2.5-flash";
+  for (const std::string code : {"55555555555555555503", "-429", "429.5", "\"429\"", "null", "99"}) {
+    SCOPED_TRACE(code);
+    auto tr = gemini_p().stream_translator(ep, json::object());
+    std::vector<std::string> chunks;
+    std::optional<ErrorVerdict> error;
+    tr->on_sse("", R"({"error":{"code":)" + code + R"(,"message":"boom","status":"INTERNAL"}})", chunks, error);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->cls, ErrorClass::retryable);
+    EXPECT_EQ(error->reason, "server_error");
+  }
+  auto tr = gemini_p().stream_translator(ep, json::object());
+  std::vector<std::string> chunks;
+  std::optional<ErrorVerdict> error;
+  tr->on_sse("", R"({"error":{"code":429,"message":"slow down","status":"RESOURCE_EXHAUSTED"}})", chunks, error);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->cls, ErrorClass::rate_limited);
+}
+
 // ---- embeddings (batchEmbedContents) ----------------------------------------------------------
 
 TEST(GeminiEmbeddings, RequestIsOneBatchEmbedContentsRequestPerInput) {

@@ -24,6 +24,11 @@ void merge_headers(Headers& headers, const Headers& extra);
 // (the upstream's own answer has no such field, or one in another format).
 long long now_seconds();
 
+// obj[key] when `obj` is an object whose member `key` is an integer that fits an int; else
+// `fallback`. For indexes and codes in an upstream's events: nlohmann's value<int>() converts a
+// fraction or a number beyond int's range as C++ does, which is undefined behaviour for a double.
+int int_member(const nlohmann::json& obj, const char* key, int fallback);
+
 // One part of an OpenAI message `content` (chat.completions: text, refusal, image_url,
 // input_audio, file).
 struct ContentPart {
