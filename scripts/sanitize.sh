@@ -157,7 +157,8 @@ run_fuzz_smoke() { # junit
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$work/" >"$work/log" 2>&1
     rc=$?
-    line=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/log" | grep -Eo '[0-9]+$')
+    # the last count: a run that crashed prints its final stats twice
+    line=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/log" | grep -Eo '[0-9]+$' | tail -n 1)
     echo "    $t: rc=$rc, ${line:-?} executions in $((SECONDS - start))s"
     if [[ $rc != 0 ]]; then
       failed=1
