@@ -324,14 +324,22 @@ class SemanticCall:
                 rec.append(e)
             elif kind in ("body", "sse"):
                 rec.append(e)
+                if kind == "sse" and e[2] in (b"[DONE]", "[DONE]"):  # where a stream's reader stops
+                    self._put(rec)
+                    break
             elif kind == "end":
-                self._record = None
-                self._store.put(self._bucket, self._exact, self._vector, rec)
-                self._cache.count(self._group, "stored")
+                self._put(rec)
             elif kind == "error":
                 self._record = None  # a cut stream or a broken body: never stored
                 break
         return events
+
+    def _put(self, rec: list[Any]) -> None:
+        """Stores a complete answer: at its end, or at a stream's [DONE] (its reader stops there and
+        may never take the end event)."""
+        self._record = None
+        self._store.put(self._bucket, self._exact, self._vector, rec)
+        self._cache.count(self._group, "stored")
 
     # --- the native call's interface ---------------------------------------------------------
 
