@@ -133,6 +133,12 @@ def run_row(row: str, port: int, n: int, placement: str) -> dict[str, Any]:
                 first = time.perf_counter()
         assert first is not None
         ttfc.append(first - t0)
+    return summary(ru0, th0, me, ttfc, count, n)
+
+
+def summary(ru0: Any, th0: dict[int, float], me: int, ttfc: list[float], count: int, n: int) -> dict[str, Any]:
+    """One row's numbers since (ru0, th0): process CPU per chunk, split into the caller's thread
+    (``me``) and the others, the median time to first chunk, context switches per stream."""
     ru1, th1 = resource.getrusage(resource.RUSAGE_SELF), thread_cpu()
     cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     caller = th1.get(me, 0.0) - th0.get(me, 0.0)
@@ -174,18 +180,9 @@ def run_async(port: int, n: int, placement: str) -> dict[str, Any]:
             f, c = await one()
             ttfc.append(f)
             count += c
-        ru1, th1 = resource.getrusage(resource.RUSAGE_SELF), thread_cpu()
+        result = summary(ru0, th0, me, ttfc, count, n)
         await client.close()
-        cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-        caller = th1.get(me, 0.0) - th0.get(me, 0.0)
-        return {
-            "ttfc_us": statistics.median(ttfc) * 1e6,
-            "cpu_chunk_us": cpu / count * 1e6,
-            "caller_chunk_us": caller / count * 1e6,
-            "other_chunk_us": (cpu - caller) / count * 1e6,
-            "csw_stream": (ru1.ru_nvcsw - ru0.ru_nvcsw) / n,
-            "chunks": count // n,
-        }
+        return result
 
     return asyncio.run(main())
 
