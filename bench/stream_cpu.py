@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from peers import MESSAGES, MODEL, pin_after, pin_before  # this script's directory is on sys.path
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-MODEL = "gpt-4o-mini"
-MESSAGES = [{"role": "user", "content": "Say hello."}]
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -45,23 +45,6 @@ def thread_cpu() -> dict[int, float]:
             continue
         out[int(tid)] = (int(fields[11]) + int(fields[12])) / TICK
     return out
-
-
-def cpus() -> tuple[int, int]:
-    allowed = sorted(os.sched_getaffinity(0))
-    return allowed[0], allowed[1 % len(allowed)]
-
-
-def pin_after(placement: str) -> None:
-    if placement != "apart":
-        return
-    me = threading.get_native_id()
-    for tid in os.listdir("/proc/self/task"):
-        if int(tid) != me:
-            try:
-                os.sched_setaffinity(int(tid), {cpus()[1]})
-            except OSError:
-                pass
 
 
 def make_streams(row: str, port: int) -> Callable[[], Iterator[Any]]:
@@ -112,8 +95,7 @@ def use_package(root: str) -> None:
 
 
 def run_row(row: str, port: int, n: int, placement: str) -> dict[str, Any]:
-    if placement in ("one", "apart"):
-        os.sched_setaffinity(0, {cpus()[0]})
+    pin_before(placement)
     if row == "async":
         return run_async(port, n, placement)
     chunks = make_streams(row, port)
