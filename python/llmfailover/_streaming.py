@@ -13,6 +13,7 @@ and ``.route``. The client's callbacks hear the end when the stream finishes or 
 
 from __future__ import annotations
 
+from collections import deque
 from types import TracebackType
 from typing import Any, AsyncIterator, Generic, Iterator, Optional, TypeVar
 
@@ -63,6 +64,26 @@ class _StreamBase(Generic[T]):
         self._route: Optional[RouteInfo] = report.live_info() if report is not None else None
         self._validate_json = _json_validator(cast_to)
         self._fast = self._validate_json is not None and report is None  # routed streams keep their text
+        # The data of the SSE events not yet consumed: the exchange's (event, data) pairs move here,
+        # and a native call hands over each batch's data as a list of bytes (``Call.wait_stream``).
+        self._sse: deque[bytes] = deque([data for _, data in exchange.sse])
+        exchange.sse.clear()
+        self._wait_stream = getattr(call, "wait_stream", None)  # None: a call double (FinishedCall, ...)
+
+    def _take(self, events: list[Any]) -> None:
+        """Events in the ``wait()``/``poll()`` form: the exchange takes them, the SSE data comes here."""
+        ex = self._exchange
+        ex.feed(events)
+        if ex.sse:
+            self._sse.extend([data for _, data in ex.sse])
+            ex.sse.clear()
+
+    def _take_batch(self, batch: tuple[list[Any], list[bytes]]) -> None:
+        """A ``wait_stream()`` batch: (the events that are not SSE, the SSE data)."""
+        events, data = batch
+        self._sse.extend(data)
+        if events:
+            self._take(events)
 
     @property
     def _llmfailover(self) -> Optional[RouteInfo]:
@@ -78,9 +99,9 @@ class _StreamBase(Generic[T]):
 
         Raises StopIteration at the end, or the stream's error."""
         ex = self._exchange
-        sse = ex.sse
+        sse = self._sse
         while sse:
-            data = sse.popleft()[1]
+            data = sse.popleft()
             if data[:1] != b"{":  # a chunk is a JSON object; anything else is looked at closer
                 if data.startswith(b"[DONE]"):
                     self._finish(drain=True)
@@ -130,9 +151,11 @@ class _StreamBase(Generic[T]):
         if self._finished:
             return
         self._finished = True
-        self._exchange.sse.clear()
+        self._fast = False
+        self._sse.clear()
         if drain and not self._exchange.done:
-            self._exchange.feed(self._call.poll())
+            self._take(self._call.poll())
+            self._sse.clear()
         if not self._exchange.done and not self._call.finished:
             self._call.cancel()
         if self._report is not None and report:
@@ -154,9 +177,9 @@ class Stream(_StreamBase[T]):
 
     def __next__(self) -> T:
         # The usual chunk (a JSON object naming no error, plain stream, pydantic class): taken here.
-        sse = self._exchange.sse
-        if sse and self._fast and not self._finished:
-            data = sse[0][1]
+        sse = self._sse
+        if sse and self._fast:  # _fast is cleared when the stream finishes
+            data = sse[0]
             if data[:1] == b"{" and b'"error"' not in data:
                 sse.popleft()
                 try:
@@ -168,7 +191,10 @@ class Stream(_StreamBase[T]):
             if ready:
                 return item  # type: ignore[no-any-return]
             try:
-                self._exchange.feed(self._call.wait(WAIT_SLICE))
+                if self._wait_stream is not None:
+                    self._take_batch(self._wait_stream(WAIT_SLICE))
+                else:
+                    self._take(self._call.wait(WAIT_SLICE))
             except BaseException:
                 self._finish(drain=False)
                 raise
@@ -204,7 +230,7 @@ class AsyncStream(_StreamBase[T]):
             if ready:
                 return item  # type: ignore[no-any-return]
             try:
-                self._exchange.feed(await self._waiter.events())
+                self._take(await self._waiter.events())
             except BaseException:  # CancelledError included: cancel the native call too
                 self._finish(drain=False)
                 raise

@@ -60,6 +60,17 @@ class Channel : public FlowControl {
   // High-water marks for pause_if_behind(); 0 = no limit (the default: never pauses).
   void set_limits(std::size_t max_events, std::size_t max_bytes);
   bool pause_if_behind(std::function<void()> resume) override;
+  // Between these (they nest: one hold per producer), push() queues without waking a wait()ing
+  // consumer or running the notify callback; the last release does both once if events are
+  // queued. A terminal event wakes at once, held or not.
+  void hold_wakeups() override;
+  void release_wakeups() override;
+  // Yields the producer's vCPU (sched_yield) when the events it delivered are still queued: a
+  // consumer woken on the same vCPU takes the head and the first events now, instead of after the
+  // producer parsed a whole burst (a 49 KB stream read at once: ~110 us). Nothing when the
+  // consumer already took them or the channel is cancelled; on another vCPU the yield returns at
+  // once (nothing else is runnable there).
+  void first_events_delivered() override;
 
   struct QueueStats {
     std::size_t events = 0, bytes = 0;            // queued now
@@ -77,7 +88,9 @@ class Channel : public FlowControl {
   std::function<void()> finish_hook_;
   std::function<void()> resume_;  // a paused producer's wake-up
   std::size_t max_events_ = 0, max_bytes_ = 0;
-  int event_waiters_ = 0;  // consumers in wait(): woken by every push; wait_end() only by the last
+  int event_waiters_ = 0;  // consumers in wait(): woken when events arrive; wait_end() only by the last
+  int holds_ = 0;          // hold_wakeups() not yet released
+  bool owed_ = false;      // a push under a hold made events available: release wakes
   QueueStats stats_;
   bool cancelled_ = false;
   bool finished_ = false;

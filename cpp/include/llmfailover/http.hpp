@@ -84,12 +84,23 @@ std::string_view to_string(Event::Kind kind) noexcept;
 // delivering the events of one read, the producer calls pause_if_behind(); when it returns true
 // the producer stops reading until `resume` runs. Paused time counts against no timer: only
 // upstream silence is a timeout, a slow consumer is not.
-// Thread safety: pause_if_behind() on the producer's thread; `resume` may run on any thread,
-// at most once, and must be cheap (it only posts to the producer).
+//
+// Wake-ups (issue 14): the producer brackets the events of one read with hold_wakeups() and
+// release_wakeups() (never across a wait: both in the same synchronous stretch), so a consumer is
+// woken once per read instead of once per event; a terminal event still wakes it at once. Once
+// per response, after the first read that delivered events of a streamed body (SSE events or body
+// pieces, never a whole body), the producer calls first_events_delivered(): a consumer waiting
+// for them on the producer's vCPU then runs before the producer parses the rest of a burst, so
+// the first chunk does not wait for the last. All three default to nothing.
+// Thread safety: every member on the producer's thread; `resume` may run on any thread, at most
+// once, and must be cheap (it only posts to the producer).
 class FlowControl {
  public:
   virtual ~FlowControl() = default;
   virtual bool pause_if_behind(std::function<void()> resume) = 0;
+  virtual void hold_wakeups() {}
+  virtual void release_wakeups() {}
+  virtual void first_events_delivered() {}
 };
 
 // Saturating deadline arithmetic: `now + window`, or time_point::max() when that would overflow

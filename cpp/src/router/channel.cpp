@@ -1,6 +1,7 @@
 #include "llmfailover/channel.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 namespace llmfailover {
@@ -19,13 +20,41 @@ void Channel::push(Event event) {
       } catch (...) {  // an observer's failure never loses the event
       }
     }
+    // Only a push that makes events available tells the consumer: one into a queue that is not
+    // empty finds it told already (or not asleep: wait() sleeps only on an empty queue). Under a
+    // hold, the telling waits for the release; the end never waits.
+    const bool fresh = events_.empty();
     stats_.bytes += event.data.size();
     events_.push_back(std::move(event));
     stats_.events = events_.size();
     stats_.peak_events = std::max(stats_.peak_events, stats_.events);
     stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.bytes);
+    const bool tell = finished_ || (fresh && holds_ == 0);
+    if (fresh && holds_ > 0 && !finished_) owed_ = true;
+    if (finished_) owed_ = false;
+    if (tell) notify = notify_;
+    wake = finished_ || (tell && event_waiters_ > 0);
+  }
+  if (wake) ready_.notify_all();
+  if (notify) notify();
+}
+
+void Channel::hold_wakeups() {
+  std::lock_guard lock(mutex_);
+  ++holds_;
+}
+
+void Channel::release_wakeups() {
+  std::function<void()> notify;
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (holds_ > 0) --holds_;
+    if (holds_ > 0 || !owed_) return;
+    owed_ = false;
+    if (events_.empty()) return;  // a poll() took them meanwhile
     notify = notify_;
-    wake = finished_ || event_waiters_ > 0;
+    wake = event_waiters_ > 0;
   }
   if (wake) ready_.notify_all();
   if (notify) notify();
@@ -98,6 +127,15 @@ bool Channel::pause_if_behind(std::function<void()> resume) {
   ++stats_.pauses;
   ready_.notify_all();  // a wait_end() consumer must take events now, or the producer stays paused
   return true;
+}
+
+void Channel::first_events_delivered() {
+  bool pending;
+  {
+    std::lock_guard lock(mutex_);
+    pending = !events_.empty() && !cancelled_;
+  }
+  if (pending) std::this_thread::yield();
 }
 
 Channel::QueueStats Channel::queue_stats() const {

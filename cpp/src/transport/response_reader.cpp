@@ -50,7 +50,10 @@ Error ResponseReader::feed(std::string_view bytes) {
   if (truncated_) return {};
   switch (mode_) {
     case Mode::sse: return sse_.feed(bytes) ? Error{} : sse_failed();
-    case Mode::pieces: deliver_(Event::body(std::string(bytes))); return {};
+    case Mode::pieces:
+      ++pieces_;
+      deliver_(Event::body(std::string(bytes)));
+      return {};
     case Mode::whole: break;
   }
   std::size_t limit = error_status_ ? options_.max_error_body_bytes : options_.max_body_bytes;

@@ -32,6 +32,9 @@ class ResponseReader {
   Error feed(std::string_view bytes);
   // True once no more bytes are wanted: a 4xx/5xx body was truncated at max_error_body_bytes.
   bool satisfied() const noexcept { return truncated_; }
+  // Events delivered after the head so far (SSE events or body pieces; a whole body counts at
+  // finish()): the exchange hands the first ones over (FlowControl::first_events_delivered).
+  std::size_t delivered() const noexcept { return mode_ == Mode::sse ? sse_.events_dispatched() : pieces_; }
   // The body ended (complete, or satisfied()): delivers what was held back. An Error if the last
   // SSE line crosses a limit. The caller delivers the terminal event.
   Error finish();
@@ -49,6 +52,7 @@ class ResponseReader {
   Mode mode_ = Mode::whole;
   bool error_status_ = false;
   bool truncated_ = false;
+  std::size_t pieces_ = 0;
   std::string body_;
 };
 
