@@ -87,6 +87,18 @@ TEST(Backpressure, SlowConsumerHoldsABoundedQueue) {
               std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
 }
 
+// A burst wakes the consumer once per read (FlowControl::hold_wakeups), not once per event: 10,000
+// events in one write are ~90 KB, a few dozen reads at most.
+TEST(Backpressure, ABurstWakesTheConsumerPerReadNotPerEvent) {
+  HostileServer server(many_events(1));
+  HttpClient client;
+  Stream s = start(client, server);
+  Consumed c = consume(*s.channel, 0ms);
+  EXPECT_EQ(c.last.kind, Kind::end) << c.last.error.message;
+  EXPECT_EQ(c.sse, 10'000u);
+  EXPECT_LE(c.batches, 500u) << "the consumer was woken per event";
+}
+
 // Paused time is not upstream silence: an idle limit of 100 ms survives a 400 ms consumer stall.
 TEST(Backpressure, ConsumerStallIsNotAnIdleTimeout) {
   HostileServer server(many_events(20));

@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <functional>
+#include <string>
 #include <thread>
 
 #include "llmfailover/channel.hpp"
@@ -85,6 +87,122 @@ TEST(Channel, WaitStillWakesPerEventForStreams) {
   producer.join();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Event::Kind::head);
+}
+
+// Wake-ups per read (issue 14): only a push that makes events available tells the consumer, a
+// hold defers that to its release, and the end is never held.
+struct Told {
+  std::atomic<int> n{0};
+  std::function<void()> fn() {
+    return [this] { ++n; };
+  }
+};
+
+TEST(Channel, OnlyAPushIntoAnEmptyQueueTellsTheConsumer) {
+  Channel ch;
+  Told told;
+  ch.set_notify(told.fn());
+  ch.push(Event::head(200, {}));
+  for (int i = 0; i < 1000; ++i) ch.push(Event::sse("", "x"));
+  EXPECT_EQ(told.n, 1);  // was 1,001: one notify (and futex wake-up) per event
+  std::vector<Event> out;
+  ch.poll(out);
+  ASSERT_EQ(out.size(), 1001u);
+  ch.push(Event::sse("", "y"));  // empty again: told again
+  EXPECT_EQ(told.n, 2);
+  ch.push(Event::end());  // the end is always told
+  EXPECT_EQ(told.n, 3);
+}
+
+TEST(Channel, AHeldReadTellsOnceAtItsRelease) {
+  Channel ch;
+  Told told;
+  ch.set_notify(told.fn());
+  ch.hold_wakeups();
+  for (int i = 0; i < 5000; ++i) ch.push(Event::sse("", std::to_string(i)));
+  EXPECT_EQ(told.n, 0);
+  std::vector<Event> out;
+  EXPECT_TRUE(ch.wait(out, 0ms));  // a consumer that looks finds them: held is not hidden
+  ASSERT_EQ(out.size(), 5000u);
+  EXPECT_EQ(out[4999].data, "4999");
+  ch.push(Event::sse("", "late"));
+  ch.release_wakeups();
+  EXPECT_EQ(told.n, 1);
+  ch.release_wakeups();  // an unmatched release is harmless
+  EXPECT_EQ(told.n, 1);
+}
+
+TEST(Channel, HoldsNestAndAPollBeforeTheReleaseLeavesNothingToTell) {
+  Channel ch;
+  Told told;
+  ch.set_notify(told.fn());
+  ch.hold_wakeups();
+  ch.hold_wakeups();  // two producers (a hedge) in one read each
+  ch.push(Event::sse("", "a"));
+  ch.release_wakeups();
+  EXPECT_EQ(told.n, 0);
+  ch.release_wakeups();
+  EXPECT_EQ(told.n, 1);
+  ch.hold_wakeups();
+  ch.push(Event::sse("", "b"));
+  ch.push(Event::sse("", "c"));
+  std::vector<Event> out;
+  ch.poll(out);  // taken already: nothing left to tell at the release
+  ch.poll(out);
+  ch.release_wakeups();
+  EXPECT_EQ(told.n, 1);
+  EXPECT_EQ(out.size(), 3u);
+}
+
+TEST(Channel, TheEndAndACancelAreNeverHeld) {
+  for (bool cancel : {false, true}) {
+    Channel ch;
+    Told told;
+    ch.set_notify(told.fn());
+    ch.hold_wakeups();  // a producer that never releases (it failed mid-read)
+    ch.push(Event::sse("", "a"));
+    std::thread consumer_side([&] {
+      if (cancel)
+        ch.cancel();
+      else
+        ch.push(Event::end());
+    });
+    std::vector<Event> out;
+    for (int i = 0; i < 2 && (out.empty() || !out.back().terminal()); ++i)
+      ASSERT_TRUE(ch.wait(out, 10'000ms));  // returns at the end, not after the time-out
+    consumer_side.join();
+    ASSERT_FALSE(out.empty());
+    EXPECT_TRUE(out.back().terminal());
+    EXPECT_EQ(out.back().kind, cancel ? Event::Kind::error : Event::Kind::end);
+    EXPECT_EQ(told.n, 1);
+  }
+}
+
+TEST(Channel, AWaitingConsumerIsWokenByTheRelease) {
+  Channel ch;
+  std::thread producer([&] {
+    std::this_thread::sleep_for(20ms);  // the consumer is asleep by now
+    ch.hold_wakeups();
+    for (int i = 0; i < 100; ++i) ch.push(Event::sse("", "x"));
+    ch.release_wakeups();
+  });
+  std::vector<Event> out;
+  ASSERT_TRUE(ch.wait(out, 10'000ms));
+  producer.join();
+  EXPECT_FALSE(out.empty());
+  EXPECT_LE(out.size(), 100u);
+}
+
+TEST(Channel, FirstEventsDeliveredNeverBlocks) {
+  Channel ch;
+  ch.first_events_delivered();  // nothing queued
+  ch.push(Event::sse("", "a"));
+  ch.first_events_delivered();  // queued: yields the vCPU, returns
+  ch.cancel();
+  ch.first_events_delivered();
+  std::vector<Event> out;
+  ch.poll(out);
+  EXPECT_EQ(out.size(), 2u);
 }
 
 }  // namespace
