@@ -164,6 +164,22 @@ class Call:
         Blocks (GIL released) until at least one event (with `until_end`: until the terminal
         event), or `timeout` seconds; returns what arrived ([] on time-out).
         """
+    def wait_stream(
+        self, timeout: typing.SupportsFloat | typing.SupportsIndex | None = None
+    ) -> tuple[
+        list[
+            tuple[str, int, list[tuple[str, str]]]
+            | tuple[str, bytes]
+            | tuple[str, str, bytes, str]
+            | tuple[str]
+            | tuple[str, str, str]
+        ],
+        list[bytes],
+    ]:
+        """
+        wait() for a reader of SSE data: (the other events, the data of every SSE event as bytes),
+        each in order; the SSE events' names and ids are dropped. ([], []) on time-out.
+        """
     @property
     def attempts(self) -> list[dict[str, typing.Any]]:
         """

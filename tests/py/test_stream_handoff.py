@@ -12,13 +12,12 @@ from typing import Any, Optional
 
 import llmfailover
 import pytest
+from _hostile import SSE_HEAD, HostileServer, Req, chunked, sse_chunk
 from llmfailover._compat import response_types
 from llmfailover._exchange import Exchange
 from llmfailover._http import Request
 from llmfailover._streaming import Stream
 from llmfailover.errors import APIConnectionError, APIError, APIResponseValidationError
-
-from _hostile import SSE_HEAD, HostileServer, Req, chunked, sse_chunk
 
 CHUNK = response_types()["ChatCompletionChunk"]
 
@@ -195,7 +194,7 @@ def test_the_first_event_arrives_while_the_peer_stalls() -> None:
 
 def test_a_stream_cut_after_the_first_event_raises() -> None:
     def cut(conn: socket.socket, req: Req) -> bool:
-        conn.sendall(SSE_HEAD + chunked(sse_chunk("first") + b"data: {\"id\":\"trunc"))
+        conn.sendall(SSE_HEAD + chunked(sse_chunk("first") + b'data: {"id":"trunc'))
         conn.shutdown(socket.SHUT_RDWR)
         return False
 

@@ -162,10 +162,8 @@ TEST(Channel, TheEndAndACancelAreNeverHeld) {
     ch.hold_wakeups();  // a producer that never releases (it failed mid-read)
     ch.push(Event::sse("", "a"));
     std::thread consumer_side([&] {
-      if (cancel)
-        ch.cancel();
-      else
-        ch.push(Event::end());
+      if (cancel) ch.cancel();
+      else ch.push(Event::end());
     });
     std::vector<Event> out;
     for (int i = 0; i < 2 && (out.empty() || !out.back().terminal()); ++i)
