@@ -1,7 +1,8 @@
 """``Stream`` and ``AsyncStream``: server-sent chunks as result objects, pulled on demand.
 
-Iteration pulls batches of native events (``call.wait()`` with the GIL released, or the event
-loop's notifier for ``AsyncStream``) and buffers them. It stops at ``data: [DONE]``; a stream that
+Iteration pulls batches of native events (``call.wait_stream()`` with the GIL released: the SSE
+data of a batch as one list of bytes; or the event loop's notifier and ``poll()`` for
+``AsyncStream``) and buffers the data. It stops at ``data: [DONE]``; a stream that
 ends without it just ends; a data object containing "error" raises ``APIError`` and a broken
 connection ``APIConnectionError``/``APITimeoutError``, as openai's ``Stream`` does. Closing, or
 garbage-collecting, a stream that has not finished cancels the native call.
