@@ -35,6 +35,7 @@ from ._routing import (
     Hooks,
     RouterHandle,
     attach,
+    captured_info,
     deadline_of,
     degraded_events,
     names_unknown_group,
@@ -369,11 +370,24 @@ class BaseClient:
 
         Routed calls: the result carries ``_llmfailover`` and an error ``.route``; the callbacks
         hear the outcome; a ``degraded=`` callable may answer instead of the error."""
-        if not raw and not spec.stream and not self._engine.routed:  # a plain client's answer, as below
-            exc = exchange.failure()
-            if exc is not None:
-                raise exc
-            return spec.parse(exchange.response(), self._strict_response_validation)
+        if not raw and not spec.stream:
+            if not self._engine.routed:  # a plain client's answer, as below
+                exc = exchange.failure()
+                if exc is not None:
+                    raise exc
+                return spec.parse(exchange.response(), self._strict_response_validation)
+            if (
+                spec.trace is None
+                and not self._hooks.any
+                and not exchange.errc
+                and (exchange.status or 0) < 400
+                and (not spec.route or "tag" not in spec.route)
+            ):
+                # A routed answer nobody is told about (no callback, span or tag; read per call, so
+                # one added later is honoured): what the report below would attach, without it.
+                info = captured_info(call)
+                if info is not None:
+                    return attach(spec.parse(exchange.response(), self._strict_response_validation), info)
         report = self._report_for(call)
         if report is not None:
             report.trace, spec.trace = spec.trace, None

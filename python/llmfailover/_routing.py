@@ -52,6 +52,7 @@ __all__ = [
     "names_unknown_group",
     "FinishedCall",
     "attach",
+    "captured_info",
 ]
 
 _log = logging.getLogger("llmfailover")
@@ -555,13 +556,8 @@ class CallReport:
         ended (the answer then keeps no reference to the call, its request or the router)."""
         if self._hooks.any:
             return self.flush()
-        call = self._call
-        capture = getattr(call, "capture", None)
-        if capture is not None and call.finished:
-            route = capture()  # carries the call's degraded flag: one native call, not two
-            degraded = bool(route.degraded) or self.degraded
-            return RouteInfo.lazy(_Captured(route, degraded), degraded)
-        return RouteInfo.lazy(self, self.is_degraded())
+        info = captured_info(self._call, self.degraded)
+        return RouteInfo.lazy(self, self.is_degraded()) if info is None else info
 
     def live_info(self) -> RouteInfo:
         """A RouteInfo read from the (possibly still running) call when first used."""
@@ -615,6 +611,18 @@ def _route_of(native: Any, degraded: bool) -> RouteInfo:
         degraded=degraded,
         cost=Cost.from_native(native.cost),
     )
+
+
+def captured_info(call: Any, degraded: bool = False) -> Optional[RouteInfo]:
+    """A lazy RouteInfo of an ended call, from a copy of its route (``RoutedCall.capture()``: the
+    answer then keeps no reference to the call, its request or the router); None when ``call``
+    has no route to copy (built in Python) or has not ended. ``degraded``: Python built the answer."""
+    capture = getattr(call, "capture", None)
+    if capture is None or not call.finished:
+        return None
+    route = capture()  # carries the call's degraded flag: one native call, not two
+    degraded = bool(route.degraded) or degraded
+    return RouteInfo.lazy(_Captured(route, degraded), degraded)
 
 
 class _Captured:
