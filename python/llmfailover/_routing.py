@@ -367,6 +367,9 @@ class RouterHandle:
         self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
         self.groups: frozenset[str] = frozenset()  # a config's group names (fixed for its router)
         self._namespace = _LastNamespace()
+        # A config's router (False: a plain client's, whose calls pass through). A plain attribute,
+        # not a property: read several times per call, and fixed for the handle's life.
+        self.routed = config is not None
         if config is None:
             self.config: Any = None
             core = _native.core()
@@ -407,11 +410,6 @@ class RouterHandle:
 
             self.semantic = SemanticCache(semantic)
         metrics._track(self)  # read at each scrape (llmfailover.metrics)
-
-    @property
-    def routed(self) -> bool:
-        """A config's router (False: a plain client's, whose calls pass through)."""
-        return self.config is not None
 
     @property
     def router(self) -> Any:
@@ -622,7 +620,10 @@ def captured_info(call: Any, degraded: bool = False) -> Optional[RouteInfo]:
         return None
     route = capture()  # carries the call's degraded flag: one native call, not two
     degraded = bool(route.degraded) or degraded
-    return RouteInfo.lazy(_Captured(route, degraded), degraded)
+    info = RouteInfo.__new__(RouteInfo)  # RouteInfo.lazy(), inline (once per routed answer)
+    info.__dict__["_source"] = _Captured(route, degraded)
+    info.degraded = degraded
+    return info
 
 
 class _Captured:

@@ -131,8 +131,8 @@ def begin(
 ) -> Optional["CallTrace"]:
     """Starts a routed call's span and appends its ``traceparent`` to ``headers``; None when not
     tracing (no opentelemetry-api, disabled, or a non-recording tracer)."""
-    st = _current()
-    if st is None or (st.provider is None and not _global_tracer(st)):
+    st = _state if _resolved else _current()
+    if st is None or (st.provider is None and (_unset(st) or not _global_tracer(st))):
         return None
     try:
         return CallTrace(st, path, model, params, headers)
@@ -146,8 +146,6 @@ def begin(
 def _global_tracer(st: _Tracing) -> bool:
     """Whether a tracer provider was set globally (the API's proxy and no-op ones record nothing:
     a call then pays this check, not a span)."""
-    if _unset(st):
-        return False
     provider = st.trace.get_tracer_provider()
     if isinstance(provider, (st.trace.ProxyTracerProvider, st.trace.NoOpTracerProvider)):
         return False
