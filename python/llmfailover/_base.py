@@ -386,7 +386,12 @@ class BaseClient:
                 # one added later is honoured): what the report below would attach, without it.
                 info = captured_info(call)
                 if info is not None:
-                    return attach(spec.parse(exchange.response(), self._strict_response_validation), info)
+                    result = spec.parse(exchange.response(), self._strict_response_validation)
+                    try:  # attach(), inline
+                        object.__setattr__(result, "_llmfailover", info)
+                    except (AttributeError, TypeError):  # a type without __dict__: nothing to attach to
+                        pass
+                    return result
         report = self._report_for(call)
         if report is not None:
             report.trace, spec.trace = spec.trace, None

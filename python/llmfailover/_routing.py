@@ -224,7 +224,10 @@ class RouteInfo:
         source = self.__dict__.pop("_source", None) if name in _ROUTE_FIELDS else None
         if source is None:
             raise AttributeError(name)
-        full = source.info()
+        # A CallReport (or anything with info()), or a native RouteCapture, whose flag self.degraded
+        # already holds (with Python's degraded answer ORed in: captured_info).
+        info = getattr(source, "info", None)
+        full = info() if info is not None else _route_of(source, self.degraded)
         self.served, self.attempts, self.degraded, self.cost = full.served, full.attempts, full.degraded, full.cost
         return getattr(self, name)
 
@@ -458,7 +461,7 @@ class RouterHandle:
         spent: float = 0.0,
     ) -> Any:
         # The exact cache's namespace: a digest of the caller's key, never the key.
-        namespace = self._namespace(api_key)
+        namespace = self._namespace(api_key) if api_key else ""
         # extra_body["llmfailover"] overrides, as keywords ("tag" also feeds the spend caps); its
         # timeout wins over the client's.
         options = spec.route or _NO_OPTIONS
@@ -621,22 +624,9 @@ def captured_info(call: Any, degraded: bool = False) -> Optional[RouteInfo]:
     route = capture()  # carries the call's degraded flag: one native call, not two
     degraded = bool(route.degraded) or degraded
     info = RouteInfo.__new__(RouteInfo)  # RouteInfo.lazy(), inline (once per routed answer)
-    info.__dict__["_source"] = _Captured(route, degraded)
+    info.__dict__["_source"] = route  # read by __getattr__ with this degraded flag
     info.degraded = degraded
     return info
-
-
-class _Captured:
-    """An ended call's route as the native RouteCapture copied it (``RoutedCall.capture()``)."""
-
-    __slots__ = ("_capture", "_degraded")
-
-    def __init__(self, capture: Any, degraded: bool) -> None:
-        self._capture = capture
-        self._degraded = degraded
-
-    def info(self) -> RouteInfo:
-        return _route_of(self._capture, self._degraded)
 
 
 # --- answers built in Python ---------------------------------------------------------------

@@ -72,7 +72,7 @@ class _Tracing:
         # get_tracer_provider() (opentelemetry-api trace/__init__.py) answers its proxy provider
         # when its module global _TRACER_PROVIDER is None and OTEL_PYTHON_TRACER_PROVIDER is not
         # in os.environ; it tests the latter with `in os.environ`, which raises and catches a
-        # KeyError per call (~1 us). _unset() asks the same two things directly: the global, and
+        # KeyError per call (~1 us). begin() asks the same two things directly: the global, and
         # the key in os.environ's own dict (encoded as os.environ encodes it). An API without that
         # global (or a replaced os.environ) takes the API's own path.
         self.has_global = hasattr(trace, "_TRACER_PROVIDER")
@@ -132,8 +132,18 @@ def begin(
     """Starts a routed call's span and appends its ``traceparent`` to ``headers``; None when not
     tracing (no opentelemetry-api, disabled, or a non-recording tracer)."""
     st = _state if _resolved else _current()
-    if st is None or (st.provider is None and (_unset(st) or not _global_tracer(st))):
+    if st is None:
         return None
+    if st.provider is None:
+        if st.has_global and st.trace._TRACER_PROVIDER is None:  # get_tracer_provider()'s own test, cheaper
+            data = getattr(os.environ, "_data", None)
+            if st.env_key is None or type(data) is not dict:
+                if _PROVIDER_ENV not in os.environ:
+                    return None
+            elif st.env_key not in data:
+                return None
+        if not _global_tracer(st):
+            return None
     try:
         return CallTrace(st, path, model, params, headers)
     except _NotRecording:
@@ -152,17 +162,6 @@ def _global_tracer(st: _Tracing) -> bool:
     if st.tracer is None or st.global_provider is not provider:
         st.tracer, st.global_provider = provider.get_tracer("llmfailover"), provider
     return True
-
-
-def _unset(st: _Tracing) -> bool:
-    """Whether ``get_tracer_provider()`` would answer the API's proxy provider: none set in code,
-    none named by the environment (read now: one set later is seen by the next call)."""
-    if not st.has_global or st.trace._TRACER_PROVIDER is not None:
-        return False
-    data = getattr(os.environ, "_data", None)
-    if st.env_key is None or type(data) is not dict:
-        return _PROVIDER_ENV not in os.environ
-    return st.env_key not in data
 
 
 class CallTrace:
