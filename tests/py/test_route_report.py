@@ -170,3 +170,21 @@ def test_tracing_enabled_after_the_first_call_traces_the_next(client: OpenAI, fp
     assert call_span.name == "chat smart" and decisions(route_info(result)) == [("a", "served")]
     first, second = fp.attempts("m-a")
     assert first.header("traceparent") is None and second.header("traceparent") is not None
+
+
+def test_an_ended_calls_capture_is_its_route_frozen_at_the_end(client: OpenAI) -> None:
+    """RoutedCall.capture() of an ended call is the route as it ended (taken before the answer was
+    handed over, so reading it never waits for the io thread): the same value each time, equal to
+    the call's own route_log, served, degraded and cost."""
+    c: Any = getattr(client, "_native", client)
+    call = c._engine.router.send("smart", "POST", "/chat/completions", b'{"model":"smart","messages":[]}')
+    events = call.wait(5.0, True)
+    while events[-1][0] not in ("end", "error"):
+        events += call.wait(5.0, True)
+    assert call.finished
+    first, second = call.capture(), call.capture()
+    assert first is second  # one frozen value, not a copy per read
+    assert [a.decision for a in first.route_log] == [a.decision for a in call.route_log] == ["served"]
+    assert first.served is not None and first.served.target == call.served.target == "a"
+    assert first.degraded is call.degraded is False
+    assert first.cost.usage_known and call.cost.usage_known and first.cost.target == call.cost.target == "a"
