@@ -396,8 +396,8 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<Usage> answer_usage_;            // a plain answer's usage (a stream's is in inspect_)
   // The route as it ended: written once by meter_end() (under mutex_), before the terminal event.
   std::shared_ptr<const RouteCapture> final_route_;
-  std::atomic<bool> metered_{false};             // meter_end() counted the call (read without the lock by
-                                                 // the channel's cancel event)
+  std::atomic<bool> metered_{false};  // meter_end() counted the call (read without the lock by
+                                      // the channel's cancel event)
   Channel channel_;
   mutable std::mutex mutex_;
 };

@@ -33,27 +33,27 @@ namespace {
 
 // The integers read_usage looks at, as read from the object (nullopt: absent or not an integer).
 enum UsageField : std::size_t {
-  kCompletion,
-  kOutput,
-  kTotal,
-  kPrompt,
-  kInput,
-  kPromptCached,      // prompt_tokens_details.cached_tokens
-  kCompletionReason,  // completion_tokens_details.reasoning_tokens
-  kInputCached,       // input_tokens_details.cached_tokens
-  kOutputReason,      // output_tokens_details.reasoning_tokens
-  kUsageFields
+  field_completion,
+  field_output,
+  field_total,
+  field_prompt,
+  field_input,
+  field_prompt_cached,         // prompt_tokens_details.cached_tokens
+  field_completion_reasoning,  // completion_tokens_details.reasoning_tokens
+  field_input_cached,          // input_tokens_details.cached_tokens
+  field_output_reasoning,      // output_tokens_details.reasoning_tokens
+  usage_fields
 };
-using UsageCounts = std::array<std::optional<std::int64_t>, kUsageFields>;
+using UsageCounts = std::array<std::optional<std::int64_t>, usage_fields>;
 
 Usage usage_of(const UsageCounts& c) {
   Usage u;
-  u.completion = c[kCompletion] ? c[kCompletion] : c[kOutput];
-  u.total = c[kTotal];
-  u.prompt = c[kPrompt] ? c[kPrompt] : c[kInput];  // input_tokens: the Responses API's name
+  u.completion = c[field_completion] ? c[field_completion] : c[field_output];
+  u.total = c[field_total];
+  u.prompt = c[field_prompt] ? c[field_prompt] : c[field_input];  // input_tokens: the Responses API's name
   if (!u.total) u.total = u.prompt.value_or(0) + u.completion.value_or(0);
-  u.cached = c[kPromptCached] ? c[kPromptCached] : c[kInputCached];  // Responses API names second
-  u.reasoning = c[kCompletionReason] ? c[kCompletionReason] : c[kOutputReason];
+  u.cached = c[field_prompt_cached] ? c[field_prompt_cached] : c[field_input_cached];  // Responses API names second
+  u.reasoning = c[field_completion_reasoning] ? c[field_completion_reasoning] : c[field_output_reasoning];
   return u;
 }
 
@@ -117,7 +117,7 @@ struct UsageCursor {
     skip_value();
     const std::string_view v = t.substr(start, i - start);
     if (v.empty() || !(v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))) return std::nullopt;  // no number
-    if (v.find_first_of(".eE") != std::string_view::npos) return std::nullopt;              // a float
+    if (v.find_first_of(".eE") != std::string_view::npos) return std::nullopt;             // a float
     std::int64_t out = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (ec != std::errc{} || end != v.data() + v.size()) unsure = true;  // beyond int64: nlohmann's own rules
@@ -170,15 +170,15 @@ Usage read_usage(const nlohmann::json& usage) {
     return v->get<std::int64_t>();
   };
   UsageCounts c;
-  c[kCompletion] = count("completion_tokens");
-  c[kOutput] = count("output_tokens");
-  c[kTotal] = count("total_tokens");
-  c[kPrompt] = count("prompt_tokens");
-  c[kInput] = count("input_tokens");
-  c[kPromptCached] = detail("prompt_tokens_details", "cached_tokens");
-  c[kCompletionReason] = detail("completion_tokens_details", "reasoning_tokens");
-  c[kInputCached] = detail("input_tokens_details", "cached_tokens");
-  c[kOutputReason] = detail("output_tokens_details", "reasoning_tokens");
+  c[field_completion] = count("completion_tokens");
+  c[field_output] = count("output_tokens");
+  c[field_total] = count("total_tokens");
+  c[field_prompt] = count("prompt_tokens");
+  c[field_input] = count("input_tokens");
+  c[field_prompt_cached] = detail("prompt_tokens_details", "cached_tokens");
+  c[field_completion_reasoning] = detail("completion_tokens_details", "reasoning_tokens");
+  c[field_input_cached] = detail("input_tokens_details", "cached_tokens");
+  c[field_output_reasoning] = detail("output_tokens_details", "reasoning_tokens");
   return usage_of(c);
 }
 
@@ -191,10 +191,11 @@ std::optional<ScannedUsage> scan_usage(std::string_view value) {
     std::string_view object, key;
     UsageField field;
   };
-  static constexpr std::array<Detail, 4> kDetails = {{{"prompt_tokens_details", "cached_tokens", kPromptCached},
-                                                      {"completion_tokens_details", "reasoning_tokens", kCompletionReason},
-                                                      {"input_tokens_details", "cached_tokens", kInputCached},
-                                                      {"output_tokens_details", "reasoning_tokens", kOutputReason}}};
+  static constexpr std::array<Detail, 4> kDetails = {
+      {{"prompt_tokens_details", "cached_tokens", field_prompt_cached},
+       {"completion_tokens_details", "reasoning_tokens", field_completion_reasoning},
+       {"input_tokens_details", "cached_tokens", field_input_cached},
+       {"output_tokens_details", "reasoning_tokens", field_output_reasoning}}};
   UsageCounts c;
   unsigned seen = 0;  // the members read here met so far: a second one is unsure (nlohmann keeps the last)
   auto once = [&](unsigned bit) {

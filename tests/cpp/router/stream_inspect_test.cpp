@@ -286,7 +286,8 @@ TEST(UsageScan, ReadsWhatTheParseReads) {
       R"({"choices":[],"usage":{"prompt_tokens_details":null,"completion_tokens_details":[{"reasoning_tokens":3}]}})",
       R"({"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":1.5},"completion_tokens_details":{}}})",
       // white space, nesting and look-alike keys elsewhere
-      " {\"choices\" : [ ] , \"usage\" :\n {\t\"prompt_tokens\" : 9 ,\r\n \"x\" : {\"prompt_tokens\":1,\"s\":\"}\\\"{\"} , \"completion_tokens\" : 3 } } ",
+      " {\"choices\" : [ ] , \"usage\" :\n {\t\"prompt_tokens\" : 9 ,\r\n \"x\" : "
+      "{\"prompt_tokens\":1,\"s\":\"}\\\"{\"} , \"completion_tokens\" : 3 } } ",
       R"({"choices":[],"usage":{"other":{"total_tokens":5,"a":[{"b":"]"}]},"total_tokens":7,"prompt_tokens_details":{"x":{"cached_tokens":9},"cached_tokens":4}}})",
       R"({"choices":[],"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":-9223372036854775808}})",
       R"({"choices":[],"usage":{"nested":"\\","prompt_tokens":1}})",
