@@ -65,10 +65,11 @@ class _StreamBase(Generic[T]):
         self._route: Optional[RouteInfo] = report.live_info() if report is not None else None
         self._validate_json = _json_validator(cast_to)
         self._fast = self._validate_json is not None and report is None  # routed streams keep their text
-        # The data of the SSE events not yet consumed: the exchange's (event, data) pairs move here,
-        # and a native call hands over each batch's data as a list of bytes (``Call.wait_stream``).
-        self._sse: deque[bytes] = deque([data for _, data in exchange.sse])
-        exchange.sse.clear()
+        # The data of the SSE events not yet consumed: the exchange's (event, data) pairs move here
+        # when the stream is read (a raw reader, ``_resources/_streamed.py``, takes them from the
+        # exchange with their names instead), and a native call hands over each batch's data as a
+        # list of bytes (``Call.wait_stream``).
+        self._sse: deque[bytes] = deque()
         self._wait_stream = getattr(call, "wait_stream", None)  # None: a call double (FinishedCall, ...)
 
     def _take(self, events: list[Any]) -> None:
@@ -101,6 +102,9 @@ class _StreamBase(Generic[T]):
         Raises StopIteration at the end, or the stream's error."""
         ex = self._exchange
         sse = self._sse
+        if ex.sse:  # what create() fed with the head, or a call double's events
+            sse.extend([data for _, data in ex.sse])
+            ex.sse.clear()
         while sse:
             data = sse.popleft()
             if data[:1] != b"{":  # a chunk is a JSON object; anything else is looked at closer
@@ -154,6 +158,7 @@ class _StreamBase(Generic[T]):
         self._finished = True
         self._fast = False
         self._sse.clear()
+        self._exchange.sse.clear()
         if drain and not self._exchange.done:
             self._take(self._call.poll())
             self._sse.clear()

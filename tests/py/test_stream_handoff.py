@@ -78,6 +78,18 @@ def test_data_fed_before_the_stream_comes_first() -> None:
     assert texts(stream_of(call, first)) == ["a", "b", "c"]
 
 
+def test_nothing_is_read_after_close_though_data_was_waiting() -> None:
+    first = [("sse", "", data_of("a"), ""), ("sse", "", data_of("b"), "")]
+    call = BatchCall([([], [data_of("c")])])
+    s = stream_of(call, first)
+    it = iter(s)
+    assert next(it).choices[0].delta.content == "a"
+    s.close()
+    assert call.cancelled
+    with pytest.raises(StopIteration):
+        next(it)
+
+
 def test_done_mid_batch_stops_there_and_the_rest_is_dropped() -> None:
     call = BatchCall([([("end",)], [data_of("a"), b"[DONE]", data_of("never")])])
     s = stream_of(call)
