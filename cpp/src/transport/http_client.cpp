@@ -4,6 +4,7 @@
 // shard only through asio::post (cancel, stats, shutdown).
 #include "llmfailover/transport/http_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -56,9 +57,9 @@ constexpr int kMaxInterimResponses = 16;
 // writing tokens): the buffer goes back to the default, so 10,000 slow streams hold no big buffer.
 //
 // The parser's body buffer (where Beast's buffer_body copies the body bytes it parses out of the
-// connection's buffer) follows the same rule: on the heap, as big as the connection's buffer (all
-// one read brought fits in one parse pass), so a slow stream holds 512 bytes, not the 16 KiB a
-// fixed buffer in the coroutine frame held for the stream's whole life.
+// connection's buffer) follows the same rule: on the heap, as big as the connection's buffer up
+// to kMaxRead (what one read brought fits in one parse pass), so a slow stream holds 512 bytes,
+// not the 16 KiB a fixed buffer in the coroutine frame held for the stream's whole life.
 class ReadSize {
  public:
   static constexpr std::size_t kDefault = 512, kMaxRead = std::size_t{16} * 1024;
@@ -67,11 +68,12 @@ class ReadSize {
     if (want_ > kDefault && b.capacity() - b.size() < want_) b.reserve(b.size() + want_);
     return std::max(kDefault, b.capacity() - b.size());
   }
-  // After before(): the body buffer for that read, at least as big as `b` can hold (grown or
-  // shrunk to fit when it is too small or four times too big; its bytes are scratch: the caller
-  // takes them before the next read).
+  // After before(): the body buffer for that read, as big as `b` can hold, between kDefault and
+  // kMaxRead (the fixed buffer's size before: a bigger head's buffer keeps its leftover for the
+  // next pass, as it did); grown or shrunk to fit when it is too small or four times too big. Its
+  // bytes are scratch: the caller takes them before the next read.
   std::span<char> body(const beast::flat_buffer& b) {
-    const std::size_t need = std::max(kDefault, b.capacity());
+    const std::size_t need = std::clamp(b.capacity(), kDefault, kMaxRead);
     if (body_size_ < need || body_size_ > 4 * need) {
       body_.reset();  // the old one goes first: no moment with both
       body_ = std::make_unique_for_overwrite<char[]>(need);
