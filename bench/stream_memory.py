@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/stream_memory.py [--streams 10000] [--rounds 3] [--before DIR]
                                             [--breakdown] [--arena-max N] [--trim] [--drain]
+                                            [--hold SECONDS]
 
 Starts the bench's loopback nginx (bench/nginx.conf.template; /slow trickles the 200-chunk SSE
 fixture at 2 KiB/s), then runs each row in its own subprocess, once per round, alternating the
@@ -17,7 +18,10 @@ arenas' size), Python's allocations by file:line (tracemalloc, started after the
 slows the row and adds its own memory, so its RSS is not comparable with a plain row's), RSS
 after `malloc_trim(0)`. Kernel socket buffers are not in RSS and not counted. `--arena-max N`
 sets glibc's M_ARENA_MAX (MALLOC_ARENA_MAX) in the rows' environment; `--trim` calls
-malloc_trim(0) before the held RSS is read.
+malloc_trim(0) before the held RSS is read; `--hold S` waits S seconds before reading it (the
+fixture keeps trickling: what arrives meanwhile is parsed and waits for the reader, so the
+number grows with the time between a stream's first chunk and the reading, about the time to
+open them all).
 """
 
 from __future__ import annotations
@@ -59,32 +63,41 @@ def heap() -> dict[str, int]:
 
 
 def mappings() -> dict[str, int]:
-    """Resident KiB of this process's memory by kind of mapping (/proc/self/smaps): the main heap
-    ([heap], glibc's main arena), pymalloc's arenas (anonymous 1 MiB mappings), glibc's thread
-    arenas (anonymous mappings inside a 64 MiB reservation), the rest (files, stacks, big blocks)."""
-    out = {"heap": 0, "pymalloc": 0, "thread_arenas": 0, "other": 0}
-    kind, prev_end, prev_kind = "other", 0, ""
+    """Resident KiB of this process by kind of mapping (/proc/self/smaps): [heap] (glibc's main
+    arena: what the Python thread mallocs, Python's objects over 512 bytes included), other
+    anonymous memory (the io threads' glibc arenas, pymalloc's arenas, stacks, big blocks)."""
+    out = {"main_heap": 0, "anon": 0}
+    kind = ""
     with open("/proc/self/smaps") as f:
         for line in f:
             first = line.split()
             if "-" in first[0] and len(first) >= 5 and ":" in first[3]:
-                lo, hi = (int(x, 16) for x in first[0].split("-"))
                 name = first[5] if len(first) > 5 else ""
-                size = hi - lo
-                if name == "[heap]":
-                    kind = "heap"
-                elif name:
-                    kind = "other"
-                elif size == 1 << 20:
-                    kind = "pymalloc"
-                elif first[1] == "---p" and lo == prev_end and prev_kind == "arena?":
-                    kind = "other"
-                else:
-                    kind = "arena?" if size <= 64 << 20 and lo % (64 << 20) == 0 else "other"
-                prev_end, prev_kind = hi, kind
-            elif first[0] == "Rss:":
-                out["thread_arenas" if kind == "arena?" else kind] += int(first[1])
+                kind = "main_heap" if name == "[heap]" else "" if name else "anon"
+            elif first[0] == "Rss:" and kind:
+                out[kind] += int(first[1])
     return out
+
+
+def pymalloc_arenas() -> int:
+    """Bytes in pymalloc's arenas now (sys._debugmallocstats, which writes to fd 2)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        try:
+            sys.stderr.flush()
+            os.dup2(tmp.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode(errors="replace")
+    for line in text.splitlines():
+        if "bytes/arena" in line:
+            return int(line.rsplit("=", 1)[1].strip().replace(",", ""))
+    return 0
 
 
 def use_package(root: str) -> None:
@@ -93,7 +106,7 @@ def use_package(root: str) -> None:
     sys.path.insert(0, root)
 
 
-def run_row(port: int, n: int, breakdown: bool, trim: bool, drain_all: bool) -> dict[str, Any]:
+def run_row(port: int, n: int, breakdown: bool, trim: bool, drain_all: bool, hold: float) -> dict[str, Any]:
     import asyncio
     import tracemalloc
 
@@ -118,15 +131,18 @@ def run_row(port: int, n: int, breakdown: bool, trim: bool, drain_all: bool) -> 
         if breakdown:
             tracemalloc.start(1)
             snap0 = tracemalloc.take_snapshot()
-        before, heap0, maps0 = rss_kib(), heap(), mappings()
+        before, heap0, maps0, py0 = rss_kib(), heap(), mappings(), pymalloc_arenas()
         t0 = time.perf_counter()
         streams = await asyncio.gather(*(open_one() for _ in range(n)))
         opened = time.perf_counter() - t0
         out: dict[str, Any] = {}
+        if hold:  # the upstream keeps writing: what arrives meanwhile waits, parsed, for the reader
+            await asyncio.sleep(hold)
         if trim:
             _libc.malloc_trim(0)
-        held, heap1, maps1 = rss_kib(), heap(), mappings()
+        held, heap1, maps1, py1 = rss_kib(), heap(), mappings(), pymalloc_arenas()
         out.update({f"{k}_b": (maps1[k] - maps0[k]) * 1024 / n for k in maps0})
+        out["pymalloc_arenas_b"] = (py1 - py0) / n
         if breakdown:
             snap1 = tracemalloc.take_snapshot()
             traced, peak = tracemalloc.get_traced_memory()
@@ -147,6 +163,9 @@ def run_row(port: int, n: int, breakdown: bool, trim: bool, drain_all: bool) -> 
                 "open_s": opened,
             }
         )
+        if os.environ.get("LLMF_BENCH_EXIT_HELD"):  # for heaptrack: what is still allocated = what is held
+            print(json.dumps(out), flush=True)
+            os._exit(0)
         if drain_all:  # as the full bench does (the fixture at 2 KiB/s: about a minute)
             out["chunks"] = sorted(set(await asyncio.gather(*(drain(s) for s in streams))))
         else:
@@ -170,14 +189,17 @@ def main() -> int:
     ap.add_argument("--breakdown", action="store_true", help="glibc heap and tracemalloc per stream")
     ap.add_argument("--arena-max", type=int, help="MALLOC_ARENA_MAX for the rows")
     ap.add_argument("--trim", action="store_true", help="malloc_trim(0) before the held RSS is read")
-    ap.add_argument("--drain", action="store_true", help="read every stream to its end (the full bench does) instead of closing it")
+    ap.add_argument(
+        "--drain", action="store_true", help="read every stream to its end (the full bench does) instead of closing it"
+    )
+    ap.add_argument("--hold", type=float, default=0.0, help="seconds to wait between opening and reading RSS")
     ap.add_argument("--row", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.row:
         if "@" in args.row:
             use_package(args.row.split("@", 1)[1])
-        print(json.dumps(run_row(args.port, args.streams, args.breakdown, args.trim, args.drain)))
+        print(json.dumps(run_row(args.port, args.streams, args.breakdown, args.trim, args.drain, args.hold)))
         return 0
     sys.path.insert(0, str(REPO / "tests" / "py"))
     from _servers import free_port, start_nginx, temp_dir
@@ -195,6 +217,7 @@ def main() -> int:
         for rnd in range(args.rounds):
             for row in rows if rnd % 2 == 0 else rows[::-1]:
                 cmd = [sys.executable, __file__, "--row", row, "--port", str(port), "--streams", str(args.streams)]
+                cmd += ["--hold", str(args.hold)]
                 cmd += [f"--{flag}" for flag in ("breakdown", "trim", "drain") if getattr(args, flag)]
                 p = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
                 if p.returncode != 0:
@@ -217,8 +240,11 @@ def main() -> int:
         f"load {load0:.1f} -> {load1:.1f} (median of rounds; min-max)"
     )
     print()
-    print("| row | KiB per stream | glibc heap in use, B/stream | glibc arenas, B/stream | open all, s |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| row | KiB per stream | glibc heap in use, B/stream | glibc arenas, B/stream | "
+        "pymalloc arenas, B/stream | open all, s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for row, rs in results.items():
         if not rs:
             continue
@@ -227,6 +253,7 @@ def main() -> int:
             f"| {label(row)} | {statistics.median(kib):.1f} ({min(kib):.1f}-{max(kib):.1f}) | "
             f"{statistics.median(r['heap_in_use_b'] for r in rs):.0f} | "
             f"{statistics.median(r['heap_arenas_b'] for r in rs):.0f} | "
+            f"{statistics.median(r['pymalloc_arenas_b'] for r in rs):.0f} | "
             f"{statistics.median(r['open_s'] for r in rs):.1f} |"
         )
     return 0

@@ -307,8 +307,8 @@ TEST(HostileUpstream, BodyArrivesWholeWhileTheBodyBufferGrowsAndShrinks) {
         if (!p.write(http_response(200, "second"))) return;
         continue;
       }
-      std::string head = "HTTP/1.1 200 OK\r\nX-A: " + std::string(60'000, 'a') + "\r\nX-B: " +
-                         std::string(60'000, 'b') + "\r\nContent-Length: " + std::to_string(body.size()) +
+      std::string head = "HTTP/1.1 200 OK\r\nX-A: " + std::string(60'000, 'a') +
+                         "\r\nX-B: " + std::string(60'000, 'b') + "\r\nContent-Length: " + std::to_string(body.size()) +
                          "\r\n\r\n";
       if (!p.write(head)) return;
       std::size_t at = 0;
