@@ -332,6 +332,14 @@ void RoutedCallImpl::send(Target* t, const Timeouts& timeouts, std::uint64_t epo
   }
   // Pass-through: the caller's per-attempt limits only, as openai's, unless it set a deadline.
   if (!req_.pass || req_.overrides.deadline) http.deadline = deadline_;
+  if (!req_.pass && req_.stream && first_token.count() > 0) {
+    // Before a stream's first token the router's own timer (arm_first_token) decides; the
+    // transport's head and idle limits are its backstop, a little later, so that the two never
+    // race to name the cause (a loaded machine could otherwise report idle_timeout).
+    const Millis backstop = first_token + std::max(Millis{50}, first_token / 8);
+    http.timeouts.first_byte = std::max(http.timeouts.first_byte, backstop);
+    http.timeouts.idle = std::max(http.timeouts.idle, backstop);
+  }
   if (t->deployment->proxy) http.proxy = t->deployment->proxy->reveal();
   if (!req_.pass) {  // pass-through: gathered when an error needs them (routed_pass.cpp)
     secrets_.add_from_request(http);
