@@ -11,6 +11,9 @@ bench/fixtures/chat_completion.json):
                 (bench/peers.py's row)
   native        the plain client's native round trip only: Router.send_plain + Call.wait(until_end)
   llmfailover   llmfailover.OpenAI().chat.completions.create(...).choices[0].message.content
+  routed        OpenAI(config=...): one group of one healthy deployment (bench/peers.py's llmfailover-routed)
+  open-circuit  the group's only target forced open, served by a healthy fallback group
+                (bench/peers.py's llmfailover-open-circuit)
   openai        the openai SDK, for scale (only with --rows openai)
 
 Every round runs each row once per placement, in alternating order (bench/peers.py's placements:
@@ -42,6 +45,7 @@ import peers  # noqa: E402  (bench/peers.py: placements)
 MESSAGES = peers.MESSAGES
 MODEL = peers.MODEL
 ROWS = ("http.client", "native", "llmfailover")
+ROUTED = ("routed", "open-circuit")  # only with --rows
 
 
 def make_call(kind: str, port: int) -> Callable[[], Any]:
@@ -65,6 +69,12 @@ def make_call(kind: str, port: int) -> Callable[[], Any]:
         import openai
 
         client: Any = openai.OpenAI(base_url=base, api_key="bench", max_retries=0)
+    elif kind in ROUTED:
+        import llmfailover
+
+        # Nothing listens on the dead deployment's port: its breaker is forced open, so no call goes there.
+        config = peers.routed_config(base, "http://127.0.0.1:9/v1", open_circuit=kind == "open-circuit")
+        client = llmfailover.OpenAI(config=config)
     else:
         import llmfailover
 
@@ -152,9 +162,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="calls per row (after the warm-up)")
-    ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=[*ROWS, "openai"])
+    ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=[*ROWS, *ROUTED, "openai"])
     ap.add_argument("--placements", nargs="+", default=list(peers.PLACEMENTS), choices=peers.PLACEMENTS)
-    ap.add_argument("--profile", choices=[*ROWS, "openai"], help="cProfile this row's loop instead")
+    ap.add_argument("--profile", choices=[*ROWS, *ROUTED, "openai"], help="cProfile this row's loop instead")
     ap.add_argument("--port", type=int, help="an nginx already serving bench/nginx.conf.template")
     ap.add_argument("--json", type=Path, help="also write every row's result here")
     ap.add_argument(
@@ -162,7 +172,7 @@ def main() -> int:
         metavar="NAME=PYTHON",
         action="append",
         default=[],
-        help="also run the llmfailover and native rows with this interpreter (another build, e.g. "
+        help="also run the llmfailover, native and routed rows with this interpreter (another build, e.g. "
         "base=/path/to/main/.venv/bin/python), as rows named 'ROW@NAME'; repeatable",
     )
     ap.add_argument("--row", help=argparse.SUPPRESS)
@@ -189,7 +199,7 @@ def main() -> int:
         rows = list(args.rows)
         pythons = dict(b.split("=", 1) for b in args.baseline)
         for name in pythons:
-            rows += [f"{r}@{name}" for r in args.rows if r in ("native", "llmfailover")]
+            rows += [f"{r}@{name}" for r in args.rows if r in ("native", "llmfailover", *ROUTED)]
         args.rows = rows
         order = [(r, p) for p in args.placements for r in rows]
         for rnd in range(args.rounds):

@@ -172,15 +172,6 @@ transport::ClientOptions client_options(long long io_threads, bool verify, const
   return o;
 }
 
-// A finished call's route, copied out of it: a lazy report holds this, not the call (whose
-// request, parsed body and router would otherwise live as long as the answer).
-struct RouteCapture {
-  std::vector<RouteAttempt> log;
-  std::optional<RouteAttempt> served;
-  bool degraded = false;
-  metrics::CallCost cost;
-};
-
 struct CacheSettings {
   std::map<std::string, cache::CacheConfig> groups;
 };
@@ -219,9 +210,10 @@ void bind_router(py::module_& m) {
       .def(
           "capture",
           [](const RoutedCall& c) {
-            return std::make_shared<RouteCapture>(RouteCapture{c.route_log(), c.served(), c.degraded(), c.cost()});
+            // Read-only in Python (def_readonly): the holder type is non-const.
+            return std::const_pointer_cast<RouteCapture>(c.capture());
           },
-          "A copy of the route of a finished call (what a lazy report holds).")
+          "The route of a finished call (what a lazy report holds), as it was when the call ended.")
       .def_property_readonly(
           "cache_hit",
           [](const RoutedCall& c) {

@@ -35,6 +35,7 @@ from ._routing import (
     Hooks,
     RouterHandle,
     attach,
+    captured_info,
     deadline_of,
     degraded_events,
     names_unknown_group,
@@ -305,7 +306,7 @@ class BaseClient:
         return tuple(s for s in out if s)
 
     def _request_for(self, spec: RequestSpec) -> Request:
-        if self._router is not None:  # the target is chosen per attempt: name the group
+        if self._engine.routed:  # the target is chosen per attempt: name the group
             return Request(spec.method, f"llmfailover://{spec.model or 'router'}{spec.path}")
         key = (spec.path, spec.model)
         url = None if spec.query else self._urls.get(key)
@@ -341,18 +342,17 @@ class BaseClient:
         if spec.method == "GET":  # models.list()/retrieve(): the configured groups, no upstream call
             name = spec.path[len("/models/") :] if spec.path.startswith("/models/") else None
             return FinishedCall(synthetic_models(router.config.groups, name and unquote(name)))
-        if names_unknown_group(router, spec.model, spec.params):
+        if spec.model not in router.groups and names_unknown_group(router, spec.model, spec.params):
             return FinishedCall(unknown_model(spec.model, router.config.groups))
         given = spec.timeout_given or (self.timeout is not DEFAULT_TIMEOUT and self.timeout != DEFAULT_TIMEOUT)
-        timeout = spec.timeout if given else None
-        headers = auth + _pairs(self._custom_headers) + spec.headers
+        headers = auth + _pairs(self._custom_headers) + spec.headers if self._custom_headers else auth + spec.headers
         spec.trace = tracing.begin(spec.method, spec.path, spec.model, spec.params, headers)  # adds traceparent
         return router.send(
             spec,
             headers,
-            _pairs(self._custom_query) + spec.query,
-            deadline_of(timeout),
-            api_key=auth[0][1] if auth else self.api_key,
+            _pairs(self._custom_query) + spec.query if self._custom_query else spec.query,
+            deadline_of(spec.timeout) if given else None,
+            auth[0][1] if auth else self.api_key,
         )
 
     def _outcome(
@@ -369,11 +369,29 @@ class BaseClient:
 
         Routed calls: the result carries ``_llmfailover`` and an error ``.route``; the callbacks
         hear the outcome; a ``degraded=`` callable may answer instead of the error."""
-        if not raw and not spec.stream and not self._engine.routed:  # a plain client's answer, as below
-            exc = exchange.failure()
-            if exc is not None:
-                raise exc
-            return spec.parse(exchange.response(), self._strict_response_validation)
+        if not raw and not spec.stream:
+            if not self._engine.routed:  # a plain client's answer, as below
+                exc = exchange.failure()
+                if exc is not None:
+                    raise exc
+                return spec.parse(exchange.response(), self._strict_response_validation)
+            if (
+                spec.trace is None
+                and not self._hooks.any
+                and not exchange.errc
+                and (exchange.status or 0) < 400
+                and (not spec.route or "tag" not in spec.route)
+            ):
+                # A routed answer nobody is told about (no callback, span or tag; read per call, so
+                # one added later is honoured): what the report below would attach, without it.
+                info = captured_info(call)
+                if info is not None:
+                    result = spec.parse(exchange.response(), self._strict_response_validation)
+                    try:  # attach(), inline
+                        object.__setattr__(result, "_llmfailover", info)
+                    except (AttributeError, TypeError):  # a type without __dict__: nothing to attach to
+                        pass
+                    return result
         report = self._report_for(call)
         if report is not None:
             report.trace, spec.trace = spec.trace, None

@@ -882,7 +882,7 @@ class RoutedCall(Call):
     """
     def capture(self) -> RouteCapture:
         """
-        A copy of the route of a finished call (what a lazy report holds).
+        The route of a finished call (what a lazy report holds), as it was when the call ended.
         """
     @property
     def cache_hit(self) -> bool:

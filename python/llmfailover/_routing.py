@@ -52,6 +52,7 @@ __all__ = [
     "names_unknown_group",
     "FinishedCall",
     "attach",
+    "captured_info",
 ]
 
 _log = logging.getLogger("llmfailover")
@@ -223,7 +224,10 @@ class RouteInfo:
         source = self.__dict__.pop("_source", None) if name in _ROUTE_FIELDS else None
         if source is None:
             raise AttributeError(name)
-        full = source.info()
+        # A CallReport (or anything with info()), or a native RouteCapture, whose flag self.degraded
+        # already holds (with Python's degraded answer ORed in: captured_info).
+        info = getattr(source, "info", None)
+        full = info() if info is not None else _route_of(source, self.degraded)
         self.served, self.attempts, self.degraded, self.cost = full.served, full.attempts, full.degraded, full.cost
         return getattr(self, name)
 
@@ -366,6 +370,9 @@ class RouterHandle:
         self.semantic: Any = None  # the groups' semantic caches (_semantic.py), if any
         self.groups: frozenset[str] = frozenset()  # a config's group names (fixed for its router)
         self._namespace = _LastNamespace()
+        # A config's router (False: a plain client's, whose calls pass through). A plain attribute,
+        # not a property: read several times per call, and fixed for the handle's life.
+        self.routed = config is not None
         if config is None:
             self.config: Any = None
             core = _native.core()
@@ -406,11 +413,6 @@ class RouterHandle:
 
             self.semantic = SemanticCache(semantic)
         metrics._track(self)  # read at each scrape (llmfailover.metrics)
-
-    @property
-    def routed(self) -> bool:
-        """A config's router (False: a plain client's, whose calls pass through)."""
-        return self.config is not None
 
     @property
     def router(self) -> Any:
@@ -459,7 +461,7 @@ class RouterHandle:
         spent: float = 0.0,
     ) -> Any:
         # The exact cache's namespace: a digest of the caller's key, never the key.
-        namespace = self._namespace(api_key)
+        namespace = self._namespace(api_key) if api_key else ""
         # extra_body["llmfailover"] overrides, as keywords ("tag" also feeds the spend caps); its
         # timeout wins over the client's.
         options = spec.route or _NO_OPTIONS
@@ -555,13 +557,8 @@ class CallReport:
         ended (the answer then keeps no reference to the call, its request or the router)."""
         if self._hooks.any:
             return self.flush()
-        call = self._call
-        capture = getattr(call, "capture", None)
-        if capture is not None and call.finished:
-            route = capture()  # carries the call's degraded flag: one native call, not two
-            degraded = bool(route.degraded) or self.degraded
-            return RouteInfo.lazy(_Captured(route, degraded), degraded)
-        return RouteInfo.lazy(self, self.is_degraded())
+        info = captured_info(self._call, self.degraded)
+        return RouteInfo.lazy(self, self.is_degraded()) if info is None else info
 
     def live_info(self) -> RouteInfo:
         """A RouteInfo read from the (possibly still running) call when first used."""
@@ -617,17 +614,19 @@ def _route_of(native: Any, degraded: bool) -> RouteInfo:
     )
 
 
-class _Captured:
-    """An ended call's route as the native RouteCapture copied it (``RoutedCall.capture()``)."""
-
-    __slots__ = ("_capture", "_degraded")
-
-    def __init__(self, capture: Any, degraded: bool) -> None:
-        self._capture = capture
-        self._degraded = degraded
-
-    def info(self) -> RouteInfo:
-        return _route_of(self._capture, self._degraded)
+def captured_info(call: Any, degraded: bool = False) -> Optional[RouteInfo]:
+    """A lazy RouteInfo of an ended call, from a copy of its route (``RoutedCall.capture()``: the
+    answer then keeps no reference to the call, its request or the router); None when ``call``
+    has no route to copy (built in Python) or has not ended. ``degraded``: Python built the answer."""
+    capture = getattr(call, "capture", None)
+    if capture is None or not call.finished:
+        return None
+    route = capture()  # carries the call's degraded flag: one native call, not two
+    degraded = bool(route.degraded) or degraded
+    info = RouteInfo.__new__(RouteInfo)  # RouteInfo.lazy(), inline (once per routed answer)
+    info.__dict__["_source"] = route  # read by __getattr__ with this degraded flag
+    info.degraded = degraded
+    return info
 
 
 # --- answers built in Python ---------------------------------------------------------------

@@ -11,7 +11,8 @@ next_group, recover, breaker changes), and the call span's context sent upstream
 
 Prompts and answers are not recorded unless ``enable(record_content=True)``. Without
 opentelemetry-api nothing is imported and each call pays one global check; with the API but no
-SDK (no tracer provider set) a call pays one isinstance check.
+tracer provider set (in code or through ``OTEL_PYTHON_TRACER_PROVIDER``) a call pays two
+look-ups, and one set any time later is used from the next call on.
 
     from llmfailover import tracing
     tracing.enable(tracer_provider=provider, meter_provider=meters)  # or the global ones
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from typing import Any, Optional
 
@@ -67,6 +69,15 @@ class _Tracing:
         self.tracer: Any = tracer_provider.get_tracer("llmfailover") if tracer_provider is not None else None
         self.record_content = record_content
         self.global_provider: Any = None  # the global provider self.tracer came from
+        # get_tracer_provider() (opentelemetry-api trace/__init__.py) answers its proxy provider
+        # when its module global _TRACER_PROVIDER is None and OTEL_PYTHON_TRACER_PROVIDER is not
+        # in os.environ; it tests the latter with `in os.environ`, which raises and catches a
+        # KeyError per call (~1 us). begin() asks the same two things directly: the global, and
+        # the key in os.environ's own dict (encoded as os.environ encodes it). An API without that
+        # global (or a replaced os.environ) takes the API's own path.
+        self.has_global = hasattr(trace, "_TRACER_PROVIDER")
+        encode = getattr(os.environ, "encodekey", None)
+        self.env_key: Any = encode(_PROVIDER_ENV) if callable(encode) else None
         self.duration: Any = None
         self.tokens: Any = None
         if meter_provider is not None:
@@ -81,6 +92,7 @@ class _Tracing:
             )
 
 
+_PROVIDER_ENV = "OTEL_PYTHON_TRACER_PROVIDER"  # opentelemetry.environment_variables
 _state: Optional[_Tracing] = None
 _resolved = False  # whether the automatic set-up (global providers) was tried
 
@@ -119,9 +131,19 @@ def begin(
 ) -> Optional["CallTrace"]:
     """Starts a routed call's span and appends its ``traceparent`` to ``headers``; None when not
     tracing (no opentelemetry-api, disabled, or a non-recording tracer)."""
-    st = _current()
-    if st is None or (st.provider is None and not _global_tracer(st)):
+    st = _state if _resolved else _current()
+    if st is None:
         return None
+    if st.provider is None:
+        if st.has_global and st.trace._TRACER_PROVIDER is None:  # get_tracer_provider()'s own test, cheaper
+            data = getattr(os.environ, "_data", None)
+            if st.env_key is None or type(data) is not dict:
+                if _PROVIDER_ENV not in os.environ:
+                    return None
+            elif st.env_key not in data:
+                return None
+        if not _global_tracer(st):
+            return None
     try:
         return CallTrace(st, path, model, params, headers)
     except _NotRecording:

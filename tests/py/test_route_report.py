@@ -104,3 +104,87 @@ def test_an_answer_keeps_no_reference_to_the_native_call(client: OpenAI) -> None
                     nxt.append(ref)
         todo = nxt
     assert decisions(route_info(result)) == [("a", "served")]
+
+
+def test_an_answer_nobody_is_told_about_skips_the_report_and_keeps_its_route(
+    client: OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A routed answer with no callback, span or tag takes no CallReport (issue 14: its cost per
+    call), and carries the same lazy route as one that did."""
+    made: list[Any] = []
+    real = _routing.CallReport.__init__
+
+    def counted(self: Any, *args: Any) -> None:
+        made.append(self)
+        real(self, *args)
+
+    monkeypatch.setattr(_routing.CallReport, "__init__", counted)
+    result = ask(client)
+    assert made == []
+    info = route_info(result)
+    assert info is not None and decisions(info) == [("a", "served")] and not info.degraded
+    assert info.cost is not None and info.cost.output_tokens == 3
+    raw = client.chat.completions.with_raw_response.create(model="smart", messages=MESSAGES)
+    assert decisions(route_info(raw)) == [("a", "served")]
+
+
+def test_a_callback_added_after_the_first_call_hears_the_next(client: OpenAI) -> None:
+    ask(client)  # no callbacks: no report
+    heard: list[Any] = []
+    failovers: list[Any] = []
+    told = client.with_options(on_attempt=heard.append, on_failover=lambda a, b: failovers.append((a, b)))
+    ask(told)
+    assert [a.decision for a in heard] == ["served"]
+    ask(client)  # the first client still has none
+    assert len(heard) == 1 and failovers == []
+
+
+def test_a_tag_on_a_later_call_is_totalled(client: OpenAI) -> None:
+    from llmfailover import metrics
+
+    ask(client)
+    before = metrics.tag_totals().get(("smart", "skip-test"), {}).get("calls", 0)
+    ask(client, extra_body={"llmfailover": {"tag": "skip-test"}})
+    ask(client)
+    assert metrics.tag_totals()[("smart", "skip-test")]["calls"] == before + 1
+
+
+def test_tracing_enabled_after_the_first_call_traces_the_next(client: OpenAI, fp: FakeProvider) -> None:
+    pytest.importorskip("opentelemetry.sdk.trace")
+    from llmfailover import tracing
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    ask(client)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.enable(tracer_provider=provider)
+    try:
+        result = ask(client)
+    finally:
+        tracing.disable()
+        provider.shutdown()
+    (call_span,) = [s for s in exporter.get_finished_spans() if s.parent is None]
+    assert call_span.name == "chat smart" and decisions(route_info(result)) == [("a", "served")]
+    first, second = fp.attempts("m-a")
+    assert first.header("traceparent") is None and second.header("traceparent") is not None
+
+
+def test_an_ended_calls_capture_is_its_route_frozen_at_the_end(client: OpenAI) -> None:
+    """RoutedCall.capture() of an ended call is the route as it ended (taken before the answer was
+    handed over, so reading it never waits for the io thread): the same value each time, equal to
+    the call's own route_log, served, degraded and cost."""
+    c: Any = getattr(client, "_native", client)
+    call = c._engine.router.send("smart", "POST", "/chat/completions", b'{"model":"smart","messages":[]}')
+    events = call.wait(5.0, True)
+    while events[-1][0] not in ("end", "error"):
+        events += call.wait(5.0, True)
+    assert call.finished
+    first, second = call.capture(), call.capture()
+    assert first is second  # one frozen value, not a copy per read
+    assert [a.decision for a in first.route_log] == [a.decision for a in call.route_log] == ["served"]
+    assert first.served is not None and first.served.target == call.served.target == "a"
+    assert first.degraded is call.degraded is False
+    assert first.cost.usage_known and call.cost.usage_known and first.cost.target == call.cost.target == "a"

@@ -152,3 +152,50 @@ def test_without_opentelemetry_nothing_is_imported_and_no_header(
     assert route_info(r).served is not None and not tracing.enabled()
     (seen,) = fp.attempts("m-a")
     assert seen.header("traceparent") is None
+
+
+def _global_tracing(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The automatic set-up (global providers), with opentelemetry-api's global provider unset and
+    restored after the test (the API lets a process set it only once)."""
+    from opentelemetry import trace
+    from opentelemetry.util._once import Once
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
+    monkeypatch.delenv("OTEL_PYTHON_TRACER_PROVIDER", raising=False)
+    monkeypatch.setattr(tracing, "_state", None)
+    monkeypatch.setattr(tracing, "_resolved", False)
+    return trace
+
+
+def test_a_global_provider_set_after_the_client_traces_the_next_call(
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = _global_tracing(monkeypatch)
+    with OpenAI(config=config(fp)) as client:
+        client.chat.completions.create(model="traced", messages=MESSAGES)  # nothing set: no span
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        client.chat.completions.create(model="traced", messages=MESSAGES)
+    first, second = fp.attempts("m-a")
+    assert first.header("traceparent") is None
+    assert second.header("traceparent") is not None
+    assert [s.name for s in exporter.get_finished_spans() if s.parent is None] == ["chat traced"]
+    provider.shutdown()
+
+
+def test_a_provider_named_in_the_environment_after_the_client_traces_the_next_call(
+    fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = _global_tracing(monkeypatch)
+    with OpenAI(config=config(fp)) as client:
+        client.chat.completions.create(model="traced", messages=MESSAGES)
+        # opentelemetry-sdk's entry point (opentelemetry_tracer_provider group), loaded by the API
+        monkeypatch.setenv("OTEL_PYTHON_TRACER_PROVIDER", "sdk_tracer_provider")
+        client.chat.completions.create(model="traced", messages=MESSAGES)
+    first, second = fp.attempts("m-a")
+    assert first.header("traceparent") is None
+    assert second.header("traceparent") is not None
+    assert isinstance(trace.get_tracer_provider(), TracerProvider)

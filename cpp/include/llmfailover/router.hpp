@@ -150,6 +150,15 @@ struct TargetSnapshot {
   std::int64_t key_tokens_left = -1;
 };
 
+// A call's route as one value: what a lazy route report keeps instead of the call (whose request,
+// parsed body and router would otherwise live as long as the answer).
+struct RouteCapture {
+  std::vector<RouteAttempt> log;
+  std::optional<RouteAttempt> served;
+  bool degraded = false;
+  metrics::CallCost cost;
+};
+
 class RoutedCall : public Call {
  public:
   // The target that served the answer (empty until one did).
@@ -158,6 +167,12 @@ class RoutedCall : public Call {
   virtual bool degraded() const = 0;  // the answer is the configured last-resort one
   // What the answer cost (metrics.hpp); complete once the call has ended.
   virtual metrics::CallCost cost() const = 0;
+  // The four above at once. A routed call that has ended gives the route as it was when it ended,
+  // frozen before its terminal event was handed over, so a caller reading it right after its
+  // answer never waits for the io thread's lock (RoutedCallImpl); otherwise a copy made now.
+  virtual std::shared_ptr<const RouteCapture> capture() const {
+    return std::make_shared<const RouteCapture>(RouteCapture{route_log(), served(), degraded(), cost()});
+  }
 };
 
 class Router {

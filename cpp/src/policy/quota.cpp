@@ -156,6 +156,15 @@ std::optional<std::vector<RateWindow::Ticket>> try_acquire_all(std::span<RateWin
 
 std::vector<RateLimitReading> parse_rate_limit_headers(const Headers& h, WallClock::time_point wall_now) {
   std::vector<RateLimitReading> out;
+  // Every header read below starts with one of these: an answer with none (most upstreams behind
+  // a gateway, every test server) costs one pass over its names, not twenty look-ups.
+  auto limit_name = [](const Header& x) {
+    constexpr std::string_view openai = "x-ratelimit-", anthropic = "anthropic-ratelimit-";
+    const std::string_view n = x.name;
+    return (n.size() > openai.size() && iequals(n.substr(0, openai.size()), openai)) ||
+           (n.size() > anthropic.size() && iequals(n.substr(0, anthropic.size()), anthropic));
+  };
+  if (std::none_of(h.begin(), h.end(), limit_name)) return out;
   auto go = [](const std::string& v) { return parse_go_duration(v); };
   read_limit(h, Kind::requests, "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
              "x-ratelimit-reset-requests", go, out);

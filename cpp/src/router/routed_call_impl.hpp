@@ -78,6 +78,7 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::vector<RouteAttempt> route_log() const override;
   bool degraded() const override;
   metrics::CallCost cost() const override;
+  std::shared_ptr<const RouteCapture> capture() const override;  // routed_metrics.cpp
 
  private:
   // `pass`: a pass-through call forwards its answer as it comes (routed_pass.cpp).
@@ -393,8 +394,10 @@ class RoutedCallImpl final : public RoutedCall, public std::enable_shared_from_t
   std::optional<policy::LatencySample> sample_;  // the served answer's measurement
   std::string next_pick_, next_skipped_;         // for the next attempt's log entry
   std::optional<Usage> answer_usage_;            // a plain answer's usage (a stream's is in inspect_)
-  std::atomic<bool> metered_{false};             // meter_end() counted the call (read without the lock by
-                                                 // the channel's cancel event)
+  // The route as it ended: written once by meter_end() (under mutex_), before the terminal event.
+  std::shared_ptr<const RouteCapture> final_route_;
+  std::atomic<bool> metered_{false};  // meter_end() counted the call (read without the lock by
+                                      // the channel's cancel event)
   Channel channel_;
   mutable std::mutex mutex_;
 };

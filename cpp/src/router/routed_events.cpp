@@ -169,16 +169,26 @@ void RoutedCallImpl::on_end(Deferred& later) {
     policy::LatencySample sample;
     sample.ttft = Millis{static_cast<Millis::rep>(std::max(0.0, current_rec().first_byte_ms))};
     sample.total = attempt_duration();
-    // Only "usage" is read: a scan finds it and only it is parsed (json_scan.hpp).
-    nlohmann::json u;  // the answer's "usage" member (null when it has none)
+    // Only "usage" is read: a scan finds it and its counts are read from its text (scan_usage), or
+    // parsed when a scan is unsure (json_scan.hpp).
+    std::optional<Usage> read;
+    nlohmann::json u;  // the answer's "usage" member (null when it has none), when parsed
     if (auto scan = scan_answer(answer, max_json_depth())) {
-      if (scan->usage.found())
-        u = parse_json(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
+      if (scan->usage.found()) {
+        const std::string_view text =
+            std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin);
+        if (auto scanned = scan_usage(text)) {
+          if (scanned->object) read = scanned->usage;
+        } else {
+          u = parse_json(text);
+        }
+      }
     } else if (nlohmann::json doc = parse_json(answer); doc.is_object()) {
       if (auto it = doc.find("usage"); it != doc.end()) u = std::move(*it);
     }
-    if (u.is_object()) {
-      const Usage usage = read_usage(u);
+    if (!read && u.is_object()) read = read_usage(u);
+    if (read) {
+      const Usage& usage = *read;
       answer_usage_ = usage;
       if (usage.completion)
         sample.output_tokens = static_cast<int>(std::clamp<std::int64_t>(*usage.completion, 0, 1 << 30));

@@ -66,6 +66,15 @@ metrics::CallCost RoutedCallImpl::cost() const {
   return cost_locked();
 }
 
+std::shared_ptr<const RouteCapture> RoutedCallImpl::capture() const {
+  // final_route_ is written once, by meter_end() under mutex_, before the terminal event is
+  // pushed (the channel's on_finish hook, or cancel_from_caller() before the channel's own
+  // cancel event): a terminal event seen through the channel's lock makes that write visible.
+  if (channel_.finished() && final_route_) return final_route_;
+  std::lock_guard lock(mutex_);
+  return std::make_shared<const RouteCapture>(RouteCapture{log_, served_, degraded_, cost_locked()});
+}
+
 metrics::CallCost RoutedCallImpl::cost_locked() const {
   metrics::CallCost c;
   const RouteAttempt* served = nullptr;
@@ -129,6 +138,10 @@ void RoutedCallImpl::meter_end() {
     rec.outcome = metrics::CallOutcome::cancelled;
   rec.seconds = ms(r_->time->now() - t0_) / 1000.0;
   const metrics::CallCost c = cost_locked();
+  // The route as it ends, for capture(): frozen here, so the caller reading it right after the
+  // answer takes no lock the io thread may still hold (that wait was a sleep and a wake-up on
+  // ~40 % of routed calls on one vCPU).
+  final_route_ = std::make_shared<const RouteCapture>(RouteCapture{log_, served_, degraded_, c});
   const Target* served = tried_target(tried_, target_, c.target);
   metrics::record_call(g, served ? served->meters : nullptr, rec, c);
   if (r_->budgets.empty()) return;

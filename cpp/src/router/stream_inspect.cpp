@@ -1,5 +1,8 @@
 #include "stream_inspect.hpp"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include "llmfailover/json.hpp"  // parse_json: nlohmann with a nesting limit
 #include "llmfailover/json_scan.hpp"
@@ -26,19 +29,139 @@ std::int64_t choice_index(const nlohmann::json& choice) {
 
 }  // namespace
 
+namespace {
+
+// The integers read_usage looks at, as read from the object (nullopt: absent or not an integer).
+enum UsageField : std::size_t {
+  field_completion,
+  field_output,
+  field_total,
+  field_prompt,
+  field_input,
+  field_prompt_cached,         // prompt_tokens_details.cached_tokens
+  field_completion_reasoning,  // completion_tokens_details.reasoning_tokens
+  field_input_cached,          // input_tokens_details.cached_tokens
+  field_output_reasoning,      // output_tokens_details.reasoning_tokens
+  usage_fields
+};
+using UsageCounts = std::array<std::optional<std::int64_t>, usage_fields>;
+
+Usage usage_of(const UsageCounts& c) {
+  Usage u;
+  u.completion = c[field_completion] ? c[field_completion] : c[field_output];
+  u.total = c[field_total];
+  u.prompt = c[field_prompt] ? c[field_prompt] : c[field_input];  // input_tokens: the Responses API's name
+  if (!u.total) u.total = u.prompt.value_or(0) + u.completion.value_or(0);
+  u.cached = c[field_prompt_cached] ? c[field_prompt_cached] : c[field_input_cached];  // Responses API names second
+  u.reasoning = c[field_completion_reasoning] ? c[field_completion_reasoning] : c[field_output_reasoning];
+  return u;
+}
+
+// A cursor over JSON text a validating scan already accepted: only what scan_usage needs.
+struct UsageCursor {
+  std::string_view t;
+  std::size_t i = 0;
+  bool unsure = false;
+
+  static bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+  void ws() {
+    while (i < t.size() && space(t[i])) ++i;
+  }
+  bool at(char c) {
+    ws();
+    return i < t.size() && t[i] == c;
+  }
+  // The string at i (its opening quote): its raw characters; `escaped` when it has a backslash.
+  std::string_view string(bool& escaped) {
+    const std::size_t open = ++i;
+    escaped = false;
+    while (i < t.size() && t[i] != '"') {
+      if (t[i] == '\\') {
+        escaped = true;
+        ++i;
+      }
+      ++i;
+    }
+    const std::size_t close = std::min(i, t.size());
+    i = std::min(close + 1, t.size());  // past the closing quote
+    return t.substr(open, close - open);
+  }
+  void skip_value() {  // any one value (brackets inside strings do not count)
+    ws();
+    if (i >= t.size()) return;
+    bool escaped = false;
+    if (t[i] == '"') {
+      string(escaped);
+      return;
+    }
+    if (t[i] == '{' || t[i] == '[') {
+      int depth = 0;
+      while (i < t.size()) {
+        const char c = t[i];
+        if (c == '"') {
+          string(escaped);
+          continue;
+        }
+        ++i;
+        if (c == '{' || c == '[') ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0) return;
+      }
+      return;
+    }
+    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && !space(t[i])) ++i;  // a number, a literal
+  }
+  // nlohmann's is_number_integer() and get<int64_t>: a number without fraction or exponent.
+  std::optional<std::int64_t> integer() {
+    ws();
+    const std::size_t start = i;
+    skip_value();
+    const std::string_view v = t.substr(start, i - start);
+    if (v.empty() || !(v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))) return std::nullopt;  // no number
+    if (v.find_first_of(".eE") != std::string_view::npos) return std::nullopt;             // a float
+    std::int64_t out = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || end != v.data() + v.size()) unsure = true;  // beyond int64: nlohmann's own rules
+    return out;
+  }
+  // Reads an object's members, calling member(key) with i at each value (which it must consume).
+  template <class F>
+  void object(F&& member) {
+    ++i;  // '{'
+    if (at('}')) {
+      ++i;
+      return;
+    }
+    while (!unsure && i < t.size()) {
+      if (!at('"')) {
+        unsure = true;
+        return;
+      }
+      bool escaped = false;
+      const std::string_view key = string(escaped);
+      if (escaped) unsure = true;  // it may spell a key read here
+      if (!at(':')) unsure = true;
+      ++i;
+      if (unsure) return;
+      member(key);
+      if (at(',')) {
+        ++i;
+        continue;
+      }
+      if (at('}')) ++i;
+      else unsure = true;
+      return;
+    }
+  }
+};
+
+}  // namespace
+
 Usage read_usage(const nlohmann::json& usage) {
   auto count = [&](const char* key) -> std::optional<std::int64_t> {
     auto it = usage.find(key);  // a null or a string where a count belongs is no count
     if (it == usage.end() || !it->is_number_integer()) return std::nullopt;
     return it->get<std::int64_t>();
   };
-  Usage u;
-  u.completion = count("completion_tokens");
-  if (!u.completion) u.completion = count("output_tokens");
-  u.total = count("total_tokens");
-  u.prompt = count("prompt_tokens");
-  if (!u.prompt) u.prompt = count("input_tokens");  // the Responses API's name
-  if (!u.total) u.total = u.prompt.value_or(0) + u.completion.value_or(0);
   auto detail = [&](const char* object, const char* key) -> std::optional<std::int64_t> {
     auto it = usage.find(object);
     if (it == usage.end() || !it->is_object()) return std::nullopt;
@@ -46,11 +169,63 @@ Usage read_usage(const nlohmann::json& usage) {
     if (v == it->end() || !v->is_number_integer()) return std::nullopt;
     return v->get<std::int64_t>();
   };
-  u.cached = detail("prompt_tokens_details", "cached_tokens");
-  u.reasoning = detail("completion_tokens_details", "reasoning_tokens");
-  if (!u.cached) u.cached = detail("input_tokens_details", "cached_tokens");  // Responses API names
-  if (!u.reasoning) u.reasoning = detail("output_tokens_details", "reasoning_tokens");
-  return u;
+  UsageCounts c;
+  c[field_completion] = count("completion_tokens");
+  c[field_output] = count("output_tokens");
+  c[field_total] = count("total_tokens");
+  c[field_prompt] = count("prompt_tokens");
+  c[field_input] = count("input_tokens");
+  c[field_prompt_cached] = detail("prompt_tokens_details", "cached_tokens");
+  c[field_completion_reasoning] = detail("completion_tokens_details", "reasoning_tokens");
+  c[field_input_cached] = detail("input_tokens_details", "cached_tokens");
+  c[field_output_reasoning] = detail("output_tokens_details", "reasoning_tokens");
+  return usage_of(c);
+}
+
+std::optional<ScannedUsage> scan_usage(std::string_view value) {
+  UsageCursor cur{value};
+  if (!cur.at('{')) return ScannedUsage{};  // not an object: no counts (read_usage is not asked)
+  static constexpr std::array<std::string_view, 5> kCounts = {"completion_tokens", "output_tokens", "total_tokens",
+                                                              "prompt_tokens", "input_tokens"};
+  struct Detail {
+    std::string_view object, key;
+    UsageField field;
+  };
+  static constexpr std::array<Detail, 4> kDetails = {
+      {{"prompt_tokens_details", "cached_tokens", field_prompt_cached},
+       {"completion_tokens_details", "reasoning_tokens", field_completion_reasoning},
+       {"input_tokens_details", "cached_tokens", field_input_cached},
+       {"output_tokens_details", "reasoning_tokens", field_output_reasoning}}};
+  UsageCounts c;
+  unsigned seen = 0;  // the members read here met so far: a second one is unsure (nlohmann keeps the last)
+  auto once = [&](unsigned bit) {
+    if (seen & bit) cur.unsure = true;
+    seen |= bit;
+  };
+  cur.object([&](std::string_view key) {
+    for (std::size_t k = 0; k < kCounts.size(); ++k)
+      if (key == kCounts[k]) {
+        once(1U << k);
+        c[k] = cur.integer();
+        return;
+      }
+    for (std::size_t d = 0; d < kDetails.size(); ++d)
+      if (key == kDetails[d].object) {
+        once(1U << (kCounts.size() + d));
+        if (!cur.at('{')) return cur.skip_value();  // not an object: no detail
+        bool inner_seen = false;
+        cur.object([&](std::string_view inner) {
+          if (inner != kDetails[d].key) return cur.skip_value();
+          if (inner_seen) cur.unsure = true;
+          inner_seen = true;
+          c[kDetails[d].field] = cur.integer();
+        });
+        return;
+      }
+    cur.skip_value();
+  });
+  if (cur.unsure) return std::nullopt;
+  return ScannedUsage{true, usage_of(c)};
 }
 
 ChunkKind StreamInspector::inspect(std::string_view data) {

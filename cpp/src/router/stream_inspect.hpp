@@ -45,6 +45,17 @@ struct Usage {
   std::optional<std::int64_t> prompt, cached, reasoning;
 };
 Usage read_usage(const nlohmann::json& usage);
+// The same counts read from the text of one JSON value that a validating scan accepted (the
+// `usage` span of json_scan.hpp's scan_answer), without building it: {false, {}} when the value
+// is not an object (read_usage is not asked then), {true, counts} when it is, nullopt when
+// unsure (a key written with an escape, a duplicate of a key read here, an integer outside
+// int64): the caller then parses it and calls read_usage. Exactly read_usage(parse_json(text))
+// otherwise (stream_inspect_test.cpp compares them). Pure; reentrant.
+struct ScannedUsage {
+  bool object = false;
+  Usage usage;
+};
+std::optional<ScannedUsage> scan_usage(std::string_view value);
 
 class StreamInspector {
  public:

@@ -164,6 +164,28 @@ TEST(QuotaTest, ParsesGenericHeadersOnlyWithoutProviderOnes) {
   EXPECT_TRUE(parse_rate_limit_headers({{"x-ratelimit-remaining", "x"}}, wall).empty());
 }
 
+TEST(QuotaTest, NamesAreCaseInsensitiveAndAnswersWithoutThemReadNothing) {
+  auto wall = WallClock::time_point{} + seconds{2'000'000'000};
+  Headers upper{{"Content-Type", "application/json"},
+                {"X-RateLimit-Remaining-Requests", "7"},
+                {"X-RATELIMIT-LIMIT-REQUESTS", "9"},
+                {"Anthropic-RateLimit-Tokens-Remaining", "5"}};
+  auto r = parse_rate_limit_headers(upper, wall);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0], (RateLimitReading{RateLimitReading::Kind::requests, 9, 7, std::nullopt}));
+  EXPECT_EQ(r[1], (RateLimitReading{RateLimitReading::Kind::tokens, std::nullopt, 5, std::nullopt}));
+  // Look-alike names that are none of them: nothing read, nothing thrown.
+  EXPECT_TRUE(parse_rate_limit_headers({{"content-type", "application/json"},
+                                        {"x-ratelimit", "3"},
+                                        {"x-ratelimit-", "3"},
+                                        {"anthropic-ratelimit-", "3"},
+                                        {"x-ratelimi-remaining", "3"},
+                                        {"", ""}},
+                                       wall)
+                  .empty());
+  EXPECT_TRUE(parse_rate_limit_headers({}, wall).empty());
+}
+
 TEST(QuotaTest, HeadersSteerShareDownOverTheLastTenPercent) {
   ManualClock clock;
   RateLimitState s(clock);

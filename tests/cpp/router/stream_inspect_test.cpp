@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -237,6 +239,103 @@ TEST(StreamInspectScan, MutationsNeverDisagree) {
     if (HasFailure()) break;  // one counterexample is enough to read
   }
   EXPECT_GT(scanned, 1000);  // the mutations kept plenty of valid chunks the scan read
+}
+
+// scan_usage (a whole answer's usage read from its text) gives what read_usage(parse_json(text))
+// gives, or is unsure; checked through scan_answer, as routed_events.cpp reaches it.
+std::optional<std::optional<Usage>> scanned_usage(const std::string& answer) {
+  auto scan = scan_answer(answer, max_json_depth());
+  if (!scan || !scan->usage.found()) return std::nullopt;  // the router parses the whole answer then
+  auto u = scan_usage(std::string_view(answer).substr(scan->usage.begin, scan->usage.end - scan->usage.begin));
+  if (!u) return std::nullopt;
+  return u->object ? std::optional<Usage>(u->usage) : std::nullopt;
+}
+
+std::optional<Usage> parsed_usage(const std::string& answer) {
+  auto doc = parse_json(answer);
+  if (!doc.is_object()) return std::nullopt;
+  auto it = doc.find("usage");
+  if (it == doc.end() || !it->is_object()) return std::nullopt;
+  return read_usage(*it);
+}
+
+void expect_same_answer_usage(const std::string& answer, bool must_be_sure) {
+  const auto s = scanned_usage(answer);
+  if (must_be_sure) {
+    ASSERT_TRUE(s.has_value()) << "unsure: " << answer;
+  }
+  if (s) expect_same_usage(*s, parsed_usage(answer), answer);
+}
+
+TEST(UsageScan, ReadsWhatTheParseReads) {
+  const std::vector<std::string> sure = {
+      R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}})",
+      R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3}})",  // total: the sum
+      R"({"choices":[],"usage":{}})",
+      R"({"choices":[],"usage":null})",
+      R"({"choices":[],"usage":"12"})",
+      R"({"choices":[],"usage":[1,2]})",
+      R"({"choices":[],"usage":{"input_tokens":5,"output_tokens":7,"input_tokens_details":{"cached_tokens":2},"output_tokens_details":{"reasoning_tokens":1}}})",
+      R"({"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":20,"total_tokens":120,"prompt_tokens_details":{"cached_tokens":64,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":10,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}})",
+      // both names: the chat ones win
+      R"({"choices":[],"usage":{"prompt_tokens":1,"input_tokens":2,"completion_tokens":3,"output_tokens":4,"prompt_tokens_details":{"cached_tokens":5},"input_tokens_details":{"cached_tokens":6}}})",
+      // not integers: no count
+      R"({"choices":[],"usage":{"prompt_tokens":1.0,"completion_tokens":"3","total_tokens":null,"input_tokens":2e1}})",
+      R"({"choices":[],"usage":{"prompt_tokens":-4,"completion_tokens":0,"total_tokens":-0}})",
+      R"({"choices":[],"usage":{"prompt_tokens":true,"completion_tokens":[3],"total_tokens":{"n":1}}})",
+      R"({"choices":[],"usage":{"prompt_tokens_details":null,"completion_tokens_details":[{"reasoning_tokens":3}]}})",
+      R"({"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":1.5},"completion_tokens_details":{}}})",
+      // white space, nesting and look-alike keys elsewhere
+      " {\"choices\" : [ ] , \"usage\" :\n {\t\"prompt_tokens\" : 9 ,\r\n \"x\" : "
+      "{\"prompt_tokens\":1,\"s\":\"}\\\"{\"} , \"completion_tokens\" : 3 } } ",
+      R"({"choices":[],"usage":{"other":{"total_tokens":5,"a":[{"b":"]"}]},"total_tokens":7,"prompt_tokens_details":{"x":{"cached_tokens":9},"cached_tokens":4}}})",
+      R"({"choices":[],"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":-9223372036854775808}})",
+      R"({"choices":[],"usage":{"nested":"\\","prompt_tokens":1}})",
+  };
+  for (const auto& a : sure) expect_same_answer_usage(a, true);
+  // Unsure (the router parses then): escaped keys, duplicates of a key read, integers past int64.
+  const std::vector<std::string> unsure = {
+      R"({"choices":[],"usage":{"prompt\u005ftokens":9}})",
+      R"({"choices":[],"usage":{"x\"y":1,"prompt_tokens":9}})",
+      R"({"choices":[],"usage":{"prompt_tokens":9,"prompt_tokens":10}})",
+      R"({"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":1,"cached_tokens":2}}})",
+      R"({"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":1},"prompt_tokens_details":null}})",
+      R"({"choices":[],"usage":{"prompt_tokens":9223372036854775808}})",
+      R"({"choices":[],"usage":{"prompt_tokens":18446744073709551616}})",
+      R"({"choices":[],"usage":{"prompt_tokens":-9223372036854775809}})",
+  };
+  for (const auto& a : unsure) {
+    EXPECT_FALSE(scanned_usage(a).has_value()) << a;
+    expect_same_answer_usage(a, false);
+  }
+}
+
+// Seeded mutations of a realistic answer: whatever scan_usage reads, the full parse agrees with.
+TEST(UsageScan, MutationsNeverDisagree) {
+  const std::string seed =
+      R"({"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":20,"total_tokens":120,"prompt_tokens_details":{"cached_tokens":64,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":10},"input_tokens":3,"output_tokens_details":{"reasoning_tokens":2}}})";
+  const std::string alphabet = "{}[]\":,\\ u0123456789.eE+-tfnrl";
+  std::mt19937 rng(1414);
+  int read = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = seed;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = seed.find("usage") + rng() % (seed.size() - seed.find("usage"));  // mostly in usage
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0: text[std::min(at, text.size() - 1)] = c; break;
+        case 1: text.insert(std::min(at, text.size()), 1, c); break;
+        default: text.erase(std::min(at, text.size() - 1), 1);
+      }
+    }
+    if (auto s = scanned_usage(text)) {
+      ++read;
+      expect_same_usage(*s, parsed_usage(text), text);
+    }
+    if (HasFailure()) break;  // one counterexample is enough to read
+  }
+  EXPECT_GT(read, 1000);
 }
 
 }  // namespace
