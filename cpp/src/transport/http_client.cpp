@@ -398,7 +398,7 @@ class HttpExchange final : public Task {
     // parse one or more 1xx responses received prior to a final response" (RFC 9110 section 15.2).
     // 101 is final here (we never ask to switch protocols). A parser reads one message, so each
     // response gets a fresh one; a peer that sends 1xx without end is refused.
-    std::optional<http::response_parser<http::buffer_body>> reading;
+    std::optional<detail::ResponseParser<http::buffer_body>> reading;
     const auto sent_at = Clock::now();
     for (int interim = 0;; ++interim) {
       reading.emplace();

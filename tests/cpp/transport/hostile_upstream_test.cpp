@@ -337,6 +337,29 @@ TEST(HostileUpstream, BodyArrivesWholeWhileTheBodyBufferGrowsAndShrinks) {
   EXPECT_EQ(server.connections(), 1);
 }
 
+// Beast's basic_fields stores a field value's length in 16 bits and throws ("field value too
+// large") for a longer one, from inside the parser. With max_header_bytes raised past 64 KiB an
+// upstream can send such a value: the exchange must end with a clear error, never hang.
+TEST(HostileUpstream, AHeaderValueBeyond64KiBEndsTheExchangeWithAnError) {
+  HostileServer server([](Peer& p, int) {
+    if (p.read_request().empty()) return;
+    p.write("HTTP/1.1 200 OK\r\nX-Big: " + std::string(70'000, 'v') + "\r\nContent-Length: 2\r\n\r\nok");
+  });
+  ClientOptions o;
+  o.max_header_bytes = 256 << 10;
+  HttpClient client(o);
+  for (bool stream_body : {false, true}) {
+    HttpRequest r = get(server);
+    r.stream_body = stream_body;
+    const auto t0 = Clock::now();
+    auto c = test::fetch(client, r);
+    ASSERT_EQ(c.last().kind, Kind::error) << stream_body;
+    EXPECT_EQ(c.last().error.code, Errc::protocol_error) << c.last().error.message;
+    EXPECT_NE(c.last().error.message.find("header"), std::string::npos) << c.last().error.message;
+    EXPECT_LT(ms_since(t0), 2000.0);
+  }
+}
+
 TEST(HostileUpstream, OversizedSuccessBodyIsRefusedAfterItsHead) {
   HostileServer server(echo_path());
   ClientOptions o;
