@@ -20,10 +20,10 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
-from _hostile import SSE_HEAD, HostileServer, Req
+from _hostile import SSE_HEAD, HostileServer, Req, chunked, sse_chunk
 
 # Under AddressSanitizer (scripts/sanitize.sh preloads its runtime) freed memory waits in a
 # quarantine and shadow memory grows with the heap, so RSS bounds say nothing there; these tests
@@ -181,3 +181,98 @@ def test_a_slow_consumer_holds_back_the_io_thread(server: HostileServer, tmp_pat
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["healthy"] == "hello" and report["count"] == FLOOD_EVENTS, report
     assert report["growth"] < GROWTH_LIMIT, f"RSS grew {report['growth'] / MIB:.0f} MiB: {report}"
+
+
+# Many streams held open past their first chunk (issue 14: 10,000 from one AsyncOpenAI under 32
+# KiB each; bench/stream_memory.py measures that row). Here the server sends one chunk and then
+# nothing, so no later event waits in a queue and the growth is the fixed cost of an open stream:
+# the exchange's native state, its connection and buffers, the Python stream objects: about 18 KiB
+# per stream when this was written, 22.7 KiB with the 16 KiB body buffer each exchange used to hold.
+HELD_STREAMS = 1000
+HELD_LIMIT = 20 * 1024  # bytes per stream
+
+HELD_CHILD = r"""
+import asyncio, json, resource, sys
+import llmfailover
+rss = lambda: int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
+async def main():
+    n = int(sys.argv[2])
+    client = llmfailover.AsyncOpenAI(api_key="k", base_url=sys.argv[1], max_retries=0, timeout=60,
+                                     max_connections_per_origin=n)
+    async def open_one():
+        s = await client.chat.completions.create(model="held", messages=[{"role": "user", "content": "x"}], stream=True)
+        first = await s.__anext__()
+        return s, first.choices[0].delta.content
+    s, _ = await open_one()
+    await s.close()
+    before = rss()
+    held = await asyncio.gather(*(open_one() for _ in range(n)))
+    growth = rss() - before
+    texts = {t for _, t in held}
+    for s, _ in held:
+        await s.close()
+    await client.close()
+    print(json.dumps({"per_stream": growth / n, "texts": sorted(texts)}))
+asyncio.run(main())
+"""
+
+
+class _HeldServer:
+    """An asyncio server in a thread: every request gets an SSE head and one chunk, then silence
+    until the client closes the connection."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.port = 0
+
+        async def handle(reader: Any, writer: Any) -> None:
+            try:
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    pass
+                if not line:
+                    return
+                writer.write(SSE_HEAD + chunked(sse_chunk("first", model="held")))
+                await writer.drain()
+                await reader.read()  # until the client closes
+            except OSError:
+                pass
+            finally:
+                writer.close()
+
+        async def serve() -> None:
+            self._done = asyncio.Event()
+            server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=HELD_STREAMS)
+            self.port = server.sockets[0].getsockname()[1]
+            ready.set()
+            async with server:
+                await self._done.wait()
+
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(serve(),), daemon=True)
+        self._thread.start()
+        assert ready.wait(10), "the held-stream server did not start"
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._done.set)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def test_held_streams_cost_little_each() -> None:
+    server = _HeldServer()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", HELD_CHILD, f"http://127.0.0.1:{server.port}/v1", str(HELD_STREAMS)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["texts"] == ["first"], report
+    assert report["per_stream"] < HELD_LIMIT, f"{report['per_stream'] / 1024:.1f} KiB per held stream: {report}"

@@ -4,6 +4,7 @@
 // shard only through asio::post (cancel, stats, shutdown).
 #include "llmfailover/transport/http_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <future>
 #include <optional>
+#include <span>
 #include <thread>
 #include <unordered_set>
 
@@ -53,6 +55,11 @@ constexpr int kMaxInterimResponses = 16;
 // that fills what it asked for means more is waiting: the next may take four times as much, up to
 // kMaxRead. A read that leaves most of the room unused means the peer is slow again (a model
 // writing tokens): the buffer goes back to the default, so 10,000 slow streams hold no big buffer.
+//
+// The parser's body buffer (where Beast's buffer_body copies the body bytes it parses out of the
+// connection's buffer) follows the same rule: on the heap, as big as the connection's buffer up
+// to kMaxRead (what one read brought fits in one parse pass), so a slow stream holds 512 bytes,
+// not the 16 KiB a fixed buffer in the coroutine frame held for the stream's whole life.
 class ReadSize {
  public:
   static constexpr std::size_t kDefault = 512, kMaxRead = std::size_t{16} * 1024;
@@ -60,6 +67,19 @@ class ReadSize {
   std::size_t before(beast::flat_buffer& b) {
     if (want_ > kDefault && b.capacity() - b.size() < want_) b.reserve(b.size() + want_);
     return std::max(kDefault, b.capacity() - b.size());
+  }
+  // After before(): the body buffer for that read, as big as `b` can hold, between kDefault and
+  // kMaxRead (the fixed buffer's size before: a bigger head's buffer keeps its leftover for the
+  // next pass, as it did); grown or shrunk to fit when it is too small or four times too big. Its
+  // bytes are scratch: the caller takes them before the next read.
+  std::span<char> body(const beast::flat_buffer& b) {
+    const std::size_t need = std::clamp(b.capacity(), kDefault, kMaxRead);
+    if (body_size_ < need || body_size_ > 4 * need) {
+      body_.reset();  // the old one goes first: no moment with both
+      body_ = std::make_unique_for_overwrite<char[]>(need);
+      body_size_ = need;
+    }
+    return {body_.get(), body_size_};
   }
   // After it: `asked` from before(), `read` the bytes that came from the socket.
   void after(beast::flat_buffer& b, std::size_t asked, std::size_t read) {
@@ -78,6 +98,8 @@ class ReadSize {
 
  private:
   std::size_t want_ = kDefault;
+  std::unique_ptr<char[]> body_;  // NOLINT(cppcoreguidelines-avoid-c-arrays): scratch bytes, sized at run time
+  std::size_t body_size_ = 0;
 };
 
 // The events of one read wake the consumer once (FlowControl::hold_wakeups): a 16 KiB read of a
@@ -379,9 +401,11 @@ class HttpExchange final : public Task {
 
   asio::awaitable<void> exchange(bool fresh, bool& stale) {
     auto& conn = *conn_;
-    auto msg = build_message();
+    // Only for the write: a stream held open for minutes keeps no copy of its request.
+    std::optional<http::request<http::string_body>> msg(build_message());
     set_expiry(request_.timeouts.first_byte);
-    auto [wec, written] = co_await conn.visit([&](auto& s) { return http::async_write(s, msg, use_tuple); });
+    auto [wec, written] = co_await conn.visit([&](auto& s) { return http::async_write(s, *msg, use_tuple); });
+    msg.reset();
     bool sent = !wec || written > 0;
     if (wec) {
       if (!fresh && !cancelled_) co_return retire_stale(stale);
@@ -392,7 +416,7 @@ class HttpExchange final : public Task {
     // parse one or more 1xx responses received prior to a final response" (RFC 9110 section 15.2).
     // 101 is final here (we never ask to switch protocols). A parser reads one message, so each
     // response gets a fresh one; a peer that sends 1xx without end is refused.
-    std::optional<http::response_parser<http::buffer_body>> reading;
+    std::optional<detail::ResponseParser<http::buffer_body>> reading;
     const auto sent_at = Clock::now();
     for (int interim = 0;; ++interim) {
       reading.emplace();
@@ -420,24 +444,32 @@ class HttpExchange final : public Task {
                                   [this](Event&& e) { deliver(std::move(e)); });
     reader.head(static_cast<int>(res.result_int()), res.base(), replayed_);
 
-    char buf[16 * 1024];
+    // The head is delivered: its fields are not needed again (the parser keeps what the body's
+    // framing and keep_alive() need in its own state), and a held stream should not keep them.
+    res.base().clear();
+    // Past the head no round replays the request (perform() retries only a stale connection,
+    // which fails before any response byte): a long stream keeps no copy of its prompt.
+    std::string().swap(request_.body);
+    Headers().swap(request_.headers);
+
     ReadSize read_size;
     bool handed_over = false;  // FlowControl::first_events_delivered(), once
     while (!parser.is_done() && !reader.satisfied()) {
-      res.body().data = buf;
-      res.body().size = sizeof buf;
       set_expiry(request_.timeouts.idle);
       const std::size_t asked = read_size.before(conn.buffer);
       const std::size_t held = conn.buffer.size();
+      const std::span<char> buf = read_size.body(conn.buffer);
+      res.body().data = buf.data();
+      res.body().size = buf.size();
       auto [rec, rn] =
           co_await conn.visit([&](auto& s) { return http::async_read_some(s, conn.buffer, parser, use_tuple); });
       // From the socket: what the buffer gained plus what the parser took from it.
       read_size.after(conn.buffer, asked, conn.buffer.size() + rn - std::min(held, conn.buffer.size() + rn));
       if (rec == http::error::need_buffer) rec = {};
-      std::size_t got = sizeof buf - res.body().size;
+      std::size_t got = buf.size() - res.body().size;
       if (got > 0) {
         WakeHold hold(flow_.get());  // the consumer is woken once for this read's events
-        if (Error e = reader.feed({buf, got})) co_return fail_conn(std::move(e));
+        if (Error e = reader.feed({buf.data(), got})) co_return fail_conn(std::move(e));
       }
       if (!handed_over && flow_ && reader.delivered() > 0) {
         handed_over = true;

@@ -47,7 +47,7 @@ asio::awaitable<Error> connect_through(Stream& stream, const ProxyUrl& proxy, co
 
   // A 2xx answer to CONNECT has no body whatever its headers say (RFC 9110 section 9.3.6):
   // skip() stops the parser from waiting for one.
-  http::response_parser<http::empty_body> parser;
+  ResponseParser<http::empty_body> parser;
   parser.skip(true);
   parser.header_limit(header_limit(options));
   beast::flat_buffer buffer;

@@ -105,7 +105,7 @@ using detail::ResponseReader;
 
 void parse_response(std::string_view wire, const ClientOptions& options, bool stream_body, const EventSink& sink) {
   const std::string origin = "the peer";
-  http::response_parser<http::buffer_body> parser;
+  detail::ResponseParser<http::buffer_body> parser;
   parser.body_limit(boost::none);
   parser.header_limit(detail::header_limit(options));
   ResponseReader reader(options, stream_body, origin, sink);

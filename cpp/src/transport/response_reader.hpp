@@ -9,7 +9,11 @@
 // Thread safety: none; one reader per response.
 #pragma once
 
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -58,6 +62,24 @@ class ResponseReader {
 
 // A beast error while reading a response, as an Error (`sent`: the request reached the peer).
 Error read_error(boost::system::error_code ec, const std::string& origin, bool sent);
+
+// Beast's response_parser, except that a field name or value longer than basic_fields can hold
+// (its lengths are 16-bit: boost/beast/http/impl/fields.hpp, new_element) is
+// http::error::header_limit instead of a std::length_error thrown from the parser. Thrown inside
+// an async read's completion, that exception passes no coroutine: the exchange would never end.
+// Trailer fields of a chunked body come through the same hook. (Beast 1.83 maps it the same way.)
+template <class Body>
+class ResponseParser final : public boost::beast::http::response_parser<Body> {
+  void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
+                     boost::beast::string_view value, boost::beast::error_code& ec) override {
+    constexpr std::size_t kMax = std::numeric_limits<std::uint16_t>::max() - 2;
+    if (name_string.size() > kMax || value.size() > kMax) {
+      ec = boost::beast::http::error::header_limit;
+      return;
+    }
+    this->get().insert(name, name_string, value);
+  }
+};
 
 // Beast's header_limit is 32-bit.
 std::uint32_t header_limit(const ClientOptions& options);

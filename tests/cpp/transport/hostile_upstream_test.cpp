@@ -294,6 +294,72 @@ TEST(HostileUpstream, HugeErrorBodyIsTruncatedAndKeepsItsStatus) {
   }
 }
 
+// The parser's body buffer is sized with the reads (512 bytes while the peer trickles, up to
+// 16 KiB on a burst; the connection's buffer can be bigger after a large head): a body that
+// trickles, bursts and trickles again after a 120 KB head arrives byte for byte, and the
+// connection carries the next request.
+TEST(HostileUpstream, BodyArrivesWholeWhileTheBodyBufferGrowsAndShrinks) {
+  std::string body;
+  for (int i = 0; body.size() < 300'000; ++i) body += std::to_string(i) + ",";
+  HostileServer server([&body](Peer& p, int) {
+    for (int n = 0; !p.read_request().empty(); ++n) {
+      if (n > 0) {
+        if (!p.write(http_response(200, "second"))) return;
+        continue;
+      }
+      std::string head = "HTTP/1.1 200 OK\r\nX-A: " + std::string(60'000, 'a') +
+                         "\r\nX-B: " + std::string(60'000, 'b') + "\r\nContent-Length: " + std::to_string(body.size()) +
+                         "\r\n\r\n";
+      if (!p.write(head)) return;
+      std::size_t at = 0;
+      auto send = [&](std::size_t n) { return p.write(body.substr(at, n)) && (at += n, true); };
+      for (int i = 0; i < 8; ++i, std::this_thread::sleep_for(2ms))
+        if (!send(100)) return;
+      if (!send(200'000)) return;
+      for (int i = 0; i < 8; ++i, std::this_thread::sleep_for(2ms))
+        if (!send(300)) return;
+      if (!send(body.size() - at)) return;
+    }
+  });
+  ClientOptions o;
+  o.max_header_bytes = 256 << 10;
+  HttpClient client(o);
+  for (bool stream_body : {false, true}) {
+    HttpRequest r = get(server);
+    r.stream_body = stream_body;
+    auto c = test::fetch(client, r);
+    ASSERT_EQ(c.last().kind, Kind::end) << c.last().error.message;
+    std::string got;
+    for (auto& e : c.events)
+      if (e.kind == Kind::body) got += e.data;
+    EXPECT_EQ(got, stream_body ? "second" : body);
+  }
+  EXPECT_EQ(server.connections(), 1);
+}
+
+// Beast's basic_fields stores a field value's length in 16 bits and throws ("field value too
+// large") for a longer one, from inside the parser. With max_header_bytes raised past 64 KiB an
+// upstream can send such a value: the exchange must end with a clear error, never hang.
+TEST(HostileUpstream, AHeaderValueBeyond64KiBEndsTheExchangeWithAnError) {
+  HostileServer server([](Peer& p, int) {
+    if (p.read_request().empty()) return;
+    p.write("HTTP/1.1 200 OK\r\nX-Big: " + std::string(70'000, 'v') + "\r\nContent-Length: 2\r\n\r\nok");
+  });
+  ClientOptions o;
+  o.max_header_bytes = 256 << 10;
+  HttpClient client(o);
+  for (bool stream_body : {false, true}) {
+    HttpRequest r = get(server);
+    r.stream_body = stream_body;
+    const auto t0 = Clock::now();
+    auto c = test::fetch(client, r);
+    ASSERT_EQ(c.last().kind, Kind::error) << stream_body;
+    EXPECT_EQ(c.last().error.code, Errc::protocol_error) << c.last().error.message;
+    EXPECT_NE(c.last().error.message.find("header"), std::string::npos) << c.last().error.message;
+    EXPECT_LT(ms_since(t0), 2000.0);
+  }
+}
+
 TEST(HostileUpstream, OversizedSuccessBodyIsRefusedAfterItsHead) {
   HostileServer server(echo_path());
   ClientOptions o;
