@@ -16,6 +16,7 @@
 #include <span>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include "connection_pool.hpp"
 #include "proxy_tunnel.hpp"
@@ -110,8 +111,17 @@ class WakeHold {
   explicit WakeHold(FlowControl* flow) : flow_(flow) {
     if (flow_) flow_->hold_wakeups();
   }
+  // Wakes the consumer once for what was pushed under the hold. A notify callback that throws
+  // propagates, as it would from a push, and the exchange ends with that error.
+  void release() {
+    if (auto* flow = std::exchange(flow_, nullptr)) flow->release_wakeups();
+  }
+  // Only on an early exit (a sink that threw, a failed read): the terminal event that follows wakes
+  // the consumer in any case, and a destructor must not throw (std::terminate).
   ~WakeHold() {
-    if (flow_) flow_->release_wakeups();
+    try {
+      release();
+    } catch (...) {}
   }
   WakeHold(const WakeHold&) = delete;
   WakeHold& operator=(const WakeHold&) = delete;
@@ -470,6 +480,7 @@ class HttpExchange final : public Task {
       if (got > 0) {
         WakeHold hold(flow_.get());  // the consumer is woken once for this read's events
         if (Error e = reader.feed({buf.data(), got})) co_return fail_conn(std::move(e));
+        hold.release();
       }
       if (!handed_over && flow_ && reader.delivered() > 0) {
         handed_over = true;

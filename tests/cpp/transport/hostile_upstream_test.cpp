@@ -112,6 +112,36 @@ TEST(HostileUpstream, SinkThrowingOnTheEndIsToldOnce) {
   EXPECT_EQ(c.last().error.code, Errc::internal_error);
 }
 
+// The transport holds the consumer's wake-ups over one read's events (FlowControl::hold_wakeups).
+// A release that throws (a notify callback failing) ends the exchange with that error, and when
+// the sink threw first, the release on the way out must not throw again (std::terminate).
+TEST(HostileUpstream, AWakeUpReleaseThatThrowsEndsTheExchangeNotTheProcess) {
+  struct ThrowingFlow final : FlowControl {
+    bool pause_if_behind(std::function<void()>) override { return false; }
+    void release_wakeups() override { throw std::runtime_error("notify failed"); }
+  };
+  HostileServer server(echo_path());
+  HttpClient client;
+  for (bool sink_throws : {false, true}) {
+    auto ch = std::make_shared<Channel>();
+    HttpRequest r = get(server);
+    r.stream_body = true;
+    client.start(
+        r,
+        [ch, sink_throws](Event&& e) {
+          if (sink_throws && e.kind == Kind::body) throw std::runtime_error("consumer broke");
+          ch->push(std::move(e));
+        },
+        std::make_shared<ThrowingFlow>());
+    auto c = test::drain(*ch, 3s);
+    ASSERT_FALSE(c.events.empty()) << sink_throws;
+    EXPECT_EQ(c.last().error.code, Errc::internal_error) << sink_throws;
+    EXPECT_NE(c.last().error.message.find(sink_throws ? "consumer broke" : "notify failed"), std::string::npos)
+        << c.last().error.message;
+  }
+  EXPECT_EQ(test::fetch(client, get(server, "/next")).last().kind, Kind::end);  // the client goes on
+}
+
 // Issue 10 items 4/5: refused before anything is sent, naming the header, never its value.
 TEST(HostileUpstream, SmugglingAttemptsAreRefusedBeforeTheWire) {
   HostileServer server(echo_path());
