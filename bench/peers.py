@@ -312,6 +312,18 @@ def rss_kib() -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
+async def open_held_stream(client: Any) -> Any:
+    """A chat stream from an AsyncOpenAI-shaped client, past its first chunk (held open)."""
+    s = await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+    await s.__anext__()
+    return s
+
+
+async def drain_stream(s: Any) -> int:
+    """Reads a held stream to its end: its chunk count, the first one included."""
+    return 1 + sum([1 async for _ in s])
+
+
 def run_stream_memory(spec: dict[str, Any]) -> dict[str, Any]:
     """`streams` concurrent streams from one AsyncOpenAI, each past its first chunk and held open:
     the resident memory they add, per stream (issue 14: under 32 KiB). Then all are drained."""
@@ -344,21 +356,13 @@ def run_stream_memory(spec: dict[str, Any]) -> dict[str, Any]:
                 http_client=openai.DefaultAsyncHttpxClient(limits=limits),
             )
 
-        async def open_one() -> Any:
-            s = await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
-            await s.__anext__()
-            return s
-
-        async def drain(s: Any) -> int:
-            return 1 + sum([1 async for _ in s])
-
-        await drain(await open_one())  # warm-up: imports, the first connection
+        await drain_stream(await open_held_stream(client))  # warm-up: imports, the first connection
         before = rss_kib()
         t0 = time.perf_counter()
-        streams = await asyncio.gather(*(open_one() for _ in range(n)))
+        streams = await asyncio.gather(*(open_held_stream(client) for _ in range(n)))
         opened = time.perf_counter() - t0
         held = rss_kib()
-        chunks = await asyncio.gather(*(drain(s) for s in streams))
+        chunks = await asyncio.gather(*(drain_stream(s) for s in streams))
         await client.close()
         return {
             "streams": n,

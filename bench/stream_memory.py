@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from peers import MESSAGES, MODEL, rss_kib  # this script's directory is on sys.path
+from peers import drain_stream, open_held_stream, rss_kib  # this script's directory is on sys.path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -119,21 +119,13 @@ def run_row(port: int, n: int, breakdown: bool, trim: bool, drain_all: bool, hol
             base_url=base_url, api_key="bench", max_retries=0, timeout=600, max_connections_per_origin=n
         )
 
-        async def open_one() -> Any:
-            s = await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
-            await s.__anext__()
-            return s
-
-        async def drain(s: Any) -> int:
-            return 1 + sum([1 async for _ in s])
-
-        await drain(await open_one())  # warm-up: imports, the first connection
+        await drain_stream(await open_held_stream(client))  # warm-up: imports, the first connection
         if breakdown:
             tracemalloc.start(1)
             snap0 = tracemalloc.take_snapshot()
         before, heap0, maps0, py0 = rss_kib(), heap(), mappings(), pymalloc_arenas()
         t0 = time.perf_counter()
-        streams = await asyncio.gather(*(open_one() for _ in range(n)))
+        streams = await asyncio.gather(*(open_held_stream(client) for _ in range(n)))
         opened = time.perf_counter() - t0
         out: dict[str, Any] = {}
         if hold:  # the upstream keeps writing: what arrives meanwhile waits, parsed, for the reader
@@ -167,7 +159,7 @@ def run_row(port: int, n: int, breakdown: bool, trim: bool, drain_all: bool, hol
             print(json.dumps(out), flush=True)
             os._exit(0)
         if drain_all:  # as the full bench does (the fixture at 2 KiB/s: about a minute)
-            out["chunks"] = sorted(set(await asyncio.gather(*(drain(s) for s in streams))))
+            out["chunks"] = sorted(set(await asyncio.gather(*(drain_stream(s) for s in streams))))
         else:
             for s in streams:
                 await s.close()
