@@ -70,6 +70,15 @@ def test_kill_9_mid_job_then_the_same_command_resumes_every_custom_id_exactly_on
     assert f"{n} succeeded, 0 failed" in again.stderr
 
 
+# `python -m llmfailover` with Python's Ctrl-C handler installed whatever the child inherits: a
+# job started in the background without job control (`cmd &` in a script, nohup) has SIGINT
+# ignored, Python then keeps it ignored, and this test could never interrupt the child.
+_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('llmfailover', run_name='__main__', alter_sys=True)"
+)
+
+
 def test_ctrl_c_keeps_the_answers_in_and_puts_the_rest_back_to_pending(tmp_path: Path) -> None:
     n = 400
     src = write_input(tmp_path / "in.jsonl", n)
@@ -77,7 +86,8 @@ def test_ctrl_c_keeps_the_answers_in_and_puts_the_rest_back_to_pending(tmp_path:
     with FakeProvider(threads=2) as fp:
         fp.set_default("*", Fault.slow_headers(0.02))
         cfg.write_text(json.dumps(make_config(fp)))
-        child = subprocess.Popen(_cli(src, cfg, out, "--concurrency", "4"), stderr=subprocess.PIPE, text=True)
+        argv = _cli(src, cfg, out, "--concurrency", "4")
+        child = subprocess.Popen([argv[0], "-c", _WITH_CTRL_C, *argv[3:]], stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 40
         while len(fp.attempts()) < 40 and time.monotonic() < deadline and child.poll() is None:
             time.sleep(0.02)
